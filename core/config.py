@@ -1,0 +1,395 @@
+"""The TOML config: read and validated into frozen dataclasses (DESIGN §11).
+
+``sample-config.toml`` is the documented copy. Unknown keys are errors that name the line; every
+key has a default except ``testrail.url``, ``testrail.user``, ``testfiesta.url``,
+``testfiesta.handle`` and at least one ``[[pair]]``. Secrets are never read from the file: the
+file names an environment variable, and :func:`resolve_secret` looks there and then in the OS
+keyring. Writing the file back (the mapping editor) goes through tomlkit so comments survive;
+see :mod:`core.config_edit`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from core.errors import ConfigError, SecretMissing
+from core.mapping import MappingRules
+
+CONFLICT_POLICIES = ("ask", "testrail-wins", "testfiesta-wins", "newest-wins")
+DELETE_POLICIES = ("flag", "archive", "propagate")
+KEYRING_SERVICE = "railfiesta"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SECRET_WORDS = ("api_key", "token", "password", "secret")
+
+
+@dataclass(frozen=True)
+class TestRailSettings:
+    """``[testrail]``: where TestRail is and who we are there.
+
+    ``requests_per_minute``: Cloud Professional 180, Enterprise 300, Server your choice (0 or
+    absent = no client-side limit). ``timeout`` seconds per request. ``ca_bundle``: a PEM file
+    for a private certificate authority (TLS is always verified).
+    """
+
+    __test__ = False
+
+    url: str
+    user: str
+    api_key_env: str = "TESTRAIL_API_KEY"
+    requests_per_minute: int | None = 180
+    timeout: float = 30.0
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class TestFiestaSettings:
+    """``[testfiesta]``: the TestFiesta API URL, organization handle and token variable."""
+
+    __test__ = False
+
+    url: str
+    handle: str
+    token_env: str = "TESTFIESTA_TOKEN"
+    requests_per_minute: int | None = 600
+    timeout: float = 30.0
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """``[[pair]]``: one TestRail project (name or id) and its TestFiesta project key.
+
+    ``testfiesta_project`` empty means "generate a key from the TestRail name" (uppercase slug).
+    """
+
+    testrail_project: str | int
+    testfiesta_project: str = ""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """``[sync]``: polling interval (seconds), conflict and delete policies."""
+
+    enabled: bool = False
+    interval: int = 300
+    conflict_policy: str = "ask"
+    delete_policy: str = "flag"
+    big_delete_threshold: int = 20
+    field_policies: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """``[ui]``: console theme and mouse support."""
+
+    theme: str = "railfiesta-dark"
+    mouse: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole config file, validated. ``path`` is where it was read from."""
+
+    path: Path
+    testrail: TestRailSettings
+    testfiesta: TestFiestaSettings
+    pairs: tuple[Pair, ...]
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    mapping: MappingRules = field(default_factory=MappingRules)
+    ui: UiSettings = field(default_factory=UiSettings)
+
+
+def parse_duration(value: Any, *, what: str) -> int:
+    """``"5m"``, ``"30s"``, ``"1h"``, ``"2d"`` or a number of seconds -> seconds (int > 0)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _DURATION.match(str(value))
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f'{what} must be a duration such as "30s", "5m" or "1h"')
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+class _Reader:
+    """Walks the parsed TOML, turning problems into ConfigErrors with line numbers."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str, key: str) -> int | None:
+        """1-based line where ``key`` is assigned inside ``[table]`` (best effort)."""
+        current = ""
+        header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+        assign = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
+        for number, line in enumerate(self.lines, start=1):
+            found = header.match(line)
+            if found:
+                current = found.group(1).replace('"', "").replace(" ", "")
+                if not key and current == table:
+                    return number
+                continue
+            if key and current == table and assign.match(line):
+                return number
+        return None
+
+    def fail(self, table: str, key: str, message: str, hint: str = "") -> ConfigError:
+        return ConfigError(message, path=str(self.path), line=self.line_of(table, key), hint=hint)
+
+    def table(self, data: Mapping[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.fail("", name, f"[{name}] must be a table")
+        for key in value:
+            if key in allowed:
+                continue
+            hint = f"known keys: {', '.join(sorted(allowed))}"
+            if any(word in key.lower() for word in _SECRET_WORDS):
+                hint = (
+                    "secrets are never read from the file: put the value in the environment "
+                    "variable named by api_key_env/token_env, or in the OS keyring"
+                )
+            raise self.fail(name, key, f"unknown key {key!r} in [{name}]", hint)
+        return value
+
+    def required(self, section: Mapping[str, Any], table: str, key: str) -> str:
+        value = section.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(
+                table, key, f"[{table}] {key} is required", hint=f'add {key} = "..." to [{table}]'
+            )
+        return value.strip()
+
+    def integer(self, section: Mapping[str, Any], table: str, key: str, default: int) -> int:
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(table, key, f"[{table}] {key} must be a whole number >= 0")
+        return value
+
+    def number(self, section: Mapping[str, Any], table: str, key: str, default: float) -> float:
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(table, key, f"[{table}] {key} must be a number of seconds > 0")
+        return float(value)
+
+    def url(self, section: Mapping[str, Any], table: str) -> str:
+        value = self.required(section, table, "url").rstrip("/")
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise self.fail(
+                table,
+                "url",
+                f"[{table}] url {value!r} is not an http(s) URL",
+                hint="for example https://acme.testrail.io",
+            )
+        return value
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the config at ``path``.
+
+    Raises :class:`ConfigError` naming the file and line for: a missing file, TOML syntax
+    errors, unknown keys, missing required keys, and values of the wrong kind.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found",
+            path=str(path),
+            hint="copy sample-config.toml and edit it, or pass --config",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the config: {exc}", path=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}",
+            path=str(path),
+            line=int(match.group(1)) if match else None,
+        ) from None
+    reader = _Reader(path, text)
+    known = {"testrail", "testfiesta", "pair", "sync", "mapping", "users", "ui"}
+    for key in data:
+        if key not in known:
+            raise reader.fail(
+                "",
+                key,
+                f"unknown top-level key or table {key!r}",
+                hint=f"known: {', '.join(sorted(known))}",
+            )
+
+    tr = reader.table(
+        data,
+        "testrail",
+        {"url", "user", "api_key_env", "requests_per_minute", "timeout", "ca_bundle"},
+    )
+    tf = reader.table(
+        data,
+        "testfiesta",
+        {"url", "handle", "token_env", "requests_per_minute", "timeout", "ca_bundle"},
+    )
+    testrail = TestRailSettings(
+        url=reader.url(tr, "testrail"),
+        user=reader.required(tr, "testrail", "user"),
+        api_key_env=str(tr.get("api_key_env", "TESTRAIL_API_KEY")),
+        requests_per_minute=reader.integer(tr, "testrail", "requests_per_minute", 180) or None,
+        timeout=reader.number(tr, "testrail", "timeout", 30.0),
+        ca_bundle=str(tr["ca_bundle"]) if tr.get("ca_bundle") else None,
+    )
+    testfiesta = TestFiestaSettings(
+        url=reader.url(tf, "testfiesta"),
+        handle=reader.required(tf, "testfiesta", "handle"),
+        token_env=str(tf.get("token_env", "TESTFIESTA_TOKEN")),
+        requests_per_minute=reader.integer(tf, "testfiesta", "requests_per_minute", 600) or None,
+        timeout=reader.number(tf, "testfiesta", "timeout", 30.0),
+        ca_bundle=str(tf["ca_bundle"]) if tf.get("ca_bundle") else None,
+    )
+
+    raw_pairs = data.get("pair", [])
+    if not isinstance(raw_pairs, list) or not raw_pairs:
+        raise reader.fail(
+            "",
+            "",
+            "no [[pair]] table: nothing to migrate",
+            hint='add [[pair]] with testrail_project = "..." and testfiesta_project = "KEY"',
+        )
+    pairs: list[Pair] = []
+    for raw in raw_pairs:
+        for key in raw:
+            if key not in ("testrail_project", "testfiesta_project"):
+                raise reader.fail(
+                    "pair",
+                    key,
+                    f"unknown key {key!r} in [[pair]]",
+                    hint="known keys: testfiesta_project, testrail_project",
+                )
+        project = raw.get("testrail_project")
+        if isinstance(project, bool) or not isinstance(project, str | int) or project == "":
+            raise reader.fail(
+                "pair",
+                "testrail_project",
+                "[[pair]] testrail_project must be a project name or id",
+            )
+        key = str(raw.get("testfiesta_project", "")).strip()
+        if key and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,49}", key):
+            raise reader.fail(
+                "pair",
+                "testfiesta_project",
+                f"testfiesta_project {key!r} is not a usable project key",
+                hint="letters, digits, - and _, starting with a letter",
+            )
+        pairs.append(Pair(testrail_project=project, testfiesta_project=key))
+
+    sync_table = reader.table(
+        data,
+        "sync",
+        {
+            "enabled",
+            "interval",
+            "conflict_policy",
+            "delete_policy",
+            "big_delete_threshold",
+            "fields",
+        },
+    )
+    try:
+        interval = parse_duration(sync_table.get("interval", "5m"), what="[sync] interval")
+    except ValueError as exc:
+        raise reader.fail("sync", "interval", str(exc)) from None
+    policy = sync_table.get("conflict_policy", "ask")
+    if policy not in CONFLICT_POLICIES:
+        raise reader.fail(
+            "sync",
+            "conflict_policy",
+            f"conflict_policy {policy!r} is not one of " + ", ".join(CONFLICT_POLICIES),
+        )
+    delete_policy = sync_table.get("delete_policy", "flag")
+    if delete_policy not in DELETE_POLICIES:
+        raise reader.fail(
+            "sync",
+            "delete_policy",
+            f"delete_policy {delete_policy!r} is not one of " + ", ".join(DELETE_POLICIES),
+        )
+    field_policies = sync_table.get("fields", {})
+    if not isinstance(field_policies, dict) or any(
+        v not in CONFLICT_POLICIES for v in field_policies.values()
+    ):
+        raise reader.fail(
+            "sync.fields",
+            "",
+            "[sync.fields] values must be conflict policies: " + ", ".join(CONFLICT_POLICIES),
+        )
+    enabled = sync_table.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise reader.fail("sync", "enabled", "[sync] enabled must be true or false")
+    sync = SyncSettings(
+        enabled=enabled,
+        interval=interval,
+        conflict_policy=str(policy),
+        delete_policy=str(delete_policy),
+        big_delete_threshold=reader.integer(sync_table, "sync", "big_delete_threshold", 20),
+        field_policies={str(k): str(v) for k, v in field_policies.items()},
+    )
+
+    mapping_table = reader.table(data, "mapping", {"status", "priority", "types", "fields"})
+    for name, table in mapping_table.items():
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise reader.fail(
+                f"mapping.{name}", "", f"[mapping.{name}] must map names to names (strings)"
+            )
+    users = data.get("users", {})
+    if not isinstance(users, dict) or not all(isinstance(v, str) for v in users.values()):
+        raise reader.fail("users", "", "[users] must map TestRail e-mails to TestFiesta e-mails")
+
+    ui_table = reader.table(data, "ui", {"theme", "mouse"})
+    ui = UiSettings(
+        theme=str(ui_table.get("theme", "railfiesta-dark")),
+        mouse=bool(ui_table.get("mouse", True)),
+    )
+    return Config(
+        path=path,
+        testrail=testrail,
+        testfiesta=testfiesta,
+        pairs=tuple(pairs),
+        sync=sync,
+        mapping=MappingRules.from_tables(mapping_table, users),
+        ui=ui,
+    )
+
+
+def resolve_secret(env_name: str, *, account: str, what: str) -> str:
+    """The secret in environment variable ``env_name``, else in the OS keyring under service
+    ``railfiesta`` and ``account`` (``testrail:qa@example.com``).
+
+    Raises :class:`SecretMissing` naming the variable and the keyring entry to set; the message
+    never contains a secret.
+    """
+    value = os.environ.get(env_name, "").strip()
+    if value:
+        return value
+    try:
+        import keyring
+        import keyring.errors
+
+        stored = keyring.get_password(KEYRING_SERVICE, account)
+    except Exception:  # no keyring backend on a headless server is normal
+        stored = None
+    if stored:
+        return str(stored)
+    raise SecretMissing(
+        f"{what} not found: environment variable {env_name} is not set and the OS keyring has "
+        f"no entry {KEYRING_SERVICE}/{account}",
+        hint=f"export {env_name}=... or run: keyring set {KEYRING_SERVICE} {account}",
+    )

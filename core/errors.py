@@ -1,0 +1,105 @@
+"""The errors railfiesta raises. Each names the thing that went wrong and how to fix it.
+
+Tree::
+
+    RailfiestaError              base; ``str()`` is one line for the user, ``hint`` the fix
+     ├─ ConfigError              the TOML config is missing, malformed or inconsistent
+     ├─ SecretMissing            an API key / token is not in the environment or the keyring
+     ├─ ApiError                 a server answered with an error status (side, method, status)
+     │   ├─ AuthenticationFailed 401: wrong user, API key or token
+     │   ├─ AccessDenied         403: API disabled, or not allowed
+     │   ├─ NotFound             TestRail 400 "not a valid ..." / TestFiesta 404
+     │   └─ RateLimited          429 or 409 still failing after the retries
+     ├─ UnexpectedResponse       a 2xx body that is not the documented shape (malformed JSON too)
+     ├─ ServerUnreachable        DNS, connection refused, TLS failure, timeouts after retries
+     └─ MappingError             a value has no counterpart on the other side (priority, field ...)
+
+No error message ever contains a secret: the HTTP layer builds messages from the method name and
+the status, never from request headers.
+"""
+
+from __future__ import annotations
+
+
+class RailfiestaError(Exception):
+    """Base of every error railfiesta raises on purpose; ``hint`` tells the user the fix."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(RailfiestaError):
+    """The config file is missing, is not TOML, or holds an unknown or invalid key.
+
+    ``path`` is the file, ``line`` the 1-based line of the offending key when known.
+    """
+
+    def __init__(self, message: str, *, path: str = "", line: int | None = None, hint: str = ""):
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        super().__init__(f"{where}{message}", hint=hint)
+        self.path = path
+        self.line = line
+
+
+class SecretMissing(RailfiestaError):
+    """An API key or token was looked up in the environment and the keyring and not found."""
+
+
+class ApiError(RailfiestaError):
+    """A server answered an API call with an error status.
+
+    ``side`` is ``"testrail"`` or ``"testfiesta"``, ``endpoint`` the API method or path template
+    (``get_cases``, ``POST /projects/{key}/cases``), ``status`` the HTTP status, and
+    ``server_message`` the server's own error text (TestRail's ``error``, TestFiesta's
+    ``message``).
+    """
+
+    def __init__(
+        self,
+        side: str,
+        endpoint: str,
+        status: int,
+        server_message: str,
+        *,
+        hint: str = "",
+    ) -> None:
+        super().__init__(
+            f"{side} {endpoint} failed with HTTP {status}: {server_message}", hint=hint
+        )
+        self.side = side
+        self.endpoint = endpoint
+        self.status = status
+        self.server_message = server_message
+
+
+class AuthenticationFailed(ApiError):
+    """HTTP 401: the user/API key (TestRail) or the token (TestFiesta) was refused."""
+
+
+class AccessDenied(ApiError):
+    """HTTP 403: the API is switched off, or the account may not do this."""
+
+
+class NotFound(ApiError):
+    """The record does not exist: TestRail answers 400 "... is not a valid ...", TestFiesta 404."""
+
+
+class RateLimited(ApiError):
+    """HTTP 429 (or TestRail Cloud's 409 maintenance) kept coming back after every retry."""
+
+
+class UnexpectedResponse(RailfiestaError):
+    """A successful answer whose body is not the documented shape (or not JSON at all)."""
+
+
+class ServerUnreachable(RailfiestaError):
+    """The server could not be reached (DNS, refused connection, TLS, timeouts) after retries."""
+
+
+class MappingError(RailfiestaError):
+    """A TestRail value has no TestFiesta counterpart (or back) under the current mapping."""

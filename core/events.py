@@ -1,0 +1,40 @@
+"""Events the core emits while it works; the console and the CLI render them.
+
+The core calls one ``on_event(event)`` callback. Events are small frozen dataclasses; progress
+is coalesced by the core (one event per page or batch, never per request), so a consumer can
+render each one. :class:`core.http.RateLimitWait` is an event too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Progress:
+    """``done`` of ``total`` items of ``stage`` (``"folders"``, ``"cases"``) for ``project``;
+    ``total`` is None while unknown."""
+
+    project: str
+    stage: str
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One line for the activity log. ``level`` is ``"info"``, ``"warning"`` or ``"error"``;
+    ``at`` is UNIX seconds."""
+
+    level: str
+    message: str
+    at: float = field(default_factory=time.time)
+
+
+EventSink = Callable[[object], None]
+
+
+def ignore(_event: object) -> None:
+    """An :data:`EventSink` that drops everything."""

@@ -1,0 +1,371 @@
+"""The HTTP layer both sides share: pacing, retries, request counting, error mapping.
+
+One :class:`ApiSession` per server (TestRail, TestFiesta v1, the TestFiesta shim share the
+TestFiesta host's budget). Every request goes through :meth:`ApiSession.send`, which
+
+1. waits for the per-host pacer so that no 60-second window holds more than the configured
+   requests per minute (TestRail Cloud: 180 Professional / 300 Enterprise, reference
+   testrail-api.md §3);
+2. sends with httpx (timeouts set, TLS verified unless the config says otherwise);
+3. retries with exponential backoff and jitter (``stamina``): 429 and TestRail's 409
+   maintenance always (the server rejected the request before doing anything), honouring
+   ``Retry-After`` or the "Retry after N seconds" text in the body; 5xx, timeouts and dropped
+   connections only for reads, and for writes only when the request provably never reached
+   the server (connect errors). A write that may have landed is never re-sent blindly: the caller
+   resolves it by lookup-or-create;
+4. counts every request per endpoint and per stage (:class:`RequestStats`), so the monitor and
+   the benchmarks can show requests, pacing waits and 429s.
+
+Error statuses become :mod:`core.errors` exceptions that name the side, the endpoint and the
+server's own message, never a header (so never a secret).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import re
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import stamina
+from aiolimiter import AsyncLimiter
+
+from core.errors import (
+    AccessDenied,
+    ApiError,
+    AuthenticationFailed,
+    NotFound,
+    RateLimited,
+    ServerUnreachable,
+    UnexpectedResponse,
+)
+
+#: Stage that requests are attributed to (``"folders"``, ``"cases"`` ...); set by :func:`stage`.
+_current_stage: contextvars.ContextVar[str] = contextvars.ContextVar("stage", default="other")
+
+#: Seconds to wait after a 429 that carries neither ``Retry-After`` nor a number in its body.
+DEFAULT_RATE_LIMIT_WAIT = 5.0
+#: Longest single wait honoured from ``Retry-After`` (seconds); longer answers are capped.
+MAX_RETRY_AFTER = 300.0
+
+_RETRY_AFTER_TEXT = re.compile(r"Retry after (\d+)", re.IGNORECASE)
+_LEGACY_PREFIX = b"USER AUTHENTICATION SUCCESSFUL!"
+
+
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Attribute the requests made inside the ``with`` block to stage ``name``."""
+    token = _current_stage.set(name)
+    try:
+        yield
+    finally:
+        _current_stage.reset(token)
+
+
+@dataclass
+class RequestStats:
+    """Counters of one session's traffic; read by the monitor, the report and ``bench/``.
+
+    ``by_endpoint`` and ``by_stage`` count requests sent (retries included); ``retries`` counts
+    the re-sends; ``rate_limited`` the 429/409 answers; ``paced_seconds`` the time spent waiting
+    for the pacer and ``rate_limit_wait_seconds`` the time spent honouring ``Retry-After``.
+    """
+
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    by_stage: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    rate_limited: int = 0
+    errors: int = 0
+    paced_seconds: float = 0.0
+    rate_limit_wait_seconds: float = 0.0
+    _recent: deque[float] = field(default_factory=deque, repr=False)
+
+    @property
+    def total(self) -> int:
+        """Requests sent so far (each retry counts: it costs rate-limit budget too)."""
+        return sum(self.by_endpoint.values())
+
+    def record(self, endpoint: str, now: float) -> None:
+        """Count one request to ``endpoint`` sent at monotonic time ``now`` (seconds)."""
+        self.by_endpoint[endpoint] += 1
+        self.by_stage[_current_stage.get()] += 1
+        self._recent.append(now)
+
+    def last_minute(self, now: float | None = None) -> int:
+        """Requests sent in the 60 seconds before ``now`` (monotonic seconds; default: now)."""
+        now = time.monotonic() if now is None else now
+        while self._recent and self._recent[0] < now - 60.0:
+            self._recent.popleft()
+        return len(self._recent)
+
+
+@dataclass(frozen=True)
+class RateLimitWait:
+    """Event: the server said 429/409 and the session sleeps ``seconds`` before retrying."""
+
+    side: str
+    endpoint: str
+    seconds: float
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way that may be retried, after ``backoff`` seconds."""
+
+    def __init__(self, error: Exception, backoff: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.backoff = backoff
+
+
+def _backoff_hook(exc: Exception) -> bool | float:
+    if isinstance(exc, _Retry):
+        return exc.backoff if exc.backoff is not None else True
+    return False
+
+
+class Pacer:
+    """Client-side limit: never more than ``requests_per_minute`` in any 60-second window.
+
+    A leaky bucket (``aiolimiter``) of capacity ``burst`` that drains at
+    ``requests_per_minute - burst`` per minute admits at most ``requests_per_minute`` requests in
+    any sliding 60-second window, which is how TestRail Cloud counts (testrail-api.md §3).
+    ``None`` means unlimited (TestRail Server has no built-in limit).
+    """
+
+    def __init__(self, requests_per_minute: int | None) -> None:
+        self.requests_per_minute = requests_per_minute
+        self._limiter: AsyncLimiter | None = None
+        if requests_per_minute:
+            burst = max(1, min(10, requests_per_minute // 20))
+            rate = max(1, requests_per_minute - burst)
+            self._limiter = AsyncLimiter(burst, time_period=60.0 * burst / rate)
+
+    async def wait(self) -> float:
+        """Wait for a slot; return the seconds spent waiting."""
+        if self._limiter is None:
+            return 0.0
+        start = time.monotonic()
+        await self._limiter.acquire()
+        return time.monotonic() - start
+
+
+def _retry_after_seconds(response: httpx.Response) -> float:
+    """Seconds to wait after a 429/409: ``Retry-After`` (seconds or HTTP date), else the number
+    in TestRail's body text ("Retry after 6 seconds"), else :data:`DEFAULT_RATE_LIMIT_WAIT`."""
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return min(MAX_RETRY_AFTER, max(0.0, float(header)))
+        except ValueError:
+            with contextlib.suppress(TypeError, ValueError):
+                when = parsedate_to_datetime(header).timestamp()
+                return min(MAX_RETRY_AFTER, max(0.0, when - time.time()))
+    match = _RETRY_AFTER_TEXT.search(response.text or "")
+    if match:
+        return min(MAX_RETRY_AFTER, float(match.group(1)))
+    return DEFAULT_RATE_LIMIT_WAIT
+
+
+def server_message(response: httpx.Response) -> str:
+    """The server's own error text: TestRail's ``error``, TestFiesta's ``message``, else the body
+    (cut to 300 characters; HTML pages such as a 413 from the web server are summarised)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        if text.startswith("<"):
+            return f"non-JSON {response.headers.get('content-type', 'text/html')} page"
+        return text[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("error", "message"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, list) and value:
+                return "; ".join(str(v) for v in value)
+    return json.dumps(body)[:300]
+
+
+def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
+    """The JSON body of a successful answer; ``None`` for an empty body (TestRail's deletes).
+
+    Strips the ``USER AUTHENTICATION SUCCESSFUL!`` prefix old TestRail servers send
+    (testrail-api.md §1.4). Raises :class:`UnexpectedResponse` for a body that is not JSON.
+    """
+    raw = response.content
+    if raw.startswith(_LEGACY_PREFIX):
+        raw = raw[len(_LEGACY_PREFIX) :].lstrip()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        snippet = raw[:80].decode("utf-8", "replace")
+        raise UnexpectedResponse(
+            f"{side} {endpoint} answered HTTP {response.status_code} with a body that is not "
+            f"JSON: {snippet!r}",
+            hint="check that the URL points at the API (TestRail: the site root; "
+            "TestFiesta: https://api.testfiesta.com)",
+        ) from exc
+
+
+class ApiSession:
+    """One server's connection: an ``httpx.AsyncClient`` plus pacing, retries and counters.
+
+    ``side`` names the server in errors and stats (``"testrail"``, ``"testfiesta"``).
+    ``client`` is injected so tests can pass ``httpx.ASGITransport``/``MockTransport``.
+    ``classify`` maps an error response to an exception (each side knows its error dialect).
+    ``on_event`` receives :class:`RateLimitWait` events for the monitor.
+    """
+
+    def __init__(
+        self,
+        side: str,
+        client: httpx.AsyncClient,
+        *,
+        requests_per_minute: int | None,
+        classify: Callable[[str, str, httpx.Response], ApiError],
+        attempts: int = 6,
+        wait_max: float = 30.0,
+        on_event: Callable[[object], None] | None = None,
+    ) -> None:
+        self.side = side
+        self.client = client
+        self.pacer = Pacer(requests_per_minute)
+        self.stats = RequestStats()
+        self.classify = classify
+        self.attempts = attempts
+        self.wait_max = wait_max
+        self.on_event = on_event
+
+    async def aclose(self) -> None:
+        """Close the underlying httpx client."""
+        await self.client.aclose()
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        endpoint: str,
+        json_body: Any = None,
+        files: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request with pacing and retries; return the successful (2xx) response.
+
+        ``endpoint`` is the label for stats and errors (``get_cases``, ``POST /cases``).
+        Raises :class:`AuthenticationFailed` (401), :class:`AccessDenied` (403),
+        :class:`NotFound`, :class:`RateLimited` (429/409 after every retry), another
+        :class:`ApiError` for other statuses, or :class:`ServerUnreachable`.
+        """
+        is_read = method.upper() == "GET"
+        first = True
+        try:
+            async for attempt in stamina.retry_context(
+                on=_backoff_hook,
+                attempts=self.attempts,
+                timeout=None,
+                wait_initial=0.5,
+                wait_max=self.wait_max,
+            ):
+                with attempt:
+                    if not first:
+                        self.stats.retries += 1
+                    first = False
+                    return await self._attempt(
+                        method, url, endpoint, is_read, json_body, files, headers
+                    )
+        except _Retry as exhausted:
+            raise exhausted.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        is_read: bool,
+        json_body: Any,
+        files: Any,
+        headers: dict[str, str] | None,
+    ) -> httpx.Response:
+        self.stats.paced_seconds += await self.pacer.wait()
+        self.stats.record(endpoint, time.monotonic())
+        try:
+            response = await self.client.request(
+                method, url, json=json_body, files=files, headers=headers
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Never reached the server: safe to retry reads and writes alike.
+            self.stats.errors += 1
+            raise _Retry(self._unreachable(endpoint, exc)) from exc
+        except httpx.TransportError as exc:
+            # Timeouts and dropped connections after sending: the write may have landed.
+            self.stats.errors += 1
+            error = self._unreachable(endpoint, exc)
+            if is_read:
+                raise _Retry(error) from exc
+            raise error from exc
+        status = response.status_code
+        if status < 400:
+            return response
+        self.stats.errors += 1
+        if status in (429, 409):
+            self.stats.rate_limited += 1
+            wait = _retry_after_seconds(response)
+            self.stats.rate_limit_wait_seconds += wait
+            if self.on_event is not None:
+                self.on_event(RateLimitWait(self.side, endpoint, wait))
+            raise _Retry(self._rate_limited(endpoint, response), backoff=wait)
+        api_error = self.classify(self.side, endpoint, response)
+        if status >= 500 and is_read:
+            raise _Retry(api_error)
+        raise api_error
+
+    def _unreachable(self, endpoint: str, exc: Exception) -> ServerUnreachable:
+        kind = type(exc).__name__
+        return ServerUnreachable(
+            f"{self.side} {endpoint}: {kind} talking to {self.client.base_url or 'the server'}",
+            hint="check the URL in the config, the network, and that the server is up",
+        )
+
+    def _rate_limited(self, endpoint: str, response: httpx.Response) -> RateLimited:
+        return RateLimited(
+            self.side,
+            endpoint,
+            response.status_code,
+            server_message(response),
+            hint="lower requests_per_minute in the config, or wait and run again",
+        )
+
+
+def classify_status(
+    side: str, endpoint: str, response: httpx.Response, *, not_found: bool = False
+) -> ApiError:
+    """Map an error response to the :mod:`core.errors` class for its status.
+
+    ``not_found`` marks a 400 that the caller's dialect knows to mean "no such record" (TestRail).
+    """
+    message = server_message(response)
+    status = response.status_code
+    if status == 401:
+        return AuthenticationFailed(
+            side,
+            endpoint,
+            status,
+            message,
+            hint=f"check the {side} user and API key/token named in the config",
+        )
+    if status == 403:
+        return AccessDenied(side, endpoint, status, message)
+    if status == 404 or not_found:
+        return NotFound(side, endpoint, status, message)
+    return ApiError(side, endpoint, status, message)

@@ -1,0 +1,564 @@
+"""Migration of one TestRail project into one TestFiesta project (DESIGN §4).
+
+Order (parents before children, metadata before records):
+
+1. TestRail metadata: case fields, types, priorities, templates, suites.
+2. The TestFiesta project (found by ``externalId``, then by key; created if missing), its
+   priorities (shim ``get_priorities``), custom fields, templates, tags and folders.
+3. Folders: in suite mode 3 one top-level folder per suite, else the suite is the root folder;
+   then the section tree, parents first.
+4. Cases, created in batches through ``POST /cases``.
+5. A read-back of both sides' counts for the report.
+
+Every record created carries ``source="testrail"`` and ``externalId="<host>/<kind>/<id>"``.
+Before creating anything the migration lists what TestFiesta already holds and links what it
+finds, so a re-run, or a resume after a crash or a dropped connection, creates nothing twice
+(lookup-or-create). Links are committed to the state store right after each write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from core.errors import MappingError, NotFound
+from core.events import Activity, EventSink, Progress, ignore
+from core.http import stage
+from core.mapping import (
+    ESTIMATE_FIELD,
+    REFS_FIELD,
+    TEMPLATE_DATA_TYPE,
+    TESTFIESTA_FIELD_TYPE,
+    MappingRules,
+    match_name,
+)
+from core.model import CaseRecord, tf_key, tr_key
+from core.store import StateStore
+from core.testfiesta.adapter import SOURCE, CaseTarget, case_payload, custom_field_key, root_folder
+from core.testfiesta.client import TestFiestaClient
+from core.testrail.catalog import TestRailCatalog
+from core.testrail.client import TestRailClient
+
+#: Cases per ``POST /cases`` request.
+CASE_BATCH = 100
+
+#: What a migration never carries over, and says so in its report (DESIGN §1).
+NOT_MIGRATED = (
+    "user settings and preferences (TestFiesta users are invited in its UI)",
+    "external integrations (Jira, CI hooks): configure them again in TestFiesta",
+    "session data (logins, API sessions)",
+)
+
+
+def external_id(testrail_url: str, kind: str, record_id: int | str) -> str:
+    """``<testrail host and path>/<kind>/<id>``: the ``externalId`` of a migrated record.
+
+    ``https://acme.testrail.io`` + case 12 -> ``acme.testrail.io/case/12``.
+    """
+    parsed = urlparse(testrail_url)
+    return f"{parsed.netloc}{parsed.path.rstrip('/')}/{kind}/{record_id}"
+
+
+def project_key(name: str, taken: Iterable[str]) -> str:
+    """A TestFiesta project key for a TestRail project name: an uppercase slug of at most 10
+    characters, starting with a letter, made unique against ``taken`` with a number suffix."""
+    slug = re.sub(r"[^A-Z0-9]", "", name.upper())[:10] or "TESTRAIL"
+    if not slug[0].isalpha():
+        slug = ("P" + slug)[:10]
+    existing = {t.upper() for t in taken}
+    candidate, number = slug, 2
+    while candidate in existing:
+        suffix = str(number)
+        candidate = slug[: 10 - len(suffix)] + suffix
+        number += 1
+    return candidate
+
+
+async def find_testrail_project(testrail: TestRailClient, wanted: str | int) -> dict[str, Any]:
+    """The TestRail project with id ``wanted`` (an int or digits) or that name (case and
+    repeated spaces ignored). Raises :class:`NotFound` listing the names that do exist."""
+    if isinstance(wanted, int) or str(wanted).isdigit():
+        return await testrail.get_project(int(wanted))
+    projects = await testrail.get_projects()
+    found = match_name(str(wanted), [str(p["name"]) for p in projects])
+    if found is None:
+        names = ", ".join(sorted(str(p["name"]) for p in projects)[:10])
+        raise NotFound(
+            "testrail",
+            "get_projects",
+            400,
+            f"no project named {wanted!r} (projects: {names or 'none'})",
+            hint="fix testrail_project in [[pair]]: a project name or id",
+        )
+    return next(p for p in projects if p["name"] == found)
+
+
+@dataclass
+class KindCount:
+    """Per entity kind: records on TestRail, records found on TestFiesta after the run, how
+    many this run created, and the HTTP requests spent on the kind (both servers)."""
+
+    testrail: int = 0
+    testfiesta: int = 0
+    created: int = 0
+    requests: int = 0
+
+
+@dataclass
+class MigrationReport:
+    """What one project's migration did. ``kinds`` is ordered as migrated."""
+
+    testrail_project: str
+    testfiesta_project: str
+    dry_run: bool = False
+    kinds: dict[str, KindCount] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+    not_migrated: tuple[str, ...] = NOT_MIGRATED
+
+    @property
+    def complete(self) -> bool:
+        """Everything on TestRail is on TestFiesta (never true for a dry run that would write)."""
+        return all(k.testrail == k.testfiesta for k in self.kinds.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view for ``--json``."""
+        return {
+            "testrail_project": self.testrail_project,
+            "testfiesta_project": self.testfiesta_project,
+            "dry_run": self.dry_run,
+            "complete": self.complete,
+            "kinds": {name: vars(count) for name, count in self.kinds.items()},
+            "requests": self.requests,
+            "warnings": self.warnings,
+            "not_migrated": list(self.not_migrated),
+        }
+
+
+class ProjectMigration:
+    """Migrates one ``[[pair]]``; create one per run and call :meth:`run`.
+
+    ``dry_run`` reads both sides and counts what would be created, writing nothing.
+    """
+
+    def __init__(
+        self,
+        testrail: TestRailClient,
+        testfiesta: TestFiestaClient,
+        store: StateStore,
+        rules: MappingRules,
+        *,
+        on_event: EventSink = ignore,
+        dry_run: bool = False,
+    ) -> None:
+        self.tr = testrail
+        self.tf = testfiesta
+        self.store = store
+        self.rules = rules
+        self.emit = on_event
+        self.dry_run = dry_run
+        # resolved during run()
+        self.project_key = ""
+        self.project_uid = 0
+        self.catalog: TestRailCatalog | None = None
+        self.field_names: dict[str, str] = {}
+        self.template_uids: dict[str, str] = {}
+        self.tag_uids: dict[str, int] = {}
+        self.priority_uids: dict[str, int] = {}
+        self.folder_uids: dict[str, int] = {}
+        self._warned: set[str] = set()
+        self.report: MigrationReport | None = None
+
+    def _ext(self, kind: str, record_id: int | str) -> str:
+        return external_id(self.tr.base_url, kind, record_id)
+
+    def _warn(self, message: str) -> None:
+        if message in self._warned:
+            return
+        self._warned.add(message)
+        assert self.report is not None
+        self.report.warnings.append(message)
+        self.emit(Activity("warning", message))
+
+    async def run(
+        self, testrail_project: str | int, testfiesta_project: str = ""
+    ) -> MigrationReport:
+        """Migrate the TestRail project (name or id) into the TestFiesta project key (created
+        if missing; generated from the name when empty). Returns the report; raises
+        :class:`core.errors.NotFound` for an unknown TestRail project and the HTTP layer's
+        errors for failed requests (everything written so far stays linked)."""
+        tr_before = dict(self.tr.session.stats.by_stage)
+        tf_before = dict(self.tf.session.stats.by_stage)
+        tr_total, tf_total = self.tr.session.stats.total, self.tf.session.stats.total
+        with stage("metadata"):
+            project = await find_testrail_project(self.tr, testrail_project)
+        name = str(project["name"])
+        self.report = report = MigrationReport(name, "", dry_run=self.dry_run)
+        self.emit(Activity("info", f"migrating TestRail project {name!r}"))
+        with stage("metadata"):
+            pid = int(project["id"])
+            catalog = self.catalog = TestRailCatalog.build(
+                pid,
+                await self.tr.get_case_fields(),
+                await self.tr.get_case_types(),
+                await self.tr.get_priorities(),
+                await self.tr.get_templates(pid),
+            )
+            suites = await self.tr.get_suites(pid)
+            await self._testfiesta_project(project, testfiesta_project)
+            report.testfiesta_project = self.project_key
+            await self._metadata(catalog)
+        with stage("folders"):
+            expected_folders = await self._folders(project, suites)
+        with stage("cases"):
+            expected_cases = await self._cases(project, suites, catalog)
+        with stage("verify"):
+            await self._verify(expected_folders, expected_cases)
+        for kind in report.kinds:
+            report.kinds[kind].requests = (
+                self.tr.session.stats.by_stage[kind]
+                - tr_before.get(kind, 0)
+                + self.tf.session.stats.by_stage[kind]
+                - tf_before.get(kind, 0)
+            )
+        report.requests = {
+            "testrail": self.tr.session.stats.total - tr_total,
+            "testfiesta": self.tf.session.stats.total - tf_total,
+        }
+        level = "info" if report.complete else "warning"
+        self.emit(
+            Activity(
+                level,
+                f"{name}: "
+                + ", ".join(f"{k} {c.testrail}->{c.testfiesta}" for k, c in report.kinds.items()),
+            )
+        )
+        return report
+
+    # ------------------------------------------------------------------ projects
+
+    async def _testfiesta_project(self, project: Mapping[str, Any], wanted_key: str) -> None:
+        ext = self._ext("project", project["id"])
+        projects = await self.tf.list_projects()
+        chosen = None
+        if wanted_key:
+            chosen = next((p for p in projects if str(p.get("key")) == wanted_key), None)
+        else:
+            chosen = next((p for p in projects if p.get("externalId") == ext), None)
+        if chosen is not None:
+            self.project_key, self.project_uid = str(chosen["key"]), int(chosen["uid"])
+            return
+        key = wanted_key or project_key(str(project["name"]), [str(p["key"]) for p in projects])
+        self.project_key = key
+        if self.dry_run:
+            self.emit(Activity("info", f"would create TestFiesta project {key}"))
+            return
+        created = await self.tf.create_project(
+            str(project["name"]), key, external_id=ext, source=SOURCE
+        )
+        self.project_uid = int(created["uid"])
+        self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
+        self.emit(Activity("info", f"created TestFiesta project {key}"))
+
+    # ------------------------------------------------------------------ metadata
+
+    async def _metadata(self, catalog: TestRailCatalog) -> None:
+        """Priorities, custom fields, templates and tags that cases will refer to."""
+        key = self.project_key
+        exists = bool(self.project_uid)
+        for row in await self.tf.shim.get_priorities():
+            self.priority_uids[str(row["name"])] = int(row["id"])
+        tf_fields = await self.tf.list_custom_fields(key) if exists else []
+        by_name = {str(f["name"]): f for f in tf_fields}
+        used_names: dict[str, str] = {}
+        wanted: list[tuple[str, str, str, list[str]]] = []  # canonical, tf name, type, options
+        for case_field in catalog.fields.values():
+            if case_field.kind in ("steps", "step_results", "bdd_results"):
+                continue
+            name = self.rules.field_name(case_field.system_name, case_field.label)
+            if name in used_names and used_names[name] != case_field.system_name:
+                name = f"{name} ({case_field.system_name})"
+            used_names[name] = case_field.system_name
+            field_type = TESTFIESTA_FIELD_TYPE.get(case_field.kind, "text")
+            wanted.append(
+                (case_field.system_name, name, field_type, list(case_field.items.values()))
+            )
+        for system in (REFS_FIELD, ESTIMATE_FIELD):
+            wanted.append((system, self.rules.field_name(system, system), "text", []))
+        for canonical, name, field_type, options in wanted:
+            if name not in by_name and not self.dry_run:
+                by_name[name] = await self.tf.create_custom_field(
+                    key, name=name, field_type=field_type, options=options or None
+                )
+            if name in by_name:
+                self.field_names[canonical] = custom_field_key(by_name[name])
+            else:
+                self.field_names[canonical] = name
+
+        templates = await self.tf.list_templates(key) if exists else []
+        tf_templates = {str(t["name"]): str(t["uid"]) for t in templates}
+        for template_id, template_name in catalog.templates.items():
+            if template_name in tf_templates or self.dry_run:
+                self.template_uids[template_name] = tf_templates.get(template_name, "")
+                continue
+            fields = []
+            for case_field in catalog.fields_for(template_id):
+                if case_field.kind in ("step_results", "bdd_results"):
+                    continue
+                if case_field.kind == "steps":
+                    fields.append(
+                        {"id": case_field.system_name, "name": "Steps", "dataType": "step"}
+                    )
+                    continue
+                tf_name = self.field_names.get(case_field.system_name, case_field.label)
+                tf_field = by_name.get(tf_name)
+                fields.append(
+                    {
+                        "id": str(tf_field["uid"]) if tf_field else case_field.system_name,
+                        "name": tf_name,
+                        "dataType": TEMPLATE_DATA_TYPE.get(
+                            TESTFIESTA_FIELD_TYPE.get(case_field.kind, "text"), "text"
+                        ),
+                    }
+                )
+            created = await self.tf.create_template(key, name=template_name, fields=fields)
+            self.template_uids[template_name] = str(created["uid"])
+
+        for tag in await self.tf.list_tags():
+            self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
+
+    async def _tag_uid(self, name: str) -> int | None:
+        found = match_name(name, self.tag_uids)
+        if found is not None:
+            return self.tag_uids[found]
+        if self.dry_run:
+            return None
+        created = await self.tf.create_tag(name, ["cases"])
+        self.tag_uids[name] = int(created["uid"])
+        return self.tag_uids[name]
+
+    def _priority_uid(self, testrail_name: str | None) -> int | None:
+        if testrail_name is None:
+            return None
+        wanted = self.rules.priority_name(testrail_name)
+        found = match_name(wanted, self.priority_uids)
+        if found is None:
+            self._warn(
+                str(
+                    MappingError(
+                        f"TestRail priority {testrail_name!r} has no TestFiesta priority "
+                        f"named {wanted!r}; those cases were created without a priority",
+                        hint=f'add "{testrail_name}" = "<TestFiesta priority>" '
+                        "under [mapping.priority]",
+                    )
+                )
+            )
+            return None
+        return self.priority_uids[found]
+
+    # ------------------------------------------------------------------ folders
+
+    async def _folders(self, project: Mapping[str, Any], suites: list[dict[str, Any]]) -> set[str]:
+        """Create the folder tree; return the externalIds every folder should have."""
+        assert self.report is not None
+        count = self.report.kinds.setdefault("folders", KindCount())
+        existing: dict[str, dict[str, Any]] = {}
+        root_uid = 0
+        if self.project_uid:
+            folders = await self.tf.list_folders(self.project_key)
+            existing = {
+                str(f["externalId"]): f
+                for f in folders
+                if f.get("externalId") and f.get("source") == SOURCE and not f.get("deletedAt")
+            }
+            root = root_folder(folders)
+            root_uid = int(root["uid"]) if root else 0
+        expected: set[str] = set()
+        suite_mode = int(project.get("suite_mode") or 1)
+        all_sections: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for suite in suites:
+            suite_key = tr_key("suite", suite["id"])
+            if suite_mode == 3:
+                ext = self._ext("suite", suite["id"])
+                expected.add(ext)
+                await self._folder(
+                    suite_key,
+                    ext,
+                    str(suite["name"]),
+                    root_uid,
+                    str(suite.get("description") or ""),
+                    existing,
+                )
+            else:
+                self.folder_uids[suite_key] = root_uid
+                if root_uid and not self.dry_run:
+                    self.store.link(suite_key, tf_key("folder", root_uid))
+            sections = await self.tr.get_sections(int(project["id"]), int(suite["id"]))
+            all_sections.extend((suite, s) for s in sections)
+        count.testrail = len(expected) + len(all_sections)
+        self.emit(Progress(self.report.testrail_project, "folders", len(expected), count.testrail))
+        pending = list(all_sections)
+        done = len(expected)
+        while pending:
+            waiting = []
+            for suite, section in pending:
+                parent_id = section.get("parent_id")
+                parent_key = (
+                    tr_key("section", parent_id) if parent_id else tr_key("suite", suite["id"])
+                )
+                if parent_key not in self.folder_uids:
+                    waiting.append((suite, section))
+                    continue
+                ext = self._ext("section", section["id"])
+                expected.add(ext)
+                await self._folder(
+                    tr_key("section", section["id"]),
+                    ext,
+                    str(section["name"]),
+                    self.folder_uids[parent_key],
+                    str(section.get("description") or ""),
+                    existing,
+                )
+                done += 1
+                if done % 25 == 0:
+                    self.emit(
+                        Progress(self.report.testrail_project, "folders", done, count.testrail)
+                    )
+            if len(waiting) == len(pending):
+                names = ", ".join(str(s["name"]) for _, s in waiting[:5])
+                self._warn(f"{len(waiting)} sections point at parents that do not exist: {names}")
+                break
+            pending = waiting
+        self.emit(Progress(self.report.testrail_project, "folders", done, count.testrail))
+        return expected
+
+    async def _folder(
+        self,
+        key: str,
+        ext: str,
+        name: str,
+        parent_uid: int,
+        description: str,
+        existing: dict[str, dict[str, Any]],
+    ) -> None:
+        assert self.report is not None
+        found = existing.get(ext)
+        if found is not None:
+            uid = int(found["uid"])
+        elif self.dry_run:
+            self.report.kinds["folders"].created += 1
+            self.folder_uids[key] = 0
+            return
+        else:
+            created = await self.tf.create_folder(
+                self.project_key,
+                name=name,
+                parent_uid=parent_uid,
+                project_uid=self.project_uid,
+                external_id=ext,
+                source=SOURCE,
+                custom_fields={"description": description} if description else None,
+            )
+            uid = int(created["uid"])
+            self.report.kinds["folders"].created += 1
+        self.folder_uids[key] = uid
+        if not self.dry_run:
+            self.store.link(key, tf_key("folder", uid))
+
+    # ------------------------------------------------------------------ cases
+
+    async def _cases(
+        self, project: Mapping[str, Any], suites: list[dict[str, Any]], catalog: TestRailCatalog
+    ) -> set[str]:
+        """Create every case not yet in TestFiesta; return the externalIds they should have."""
+        assert self.report is not None
+        count = self.report.kinds.setdefault("cases", KindCount())
+        existing: dict[str, int] = {}
+        if self.project_uid:
+            async for row in self.tf.iter_cases(self.project_key):
+                if row.get("source") == SOURCE and row.get("externalId"):
+                    existing[str(row["externalId"])] = int(row["uid"])
+        rows: list[dict[str, Any]] = []
+        for suite in suites:
+            async for row in self.tr.iter_cases(int(project["id"]), int(suite["id"])):
+                rows.append(row)
+                if len(rows) % 250 == 0:
+                    self.emit(
+                        Progress(self.report.testrail_project, "reading cases", len(rows), None)
+                    )
+        count.testrail = len(rows)
+        expected: set[str] = set()
+        batch: list[tuple[CaseRecord, str, dict[str, Any]]] = []
+        done = 0
+        for row in rows:
+            record = catalog.case_record(row, tr_key("section", row.get("section_id") or 0))
+            ext = self._ext("case", row["id"])
+            expected.add(ext)
+            if ext in existing:
+                if not self.dry_run:
+                    self.store.link(record.key, tf_key("case", existing[ext]))
+                done += 1
+                continue
+            if self.dry_run:
+                count.created += 1
+                continue
+            batch.append((record, ext, await self._case_payload(record, ext)))
+            if len(batch) >= CASE_BATCH:
+                done += await self._create_cases(batch)
+                batch = []
+                self.emit(Progress(self.report.testrail_project, "cases", done, len(rows)))
+        if batch:
+            done += await self._create_cases(batch)
+        self.emit(Progress(self.report.testrail_project, "cases", len(rows), len(rows)))
+        return expected
+
+    async def _case_payload(self, record: CaseRecord, ext: str) -> dict[str, Any]:
+        folder_uid = self.folder_uids.get(record.folder)
+        if folder_uid is None:
+            raise MappingError(
+                f"case {record.key} ({record.title!r}) is in section {record.folder}, "
+                "which was not migrated",
+                hint="re-run the migration; if it persists the section is not readable",
+            )
+        tag = await self._tag_uid(self.rules.type_tag(record.type)) if record.type else None
+        target = CaseTarget(
+            project_uid=self.project_uid,
+            folder_uid=folder_uid,
+            template_uid=self.template_uids.get(record.template) or None,
+            priority_uid=self._priority_uid(record.priority),
+            tag_uids=(tag,) if tag is not None else (),
+            field_names=self.field_names,
+        )
+        return case_payload(record, target, ext)
+
+    async def _create_cases(self, batch: list[tuple[CaseRecord, str, dict[str, Any]]]) -> int:
+        assert self.report is not None
+        created = await self.tf.create_cases(self.project_key, [payload for _, _, payload in batch])
+        by_ext = {str(row.get("externalId")): row for row in created}
+        for (record, ext, _), row in zip(batch, created, strict=True):
+            stored = by_ext.get(ext, row)
+            self.store.link(record.key, tf_key("case", stored["uid"]))
+        self.report.kinds["cases"].created += len(batch)
+        return len(batch)
+
+    # ------------------------------------------------------------------ verification
+
+    async def _verify(self, folders: set[str], cases: set[str]) -> None:
+        """Count, on TestFiesta, the records each expected externalId names."""
+        assert self.report is not None
+        if not self.project_uid:
+            return
+        tf_folders = {
+            str(f.get("externalId"))
+            for f in await self.tf.list_folders(self.project_key)
+            if f.get("source") == SOURCE
+        }
+        self.report.kinds["folders"].testfiesta = len(folders & tf_folders)
+        tf_cases = set()
+        async for row in self.tf.iter_cases(self.project_key):
+            if row.get("source") == SOURCE:
+                tf_cases.add(str(row.get("externalId")))
+        self.report.kinds["cases"].testfiesta = len(cases & tf_cases)

@@ -1,0 +1,301 @@
+"""TestFiesta API v1 client, plus its TestRail-compatible shim.
+
+v1 (specs/testfiesta-v1.openapi.json): ``{url}/v1/{handle}/...`` with
+``Authorization: Bearer testfiesta_...``; every list takes ``limit`` and ``offset`` and answers
+``{count, items, nextOffset}`` (testfiesta-api.md §1.3). v1 has no case update, results,
+attachments, users or configurations; for those the shim at
+``{url}/trv2/{handle}/index.php?/api/v2/...`` (specs/testrail-v2-shim.openapi.json) speaks
+TestRail's protocol, so it is a :class:`core.testrail.TestRailClient` sharing this host's
+session (one rate budget for the host).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from core.errors import ApiError, UnexpectedResponse
+from core.http import ApiSession, classify_status, decode_json
+from core.testrail.client import TestRailClient, classify_testrail_error
+
+#: Rows asked for per list request. No maximum is documented; 250 keeps pages small enough for
+#: slow links and matches TestRail's page size.
+PAGE_SIZE = 250
+
+
+def classify_testfiesta_error(side: str, endpoint: str, response: httpx.Response) -> ApiError:
+    """TestFiesta's dialect: 404 is "no such record"; the shim's 400s read like TestRail's."""
+    if "/trv2/" in str(response.request.url):
+        return classify_testrail_error(side, endpoint, response)
+    return classify_status(side, endpoint, response)
+
+
+class TestFiestaClient:
+    """Async client for one TestFiesta organization (``handle``).
+
+    Methods return decoded JSON (dicts, lists of dicts). ``shim`` is the TestRail-protocol
+    client for the operations v1 lacks. Errors are :mod:`core.errors` exceptions.
+    """
+
+    __test__ = False
+
+    def __init__(self, session: ApiSession, base_url: str, handle: str) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.handle = handle
+        self.shim = TestRailClient(session, f"{self.base_url}/trv2/{quote(handle, safe='')}")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        handle: str,
+        token: str,
+        *,
+        requests_per_minute: int | None = 600,
+        timeout: float = 30.0,
+        ca_bundle: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_event: Callable[[object], None] | None = None,
+    ) -> TestFiestaClient:
+        """A client for ``url`` (``https://api.testfiesta.com``) and organization ``handle``,
+        authenticated with the API key ``token`` (``testfiesta_...``; testfiesta-api.md §1.2).
+        """
+        client = httpx.AsyncClient(
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": "railfiesta",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            verify=ca_bundle or True,
+            transport=transport,
+        )
+        session = ApiSession(
+            "testfiesta",
+            client,
+            requests_per_minute=requests_per_minute,
+            classify=classify_testfiesta_error,
+            on_event=on_event,
+        )
+        return cls(session, url, handle)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self.session.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """``{url}/v1/{handle}{path}`` plus a normal ``?k=v`` query."""
+        query = "&".join(
+            f"{k}={quote(str(v), safe='')}" for k, v in (params or {}).items() if v is not None
+        )
+        base = f"{self.base_url}/v1/{quote(self.handle, safe='')}{path}"
+        return f"{base}?{query}" if query else base
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one v1 request; the decoded JSON answer (``None`` for 204)."""
+        response = await self.session.send(
+            method, self.url(path, params), endpoint=endpoint, json_body=body
+        )
+        return decode_json(response, self.session.side, endpoint)
+
+    async def paginate(
+        self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield every item of a v1 list, page by page (``limit``/``offset`` -> ``{count, items,
+        nextOffset}``). Stops when a page is empty, when ``nextOffset`` is missing, null or not
+        beyond the current offset, or when ``count`` rows have been read."""
+        offset = 0
+        while True:
+            body = await self.request(
+                "GET",
+                path,
+                endpoint=endpoint,
+                params={**(params or {}), "limit": PAGE_SIZE, "offset": offset},
+            )
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                raise UnexpectedResponse(
+                    f"testfiesta {endpoint} answered without an 'items' list: {str(body)[:120]!r}",
+                    hint="check the TestFiesta URL (https://api.testfiesta.com) and handle",
+                )
+            items: list[dict[str, Any]] = body["items"]
+            for item in items:
+                yield item
+            next_offset = body.get("nextOffset")
+            count = body.get("count")
+            if (
+                not items
+                or not isinstance(next_offset, int | float)
+                or next_offset <= offset
+                or (isinstance(count, int | float) and next_offset >= count)
+            ):
+                return
+            offset = int(next_offset)
+
+    async def _list(self, path: str, endpoint: str, **params: Any) -> list[dict[str, Any]]:
+        return [item async for item in self.paginate(path, endpoint=endpoint, params=params)]
+
+    # ------------------------------------------------------------------ projects
+
+    async def list_projects(self) -> list[dict[str, Any]]:
+        """All projects of the organization (``GET /projects``)."""
+        return await self._list("/projects", "GET /projects")
+
+    async def create_project(
+        self, name: str, key: str, *, external_id: str | None = None, source: str | None = None
+    ) -> dict[str, Any]:
+        """Create a project (``POST /projects``, CreateProjectDto); ``key`` must be unique."""
+        body: dict[str, Any] = {"name": name, "key": key, "customFields": {}}
+        if external_id:
+            body["externalId"] = external_id
+        if source:
+            body["source"] = source
+        result: dict[str, Any] = await self.request(
+            "POST", "/projects", endpoint="POST /projects", body=body
+        )
+        return result
+
+    # ------------------------------------------------------------------ folders
+
+    async def list_folders(self, project: str) -> list[dict[str, Any]]:
+        """Every folder of project ``project`` (a key), flat; ``parentUid`` gives the tree."""
+        return await self._list(f"/projects/{quote(project)}/folders", "GET /folders")
+
+    async def create_folder(
+        self,
+        project: str,
+        *,
+        name: str,
+        parent_uid: int,
+        project_uid: int,
+        external_id: str | None = None,
+        source: str | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Create one folder under ``parent_uid`` (``POST /folders``, CreateFolderDto)."""
+        body: dict[str, Any] = {"name": name, "parentId": parent_uid, "projectUid": project_uid}
+        if external_id:
+            body["externalId"] = external_id
+        if source:
+            body["source"] = source
+        if custom_fields:
+            body["customFields"] = dict(custom_fields)
+        result: dict[str, Any] = await self.request(
+            "POST", f"/projects/{quote(project)}/folders", endpoint="POST /folders", body=body
+        )
+        return result
+
+    # ------------------------------------------------------------------ cases
+
+    async def list_cases(self, project: str) -> list[dict[str, Any]]:
+        """Every case of the project (``GET /cases``)."""
+        return await self._list(f"/projects/{quote(project)}/cases", "GET /cases")
+
+    def iter_cases(self, project: str) -> AsyncIterator[dict[str, Any]]:
+        """Stream the cases of the project page by page."""
+        return self.paginate(f"/projects/{quote(project)}/cases", endpoint="GET /cases")
+
+    async def get_case(self, project: str, uid: int | str) -> dict[str, Any]:
+        """One case (``GET /cases/{id}``)."""
+        result: dict[str, Any] = await self.request(
+            "GET", f"/projects/{quote(project)}/cases/{uid}", endpoint="GET /cases/{id}"
+        )
+        return result
+
+    async def create_cases(
+        self, project: str, cases: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Create cases in one request (``POST /cases`` takes an array of CreateCaseDTO) and
+        return them as stored, in request order. Not idempotent: look up first."""
+        result = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/cases",
+            endpoint="POST /cases",
+            body=[dict(c) for c in cases],
+        )
+        if not isinstance(result, list) or len(result) != len(cases):
+            raise UnexpectedResponse(
+                f"testfiesta POST /cases answered {type(result).__name__} for {len(cases)} cases",
+                hint="re-run the migration: existing cases are found by externalId",
+            )
+        return result
+
+    # ------------------------------------------------------------------ fields, templates, tags
+
+    async def list_custom_fields(self, project: str) -> list[dict[str, Any]]:
+        """Custom fields of the project (``GET /customFields``)."""
+        return await self._list(f"/projects/{quote(project)}/customFields", "GET /customFields")
+
+    async def create_custom_field(
+        self, project: str, *, name: str, field_type: str, options: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Create a custom field (CreateCustomFieldDto: ``name``, ``type`` from CustomFieldTypes,
+        ``options`` for dropdown/multi/radio, ``source``)."""
+        body: dict[str, Any] = {"name": name, "type": field_type, "source": "testrail"}
+        if options:
+            body["options"] = list(options)
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/customFields",
+            endpoint="POST /customFields",
+            body=body,
+        )
+        return result
+
+    async def list_templates(self, project: str) -> list[dict[str, Any]]:
+        """Templates of the project (``GET /templates``)."""
+        return await self._list(f"/projects/{quote(project)}/templates", "GET /templates")
+
+    async def create_template(
+        self, project: str, *, name: str, fields: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Create a template (CreateTemplateDto: ``name``, ``templateFields`` of
+        ``{id, name, dataType}``)."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/templates",
+            endpoint="POST /templates",
+            body={"name": name, "templateFields": [dict(f) for f in fields]},
+        )
+        return result
+
+    async def list_tags(self) -> list[dict[str, Any]]:
+        """The organization's tags (``GET /tags``; tags are org-wide, not per project)."""
+        return await self._list("/tags", "GET /tags")
+
+    async def create_tag(self, name: str, entity_types: Sequence[str]) -> dict[str, Any]:
+        """Create an org-wide tag (CreateTagDto: ``name``, ``entityTypes`` such as
+        ``["cases"]``)."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            "/tags",
+            endpoint="POST /tags",
+            body={"name": name, "entityTypes": list(entity_types)},
+        )
+        return result
+
+    # ------------------------------------------------------------------ bulk upsert
+
+    async def upsert_data(self, project: str, entities: Mapping[str, Sequence[Any]]) -> None:
+        """``POST /projects/{key}/data``: upsert folders/cases/runs/executions keyed by
+        (``source``, ``externalId``); answers 204 with no body (testfiesta-api.md §3.12).
+
+        ``entities`` maps a group name to its entries: ``{"cases": [CaseData, ...]}``.
+        """
+        body = {"entities": {group: {"entries": list(rows)} for group, rows in entities.items()}}
+        await self.request(
+            "POST", f"/projects/{quote(project)}/data", endpoint="POST /data", body=body
+        )

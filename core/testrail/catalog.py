@@ -1,0 +1,227 @@
+"""What a TestRail instance's metadata means for one project, and TestRail cases as records.
+
+TestRail case rows carry ids everywhere: ``template_id``, ``type_id``, ``priority_id``, dropdown
+item ids inside ``custom_*``. :class:`TestRailCatalog` holds the lookups built from
+``get_case_fields``, ``get_case_types``, ``get_priorities`` and ``get_templates`` and turns a row
+into a :class:`core.model.CaseRecord` with names and labels (testrail-api.md §5.4-5.7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.model import CaseRecord, Step, tr_key
+
+#: Case field ``type_id`` -> kind name (testrail-api.md §5.4 "Custom field value encodings").
+FIELD_KINDS: dict[int, str] = {
+    1: "string",
+    2: "integer",
+    3: "text",
+    4: "url",
+    5: "checkbox",
+    6: "dropdown",
+    7: "user",
+    8: "date",
+    9: "milestone",
+    10: "steps",
+    11: "step_results",
+    12: "multi_select",
+    13: "bdd",
+    14: "bdd_results",
+}
+
+
+def parse_items(items: str | None) -> dict[int, str]:
+    """Dropdown/multi-select options from ``options.items``: ``"0, None\\n1, Ranorex"`` ->
+    ``{0: "None", 1: "Ranorex"}``. Lines without a numeric id are skipped; the space after the
+    comma is optional and labels are trimmed (§5.6)."""
+    result: dict[int, str] = {}
+    for line in (items or "").splitlines():
+        ident, sep, label = line.partition(",")
+        if not sep:
+            continue
+        try:
+            result[int(ident.strip())] = label.strip()
+        except ValueError:
+            continue
+    return result
+
+
+@dataclass(frozen=True)
+class CaseField:
+    """One case field as it applies to one project.
+
+    ``kind`` is from :data:`FIELD_KINDS`; ``template_ids`` empty with ``include_all`` means every
+    template; ``items`` are the dropdown options of the config that applies to the project.
+    """
+
+    system_name: str
+    label: str
+    kind: str
+    include_all: bool
+    template_ids: frozenset[int]
+    items: Mapping[int, str] = field(default_factory=dict)
+    is_required: bool = False
+    is_active: bool = True
+
+    def applies_to(self, template_id: int | None) -> bool:
+        """Whether cases of ``template_id`` show this field (TestRail stores stale values of
+        fields the template does not show; those are not part of the case)."""
+        return self.include_all or template_id is None or template_id in self.template_ids
+
+    def label_of(self, item_id: Any) -> str:
+        """The option label for a stored item id; the id itself (as text) if it is unknown."""
+        try:
+            return self.items.get(int(item_id), str(item_id))
+        except (TypeError, ValueError):
+            return str(item_id)
+
+
+def _project_config(raw: Mapping[str, Any], project_id: int) -> Mapping[str, Any] | None:
+    for config in raw.get("configs") or []:
+        context = config.get("context") or {}
+        project_ids = context.get("project_ids") or []
+        if context.get("is_global") or (
+            isinstance(project_ids, list) and project_id in project_ids
+        ):
+            result: Mapping[str, Any] = config
+            return result
+    return None
+
+
+@dataclass
+class TestRailCatalog:
+    """Lookups for one TestRail project: fields that apply to it, types, priorities, templates.
+
+    Build with :meth:`build` from the four metadata calls; ``fields`` is keyed by system name.
+    """
+
+    __test__ = False
+
+    project_id: int
+    fields: dict[str, CaseField]
+    types: dict[int, str]
+    priorities: dict[int, str]
+    templates: dict[int, str]
+    default_template: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        project_id: int,
+        case_fields: Iterable[Mapping[str, Any]],
+        case_types: Iterable[Mapping[str, Any]],
+        priorities: Iterable[Mapping[str, Any]],
+        templates: Iterable[Mapping[str, Any]],
+    ) -> TestRailCatalog:
+        """Interpret the metadata rows for ``project_id``; fields whose configs do not cover the
+        project and inactive fields are left out (§5.6)."""
+        fields: dict[str, CaseField] = {}
+        for raw in case_fields:
+            config = _project_config(raw, project_id)
+            if config is None or raw.get("is_active") is False:
+                continue
+            options = config.get("options") or {}
+            system_name = str(raw.get("system_name") or f"custom_{raw.get('name')}")
+            fields[system_name] = CaseField(
+                system_name=system_name,
+                label=str(raw.get("label") or raw.get("name") or system_name),
+                kind=FIELD_KINDS.get(int(raw.get("type_id") or 0), "unknown"),
+                include_all=bool(raw.get("include_all")),
+                template_ids=frozenset(int(t) for t in raw.get("template_ids") or []),
+                items=parse_items(options.get("items")),
+                is_required=bool(options.get("is_required")),
+            )
+        template_rows = list(templates)
+        default = next((int(t["id"]) for t in template_rows if t.get("is_default")), None)
+        return cls(
+            project_id=project_id,
+            fields=fields,
+            types={int(t["id"]): str(t["name"]) for t in case_types},
+            priorities={int(p["id"]): str(p["name"]) for p in priorities},
+            templates={int(t["id"]): str(t["name"]) for t in template_rows},
+            default_template=default,
+        )
+
+    def template_name(self, template_id: int | None) -> str:
+        """Name of a template id (``"Test Case (Steps)"``); the default template when None."""
+        if template_id is None:
+            template_id = self.default_template
+        if template_id is None:
+            return "Test Case (Text)"
+        return self.templates.get(template_id, f"Template {template_id}")
+
+    def fields_for(self, template_id: int | None) -> list[CaseField]:
+        """Fields shown by ``template_id``, in definition order."""
+        return [f for f in self.fields.values() if f.applies_to(template_id)]
+
+    def canonical_value(self, case_field: CaseField, value: Any) -> Any:
+        """A stored ``custom_*`` value in canonical form: labels for dropdowns, bools for
+        checkboxes, text as stored."""
+        kind = case_field.kind
+        if kind == "dropdown":
+            return case_field.label_of(value)
+        if kind == "multi_select":
+            values = value if isinstance(value, list) else [value]
+            return [case_field.label_of(v) for v in values]
+        if kind == "checkbox":
+            return bool(value)
+        if kind == "integer":
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return value
+        if kind in ("user", "milestone"):
+            return f"{kind}:{value}"
+        return value
+
+    def case_record(self, row: Mapping[str, Any], folder: str) -> CaseRecord:
+        """A ``get_cases`` row as a :class:`CaseRecord` filed under ``folder`` (a key).
+
+        Only the fields of the case's template are kept; the first Steps-type field becomes
+        :attr:`CaseRecord.steps`; ``None`` values are left out (absent is not empty, §11.18).
+        """
+        template_id = row.get("template_id")
+        steps: list[Step] = []
+        values: dict[str, Any] = {}
+        steps_taken = False
+        for case_field in self.fields_for(template_id):
+            value = row.get(case_field.system_name)
+            if value is None:
+                continue
+            if case_field.kind == "steps" and not steps_taken and isinstance(value, list):
+                steps = [step_from_testrail(s) for s in value if isinstance(s, Mapping)]
+                steps_taken = True
+                continue
+            values[case_field.system_name] = self.canonical_value(case_field, value)
+        type_id = row.get("type_id")
+        priority_id = row.get("priority_id")
+        return CaseRecord(
+            key=tr_key("case", row["id"]),
+            title=str(row.get("title") or ""),
+            folder=folder,
+            template=self.template_name(template_id),
+            type=self.types.get(int(type_id)) if type_id is not None else None,
+            priority=self.priorities.get(int(priority_id)) if priority_id is not None else None,
+            refs=str(row.get("refs") or ""),
+            estimate=str(row.get("estimate") or ""),
+            fields=values,
+            steps=steps,
+            created_on=row.get("created_on"),
+            updated_on=row.get("updated_on"),
+        )
+
+
+def step_from_testrail(raw: Mapping[str, Any]) -> Step:
+    """A ``custom_steps_separated`` item (``content``, ``expected``, ``additional_info``,
+    ``refs``, ``shared_step_id``) as a :class:`Step`; null sub-fields become empty text."""
+    shared = raw.get("shared_step_id")
+    return Step(
+        content=str(raw.get("content") or ""),
+        expected=str(raw.get("expected") or ""),
+        additional_info=str(raw.get("additional_info") or ""),
+        refs=str(raw.get("refs") or ""),
+        shared_step=tr_key("shared_step", shared) if shared else None,
+    )

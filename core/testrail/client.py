@@ -1,0 +1,273 @@
+"""TestRail API v2 client (also speaks to TestFiesta's TestRail-compatible shim).
+
+URL form (testrail-api.md §1.1): ``{base}/index.php?/api/v2/<method>[/<id>]`` with extra
+parameters joined by ``&``, never ``?``. Reads are GET, writes POST with a JSON body.
+Lists come in every shape TestRail has used (§2): the ≥ 6.7 envelope
+``{offset, limit, size, _links: {next, prev}, <key>: [...]}``, a bare array (pre-6.7 servers,
+``get_suites`` up to 9.3.0, metadata endpoints) and the documented history example that wraps
+the envelope in an outer array. :meth:`TestRailClient.paginate` walks them all.
+
+The same class talks to the shim at ``{testfiesta}/trv2/{handle}/index.php?/api/v2/...``: the
+protocol is the same, only the base URL, the auth header and a few list keys differ
+(``get_projects`` rows under ``results``; 404 instead of 400 for a missing record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from core.errors import AccessDenied, ApiError, UnexpectedResponse
+from core.http import ApiSession, classify_status, decode_json
+
+#: TestRail's maximum (and default) page size for bulk GETs (testrail-api.md §2.2).
+PAGE_SIZE = 250
+
+Params = Mapping[str, str | int | bool | list[int] | None]
+
+
+def _encode(value: str | int | bool | list[int]) -> str:
+    """TestRail parameter encoding: booleans 0/1, lists comma-joined, then URL-quoted."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return quote(str(value), safe="")
+
+
+def classify_testrail_error(side: str, endpoint: str, response: httpx.Response) -> ApiError:
+    """TestRail's error dialect (§1.4): a 400 whose text says "is not a valid" means the record
+    does not exist; a 403 "API is disabled" gets the fix in its hint."""
+    error = classify_status(side, endpoint, response)
+    text = error.server_message
+    if response.status_code == 400 and "is not a valid" in text:
+        error = classify_status(side, endpoint, response, not_found=True)
+    if isinstance(error, AccessDenied) and "API is disabled" in text:
+        error.hint = "an administrator enables it under Administration > Site Settings > API"
+    return error
+
+
+class TestRailClient:
+    """Async client for TestRail API v2 (or a server speaking it, such as the TestFiesta shim).
+
+    ``session`` carries auth, pacing and retries; ``base_url`` is the site root
+    (``https://acme.testrail.io`` or ``https://host/testrail``). Methods return decoded JSON:
+    dicts for single records, lists of dicts for lists. Errors are :mod:`core.errors`
+    exceptions (see :meth:`core.http.ApiSession.send`).
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, session: ApiSession, base_url: str) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        user: str,
+        api_key: str,
+        *,
+        requests_per_minute: int | None = 180,
+        timeout: float = 30.0,
+        ca_bundle: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_event: Callable[[object], None] | None = None,
+    ) -> TestRailClient:
+        """A client for the TestRail at ``url`` with HTTP Basic ``user``:``api_key`` (§1.2).
+
+        ``timeout`` is per request in seconds; ``ca_bundle`` a PEM file for a private CA (TLS is
+        always verified); ``transport`` lets tests route to an in-process emulator.
+        """
+        client = httpx.AsyncClient(
+            auth=httpx.BasicAuth(user, api_key),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            verify=ca_bundle or True,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "railfiesta"},
+        )
+        session = ApiSession(
+            "testrail",
+            client,
+            requests_per_minute=requests_per_minute,
+            classify=classify_testrail_error,
+            on_event=on_event,
+        )
+        return cls(session, url)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self.session.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    def url(self, method: str, params: Params | None = None) -> str:
+        """``{base}/index.php?/api/v2/{method}&k=v...`` with ``None`` values left out."""
+        query = "".join(
+            f"&{key}={_encode(value)}" for key, value in (params or {}).items() if value is not None
+        )
+        return f"{self.base_url}/index.php?/api/v2/{method}{query}"
+
+    @staticmethod
+    def _endpoint(method: str) -> str:
+        return method.split("/", 1)[0]
+
+    async def get(self, method: str, params: Params | None = None) -> Any:
+        """GET ``method`` (``"get_case/12"``) and return the decoded JSON body."""
+        endpoint = self._endpoint(method)
+        response = await self.session.send("GET", self.url(method, params), endpoint=endpoint)
+        return decode_json(response, self.session.side, endpoint)
+
+    async def post(self, method: str, body: Mapping[str, Any] | None = None) -> Any:
+        """POST ``body`` as JSON to ``method`` (``"add_case/5"``); the decoded answer or None."""
+        endpoint = self._endpoint(method)
+        response = await self.session.send(
+            "POST", self.url(method), endpoint=endpoint, json_body=dict(body or {})
+        )
+        return decode_json(response, self.session.side, endpoint)
+
+    async def paginate(
+        self, method: str, key: str, params: Params | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield every row of a list endpoint, whatever shape the server answers (§2.4).
+
+        Follows ``_links.next`` (prefixing ``index.php?`` and turning ``limit=0`` into 250);
+        for bare arrays asks for the next ``offset`` while pages come back full. Rows are
+        de-duplicated by ``id`` and the walk stops when a page adds nothing new, so a server
+        that ignores ``offset`` cannot loop forever. Raises :class:`UnexpectedResponse` when a
+        body is neither an array nor an envelope holding ``key`` (an error is never an empty
+        list).
+        """
+        endpoint = self._endpoint(method)
+        url: str | None = self.url(method, params)
+        offset = 0
+        seen: set[Any] = set()
+        while url is not None:
+            response = await self.session.send("GET", url, endpoint=endpoint)
+            body = decode_json(response, self.session.side, endpoint)
+            if (
+                isinstance(body, list)
+                and len(body) == 1
+                and isinstance(body[0], dict)
+                and key in body[0]
+            ):
+                body = body[0]  # history-style outer array around the envelope
+            next_url: str | None
+            if isinstance(body, list):
+                rows = body
+                full = len(rows) >= PAGE_SIZE
+                offset += len(rows)
+                next_url = (
+                    self.url(method, {**(params or {}), "limit": PAGE_SIZE, "offset": offset})
+                    if full
+                    else None
+                )
+            elif isinstance(body, dict) and key in body:
+                rows = body[key] or []
+                link = (body.get("_links") or {}).get("next")
+                next_url = self._follow(link) if link else None
+            else:
+                raise UnexpectedResponse(
+                    f"{self.session.side} {endpoint} answered neither a list nor a page with "
+                    f"'{key}': {str(body)[:120]!r}",
+                    hint="the server may be an unsupported TestRail version; "
+                    "run `railfiesta check`",
+                )
+            fresh = 0
+            for row in rows:
+                row_id = row.get("id") if isinstance(row, dict) else None
+                if row_id is not None:
+                    if row_id in seen:
+                        continue
+                    seen.add(row_id)
+                fresh += 1
+                yield row
+            url = next_url if fresh else None
+
+    def _follow(self, link: str) -> str:
+        """Absolute URL for a relative ``_links.next`` (``/api/v2/get_cases/1&offset=250``)."""
+        link = link.replace("limit=0", f"limit={PAGE_SIZE}")
+        if link.startswith("http"):
+            return link
+        if not link.startswith("/"):
+            link = "/" + link
+        return f"{self.base_url}/index.php?{link}"
+
+    # ------------------------------------------------------------------ projects and structure
+
+    async def get_projects(self, *, key: str = "projects") -> list[dict[str, Any]]:
+        """All projects (``get_projects``, §5.1); the shim pages them under ``results``."""
+        return [row async for row in self.paginate("get_projects", key)]
+
+    async def get_project(self, project_id: int) -> dict[str, Any]:
+        """One project with ``suite_mode`` 1 (single), 2 (baselines) or 3 (multiple suites)."""
+        result: dict[str, Any] = await self.get(f"get_project/{project_id}")
+        return result
+
+    async def get_suites(self, project_id: int) -> list[dict[str, Any]]:
+        """A project's suites: bare array up to 9.3.0, ``suites`` envelope after (§5.2)."""
+        return [row async for row in self.paginate(f"get_suites/{project_id}", "suites")]
+
+    async def get_sections(self, project_id: int, suite_id: int | None) -> list[dict[str, Any]]:
+        """Sections of one suite (``suite_id`` is required in suite mode 3), pre-order (§5.3)."""
+        return [
+            row
+            async for row in self.paginate(
+                f"get_sections/{project_id}", "sections", {"suite_id": suite_id}
+            )
+        ]
+
+    def iter_cases(
+        self, project_id: int, suite_id: int | None, **filters: int | str | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Stream the cases of one suite page by page (§5.4); ``filters`` such as
+        ``updated_after`` (UNIX seconds) or ``section_id`` are passed through."""
+        return self.paginate(f"get_cases/{project_id}", "cases", {"suite_id": suite_id, **filters})
+
+    async def get_case(self, case_id: int) -> dict[str, Any]:
+        """One case with all its ``custom_*`` values."""
+        result: dict[str, Any] = await self.get(f"get_case/{case_id}")
+        return result
+
+    # ------------------------------------------------------------------ metadata (bare arrays)
+
+    async def get_case_fields(self) -> list[dict[str, Any]]:
+        """Instance-wide case field definitions (§5.6)."""
+        return [row async for row in self.paginate("get_case_fields", "case_fields")]
+
+    async def get_case_types(self) -> list[dict[str, Any]]:
+        """Case types ``{id, name, is_default}`` (§5.7)."""
+        return [row async for row in self.paginate("get_case_types", "case_types")]
+
+    async def get_priorities(self) -> list[dict[str, Any]]:
+        """Priorities ``{id, name, short_name, priority, is_default}`` (§5.7)."""
+        return [row async for row in self.paginate("get_priorities", "priorities")]
+
+    async def get_statuses(self) -> list[dict[str, Any]]:
+        """Active result statuses ``{id, name, label, is_untested, is_final ...}`` (§5.7)."""
+        return [row async for row in self.paginate("get_statuses", "statuses")]
+
+    async def get_templates(self, project_id: int) -> list[dict[str, Any]]:
+        """Templates (field layouts) of a project ``{id, name, is_default}`` (§5.7)."""
+        return [row async for row in self.paginate(f"get_templates/{project_id}", "templates")]
+
+    # ------------------------------------------------------------------ writes
+
+    async def add_section(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a section (``name``*, ``description``, ``suite_id``, ``parent_id``)."""
+        result: dict[str, Any] = await self.post(f"add_section/{project_id}", body)
+        return result
+
+    async def add_case(self, section_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a case in a section; returns the stored case (not idempotent, §7)."""
+        result: dict[str, Any] = await self.post(f"add_case/{section_id}", body)
+        return result
+
+    async def update_case(self, case_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Partial update of a case; returns the whole case as stored (§5.4)."""
+        result: dict[str, Any] = await self.post(f"update_case/{case_id}", body)
+        return result
