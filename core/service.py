@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -19,8 +20,8 @@ import httpx
 from core.config import Config, resolve_secret
 from core.events import EventSink
 from core.http import RequestStats
-from core.migrate import MigrationReport, ProjectMigration, find_testrail_project
-from core.model import tr_key
+from core.migrate import MigrationReport, ProjectMigration, external_id, find_testrail_project
+from core.model import tf_key, tr_key
 from core.store import StateStore, default_state_dir
 from core.testfiesta.client import TestFiestaClient
 from core.testrail.client import TestRailClient
@@ -184,6 +185,12 @@ class Service:
 
     # ------------------------------------------------------------------ browsing (panes)
 
+    async def testrail_project(self, pair_index: int = 0) -> dict[str, Any]:
+        """The TestRail project row (``id``, ``name``, ``suite_mode`` ...) of ``[[pair]]``
+        number ``pair_index``. Raises :class:`core.errors.NotFound` for an unknown project."""
+        testrail, _, _ = self._clients()
+        return await find_testrail_project(testrail, self.config.pairs[pair_index].testrail_project)
+
     async def testrail_tree(self, project: str | int) -> list[TreeNode]:
         """Suites with their section trees for a TestRail project (name or id); cases load
         separately with :meth:`testrail_cases` so big projects open fast."""
@@ -228,3 +235,59 @@ class Service:
                 )
             )
         return leaves
+
+    async def testfiesta_project_key(self, pair_index: int = 0) -> str | None:
+        """The TestFiesta project key of ``[[pair]]`` number ``pair_index``: the configured key,
+        else the project that carries this TestRail project's externalId; None if it does not
+        exist yet (before the first migration)."""
+        testrail, testfiesta, _ = self._clients()
+        pair = self.config.pairs[pair_index]
+        projects = await testfiesta.list_projects()
+        if pair.testfiesta_project:
+            keys = {str(p.get("key")) for p in projects}
+            return pair.testfiesta_project if pair.testfiesta_project in keys else None
+        found = await find_testrail_project(testrail, pair.testrail_project)
+        ext = external_id(testrail.base_url, "project", found["id"])
+        return next((str(p["key"]) for p in projects if p.get("externalId") == ext), None)
+
+    async def testfiesta_tree(self, project_key: str) -> list[TreeNode]:
+        """The folder tree of a TestFiesta project (its root folder's children at the top),
+        each folder with its cases as leaves. v1 cannot list cases by folder, so this reads
+        the project's cases once and files them client-side."""
+        _, testfiesta, store = self._clients()
+        folders = await testfiesta.list_folders(project_key)
+        nodes: dict[int, TreeNode] = {}
+        for row in folders:
+            key = tf_key("folder", row["uid"])
+            parent = row.get("parentUid")
+            nodes[int(row["uid"])] = TreeNode(
+                "folder",
+                key,
+                str(row["name"]),
+                tf_key("folder", parent) if parent else None,
+                store.linked(key),
+            )
+        async for row in testfiesta.iter_cases(project_key):
+            folder = nodes.get(int(row.get("parentUid") or 0))
+            key = tf_key("case", row["uid"])
+            leaf = TreeNode(
+                "case",
+                key,
+                str(row.get("name", "")),
+                folder.key if folder else None,
+                store.linked(key),
+            )
+            if folder is not None:
+                folder.children.append(leaf)
+        roots: list[TreeNode] = []
+        for row in folders:
+            node = nodes[int(row["uid"])]
+            parent = row.get("parentUid")
+            if parent and int(parent) in nodes:
+                nodes[int(parent)].children.append(node)
+            else:
+                roots.append(node)
+        # the project's root folder is a container, not a folder people made
+        if len(roots) == 1:
+            return roots[0].children
+        return roots
