@@ -1,0 +1,51 @@
+"""The one exception the TestFiesta emulator raises to answer a request with an error.
+
+The real service documents no error schema (testfiesta-api.md §1.4). The v1 API of this emulator
+answers every error in the NestJS shape ``{"statusCode": N, "message": "...", "error": "<reason>"}``
+[INF]; the shim answers ``{"error": "..."}`` (TestRail's own shape). ``message`` always names
+the problem: the field, the id, or the key that was wrong.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+
+class ApiError(Exception):
+    """An HTTP error answer: ``status`` (int HTTP code) and ``message`` (human-readable text).
+
+    ``headers`` are extra response headers (for example ``Retry-After`` on a 429).
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+    def v1_body(self) -> dict[str, Any]:
+        """The NestJS-style body of the v1 API [INF]: ``{statusCode, message, error}``."""
+        return {"statusCode": self.status, "message": self.message, "error": reason(self.status)}
+
+    def shim_body(self) -> dict[str, Any]:
+        """The TestRail-style body of the shim: ``{"error": message}``."""
+        return {"error": self.message}
+
+
+def reason(status: int) -> str:
+    """The standard reason phrase of an HTTP status, e.g. 404 -> ``"Not Found"``."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def bad_request(message: str) -> ApiError:
+    """A 400 answer naming the invalid input."""
+    return ApiError(400, message)
+
+
+def not_found(message: str) -> ApiError:
+    """A 404 answer naming what was not found."""
+    return ApiError(404, message)
