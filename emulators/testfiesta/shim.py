@@ -1,0 +1,373 @@
+"""TestFiesta's TestRail-compatible shim ("TRV2", specs/testrail-v2-shim.openapi.json) at
+``/trv2/{handle}/index.php?/api/v2/<method>[/<arg>...][&k=v...]`` (testfiesta-api.md §5.2).
+
+Same Bearer key as v1 (the shim spec documents no auth [INF]). The raw query string is parsed
+by hand, as TestRail clients build it: its first ``&``-component is the API path, the rest are
+``k=v`` parameters (ignored by the methods emulated here [INF], as TestRail ignores unknown
+ones). Errors answer ``{"error": "..."}``.
+
+Emulated methods (ids are TestFiesta uids; see §5.2 for the id mapping):
+
+- ``get_statuses`` -> bare array of the org's execution statuses ``{id, name, label,
+  color_dark, color_medium, color_bright, is_final, is_system: false, is_untested}``
+  (``name`` and ``label`` are both the status name [INF]).
+- ``get_priorities`` -> bare array ``{id, name, short_name, priority (= id), is_default:
+  false}``.
+- ``get_case/{case_id}`` and ``update_case/{case_id}`` -> the case in the shim's TestRail shape
+  (:func:`shim_case`); a missing case is a 404 (the shim uses 404 where TestRail says 400).
+- ``get_case_types`` -> the org's live tags usable on cases ``{id, name, is_default: false}``.
+- ``get_templates/{project_id}`` -> ``{id, name, is_default, case_fields: [{system_name,
+  name, type}]}``.
+
+Documented as unsupported (403): ``add_suite``, ``delete_suite``, ``get_history_for_case``.
+Methods the shim documents but this emulator does not emulate answer 501 with a message saying
+so (not a behaviour of the real service: a gap in the emulator, to be filled when needed);
+methods the shim does not document at all answer 404. A method called with the wrong HTTP verb
+or a non-numeric or missing id answers 400 [INF].
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote, unquote_plus
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from emulators.testfiesta.errors import ApiError, bad_request, not_found
+from emulators.testfiesta.resolve import as_uid
+from emulators.testfiesta.state import Row, TestFiestaState, live, unix_seconds
+
+#: Every shim method: name -> (HTTP method, number of path ids) (from the shim spec).
+SHIM_METHODS: dict[str, tuple[str, int]] = {
+    "get_projects": ("GET", 0),
+    "get_project": ("GET", 1),
+    "add_project": ("POST", 0),
+    "update_project": ("POST", 1),
+    "delete_project": ("POST", 1),
+    "get_suite": ("GET", 1),
+    "get_suites": ("GET", 1),
+    "add_suite": ("POST", 1),
+    "update_suite": ("POST", 1),
+    "delete_suite": ("POST", 1),
+    "get_section": ("GET", 1),
+    "get_sections": ("GET", 1),
+    "add_section": ("POST", 1),
+    "move_section": ("POST", 1),
+    "update_section": ("POST", 1),
+    "delete_section": ("POST", 1),
+    "get_case": ("GET", 1),
+    "get_cases": ("GET", 1),
+    "get_history_for_case": ("GET", 1),
+    "add_case": ("POST", 1),
+    "copy_cases_to_section": ("POST", 1),
+    "update_case": ("POST", 1),
+    "update_cases": ("POST", 1),
+    "move_cases_to_section": ("POST", 1),
+    "delete_case": ("POST", 1),
+    "delete_cases": ("POST", 1),
+    "get_run": ("GET", 1),
+    "get_runs": ("GET", 1),
+    "add_run": ("POST", 1),
+    "update_run": ("POST", 1),
+    "close_run": ("POST", 1),
+    "delete_run": ("POST", 1),
+    "get_plan": ("GET", 1),
+    "get_plans": ("GET", 1),
+    "add_plan": ("POST", 1),
+    "update_plan": ("POST", 1),
+    "add_plan_entry": ("POST", 1),
+    "add_run_to_plan_entry": ("POST", 2),
+    "update_plan_entry": ("POST", 2),
+    "update_run_in_plan_entry": ("POST", 1),
+    "close_plan": ("POST", 1),
+    "delete_plan": ("POST", 1),
+    "delete_plan_entry": ("POST", 2),
+    "delete_run_from_plan_entry": ("POST", 1),
+    "get_milestone": ("GET", 1),
+    "get_milestones": ("GET", 1),
+    "add_milestone": ("POST", 1),
+    "update_milestone": ("POST", 1),
+    "delete_milestone": ("POST", 1),
+    "get_test": ("GET", 1),
+    "get_tests": ("GET", 1),
+    "get_results": ("GET", 1),
+    "get_results_for_case": ("GET", 2),
+    "get_results_for_run": ("GET", 1),
+    "add_result": ("POST", 1),
+    "add_result_for_case": ("POST", 2),
+    "add_results": ("POST", 1),
+    "add_results_for_cases": ("POST", 1),
+    "get_case_types": ("GET", 0),
+    "get_priorities": ("GET", 0),
+    "get_statuses": ("GET", 0),
+    "get_templates": ("GET", 1),
+    "get_configs": ("GET", 1),
+    "add_config_group": ("POST", 1),
+    "add_config": ("POST", 1),
+    "update_config_group": ("POST", 1),
+    "update_config": ("POST", 1),
+    "delete_config_group": ("POST", 1),
+    "delete_config": ("POST", 1),
+    "add_attachment_to_case": ("POST", 1),
+    "get_attachments_for_case": ("GET", 1),
+}
+
+#: Methods the shim spec documents as 403 with the reason it gives.
+FORBIDDEN: dict[str, str] = {
+    "add_suite": "this project only supports a single test suite",
+    "delete_suite": "this project only supports a single test suite",
+    "get_history_for_case": "TestFiesta does not support this endpoint",
+}
+
+#: The only fields update_case takes (DESIGN §12.2).
+UPDATE_CASE_FIELDS = ("section_id", "title", "template_id", "type_id", "labels", "priority_id")
+
+
+def parse_raw_query(raw: str) -> tuple[str, dict[str, str]]:
+    """Split a TestRail-style query string ``/api/v2/get_case/5&k=v`` into the API path and
+    the ``k=v`` parameters (both URL-decoded)."""
+    head, *rest = raw.split("&")
+    params: dict[str, str] = {}
+    for part in rest:
+        if part:
+            key, _, value = part.partition("=")
+            params[unquote_plus(key)] = unquote_plus(value)
+    return unquote(head), params
+
+
+def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
+    """A case in the shim's TestRail shape: ``id``, ``title``, ``section_id`` (folder uid),
+    ``suite_id`` (root folder uid), ``template_id``, ``type_id`` (first live tag of the case
+    whose entityTypes include ``cases``, or null), ``priority_id``, ``created_by`` and
+    ``updated_by`` (equal, user UUID), ``created_on``/``updated_on`` (UNIX seconds),
+    ``is_deleted: 0``, ``labels`` (``[{id, title}]`` of the case's tags [INF]), and one
+    ``custom_case_<field_name>`` key per customFields entry (key used verbatim [INF])."""
+    tags = [state.db.tags[uid] for uid in row["_tagUids"] if uid in state.db.tags]
+    tags = live(tags)
+    type_tag = next((t for t in tags if "cases" in (t["entityTypes"] or [])), None)
+    result: dict[str, Any] = {
+        "id": row["uid"],
+        "title": row["name"],
+        "section_id": row["parentUid"],
+        "suite_id": state.root_folder_row(row["projectUid"])["uid"],
+        "template_id": row["testCaseTemplateUid"],
+        "type_id": type_tag["uid"] if type_tag else None,
+        "priority_id": row["priority"],
+        "created_by": row["createdBy"],
+        "updated_by": row["createdBy"],
+        "created_on": unix_seconds(row["createdAt"]),
+        "updated_on": unix_seconds(row["updatedAt"]),
+        "is_deleted": 0,
+        "labels": [{"id": t["uid"], "title": t["name"]} for t in tags],
+    }
+    if isinstance(row["customFields"], dict):
+        for name, value in row["customFields"].items():
+            result[f"custom_case_{name}"] = value
+    return result
+
+
+def _int_field(body: dict[str, Any], name: str) -> int:
+    value = as_uid(body[name])
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise bad_request(f"Field :{name} is not a valid ID (got {body[name]!r})")
+    return value
+
+
+class ShimApi:
+    """The shim over one :class:`TestFiestaState` for the organisation ``handle``;
+    :meth:`endpoint` is the Starlette endpoint for ``/trv2/{handle}/index.php``."""
+
+    def __init__(self, state: TestFiestaState, handle: str) -> None:
+        self.state = state
+        self.handle = handle
+
+    async def endpoint(self, request: Request) -> Response:
+        """Route one shim call; every error becomes ``{"error": ...}`` with its status."""
+        try:
+            return JSONResponse(await self._dispatch(request))
+        except ApiError as error:
+            return JSONResponse(error.shim_body(), status_code=error.status, headers=error.headers)
+
+    async def _dispatch(self, request: Request) -> Any:
+        handle = request.path_params["handle"]
+        if handle != self.handle:
+            raise not_found(f"organization {handle!r} not found")
+        path, _params = parse_raw_query(request.scope["query_string"].decode("latin-1"))
+        if not path.startswith("/api/v2/"):
+            raise not_found(f"unknown API path {path!r}; expected index.php?/api/v2/<method>")
+        name, *args = path[len("/api/v2/") :].split("/")
+        if name not in SHIM_METHODS:
+            raise not_found(f"unknown method {name!r}: the TestFiesta shim does not provide it")
+        verb, arity = SHIM_METHODS[name]
+        if name in FORBIDDEN:
+            raise ApiError(403, f"{name} is not supported: {FORBIDDEN[name]}")
+        if request.method != verb:
+            raise bad_request(f"{name} requires {verb}")
+        if len(args) != arity or not all(arg.isdigit() for arg in args):
+            shape = "/".join(["<id>"] * arity)
+            raise bad_request(f"{name} takes {arity} numeric id(s): {name}/{shape}".rstrip("/"))
+        handler = getattr(self, name, None)
+        if handler is None:
+            raise ApiError(501, f"{name} is part of the shim but not emulated yet")
+        ids = [int(arg) for arg in args]
+        if verb == "POST":
+            return await handler(*ids, body=await self._body(request))
+        return await handler(*ids)
+
+    @staticmethod
+    async def _body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise bad_request("the request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        return body
+
+    # --- settings ----------------------------------------------------------------------------
+
+    async def get_statuses(self) -> list[dict[str, Any]]:
+        """The org's execution statuses (shim get_statuses)."""
+        return [
+            {
+                "id": s.uid,
+                "name": s.name,
+                "label": s.name,
+                "color_dark": s.color,
+                "color_medium": s.color,
+                "color_bright": s.color,
+                "is_final": s.is_final,
+                "is_system": False,
+                "is_untested": s.is_untested,
+            }
+            for s in self.state.execution_statuses
+        ]
+
+    async def get_priorities(self) -> list[dict[str, Any]]:
+        """The org's priorities (shim get_priorities); ``priority`` equals ``id``."""
+        return [
+            {
+                "id": p.uid,
+                "name": p.name,
+                "short_name": p.short_name,
+                "priority": p.uid,
+                "is_default": False,
+            }
+            for p in self.state.priorities
+        ]
+
+    async def get_case_types(self) -> list[dict[str, Any]]:
+        """Live tags whose entityTypes include ``cases`` (shim: case types are tags)."""
+        return [
+            {"id": t["uid"], "name": t["name"], "is_default": False}
+            for t in live(self.state.db.tags.values())
+            if "cases" in (t["entityTypes"] or [])
+        ]
+
+    async def get_templates(self, project_id: int) -> list[dict[str, Any]]:
+        """The project's live templates; ``case_fields`` from ``templateFields`` with
+        ``system_name`` = ``custom_case_<name>`` [INF]. 404 if the project does not exist."""
+        project = self.state.db.projects.get(project_id)
+        if project is None or project["deletedAt"] is not None:
+            raise not_found(f"project {project_id} not found")
+        return [
+            {
+                "id": t["uid"],
+                "name": t["name"],
+                "is_default": t["isDefault"],
+                "case_fields": [
+                    {
+                        "system_name": f"custom_case_{f['name']}",
+                        "name": f["name"],
+                        "type": f["dataType"],
+                    }
+                    for f in t["customFields"].get("templateFields", [])
+                ],
+            }
+            for t in live(self.state.db.templates.values())
+            if t["projectUid"] == project_id
+        ]
+
+    # --- cases -------------------------------------------------------------------------------
+
+    def _case(self, case_id: int) -> Row:
+        row = self.state.db.cases.get(case_id)
+        if row is None or row["deletedAt"] is not None:
+            raise not_found(f"case {case_id} not found")
+        return row
+
+    async def get_case(self, case_id: int) -> dict[str, Any]:
+        """One live case in the shim shape; 404 if missing."""
+        return shim_case(self.state, self._case(case_id))
+
+    async def update_case(self, case_id: int, *, body: dict[str, Any]) -> dict[str, Any]:
+        """Update a case through the shim: only ``section_id`` (a folder of the case's
+        project), ``title``, ``template_id``, ``type_id`` (a tag for cases; **added**, the
+        case's other tags stay), ``labels`` (tag uids or names; replace the case's tags, then
+        ``type_id`` is added; an unknown name creates a tag for cases [INF]) and
+        ``priority_id`` (an org priority uid). Any other field, ``custom_case_*`` included, is
+        a 400 (DESIGN §12.2: content changes go through /data) [INF]. Checks everything before
+        writing; ``updatedAt`` moves only if something changed."""
+        state = self.state
+        row = self._case(case_id)
+        project_uid = row["projectUid"]
+        unknown = [key for key in body if key not in UPDATE_CASE_FIELDS]
+        if unknown:
+            raise bad_request(
+                f"update_case does not take {', '.join(sorted(unknown))}; "
+                f"it takes only {', '.join(UPDATE_CASE_FIELDS)}"
+            )
+        changes: dict[str, Any] = {}
+        if "title" in body:
+            if not isinstance(body["title"], str) or not body["title"].strip():
+                raise bad_request("Field :title must be a non-empty string")
+            changes["name"] = body["title"]
+        if "section_id" in body:
+            folder = state.folder_row(project_uid, _int_field(body, "section_id"), "section_id")
+            changes["parentUid"] = folder["uid"]
+        if "template_id" in body:
+            template = state.template_row(
+                project_uid, _int_field(body, "template_id"), "template_id"
+            )
+            changes["testCaseTemplateUid"] = template["uid"]
+        if "priority_id" in body:
+            changes["priority"] = state.priority(_int_field(body, "priority_id"), "priority_id").uid
+        type_uid = None
+        if "type_id" in body:
+            tag = state.tag_row(_int_field(body, "type_id"), "type_id")
+            if "cases" not in (tag["entityTypes"] or []):
+                raise bad_request(f"type_id: tag {tag['uid']} is not a tag for cases")
+            type_uid = tag["uid"]
+        tags = list(row["_tagUids"])
+        new_names: list[str] = []
+        if "labels" in body:
+            labels = body["labels"]
+            if not isinstance(labels, list):
+                raise bad_request("Field :labels must be an array of tag ids or names")
+            tags = []
+            for index, label in enumerate(labels):
+                if isinstance(label, str) and not label.isdigit():
+                    existing = state.tag_named(label)
+                    if existing is None:
+                        new_names.append(label)
+                    elif existing["uid"] not in tags:
+                        tags.append(existing["uid"])
+                    continue
+                uid = as_uid(int(label) if isinstance(label, str) else label)
+                tag = state.tag_row(uid, f"labels[{index}]")
+                if tag["uid"] not in tags:
+                    tags.append(tag["uid"])
+        # Everything is checked: write.
+        for uid in state.tag_uids_for_names(new_names):
+            if uid not in tags:
+                tags.append(uid)
+        if type_uid is not None and type_uid not in tags:
+            tags.append(type_uid)
+        changes["_tagUids"] = tags
+        state.update(row, changes)
+        return shim_case(state, row)
