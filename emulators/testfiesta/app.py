@@ -1,0 +1,192 @@
+"""The TestFiesta emulator as one Starlette ASGI app: v1 + the TRV2 shim behind a gate.
+
+Every request passes the gate in this order (each step optional except auth):
+
+1. **Rate limit** (``requests_per_minute``): a sliding 60-second window over all requests
+   that got past it; one more answers 429 with ``Retry-After`` (whole seconds until a slot
+   frees). TestFiesta documents no limit (DESIGN §12.5), so it is off unless set [INF].
+2. **Latency** (``latency`` seconds): sleep before answering.
+3. **Faults** (``fault_rate`` in [0, 1], ``fault_seed``): a seeded random share of requests
+   answers 500, 502 or 503 before reaching any handler, so a fault never writes.
+4. **Auth**: ``Authorization: Bearer <token>`` must equal the configured key, else 401
+   (missing header, another scheme, or a wrong key; the message says which, never the key).
+
+Error bodies: v1 answers ``{"statusCode", "message", "error"}`` (NestJS [INF]); the shim
+answers ``{"error": "..."}``. Paths outside ``/v1/{handle}/...`` and
+``/trv2/{handle}/index.php`` answer 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulators.testfiesta.errors import ApiError
+from emulators.testfiesta.shim import ShimApi
+from emulators.testfiesta.state import TestFiestaState
+from emulators.testfiesta.v1 import V1Api
+
+FAULT_STATUSES = (500, 502, 503)
+
+
+def _is_shim(path: str) -> bool:
+    return path.startswith("/trv2/")
+
+
+def _error_response(path: str, error: ApiError) -> JSONResponse:
+    body = error.shim_body() if _is_shim(path) else error.v1_body()
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+class _Gate:
+    """Pure ASGI middleware: rate limit, latency, faults and auth (see the module docstring)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        requests_per_minute: int | None,
+        latency: float,
+        fault_rate: float,
+        fault_seed: int,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.app = app
+        self.token = token
+        self.rpm = requests_per_minute
+        self.latency = latency
+        self.fault_rate = fault_rate
+        self.rng = random.Random(fault_seed)
+        self.monotonic = monotonic
+        self.window: deque[float] = deque()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self._admit(scope)
+        except ApiError as error:
+            await _error_response(scope["path"], error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _admit(self, scope: Scope) -> None:
+        if self.rpm is not None:
+            now = self.monotonic()
+            while self.window and now - self.window[0] >= 60.0:
+                self.window.popleft()
+            if len(self.window) >= self.rpm:
+                wait = max(1, math.ceil(60.0 - (now - self.window[0])))
+                raise ApiError(
+                    429,
+                    f"rate limit of {self.rpm} requests per minute exceeded; retry in {wait} s",
+                    {"Retry-After": str(wait)},
+                )
+            self.window.append(now)
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        if self.fault_rate > 0 and self.rng.random() < self.fault_rate:
+            status = self.rng.choice(FAULT_STATUSES)
+            raise ApiError(status, f"emulated server fault ({status})")
+        self._authenticate(scope)
+
+    def _authenticate(self, scope: Scope) -> None:
+        header = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        if not header:
+            raise ApiError(401, "missing Authorization header: send 'Bearer <api key>'")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(401, "the Authorization header must be 'Bearer <api key>'")
+        if not hmac.compare_digest(key.strip().encode(), self.token.encode()):
+            raise ApiError(401, "invalid API key")
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error_response(request.url.path, exc)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    """Router misses (404, and 405 for a known path with another method) answer 404 like
+    NestJS: ``Cannot <METHOD> <path>`` [INF]."""
+    assert isinstance(exc, HTTPException)
+    status = 404 if exc.status_code in (404, 405) else exc.status_code
+    message = f"Cannot {request.method} {request.url.path}"
+    return _error_response(request.url.path, ApiError(status, message))
+
+
+def create_app(
+    state: TestFiestaState | None = None,
+    *,
+    handle: str,
+    token: str,
+    requests_per_minute: int | None = None,
+    latency: float = 0.0,
+    fault_rate: float = 0.0,
+    fault_seed: int = 0,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Starlette:
+    """Build the emulator app for organisation ``handle`` with API key ``token``.
+
+    ``state`` is the organisation's data (a fresh, empty :class:`TestFiestaState` if None);
+    it is also reachable as ``app.state.testfiesta``. ``requests_per_minute`` (None = no limit),
+    ``latency`` (seconds per request), ``fault_rate`` (share of requests answered 5xx, seeded
+    by ``fault_seed``) and ``monotonic`` (the rate limiter's clock, seconds) are the fault
+    knobs of DESIGN §9. Raises ValueError on a bad knob.
+    """
+    if requests_per_minute is not None and requests_per_minute < 1:
+        raise ValueError("requests_per_minute must be >= 1 or None")
+    if not 0.0 <= fault_rate <= 1.0:
+        raise ValueError("fault_rate must be within [0, 1]")
+    if latency < 0:
+        raise ValueError("latency must be >= 0 seconds")
+    state = state if state is not None else TestFiestaState()
+    v1 = V1Api(state, handle)
+    shim = ShimApi(state, handle)
+    routes = [
+        *v1.routes(),
+        Route("/trv2/{handle}/index.php", shim.endpoint, methods=["GET", "POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                _Gate,
+                token=token,
+                requests_per_minute=requests_per_minute,
+                latency=latency,
+                fault_rate=fault_rate,
+                fault_seed=fault_seed,
+                monotonic=monotonic,
+            )
+        ],
+        exception_handlers={ApiError: _on_api_error, HTTPException: _on_http_error},
+    )
+    app.state.testfiesta = state
+    return app
+
+
+def build(handle: str, token: str, rpm: int | None = None) -> Starlette:
+    """The app the command line serves (``railfiesta emulate testfiesta --port P --handle H
+    --token T``): an empty organisation ``handle`` with key ``token`` and an optional
+    requests-per-minute limit ``rpm``."""
+    return create_app(handle=handle, token=token, requests_per_minute=rpm)
