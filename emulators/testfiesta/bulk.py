@@ -21,9 +21,14 @@ so:
   ``externalId`` on executions). A case entry may also carry the case's own CreateCaseDTO
   properties ``steps``, ``priority`` (uid), ``templateId``, ``tags`` (names, replace the
   case's tags), ``customFields``, ``externalCreatedAt``, ``externalUpdatedAt``, applied to those
-  fields; an execution entry's ``status`` is the execution status. Every other property lands
-  in the record's ``customFields``, merged key by key over the existing ones (an explicit
-  ``customFields`` object wins over a same-named extra); keys the entry does not mention stay.
+  fields; an execution entry's ``status`` is the execution status. Every other property,
+  plus the keys of an explicit ``customFields`` object (which win over a same-named extra),
+  **becomes** the record's ``customFields``: on an update they replace the old object, so an
+  entry states all of a record's custom values and one it leaves out is gone (the natural
+  ``{name, externalId, source, ...rest}`` reading; the mock folder's customFields are exactly
+  its extras). Declared and case properties the entry leaves out stay as they were. A run's
+  ``caseCount``/``frequency``/``progress`` (0/{}/0 unless the entry sends them) are recomputed
+  from its executions whenever it has any.
 - [INF] **Folders** sit under the project's root folder when created (FolderData has no parent
   field; a ``parent...`` property is just another customField); an update keeps the folder
   where it is. A case entry's ``folderExternalId`` must name a folder of the project with the
@@ -191,16 +196,13 @@ class _Import:
         for op in self.ops:
             getattr(self, f"_apply_{op.group}")(op)
 
-    def _merged(self, row: Row, op: _Op) -> dict[str, Any]:
-        return {**row["customFields"], **_extras(op.group, op.entry)}
-
     def _apply_folders(self, op: _Op) -> None:
         state, entry = self.state, op.entry
         key = (entry["source"], entry["externalId"])
         uid = self.index["folders"].get(key)
         if uid is not None:
             row = state.db.folders[uid]
-            state.update(row, {"name": entry["name"], "customFields": self._merged(row, op)})
+            state.update(row, {"name": entry["name"], "customFields": _extras("folders", entry)})
             return
         root = state.root_folder_row(self.project["uid"])
         row = state.create_folder(
@@ -226,10 +228,7 @@ class _Import:
             row = state.db.cases[uid]
             if "steps" in fields:
                 fields["steps"] = state.with_step_ids(fields["steps"], row["steps"])
-            if isinstance(row["customFields"], dict):
-                fields["customFields"] = self._merged(row, op)
-            else:  # POST /cases stores customFields verbatim, which may be no object
-                fields["customFields"] = _extras("cases", entry)
+            fields["customFields"] = _extras("cases", entry)
             state.update(row, fields)
             return
         fields.setdefault("parentUid", state.root_folder_row(self.project["uid"])["uid"])
@@ -243,7 +242,10 @@ class _Import:
         uid = self.index["runs"].get(key)
         if uid is not None:
             row = state.db.runs[uid]
-            state.update(row, {"name": entry["name"], "customFields": self._merged(row, op)})
+            custom = {"caseCount": 0, "frequency": {}, "progress": 0, **_extras("runs", entry)}
+            state.update(row, {"name": entry["name"], "customFields": custom})
+            if any(e["testRunUid"] == uid for e in live(state.db.executions.values())):
+                state.refresh_run_stats(row)
             return
         row = state.create_run(
             self.project["uid"],
@@ -273,7 +275,7 @@ class _Import:
         uid = self.executions.get((source, external_id, run_uid)) if external_id else None
         if uid is not None:
             row = state.db.executions[uid]
-            fields["customFields"] = self._merged(row, op)
+            fields["customFields"] = _extras("executions", entry)
             state.update(row, fields)
             if run_uid in state.db.runs:
                 state.refresh_run_stats(state.db.runs[run_uid])

@@ -462,7 +462,7 @@ class TestFiestaState:
         if self.tag_named(name) is not None:
             raise ApiError(409, f"a tag named {name!r} already exists")
         row = self.new_envelope("tag", name, None)
-        row.update(entityTypes=list(entity_types), description=description)
+        row.update(entityTypes=list(entity_types), description=description, customFields=None)
         self.db.tags[row["uid"]] = row
         return row
 

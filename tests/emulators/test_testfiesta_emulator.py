@@ -95,7 +95,7 @@ async def new_folder(client: httpx.AsyncClient, name: str, parent: int, project_
     return response.json()
 
 
-def case_dto(name: str, parent: int, project_uid: int, **extra: Any) -> dict[str, Any]:
+def case_dto(name: str, parent: int, project_uid: int | str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "parentId": parent, "projectId": project_uid, "steps": [],
             "customFields": {}, **extra}  # fmt: skip
 
@@ -598,18 +598,21 @@ async def test_data_puts_undeclared_properties_in_custom_fields(
     assert case["steps"][0]["expectedResult"] == EXPECTED_TEXT
     assert case["priority"] == 202
     assert [t["name"] for t in case["tags"]] == ["ci"]
-    # An update merges customFields key by key and keeps unchanged step ids.
+    # An update replaces customFields with the entry's extras, keeps what the entry leaves out
+    # of the declared/case properties (folder, priority, tags) and keeps unchanged step ids.
     step_id = case["steps"][0]["id"]
     entities["cases"]["entries"][0] = {
         "name": "t1", "externalId": "tc_1", "source": "junit-xml", "time": 0.02,
+        "preconds": PRECONDITION + "\nmore",
         "steps": [{"description": STEP_TEXT, "expectedResult": EXPECTED_TEXT}],
     }  # fmt: skip
     await post_data(client, {"cases": entities["cases"]})
     [case] = state.cases("DEMO")
-    assert case["customFields"]["time"] == 0.02
-    assert case["customFields"]["preconds"] == PRECONDITION
+    assert case["customFields"] == {"time": 0.02, "preconds": PRECONDITION + "\nmore"}
     assert case["steps"][0]["id"] == step_id
     assert case["parentUid"] == folder["uid"]
+    assert case["priority"] == 202
+    assert [t["name"] for t in case["tags"]] == ["ci"]
 
 
 async def test_data_is_all_or_nothing(client: httpx.AsyncClient, state: TestFiestaState) -> None:
@@ -643,7 +646,7 @@ async def test_data_runs_and_executions_link_by_refs_with_status_names(
     client: httpx.AsyncClient, state: TestFiestaState
 ) -> None:
     await new_project(client)
-    entities = {
+    entities: dict[str, Any] = {
         "cases": {"entries": [{"name": "t1", "externalId": "tc_1", "source": "ci"},
                               {"name": "t2", "externalId": "tc_2", "source": "ci"}]},
         "runs": {"entries": [{"name": "CI run", "externalId": "run-1", "source": "ci",
