@@ -1,0 +1,681 @@
+"""Deterministic seeding of a :class:`~emulators.testrail.store.TestRailState`.
+
+- :func:`from_xml` loads a TestRail XML suite export (testrail-export-formats.md §1) as a new
+  single-suite project, the way TestRail's XML import would.
+- :func:`generate` builds a realistic demo project (nested sections, Text/Steps/Exploratory
+  cases, custom dropdowns, multi-line and non-ASCII text) from a seed.
+
+Both go through :mod:`emulators.testrail.ops`, so seeded rows obey the same rules as API writes.
+
+Choices where the references are silent (documented here once):
+
+- Empty XML values (``<expected></expected>``, ``<references></references>``,
+  ``<estimate></estimate>``, an empty ``<description>``) become ``null``: TestRail returns unset
+  step sub-fields and unset fields as ``null`` (testrail-api.md §5.4). A value that is only
+  whitespace is kept verbatim (it is not empty).
+- A step's ``<index>`` is ignored; steps keep document order (the index is absent in newer
+  exports and always equals document order in the real files).
+- Custom text fields whose every value in the file is a single-line integer (``id_autotest``)
+  become String fields (type 1), others Text fields (type 3); ``<id>``/``<value>`` pairs become
+  Dropdown fields (type 6) whose ``items`` are ``"<id>, <trimmed value>"`` lines in id order;
+  ``<item>`` lists become Multi-select fields (type 12). New fields are global; a field the
+  export uses on a custom template gets that template added to its ``template_ids``.
+- Case ids in the file are not kept: the import assigns fresh ids (the same ``C`` id may repeat,
+  as in the klaros file). ``state.import_ids`` maps each new case id to the file's ``<id>`` text.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from emulators.testrail import ops
+from emulators.testrail.store import (
+    DROPDOWN,
+    MULTI_SELECT,
+    STEPS,
+    STRING,
+    TEMPLATE_EXPLORATORY,
+    TEMPLATE_STEPS,
+    TEMPLATE_TEXT,
+    TEXT,
+    Row,
+    TestRailState,
+    parse_items,
+)
+from emulators.testrail.timespan import format_timespan, parse_timespan
+
+# Stock fields and the templates they belong to (the brief: preconds on Text+Steps, steps and
+# expected on Text, steps_separated on Steps, mission/goals on Exploratory).
+_STOCK_TEMPLATES = {
+    "preconds": [TEMPLATE_TEXT, TEMPLATE_STEPS],
+    "steps": [TEMPLATE_TEXT],
+    "expected": [TEMPLATE_TEXT],
+    "steps_separated": [TEMPLATE_STEPS],
+    "mission": [TEMPLATE_EXPLORATORY],
+    "goals": [TEMPLATE_EXPLORATORY],
+}
+_INT = re.compile(r"-?\d+")
+
+
+def _text(elem: ET.Element | None) -> str | None:
+    """Element text exactly as parsed (entities decoded once, whitespace kept); "" -> None."""
+    if elem is None:
+        return None
+    value = "".join(elem.itertext())
+    return value if value != "" else None
+
+
+def _sections(elem: ET.Element) -> list[ET.Element]:
+    holder = elem.find("sections")
+    return [] if holder is None else holder.findall("section")
+
+
+def _cases(elem: ET.Element) -> list[ET.Element]:
+    holder = elem.find("cases")
+    return [] if holder is None else holder.findall("case")
+
+
+def _walk_cases(root: ET.Element) -> Iterator[ET.Element]:
+    for sec in _sections(root):
+        yield from _cases(sec)
+        yield from _walk_cases(sec)
+
+
+def _field_kind(elem: ET.Element) -> str:
+    if elem.tag == "steps_separated":
+        return "steps"
+    if elem.find("item") is not None:
+        return "multi"
+    if elem.find("id") is not None:
+        return "dropdown"
+    return "text"
+
+
+def _survey(root: ET.Element) -> dict[str, Row]:
+    """What each ``<custom>`` child looks like across the whole file (kind, items, values)."""
+    out: dict[str, Row] = {}
+    for case in _walk_cases(root):
+        custom = case.find("custom")
+        if custom is None:
+            continue
+        for elem in custom:
+            info = out.setdefault(elem.tag, {"kind": _field_kind(elem), "items": {}, "values": []})
+            if info["kind"] == "dropdown":
+                _collect_item(info["items"], elem)
+            elif info["kind"] == "multi":
+                for item in elem.findall("item"):
+                    _collect_item(info["items"], item)
+            elif info["kind"] == "text":
+                info["values"].append(_text(elem))
+    return out
+
+
+def _collect_item(items: dict[int, str], elem: ET.Element) -> None:
+    raw_id = (elem.findtext("id") or "").strip()
+    if _INT.fullmatch(raw_id):
+        items.setdefault(int(raw_id), (elem.findtext("value") or "").strip())
+
+
+def _ensure_fields(state: TestRailState, survey: dict[str, Row], project_id: int) -> dict[str, Row]:
+    """A case field per custom element name, created scoped to ``project_id`` (or extended to
+    it, with dropdown items merged); stock fields stay global. Returns fields by tag."""
+    by_name = {f["name"]: f for f in state.case_fields.values()}
+    out: dict[str, Row] = {}
+    for tag, info in survey.items():
+        field = by_name.get(tag)
+        kind = info["kind"]
+        if field is None:
+            label = tag.replace("_", " ").title()
+            new: dict[str, Any] = {"name": tag, "label": label, "project_ids": [project_id]}
+            if kind == "steps":
+                field = state.add_field_row(
+                    state.case_fields,
+                    "case_field",
+                    type_id=STEPS,
+                    template_ids=_STOCK_TEMPLATES["steps_separated"],
+                    options={
+                        "is_required": False,
+                        "format": "markdown",
+                        "has_expected": True,
+                        "has_additional": False,
+                        "has_reference": False,
+                        "rows": "5",
+                    },
+                    **new,
+                )
+            elif kind in ("dropdown", "multi"):
+                items = info["items"]
+                options: Row = {"is_required": False, "items": _items_text(items)}
+                if kind == "dropdown":
+                    options["default_value"] = str(min(items)) if items else ""
+                field = state.add_field_row(
+                    state.case_fields,
+                    "case_field",
+                    type_id=DROPDOWN if kind == "dropdown" else MULTI_SELECT,
+                    include_all=True,
+                    options=options,
+                    **new,
+                )
+            else:
+                values = [v for v in info["values"] if v is not None]
+                is_int = bool(values) and all(_INT.fullmatch(v) for v in values)
+                options = {"is_required": False, "default_value": ""}
+                if not is_int:
+                    options.update(format="markdown", rows="5")
+                field = state.add_field_row(
+                    state.case_fields,
+                    "case_field",
+                    type_id=STRING if is_int else TEXT,
+                    template_ids=_STOCK_TEMPLATES.get(tag, []),
+                    include_all=tag not in _STOCK_TEMPLATES,
+                    options=options,
+                    **new,
+                )
+            by_name[tag] = field
+        else:
+            _extend(field, project_id, info["items"] if kind in ("dropdown", "multi") else {})
+        out[tag] = field
+    return out
+
+
+def _extend(field: Row, project_id: int, items: dict[int, str]) -> None:
+    """Make ``field`` apply to ``project_id`` and know ``items`` (existing labels win)."""
+    config = field["configs"][0]
+    context = config["context"]
+    if not context.get("is_global") and project_id not in (context.get("project_ids") or []):
+        context["project_ids"] = [*(context.get("project_ids") or []), project_id]
+    if items:
+        known = parse_items(str(config["options"].get("items") or ""))
+        config["options"]["items"] = _items_text({**items, **known})
+
+
+def _items_text(items: dict[int, str]) -> str:
+    return "\n".join(f"{key}, {label}" for key, label in sorted(items.items()))
+
+
+def _custom_values(
+    custom: ET.Element | None, fields: dict[str, Row]
+) -> tuple[dict[str, Any], set[str]]:
+    values: dict[str, Any] = {}
+    present: set[str] = set()
+    if custom is None:
+        return values, present
+    for elem in custom:
+        field = fields[elem.tag]
+        present.add(elem.tag)
+        key = field["system_name"]
+        if field["type_id"] == STEPS:
+            values[key] = [
+                {
+                    "content": _text(step.find("content")),
+                    "expected": _text(step.find("expected")),
+                    "additional_info": _text(step.find("additional_info")),
+                    "refs": _text(step.find("refs")),
+                }
+                for step in elem.findall("step")
+            ]
+        elif field["type_id"] == DROPDOWN:
+            raw_id = (elem.findtext("id") or "").strip()
+            values[key] = int(raw_id) if _INT.fullmatch(raw_id) else None
+        elif field["type_id"] == MULTI_SELECT:
+            values[key] = [
+                int((item.findtext("id") or "").strip())
+                for item in elem.findall("item")
+                if _INT.fullmatch((item.findtext("id") or "").strip())
+            ]
+        else:
+            values[key] = _text(elem)
+    return values, present
+
+
+def _estimate(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    raw = text.strip()
+    if raw.isdigit():
+        return format_timespan(int(raw))
+    try:
+        return format_timespan(parse_timespan(raw))
+    except ValueError:
+        return None
+
+
+def default_author(state: TestRailState) -> int:
+    """Id of the first active admin (the importing user), created as ``admin@example.com``
+    when the instance has none."""
+    for user in state.users.values():
+        if user["is_admin"] and user["is_active"]:
+            return int(user["id"])
+    return int(ops.add_user(state, email="admin@example.com", name="Administrator")["id"])
+
+
+def from_xml(
+    state: TestRailState,
+    path: str | PathLike[str],
+    *,
+    project_name: str | None = None,
+    user_id: int | None = None,
+) -> int:
+    """Load a TestRail XML export (root ``<suite>`` or the import format's ``<sections>``) as a
+    new suite-mode-1 project; returns the project id.
+
+    The project is named ``project_name`` (default: the file name without extension); its one
+    suite takes the export's ``<name>`` (``Master`` for a ``<sections>`` root) and
+    ``<description>``. Sections are created in document order, each section's ``<cases>``
+    before its child ``<sections>``. Templates, types and priorities are matched by **name**
+    and created when missing; a case without ``<template>`` gets "Test Case (Steps)" when it has
+    ``<steps_separated>``, "Exploratory Session" when it has ``<mission>``/``<goals>``, else
+    the default "Test Case (Text)". ``<estimate>`` seconds become timespans (``840`` ->
+    ``"14m"``), ``<references>`` become ``refs``. Text is kept exactly as the XML parser
+    decodes it. ``created_on``/``updated_on`` are the state clock's now; ``created_by`` is
+    ``user_id`` or :func:`default_author`.
+
+    Raises ``xml.etree.ElementTree.ParseError`` for malformed XML and ``ValueError`` for an
+    unexpected root element.
+    """
+    file = Path(path)
+    root = ET.parse(file).getroot()
+    if root.tag not in ("suite", "sections"):
+        raise ValueError(f"{file}: root element <{root.tag}> is neither <suite> nor <sections>")
+    if root.tag == "sections":
+        wrapper = ET.Element("suite")
+        wrapper.append(root)
+        root, suite_name, suite_description = wrapper, "Master", None
+    else:
+        suite_name = _text(root.find("name")) or "Master"
+        suite_description = _text(root.find("description"))
+    with state.lock:
+        if user_id is None:
+            user_id = default_author(state)
+        project = ops.add_project(
+            state,
+            {"name": project_name or file.stem, "suite_mode": 1},
+            master_suite_name=suite_name,
+        )
+        suite = state.master_suite(project)
+        assert suite is not None
+        suite["description"] = suite_description
+        fields = _ensure_fields(state, _survey(root), project["id"])
+
+        def load(parent_elem: ET.Element, parent_id: int | None) -> None:
+            for sec_elem in _sections(parent_elem):
+                section = ops.add_section(
+                    state,
+                    project["id"],
+                    {
+                        "name": _text(sec_elem.find("name")) or "",
+                        "description": _text(sec_elem.find("description")),
+                        "parent_id": parent_id,
+                    },
+                )
+                for case_elem in _cases(sec_elem):
+                    case = _load_case(state, section["id"], case_elem, fields, user_id)
+                    state.import_ids[case["id"]] = (case_elem.findtext("id") or "").strip()
+                load(sec_elem, section["id"])
+
+        load(root, None)
+    return int(project["id"])
+
+
+def _load_case(
+    state: TestRailState,
+    section_id: int,
+    elem: ET.Element,
+    fields: dict[str, Row],
+    user_id: int | None,
+) -> Row:
+    values, present = _custom_values(elem.find("custom"), fields)
+    template_name = _text(elem.find("template"))
+    if template_name is None:
+        if "steps_separated" in present:
+            template = state.templates[TEMPLATE_STEPS]
+        elif present & {"mission", "goals"}:
+            template = state.templates[TEMPLATE_EXPLORATORY]
+        else:
+            template = state.templates[TEMPLATE_TEXT]
+    else:
+        template = ops.ensure_template(state, template_name)
+    for tag in present:
+        field = fields[tag]
+        if not field["include_all"] and template["id"] not in field["template_ids"]:
+            field["template_ids"] = sorted({*field["template_ids"], template["id"]})
+    body: Row = {"title": _text(elem.find("title")) or "", "template_id": template["id"]}
+    type_name = _text(elem.find("type"))
+    if type_name is not None:
+        body["type_id"] = ops.ensure_case_type(state, type_name)["id"]
+    priority_name = _text(elem.find("priority"))
+    if priority_name is not None:
+        body["priority_id"] = ops.ensure_priority(state, priority_name)["id"]
+    body["estimate"] = _estimate(_text(elem.find("estimate")))
+    body["refs"] = _text(elem.find("references"))
+    body.update(values)
+    return ops.add_case(state, section_id, body, user_id, apply_defaults=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# generated demo data
+
+_MODULES: dict[str, dict[str, list[str]]] = {
+    "Authentication": {
+        "Login": [
+            "log in with valid credentials",
+            "log in with a wrong password",
+            "log in after the account was locked",
+            "stay logged in with 'Remember me'",
+        ],
+        "Password reset": [
+            "request a reset link by e-mail",
+            "reset the password with an expired link",
+            "set a password that violates the policy",
+        ],
+        "Two-factor authentication": [
+            "enrol an authenticator app",
+            "log in with a recovery code",
+            "reject a reused one-time code",
+        ],
+        "Single sign-on": [
+            "sign in through the corporate IdP",
+            "handle a SAML assertion without e-mail",
+        ],
+    },
+    "Checkout": {
+        "Cart": [
+            "add an item to the cart",
+            "change the quantity of an item",
+            "remove the last item from the cart",
+            "keep the cart after logging out",
+        ],
+        "Payment": [
+            "pay with a saved card",
+            "pay with a declined card",
+            "pay with PayPal",
+            "apply a 100% discount voucher",
+        ],
+        "Shipping": [
+            "choose express delivery",
+            "enter a P.O. box address",
+            "ship to a country without delivery",
+        ],
+        "Invoices": ["download the PDF invoice", "show VAT for EU customers"],
+    },
+    "Catalog": {
+        "Search": [
+            "find a product by its SKU",
+            "search with umlauts (Größe, Müller)",
+            "search with Cyrillic text (Поиск)",
+            "show suggestions while typing",
+        ],
+        "Product page": [
+            "show all product images",
+            "switch the product variant",
+            "show the out-of-stock badge",
+        ],
+        "Filters": [
+            "filter by price range",
+            "combine brand and colour filters",
+            "reset all filters",
+        ],
+    },
+    "User profile": {
+        "Personal data": [
+            "change the display name",
+            "upload an avatar larger than 5 MB",
+            "save a name with emoji 🚀",
+        ],
+        "Notifications": ["unsubscribe from the newsletter", "enable push notifications"],
+        "Privacy": ["export my personal data", "delete my account"],
+    },
+    "Reporting": {
+        "Dashboards": ["open the sales dashboard", "share a dashboard link"],
+        "Exports": [
+            "export the report as CSV",
+            "export the report as XLSX with 100k rows",
+            "schedule a weekly export",
+        ],
+    },
+    "Administration": {
+        "Users and roles": ["invite a new user", "revoke the admin role", "deactivate a user"],
+        "Audit log": ["record a failed login in the audit log", "filter the audit log by user"],
+        "Localization": [
+            "switch the UI to German",
+            "switch the UI to Japanese (日本語)",
+            "format dates for the ru-RU locale",
+        ],
+    },
+    "Public API": {
+        "Tokens": ["create a personal access token", "call the API with a revoked token"],
+        "Rate limits": ["receive 429 after the limit", "retry after the Retry-After interval"],
+        "Webhooks": ["deliver an order.created webhook", "retry a failed webhook delivery"],
+    },
+}
+
+_GROUPS = ["Happy path", "Validation", "Edge cases"]
+_PLATFORMS = ["Desktop", "Mobile"]
+_QUALIFIERS = [
+    "",
+    "",
+    "",
+    " on a slow 3G connection",
+    " with keyboard navigation only",
+    " as a guest user",
+    " after the session expired",
+    " in dark mode",
+    " with the screen reader enabled",
+    " on Safari 17",
+]
+_PRECONDITIONS = [
+    "User is logged in as a customer.",
+    "Test data from the fixture set **demo-shop** is loaded.\nFeature flag `new_checkout` is on.",
+    "Browser cache is cleared.\nLocale is set to de-DE (Größe/Maße in cm).",
+    "Пользователь авторизован.\nКорзина пуста.",
+    "テスト用のアカウントでログインしていること。",
+    "An admin account exists.\n\n| Role | Login |\n|---|---|\n| Admin | admin@example.com |",
+]
+_STEP_ACTIONS = [
+    ("Open the start page", "The start page is shown without errors"),
+    ("Click **Sign in** in the header", "The login dialog opens"),
+    ("Enter the test user's credentials\nand press Enter", "The dashboard is shown"),
+    ("Navigate to the target page", "The page loads in under 2 seconds"),
+    ("Fill in all required fields", "No validation message is shown"),
+    ("Submit the form", "A success toast ✅ is shown"),
+    ("Reload the page (F5)", "The entered data is still there"),
+    ("Check the confirmation e-mail", "The e-mail arrives within 1 minute"),
+    ("Switch the language to Deutsch", "Labels read e.g. „Bestätigen“ and „Zurück“"),
+    ("Введите данные пользователя", "Данные сохранены"),
+    ("Log out", ""),
+]
+_ESTIMATES = [None, None, "30s", "1m", "1m 30s", "2m", "3m", "5m", "10m", "15m", "30m", "1h"]
+_TEAM = [
+    ("Anna Schmidt", "anna.schmidt"),
+    ("Jürgen Weiß", "juergen.weiss"),
+    ("Olga Petrova", "olga.petrova"),
+    ("Kenji Tanaka", "kenji.tanaka"),
+    ("Maria García", "maria.garcia"),
+]
+
+
+def _ensure_generated_fields(state: TestRailState, project_id: int) -> None:
+    specs = [
+        ("automation_type", "Automation Type",
+         {0: "None", 1: "Selenium", 2: "Playwright", 3: "Cypress"}, "0"),
+        ("test_level", "Test Level",
+         {1: "Unit", 2: "Integration", 3: "System", 4: "Acceptance"}, "3"),
+    ]  # fmt: skip
+    by_name = {f["name"]: f for f in state.case_fields.values()}
+    for name, label, items, default in specs:
+        field = by_name.get(name)
+        if field is None:
+            state.add_field_row(
+                state.case_fields,
+                "case_field",
+                name=name,
+                label=label,
+                type_id=DROPDOWN,
+                include_all=True,
+                options={"is_required": False, "default_value": default,
+                         "items": _items_text(items)},
+                project_ids=[project_id],
+            )  # fmt: skip
+        else:
+            _extend(field, project_id, items)
+
+
+def generate(
+    state: TestRailState,
+    cases: int = 600,
+    seed: int = 1,
+    suite_mode: int = 1,
+    *,
+    project_name: str | None = None,
+) -> int:
+    """Create a realistic generated project and return its id; the same ``seed`` (and clock)
+    gives the same project.
+
+    Sections nest 3-4 levels (module > feature > group > platform); ``cases`` cases are spread
+    over them with a mix of Text (≈40%), Steps (≈55%) and Exploratory templates, multi-line and
+    non-ASCII text (German, Cyrillic, Japanese, emoji), priorities Critical/High/Medium/Low,
+    stock case types, refs like ``JIRA-123``, estimates, two dropdown fields
+    (``custom_automation_type``, ``custom_test_level``) and two milestones. Suite mode 3 spreads
+    the modules over three suites. ``created_on``/``updated_on`` lie up to a year before the
+    state clock's now; authors are five generated users.
+    """
+    if suite_mode not in (1, 2, 3):
+        raise ValueError("suite_mode must be 1, 2 or 3")
+    rng = random.Random(seed)
+    with state.lock:
+        authors = [
+            ops.add_user(state, email=f"{login}@example.com", name=name, is_admin=False)["id"]
+            for name, login in _TEAM
+        ]
+        project = ops.add_project(
+            state,
+            {
+                "name": project_name or f"Demo Shop {seed}",
+                "suite_mode": suite_mode,
+                "announcement": "Generated by the railfiesta TestRail emulator.",
+            },
+        )
+        pid = project["id"]
+        _ensure_generated_fields(state, pid)
+        now = state.now()
+        milestones = [
+            ops.add_milestone(state, pid, {"name": name, "due_on": now + days * 86400})["id"]
+            for name, days in (("Release 1.0", 30), ("Release 1.1 – Localisation", 90))
+        ]
+        modules = list(_MODULES)
+        if suite_mode == 3:
+            suites = [
+                ops.add_suite(state, pid, {"name": name, "description": desc})["id"]
+                for name, desc in (
+                    ("Web App", "Browser front end"),
+                    ("Mobile App", "iOS and Android"),
+                    ("Public API", "REST API v2"),
+                )
+            ]
+        else:
+            master = state.master_suite(project)
+            assert master is not None
+            suites = [master["id"]]
+        leaves: list[tuple[int, str, str]] = []  # (section id, module, action list key)
+        for index, module in enumerate(modules):
+            suite_id = suites[index % len(suites)]
+            top = ops.add_section(
+                state,
+                pid,
+                {"name": module, "suite_id": suite_id, "description": f"All tests for {module}."},
+            )
+            for feature in _MODULES[module]:
+                feat = ops.add_section(
+                    state, pid, {"name": feature, "suite_id": suite_id, "parent_id": top["id"]}
+                )
+                leaves.append((feat["id"], module, feature))
+                for group in rng.sample(_GROUPS, k=rng.randint(1, 3)):
+                    grp = ops.add_section(
+                        state, pid, {"name": group, "suite_id": suite_id, "parent_id": feat["id"]}
+                    )
+                    leaves.append((grp["id"], module, feature))
+                    if rng.random() < 0.35:
+                        for platform in _PLATFORMS:
+                            plat = ops.add_section(
+                                state,
+                                pid,
+                                {"name": platform, "suite_id": suite_id, "parent_id": grp["id"]},
+                            )
+                            leaves.append((plat["id"], module, feature))
+        types = [t["id"] for t in state.case_types.values()]
+        prio_by_name = {p["name"]: p["id"] for p in state.priorities.values()}
+        priorities = [prio_by_name.get(n) for n in ("Critical", "High", "Medium", "Medium", "Low")]
+        for n in range(cases):
+            section_id, module, feature = (
+                leaves[n % len(leaves)] if n < len(leaves) else rng.choice(leaves)
+            )
+            body = _generated_case(rng, n, module, feature, types, priorities, milestones)
+            created = now - rng.randint(2 * 86400, 365 * 86400)
+            updated = min(now, created + rng.choice([0, 0, 3600, 86400, 7 * 86400, 40 * 86400]))
+            ops.add_case(
+                state, section_id, body, rng.choice(authors), created_on=created, updated_on=updated
+            )
+    return int(pid)
+
+
+def _generated_case(
+    rng: random.Random,
+    n: int,
+    module: str,
+    feature: str,
+    types: list[int],
+    priorities: list[int | None],
+    milestones: list[int],
+) -> Row:
+    action = rng.choice(_MODULES[module][feature])
+    verb = rng.choice(
+        [
+            "Verify that the user can",
+            "Check that a customer can",
+            "User can",
+            "Ensure an admin can",
+            "Attempt to",
+        ]
+    )
+    title = f"{verb} {action}{rng.choice(_QUALIFIERS)}"
+    roll = rng.random()
+    template = (
+        TEMPLATE_STEPS if roll < 0.55 else TEMPLATE_TEXT if roll < 0.95 else TEMPLATE_EXPLORATORY
+    )
+    body: Row = {
+        "title": title,
+        "template_id": template,
+        "type_id": rng.choice(types),
+        "priority_id": rng.choice(priorities),
+        "estimate": rng.choice(_ESTIMATES),
+        "custom_automation_type": rng.choice([0, 0, 1, 2, 3]),
+        "custom_test_level": rng.choice([2, 3, 3, 4]),
+    }
+    if rng.random() < 0.6:
+        keys = [f"JIRA-{rng.randint(10, 2999)}" for _ in range(rng.choice([1, 1, 1, 2, 3]))]
+        body["refs"] = ", ".join(keys)
+    if rng.random() < 0.15:
+        body["milestone_id"] = rng.choice(milestones)
+    if template != TEMPLATE_EXPLORATORY and rng.random() < 0.8:
+        body["custom_preconds"] = rng.choice(_PRECONDITIONS)
+    if template == TEMPLATE_STEPS:
+        steps = rng.sample(_STEP_ACTIONS, k=rng.randint(2, 6))
+        body["custom_steps_separated"] = [
+            {"content": content, "expected": expected or None} for content, expected in steps
+        ]
+    elif template == TEMPLATE_TEXT:
+        steps = rng.sample(_STEP_ACTIONS, k=rng.randint(2, 5))
+        body["custom_steps"] = "\n".join(f"{i}. {c}" for i, (c, _) in enumerate(steps, start=1))
+        body["custom_expected"] = "\n".join(f"- {e}" for _, e in steps if e) or "No errors."
+    else:
+        body["custom_mission"] = f"Explore {feature.lower()} in {module} for 30 minutes (#{n + 1})."
+        body["custom_goals"] = (
+            "- Find crashes 💥\n- Note confusing texts\n- Try non-ASCII input: ÄÖÜ, ё, 漢字"
+        )
+    return body
