@@ -1,0 +1,882 @@
+"""The TestRail API v2 emulator against the reference (testrail-api.md) and the real data.
+
+Requests go through ``httpx.ASGITransport`` except one test over real HTTP
+(``emulators.server.start_in_thread``). Expected values come from the reference's verbatim
+texts and from the real XML exports in ``shared/data/real-exports``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from emulators.server import start_in_thread
+from emulators.testrail import ManualClock, TestRailState, build, create_app, from_xml, generate
+from emulators.testrail.store import render_case, render_sections
+from emulators.testrail.timespan import format_timespan, parse_timespan
+
+USER, KEY = "qa@example.com", "secret-key"
+API = "/index.php?/api/v2/"
+START = 1_700_000_000
+
+
+class FakeMonotonic:
+    """Rate-limiter clock the test moves by hand (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@asynccontextmanager
+async def client_for(
+    app: Any, auth: tuple[str, str] | None = (USER, KEY)
+) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tr.test", auth=auth) as c:
+        yield c
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def state600(clock: ManualClock) -> TestRailState:
+    """A generated 600-case single-suite project (id 1)."""
+    state = TestRailState(clock=clock)
+    generate(state, cases=600, seed=7)
+    return state
+
+
+@pytest.fixture
+def xml_files(real_exports: Path) -> list[Path]:
+    files = sorted(real_exports.glob("*.xml"))
+    assert len(files) == 8, f"expected the 8 real XML exports in {real_exports}"
+    return files
+
+
+def xml(real_exports: Path, prefix: str) -> Path:
+    (path,) = [p for p in real_exports.glob("*.xml") if p.name.startswith(prefix)]
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# routing, verbs, content types
+
+
+async def test_raw_query_routing_decodes_params_and_echoes_testrail_links(
+    state600: TestRailState,
+) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        r = await c.get(API + "get_cases/1&priority_id=1%2C4&filter=log+in&limit=5")
+        body = r.json()
+    assert r.status_code == 200
+    expected = [
+        case["id"]
+        for case in sorted(state600.cases.values(), key=lambda x: x["id"])
+        if case["priority_id"] in (1, 4) and "log in" in case["title"].lower()
+    ]
+    assert len(expected) > 5
+    assert body["size"] == 5
+    assert {case["priority_id"] for case in body["cases"]} <= {1, 4}
+    assert all("log in" in case["title"].lower() for case in body["cases"])
+    assert (
+        body["_links"]["next"]
+        == "/api/v2/get_cases/1&priority_id=1,4&filter=log%20in&limit=5&offset=5"
+    )
+
+
+async def test_question_mark_form_and_subpath_are_accepted(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY)
+    async with client_for(app) as c:
+        plain = await c.get("/api/v2/get_cases/1", params={"limit": 3, "suite_id": 1})
+        sub = await c.get("/testrail/index.php?/api/v2/get_project/1")
+    assert plain.status_code == 200
+    assert plain.json()["_links"]["next"] == "/api/v2/get_cases/1&suite_id=1&limit=3&offset=3"
+    assert sub.json()["url"] == "http://tr.test/testrail/index.php?/projects/overview/1"
+
+
+async def test_wrong_verb_unknown_method_and_content_type(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        get_write = await c.get(API + "add_case/1")
+        post_read = await c.post(API + "get_case/1", json={})
+        unknown = await c.get(API + "get_everything/1")
+        no_type = await c.post(API + "add_section/1", content=b'{"name": "x"}')
+        bad_type = await c.post(
+            API + "add_section/1", content=b"name=x", headers={"Content-Type": "text/plain"}
+        )
+        bad_json = await c.post(
+            API + "add_section/1",
+            content=b'{"name": "x"',
+            headers={"Content-Type": "application/json"},
+        )
+    assert (get_write.status_code, get_write.json()) == (
+        404,
+        {"error": 'Unsupported HTTP method "get" for this action.'},
+    )
+    assert post_read.status_code == 404
+    assert post_read.json() == {"error": 'Unsupported HTTP method "post" for this action.'}
+    assert unknown.status_code == 404 and "get_everything" in unknown.json()["error"]
+    assert (no_type.status_code, no_type.json()) == (
+        400,
+        {"error": "Content-Type header missing (use Content-Type: application/json)"},
+    )
+    assert bad_type.json() == {
+        "error": "Content-Type header invalid (use Content-Type: application/json)"
+    }
+    assert (bad_json.status_code, bad_json.json()) == (
+        400,
+        {"error": "Invalid or incomplete JSON string in API request."},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# auth, API switch, rate limit, maintenance, faults
+
+
+async def test_auth_failures_and_password_login(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY, password="pw")
+    failed = {"error": "Authentication failed: invalid or missing user/password or session cookie."}
+    async with client_for(app, auth=None) as c:
+        missing = await c.get(API + "get_projects")
+        garbage = await c.get(API + "get_projects", headers={"Authorization": "Basic !!!"})
+    async with client_for(app, auth=(USER, "wrong")) as c:
+        wrong = await c.get(API + "get_projects")
+    async with client_for(app, auth=("QA@Example.com", "pw")) as c:
+        by_password = await c.get(API + "get_current_user")
+    for r in (missing, garbage, wrong):
+        assert (r.status_code, r.json()) == (401, failed)
+    assert by_password.status_code == 200
+    assert by_password.json()["email"] == USER
+
+
+async def test_api_disabled_is_403_with_testrail_text(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY, api_enabled=False)
+    async with client_for(app) as c:
+        r = await c.get(API + "get_projects")
+    assert r.status_code == 403
+    assert r.json() == {
+        "error": "The API is disabled for your installation. It can be enabled in the "
+        "administration area in TestRail under Administration > Site Settings > API."
+    }
+
+
+async def test_rate_limit_429_with_retry_after_and_recovery(state600: TestRailState) -> None:
+    mono = FakeMonotonic()
+    app = create_app(state600, user=USER, api_key=KEY, requests_per_minute=3, rate_clock=mono)
+    async with client_for(app) as c:
+        codes = []
+        for step in (0, 1, 1):
+            mono.now += step
+            codes.append((await c.get(API + "get_projects")).status_code)
+        mono.now += 4  # 6 s after the first request
+        limited = await c.get(API + "get_projects")
+        mono.now += 53  # still 1 s before the first request leaves the window
+        still = await c.get(API + "get_projects")
+        mono.now += 1
+        again = await c.get(API + "get_projects")
+    assert codes == [200, 200, 200]
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "54"
+    assert limited.json() == {
+        "error": "API Rate Limit Exceeded - 3 per minute maximum allowed. Retry after 54 seconds."
+    }
+    assert still.status_code == 429 and still.headers["Retry-After"] == "1"
+    assert again.status_code == 200
+    assert app.state.stats["429"] == 2
+
+
+async def test_rate_limit_counts_all_users(state600: TestRailState) -> None:
+    mono = FakeMonotonic()
+    app = create_app(state600, user=USER, api_key=KEY, requests_per_minute=2, rate_clock=mono)
+    async with client_for(app) as c, client_for(app, auth=("other@x.io", "nope")) as other:
+        assert (await other.get(API + "get_projects")).status_code == 401
+        assert (await c.get(API + "get_projects")).status_code == 200
+        r = await c.get(API + "get_projects")
+    assert r.status_code == 429
+    assert r.headers["Retry-After"] == "60"
+
+
+async def test_maintenance_and_deterministic_faults(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY, maintenance=True)
+    async with client_for(app) as c:
+        r = await c.get(API + "get_projects")
+        app.state.options.maintenance = False
+        ok = await c.get(API + "get_projects")
+    assert r.status_code == 409 and r.headers["Retry-After"] == "60" and "error" in r.json()
+    assert ok.status_code == 200
+
+    async def pattern(seed: int) -> list[int]:
+        faulty = create_app(state600, user=USER, api_key=KEY, error_rate=0.5, fault_seed=seed)
+        async with client_for(faulty) as c:
+            return [(await c.get(API + "get_project/1")).status_code for _ in range(20)]
+
+    first, second = await pattern(3), await pattern(3)
+    assert first == second
+    assert set(first) == {200, 500}
+
+
+# ---------------------------------------------------------------------------------------------
+# pagination (§2.2, §2.5)
+
+
+async def test_get_cases_pages_over_600_cases(state600: TestRailState) -> None:
+    pages = []
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        for offset in (0, 250, 500):
+            r = await c.get(API + f"get_cases/1&suite_id=1&offset={offset}")
+            pages.append(r.json())
+        beyond = (await c.get(API + "get_cases/1&suite_id=1&offset=600")).json()
+    first, second, third = pages
+    assert [p["offset"] for p in pages] == [0, 250, 500]
+    assert [p["limit"] for p in pages] == [250, 250, 250]
+    assert [p["size"] for p in pages] == [250, 250, 100]
+    assert first["_links"] == {
+        "next": "/api/v2/get_cases/1&suite_id=1&limit=250&offset=250",
+        "prev": None,
+    }
+    assert second["_links"] == {
+        "next": "/api/v2/get_cases/1&suite_id=1&limit=250&offset=500",
+        "prev": "/api/v2/get_cases/1&suite_id=1&limit=250&offset=0",
+    }
+    assert third["_links"] == {
+        "next": None,
+        "prev": "/api/v2/get_cases/1&suite_id=1&limit=250&offset=250",
+    }
+    ids = [case["id"] for page in pages for case in page["cases"]]
+    assert len(ids) == len(set(ids)) == 600
+    assert (beyond["size"], beyond["cases"], beyond["_links"]["next"]) == (0, [], None)
+    assert set(first) == {"offset", "limit", "size", "_links", "cases"}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=251", "limit=abc", "offset=-1"])
+async def test_page_window_outside_range_is_400(state600: TestRailState, query: str) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        r = await c.get(API + f"get_cases/1&{query}")
+    assert r.status_code == 400
+    assert set(r.json()) == {"error"}
+
+
+async def test_legacy_arrays_honour_limit_and_offset(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY, legacy_arrays=True)
+    async with client_for(app) as c:
+        everything = (await c.get(API + "get_cases/1")).json()
+        window = (await c.get(API + "get_cases/1&limit=10&offset=595")).json()
+        projects = (await c.get(API + "get_projects")).json()
+    assert isinstance(everything, list) and len(everything) == 600
+    assert [case["id"] for case in window] == [case["id"] for case in everything[595:]]
+    assert isinstance(projects, list) and projects[0]["id"] == 1
+
+
+async def test_suites_bare_by_default_and_paged_in_931_profile(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        bare = (await c.get(API + "get_suites/1")).json()
+    async with client_for(create_app(state600, user=USER, api_key=KEY, suites_paged=True)) as c:
+        paged = (await c.get(API + "get_suites/1")).json()
+    assert isinstance(bare, list) and bare[0]["name"] == "Master"
+    assert paged["suites"] == bare and paged["size"] == 1
+
+
+async def test_metadata_endpoints_are_bare_arrays(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        got = {m: (await c.get(API + m)).json() for m in (
+            "get_case_fields", "get_case_types", "get_priorities", "get_statuses",
+            "get_templates/1", "get_result_fields")}  # fmt: skip
+    assert all(isinstance(v, list) for v in got.values())
+    statuses = {s["id"]: s for s in got["get_statuses"]}
+    assert sorted(statuses) == [1, 2, 3, 4, 5]
+    assert statuses[3]["label"] == "Untested" and statuses[3]["is_untested"] is True
+    assert [s["is_untested"] for s in statuses.values()].count(True) == 1
+    assert [p["name"] for p in got["get_priorities"]] == ["Low", "Medium", "High", "Critical"]
+    assert [t["name"] for t in got["get_templates/1"]] == [
+        "Test Case (Text)",
+        "Test Case (Steps)",
+        "Exploratory Session",
+    ]
+    fields = {f["system_name"]: f for f in got["get_case_fields"]}
+    assert fields["custom_preconds"]["template_ids"] == [1, 2]
+    assert fields["custom_steps_separated"]["type_id"] == 10
+    assert fields["custom_automation_type"]["configs"][0]["options"]["items"] == (
+        "0, None\n1, Selenium\n2, Playwright\n3, Cypress"
+    )
+    assert fields["custom_automation_type"]["configs"][0]["context"] == {
+        "is_global": False,
+        "project_ids": [1],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes against the recorded samples
+
+
+async def test_row_keys_cover_the_recorded_samples(
+    state600: TestRailState, testrail_samples: Path
+) -> None:
+    def sample(name: str) -> Any:
+        return json.loads((testrail_samples / name).read_text(encoding="utf-8"))
+
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        case = (await c.get(API + "get_case/1")).json()
+        section = (await c.get(API + "get_sections/1")).json()["sections"][0]
+        project = (await c.get(API + "get_project/1")).json()
+        suite = (await c.get(API + "get_suite/1")).json()
+        statuses = (await c.get(API + "get_statuses")).json()
+        fields = (await c.get(API + "get_case_fields")).json()
+    recorded_case = sample("mlbexport__get_cases_items_steps_separated.json")[0]
+    system_keys = {k for k in recorded_case if not k.startswith("custom_")}
+    assert system_keys <= set(case)
+    assert {"is_deleted", "labels"} <= set(case) and case["is_deleted"] == 0
+    assert set(section) == set(sample("retailmenot__get_sections_paged.json")["sections"][0])
+    assert set(project) == set(sample("retailmenot__get_projects_paged.json")["projects"][0])
+    assert set(suite) == set(sample("mlbexport__get_suite.json"))
+    assert set(statuses[0]) == set(sample("dichovsky__live_statuses.json")[0])
+    assert set(fields[0]) == set(sample("dichovsky__live_case_fields.json")[0])
+    assert isinstance(case["created_on"], int) and case["created_on"] <= START
+
+
+async def test_sections_preorder_depth_and_display_order(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        rows = (await c.get(API + "get_sections/1")).json()["sections"]
+    assert [s["display_order"] for s in rows] == list(range(1, len(rows) + 1))
+    seen: dict[int, int] = {}
+    for sec in rows:
+        if sec["parent_id"] is None:
+            assert sec["depth"] == 0
+        else:
+            assert sec["parent_id"] in seen  # parent before child
+            assert sec["depth"] == seen[sec["parent_id"]] + 1
+        seen[sec["id"]] = sec["depth"]
+    assert max(seen.values()) == 3  # module > feature > group > platform
+
+
+# ---------------------------------------------------------------------------------------------
+# 400 texts
+
+
+async def test_missing_entities_are_400_with_testrail_texts(state600: TestRailState) -> None:
+    cases = {
+        "get_case/999999": "Field :case_id is not a valid test case.",
+        "get_project/999": "Field :project_id is not a valid or accessible project.",
+        "get_section/999999": "Field :section_id is not a valid section.",
+        "get_suite/999": "Field :suite_id is not a valid test suite.",
+        "get_cases/999": "Field :project_id is not a valid or accessible project.",
+        "get_cases/1&suite_id=999": "Field :suite_id is not a valid test suite.",
+        "get_run/5": "Field :run_id is not a valid test run.",
+    }
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        for path, text in cases.items():
+            r = await c.get(API + path)
+            assert (r.status_code, r.json()) == (400, {"error": text}), path
+
+
+async def test_write_validation_texts(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        no_title = await c.post(API + "add_case/1", json={"type_id": 1})
+        blank_title = await c.post(API + "add_case/1", json={"title": "  "})
+        bad_estimate = await c.post(API + "add_case/1", json={"title": "t", "estimate": "soon"})
+        zero_estimate = await c.post(API + "add_case/1", json={"title": "t", "estimate": "0s"})
+        bad_section = await c.post(API + "add_case/999999", json={"title": "t"})
+        no_name = await c.post(API + "add_section/1", json={"description": "d"})
+        bad_parent = await c.post(API + "add_section/1", json={"name": "n", "parent_id": 99999})
+        bad_dropdown = await c.post(
+            API + "add_case/1", json={"title": "t", "custom_automation_type": 42}
+        )
+        bad_update = await c.post(API + "update_case/999999", json={"title": "t"})
+    assert no_title.json() == {"error": "Field :title is a required field."}
+    assert blank_title.json() == {"error": "Field :title is a required field."}
+    assert bad_estimate.status_code == 400
+    assert bad_estimate.json() == {"error": "Field :estimate is not in a valid time span format."}
+    assert zero_estimate.json() == bad_estimate.json()
+    assert bad_section.json() == {"error": "Field :section_id is not a valid section."}
+    assert no_name.json() == {"error": "Field :name is a required field."}
+    assert bad_parent.json() == {"error": "Field :parent_id is not a valid section."}
+    assert bad_dropdown.status_code == 400
+    assert bad_dropdown.json()["error"].startswith("Field :custom_automation_type ")
+    assert bad_update.json() == {"error": "Field :case_id is not a valid test case."}
+    assert len(state600.cases) == 600  # nothing was created
+
+
+# ---------------------------------------------------------------------------------------------
+# suite mode 3 (§5.1)
+
+
+async def test_suite_mode_3_requires_suite_id(clock: ManualClock) -> None:
+    state = TestRailState(clock=clock)
+    pid = generate(state, cases=60, seed=2, suite_mode=3)
+    required = {"error": "Field :suite_id is a required field."}
+    async with client_for(create_app(state, user=USER, api_key=KEY)) as c:
+        cases = await c.get(API + f"get_cases/{pid}")
+        sections = await c.get(API + f"get_sections/{pid}")
+        add = await c.post(API + f"add_section/{pid}", json={"name": "New"})
+        suites = (await c.get(API + f"get_suites/{pid}")).json()
+        ok = await c.get(API + f"get_cases/{pid}&suite_id={suites[1]['id']}")
+        added = await c.post(
+            API + f"add_section/{pid}", json={"name": "New", "suite_id": suites[2]["id"]}
+        )
+    for r in (cases, sections, add):
+        assert (r.status_code, r.json()) == (400, required)
+    assert [s["name"] for s in suites] == ["Web App", "Mobile App", "Public API"]
+    assert ok.status_code == 200 and ok.json()["size"] > 0
+    assert {c["suite_id"] for c in ok.json()["cases"]} == {suites[1]["id"]}
+    assert added.json()["suite_id"] == suites[2]["id"] and added.json()["depth"] == 0
+
+
+async def test_single_suite_mode_implies_the_suite(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        r = await c.post(API + "add_section/1", json={"name": "Top", "description": None})
+    assert r.status_code == 200
+    assert r.json()["suite_id"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# case writes
+
+
+async def test_add_and_update_case_with_server_clock(
+    state600: TestRailState, clock: ManualClock
+) -> None:
+    app = create_app(state600, user=USER, api_key=KEY)
+    steps = [{"content": "Öffne die Seite\nund warte", "expected": "Seite „geladen“ ✅"}]
+    async with client_for(app) as c:
+        parent = (await c.post(API + "add_section/1", json={"name": "Parent"})).json()
+        child = (
+            await c.post(API + "add_section/1", json={"name": "Kind", "parent_id": parent["id"]})
+        ).json()
+        clock.advance(10)
+        created = (
+            await c.post(
+                API + f"add_case/{child['id']}",
+                json={
+                    "title": "Кириллица & 日本語",
+                    "template_id": 2,
+                    "type_id": 6,
+                    "priority_id": 4,
+                    "estimate": "90s",
+                    "refs": "JIRA-1, JIRA-2",
+                    "custom_steps_separated": steps,
+                    "custom_preconds": "  leading and trailing  \n",
+                    "custom_no_such_field": "ignored",
+                    "created_on": 1,
+                },
+            )
+        ).json()
+        clock.advance(30)
+        updated = (
+            await c.post(
+                API + f"update_case/{created['id']}",
+                json={
+                    "section_id": parent["id"],
+                    "custom_steps_separated": [{"content": "only step"}],
+                    "updated_on": 5,
+                },
+            )
+        ).json()
+        after = (await c.get(API + f"get_cases/1&updated_after={START + 39}")).json()
+        history = (await c.get(API + f"get_history_for_case/{created['id']}")).json()
+        direct = (await c.get(API + f"get_cases/1&section_id={parent['id']}")).json()
+    user_id = app.state.testrail.find_user_by_email(USER)["id"]
+    assert child["depth"] == 1 and child["parent_id"] == parent["id"]
+    assert created["created_on"] == created["updated_on"] == START + 10
+    assert created["created_by"] == user_id
+    assert created["estimate"] == "1m 30s" and created["refs"] == "JIRA-1, JIRA-2"
+    assert created["title"] == "Кириллица & 日本語"
+    assert created["custom_preconds"] == "  leading and trailing  \n"
+    assert created["custom_steps_separated"] == [
+        {**steps[0], "additional_info": None, "refs": None}
+    ]
+    assert "custom_no_such_field" not in created
+    assert created["custom_automation_type"] == 0  # the dropdown's default_value
+    assert created["display_order"] == 1
+    assert updated["updated_on"] == START + 40 and updated["created_on"] == START + 10
+    assert updated["section_id"] == parent["id"]
+    assert updated["custom_steps_separated"] == [
+        {"content": "only step", "expected": None, "additional_info": None, "refs": None}
+    ]
+    assert [case["id"] for case in after["cases"]] == [created["id"]]
+    assert [case["id"] for case in direct["cases"]] == [created["id"]]
+    fields = {ch["field"] for ch in history["history"][0]["changes"]}
+    assert fields == {"section_id", "custom_steps_separated"}
+
+
+async def test_required_custom_field_and_time_filters(
+    state600: TestRailState, clock: ManualClock
+) -> None:
+    field = next(f for f in state600.case_fields.values() if f["name"] == "test_level")
+    field["configs"][0]["options"]["is_required"] = True
+    field["configs"][0]["options"]["default_value"] = ""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        missing = await c.post(API + "add_case/1", json={"title": "t"})
+        ok = await c.post(API + "add_case/1", json={"title": "t", "custom_test_level": 2})
+        created_before = (await c.get(API + f"get_cases/1&created_before={START}")).json()
+    assert missing.json() == {"error": "Field :custom_test_level is a required field."}
+    assert ok.status_code == 200 and ok.json()["custom_test_level"] == 2
+    assert created_before["size"] == 250  # the 600 seeded cases all predate START
+
+
+# ---------------------------------------------------------------------------------------------
+# runs, results, attachments
+
+
+async def test_run_results_all_or_nothing_and_attachments(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY)
+    async with client_for(app) as c:
+        run = (
+            await c.post(
+                API + "add_run/1",
+                json={"name": "Nightly", "include_all": False, "case_ids": [1, 2, 3]},
+            )
+        ).json()
+        tests = (await c.get(API + f"get_tests/{run['id']}")).json()
+        untested = await c.post(
+            API + f"add_results_for_cases/{run['id']}",
+            json={"results": [{"case_id": 1, "status_id": 1}, {"case_id": 2, "status_id": 3}]},
+        )
+        outside = await c.post(
+            API + f"add_results_for_cases/{run['id']}",
+            json={"results": [{"case_id": 1, "status_id": 1}, {"case_id": 4, "status_id": 1}]},
+        )
+        ok = await c.post(
+            API + f"add_results_for_cases/{run['id']}",
+            json={
+                "results": [
+                    {"case_id": 1, "status_id": 1, "elapsed": "42s", "comment": "OK"},
+                    {"case_id": 2, "status_id": 5, "defects": "WEB-17"},
+                    {"case_id": 2, "comment": "note only"},
+                ]
+            },
+        )
+        run_after = (await c.get(API + f"get_run/{run['id']}")).json()
+        upload = await c.post(
+            API + f"add_attachment_to_result/{ok.json()[0]['id']}",
+            files={"attachment": ("log.txt", b"line 1\r\nline 2\x00\xff", "text/plain")},
+        )
+        attachment_id = upload.json()["attachment_id"]
+        blob = await c.get(API + f"get_attachment/{attachment_id}")
+        results = (await c.get(API + f"get_results_for_run/{run['id']}")).json()
+        closed = (await c.post(API + f"close_run/{run['id']}", json={})).json()
+        late = await c.post(API + f"add_result/{tests['tests'][0]['id']}", json={"status_id": 1})
+    assert tests["size"] == 3 and {t["status_id"] for t in tests["tests"]} == {3}
+    assert untested.json() == {
+        "error": "Field :results.status_id uses an invalid status (Untested)."
+    }
+    assert outside.json() == {"error": "No (active) test found for the run/case combination."}
+    assert isinstance(ok.json(), list) and [r["status_id"] for r in ok.json()] == [1, 5, None]
+    assert ok.json()[0]["elapsed"] == "42s"
+    assert (run_after["passed_count"], run_after["failed_count"], run_after["untested_count"]) == (
+        1,
+        1,
+        1,
+    )
+    assert blob.content == b"line 1\r\nline 2\x00\xff"
+    assert blob.headers["content-type"].startswith("text/plain")
+    assert len(results["results"]) == 3  # the rejected calls stored nothing
+    assert results["results"][-1]["attachment_ids"] == [attachment_id]
+    assert closed["is_completed"] is True and closed["completed_on"] == START
+    assert late.status_code == 400
+
+
+# ---------------------------------------------------------------------------------------------
+# XML seeding of the real exports
+
+
+EXPECTED_XML = {
+    # prefix: (sections, cases, max depth (0 = root), first case title)
+    "AndriiBrykailo2": (1, 12, 0, "Sign up with valid data"),
+    "Fibibb": (2, 7, 0, "The user can add the product to the shopping cart"),
+    "Nhiiron__BackBugs": (2, 12, 0, "Home page - upper left icon functionality"),
+    "Nhiiron__Parabank": (5, 16, 0, "Login"),
+    "Nhiiron__Swag": (4, 26, 0, "Login"),
+    "klaros": (9, 12, 1, "Test case 1"),
+    "testit-tms__migrators__example": (23, 235, 2, "Print document history and attributes"),
+    "testit-tms__migrators__Тестовый": (50, 141, 4, "Подготовка тестовых данных"),
+}
+
+
+def test_every_real_export_loads_with_exact_counts(
+    xml_files: list[Path], clock: ManualClock
+) -> None:
+    state = TestRailState(clock=clock)
+    seen = set()
+    for path in xml_files:
+        (prefix,) = [p for p in EXPECTED_XML if path.name.startswith(p)]
+        seen.add(prefix)
+        n_sections, n_cases, depth, title = EXPECTED_XML[prefix]
+        pid = from_xml(state, path)
+        (suite,) = [s for s in state.suites.values() if s["project_id"] == pid]
+        sections = render_sections(state, suite["id"])
+        cases = [c for c in state.cases.values() if c["suite_id"] == suite["id"]]
+        assert len(sections) == n_sections, path.name
+        assert len(cases) == n_cases, path.name
+        assert max(s["depth"] for s in sections) == depth, path.name
+        first = min(cases, key=lambda c: c["id"])
+        assert first["title"] == title, path.name
+        assert state.projects[pid]["name"] == path.stem
+        assert state.projects[pid]["suite_mode"] == 1
+    assert seen == set(EXPECTED_XML)
+
+
+def _load(real_exports: Path, prefix: str) -> tuple[TestRailState, list[dict[str, Any]]]:
+    state = TestRailState(clock=ManualClock(START))
+    from_xml(state, xml(real_exports, prefix))
+    return state, [render_case(state, c) for c in state.cases.values()]
+
+
+def test_petstore_text_template_survives_exactly(real_exports: Path) -> None:
+    state, cases = _load(real_exports, "AndriiBrykailo2")
+    by_title = {c["title"]: c for c in cases}
+    sign_in = by_title["Sign in with valid data"]
+    assert sign_in["template_id"] == 1
+    assert sign_in["custom_preconds"] == "User is signed up"
+    assert sign_in["custom_steps"] == (
+        "1. Open https://petstore.octoperf.com/actions/Catalog.action\n"
+        "2. Click [Sign In]\n"
+        '3. Fill in "Username" field with data : user222\n'
+        '4. Fill in "Password" field with data : PASSWORD_REDACTED\n'
+        "5. Click [Login]"
+    )
+    assert sign_in["custom_expected"] == "User signed in "  # trailing space kept
+    assert sign_in["refs"] is None and sign_in["estimate"] is None
+    assert sum(1 for c in cases if c["custom_automation_type"] == 0) == 5
+    assert sum(1 for c in cases if c["custom_automation_type"] is None) == 7
+    assert any("user's card" in (c["custom_expected"] or "") for c in cases)  # &apos;
+    assert any("addItemToCart=&workingItemId=EST-1" in (c["custom_steps"] or "") for c in cases)
+    assert state.suites[1]["name"] == "Master"
+
+
+def test_parabank_steps_keep_content_and_expected(real_exports: Path) -> None:
+    _, cases = _load(real_exports, "Nhiiron__Parabank")
+    login = cases[0]
+    assert login["template_id"] == 2
+    assert login["custom_preconds"] == "User is registered"
+    assert login["custom_steps_separated"] == [
+        {
+            "content": "User provides correct username and password",
+            "expected": "Input field is filled with users password and username",
+            "additional_info": None,
+            "refs": None,
+        },
+        {
+            "content": 'User press "login" button',
+            "expected": "User is logged in and redirected to accounts overview",
+            "additional_info": None,
+            "refs": None,
+        },
+    ]
+    steps = sum(len(c["custom_steps_separated"] or []) for c in cases)
+    assert steps == 29
+
+
+def test_swag_labs_multiline_expected_and_quoted_section(real_exports: Path) -> None:
+    state, cases = _load(real_exports, "Nhiiron__Swag")
+    assert cases[0]["custom_steps_separated"][1]["expected"] == (
+        '1. User is logged in\n2. User is redirected to the "products" page'
+    )
+    names = [s["name"] for s in render_sections(state, 1)]
+    assert names == ["Login", "Cart functonality", "Checkout", '"Products" page']
+
+
+def test_klaros_duplicate_ids_become_distinct_cases(real_exports: Path) -> None:
+    state, cases = _load(real_exports, "klaros")
+    origin = state.import_ids
+    assert len(cases) == 12 and len({c["id"] for c in cases}) == 12
+    dupes = [cid for cid, text in origin.items() if text == "C2221114"]
+    assert sorted(state.cases[c]["title"] for c in dupes) == [
+        "Test case 1",
+        "Test case 2",
+        "Test case 8",
+    ]
+    assert len(set(origin.values())) == 8  # 12 cases carry only 8 distinct ids in the file
+    # no <template>: steps_separated picks "Test Case (Steps)"
+    assert {c["template_id"] for c in cases} == {2}
+    logger = next(c for c in cases if c["title"] == "GUI Logger")
+    assert logger["custom_steps_separated"][0] == {
+        "content": "Set 1234\n1234\n1234",
+        "expected": None,
+        "additional_info": None,
+        "refs": None,
+    }
+    assert logger["custom_steps_separated"][1]["expected"].startswith("123\n1234&1234\n1234")
+    types = {t["name"] for t in state.case_types.values()}
+    assert {"Functionality", "Automation Candidate"} <= types
+    assert sum(len(c["custom_steps_separated"]) for c in cases) == 30
+
+
+def test_testit_sample_estimates_refs_and_exploratory(real_exports: Path) -> None:
+    state, cases = _load(real_exports, "testit-tms__migrators__example")
+    by_origin = {state.import_ids[c["id"]]: c for c in cases}
+    assert len(by_origin) == 235  # ids do not repeat here; titles do (31 distinct)
+    assert by_origin["C2"]["title"] == "Change page color and verify print output"
+    assert by_origin["C2"]["estimate"] == "14m"
+    (explore,) = [c for c in cases if c["title"] == "explore"]
+    assert explore["estimate"] == format_timespan(739980) == "1w 1d 13h 33m"
+    assert explore["template_id"] == 3
+    assert explore["custom_mission"].endswith(
+        "  ![](index.php?/attachments/get/f26f987a-f544-4d48-bd78-65631273b927) "
+    )
+    assert explore["custom_goals"].startswith("https://jira.testit.ru/browse/TES-28215")
+    assert sum(1 for c in cases if c["refs"]) == 83
+    assert any(c["refs"] == "DH-10, DH-29" for c in cases)
+    assert sum(1 for c in cases if c["estimate"]) == 149
+    types = {state.case_types[c["type_id"]]["name"] for c in cases}
+    assert "Smoke & Sanity" in types and len(types) == 12
+    first = cases[0]
+    # the third-party re-indent adds leading whitespace; it is data and must survive
+    assert first["custom_preconds"].startswith("\n                            Lorem ipsum")
+
+
+def test_bvt_cyrillic_nesting_dropdowns_and_strings(real_exports: Path) -> None:
+    state, cases = _load(real_exports, "testit-tms__migrators__Тестовый")
+    suite = state.suites[1]
+    assert suite["name"] == "Тестовый набор для BVT-тестирования/10.0.0"
+    sections = render_sections(state, 1)
+    assert max(s["depth"] for s in sections) == 4  # five levels
+    deepest = max(sections, key=lambda s: s["depth"])
+    chain = [deepest]
+    while chain[-1]["parent_id"] is not None:
+        chain.append(next(s for s in sections if s["id"] == chain[-1]["parent_id"]))
+    assert len(chain) == 5
+    fields = {f["name"]: f for f in state.case_fields.values()}
+    status_items = fields["statuscase"]["configs"][0]["options"]["items"]
+    assert status_items == "1, Утверждён\n2, Черновик"
+    assert fields["statuscase"]["type_id"] == 6
+    assert fields["id_autotest"]["type_id"] == 1
+    assert fields["comment"]["type_id"] == 3 and fields["comment"]["include_all"] is True
+    first = cases[0]
+    assert first["title"] == "Подготовка тестовых данных"
+    assert first["custom_statuscase"] == 2 and first["custom_sign"] == 1
+    assert first["custom_id_autotest"] == "0"
+    steps = first["custom_steps_separated"]
+    assert [s["expected"] for s in steps] == [None, None]
+    assert steps[1]["content"].startswith("Записать на прием к врачу пациентов по направлению.")
+    with_steps = [c for c in cases if c["custom_steps_separated"]]
+    assert len(with_steps) == 2
+    assert sum(len(c["custom_steps_separated"]) for c in with_steps) == 6
+
+
+def test_entities_are_decoded_once_and_other_roots(tmp_path: Path) -> None:
+    path = tmp_path / "import.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        "<sections><section><name>A &amp;lt; B</name><description></description><cases>"
+        "<case><id>C1</id><title>x &amp;amp; y</title><type>Exotic</type>"
+        "<priority>P0 - Blocker</priority><estimate>3665</estimate>"
+        "<custom><mission>Look\n\n  around </mission></custom></case>"
+        "<case><id>C1</id><title>custom template</title><template>functional area</template>"
+        "<type>Other</type><priority>Low</priority></case>"
+        "</cases></section></sections>",
+        encoding="utf-8",
+    )
+    state = TestRailState(clock=ManualClock(START))
+    pid = from_xml(state, path, project_name="Imported")
+    cases = [render_case(state, c) for c in state.cases.values()]
+    assert state.projects[pid]["name"] == "Imported"
+    assert state.sections[1]["name"] == "A &lt; B"
+    assert cases[0]["title"] == "x &amp; y"
+    assert cases[0]["custom_mission"] == "Look\n\n  around "
+    assert cases[0]["template_id"] == 3 and cases[0]["estimate"] == "1h 1m 5s"
+    assert state.case_types[cases[0]["type_id"]]["name"] == "Exotic"
+    blocker = state.priorities[cases[0]["priority_id"]]
+    assert blocker["name"] == "P0 - Blocker" and blocker["priority"] == 5
+    custom = state.templates[cases[1]["template_id"]]
+    assert custom["name"] == "functional area" and custom["is_default"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# generated data, build, timespans
+
+
+def test_generate_is_deterministic_and_realistic(clock: ManualClock) -> None:
+    def titles(seed: int) -> list[tuple[str, Any]]:
+        state = TestRailState(clock=ManualClock(START))
+        generate(state, cases=520, seed=seed)
+        return [
+            (c["title"], c["custom"].get("custom_steps_separated")) for c in state.cases.values()
+        ]
+
+    assert titles(5) == titles(5)
+    assert titles(5) != titles(6)
+    state = TestRailState(clock=clock)
+    generate(state, cases=520, seed=5)
+    cases = list(state.cases.values())
+    assert len(cases) == 520
+    assert {c["template_id"] for c in cases} == {1, 2, 3}
+    text = json.dumps([render_case(state, c) for c in cases], ensure_ascii=False)
+    for needle in ("Größe", "Пользователь", "テスト", "✅", "JIRA-", "\\n"):
+        assert needle in text, needle
+    assert {state.priorities[c["priority_id"]]["name"] for c in cases} == {
+        "Critical", "High", "Medium", "Low"}  # fmt: skip
+    assert all(c["created_on"] <= c["updated_on"] <= START for c in cases)
+
+
+async def test_build_from_xml_only(real_exports: Path) -> None:
+    app = build(USER, KEY, from_xml=xml(real_exports, "Fibibb"))
+    async with client_for(app) as c:
+        projects = (await c.get(API + "get_projects")).json()["projects"]
+        cases = (await c.get(API + "get_cases/1")).json()
+    assert [p["name"] for p in projects] == ["Fibibb__Shopping-Cart__shopping_cart"]
+    assert cases["size"] == 7
+    author = app.state.testrail.find_user_by_email(USER)["id"]
+    assert {c["created_by"] for c in cases["cases"]} == {author}
+
+
+def test_build_defaults_to_a_generated_demo() -> None:
+    app = build(USER, KEY, rpm=180)
+    state = app.state.testrail
+    assert len(state.cases) == 600
+    assert app.state.options.requests_per_minute == 180
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("1m 30s", 90), ("1m30s", 90), ("2h 30m", 9000), ("1d", 86400), ("1w", 604800)],
+)
+def test_timespans(text: str, seconds: int) -> None:
+    assert parse_timespan(text) == seconds
+    assert parse_timespan(format_timespan(seconds) or "") == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "5", "1x", "m", "1.5h"])
+def test_invalid_timespans(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timespan(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# real HTTP
+
+
+@pytest.fixture
+def served(state600: TestRailState) -> Iterator[str]:
+    with start_in_thread(create_app(state600, user=USER, api_key=KEY)) as server:
+        yield server.url
+
+
+def test_real_http_round_trip(served: str, state600: TestRailState) -> None:
+    token = base64.b64encode(f"{USER}:{KEY}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    with httpx.Client(base_url=served, headers=headers, timeout=10) as c:
+        created = c.post(
+            "/index.php?/api/v2/add_case/1",
+            json={"title": "Über HTTP", "custom_preconds": "line 1\r\nline 2"},
+        )
+        page = c.get("/index.php?/api/v2/get_cases/1&suite_id=1&limit=250&offset=500")
+        again = c.get(f"/index.php?/api/v2/get_case/{created.json()['id']}")
+        unauthorized = httpx.get(served + "/index.php?/api/v2/get_projects")
+    assert created.status_code == 200
+    case_id = created.json()["id"]
+    assert state600.cases[case_id]["custom"]["custom_preconds"] == "line 1\r\nline 2"
+    assert page.json()["size"] == 101
+    assert again.json()["title"] == "Über HTTP"
+    assert again.json()["custom_preconds"] == "line 1\r\nline 2"
+    assert unauthorized.status_code == 401
