@@ -16,6 +16,11 @@ from emulators.testfiesta.errors import bad_request
 from emulators.testfiesta.state import Row, TestFiestaState, iso, parse_iso
 
 
+def is_digits(text: str) -> bool:
+    """True if ``text`` is a non-empty run of ASCII digits (``"²"`` is not)."""
+    return text.isascii() and text.isdigit()
+
+
 def as_uid(value: Any) -> Any:
     """A JSON number that is a whole number as an int (``12.0`` -> 12); anything else as is
     (and then it matches no uid)."""
@@ -101,7 +106,7 @@ def resolve_case_fields(
         fields["status"] = status
     if "templateId" in body:
         raw = body["templateId"]
-        if not isinstance(raw, str) or not raw.strip().isdigit():
+        if not isinstance(raw, str) or not is_digits(raw.strip()):
             raise bad_request(f"{where}.templateId must be a template uid string (got {raw!r})")
         template = state.template_row(project_uid, int(raw), where=f"{where}.templateId")
         fields["testCaseTemplateUid"] = template["uid"]

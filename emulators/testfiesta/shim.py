@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from emulators.testfiesta.errors import ApiError, bad_request, not_found
-from emulators.testfiesta.resolve import as_uid
+from emulators.testfiesta.resolve import as_uid, is_digits
 from emulators.testfiesta.state import Row, TestFiestaState, live, unix_seconds
 
 #: Every shim method: name -> (HTTP method, number of path ids) (from the shim spec).
@@ -205,7 +205,7 @@ class ShimApi:
             raise ApiError(403, f"{name} is not supported: {FORBIDDEN[name]}")
         if request.method != verb:
             raise bad_request(f"{name} requires {verb}")
-        if len(args) != arity or not all(arg.isdigit() for arg in args):
+        if len(args) != arity or not all(is_digits(arg) for arg in args):
             shape = "/".join(["<id>"] * arity)
             raise bad_request(f"{name} takes {arity} numeric id(s): {name}/{shape}".rstrip("/"))
         handler = getattr(self, name, None)
@@ -351,7 +351,7 @@ class ShimApi:
                 raise bad_request("Field :labels must be an array of tag ids or names")
             tags = []
             for index, label in enumerate(labels):
-                if isinstance(label, str) and not label.isdigit():
+                if isinstance(label, str) and not is_digits(label):
                     existing = state.tag_named(label)
                     if existing is None:
                         new_names.append(label)

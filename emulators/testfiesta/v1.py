@@ -48,6 +48,7 @@ from emulators.testfiesta.listing import (
 from emulators.testfiesta.resolve import (
     apply_tag_names,
     as_uid,
+    is_digits,
     iso_or_400,
     resolve_case_fields,
     resolve_uids,
@@ -71,7 +72,7 @@ async def read_json(request: Request) -> Any:
 def path_uid(request: Request, kind: str, name: str = "id") -> int:
     """The numeric path id ``name``; 404 naming ``kind`` if it is not a whole number."""
     raw = request.path_params[name]
-    if raw.isdigit():
+    if is_digits(raw):
         return int(raw)
     raise not_found(f"{kind} {raw!r} not found")
 
@@ -566,7 +567,7 @@ class V1Api:
                     "name": case["name"],
                     "status": untested.uid if untested else None,
                     "priority": case["priority"],
-                    "steps": copy.deepcopy(case["steps"]),
+                    "steps": state.execution_steps(case),
                 },
             )
         return public(run)
