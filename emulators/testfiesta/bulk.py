@@ -286,6 +286,7 @@ class _Import:
             externalId=external_id,
             source=source,
             priority=case["priority"],
+            steps=state.execution_steps(case),
             customFields=_extras("executions", entry),
         )
         row = state.create_execution(self.project["uid"], fields)

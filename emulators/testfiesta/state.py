@@ -744,6 +744,19 @@ class TestFiestaState:
             self.refresh_run_stats(self.db.runs[row["testRunUid"]])
         return row
 
+    def execution_steps(self, case: Row) -> list[Row]:
+        """A new execution's steps from its case [INF shape]: ``{uid, testStepUid (the case
+        step id), title, description, expectedResult, position}`` per case step, in order."""
+        steps: list[Row] = []
+        for position, step in enumerate(s for s in case["steps"] if isinstance(s, dict)):
+            item: Row = {"uid": self.new_id(), "testStepUid": str(step.get("id"))}
+            for key in ("title", "description", "expectedResult", "sharedStepUid"):
+                if key in step:
+                    item[key] = copy.deepcopy(step[key])
+            item["position"] = position
+            steps.append(item)
+        return steps
+
     def render_execution(self, row: Row) -> Row:
         """The execution as the API answers it: ``tags`` = the live tag objects."""
         result = _public(row)
