@@ -373,6 +373,7 @@ def _prepare_result(
 def _commit_results(state: TestRailState, pending: list[Row]) -> list[Row]:
     now = state.now()
     out = []
+    touched: set[int] = set()
     for row in pending:
         row["id"] = state.next_id("result")
         row["created_on"] = now
@@ -382,8 +383,25 @@ def _commit_results(state: TestRailState, pending: list[Row]) -> list[Row]:
             test["status_id"] = row["status_id"]
         if row["assignedto_id"] is not None:
             test["assignedto_id"] = row["assignedto_id"]
+        if row["elapsed"]:
+            touched.add(test["case_id"])
         out.append(row)
+    for case_id in touched:
+        _update_forecast(state, case_id)
     return out
+
+
+def _update_forecast(state: TestRailState, case_id: int) -> None:
+    """``estimate_forecast`` of a case = mean ``elapsed`` of its results (seconds, rounded).
+
+    TestRail mixes estimates and elapsed times in an undocumented way (§5.4: read-only,
+    computed from past results); the mean of the recorded elapsed times stands in for it.
+    """
+    tests = {t["id"] for t in state.tests.values() if t["case_id"] == case_id}
+    spans = [r["elapsed"] for r in state.results.values() if r["test_id"] in tests and r["elapsed"]]
+    case = state.cases.get(case_id)
+    if case is not None and spans:
+        case["_forecast"] = round(sum(spans) / len(spans))
 
 
 def _open_run(state: TestRailState, run_id: int) -> Row:
