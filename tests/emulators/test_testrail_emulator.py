@@ -880,3 +880,191 @@ def test_real_http_round_trip(served: str, state600: TestRailState) -> None:
     assert again.json()["title"] == "Über HTTP"
     assert again.json()["custom_preconds"] == "line 1\r\nline 2"
     assert unauthorized.status_code == 401
+
+
+# ---------------------------------------------------------------------------------------------
+# secondary endpoints: plans, configs, shared steps, milestones, users, bulk case writes
+
+
+async def test_plan_with_configuration_runs(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        group = (await c.post(API + "add_config_group/1", json={"name": "Browsers"})).json()
+        chrome = (await c.post(API + f"add_config/{group['id']}", json={"name": "Chrome"})).json()
+        firefox = (await c.post(API + f"add_config/{group['id']}", json={"name": "Firefox"})).json()
+        plan = (
+            await c.post(
+                API + "add_plan/1",
+                json={
+                    "name": "Release 2.0 regression",
+                    "entries": [
+                        {
+                            "suite_id": 1,
+                            "include_all": False,
+                            "case_ids": [1, 2, 3],
+                            "config_ids": [chrome["id"], firefox["id"]],
+                            "runs": [
+                                {
+                                    "config_ids": [chrome["id"]],
+                                    "include_all": False,
+                                    "case_ids": [1, 2],
+                                },
+                                {"config_ids": [firefox["id"]]},
+                            ],
+                        }
+                    ],
+                },
+            )
+        ).json()
+        bad = await c.post(
+            API + "add_plan/1",
+            json={"name": "x", "entries": [{"suite_id": 1, "config_ids": [999]}]},
+        )
+        configs = (await c.get(API + "get_configs/1")).json()
+        runs = (await c.get(API + "get_runs/1")).json()
+        plans = (await c.get(API + "get_plans/1")).json()
+        closed = (await c.post(API + f"close_plan/{plan['id']}", json={})).json()
+    (entry,) = plan["entries"]
+    assert isinstance(entry["id"], str) and len(entry["id"]) == 36
+    assert [r["config"] for r in entry["runs"]] == ["Chrome", "Firefox"]
+    assert [r["untested_count"] for r in entry["runs"]] == [2, 3]
+    assert {r["entry_id"] for r in entry["runs"]} == {entry["id"]}
+    assert plan["untested_count"] == 5
+    assert bad.json() == {"error": "Field :config_ids is not a valid configuration."}
+    assert len(state600.plans) == 1  # the rejected plan left nothing behind
+    assert configs == [
+        {"id": group["id"], "name": "Browsers", "project_id": 1,
+         "configs": [chrome, firefox]},
+    ]  # fmt: skip
+    assert runs["size"] == 0  # plan runs are not listed by get_runs
+    assert "entries" not in plans["plans"][0]
+    assert all(r["is_completed"] for r in closed["entries"][0]["runs"])
+
+
+async def test_shared_steps_expand_and_propagate(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        shared = (
+            await c.post(
+                API + "add_shared_step/1",
+                json={
+                    "title": "Log in as admin",
+                    "custom_steps_separated": [{"content": "Open /login", "expected": "Form"}],
+                },
+            )
+        ).json()
+        case = (
+            await c.post(
+                API + "add_case/1",
+                json={
+                    "title": "Uses a shared step",
+                    "template_id": 2,
+                    "custom_steps_separated": [
+                        {"shared_step_id": shared["id"]},
+                        {"content": "Own step", "expected": "Done"},
+                    ],
+                },
+            )
+        ).json()
+        await c.post(
+            API + f"update_shared_step/{shared['id']}",
+            json={"custom_steps_separated": [{"content": "Open /signin"}, {"content": "Submit"}]},
+        )
+        after = (await c.get(API + f"get_case/{case['id']}")).json()
+        listed = (await c.get(API + f"get_shared_step/{shared['id']}")).json()
+        history = (await c.get(API + f"get_shared_step_history/{shared['id']}")).json()
+    assert case["custom_steps_separated"][0] == {
+        "content": "Open /login", "expected": "Form", "additional_info": None, "refs": None,
+        "shared_step_id": shared["id"],
+    }  # fmt: skip
+    assert [s["content"] for s in after["custom_steps_separated"]] == [
+        "Open /signin",
+        "Submit",
+        "Own step",
+    ]
+    assert listed["case_ids"] == [case["id"]]
+    assert isinstance(history, list) and history[0]["title"] == "Log in as admin"
+
+
+async def test_milestones_users_and_cross_project_checks(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        other = (await c.post(API + "add_project", json={"name": "Other", "suite_mode": 3})).json()
+        foreign = (await c.post(API + f"add_milestone/{other['id']}", json={"name": "M"})).json()
+        parent = (await c.post(API + "add_milestone/1", json={"name": "2.0"})).json()
+        child = (
+            await c.post(API + "add_milestone/1", json={"name": "2.0.1", "parent_id": parent["id"]})
+        ).json()
+        wrong = await c.post(API + "add_case/1", json={"title": "t", "milestone_id": foreign["id"]})
+        got = (await c.get(API + f"get_milestone/{parent['id']}")).json()
+        users = (await c.get(API + "get_users")).json()
+        by_mail = (await c.get(API + "get_user_by_email&email=" + USER.replace("@", "%40"))).json()
+        no_user = await c.get(API + "get_user/999")
+        suites = (await c.get(API + f"get_suites/{other['id']}")).json()
+    assert other["suite_mode"] == 3 and suites == []
+    assert wrong.json() == {"error": "Field :milestone_id is not a valid milestone."}
+    assert [m["id"] for m in got["milestones"]] == [child["id"]]
+    assert child["parent_id"] == parent["id"]
+    assert USER in {u["email"] for u in users} and by_mail["email"] == USER
+    assert no_user.json() == {"error": "Field :user_id is not a valid user."}
+
+
+async def test_bulk_case_writes_moves_and_deletes(
+    state600: TestRailState, clock: ManualClock
+) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        partial = await c.post(
+            API + "add_cases/1", json={"cases": [{"title": "ok"}, {"priority_id": 1}]}
+        )
+        bare = await c.post(API + "add_cases/1", json=[{"title": "a"}])
+        added = (
+            await c.post(API + "add_cases/1", json={"cases": [{"title": "a"}, {"title": "b"}]})
+        ).json()
+        ids = [case["id"] for case in added["cases"]]
+        clock.advance(5)
+        updated = (
+            await c.post(API + "update_cases/1", json={"case_ids": ids, "priority_id": 4})
+        ).json()
+        run = (
+            await c.post(
+                API + "add_run/1", json={"name": "r", "case_ids": ids, "include_all": False}
+            )
+        ).json()
+        soft = (await c.post(API + f"delete_case/{ids[0]}&soft=1", json={})).json()
+        still = await c.get(API + f"get_case/{ids[0]}")
+        hard = await c.post(API + f"delete_case/{ids[0]}", json={})
+        gone = await c.get(API + f"get_case/{ids[0]}")
+        tests = (await c.get(API + f"get_tests/{run['id']}")).json()
+        moved = await c.post(API + "move_cases_to_section/2", json={"case_ids": [ids[1]]})
+        section = (await c.get(API + "get_section/3")).json()
+        move = await c.post(API + "move_section/3", json={"parent_id": None, "after_id": 1})
+        sections = (await c.get(API + "get_sections/1")).json()["sections"]
+    assert partial.json() == {"error": "Field :title is a required field."}
+    assert bare.json() == {"error": "Field :cases is a required field."}
+    assert len(state600.cases) == 601  # 600 + the valid batch of 2 - 1 hard-deleted
+    assert [c["priority_id"] for c in updated["updated_cases"]] == [4, 4]
+    assert {c["updated_on"] for c in updated["updated_cases"]} == {START + 5}
+    assert soft == {"affected_tests": 1} and still.status_code == 200
+    assert (hard.status_code, hard.content) == (200, b"")
+    assert gone.json() == {"error": "Field :case_id is not a valid test case."}
+    assert [t["case_id"] for t in tests["tests"]] == [ids[1]]
+    assert moved.status_code == 200 and state600.cases[ids[1]]["section_id"] == 2
+    assert section["depth"] == 2 and move.json()["depth"] == 0
+    roots = [s["id"] for s in sections if s["parent_id"] is None]
+    assert roots[:2] == [1, 3]
+
+
+async def test_estimate_forecast_follows_elapsed_results(state600: TestRailState) -> None:
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        run = (await c.post(API + "add_run/1", json={"name": "r"})).json()
+        await c.post(
+            API + f"add_results_for_cases/{run['id']}",
+            json={"results": [{"case_id": 1, "status_id": 1, "elapsed": "1m"},
+                              {"case_id": 1, "status_id": 1, "elapsed": "2m"}]},
+        )  # fmt: skip
+        bad = await c.post(
+            API + f"add_result_for_case/{run['id']}/1", json={"status_id": 1, "elapsed": "0s"}
+        )
+        case = (await c.get(API + "get_case/1")).json()
+        test = (await c.get(API + f"get_tests/{run['id']}&status_id=1")).json()
+    assert run["untested_count"] == 600
+    assert case["estimate_forecast"] == "1m 30s"
+    assert bad.json() == {"error": "Field :elapsed is not in a valid time span format."}
+    assert [t["case_id"] for t in test["tests"]] == [1]
