@@ -901,3 +901,165 @@ def test_real_http_round_trip() -> None:
         response = c.get(f"{server.url}/trv2/{HANDLE}/index.php?/api/v2/get_priorities")
         assert [p["name"] for p in response.json()] == ["Critical", "High", "Medium", "Low"]
         assert c.get(f"{V1}/projects", params={"offset": 0}).status_code == 400
+
+
+# --- milestones, plans, shared steps, executions ----------------------------------------------
+
+
+async def test_milestones_plans_and_shared_steps(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    await new_project(client)
+    run = (await client.post(f"{V1}/projects/DEMO/runs", json={"name": "R1"})).json()
+    response = await client.post(f"{V1}/projects/DEMO/milestones", json={"name": "M1"})
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "body.startDate is required; body.dueAt is required; body.status is required"
+    )
+    milestone = (
+        await client.post(
+            f"{V1}/projects/DEMO/milestones",
+            json={"name": "Sprint 1", "startDate": "2025-03-01", "dueAt": "2025-03-14T23:59:59Z",
+                  "status": 23, "runIds": [run["uid"]]},
+        )
+    ).json()  # fmt: skip
+    assert milestone["systemType"] == "milestone"
+    assert milestone["customFields"]["startDate"] == "2025-03-01T00:00:00.000Z"
+    assert milestone["customFields"]["dueAt"] == "2025-03-14T23:59:59.000Z"
+    assert milestone["customFields"]["status"] == 23
+    assert state.runs("DEMO")[0]["customFields"]["milestoneUids"] == [milestone["uid"]]
+    closed = await client.patch(
+        f"{V1}/projects/DEMO/milestones/{milestone['uid']}", json={"archived": True}
+    )
+    assert closed.json()["archivedAt"] == "2025-03-10T12:00:00.123Z"
+
+    plan = (
+        await client.post(
+            f"{V1}/projects/DEMO/plans",
+            json={"name": "Release plan", "milestoneUids": [milestone["uid"]],
+                  "testRuns": [{"uid": run["uid"], "configuration": {
+                      "type": "matrix", "sets": [["browser:firefox"], ["os:mac"]]}}],
+                  "customFields": {"owner": "qa"}},
+        )
+    ).json()  # fmt: skip
+    assert plan["customFields"]["testRuns"][0]["configuration"]["type"] == "matrix"
+    assert plan["customFields"]["owner"] == "qa"
+    response = await client.get(
+        f"{V1}/projects/DEMO/plans", params={**PAGE, "archived": "false", "minRunCount": 1}
+    )
+    assert [p["name"] for p in response.json()["items"]] == ["Release plan"]
+    response = await client.get(f"{V1}/projects/DEMO/plans", params={**PAGE, "minRunCount": 2})
+    assert response.json()["count"] == 0
+    response = await client.post(
+        f"{V1}/projects/DEMO/plans", json={"name": "P", "customFields": {"n": 1}}
+    )
+    assert response.json()["message"] == "body.customFields.n must be a string"
+    # A plan cannot be deleted through v1 (only the shim's delete_plan).
+    response = await client.delete(f"{V1}/projects/DEMO/plans/{plan['uid']}")
+    assert response.status_code == 404
+
+    steps = [{"id": "s1", "title": "Log in", "description": "as admin", "children": [
+        {"id": "s1.1", "expectedResult": "dashboard"}]}]  # fmt: skip
+    shared = (
+        await client.post(
+            f"{V1}/projects/DEMO/shared-steps", json={"name": "Login", "steps": steps}
+        )
+    ).json()
+    assert shared["steps"] == steps
+    response = await client.post(
+        f"{V1}/projects/DEMO/shared-steps", json={"name": "Bad", "steps": [{"title": "no id"}]}
+    )
+    assert response.json()["message"] == "body.steps[0].id is required"
+    await client.delete(f"{V1}/projects/DEMO/shared-steps/{shared['uid']}")
+    assert state.shared_steps("DEMO") == []
+
+
+async def test_executions_created_and_updated_through_v1(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    project = await new_project(client)
+    root = await root_uid(client)
+    steps = [{"description": "a", "expectedResult": "b"}, {"description": "c"}]
+    created = await client.post(
+        f"{V1}/projects/DEMO/cases", json=[case_dto("Case", root, project["uid"], steps=steps)]
+    )
+    case = created.json()[0]
+    run = (await client.post(f"{V1}/projects/DEMO/runs", json={"name": "R"})).json()
+    tag_a = await client.post(f"{V1}/tags", json={"name": "a", "entityTypes": ["executions"]})
+    tag_b = await client.post(f"{V1}/tags", json={"name": "b", "entityTypes": ["executions"]})
+    execution = (
+        await client.post(
+            f"{V1}/projects/DEMO/executions",
+            json={"customFields": {"env": "staging"}, "testCaseRef": case["testCaseRef"],
+                  "testRunUid": run["uid"], "externalId": "tr/test/9", "source": "testrail"},
+        )
+    ).json()  # fmt: skip
+    assert (execution["testCaseUid"], execution["testRunUid"]) == (case["uid"], run["uid"])
+    assert execution["status"] == 105
+    assert execution["name"] == "Case"
+    response = await client.patch(
+        f"{V1}/projects/DEMO/executions/{execution['uid']}",
+        json={"status": 102, "assignedTo": state.user_uid, "tagUids": [tag_a.json()["uid"]],
+              "tagReplacements": [{"existingTagUids": [tag_a.json()["uid"]],
+                                   "newTagUids": [tag_b.json()["uid"]]}],
+              "steps": [{"position": 0, "status": 102, "description": "step one"}]},
+    )  # fmt: skip
+    updated = response.json()
+    assert updated["status"] == 102
+    assert [t["name"] for t in updated["tags"]] == ["b"]
+    assert updated["steps"] == [
+        {"uid": updated["steps"][0]["uid"], "position": 0, "status": 102,
+         "description": "step one"}]  # fmt: skip
+    assert state.runs("DEMO")[0]["customFields"]["frequency"] == {"102": 1}
+    response = await client.patch(
+        f"{V1}/projects/DEMO/executions/{execution['uid']}",
+        json={"steps": [{"uid": "missing", "position": 1}]},
+    )
+    assert response.json()["message"] == "body.steps[0].uid: no step 'missing'"
+
+
+async def test_list_order_by_updated_at_and_limit_bounds(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    project = await new_project(client)
+    root = await root_uid(client)
+    first = await new_folder(client, "first", root, project["uid"])
+    clock.advance(1)
+    await new_folder(client, "second", root, project["uid"])
+    clock.advance(1)
+    await client.patch(f"{V1}/projects/DEMO/folders/{first['uid']}", json={"name": "first*"})
+    response = await client.get(
+        f"{V1}/projects/DEMO/folders",
+        params={"limit": 10, "offset": 0, "orderBy": "updatedAt", "order": "desc"},
+    )
+    assert [f["name"] for f in response.json()["items"]] == ["first*", "second", "Demo"]
+    response = await client.get(f"{V1}/projects/DEMO/folders", params={"limit": 0, "offset": 0})
+    assert response.status_code == 400
+    assert response.json()["message"] == "query parameter limit must be an integer >= 1 (got '0')"
+    response = await client.get(f"{V1}/projects/DEMO/folders", params={"limit": 2, "offset": 9})
+    assert response.json() == {"count": 3, "items": [], "nextOffset": 9}
+
+
+async def test_shim_labels_replace_tags_and_accept_names(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    project = await new_project(client)
+    root = await root_uid(client)
+    old = (await client.post(f"{V1}/tags", json={"name": "old", "entityTypes": ["cases"]})).json()
+    keep = (await client.post(f"{V1}/tags", json={"name": "keep", "entityTypes": ["cases"]})).json()
+    case = (
+        await client.post(
+            f"{V1}/projects/DEMO/cases",
+            json=[case_dto("c", root, project["uid"], tagIds=[old["uid"]])],
+        )
+    ).json()[0]
+    response = await client.post(
+        shim(f"update_case/{case['uid']}"), json={"labels": [str(keep["uid"]), "brand new"]}
+    )
+    assert [label["title"] for label in response.json()["labels"]] == ["keep", "brand new"]
+    assert [t["name"] for t in state.tags()] == ["old", "keep", "brand new"]
+    response = await client.post(shim(f"update_case/{case['uid']}"), json={"labels": [424242]})
+    assert response.status_code == 400
+    assert response.json() == {"error": "labels[0]: tag 424242 not found"}
+    response = await client.post(shim("update_case/987654"), json={"title": "x"})
+    assert response.status_code == 404
