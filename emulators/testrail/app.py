@@ -101,6 +101,7 @@ class SlidingWindow:
         self._times: collections.deque[float] = collections.deque()
 
     def admit(self) -> int | None:
+        """None if admitted (and counted), else the ``Retry-After`` seconds (int, ≥ 1)."""
         now = self.clock()
         while self._times and self._times[0] <= now - self.window:
             self._times.popleft()
