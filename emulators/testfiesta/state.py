@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from emulators.testfiesta.errors import ApiError, bad_request, not_found
 
@@ -121,6 +121,25 @@ DEFAULT_TEMPLATES: tuple[tuple[str, bool, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
+_Entry = TypeVar("_Entry", ExecutionStatus, Priority, CaseStatus)
+
+
+def _by_uid(items: Sequence[_Entry], kind: str, uid: Any, where: str) -> _Entry:
+    for item in items:
+        if item.uid == uid and type(uid) is int:
+            return item
+    valid = ", ".join(f"{item.uid} ({item.name})" for item in items)
+    raise bad_request(f"{where}: no {kind} with uid {uid!r}; the org has {valid}")
+
+
+def _by_name(items: Sequence[_Entry], kind: str, name: str, where: str) -> _Entry:
+    for item in items:
+        if item.name.casefold() == name.casefold():
+            return item
+    valid = ", ".join(item.name for item in items)
+    raise bad_request(f"{where}: no {kind} named {name!r}; the org has {valid}")
+
+
 @dataclass
 class Tables:
     """The stored rows of one organisation, uid -> row, in creation order (dicts keep it).
@@ -142,12 +161,13 @@ class Tables:
     shared_steps: dict[int, Row] = field(default_factory=dict)
 
 
-def _public(row: Row) -> Row:
+def public(row: Row) -> Row:
     """A deep copy of ``row`` without the internal ``_`` keys."""
     return {key: copy.deepcopy(value) for key, value in row.items() if not key.startswith("_")}
 
 
-def _live(rows: Iterable[Row]) -> list[Row]:
+def live(rows: Iterable[Row]) -> list[Row]:
+    """The rows of ``rows`` that are not soft-deleted."""
     return [row for row in rows if row.get("deletedAt") is None]
 
 
@@ -255,51 +275,27 @@ class TestFiestaState:
 
     def priority(self, uid: Any, where: str = "priority") -> Priority:
         """The priority with ``uid``; 400 naming ``where`` and the valid uids otherwise."""
-        for item in self.priorities:
-            if item.uid == uid:
-                return item
-        valid = ", ".join(f"{p.uid} ({p.name})" for p in self.priorities)
-        raise bad_request(f"{where}: no priority with uid {uid!r}; the org has {valid}")
+        return _by_uid(self.priorities, "priority", uid, where)
 
     def priority_named(self, name: str, where: str = "priorityText") -> Priority:
         """The priority whose name matches ``name`` case-insensitively [INF]; 400 otherwise."""
-        for item in self.priorities:
-            if item.name.casefold() == name.casefold():
-                return item
-        valid = ", ".join(p.name for p in self.priorities)
-        raise bad_request(f"{where}: no priority named {name!r}; the org has {valid}")
+        return _by_name(self.priorities, "priority", name, where)
 
     def case_status(self, uid: Any, where: str = "status") -> CaseStatus:
         """The case status with ``uid``; 400 otherwise."""
-        for item in self.case_statuses:
-            if item.uid == uid:
-                return item
-        valid = ", ".join(f"{s.uid} ({s.name})" for s in self.case_statuses)
-        raise bad_request(f"{where}: no case status with uid {uid!r}; the org has {valid}")
+        return _by_uid(self.case_statuses, "case status", uid, where)
 
     def case_status_named(self, name: str, where: str = "statusText") -> CaseStatus:
         """The case status named ``name`` (case-insensitive [INF]); 400 otherwise."""
-        for item in self.case_statuses:
-            if item.name.casefold() == name.casefold():
-                return item
-        valid = ", ".join(s.name for s in self.case_statuses)
-        raise bad_request(f"{where}: no case status named {name!r}; the org has {valid}")
+        return _by_name(self.case_statuses, "case status", name, where)
 
     def execution_status(self, uid: Any, where: str = "status") -> ExecutionStatus:
         """The execution status with ``uid``; 400 otherwise."""
-        for item in self.execution_statuses:
-            if item.uid == uid:
-                return item
-        valid = ", ".join(f"{s.uid} ({s.name})" for s in self.execution_statuses)
-        raise bad_request(f"{where}: no execution status with uid {uid!r}; the org has {valid}")
+        return _by_uid(self.execution_statuses, "execution status", uid, where)
 
     def execution_status_named(self, name: str, where: str = "status") -> ExecutionStatus:
         """The execution status named ``name`` (case-insensitive [INF]); 400 otherwise."""
-        for item in self.execution_statuses:
-            if item.name.casefold() == name.casefold():
-                return item
-        valid = ", ".join(s.name for s in self.execution_statuses)
-        raise bad_request(f"{where}: no execution status named {name!r}; the org has {valid}")
+        return _by_name(self.execution_statuses, "execution status", name, where)
 
     def untested_status(self) -> ExecutionStatus | None:
         """The status flagged ``is_untested`` (the default of a new execution), if any."""
@@ -405,7 +401,7 @@ class TestFiestaState:
         prefix = row["path"] + "."
         return [row] + [
             other
-            for other in _live(self.db.folders.values())
+            for other in live(self.db.folders.values())
             if other["projectUid"] == row["projectUid"] and other["path"].startswith(prefix)
         ]
 
@@ -433,7 +429,7 @@ class TestFiestaState:
             raise bad_request("the root folder of a project cannot be deleted")
         subtree = self.folder_subtree(row)
         uids = {folder["uid"] for folder in subtree}
-        for case in _live(self.db.cases.values()):
+        for case in live(self.db.cases.values()):
             if case["parentUid"] in uids:
                 self.soft_delete(case)
         for folder in subtree:
@@ -452,7 +448,7 @@ class TestFiestaState:
 
     def tag_named(self, name: str) -> Row | None:
         """The live tag named ``name`` (case-insensitive [INF]), or None."""
-        for row in _live(self.db.tags.values()):
+        for row in live(self.db.tags.values()):
             if row["name"].casefold() == name.casefold():
                 return row
         return None
@@ -479,7 +475,7 @@ class TestFiestaState:
     def render_tags(self, uids: Iterable[int]) -> list[Row]:
         """The live tags among ``uids`` as response objects, in order."""
         return [
-            _public(self.db.tags[uid])
+            public(self.db.tags[uid])
             for uid in uids
             if uid in self.db.tags and self.db.tags[uid]["deletedAt"] is None
         ]
@@ -600,7 +596,7 @@ class TestFiestaState:
 
     def render_case(self, row: Row) -> Row:
         """The case as the API answers it: ``tags`` = the live tag objects."""
-        result = _public(row)
+        result = public(row)
         result["tags"] = self.render_tags(row["_tagUids"])
         return result
 
@@ -618,7 +614,7 @@ class TestFiestaState:
         has the same name [INF]. ``type`` defaults to ``text`` and ``entityTypes`` to
         ``["testCase"]`` [INF]."""
         name = dto["name"]
-        for other in _live(self.db.custom_fields.values()):
+        for other in live(self.db.custom_fields.values()):
             if other["projectUid"] == project_uid and other["name"] == name:
                 raise ApiError(409, f"a custom field named {name!r} already exists")
         uid = f"cf-{self._next_cf}"
@@ -694,7 +690,7 @@ class TestFiestaState:
         [INF: §4.2 shows these keys; who computes them is undocumented]. ``updatedAt`` of the
         run does not move for this."""
         executions = [
-            row for row in _live(self.db.executions.values()) if row["testRunUid"] == run["uid"]
+            row for row in live(self.db.executions.values()) if row["testRunUid"] == run["uid"]
         ]
         frequency: dict[str, int] = {}
         final = {s.uid for s in self.execution_statuses if s.is_final}
@@ -759,7 +755,7 @@ class TestFiestaState:
 
     def render_execution(self, row: Row) -> Row:
         """The execution as the API answers it: ``tags`` = the live tag objects."""
-        result = _public(row)
+        result = public(row)
         result["tags"] = self.render_tags(row["_tagUids"])
         return result
 
@@ -767,23 +763,23 @@ class TestFiestaState:
 
     def projects(self) -> list[Row]:
         """The live projects by uid, as the API shows them."""
-        return [_public(row) for row in _live(self.db.projects.values())]
+        return [public(row) for row in live(self.db.projects.values())]
 
     def project(self, key: str) -> Row:
         """The project with ``key`` as the API shows it; 404 ApiError if missing."""
-        return _public(self.project_row(key))
+        return public(self.project_row(key))
 
     def root_folder(self, key: str) -> Row:
         """The root folder (the shim's suite) of project ``key``."""
-        return _public(self.root_folder_row(self.project_row(key)["uid"]))
+        return public(self.root_folder_row(self.project_row(key)["uid"]))
 
     def _of(self, table: dict[Any, Row], key: str) -> list[Row]:
         project_uid = self.project_row(key)["uid"]
-        return [row for row in _live(table.values()) if row["projectUid"] == project_uid]
+        return [row for row in live(table.values()) if row["projectUid"] == project_uid]
 
     def folders(self, key: str) -> list[Row]:
         """The live folders of project ``key`` (root first, then by uid)."""
-        return [_public(row) for row in self._of(self.db.folders, key)]
+        return [public(row) for row in self._of(self.db.folders, key)]
 
     def cases(self, key: str) -> list[Row]:
         """The live cases of project ``key`` by uid, as the API shows them."""
@@ -791,7 +787,7 @@ class TestFiestaState:
 
     def runs(self, key: str) -> list[Row]:
         """The live runs of project ``key`` by uid."""
-        return [_public(row) for row in self._of(self.db.runs, key)]
+        return [public(row) for row in self._of(self.db.runs, key)]
 
     def executions(self, key: str) -> list[Row]:
         """The live executions of project ``key`` by uid."""
@@ -799,37 +795,27 @@ class TestFiestaState:
 
     def templates(self, key: str) -> list[Row]:
         """The live templates of project ``key`` by uid."""
-        return [_public(row) for row in self._of(self.db.templates, key)]
+        return [public(row) for row in self._of(self.db.templates, key)]
 
     def custom_fields(self, key: str) -> list[Row]:
         """The live custom fields of project ``key`` in creation order."""
-        return [_public(row) for row in self._of(self.db.custom_fields, key)]
+        return [public(row) for row in self._of(self.db.custom_fields, key)]
 
     def milestones(self, key: str) -> list[Row]:
         """The live milestones of project ``key`` by uid."""
-        return [_public(row) for row in self._of(self.db.milestones, key)]
+        return [public(row) for row in self._of(self.db.milestones, key)]
 
     def plans(self, key: str) -> list[Row]:
         """The live plans of project ``key`` by uid."""
-        return [_public(row) for row in self._of(self.db.plans, key)]
+        return [public(row) for row in self._of(self.db.plans, key)]
 
     def shared_steps(self, key: str) -> list[Row]:
         """The live shared steps of project ``key`` by uid."""
-        return [_public(row) for row in self._of(self.db.shared_steps, key)]
+        return [public(row) for row in self._of(self.db.shared_steps, key)]
 
     def tags(self) -> list[Row]:
         """The live org-level tags by uid."""
-        return [_public(row) for row in _live(self.db.tags.values())]
-
-
-def public(row: Row) -> Row:
-    """A response copy of a stored envelope/project/template/custom-field row."""
-    return _public(row)
-
-
-def live(rows: Iterable[Row]) -> list[Row]:
-    """The rows of ``rows`` that are not soft-deleted."""
-    return _live(rows)
+        return [public(row) for row in live(self.db.tags.values())]
 
 
 def slugify(name: str) -> str:

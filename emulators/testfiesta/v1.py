@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -75,6 +75,14 @@ def path_uid(request: Request, kind: str, name: str = "id") -> int:
     if is_digits(raw):
         return int(raw)
     raise not_found(f"{kind} {raw!r} not found")
+
+
+def archived_at(state: TestFiestaState, row: Row, archived: bool) -> str | None:
+    """The ``archivedAt`` an archive flag asks for: kept if already archived, now if newly
+    archived, None when unarchived."""
+    if not archived:
+        return None
+    return row["archivedAt"] or state.now()
 
 
 def deleted(kind: str, uid: Any) -> dict[str, str]:
@@ -130,6 +138,11 @@ class V1Api:
 
     def _project(self, request: Request) -> Row:
         return self.state.project_row(request.path_params["key"])
+
+    @staticmethod
+    def _project_rows(table: Mapping[Any, Row], project: Row) -> list[Row]:
+        """The live rows of ``table`` that belong to ``project``, in creation order."""
+        return [r for r in live(table.values()) if r["projectUid"] == project["uid"]]
 
     def routes(self) -> list[Route]:
         """The v1 routes, one per (path, method) the spec has (+ the PUT aliases of §1.5)."""
@@ -225,10 +238,7 @@ class V1Api:
         the tree is ``parentUid`` / dotted ``path`` of uids (§4.1)."""
         project = self._project(request)
         page = parse_page(request.query_params, FOLDER_ORDER)
-        rows = [
-            r for r in live(self.state.db.folders.values()) if r["projectUid"] == project["uid"]
-        ]
-        return paginate(rows, page, public)
+        return paginate(self._project_rows(self.state.db.folders, project), page, public)
 
     async def create_folder(self, request: Request) -> Any:
         """F2 (CreateFolderDto): ``parentId`` (spec) or ``parentUid`` (tacotruck, §1.5) names
@@ -299,7 +309,7 @@ class V1Api:
         name, ``tag`` by tag uid or name [INF: the spec types both as strings]."""
         project = self._project(request)
         page = parse_page(request.query_params, CASE_ORDER, {"priority": Q_STRING, "tag": Q_STRING})
-        rows = [r for r in live(self.state.db.cases.values()) if r["projectUid"] == project["uid"]]
+        rows = self._project_rows(self.state.db.cases, project)
         if "priority" in page.extras:
             wanted = page.extras["priority"]
             uids = {p.uid for p in self.state.priorities if wanted in (str(p.uid), p.name)}
@@ -353,11 +363,7 @@ class V1Api:
         """CF1: the project's live custom fields (§4.6 shape), paginated."""
         project = self._project(request)
         page = parse_page(request.query_params, CUSTOM_FIELD_ORDER)
-        rows = [
-            r
-            for r in live(self.state.db.custom_fields.values())
-            if r["projectUid"] == project["uid"]
-        ]
+        rows = self._project_rows(self.state.db.custom_fields, project)
         return paginate(rows, page, public)
 
     async def create_custom_field(self, request: Request) -> Any:
@@ -412,9 +418,7 @@ class V1Api:
                 "creationEndDate": Q_STRING,
             },
         )
-        rows = [
-            r for r in live(self.state.db.templates.values()) if r["projectUid"] == project["uid"]
-        ]
+        rows = self._project_rows(self.state.db.templates, project)
         extras = page.extras
         if "name" in extras:
             rows = [r for r in rows if extras["name"].casefold() in r["name"].casefold()]
@@ -499,10 +503,7 @@ class V1Api:
             k: copy.deepcopy(body[k]) for k in ("name", "description", "entityTypes") if k in body
         }
         if "archived" in body:
-            if not body["archived"]:
-                changes["archivedAt"] = None
-            elif row["archivedAt"] is None:
-                changes["archivedAt"] = self.state.now()
+            changes["archivedAt"] = archived_at(self.state, row, body["archived"])
         self.state.update(row, changes)
         return public(row)
 
@@ -513,9 +514,6 @@ class V1Api:
         return deleted("tag", row["uid"])
 
     # --- runs (R1-R5) ------------------------------------------------------------------------
-
-    def _project_rows(self, table: dict[int, Row], project: Row) -> list[Row]:
-        return [r for r in live(table.values()) if r["projectUid"] == project["uid"]]
 
     async def list_runs(self, request: Request) -> Any:
         """R1: live runs (envelope ``systemType: run``; attributes in customFields, §4.2)."""
@@ -620,10 +618,7 @@ class V1Api:
             runs = [r for r in plan_row["customFields"]["testRuns"] if r["uid"] != run["uid"]]
             state.update(plan_row, {"customFields": {**plan_row["customFields"], "testRuns": runs}})
         if "archive" in body:
-            if not body["archive"]:
-                changes["archivedAt"] = None
-            elif run["archivedAt"] is None:
-                changes["archivedAt"] = state.now()
+            changes["archivedAt"] = archived_at(self.state, run, body["archive"])
         changes["customFields"] = custom
         state.update(run, changes)
         return public(run)
@@ -730,10 +725,7 @@ class V1Api:
         if "tagUids" in body:
             custom["tagUids"] = [as_uid(v) for v in body["tagUids"]]
         if "archived" in body:
-            if not body["archived"]:
-                changes["archivedAt"] = None
-            elif row["archivedAt"] is None:
-                changes["archivedAt"] = self.state.now()
+            changes["archivedAt"] = archived_at(self.state, row, body["archived"])
         changes["customFields"] = custom
         self.state.update(row, changes)
         self._link_milestone(project, row["uid"], body)
