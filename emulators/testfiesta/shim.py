@@ -29,6 +29,7 @@ or a non-numeric or missing id answers 400 [INF].
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
@@ -168,6 +169,17 @@ def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class ShimCall:
+    """One parsed shim call: ``method`` name, path ``ids``, ``params`` (the ``&k=v`` parts)
+    and the JSON ``body`` (``{}`` for GET or an empty body)."""
+
+    method: str
+    ids: list[int]
+    params: dict[str, str]
+    body: dict[str, Any]
+
+
 def _int_field(body: dict[str, Any], name: str) -> int:
     value = as_uid(body[name])
     if not isinstance(value, int) or isinstance(value, bool):
@@ -194,7 +206,7 @@ class ShimApi:
         handle = request.path_params["handle"]
         if handle != self.handle:
             raise not_found(f"organization {handle!r} not found")
-        path, _params = parse_raw_query(request.scope["query_string"].decode("latin-1"))
+        path, params = parse_raw_query(request.scope["query_string"].decode("latin-1"))
         if not path.startswith("/api/v2/"):
             raise not_found(f"unknown API path {path!r}; expected index.php?/api/v2/<method>")
         name, *args = path[len("/api/v2/") :].split("/")
@@ -211,10 +223,8 @@ class ShimApi:
         handler = getattr(self, name, None)
         if handler is None:
             raise ApiError(501, f"{name} is part of the shim but not emulated yet")
-        ids = [int(arg) for arg in args]
-        if verb == "POST":
-            return await handler(*ids, body=await self._body(request))
-        return await handler(*ids)
+        body = await self._body(request) if verb == "POST" else {}
+        return handler(ShimCall(name, [int(arg) for arg in args], params, body))
 
     @staticmethod
     async def _body(request: Request) -> dict[str, Any]:
@@ -231,7 +241,7 @@ class ShimApi:
 
     # --- settings ----------------------------------------------------------------------------
 
-    async def get_statuses(self) -> list[dict[str, Any]]:
+    def get_statuses(self, call: ShimCall) -> list[dict[str, Any]]:
         """The org's execution statuses (shim get_statuses)."""
         return [
             {
@@ -248,7 +258,7 @@ class ShimApi:
             for s in self.state.execution_statuses
         ]
 
-    async def get_priorities(self) -> list[dict[str, Any]]:
+    def get_priorities(self, call: ShimCall) -> list[dict[str, Any]]:
         """The org's priorities (shim get_priorities); ``priority`` equals ``id``."""
         return [
             {
@@ -261,7 +271,7 @@ class ShimApi:
             for p in self.state.priorities
         ]
 
-    async def get_case_types(self) -> list[dict[str, Any]]:
+    def get_case_types(self, call: ShimCall) -> list[dict[str, Any]]:
         """Live tags whose entityTypes include ``cases`` (shim: case types are tags)."""
         return [
             {"id": t["uid"], "name": t["name"], "is_default": False}
@@ -269,9 +279,10 @@ class ShimApi:
             if "cases" in (t["entityTypes"] or [])
         ]
 
-    async def get_templates(self, project_id: int) -> list[dict[str, Any]]:
+    def get_templates(self, call: ShimCall) -> list[dict[str, Any]]:
         """The project's live templates; ``case_fields`` from ``templateFields`` with
         ``system_name`` = ``custom_case_<name>`` [INF]. 404 if the project does not exist."""
+        [project_id] = call.ids
         project = self.state.db.projects.get(project_id)
         if project is None or project["deletedAt"] is not None:
             raise not_found(f"project {project_id} not found")
@@ -301,11 +312,11 @@ class ShimApi:
             raise not_found(f"case {case_id} not found")
         return row
 
-    async def get_case(self, case_id: int) -> dict[str, Any]:
+    def get_case(self, call: ShimCall) -> dict[str, Any]:
         """One live case in the shim shape; 404 if missing."""
-        return shim_case(self.state, self._case(case_id))
+        return shim_case(self.state, self._case(call.ids[0]))
 
-    async def update_case(self, case_id: int, *, body: dict[str, Any]) -> dict[str, Any]:
+    def update_case(self, call: ShimCall) -> dict[str, Any]:
         """Update a case through the shim: only ``section_id`` (a folder of the case's
         project), ``title``, ``template_id``, ``type_id`` (a tag for cases; **added**, the
         case's other tags stay), ``labels`` (tag uids or names; replace the case's tags, then
@@ -313,8 +324,8 @@ class ShimApi:
         ``priority_id`` (an org priority uid). Any other field, ``custom_case_*`` included, is
         a 400 (DESIGN §12.2: content changes go through /data) [INF]. Checks everything before
         writing; ``updatedAt`` moves only if something changed."""
-        state = self.state
-        row = self._case(case_id)
+        state, body = self.state, call.body
+        row = self._case(call.ids[0])
         project_uid = row["projectUid"]
         unknown = [key for key in body if key not in UPDATE_CASE_FIELDS]
         if unknown:
