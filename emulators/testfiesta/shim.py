@@ -18,6 +18,11 @@ Emulated methods (ids are TestFiesta uids; see §5.2 for the id mapping):
 - ``get_case_types`` -> the org's live tags usable on cases ``{id, name, is_default: false}``.
 - ``get_templates/{project_id}`` -> ``{id, name, is_default, case_fields: [{system_name,
   name, type}]}``.
+- Tests (= executions) and results: ``get_test``, ``get_tests/{run_id}``, ``get_results``,
+  ``get_results_for_case``, ``get_results_for_run`` (TestRail's bulk envelope
+  ``{offset, limit, size, _links, <key>}``), ``add_result``, ``add_result_for_case``,
+  ``add_results``, ``add_results_for_cases``. Result inputs are only ``status_id`` and
+  ``comment``; a result's status becomes the execution's status.
 
 Documented as unsupported (403): ``add_suite``, ``delete_suite``, ``get_history_for_case``.
 Methods the shim documents but this emulator does not emulate answer 501 with a message saying
@@ -138,6 +143,16 @@ def parse_raw_query(raw: str) -> tuple[str, dict[str, str]]:
     return unquote(head), params
 
 
+def case_tags(state: TestFiestaState, case: Row) -> list[Row]:
+    """The live tags of ``case``, in the case's order."""
+    return live(state.db.tags[uid] for uid in case["_tagUids"] if uid in state.db.tags)
+
+
+def type_id(tags: list[Row]) -> int | None:
+    """The shim's ``type_id``: the uid of the first tag usable on cases, or None."""
+    return next((t["uid"] for t in tags if "cases" in (t["entityTypes"] or [])), None)
+
+
 def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
     """A case in the shim's TestRail shape: ``id``, ``title``, ``section_id`` (folder uid),
     ``suite_id`` (root folder uid), ``template_id``, ``type_id`` (first live tag of the case
@@ -145,16 +160,14 @@ def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
     ``updated_by`` (equal, user UUID), ``created_on``/``updated_on`` (UNIX seconds),
     ``is_deleted: 0``, ``labels`` (``[{id, title}]`` of the case's tags [INF]), and one
     ``custom_case_<field_name>`` key per customFields entry (key used verbatim [INF])."""
-    tags = [state.db.tags[uid] for uid in row["_tagUids"] if uid in state.db.tags]
-    tags = live(tags)
-    type_tag = next((t for t in tags if "cases" in (t["entityTypes"] or [])), None)
+    tags = case_tags(state, row)
     result: dict[str, Any] = {
         "id": row["uid"],
         "title": row["name"],
         "section_id": row["parentUid"],
         "suite_id": state.root_folder_row(row["projectUid"])["uid"],
         "template_id": row["testCaseTemplateUid"],
-        "type_id": type_tag["uid"] if type_tag else None,
+        "type_id": type_id(tags),
         "priority_id": row["priority"],
         "created_by": row["createdBy"],
         "updated_by": row["createdBy"],
@@ -382,3 +395,245 @@ class ShimApi:
         changes["_tagUids"] = tags
         state.update(row, changes)
         return shim_case(state, row)
+
+    # --- tests (executions) and results ------------------------------------------------------
+
+    def _execution(self, test_id: int) -> Row:
+        row = self.state.db.executions.get(test_id)
+        if row is None or row["deletedAt"] is not None:
+            raise not_found(f"test {test_id} not found")
+        return row
+
+    def _run(self, run_id: int) -> Row:
+        row = self.state.db.runs.get(run_id)
+        if row is None or row["deletedAt"] is not None:
+            raise not_found(f"run {run_id} not found")
+        return row
+
+    def _run_tests(self, run: Row) -> list[Row]:
+        return [e for e in live(self.state.db.executions.values()) if e["testRunUid"] == run["uid"]]
+
+    def _test_for_case(self, run: Row, case_id: int, where: str | None = None) -> Row:
+        """The live execution of case ``case_id`` in ``run``; 404 (or 400 naming ``where``)."""
+        for execution in self._run_tests(run):
+            if execution["testCaseUid"] == case_id:
+                return execution
+        message = f"no test for case {case_id} in run {run['uid']}"
+        raise bad_request(f"{where}: {message}") if where else not_found(message)
+
+    def _page(self, call: ShimCall, rows: list[Any], key: str) -> dict[str, Any]:
+        """TestRail's bulk envelope ``{offset, limit, size, _links: {next, prev}, <key>}``;
+        ``limit`` defaults to and is capped at 250 [INF], ``size`` is the total number of
+        matching rows (the shim's wording) [INF], links keep the call's other parameters."""
+        limit = _query_int(call.params, "limit", 250, minimum=1)
+        offset = _query_int(call.params, "offset", 0, minimum=0)
+        limit = min(limit, 250)
+        base = "/".join([f"/api/v2/{call.method}", *(str(i) for i in call.ids)])
+        extra = "".join(f"&{k}={v}" for k, v in call.params.items() if k not in ("limit", "offset"))
+
+        def link(start: int) -> str:
+            return f"{base}{extra}&limit={limit}&offset={start}"
+
+        return {
+            "offset": offset,
+            "limit": limit,
+            "size": len(rows),
+            "_links": {
+                "next": link(offset + limit) if offset + limit < len(rows) else None,
+                "prev": link(max(0, offset - limit)) if offset > 0 else None,
+            },
+            key: rows[offset : offset + limit],
+        }
+
+    def get_test(self, call: ShimCall) -> dict[str, Any]:
+        """One test (= execution) in the shim shape (:func:`shim_test`); 404 if missing."""
+        return shim_test(self.state, self._execution(call.ids[0]))
+
+    def get_tests(self, call: ShimCall) -> dict[str, Any]:
+        """The run's tests, paged; ``status_id`` = comma-separated status uids to keep."""
+        run = self._run(call.ids[0])
+        tests = self._run_tests(run)
+        if "status_id" in call.params:
+            wanted = _query_ints(call.params, "status_id")
+            tests = [t for t in tests if t["status"] in wanted]
+        return self._page(call, [shim_test(self.state, t) for t in tests], "tests")
+
+    def _results_of(self, executions: list[Row]) -> list[Row]:
+        uids = {e["uid"] for e in executions}
+        rows = [r for r in self.state.db.results.values() if r["executionUid"] in uids]
+        return sorted(rows, key=lambda r: (r["createdAt"], r["uid"]), reverse=True)
+
+    def get_results(self, call: ShimCall) -> dict[str, Any]:
+        """The test's results, newest first [INF: TestRail's order], paged."""
+        rows = self._results_of([self._execution(call.ids[0])])
+        return self._page(call, [shim_result(r) for r in rows], "results")
+
+    def get_results_for_case(self, call: ShimCall) -> dict[str, Any]:
+        """The results of case ``case_id`` in run ``run_id``, newest first, paged."""
+        run_id, case_id = call.ids
+        rows = self._results_of([self._test_for_case(self._run(run_id), case_id)])
+        return self._page(call, [shim_result(r) for r in rows], "results")
+
+    def get_results_for_run(self, call: ShimCall) -> dict[str, Any]:
+        """The run's results, newest first, paged; filters ``created_after``/
+        ``created_before`` (UNIX seconds, exclusive [INF]), ``created_by`` (comma-separated
+        user UUIDs) and ``status_id`` (comma-separated status uids)."""
+        rows = [shim_result(r) for r in self._results_of(self._run_tests(self._run(call.ids[0])))]
+        params = call.params
+        if "created_after" in params:
+            after = _query_int(params, "created_after", 0, minimum=0)
+            rows = [r for r in rows if r["created_on"] > after]
+        if "created_before" in params:
+            before = _query_int(params, "created_before", 0, minimum=0)
+            rows = [r for r in rows if r["created_on"] < before]
+        if "created_by" in params:
+            creators = {c.strip() for c in params["created_by"].split(",") if c.strip()}
+            rows = [r for r in rows if r["created_by"] in creators]
+        if "status_id" in params:
+            wanted = _query_ints(params, "status_id")
+            rows = [r for r in rows if r["status_id"] in wanted]
+        return self._page(call, rows, "results")
+
+    def _result_input(
+        self, item: Any, where: str, id_key: str | None = None
+    ) -> tuple[int | None, str | None]:
+        """Check one result input: only ``status_id`` (an org execution status uid) and
+        ``comment`` (a string), at least one of them [INF], plus ``id_key`` in batches. Any
+        other field (``elapsed``, ``defects``, ``version``, ``custom_*``) is a 400: the shim
+        takes none of them (§5.2)."""
+        if not isinstance(item, dict):
+            raise bad_request(f"{where} must be an object")
+        allowed = ("status_id", "comment", *((id_key,) if id_key else ()))
+        unknown = sorted(key for key in item if key not in allowed)
+        if unknown:
+            raise bad_request(
+                f"{where}: the shim does not take {', '.join(unknown)}; "
+                f"it takes only {', '.join(allowed)}"
+            )
+        status = None
+        if item.get("status_id") is not None:
+            status = self.state.execution_status(
+                as_uid(item["status_id"]), f"{where}.status_id"
+            ).uid
+        comment = item.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise bad_request(f"{where}.comment must be a string")
+        if status is None and not comment:
+            raise bad_request(f"{where}: a result needs a status_id or a comment")
+        return status, comment
+
+    def _check_open(self, execution: Row, where: str) -> None:
+        """Results cannot be added to a test of a closed (archived) run [INF: as TestRail]."""
+        run = self.state.db.runs.get(execution["testRunUid"])
+        if run is not None and run["archivedAt"] is not None:
+            raise bad_request(f"{where}: run {run['uid']} is closed; results cannot be added")
+
+    def add_result(self, call: ShimCall) -> dict[str, Any]:
+        """Add one result to test ``test_id`` (body: ``status_id``, ``comment``)."""
+        execution = self._execution(call.ids[0])
+        status, comment = self._result_input(call.body, "body")
+        self._check_open(execution, "add_result")
+        return shim_result(self.state.add_result(execution, status, comment))
+
+    def add_result_for_case(self, call: ShimCall) -> dict[str, Any]:
+        """Add one result to the test of case ``case_id`` in run ``run_id``."""
+        run_id, case_id = call.ids
+        execution = self._test_for_case(self._run(run_id), case_id)
+        status, comment = self._result_input(call.body, "body")
+        self._check_open(execution, "add_result_for_case")
+        return shim_result(self.state.add_result(execution, status, comment))
+
+    def _add_batch(self, call: ShimCall, id_key: str) -> dict[str, Any]:
+        run = self._run(call.ids[0])
+        unknown = sorted(key for key in call.body if key != "results")
+        if unknown or not isinstance(call.body.get("results"), list):
+            raise bad_request('the body must be {"results": [...]} and nothing else')
+        checked = []
+        for index, item in enumerate(call.body["results"]):
+            where = f"results[{index}]"
+            status, comment = self._result_input(item, where, id_key)
+            if id_key not in item:
+                raise bad_request(f"{where}.{id_key} is required")
+            ref = as_uid(item[id_key])
+            if id_key == "test_id":
+                execution = self.state.db.executions.get(ref) if type(ref) is int else None
+                if (
+                    execution is None
+                    or execution["deletedAt"] is not None
+                    or (execution["testRunUid"] != run["uid"])
+                ):
+                    raise bad_request(f"{where}.test_id: test {ref!r} is not in run {run['uid']}")
+            else:
+                execution = self._test_for_case(run, ref, f"{where}.case_id")
+            self._check_open(execution, where)
+            checked.append((execution, status, comment))
+        results = [shim_result(self.state.add_result(e, s, c)) for e, s, c in checked]
+        return {
+            "offset": 0,
+            "limit": len(results),
+            "size": len(results),
+            "_links": {"next": None, "prev": None},
+            "results": results,
+        }
+
+    def add_results(self, call: ShimCall) -> dict[str, Any]:
+        """Add results to tests of run ``run_id`` (``{"results": [{test_id, status_id,
+        comment}]}``); all are checked before any is written. Answers the bulk envelope with
+        the new results, as the shim spec documents."""
+        return self._add_batch(call, "test_id")
+
+    def add_results_for_cases(self, call: ShimCall) -> dict[str, Any]:
+        """Like :meth:`add_results`, keyed by ``case_id`` of the run's tests."""
+        return self._add_batch(call, "case_id")
+
+
+def shim_result(row: Row) -> dict[str, Any]:
+    """A stored result in the shim shape: ``id``, ``test_id``, ``status_id``, ``comment``,
+    ``created_by`` (user UUID), ``created_on`` (UNIX seconds), ``defects`` and
+    ``assignedto_id`` (always null, as the shim documents)."""
+    return {
+        "id": row["uid"],
+        "test_id": row["executionUid"],
+        "status_id": row["statusUid"],
+        "comment": row["comment"],
+        "created_by": row["createdBy"],
+        "created_on": unix_seconds(row["createdAt"]),
+        "defects": None,
+        "assignedto_id": None,
+    }
+
+
+def shim_test(state: TestFiestaState, execution: Row) -> dict[str, Any]:
+    """An execution as a shim test: ``id``, ``run_id``, ``status_id``, ``title``,
+    ``priority_id``, ``type_id`` (first tag for cases of its case), and ``case_id``,
+    ``assigned_to_id``, ``milestone_id``, ``refs`` always null (the shim documents
+    ``case_id``/``assigned_to_id`` as unsupported; the others have no source [INF])."""
+    case = state.db.cases.get(execution["testCaseUid"])
+    return {
+        "id": execution["uid"],
+        "case_id": None,
+        "assigned_to_id": None,
+        "run_id": execution["testRunUid"],
+        "status_id": execution["status"],
+        "title": execution["name"],
+        "type_id": type_id(case_tags(state, case)) if case is not None else None,
+        "priority_id": execution["priority"],
+        "milestone_id": None,
+        "refs": None,
+    }
+
+
+def _query_int(params: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not is_digits(raw) or int(raw) < minimum:
+        raise bad_request(f"Field :{name} must be an integer >= {minimum} (got {raw!r})")
+    return int(raw)
+
+
+def _query_ints(params: dict[str, str], name: str) -> set[int]:
+    parts = [part.strip() for part in params[name].split(",") if part.strip()]
+    if not all(is_digits(part) for part in parts):
+        raise bad_request(f"Field :{name} must be a comma-separated list of ids")
+    return {int(part) for part in parts}

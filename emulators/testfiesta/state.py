@@ -159,6 +159,8 @@ class Tables:
     plans: dict[int, Row] = field(default_factory=dict)
     executions: dict[int, Row] = field(default_factory=dict)
     shared_steps: dict[int, Row] = field(default_factory=dict)
+    #: Results of executions, written and read through the shim only (v1 has no results).
+    results: dict[int, Row] = field(default_factory=dict)
 
 
 def public(row: Row) -> Row:
@@ -752,6 +754,26 @@ class TestFiestaState:
             item["position"] = position
             steps.append(item)
         return steps
+
+    def add_result(self, execution: Row, status_uid: int | None, comment: str | None) -> Row:
+        """Record a result on ``execution`` (shim add_result*): ``{uid, executionUid,
+        statusUid, comment, createdBy, createdAt}``. A status also becomes the execution's
+        current status (its ``updatedAt`` moves if it changed) and refreshes the run's stats
+        [INF: as TestRail, the latest result sets the test's status]."""
+        row: Row = {
+            "uid": self.new_uid(),
+            "executionUid": execution["uid"],
+            "statusUid": status_uid,
+            "comment": comment,
+            "createdBy": self.user_uid,
+            "createdAt": self.now(),
+        }
+        self.db.results[row["uid"]] = row
+        if status_uid is not None and self.update(execution, {"status": status_uid}):
+            run = self.db.runs.get(execution["testRunUid"])
+            if run is not None:
+                self.refresh_run_stats(run)
+        return row
 
     def render_execution(self, row: Row) -> Row:
         """The execution as the API answers it: ``tags`` = the live tag objects."""
