@@ -1063,3 +1063,96 @@ async def test_shim_labels_replace_tags_and_accept_names(
     assert response.json() == {"error": "labels[0]: tag 424242 not found"}
     response = await client.post(shim("update_case/987654"), json={"title": "x"})
     assert response.status_code == 404
+
+
+async def test_shim_results_history_and_tests(
+    client: httpx.AsyncClient, state: TestFiestaState, clock: FakeClock
+) -> None:
+    project = await new_project(client)
+    root = await root_uid(client)
+    created = await client.post(
+        f"{V1}/projects/DEMO/cases",
+        json=[case_dto("Login", root, project["uid"]), case_dto("Logout", root, project["uid"])],
+    )
+    login, logout = (c["uid"] for c in created.json())
+    run = (
+        await client.post(
+            f"{V1}/projects/DEMO/runs", json={"name": "R", "caseUids": [login, logout]}
+        )
+    ).json()
+    tests = (await client.get(shim(f"get_tests/{run['uid']}"))).json()
+    assert tests["size"] == 2
+    assert [(t["title"], t["status_id"], t["case_id"]) for t in tests["tests"]] == [
+        ("Login", 105, None),
+        ("Logout", 105, None),
+    ]
+    login_test = tests["tests"][0]["id"]
+
+    # History oldest first, as the migration replays it.
+    first = await client.post(
+        shim(f"add_result/{login_test}"), json={"status_id": 102, "comment": "failed on 9.1\nbad"}
+    )
+    assert first.status_code == 200, first.text
+    clock.advance(60)
+    second = await client.post(
+        shim(f"add_result_for_case/{run['uid']}/{login}"), json={"status_id": 101}
+    )
+    assert second.json()["test_id"] == login_test
+    assert second.json()["created_on"] == first.json()["created_on"] + 60
+    assert (await client.get(shim(f"get_test/{login_test}"))).json()["status_id"] == 101
+    history = (await client.get(shim(f"get_results/{login_test}"))).json()
+    assert [(r["status_id"], r["comment"]) for r in history["results"]] == [
+        (101, None),
+        (102, "failed on 9.1\nbad"),
+    ]
+    assert history["results"][1] == {
+        "id": first.json()["id"],
+        "test_id": login_test,
+        "status_id": 102,
+        "comment": "failed on 9.1\nbad",
+        "created_by": state.user_uid,
+        "created_on": first.json()["created_on"],
+        "defects": None,
+        "assignedto_id": None,
+    }
+    batch = await client.post(
+        shim(f"add_results_for_cases/{run['uid']}"),
+        json={"results": [{"case_id": logout, "status_id": 103, "comment": "blocked by #12"}]},
+    )
+    assert batch.json()["results"][0]["status_id"] == 103
+    page = (await client.get(shim(f"get_results_for_run/{run['uid']}") + "&limit=2")).json()
+    assert page["size"] == 3
+    assert [r["status_id"] for r in page["results"]] == [103, 101]
+    assert page["_links"]["next"] == f"/api/v2/get_results_for_run/{run['uid']}&limit=2&offset=2"
+    filtered = await client.get(shim(f"get_results_for_run/{run['uid']}") + "&status_id=102,103")
+    assert [r["status_id"] for r in filtered.json()["results"]] == [103, 102]
+    assert state.runs("DEMO")[0]["customFields"]["frequency"] == {"101": 1, "103": 1}
+
+    # Inputs the shim does not take, TestRail status ids, and unknown tests are refused.
+    response = await client.post(
+        shim(f"add_result/{login_test}"), json={"status_id": 101, "elapsed": "1m"}
+    )
+    assert response.json() == {
+        "error": "body: the shim does not take elapsed; it takes only status_id, comment"
+    }
+    response = await client.post(shim(f"add_result/{login_test}"), json={"status_id": 1})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("body.status_id: no execution status with uid 1")
+    response = await client.post(
+        shim(f"add_results/{run['uid']}"),
+        json={"results": [{"test_id": login_test, "status_id": 101}, {"test_id": 999999,
+                                                                      "status_id": 101}]},
+    )  # fmt: skip
+    assert response.json() == {
+        "error": f"results[1].test_id: test 999999 is not in run {run['uid']}"
+    }
+    assert len((await client.get(shim(f"get_results/{login_test}"))).json()["results"]) == 2
+    assert (await client.get(shim("get_test/999999"))).status_code == 404
+    # A closed run takes no more results.
+    await client.patch(f"{V1}/projects/DEMO/runs/{run['uid']}", json={"archive": True})
+    response = await client.post(shim(f"add_result/{login_test}"), json={"comment": "late"})
+    assert response.status_code == 400
+    assert (
+        response.json()["error"]
+        == f"add_result: run {run['uid']} is closed; results cannot be added"
+    )
