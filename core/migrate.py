@@ -63,16 +63,17 @@ def external_id(testrail_url: str, kind: str, record_id: int | str) -> str:
 
 
 def project_key(name: str, taken: Iterable[str]) -> str:
-    """A TestFiesta project key for a TestRail project name: an uppercase slug of at most 10
-    characters, starting with a letter, made unique against ``taken`` with a number suffix."""
-    slug = re.sub(r"[^A-Z0-9]", "", name.upper())[:10] or "TESTRAIL"
+    """A TestFiesta project key for a TestRail project name: its letters and digits in upper
+    case (at most 16), starting with a letter, made unique against ``taken`` with a number
+    suffix. ``"Acme Web Shop"`` -> ``"ACMEWEBSHOP"``."""
+    slug = re.sub(r"[^A-Z0-9]", "", name.upper())[:16] or "TESTRAIL"
     if not slug[0].isalpha():
-        slug = ("P" + slug)[:10]
+        slug = ("P" + slug)[:16]
     existing = {t.upper() for t in taken}
     candidate, number = slug, 2
     while candidate in existing:
         suffix = str(number)
-        candidate = slug[: 10 - len(suffix)] + suffix
+        candidate = slug[: 16 - len(suffix)] + suffix
         number += 1
     return candidate
 
@@ -163,6 +164,7 @@ class ProjectMigration:
         # resolved during run()
         self.project_key = ""
         self.project_uid = 0
+        self.created_project = False
         self.catalog: TestRailCatalog | None = None
         self.field_names: dict[str, str] = {}
         self.template_uids: dict[str, str] = {}
@@ -193,12 +195,11 @@ class ProjectMigration:
         tr_before = dict(self.tr.session.stats.by_stage)
         tf_before = dict(self.tf.session.stats.by_stage)
         tr_total, tf_total = self.tr.session.stats.total, self.tf.session.stats.total
-        with stage("metadata"):
+        with stage("project"):
             project = await find_testrail_project(self.tr, testrail_project)
-        name = str(project["name"])
-        self.report = report = MigrationReport(name, "", dry_run=self.dry_run)
-        self.emit(Activity("info", f"migrating TestRail project {name!r}"))
-        with stage("metadata"):
+            name = str(project["name"])
+            self.report = report = MigrationReport(name, "", dry_run=self.dry_run)
+            self.emit(Activity("info", f"migrating TestRail project {name!r}"))
             pid = int(project["id"])
             catalog = self.catalog = TestRailCatalog.build(
                 pid,
@@ -210,13 +211,25 @@ class ProjectMigration:
             suites = await self.tr.get_suites(pid)
             await self._testfiesta_project(project, testfiesta_project)
             report.testfiesta_project = self.project_key
-            await self._metadata(catalog)
+            report.kinds["project"] = KindCount(
+                testrail=1,
+                testfiesta=1 if self.project_uid else 0,
+                created=1 if self.created_project else 0,
+            )
+            for row in await self.tf.shim.get_priorities():
+                self.priority_uids[str(row["name"])] = int(row["id"])
+        with stage("fields"):
+            tf_fields = await self._fields(catalog)
+        with stage("templates"):
+            await self._templates(catalog, tf_fields)
         with stage("folders"):
             expected_folders = await self._folders(project, suites)
+            await self._verify_folders(expected_folders)
         with stage("cases"):
+            for tag in await self.tf.list_tags():
+                self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
             expected_cases = await self._cases(project, suites, catalog)
-        with stage("verify"):
-            await self._verify(expected_folders, expected_cases)
+            await self._verify_cases(expected_cases)
         for kind in report.kinds:
             report.kinds[kind].requests = (
                 self.tr.session.stats.by_stage[kind]
@@ -255,23 +268,26 @@ class ProjectMigration:
         self.project_key = key
         if self.dry_run:
             self.emit(Activity("info", f"would create TestFiesta project {key}"))
+            self.created_project = True
             return
         created = await self.tf.create_project(
             str(project["name"]), key, external_id=ext, source=SOURCE
         )
         self.project_uid = int(created["uid"])
+        self.created_project = True
         self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
         self.emit(Activity("info", f"created TestFiesta project {key}"))
 
     # ------------------------------------------------------------------ metadata
 
-    async def _metadata(self, catalog: TestRailCatalog) -> None:
-        """Priorities, custom fields, templates and tags that cases will refer to."""
+    async def _fields(self, catalog: TestRailCatalog) -> dict[str, dict[str, Any]]:
+        """Ensure a TestFiesta custom field per TestRail case field of the project (steps
+        excepted: they are the case's own steps), plus refs and estimate. Returns the
+        TestFiesta fields by name."""
+        assert self.report is not None
+        count = self.report.kinds.setdefault("fields", KindCount())
         key = self.project_key
-        exists = bool(self.project_uid)
-        for row in await self.tf.shim.get_priorities():
-            self.priority_uids[str(row["name"])] = int(row["id"])
-        tf_fields = await self.tf.list_custom_fields(key) if exists else []
+        tf_fields = await self.tf.list_custom_fields(key) if self.project_uid else []
         by_name = {str(f["name"]): f for f in tf_fields}
         used_names: dict[str, str] = {}
         wanted: list[tuple[str, str, str, list[str]]] = []  # canonical, tf name, type, options
@@ -283,26 +299,43 @@ class ProjectMigration:
                 name = f"{name} ({case_field.system_name})"
             used_names[name] = case_field.system_name
             field_type = TESTFIESTA_FIELD_TYPE.get(case_field.kind, "text")
-            wanted.append(
-                (case_field.system_name, name, field_type, list(case_field.items.values()))
-            )
+            options = list(case_field.items.values())
+            wanted.append((case_field.system_name, name, field_type, options))
         for system in (REFS_FIELD, ESTIMATE_FIELD):
             wanted.append((system, self.rules.field_name(system, system), "text", []))
+        count.testrail = len(wanted)
         for canonical, name, field_type, options in wanted:
             if name not in by_name and not self.dry_run:
                 by_name[name] = await self.tf.create_custom_field(
                     key, name=name, field_type=field_type, options=options or None
                 )
+                count.created += 1
+            elif name not in by_name:
+                count.created += 1
             if name in by_name:
                 self.field_names[canonical] = custom_field_key(by_name[name])
+                count.testfiesta += 1
             else:
                 self.field_names[canonical] = name
+        return by_name
 
-        templates = await self.tf.list_templates(key) if exists else []
+    async def _templates(
+        self, catalog: TestRailCatalog, tf_fields: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """Ensure a TestFiesta template per TestRail template of the project, with the fields
+        that template shows."""
+        assert self.report is not None
+        count = self.report.kinds.setdefault("templates", KindCount())
+        count.testrail = len(catalog.templates)
+        templates = await self.tf.list_templates(self.project_key) if self.project_uid else []
         tf_templates = {str(t["name"]): str(t["uid"]) for t in templates}
         for template_id, template_name in catalog.templates.items():
-            if template_name in tf_templates or self.dry_run:
-                self.template_uids[template_name] = tf_templates.get(template_name, "")
+            if template_name in tf_templates:
+                self.template_uids[template_name] = tf_templates[template_name]
+                count.testfiesta += 1
+                continue
+            count.created += 1
+            if self.dry_run:
                 continue
             fields = []
             for case_field in catalog.fields_for(template_id):
@@ -314,21 +347,22 @@ class ProjectMigration:
                     )
                     continue
                 tf_name = self.field_names.get(case_field.system_name, case_field.label)
-                tf_field = by_name.get(tf_name)
+                tf_field = tf_fields.get(tf_name)
+                data_type = TEMPLATE_DATA_TYPE.get(
+                    TESTFIESTA_FIELD_TYPE.get(case_field.kind, "text"), "text"
+                )
                 fields.append(
                     {
                         "id": str(tf_field["uid"]) if tf_field else case_field.system_name,
                         "name": tf_name,
-                        "dataType": TEMPLATE_DATA_TYPE.get(
-                            TESTFIESTA_FIELD_TYPE.get(case_field.kind, "text"), "text"
-                        ),
+                        "dataType": data_type,
                     }
                 )
-            created = await self.tf.create_template(key, name=template_name, fields=fields)
+            created = await self.tf.create_template(
+                self.project_key, name=template_name, fields=fields
+            )
             self.template_uids[template_name] = str(created["uid"])
-
-        for tag in await self.tf.list_tags():
-            self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
+            count.testfiesta += 1
 
     async def _tag_uid(self, name: str) -> int | None:
         found = match_name(name, self.tag_uids)
@@ -546,19 +580,25 @@ class ProjectMigration:
 
     # ------------------------------------------------------------------ verification
 
-    async def _verify(self, folders: set[str], cases: set[str]) -> None:
-        """Count, on TestFiesta, the records each expected externalId names."""
+    async def _verify_folders(self, expected: set[str]) -> None:
+        """Count the TestFiesta folders that carry the expected externalIds."""
         assert self.report is not None
         if not self.project_uid:
             return
-        tf_folders = {
+        found = {
             str(f.get("externalId"))
             for f in await self.tf.list_folders(self.project_key)
             if f.get("source") == SOURCE
         }
-        self.report.kinds["folders"].testfiesta = len(folders & tf_folders)
-        tf_cases = set()
+        self.report.kinds["folders"].testfiesta = len(expected & found)
+
+    async def _verify_cases(self, expected: set[str]) -> None:
+        """Count the TestFiesta cases that carry the expected externalIds."""
+        assert self.report is not None
+        if not self.project_uid:
+            return
+        found = set()
         async for row in self.tf.iter_cases(self.project_key):
             if row.get("source") == SOURCE:
-                tf_cases.add(str(row.get("externalId")))
-        self.report.kinds["cases"].testfiesta = len(cases & tf_cases)
+                found.add(str(row.get("externalId")))
+        self.report.kinds["cases"].testfiesta = len(expected & found)

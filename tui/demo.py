@@ -1,0 +1,194 @@
+"""``railfiesta demo`` and ``railfiesta emulate``: the only place the product wires emulators.
+
+The demo starts a TestRail emulator (seeded with a generated project, or from a TestRail XML
+export) and an empty TestFiesta emulator on free ports of 127.0.0.1, writes a config into a
+private temporary directory, and then either opens the console or runs the migration headless.
+The credentials are random per run, live only in this process's environment, and are never
+printed. Nothing needs the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import load_config
+from core.errors import ConfigError
+from core.service import Service
+from emulators import testfiesta as testfiesta_emulator
+from emulators import testrail as testrail_emulator
+from emulators.server import RunningServer, serve_forever, start_in_thread
+from tui.cli import EXIT_OK, exit_code, print_reports
+
+DEMO_USER = "demo.lead@example.com"
+DEMO_HANDLE = "demo"
+DEMO_PROJECT = "Acme Web Shop"
+TESTRAIL_KEY_ENV = "RAILFIESTA_DEMO_TESTRAIL_KEY"
+TESTFIESTA_TOKEN_ENV = "RAILFIESTA_DEMO_TESTFIESTA_TOKEN"
+
+
+@dataclass
+class DemoEnvironment:
+    """Both emulators running, and a config that points at them."""
+
+    testrail: RunningServer
+    testfiesta: RunningServer
+    config_path: Path
+    state_dir: Path
+
+
+def _config_text(testrail_url: str, testfiesta_url: str, project: str | int, rpm: int) -> str:
+    project_value = project if isinstance(project, int) else f'"{project}"'
+    return f"""# written by `railfiesta demo`; the emulators stop when the demo ends
+[testrail]
+url = "{testrail_url}"
+user = "{DEMO_USER}"
+api_key_env = "{TESTRAIL_KEY_ENV}"
+requests_per_minute = {rpm}
+
+[testfiesta]
+url = "{testfiesta_url}"
+handle = "{DEMO_HANDLE}"
+token_env = "{TESTFIESTA_TOKEN_ENV}"
+requests_per_minute = 0
+
+[[pair]]
+testrail_project = {project_value}
+"""
+
+
+@contextlib.contextmanager
+def demo_environment(
+    *,
+    from_xml: Path | None = None,
+    cases: int = 600,
+    seed: int = 7,
+    requests_per_minute: int | None = None,
+) -> Iterator[DemoEnvironment]:
+    """Start both emulators and write the demo config; stop everything on exit.
+
+    ``from_xml`` seeds TestRail from a TestRail XML suite export; otherwise a generated project
+    of ``cases`` cases (deterministic for ``seed``). ``requests_per_minute`` makes the TestRail
+    emulator answer 429 above that rate, and the client pace itself to it.
+    Raises :class:`ConfigError` when ``from_xml`` does not exist or is not an export.
+    """
+    api_key = secrets.token_hex(16)
+    token = f"testfiesta_{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+    if from_xml is not None and not from_xml.is_file():
+        raise ConfigError(f"{from_xml} does not exist", hint="pass a TestRail XML suite export")
+    if from_xml is not None:
+        state = testrail_emulator.TestRailState()
+        try:
+            project_id = testrail_emulator.from_xml(state, from_xml)
+        except Exception as exc:  # the emulator reports malformed XML its own way
+            raise ConfigError(
+                f"{from_xml} is not a TestRail XML suite export: {exc}",
+                hint="export a suite from TestRail with Export > XML",
+            ) from None
+        project: str | int = project_id
+    else:
+        state = testrail_emulator.TestRailState()
+        project_id = testrail_emulator.generate(
+            state, cases=cases, seed=seed, project_name=DEMO_PROJECT
+        )
+        project = DEMO_PROJECT
+    testrail_app = testrail_emulator.create_app(
+        state, user=DEMO_USER, api_key=api_key, requests_per_minute=requests_per_minute
+    )
+    testfiesta_app = testfiesta_emulator.create_app(handle=DEMO_HANDLE, token=token)
+    os.environ[TESTRAIL_KEY_ENV] = api_key
+    os.environ[TESTFIESTA_TOKEN_ENV] = token
+    with (
+        tempfile.TemporaryDirectory(prefix="railfiesta-demo-") as workdir,
+        start_in_thread(testrail_app) as testrail,
+        start_in_thread(testfiesta_app) as testfiesta,
+    ):
+        config_path = Path(workdir) / "railfiesta-demo.toml"
+        config_path.write_text(
+            _config_text(testrail.url, testfiesta.url, project, requests_per_minute or 0),
+            encoding="utf-8",
+        )
+        os.chmod(config_path, 0o600)
+        try:
+            yield DemoEnvironment(testrail, testfiesta, config_path, Path(workdir) / "state")
+        finally:
+            os.environ.pop(TESTRAIL_KEY_ENV, None)
+            os.environ.pop(TESTFIESTA_TOKEN_ENV, None)
+
+
+def run_demo(
+    *,
+    headless: bool,
+    as_json: bool = False,
+    from_xml: Path | None = None,
+    cases: int = 600,
+    seed: int = 7,
+    requests_per_minute: int | None = None,
+    mouse: bool = True,
+    theme: str | None = None,
+) -> int:
+    """Run the demo; the exit code is 0 only when (headless) everything arrived."""
+    with demo_environment(
+        from_xml=from_xml, cases=cases, seed=seed, requests_per_minute=requests_per_minute
+    ) as env:
+        config = load_config(env.config_path)
+        service = Service(config, state_dir=env.state_dir)
+        if headless:
+            if not as_json:
+                print(
+                    f"TestRail emulator on {env.testrail.url}, "
+                    f"TestFiesta emulator on {env.testfiesta.url}",
+                    file=sys.stderr,
+                )
+
+            async def migrate() -> list:  # type: ignore[type-arg]
+                async with service:
+                    return await service.migrate()
+
+            reports = asyncio.run(migrate())
+            print_reports(reports, as_json=as_json)
+            return exit_code(reports)
+        from tui.app import RailfiestaApp
+
+        app = RailfiestaApp(service, theme=theme or config.ui.theme)
+        app.run(mouse=mouse)
+        return EXIT_OK
+
+
+def emulate(args: argparse.Namespace) -> int:
+    """``railfiesta emulate testrail|testfiesta``: serve one emulator until Ctrl-C."""
+    if args.server == "testrail":
+        api_key = args.api_key or os.environ.get("RAILFIESTA_EMULATOR_KEY")
+        if not api_key:
+            raise ConfigError(
+                "no API key for the TestRail emulator",
+                hint="pass --api-key KEY or set RAILFIESTA_EMULATOR_KEY",
+            )
+        app = testrail_emulator.build(
+            args.user,
+            api_key,
+            from_xml=args.from_xml,
+            cases=args.cases,
+            rpm=args.rpm,
+            seed=args.seed,
+        )
+        print(f"TestRail emulator: http://{args.host}:{args.port} (user {args.user})")
+    else:
+        token = args.token or os.environ.get("RAILFIESTA_EMULATOR_TOKEN")
+        if not token or not token.startswith("testfiesta_"):
+            raise ConfigError(
+                "the TestFiesta emulator needs a token starting with testfiesta_",
+                hint="pass --token testfiesta_... or set RAILFIESTA_EMULATOR_TOKEN",
+            )
+        app = testfiesta_emulator.build(args.handle, token, rpm=args.rpm)
+        print(f"TestFiesta emulator: http://{args.host}:{args.port} (handle {args.handle})")
+    serve_forever(app, host=args.host, port=args.port)
+    return EXIT_OK
