@@ -181,6 +181,8 @@ def create_app(
         ],
         exception_handlers={ApiError: _on_api_error, HTTPException: _on_http_error},
     )
+    # /v1/acme/projects/ is not /v1/acme/projects: answer 404, do not redirect [INF].
+    app.router.redirect_slashes = False
     app.state.testfiesta = state
     return app
 

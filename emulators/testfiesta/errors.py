@@ -8,6 +8,7 @@ the problem: the field, the id, or the key that was wrong.
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -49,3 +50,16 @@ def bad_request(message: str) -> ApiError:
 def not_found(message: str) -> ApiError:
     """A 404 answer naming what was not found."""
     return ApiError(404, message)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a request body as strict JSON: ``NaN``/``Infinity`` and invalid UTF-8 are
+    refused (they could not be answered back as JSON). Raises a 400 on any problem."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except ValueError as error:
+        raise bad_request(f"the request body is not valid JSON ({error})") from None

@@ -33,7 +33,6 @@ or a non-numeric or missing id answers 400 [INF].
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, unquote_plus
@@ -41,7 +40,7 @@ from urllib.parse import unquote, unquote_plus
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.testfiesta.errors import ApiError, bad_request, not_found
+from emulators.testfiesta.errors import ApiError, bad_request, not_found, parse_json
 from emulators.testfiesta.resolve import as_uid, is_digits
 from emulators.testfiesta.state import Row, TestFiestaState, live, unix_seconds
 
@@ -244,10 +243,7 @@ class ShimApi:
         raw = await request.body()
         if not raw.strip():
             return {}
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise bad_request("the request body is not valid JSON") from None
+        body = parse_json(raw)
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
         return body

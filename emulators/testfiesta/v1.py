@@ -24,7 +24,6 @@ Rules every operation follows:
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -34,7 +33,7 @@ from starlette.routing import Route
 
 from emulators.testfiesta import dto as D
 from emulators.testfiesta.bulk import import_data
-from emulators.testfiesta.errors import ApiError, bad_request, not_found
+from emulators.testfiesta.errors import ApiError, bad_request, not_found, parse_json
 from emulators.testfiesta.listing import (
     COMMON_ORDER,
     Q_BOOLEAN,
@@ -63,10 +62,7 @@ async def read_json(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         raise bad_request("a JSON request body is required")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise bad_request("the request body is not valid JSON") from None
+    return parse_json(raw)
 
 
 def path_uid(request: Request, kind: str, name: str = "id") -> int:

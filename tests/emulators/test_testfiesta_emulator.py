@@ -1156,3 +1156,22 @@ async def test_shim_results_history_and_tests(
         response.json()["error"]
         == f"add_result: run {run['uid']} is closed; results cannot be added"
     )
+
+
+async def test_bad_json_bodies_and_trailing_slashes(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    body = b'{"name": "A", "key": "A", "customFields": {"ratio": NaN}}'
+    response = await client.post(f"{V1}/projects", content=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "the request body is not valid JSON (NaN is not valid JSON)"
+    )
+    response = await client.post(f"{V1}/projects", content=b"")
+    assert response.json()["message"] == "a JSON request body is required"
+    response = await client.post(shim("update_case/1"), content=b"[1, 2]")
+    assert response.json() == {"error": "the request body must be a JSON object"}
+    assert state.projects() == []
+    response = await client.get(f"{V1}/projects/", params=PAGE)
+    assert response.status_code == 404
+    assert response.json()["message"] == "Cannot GET /v1/acme/projects/"
