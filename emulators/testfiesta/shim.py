@@ -23,6 +23,12 @@ Emulated methods (ids are TestFiesta uids; see §5.2 for the id mapping):
   ``{offset, limit, size, _links, <key>}``), ``add_result``, ``add_result_for_case``,
   ``add_results``, ``add_results_for_cases``. Result inputs are only ``status_id`` and
   ``comment``; a result's status becomes the execution's status.
+- Configurations: ``get_configs``, ``add_config_group``, ``add_config``,
+  ``update_config_group``, ``update_config`` (answers the group, as documented),
+  ``delete_config_group``, ``delete_config`` (empty 200).
+- Case attachments: ``add_attachment_to_case`` (multipart field ``attachment`` ->
+  ``{"attachment_id": "<id>"}``; the bytes are kept, see ``TestFiestaState.attachments``) and
+  ``get_attachments_for_case``.
 
 Documented as unsupported (403): ``add_suite``, ``delete_suite``, ``get_history_for_case``.
 Methods the shim documents but this emulator does not emulate answer 501 with a message saying
@@ -33,7 +39,10 @@ or a non-numeric or missing id answers 400 [INF].
 
 from __future__ import annotations
 
+import email.policy
+import hashlib
 from dataclasses import dataclass
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
@@ -126,6 +135,9 @@ FORBIDDEN: dict[str, str] = {
     "get_history_for_case": "TestFiesta does not support this endpoint",
 }
 
+#: Methods whose body is multipart/form-data, not JSON.
+MULTIPART = {"add_attachment_to_case"}
+
 #: The only fields update_case takes (DESIGN §12.2).
 UPDATE_CASE_FIELDS = ("section_id", "title", "template_id", "type_id", "labels", "priority_id")
 
@@ -184,12 +196,15 @@ def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ShimCall:
     """One parsed shim call: ``method`` name, path ``ids``, ``params`` (the ``&k=v`` parts)
-    and the JSON ``body`` (``{}`` for GET or an empty body)."""
+    and the JSON ``body`` (``{}`` for GET or an empty body); for multipart uploads ``body`` is
+    ``{}`` and ``raw``/``content_type`` carry the request as received."""
 
     method: str
     ids: list[int]
     params: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""
+    content_type: str = ""
 
 
 def _int_field(body: dict[str, Any], name: str) -> int:
@@ -210,9 +225,10 @@ class ShimApi:
     async def endpoint(self, request: Request) -> Response:
         """Route one shim call; every error becomes ``{"error": ...}`` with its status."""
         try:
-            return JSONResponse(await self._dispatch(request))
+            result = await self._dispatch(request)
         except ApiError as error:
             return JSONResponse(error.shim_body(), status_code=error.status, headers=error.headers)
+        return result if isinstance(result, Response) else JSONResponse(result)
 
     async def _dispatch(self, request: Request) -> Any:
         handle = request.path_params["handle"]
@@ -235,8 +251,13 @@ class ShimApi:
         handler = getattr(self, name, None)
         if handler is None:
             raise ApiError(501, f"{name} is part of the shim but not emulated yet")
+        ids = [int(arg) for arg in args]
+        if name in MULTIPART:
+            raw = await request.body()
+            content_type = request.headers.get("content-type", "")
+            return handler(ShimCall(name, ids, params, {}, raw, content_type))
         body = await self._body(request) if verb == "POST" else {}
-        return handler(ShimCall(name, [int(arg) for arg in args], params, body))
+        return handler(ShimCall(name, ids, params, body))
 
     @staticmethod
     async def _body(request: Request) -> dict[str, Any]:
@@ -582,6 +603,151 @@ class ShimApi:
         """Like :meth:`add_results`, keyed by ``case_id`` of the run's tests."""
         return self._add_batch(call, "case_id")
 
+    # --- configurations ----------------------------------------------------------------------
+
+    def _project(self, project_id: int) -> Row:
+        row = self.state.db.projects.get(project_id)
+        if row is None or row["deletedAt"] is not None:
+            raise not_found(f"project {project_id} not found")
+        return row
+
+    def _config_group(self, group_id: int) -> Row:
+        row = self.state.db.config_groups.get(group_id)
+        if row is None or row["deletedAt"] is not None:
+            raise not_found(f"configuration group {group_id} not found")
+        return row
+
+    def _config(self, config_id: int) -> Row:
+        row = self.state.db.configs.get(config_id)
+        if row is None or row["deletedAt"] is not None:
+            raise not_found(f"configuration {config_id} not found")
+        return row
+
+    @staticmethod
+    def _name(body: dict[str, Any]) -> str:
+        """The ``name`` of a configuration body: the only field, a non-empty string."""
+        unknown = sorted(key for key in body if key != "name")
+        if unknown:
+            raise bad_request(f"the shim does not take {', '.join(unknown)}; it takes only name")
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise bad_request("Field :name is a required non-empty string")
+        return name
+
+    def _group_out(self, group: Row) -> dict[str, Any]:
+        configs = live(self.state.db.configs.values())
+        return {
+            "id": group["uid"],
+            "name": group["name"],
+            "project_id": group["projectUid"],
+            "configs": [
+                {"id": c["uid"], "name": c["name"], "group_id": group["uid"]}
+                for c in configs
+                if c["groupUid"] == group["uid"]
+            ],
+        }
+
+    def get_configs(self, call: ShimCall) -> list[dict[str, Any]]:
+        """The project's configuration groups with their configurations (bare array)."""
+        project = self._project(call.ids[0])
+        groups = live(self.state.db.config_groups.values())
+        return [self._group_out(g) for g in groups if g["projectUid"] == project["uid"]]
+
+    def add_config_group(self, call: ShimCall) -> dict[str, Any]:
+        """Add a configuration group (``{name}``) to the project."""
+        project = self._project(call.ids[0])
+        name = self._name(call.body)
+        row: Row = {
+            "uid": self.state.new_uid(),
+            "name": name,
+            "projectUid": project["uid"],
+            "deletedAt": None,
+        }
+        self.state.db.config_groups[row["uid"]] = row
+        return self._group_out(row)
+
+    def add_config(self, call: ShimCall) -> dict[str, Any]:
+        """Add a configuration (``{name}``) to a group -> ``{id, name, group_id}``."""
+        group = self._config_group(call.ids[0])
+        name = self._name(call.body)
+        row: Row = {
+            "uid": self.state.new_uid(),
+            "name": name,
+            "groupUid": group["uid"],
+            "deletedAt": None,
+        }
+        self.state.db.configs[row["uid"]] = row
+        return {"id": row["uid"], "name": name, "group_id": group["uid"]}
+
+    def update_config_group(self, call: ShimCall) -> dict[str, Any]:
+        """Rename a configuration group; answers the group."""
+        group = self._config_group(call.ids[0])
+        group["name"] = self._name(call.body)
+        return self._group_out(group)
+
+    def update_config(self, call: ShimCall) -> dict[str, Any]:
+        """Rename a configuration; answers its **group**, as the shim spec documents."""
+        config = self._config(call.ids[0])
+        config["name"] = self._name(call.body)
+        return self._group_out(self.state.db.config_groups[config["groupUid"]])
+
+    def delete_config_group(self, call: ShimCall) -> Response:
+        """Delete a configuration group and its configurations; empty 200 answer."""
+        group = self._config_group(call.ids[0])
+        now = self.state.now()
+        for config in live(self.state.db.configs.values()):
+            if config["groupUid"] == group["uid"]:
+                config["deletedAt"] = now
+        group["deletedAt"] = now
+        return Response(status_code=200)
+
+    def delete_config(self, call: ShimCall) -> Response:
+        """Delete a configuration; empty 200 answer."""
+        self._config(call.ids[0])["deletedAt"] = self.state.now()
+        return Response(status_code=200)
+
+    # --- attachments -------------------------------------------------------------------------
+
+    def add_attachment_to_case(self, call: ShimCall) -> dict[str, Any]:
+        """Attach a file to a case: multipart/form-data with the file in field ``attachment``
+        -> ``{"attachment_id": "<id>"}`` (a string, as the shim documents). The bytes are
+        kept as received; 400 without a multipart ``attachment`` file."""
+        case = self._case(call.ids[0])
+        name, content = _multipart_file(call.raw, call.content_type, "attachment")
+        row: Row = {
+            "uid": self.state.new_uid(),
+            "caseUid": case["uid"],
+            "projectUid": case["projectUid"],
+            "name": name,
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "createdBy": self.state.user_uid,
+            "createdAt": self.state.now(),
+            "_content": content,
+        }
+        self.state.db.attachments[row["uid"]] = row
+        return {"attachment_id": str(row["uid"])}
+
+    def get_attachments_for_case(self, call: ShimCall) -> dict[str, Any]:
+        """The case's attachments, paged: ``{id, name, size, created_on, project_id,
+        case_id, user_id}``; ``id`` is an integer here (the spec's type) and ``user_id`` the
+        uploader's UUID [INF: the spec says integer, TestFiesta users are UUIDs]."""
+        case = self._case(call.ids[0])
+        rows = [
+            {
+                "id": a["uid"],
+                "name": a["name"],
+                "size": a["size"],
+                "created_on": unix_seconds(a["createdAt"]),
+                "project_id": a["projectUid"],
+                "case_id": a["caseUid"],
+                "user_id": a["createdBy"],
+            }
+            for a in self.state.db.attachments.values()
+            if a["caseUid"] == case["uid"]
+        ]
+        return self._page(call, rows, "attachments")
+
 
 def shim_result(row: Row) -> dict[str, Any]:
     """A stored result in the shim shape: ``id``, ``test_id``, ``status_id``, ``comment``,
@@ -633,3 +799,19 @@ def _query_ints(params: dict[str, str], name: str) -> set[int]:
     if not all(is_digits(part) for part in parts):
         raise bad_request(f"Field :{name} must be a comma-separated list of ids")
     return {int(part) for part in parts}
+
+
+def _multipart_file(raw: bytes, content_type: str, field: str) -> tuple[str, bytes]:
+    """The (file name, bytes) of form field ``field`` of a multipart/form-data body, parsed
+    with the standard library; 400 if the body is not multipart or lacks the field."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise bad_request(f"the body must be multipart/form-data with a file field {field!r}")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    if message.is_multipart():
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == field:
+                payload = part.get_payload(decode=True)
+                content = payload if isinstance(payload, bytes) else b""
+                return part.get_filename() or field, content
+    raise bad_request(f"the multipart body has no file field {field!r}")

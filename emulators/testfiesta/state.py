@@ -161,6 +161,11 @@ class Tables:
     shared_steps: dict[int, Row] = field(default_factory=dict)
     #: Results of executions, written and read through the shim only (v1 has no results).
     results: dict[int, Row] = field(default_factory=dict)
+    #: Configuration groups and their options (shim only; v1 has no configuration CRUD).
+    config_groups: dict[int, Row] = field(default_factory=dict)
+    configs: dict[int, Row] = field(default_factory=dict)
+    #: Case attachments added through the shim: metadata plus the bytes (``_content``).
+    attachments: dict[int, Row] = field(default_factory=dict)
 
 
 def public(row: Row) -> Row:
@@ -834,6 +839,15 @@ class TestFiestaState:
     def shared_steps(self, key: str) -> list[Row]:
         """The live shared steps of project ``key`` by uid."""
         return [public(row) for row in self._of(self.db.shared_steps, key)]
+
+    def attachments(self, case_uid: int) -> list[Row]:
+        """The attachments of case ``case_uid`` as stored: ``{uid, caseUid, projectUid, name,
+        size, sha256, createdBy, createdAt, content}`` (``content`` = the bytes received)."""
+        return [
+            {**public(row), "content": row["_content"]}
+            for row in self.db.attachments.values()
+            if row["caseUid"] == case_uid
+        ]
 
     def tags(self) -> list[Row]:
         """The live org-level tags by uid."""
