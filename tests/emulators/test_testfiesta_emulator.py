@@ -1175,3 +1175,72 @@ async def test_bad_json_bodies_and_trailing_slashes(
     response = await client.get(f"{V1}/projects/", params=PAGE)
     assert response.status_code == 404
     assert response.json()["message"] == "Cannot GET /v1/acme/projects/"
+
+
+async def test_shim_configurations(client: httpx.AsyncClient) -> None:
+    project = await new_project(client)
+    group = await client.post(shim(f"add_config_group/{project['uid']}"), json={"name": "Browsers"})
+    assert group.json() == {
+        "id": group.json()["id"],
+        "name": "Browsers",
+        "project_id": project["uid"],
+        "configs": [],
+    }
+    gid = group.json()["id"]
+    chrome = (await client.post(shim(f"add_config/{gid}"), json={"name": "Chrome"})).json()
+    firefox = (await client.post(shim(f"add_config/{gid}"), json={"name": "Firefox"})).json()
+    assert chrome == {"id": chrome["id"], "name": "Chrome", "group_id": gid}
+    renamed = await client.post(shim(f"update_config/{firefox['id']}"), json={"name": "Fx"})
+    assert [c["name"] for c in renamed.json()["configs"]] == ["Chrome", "Fx"]
+    deleted = await client.post(shim(f"delete_config/{chrome['id']}"))
+    assert (deleted.status_code, deleted.content) == (200, b"")
+    configs = (await client.get(shim(f"get_configs/{project['uid']}"))).json()
+    assert configs == [
+        {
+            "id": gid,
+            "name": "Browsers",
+            "project_id": project["uid"],
+            "configs": [{"id": firefox["id"], "name": "Fx", "group_id": gid}],
+        }
+    ]
+    response = await client.post(shim(f"add_config/{gid}"), json={"title": "Safari"})
+    assert response.json() == {"error": "the shim does not take title; it takes only name"}
+    await client.post(shim(f"delete_config_group/{gid}"))
+    assert (await client.get(shim(f"get_configs/{project['uid']}"))).json() == []
+    assert (await client.post(shim(f"add_config/{gid}"), json={"name": "x"})).status_code == 404
+
+
+async def test_shim_case_attachments_keep_the_bytes(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    project = await new_project(client)
+    root = await root_uid(client)
+    case = (
+        await client.post(f"{V1}/projects/DEMO/cases", json=[case_dto("c", root, project["uid"])])
+    ).json()[0]
+    content = bytes(range(256)) * 40 + b"\r\n--not-a-boundary\r\n\x00end"
+    response = await client.post(
+        shim(f"add_attachment_to_case/{case['uid']}"),
+        files={"attachment": ("Bildschirm ä.png", content, "image/png")},
+    )
+    assert response.status_code == 200, response.text
+    attachment_id = response.json()["attachment_id"]
+    assert isinstance(attachment_id, str)
+    [stored] = state.attachments(case["uid"])
+    assert stored["content"] == content
+    assert stored["name"] == "Bildschirm ä.png"
+    listing = (await client.get(shim(f"get_attachments_for_case/{case['uid']}"))).json()
+    assert listing["size"] == 1
+    assert listing["attachments"][0]["id"] == int(attachment_id)
+    assert listing["attachments"][0]["size"] == len(content)
+    assert listing["attachments"][0]["case_id"] == case["uid"]
+    response = await client.post(
+        shim(f"add_attachment_to_case/{case['uid']}"), json={"attachment": "x"}
+    )
+    assert response.status_code == 400
+    response = await client.post(
+        shim(f"add_attachment_to_case/{case['uid']}"), files={"file": ("a.txt", b"a")}
+    )
+    assert response.json() == {"error": "the multipart body has no file field 'attachment'"}
+    response = await client.post(shim("add_attachment_to_case/987654"), files={"attachment": b"a"})
+    assert response.status_code == 404
