@@ -136,6 +136,8 @@ class _Reader:
                 current = found.group(1).replace('"', "").replace(" ", "")
                 if not key and current == table:
                     return number
+                if not table and key and current.split(".")[0] == key:
+                    return number  # an unknown top-level table
                 continue
             if key and current == table and assign.match(line):
                 return number

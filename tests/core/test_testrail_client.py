@@ -70,8 +70,16 @@ async def test_extra_parameters_are_joined_with_ampersands() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(200, json={"offset": 0, "limit": 250, "size": 0,
-                                         "_links": {"next": None, "prev": None}, "cases": []})
+        return httpx.Response(
+            200,
+            json={
+                "offset": 0,
+                "limit": 250,
+                "size": 0,
+                "_links": {"next": None, "prev": None},
+                "cases": [],
+            },
+        )
 
     client = _client(handler)
     rows = [r async for r in client.iter_cases(5, 12, updated_after=1700000000, filter="a b,c")]
