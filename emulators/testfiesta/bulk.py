@@ -149,7 +149,7 @@ class _Import:
         entry = D.validate(op.entry, _CASE_ENTRY, op.where)
         names = ("name", "externalId", "source", *CASE_ENTRY_PROPERTIES)
         props = {k: entry[k] for k in names if k in entry}
-        props.pop("customFields", None)  # merged with the extras, see _extras
+        props.pop("customFields", None)  # goes to customFields with the extras (_extras)
         op.resolved = resolve_case_fields(self.state, self.project, props, op.where)
         if "folderExternalId" in entry:
             key = (entry["source"], entry["folderExternalId"])

@@ -15,6 +15,8 @@ Choices the contracts leave open, all [INF]:
 - Deletes are soft: ``deletedAt`` is set and the record leaves lists and single GETs (404).
 - ``updatedAt`` moves only when a write changed something.
 - Timestamps are ISO 8601 UTC with milliseconds and ``Z``; the clock is injectable.
+- A folder's ``path`` is the dotted uids from the root folder down to the folder itself
+  (root: ``"12"``; its child 15: ``"12.15"``), as the mocks' ``<parentUid>.150``.
 - Creating a project creates its root folder (``parentUid`` null, name = project name; the shim
   calls it the suite) and, unless disabled, the four default templates the docs name (Text,
   Steps, Exploratory session, BDD; §3.5) with Text as the default.
