@@ -1,0 +1,82 @@
+"""Messages that cross widget and screen boundaries in the console.
+
+Widget-local messages live on their widgets; these are the ones the app, the main screen and
+the panes exchange. Core events (``core.events``) become these through
+:class:`tui.bridge.EventBridge`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+
+@dataclass
+class MigrationProgress(Message):
+    """``done`` of ``total`` (None = unknown) items of ``stage`` for ``project``.
+
+    Replaces any earlier progress message still waiting in the queue, so a burst of core
+    progress events costs one repaint.
+    """
+
+    project: str
+    stage: str
+    done: int
+    total: int | None
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer progress message supersedes an older one."""
+        return isinstance(message, MigrationProgress)
+
+
+@dataclass
+class ConnectionChanged(Message):
+    """One server's connection state changed.
+
+    ``side`` is ``"testrail"`` or ``"testfiesta"``; ``state`` is ``"connecting"``,
+    ``"connected"`` or ``"error"``; ``detail`` is the one-line reason for an error (never a
+    secret: core error messages are built from method names and statuses).
+    """
+
+    side: str
+    state: str
+    detail: str = ""
+
+
+@dataclass
+class ServiceOpened(Message):
+    """The service opened; the panes may load."""
+
+
+@dataclass
+class ServiceFailed(Message):
+    """The service could not open (missing secret, bad config ...); ``detail`` says why."""
+
+    detail: str
+
+
+@dataclass
+class MigrationStarted(Message):
+    """A migration began."""
+
+
+@dataclass
+class MigrationFinished(Message):
+    """A migration ended; ``ok`` is False when it failed (the log says why); ``summary``
+    is one line for the progress row."""
+
+    ok: bool
+    summary: str
+
+
+@dataclass
+class BackgroundFailed(Message):
+    """A widget's worker died of an unexpected error (a bug, not a server answer).
+
+    Worker state messages do not bubble, so widgets forward failures with this one; the app
+    logs ``what`` and the error and tells the user, without a traceback.
+    """
+
+    what: str
+    error: BaseException | None

@@ -1,0 +1,1 @@
+"""The console's widgets: project trees and panes, the connection header, progress and log."""

@@ -1,0 +1,210 @@
+"""The two project panes: TestRail on the left, TestFiesta on the right.
+
+Each pane loads its tree from the service in an exclusive worker (a reload cancels the one
+before), reports its server's state with :class:`tui.messages.ConnectionChanged`, and shows a
+failure as a note in the tree instead of raising. Both keep the records the user had open
+across a reload.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual.widgets.tree import TreeNode as UiNode
+from textual.widgets.tree import UnknownNodeID
+from textual.worker import Worker, WorkerState
+
+from core.errors import RailfiestaError
+from core.service import Service
+from tui.messages import BackgroundFailed, ConnectionChanged
+from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE, PaneItem, ProjectTree, record_id
+
+LEGEND = f"{SYNCED_BADGE} synced  {ONLY_HERE_BADGE} only here"
+
+
+class ProjectPane(Vertical):
+    """A bordered pane around one :class:`ProjectTree`; subclasses fill it from one side.
+
+    ``side`` is ``"testrail"`` or ``"testfiesta"``; ``title`` the border title before the
+    project is known. A note above the tree (wrapped text) says "loading…", "not migrated
+    yet" or why loading failed; it is hidden while the tree has content.
+    """
+
+    side = ""
+    title = ""
+
+    def __init__(self, service: Service, pair_index: int = 0, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="project-pane")
+        self.service = service
+        self.pair_index = pair_index
+        self.border_title = self.title
+        self.border_subtitle = LEGEND
+        self._loaded_once = False
+
+    def make_tree(self) -> ProjectTree:
+        """The pane's tree widget (subclasses choose lazy kinds)."""
+        return ProjectTree(self.title, id=f"{self.side}-tree")
+
+    def compose(self) -> ComposeResult:
+        """The note, then the tree."""
+        yield Static("", id=f"{self.side}-note", classes="pane-note", markup=False)
+        yield self.make_tree()
+
+    @property
+    def project_tree(self) -> ProjectTree:
+        """The pane's tree."""
+        return self.query_one(ProjectTree)
+
+    @property
+    def note(self) -> str:
+        """The note shown above the tree ("" when hidden)."""
+        widget = self.query_one(".pane-note", Static)
+        return str(widget.content) if widget.display else ""
+
+    def show_note(self, text: str, *, error: bool = False) -> None:
+        """Empty the tree and show ``text`` instead (styled as an error if ``error``)."""
+        widget = self.query_one(".pane-note", Static)
+        widget.update(text)
+        widget.set_class(error, "-error")
+        widget.display = True
+        self.project_tree.clear_records()
+
+    def hide_note(self) -> None:
+        """Hide the note (the tree has content)."""
+        self.query_one(".pane-note", Static).display = False
+
+    def _begin_load(self) -> set[str] | None:
+        """The records open now (None on a first load, which shows "loading…")."""
+        if not self._loaded_once:
+            self.show_note("loading…")
+            self.post_message(ConnectionChanged(self.side, "connecting"))
+            return None
+        return self.project_tree.expanded_keys()
+
+    def _failed(self, error: Exception) -> None:
+        """Show why the load failed, in the pane and in the header."""
+        if isinstance(error, RailfiestaError):
+            detail = str(error)
+        else:
+            detail = f"unexpected error: {type(error).__name__}: {error}"
+        self.show_note(f"{self.title}: {detail}", error=True)
+        self.post_message(ConnectionChanged(self.side, "error", detail))
+
+    def _connected(self) -> None:
+        self._loaded_once = True
+        self.post_message(ConnectionChanged(self.side, "connected"))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            what = event.worker.description or event.worker.name or self.title
+            self.post_message(BackgroundFailed(what, event.worker.error))
+
+
+class TestRailPane(ProjectPane):
+    """Suites > sections of the pair's TestRail project; a section's cases load when it opens."""
+
+    __test__ = False
+    side = "testrail"
+    title = "TestRail"
+
+    def __init__(self, service: Service, pair_index: int = 0, *, id: str | None = None) -> None:
+        super().__init__(service, pair_index, id=id)
+        self.project_id: int | None = None
+
+    def make_tree(self) -> ProjectTree:
+        """Sections are lazy: their cases come from ``Service.testrail_cases``."""
+        return ProjectTree(self.title, lazy_kinds={"section"}, id=f"{self.side}-tree")
+
+    @work(exclusive=True, group="testrail-tree", exit_on_error=False, description="TestRail tree")
+    async def load(self) -> None:
+        """(Re)load the project's suites and sections."""
+        reopen = self._begin_load()
+        self.workers.cancel_group(self, "testrail-cases")
+        try:
+            project = await self.service.testrail_project(self.pair_index)
+            self.project_id = int(project["id"])
+            suites = await self.service.testrail_tree(self.project_id)
+        except RailfiestaError as error:
+            self._failed(error)
+            return
+        except Exception as error:  # a bug: show it here, and let the app log it
+            self._failed(error)
+            raise
+        self.border_title = f"{self.title} · {project.get('name', self.project_id)}"
+        self.hide_note()
+        self.project_tree.show_records(suites, reopen=reopen, empty="(no suites)")
+        self._connected()
+
+    @on(ProjectTree.LoadLeaves)
+    def _cases_wanted(self, event: ProjectTree.LoadLeaves) -> None:
+        event.stop()
+        self._load_cases(event.node)
+
+    @work(group="testrail-cases", exit_on_error=False, description="TestRail cases")
+    async def _load_cases(self, node: UiNode[PaneItem]) -> None:
+        tree = self.project_tree
+        item = node.data
+        if item is None or item.key is None or item.suite_id is None or self.project_id is None:
+            tree.fill_error(node, "cannot tell which suite this section belongs to")
+            return
+        try:
+            leaves = await self.service.testrail_cases(
+                self.project_id, item.suite_id, record_id(item.key)
+            )
+        except RailfiestaError as error:
+            if _still_shown(tree, node):
+                tree.fill_error(node, f"cases not loaded: {error}")
+            return
+        if _still_shown(tree, node):
+            tree.fill(node, leaves)
+
+
+class TestFiestaPane(ProjectPane):
+    """Folders > cases of the pair's TestFiesta project, or a note before the first migration."""
+
+    __test__ = False
+    side = "testfiesta"
+    title = "TestFiesta"
+
+    #: Shown while the TestFiesta project does not exist yet.
+    NOT_MIGRATED = "Not migrated yet: press M to migrate"
+
+    def __init__(self, service: Service, pair_index: int = 0, *, id: str | None = None) -> None:
+        super().__init__(service, pair_index, id=id)
+        self.project_key: str | None = None
+
+    @work(
+        exclusive=True, group="testfiesta-tree", exit_on_error=False, description="TestFiesta tree"
+    )
+    async def load(self) -> None:
+        """(Re)load the project's folders and cases."""
+        reopen = self._begin_load()
+        try:
+            key = await self.service.testfiesta_project_key(self.pair_index)
+            folders = await self.service.testfiesta_tree(key) if key is not None else []
+        except RailfiestaError as error:
+            self._failed(error)
+            return
+        except Exception as error:  # a bug: show it here, and let the app log it
+            self._failed(error)
+            raise
+        self.project_key = key
+        if key is None:
+            self.border_title = self.title
+            self.show_note(self.NOT_MIGRATED)
+        else:
+            self.border_title = f"{self.title} · {key}"
+            self.hide_note()
+            self.project_tree.show_records(folders, reopen=reopen, empty="(no folders)")
+        self._connected()
+
+
+def _still_shown(tree: ProjectTree, node: UiNode[PaneItem]) -> bool:
+    """True while ``node`` is part of ``tree`` (a reload replaces every node)."""
+    try:
+        return tree.get_node_by_id(node.id) is node
+    except UnknownNodeID:
+        return False
