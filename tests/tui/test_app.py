@@ -1,0 +1,341 @@
+"""The console driven for real: Pilot keys against a Service over both emulators in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import ProgressBar
+from textual.widgets.tree import TreeNode as UiNode
+
+from core.events import Activity, Progress
+from core.http import RateLimitWait
+from core.migrate import KindCount, MigrationReport
+from core.service import Service, TreeNode
+from tui.app import RailfiestaApp, summarize
+from tui.bridge import EventBridge
+from tui.messages import MigrationProgress
+from tui.screens.help import HelpScreen
+from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, theme_from_toml
+from tui.widgets.activity import ActivityLog
+from tui.widgets.connection_bar import ConnectionBar
+from tui.widgets.project_tree import PaneItem, ProjectTree
+
+THEMES = {"railfiesta-dark", "railfiesta-light", "railfiesta-high-contrast"}
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 4.0) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)
+
+
+def names(node: UiNode[PaneItem]) -> list[str]:
+    """The labels of a tree node's children."""
+    return [str(child.label) for child in node.children]
+
+
+def child(node: UiNode[PaneItem], name: str) -> UiNode[PaneItem]:
+    """The child of ``node`` labelled ``name``."""
+    for candidate in node.children:
+        if str(candidate.label) == name:
+            return candidate
+    raise AssertionError(f"{name!r} not among {names(node)}")
+
+
+def state_of(app: RailfiestaApp, side: str) -> str:
+    """The connection state the header shows for ``side``."""
+    return app.main_screen.query_one(ConnectionBar).row(side).state
+
+
+def log_text(app: RailfiestaApp) -> str:
+    """Everything in the activity log (after flushing what is queued)."""
+    log = app.main_screen.query_one(ActivityLog)
+    log.flush()
+    return "\n".join(log.lines)
+
+
+async def open_node(pilot: Pilot[Any], tree: ProjectTree, node: UiNode[PaneItem]) -> None:
+    """Put the cursor on ``node`` and press space, as a user would."""
+    tree.focus()
+    tree.move_cursor(node)
+    await pilot.press("space")
+
+
+# ---------------------------------------------------------------------------------- end to end
+
+
+async def test_migrate_fills_the_testfiesta_pane(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.main_screen
+        left = screen.query_one("#testrail-tree", ProjectTree)
+        right = screen.query_one("#testfiesta-tree", ProjectTree)
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "connected")
+        await wait_for(pilot, lambda: state_of(app, "testrail") == "connected")
+
+        # the lone suite opens by itself, showing its sections; nothing is linked yet
+        assert names(left.root) == ["Webshop"]
+        suite = left.root.children[0]
+        assert names(suite) == ["Login", "Checkout"]
+        assert all(
+            item.data and item.data.record and not item.data.record.linked
+            for item in suite.children
+        )
+        assert names(right.root) == []
+        assert screen.testfiesta_pane.note == "Not migrated yet: press M to migrate"
+
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        bar = screen.query_one("#progress-bar", ProgressBar)
+        assert bar.percentage == 1.0
+        assert screen.progress.has_class("-done")
+
+        # the right pane reloaded: the same folders, linked
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        assert screen.testfiesta_pane.note == ""
+        assert all(
+            node.data and node.data.record and node.data.record.linked
+            for node in right.root.children
+        )
+        assert "WEB" in str(screen.testfiesta_pane.border_title)
+
+        # opening a TestRail section loads its cases lazily
+        await wait_for(
+            pilot,
+            lambda: names(left.root) == ["Webshop"] and len(left.root.children[0].children) == 2,
+        )
+        login = child(left.root.children[0], "Login")
+        await open_node(pilot, left, login)
+        await wait_for(pilot, lambda: "loading…" not in names(login) and len(names(login)) > 1)
+        assert names(login) == [
+            "Password reset",
+            "User signs in with a valid password",
+            "[smoke] Locked account is refused",
+        ]
+        # ... and the migrated folder holds the same case titles on TestFiesta
+        folder = child(right.root, "Checkout")
+        await open_node(pilot, right, folder)
+        assert names(folder) == ["Cart keeps items after sign-out – Größe L"]
+
+        log = log_text(app)
+        assert "migration started" in log
+        assert "migrated: Webshop -> WEB: " in log
+        assert "folders 3->3, cases 4->4" in log
+
+
+async def test_second_migrate_while_running_says_so(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.service_open)
+        app.action_migrate()
+        first = app._migration
+        app.action_migrate()  # still running: ignored with a notice
+        assert app._migration is first
+        assert "a migration is already running" in log_text(app)
+        await wait_for(pilot, lambda: not app.migrating)
+        assert first is not None and first.is_finished
+
+
+# ---------------------------------------------------------------------------------- failures
+
+
+async def test_wrong_token_shows_the_problem_in_the_pane(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(testfiesta_token="testfiesta_another-token"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "error")
+        message = app.main_screen.testfiesta_pane.note
+        assert message.startswith("TestFiesta: testfiesta ")
+        assert "HTTP 401" in message
+        assert "check the testfiesta user and API key/token" in message
+        assert "another-token" not in message and "right-token" not in message
+        await wait_for(pilot, lambda: state_of(app, "testrail") == "connected")
+        assert "HTTP 401" in str(app.main_screen.query_one("#conn-testfiesta .conn-state").tooltip)
+        # migrating now fails cleanly: logged and notified, the app keeps running
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        assert "migration failed: testfiesta" in log_text(app)
+        assert app.main_screen.progress.has_class("-failed")
+        assert app.is_running
+
+
+async def test_missing_secret_names_the_variable(
+    secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RF_TEST_TESTFIESTA_TOKEN")
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "error")
+        message = app.main_screen.testfiesta_pane.note
+        assert "Cannot connect" in message and "RF_TEST_TESTFIESTA_TOKEN" in message
+        assert "RF_TEST_TESTFIESTA_TOKEN" in log_text(app)
+        await pilot.press("M")  # not connected: says so, starts nothing
+        assert app._migration is None
+
+
+async def test_unexpected_error_is_reported_not_raised(
+    secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service()
+
+    async def broken(project: str | int) -> list[TreeNode]:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(service, "testrail_tree", broken)
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: state_of(app, "testrail") == "error")
+        assert app.main_screen.testrail_pane.note == "TestRail: unexpected error: ValueError: boom"
+        await wait_for(pilot, lambda: "TestRail tree failed: ValueError: boom" in log_text(app))
+        assert app.is_running
+
+
+# ---------------------------------------------------------------------------------- layout, keys
+
+
+async def test_narrow_terminal_stacks_the_panes(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: state_of(app, "testrail") == "connected")
+        screen = app.main_screen
+        assert screen.has_class("-narrow")
+        left, right = screen.testrail_pane.region, screen.testfiesta_pane.region
+        assert left.width == right.width == 80
+        assert left.bottom <= right.y and left.height >= 5 and right.height >= 5
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert screen.has_class("-wide")
+        assert screen.testrail_pane.region.y == screen.testfiesta_pane.region.y
+
+
+async def test_help_lists_the_console_keys_first(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        rows = app.screen.keys  # type: ignore[attr-defined]
+        assert rows[:3] == [("M", "Migrate"), ("?", "Keys"), ("q ^q", "Quit")]
+        assert ("space", "Toggle") in rows  # the focused tree's keys follow
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        commands = [command.title for command in app.get_system_commands(app.screen)]
+        assert commands[:2] == ["Migrate", "Reload panes"]
+        await pilot.press("q")
+    assert not app.is_running
+
+
+# ---------------------------------------------------------------------------------- themes
+
+
+def test_theme_files_load() -> None:
+    themes = {theme.name: theme for theme in load_themes()}
+    assert set(themes) == THEMES
+    for theme in themes.values():
+        assert {"synced", "pending", "conflict", "diff-added", "diff-removed"} <= set(
+            theme.variables
+        )
+    assert themes["railfiesta-light"].dark is False
+
+
+def test_bad_theme_file_is_named() -> None:
+    with pytest.raises(ThemeFileError, match=r"bad\.toml: unknown key"):
+        theme_from_toml('name = "x"\nprimary = "#000000"\nshiny = true\n', source="bad.toml")
+    with pytest.raises(ThemeFileError, match="'primary' must be a string"):
+        theme_from_toml('name = "x"\n', source="bad.toml")
+
+
+async def test_themes_register_and_unknown_falls_back(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(), theme="railfiesta-high-contrast")
+    async with app.run_test() as pilot:
+        assert set(app.available_themes) >= THEMES
+        assert app.theme == "railfiesta-high-contrast"
+        assert app.get_css_variables()["synced"] == "#00ff66"
+        app.theme = "textual-dark"  # a built-in theme still gets the console's colours
+        await pilot.pause()
+        assert app.get_css_variables()["conflict"]
+
+    app = RailfiestaApp(make_service(), theme="no-such-theme")
+    async with app.run_test() as pilot:
+        assert app.theme == DEFAULT_THEME
+        await pilot.pause()
+        assert "unknown theme 'no-such-theme'" in log_text(app)
+
+
+# ---------------------------------------------------------------------------------- pieces
+
+
+def test_bridge_turns_events_into_messages_and_lines() -> None:
+    posted: list[object] = []
+    bridge = EventBridge(posted.append, max_buffered=3)
+    bridge(Progress("Webshop", "cases", 5, None))
+    bridge(Activity("warning", "field  custom_x\nhas no counterpart", at=0.0))
+    bridge(RateLimitWait("testrail", "get_cases", 2.5))
+    bridge(object())
+    assert posted == [MigrationProgress("Webshop", "cases", 5, None)]
+    lines = bridge.drain()
+    assert lines[0].endswith(" WRN field custom_x has no counterpart")
+    assert lines[1].endswith(" WRN TestRail rate limit on get_cases: waiting 2.5 s")
+    assert bridge.drain() == []
+    for n in range(5):
+        bridge.log("info", f"line {n}")
+    lines = bridge.drain()
+    assert "2 earlier lines not shown" in lines[0]
+    assert [line[-6:] for line in lines[1:]] == ["line 2", "line 3", "line 4"]
+
+
+def test_progress_messages_coalesce() -> None:
+    older = MigrationProgress("Webshop", "cases", 1, 10)
+    assert older.can_replace(MigrationProgress("Webshop", "cases", 2, 10))
+
+
+def test_summary_per_kind_and_warnings() -> None:
+    report = MigrationReport("Webshop", "WEB")
+    report.kinds = {"folders": KindCount(3, 3), "cases": KindCount(4, 4)}
+    report.warnings = ["a", "b"]
+    assert summarize([report]) == "Webshop -> WEB: folders 3->3, cases 4->4; 2 warnings"
+    assert summarize([]).startswith("nothing to migrate")
+
+
+class TreeHost(App[None]):
+    """A bare app around one ProjectTree."""
+
+    def compose(self) -> ComposeResult:
+        yield ProjectTree("t", id="t")
+
+
+async def test_tree_never_adds_more_than_a_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ProjectTree, "CHUNK", 3)
+    cases = [TreeNode("case", f"tf:case:{n}", f"case {n}", "tf:folder:1") for n in range(7)]
+    folder = TreeNode("folder", "tf:folder:1", "Big", None, "tr:section:1", children=cases)
+    app = TreeHost()
+    async with app.run_test() as pilot:
+        tree = app.query_one(ProjectTree)
+        tree.show_records([folder, TreeNode("folder", "tf:folder:2", "Small", None)])
+        big = child(tree.root, "Big")
+        await open_node(pilot, tree, big)
+        assert names(big) == ["case 0", "case 1", "case 2", "4 more…"]
+        tree.move_cursor(big.children[-1])
+        await pilot.press("enter")
+        assert names(big) == ["case 0", "case 1", "case 2", "case 3", "case 4", "case 5", "1 more…"]
+        await open_node(pilot, tree, child(tree.root, "Small"))
+        assert names(child(tree.root, "Small")) == ["(empty)"]
