@@ -45,9 +45,10 @@ def exit_code(reports: Sequence[MigrationReport]) -> int:
 
 
 def print_reports(
-    reports: Sequence[MigrationReport], *, as_json: bool, out: TextIO = sys.stdout
+    reports: Sequence[MigrationReport], *, as_json: bool, out: TextIO | None = None
 ) -> None:
     """Print migration reports as a table per project, or as one JSON document."""
+    out = out or sys.stdout
     if as_json:
         json.dump(
             {"projects": [r.as_dict() for r in reports], "complete": exit_code(reports) == 0},
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = verbs.add_parser("migrate", help="migrate the config's [[pair]] projects")
     migrate.add_argument("--config", required=True, help="the TOML config")
+    migrate.add_argument("--state", default=argparse.SUPPRESS, help="state directory")
     migrate.add_argument("--project", help="only the pair with this testrail_project")
     migrate.add_argument("--dry-run", action="store_true", help="read both sides, write nothing")
     migrate.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -1,0 +1,104 @@
+"""The command line as a user meets it: demo, migrate, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+FIXED_HEX = "5ec2e7"  # what secrets.token_hex returns in these tests
+
+
+@pytest.fixture
+def known_secrets(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make the demo's random credentials predictable so the output can be searched."""
+    monkeypatch.setattr("secrets.token_hex", lambda n=16: (FIXED_HEX * 11)[: 2 * n])
+    return FIXED_HEX * 5
+
+
+def test_headless_demo_json_reports_every_case_arrived(
+    known_secrets: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["demo", "--headless", "--json", "--cases", "150"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    report = json.loads(out)
+    assert report["complete"] is True
+    project = report["projects"][0]
+    assert project["testrail_project"] == "Acme Web Shop"
+    assert project["testfiesta_project"] == "ACMEWEBSHOP"
+    kinds = project["kinds"]
+    assert kinds["cases"]["testrail"] == kinds["cases"]["testfiesta"] == 150
+    assert kinds["cases"]["created"] == 150
+    assert kinds["folders"]["testrail"] == kinds["folders"]["testfiesta"] > 10
+    assert kinds["cases"]["requests"] > 0
+    assert project["requests"]["testrail"] > 0
+    assert "session data (logins, API sessions)" in project["not_migrated"]
+    assert known_secrets[:16] not in out + err
+
+
+def test_headless_demo_from_a_real_export_prints_the_table(
+    known_secrets: str, real_exports: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = real_exports / "Nhiiron__Parabank__parabank.xml"
+    code = main(["demo", "--headless", "--from-xml", str(export)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line[:1].isalpha()}
+    assert rows["cases"][:3] == ["16", "16", "16"]
+    assert rows["folders"][:3] == ["5", "5", "5"]
+    assert "not migrated: user settings" in out
+    assert known_secrets[:16] not in out + err
+
+
+def test_demo_with_a_missing_export_is_a_clear_fatal_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["demo", "--headless", "--from-xml", str(tmp_path / "nope.xml")])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "nope.xml does not exist" in err
+    assert "fix: pass a TestRail XML suite export" in err
+
+
+def test_demo_with_a_file_that_is_not_an_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<suite><sections><section>", encoding="utf-8")
+    code = main(["demo", "--headless", "--from-xml", str(broken)])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "broken.xml is not a TestRail XML suite export" in err
+
+
+def test_migrate_with_a_broken_config_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[testrail]\nurl = "https://a.testrail.io"\nuser = "q"\ncolour = 1\n')
+    code = main(["migrate", "--config", str(config)])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert f"{config}:4: unknown key 'colour' in [testrail]" in err
+
+
+def test_migrate_without_the_secret_says_which_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TESTRAIL_API_KEY", raising=False)
+    monkeypatch.setattr("keyring.get_password", lambda service, account: None)
+    config = tmp_path / "ok.toml"
+    config.write_text(
+        '[testrail]\nurl = "https://a.testrail.io"\nuser = "q@a.io"\n'
+        '[testfiesta]\nurl = "https://api.testfiesta.com"\nhandle = "acme"\n'
+        "[[pair]]\ntestrail_project = 1\n"
+    )
+    code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "environment variable TESTRAIL_API_KEY is not set" in err
+    assert "export TESTRAIL_API_KEY=" in err
