@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -111,3 +112,64 @@ async def test_unknown_project_and_wrong_token_are_named(
     assert denied.value.side == "testfiesta"
     assert "testfiesta_wrong" not in str(denied.value)
     assert "token" in denied.value.hint
+
+
+async def test_every_case_keeps_priority_type_template_refs_estimate_and_dropdown_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compare each TestRail case, as TestRail's API returns it, with its TestFiesta copy."""
+    env = emulate(tmp_path, monkeypatch, cases=180)
+    async with env.service() as service:
+        report = (await service.migrate())[0]
+    assert report.complete and not report.warnings
+
+    auth = ("qa@example.com", "tr-api-key-for-tests")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(env.testrail), base_url="http://testrail.test", auth=auth
+    ) as testrail:
+
+        async def get(method: str) -> Any:
+            response = await testrail.get(f"/index.php?/api/v2/{method}")
+            response.raise_for_status()
+            return response.json()
+
+        pid = (await get("get_projects"))["projects"][0]["id"]
+        priorities = {p["id"]: p["name"] for p in await get("get_priorities")}
+        types = {t["id"]: t["name"] for t in await get("get_case_types")}
+        templates = {t["id"]: t["name"] for t in await get(f"get_templates/{pid}")}
+        fields = {f["system_name"]: f for f in await get("get_case_fields")}
+        cases: list[dict[str, object]] = []
+        offset = 0
+        while True:
+            page = await get(f"get_cases/{pid}&offset={offset}")
+            cases += page["cases"]
+            if not page["_links"]["next"]:
+                break
+            offset += 250
+
+    def labels(system_name: str) -> dict[int, str]:
+        items = fields[system_name]["configs"][0]["options"]["items"]
+        return {int(i): v.strip() for i, _, v in (ln.partition(",") for ln in items.splitlines())}
+
+    automation = labels("custom_automation_type")
+    level = labels("custom_test_level")
+
+    tf_state = env.testfiesta.state.testfiesta
+    tf_priorities = {201: "Critical", 202: "High", 203: "Medium", 204: "Low"}
+    tf_templates = {t["uid"]: t["name"] for t in tf_state.templates("ACME")}
+    by_external = {c["externalId"]: c for c in tf_state.cases("ACME")}
+    assert len(cases) == len(by_external) == 180
+    seen_dropdowns = set()
+    for case in cases:
+        copy = by_external[f"testrail.test/case/{case['id']}"]
+        custom = copy["customFields"]
+        assert copy["name"] == case["title"]
+        assert tf_priorities[copy["priority"]] == priorities[case["priority_id"]]
+        assert [tag["name"] for tag in copy["tags"]] == [types[case["type_id"]]]
+        assert tf_templates[copy["testCaseTemplateUid"]] == templates[case["template_id"]]
+        assert custom.get("References") == case["refs"]
+        assert custom.get("Estimate") == case["estimate"]
+        assert custom["Automation Type"] == automation[case["custom_automation_type"]]
+        assert custom["Test Level"] == level[case["custom_test_level"]]
+        seen_dropdowns.add(custom["Automation Type"])
+    assert seen_dropdowns == {"None", "Selenium", "Playwright", "Cypress"}
