@@ -60,8 +60,8 @@ class RailfiestaApp(App[None]):
     ``service``: an unopened :class:`Service` (the app opens and closes it).
     ``theme``: a theme name (None: the config's ``[ui] theme``); unknown names fall back to
     :data:`tui.themes.DEFAULT_THEME` with a warning. ``pair_index``: which ``[[pair]]`` the
-    panes show. ``mouse``: False turns mouse reporting off whatever ``run(mouse=...)`` says
-    (None: the config's ``[ui] mouse``).
+    panes show (ValueError when the config has no such pair). ``mouse``: False turns mouse
+    reporting off whatever ``run(mouse=...)`` says (None: the config's ``[ui] mouse``).
     """
 
     TITLE = "railfiesta"
@@ -81,6 +81,9 @@ class RailfiestaApp(App[None]):
         pair_index: int = 0,
         mouse: bool | None = None,
     ) -> None:
+        pairs = len(service.config.pairs)
+        if not 0 <= pair_index < pairs:
+            raise ValueError(f"pair_index {pair_index} out of range: the config has {pairs} pairs")
         super().__init__()
         self.service = service
         self.pair_index = pair_index
@@ -153,6 +156,9 @@ class RailfiestaApp(App[None]):
             self.notify(detail, title="Cannot connect", severity="error", markup=False)
             self.main_screen.post_message(ServiceFailed(detail))
             return
+        except Exception as error:  # a bug or an OS error: say so, and let the handler log it
+            self.main_screen.post_message(ServiceFailed(f"{type(error).__name__}: {error}"))
+            raise
         self.service_open = True
         self.main_screen.post_message(ServiceOpened())
 

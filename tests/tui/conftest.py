@@ -111,13 +111,14 @@ def testrail_state(tmp_path: Path) -> TestRailState:
 
 @pytest.fixture
 def make_service(tmp_path: Path, testrail_state: TestRailState) -> Callable[..., Service]:
-    """``make_service(testfiesta_token=...)``: a fresh unopened Service over both emulators.
+    """``make_service(testfiesta_token=..., latency=...)``: a fresh unopened Service over both
+    emulators.
 
     ``testfiesta_token`` is the token the TestFiesta emulator accepts (the client sends the
-    one in the environment).
+    one in the environment); ``latency`` seconds are added to every TestFiesta answer.
     """
 
-    def make(*, testfiesta_token: str = TESTFIESTA_TOKEN) -> Service:
+    def make(*, testfiesta_token: str = TESTFIESTA_TOKEN, latency: float = 0.0) -> Service:
         path = tmp_path / "railfiesta.toml"
         path.write_text(
             CONFIG.format(user=TESTRAIL_USER, handle=TESTFIESTA_HANDLE, project=PROJECT),
@@ -125,7 +126,9 @@ def make_service(tmp_path: Path, testrail_state: TestRailState) -> Callable[...,
         )
         config = load_config(path)
         testrail = testrail_app(testrail_state, user=TESTRAIL_USER, api_key=TESTRAIL_KEY)
-        testfiesta = testfiesta_app(handle=TESTFIESTA_HANDLE, token=testfiesta_token)
+        testfiesta = testfiesta_app(
+            handle=TESTFIESTA_HANDLE, token=testfiesta_token, latency=latency
+        )
         return Service(
             config,
             state_dir=tmp_path / "state",

@@ -149,6 +149,22 @@ async def test_second_migrate_while_running_says_so(
         assert first is not None and first.is_finished
 
 
+async def test_quitting_mid_migration_closes_the_service(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(latency=0.05))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.service_open)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.main_screen.progress.has_class("-running"))
+        assert app.migrating
+        await pilot.press("q")
+    assert not app.is_running
+    testrail, testfiesta = app.service.testrail, app.service.testfiesta
+    assert testrail is not None and testrail.session.client.is_closed
+    assert testfiesta is not None and testfiesta.session.client.is_closed
+
+
 # ---------------------------------------------------------------------------------- failures
 
 
@@ -301,6 +317,11 @@ def test_bridge_turns_events_into_messages_and_lines() -> None:
     lines = bridge.drain()
     assert "2 earlier lines not shown" in lines[0]
     assert [line[-6:] for line in lines[1:]] == ["line 2", "line 3", "line 4"]
+
+
+def test_unknown_pair_is_refused(secrets: None, make_service: Callable[..., Service]) -> None:
+    with pytest.raises(ValueError, match="pair_index 3 out of range"):
+        RailfiestaApp(make_service(), pair_index=3)
 
 
 def test_progress_messages_coalesce() -> None:
