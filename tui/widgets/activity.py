@@ -88,7 +88,8 @@ class MigrationProgressRow(Horizontal):
             self.bar.update(total=None, progress=done)
             self._label(f"{project}: {stage} {done}")
         else:
-            self.bar.update(total=max(total, 1), progress=min(done, max(total, 1)))
+            # an empty stage (0 of 0) is a finished one
+            self.bar.update(total=total or 1, progress=min(done, total) if total else 1)
             self._label(f"{project}: {stage} {done}/{total}")
 
     def finish(self, ok: bool, summary: str) -> None:
