@@ -174,6 +174,11 @@ class ProjectMigration:
         self._warned: set[str] = set()
         self.report: MigrationReport | None = None
 
+    @property
+    def _project_had_data(self) -> bool:
+        """Whether the TestFiesta project existed before this run (else listing it is moot)."""
+        return bool(self.project_uid) and not self.created_project
+
     def _ext(self, kind: str, record_id: int | str) -> str:
         return external_id(self.tr.base_url, kind, record_id)
 
@@ -223,13 +228,9 @@ class ProjectMigration:
         with stage("templates"):
             await self._templates(catalog, tf_fields)
         with stage("folders"):
-            expected_folders = await self._folders(project, suites)
-            await self._verify_folders(expected_folders)
+            await self._folders(project, suites)
         with stage("cases"):
-            for tag in await self.tf.list_tags():
-                self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
-            expected_cases = await self._cases(project, suites, catalog)
-            await self._verify_cases(expected_cases)
+            await self._cases(project, suites, catalog)
         for kind in report.kinds:
             report.kinds[kind].requests = (
                 self.tr.session.stats.by_stage[kind]
@@ -287,7 +288,7 @@ class ProjectMigration:
         assert self.report is not None
         count = self.report.kinds.setdefault("fields", KindCount())
         key = self.project_key
-        tf_fields = await self.tf.list_custom_fields(key) if self.project_uid else []
+        tf_fields = await self.tf.list_custom_fields(key) if self._project_had_data else []
         by_name = {str(f["name"]): f for f in tf_fields}
         used_names: dict[str, str] = {}
         wanted: list[tuple[str, str, str, list[str]]] = []  # canonical, tf name, type, options
@@ -327,7 +328,7 @@ class ProjectMigration:
         assert self.report is not None
         count = self.report.kinds.setdefault("templates", KindCount())
         count.testrail = len(catalog.templates)
-        templates = await self.tf.list_templates(self.project_key) if self.project_uid else []
+        templates = await self.tf.list_templates(self.project_key) if self._project_had_data else []
         tf_templates = {str(t["name"]): str(t["uid"]) for t in templates}
         for template_id, template_name in catalog.templates.items():
             if template_name in tf_templates:
@@ -363,16 +364,6 @@ class ProjectMigration:
             )
             self.template_uids[template_name] = str(created["uid"])
             count.testfiesta += 1
-
-    async def _tag_uid(self, name: str) -> int | None:
-        found = match_name(name, self.tag_uids)
-        if found is not None:
-            return self.tag_uids[found]
-        if self.dry_run:
-            return None
-        created = await self.tf.create_tag(name, ["cases"])
-        self.tag_uids[name] = int(created["uid"])
-        return self.tag_uids[name]
 
     def _priority_uid(self, testrail_name: str | None) -> int | None:
         if testrail_name is None:
@@ -467,6 +458,10 @@ class ProjectMigration:
                 break
             pending = waiting
         self.emit(Progress(self.report.testrail_project, "folders", done, count.testrail))
+        if count.created or not self.project_uid:
+            await self._verify_folders(expected)
+        else:  # nothing written: the listing above is the read-back
+            count.testfiesta = len(expected & existing.keys())
         return expected
 
     async def _folder(
@@ -506,12 +501,13 @@ class ProjectMigration:
 
     async def _cases(
         self, project: Mapping[str, Any], suites: list[dict[str, Any]], catalog: TestRailCatalog
-    ) -> set[str]:
-        """Create every case not yet in TestFiesta; return the externalIds they should have."""
+    ) -> None:
+        """Create every case not yet in TestFiesta (after the tags their types need), then
+        count what TestFiesta holds."""
         assert self.report is not None
         count = self.report.kinds.setdefault("cases", KindCount())
         existing: dict[str, int] = {}
-        if self.project_uid:
+        if self._project_had_data:
             async for row in self.tf.iter_cases(self.project_key):
                 if row.get("source") == SOURCE and row.get("externalId"):
                     existing[str(row["externalId"])] = int(row["uid"])
@@ -524,22 +520,25 @@ class ProjectMigration:
                         Progress(self.report.testrail_project, "reading cases", len(rows), None)
                     )
         count.testrail = len(rows)
-        expected: set[str] = set()
+        records = [
+            (catalog.case_record(row, tr_key("section", row.get("section_id") or 0)),
+             self._ext("case", row["id"]))
+            for row in rows
+        ]  # fmt: skip
+        missing = [(record, ext) for record, ext in records if ext not in existing]
+        with stage("tags"):
+            await self._tags({r.type for r, _ in records if r.type}, {r.type for r, _ in missing})
         batch: list[tuple[CaseRecord, str, dict[str, Any]]] = []
-        done = 0
-        for row in rows:
-            record = catalog.case_record(row, tr_key("section", row.get("section_id") or 0))
-            ext = self._ext("case", row["id"])
-            expected.add(ext)
-            if ext in existing:
-                if not self.dry_run:
+        done = len(records) - len(missing)
+        if not self.dry_run:
+            for record, ext in records:
+                if ext in existing:
                     self.store.link(record.key, tf_key("case", existing[ext]))
-                done += 1
-                continue
+        for record, ext in missing:
             if self.dry_run:
                 count.created += 1
                 continue
-            batch.append((record, ext, await self._case_payload(record, ext)))
+            batch.append((record, ext, self._case_payload(record, ext)))
             if len(batch) >= CASE_BATCH:
                 done += await self._create_cases(batch)
                 batch = []
@@ -547,9 +546,35 @@ class ProjectMigration:
         if batch:
             done += await self._create_cases(batch)
         self.emit(Progress(self.report.testrail_project, "cases", len(rows), len(rows)))
-        return expected
+        expected = {ext for _, ext in records}
+        if count.created or not self.project_uid:
+            await self._verify_cases(expected)
+        else:  # nothing written: the listing above is the read-back
+            count.testfiesta = len(expected & existing.keys())
 
-    async def _case_payload(self, record: CaseRecord, ext: str) -> dict[str, Any]:
+    async def _tags(self, used: set[str | None], needed: set[str | None]) -> None:
+        """TestRail case types travel as TestFiesta tags (org-wide): find or create the tag of
+        every type the cases use; only types of cases still to create need a tag to exist."""
+        assert self.report is not None
+        count = self.report.kinds.setdefault("tags", KindCount())
+        names = sorted({self.rules.type_tag(t) for t in used if t})
+        count.testrail = len(names)
+        if not names:
+            return
+        for tag in await self.tf.list_tags():
+            self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
+        wanted = {self.rules.type_tag(t) for t in needed if t}
+        for name in names:
+            if match_name(name, self.tag_uids) is not None:
+                count.testfiesta += 1
+            elif name in wanted:
+                count.created += 1
+                if not self.dry_run:
+                    created = await self.tf.create_tag(name, ["cases"])
+                    self.tag_uids[name] = int(created["uid"])
+                    count.testfiesta += 1
+
+    def _case_payload(self, record: CaseRecord, ext: str) -> dict[str, Any]:
         folder_uid = self.folder_uids.get(record.folder)
         if folder_uid is None:
             raise MappingError(
@@ -557,7 +582,10 @@ class ProjectMigration:
                 "which was not migrated",
                 hint="re-run the migration; if it persists the section is not readable",
             )
-        tag = await self._tag_uid(self.rules.type_tag(record.type)) if record.type else None
+        tag_name = (
+            match_name(self.rules.type_tag(record.type), self.tag_uids) if record.type else None
+        )
+        tag = self.tag_uids[tag_name] if tag_name else None
         target = CaseTarget(
             project_uid=self.project_uid,
             folder_uid=folder_uid,

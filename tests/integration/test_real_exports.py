@@ -191,6 +191,7 @@ def test_real_export_arrives_exactly_and_a_rerun_creates_nothing(
         "fields": 0,
         "templates": 0,
         "folders": 0,
+        "tags": 0,
         "cases": 0,
     }
     assert second.kinds["cases"].testfiesta == len(expected_cases)
