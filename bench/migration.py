@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import math
 import os
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -23,14 +22,12 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.config import load_config  # noqa: E402
-from core.migrate import CASE_BATCH, MigrationReport  # noqa: E402
-from core.service import Service  # noqa: E402
-from core.testrail.client import PAGE_SIZE  # noqa: E402
-from emulators import testfiesta as testfiesta_emulator  # noqa: E402
-from emulators import testrail as testrail_emulator  # noqa: E402
+from core.config import load_config
+from core.migrate import CASE_BATCH, MigrationReport
+from core.service import Service
+from core.testrail.client import PAGE_SIZE
+from emulators import testfiesta as testfiesta_emulator
+from emulators import testrail as testrail_emulator
 
 CLOUD_PER_MINUTE = 180
 CONFIG = """
