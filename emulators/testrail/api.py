@@ -413,6 +413,12 @@ def get_case_fields(call: Call) -> Any:
     return [render_field(f) for f in call.state.case_fields.values()]
 
 
+@endpoint("add_case_field", "POST")
+def add_case_field(call: Call) -> Any:
+    """Create a case field; answers the ``add_case_field`` echo (configs as a JSON string)."""
+    return ops.case_field_echo(ops.add_case_field(call.state, call.body))
+
+
 @endpoint("get_result_fields", "GET")
 def get_result_fields(call: Call) -> Any:
     """All result fields."""
@@ -477,6 +483,13 @@ def get_users(call: Call) -> Any:
             "Field:project_id is a required field.",
         )
     return [_render_user(u) for u in call.state.users.values()]
+
+
+@endpoint("get_roles", "GET")
+def get_roles(call: Call) -> Any:
+    """Paged ``roles`` (7.3+, born paged: testrail-api.md §2.3; tolstislon ``get_roles`` returns
+    the envelope): ``{id, name, is_default, is_project_admin}`` as dichovsky__live_roles.json."""
+    return call.paged(list(call.state.roles.values()), "roles", public)
 
 
 @endpoint("get_user", "GET", "user_id")

@@ -12,6 +12,7 @@ Body dicts are the decoded JSON of the request (testrail-api.md §5, Appendix A)
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from emulators.testrail.errors import ApiError, bad_request, invalid, required
@@ -278,6 +279,190 @@ def ensure_priority(state: TestRailState, name: str) -> Row:
         weight = max((p["priority"] for p in state.priorities.values()), default=0) + 1
         row = {"id": i, "name": name, "short_name": name, "is_default": False, "priority": weight}
         state.priorities[i] = row
+    return row
+
+
+# ``add_case_field`` ``type``: a type name or its number as a *string* (testrail-api.md §5.6;
+# tolstislon ``add_case_field`` docstring lists the names). Step Results (11) are result-only.
+FIELD_TYPES = {
+    "string": STRING,
+    "integer": INTEGER,
+    "text": TEXT,
+    "url": URL,
+    "checkbox": CHECKBOX,
+    "dropdown": DROPDOWN,
+    "user": USER,
+    "date": DATE,
+    "milestone": MILESTONE,
+    "steps": STEPS,
+    "multiselect": MULTI_SELECT,
+    "multi-select": MULTI_SELECT,
+}
+FIELD_TYPE_INVALID = "Field :type is not a valid field type."  # [unverified text]
+
+
+def _field_type(value: Any) -> int:
+    """The type id of an ``add_case_field`` ``type``. A JSON number is refused with 400, as the
+    docs warn (``{type: 5}`` instead of ``{type: "5"}``)."""
+    if value is None or value == "":
+        raise required("type")
+    if not isinstance(value, str):
+        raise bad_request(FIELD_TYPE_INVALID)
+    text = value.strip().lower()
+    if text.isdigit() and int(text) in FIELD_TYPES.values():
+        return int(text)
+    if text in FIELD_TYPES:
+        return FIELD_TYPES[text]
+    raise bad_request(FIELD_TYPE_INVALID)
+
+
+def _field_configs(state: TestRailState, value: Any, type_id: int) -> list[Row]:
+    """Validate ``configs`` of ``add_case_field``: a non-empty array of ``{context, options}``.
+
+    ``context.is_global`` (bool) or ``context.project_ids`` (existing projects) say where the
+    config applies; ``options`` is kept as sent (``is_required`` defaults to false). Dropdown and
+    Multi-select configs need ``options.items``. Each config gets a GUID ``id``. Texts of the
+    400s are [unverified]; a global config is stored with ``project_ids: []`` (what fields
+    created after install show: codepine__case_field_steps_type10.json,
+    dichovsky__live_result_fields.json), stock fields keep ``null``.
+    """
+    if not isinstance(value, list) or not value:
+        raise required("configs")
+    out = []
+    for config in value:
+        if not isinstance(config, dict) or not isinstance(config.get("context"), dict):
+            raise bad_request("Field :configs is not a valid array.")
+        context = config["context"]
+        is_global = to_bool(context.get("is_global", False), "configs.context.is_global")
+        raw_ids = context.get("project_ids")
+        project_ids = [] if raw_ids in (None, "") else to_id_list(raw_ids, "configs.context")
+        for pid in project_ids:
+            state.project(pid, "configs.context.project_ids")
+        if not is_global and not project_ids:
+            raise required("configs.context.project_ids")
+        options = config.get("options") or {}
+        if not isinstance(options, dict):
+            raise bad_request("Field :configs.options is not a valid object.")
+        options = copy.deepcopy(options)
+        options["is_required"] = to_bool(
+            options.get("is_required", False), "configs.options.is_required"
+        )
+        if type_id in (DROPDOWN, MULTI_SELECT) and not parse_items(str(options.get("items") or "")):
+            raise required("configs.options.items")
+        out.append(
+            {
+                "context": {
+                    "is_global": is_global,
+                    "project_ids": [] if is_global else project_ids,
+                },
+                "options": options,
+                "id": state.guid(),
+            }
+        )
+    return out
+
+
+def add_case_field(state: TestRailState, body: Body) -> Row:
+    """``add_case_field`` (admin): ``type``*, ``name``*, ``label``*, ``configs``*,
+    ``description``, ``include_all`` (default false), ``template_ids`` (existing templates).
+
+    Creates a case field whose ``system_name`` is ``custom_<name>``; a name already used by a
+    case field -> 400 ``Field :name is already in use.`` [unverified text]. Returns the stored
+    row; :func:`case_field_echo` renders the answer (which differs from ``get_case_fields``).
+    """
+    type_id = _field_type(body.get("type"))
+    name = req_text(body, "name").strip()
+    label = req_text(body, "label")
+    if any(f["name"] == name for f in state.case_fields.values()):
+        raise bad_request("Field :name is already in use.")
+    include_all = to_bool(body.get("include_all", False), "include_all")
+    template_ids = to_id_list(body.get("template_ids") or [], "template_ids")
+    for tid in template_ids:
+        if tid not in state.templates:
+            raise invalid("template_ids", "template")
+    configs = _field_configs(state, body.get("configs"), type_id)
+    row = state.add_field_row(
+        state.case_fields,
+        "case_field",
+        name=name,
+        label=label,
+        type_id=type_id,
+        template_ids=template_ids,
+        include_all=include_all,
+        description=to_text(body.get("description"), "description"),
+    )
+    row["configs"] = configs
+    return row
+
+
+def case_field_echo(row: Row) -> Row:
+    """The ``add_case_field`` answer: unlike ``get_case_fields`` it carries ``configs`` as a
+    JSON-encoded *string* (global configs with ``project_ids: ""``), booleans as 0/1 and the
+    extra ``entity_id``, ``location_id``, ``is_multi``, ``status_id``, ``is_system`` columns
+    (testrail-api.md §5.6; jonny7/testrail-kit ``addedCaseFieldResponse``)."""
+    configs = [
+        {
+            "context": {
+                "is_global": c["context"]["is_global"],
+                "project_ids": "" if c["context"]["is_global"] else c["context"]["project_ids"],
+            },
+            "options": c["options"],
+            "id": c["id"],
+        }
+        for c in row["configs"]
+    ]
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "system_name": row["system_name"],
+        "entity_id": 1,
+        "label": row["label"],
+        "description": row["description"],
+        "type_id": row["type_id"],
+        "location_id": 2,
+        "display_order": row["display_order"],
+        "configs": json.dumps(configs, separators=(",", ":")),
+        "is_multi": int(row["type_id"] == MULTI_SELECT),
+        "is_active": int(row["is_active"]),
+        "status_id": 1,
+        "is_system": 0,
+        "include_all": int(row["include_all"]),
+        "template_ids": list(row["template_ids"]),
+    }
+
+
+def activate_custom_status(
+    state: TestRailState,
+    status_id: int,
+    *,
+    name: str,
+    label: str,
+    colors: tuple[int, int, int] = (0, 10526880, 13684944),
+    is_final: bool = False,
+) -> Row:
+    """Seeding only (TestRail has no API for it): enable custom status ``status_id`` (6..12,
+    ``custom_status1`` .. ``custom_status7``) under ``name``/``label``, as an admin does under
+    Administration > Customizations. It is then listed by ``get_statuses`` with
+    ``is_system: false`` and ``i18n_custom_id: null`` (dichovsky__live_statuses.json ids 7, 8)
+    and accepted in results."""
+    if status_id not in range(6, 13):
+        raise bad_request("Field :status_id is not a valid custom status.")
+    dark, medium, bright = colors
+    row: Row = {
+        "id": status_id,
+        "name": name,
+        "label": label,
+        "color_dark": dark,
+        "color_medium": medium,
+        "color_bright": bright,
+        "is_system": False,
+        "is_untested": False,
+        "is_final": is_final,
+        "i18n_custom_id": None,
+        "_active": True,
+    }
+    state.statuses[status_id] = row
+    state.statuses = dict(sorted(state.statuses.items()))
     return row
 
 

@@ -600,8 +600,8 @@ def add_plan_entry(state: TestRailState, plan_id: int, body: Body, user_id: int 
         "name": to_text(body.get("name"), "name") or suite["name"],
         "description": to_text(body.get("description"), "description"),
         "include_all": _include_all(body.get("include_all")),
-        "refs": to_text(body.get("refs"), "refs"),
         "dynamic_filters": None,
+        "_refs": to_text(body.get("refs"), "refs"),
         "_index": len(plan["_entries"]) + 1,
         "_run_ids": [],
     }
@@ -618,7 +618,7 @@ def add_plan_entry(state: TestRailState, plan_id: int, body: Body, user_id: int 
             "assignedto_id": spec.get("assignedto_id", body.get("assignedto_id")),
             "include_all": spec.get("include_all", body.get("include_all")),
             "case_ids": spec.get("case_ids", body.get("case_ids")),
-            "refs": entry["refs"],
+            "refs": entry["_refs"],
         }
         run = add_run(
             state,
@@ -649,11 +649,15 @@ def close_plan(state: TestRailState, plan_id: int) -> Row:
 
 
 def render_entry(state: TestRailState, entry: Row, base: str) -> Row:
-    """A plan entry: GUID ``id``, ``suite_id``, ``name``, ..., ``runs`` (full run rows)."""
-    out = public(entry)
+    """A plan entry as live TestRail answers ``add_plan_entry`` (dichovsky__live_plan_entry.json):
+    GUID ``id``, ``runs`` (full run rows), ``suite_id``, ``name``, ``description``,
+    ``include_all``, ``dynamic_filters``. The entry's ``refs`` live on its runs: the live entry
+    has no ``refs`` key (older builds showed one; testrail-api.md §5.12)."""
+    out: Row = {"id": entry["id"]}
     out["runs"] = [
         render_run(state, state.runs[r], base) for r in entry["_run_ids"] if r in state.runs
     ]
+    out.update(public(entry))
     return out
 
 
@@ -695,7 +699,11 @@ def add_attachment(
     user_id: int | None,
 ) -> Row:
     """Store an uploaded file for ``entity_type`` (``case``, ``result``, ``run``, ``plan``,
-    ``plan_entry``) and return the attachment row; the API answers ``{"attachment_id": id}``."""
+    ``plan_entry``) and return the attachment row; the API answers ``{"attachment_id": id}``.
+
+    The public keys are those of a live TestRail Cloud list row
+    (dichovsky__live_attachment_entity.json): integer ``id`` and ``data_id``, a
+    ``cassandra_file_id`` UUID string, no entity columns (the owner is kept internally)."""
     aid = state.next_id("attachment")
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     ctype = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -704,15 +712,16 @@ def add_attachment(
         "name": filename,
         "filename": filename,
         "filetype": ext,
+        "cassandra_file_id": state.guid(),
         "size": len(data),
         "created_on": state.now(),
         "project_id": project_id,
         "user_id": user_id,
-        "entity_type": entity_type,
-        "entity_id": str(entity_id),
         "data_id": aid,
         "is_image": ctype.startswith("image/"),
         "icon": "image" if ctype.startswith("image/") else "other",
+        "_entity_type": entity_type,
+        "_entity_id": str(entity_id),
         "_data": data,
         "_content_type": ctype,
     }
@@ -727,7 +736,7 @@ def attachments_for(state: TestRailState, entity_type: str, entity_ids: set[str]
     return [
         public(a)
         for a in state.attachments.values()
-        if a["entity_type"] == entity_type and a["entity_id"] in entity_ids
+        if a["_entity_type"] == entity_type and a["_entity_id"] in entity_ids
     ]
 
 
@@ -736,7 +745,7 @@ def delete_attachment(state: TestRailState, attachment_id: int) -> None:
     row = state.attachments.pop(attachment_id, None)
     if row is None:
         raise invalid("attachment_id", "attachment")
-    if row["entity_type"] == "result":
-        result = state.results.get(int(row["entity_id"]))
+    if row["_entity_type"] == "result":
+        result = state.results.get(int(row["_entity_id"]))
         if result and attachment_id in result["attachment_ids"]:
             result["attachment_ids"].remove(attachment_id)

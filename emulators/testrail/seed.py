@@ -195,6 +195,16 @@ def _extend(field: Row, project_id: int, items: dict[int, str]) -> None:
         config["options"]["items"] = _items_text({**items, **known})
 
 
+def _show_step_columns(field: Row, steps: list[Row]) -> None:
+    """Switch on ``has_additional``/``has_reference`` in the field's configs when the file fills
+    those step columns: TestRail only answers the columns a Steps field enables
+    (:func:`emulators.testrail.store.steps_as_shown`), and the export shows they were on."""
+    for column, flag in (("additional_info", "has_additional"), ("refs", "has_reference")):
+        if any(step[column] is not None for step in steps):
+            for config in field["configs"]:
+                config["options"][flag] = True
+
+
 def _items_text(items: dict[int, str]) -> str:
     return "\n".join(f"{key}, {label}" for key, label in sorted(items.items()))
 
@@ -220,6 +230,7 @@ def _custom_values(
                 }
                 for step in elem.findall("step")
             ]
+            _show_step_columns(field, values[key])
         elif field["type_id"] == DROPDOWN:
             raw_id = (elem.findtext("id") or "").strip()
             values[key] = int(raw_id) if _INT.fullmatch(raw_id) else None

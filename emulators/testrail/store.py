@@ -125,6 +125,39 @@ DEFAULT_STATUSES: list[Row] = [
     },
 ]
 
+# Roles of a fresh install (§5.16 ``get_roles``). The live capture redacts the names and shows
+# ids 1-5 with 3 as the default and no project-admin role; the names are TestRail's stock role
+# names in an [unverified] id order consistent with ``add_user`` (1 Lead, 3 Tester).
+DEFAULT_ROLES = [(1, "Lead"), (2, "Designer"), (3, "Tester"), (4, "Guest"), (5, "Read-only")]
+DEFAULT_ROLE_ID = 3
+
+
+def i18n_key(table: str, name: str) -> str:
+    """The ``i18n_custom_id`` of a row a fresh install ships (``templates_test_case_text``).
+
+    Live TestRail (dichovsky__live_*.json) gives stock statuses, templates, case types and
+    fields a translation-key string and rows an admin created later ``null``. Only that split is
+    recorded (the strings are redacted); the format follows trcli's test fixtures
+    (``templates_test_case_text``) and is [unverified] for the other tables.
+    """
+    slug = "".join(c if c.isalnum() else "_" for c in name.lower())
+    return f"{table}_{'_'.join(part for part in slug.split('_') if part)}"
+
+
+# Descriptions of the stock case fields. preconds/steps/expected are verbatim from a real
+# Server (mlbexport__get_case_fields.json; preconds also in RetailMeNot's and jonny7's
+# fixtures), where steps_separated has none; the Exploratory texts are [unverified]. The stock
+# Step Results result field has none either (dichovsky__live_result_fields.json).
+STOCK_FIELD_DESCRIPTIONS = {
+    "preconds": "The preconditions of this test case. Reference other test cases with [C#] "
+    "(e.g. [C17]).",
+    "steps": "The required steps to execute the test case.",
+    "expected": "The expected result after executing the test case.",
+    "mission": "A high-level overview of what to test and which areas to cover, usually just "
+    "1-2 sentences.",
+    "goals": "A detailed list of goals to cover as part of the exploratory sessions.",
+}
+
 STATUS_COUNTER_KEYS = {
     1: "passed_count",
     2: "blocked_count",
@@ -202,6 +235,7 @@ class TestRailState:
         self.shared_steps: dict[int, Row] = {}
         self.attachments: dict[int, Row] = {}
         self.labels: dict[int, Row] = {}
+        self.roles: dict[int, Row] = {}
         self.history: dict[int, list[Row]] = {}
         self.import_ids: dict[int, str] = {}  # case id -> <id> text of the XML it came from
         if defaults:
@@ -229,7 +263,7 @@ class TestRailState:
             self.templates[tid] = {
                 "id": tid,
                 "name": name,
-                "i18n_custom_id": None,
+                "i18n_custom_id": i18n_key("templates", name),
                 "is_default": tid == TEMPLATE_TEXT,
                 "_project_ids": None,
             }
@@ -239,7 +273,7 @@ class TestRailState:
                 "id": i,
                 "name": name,
                 "is_default": name == DEFAULT_CASE_TYPE,
-                "i18n_custom_id": None,
+                "i18n_custom_id": i18n_key("case_types", name),
             }
         for name, weight in DEFAULT_PRIORITIES:
             i = self.next_id("priority")
@@ -251,7 +285,17 @@ class TestRailState:
                 "priority": weight,
             }
         for status in DEFAULT_STATUSES:
-            self.statuses[status["id"]] = dict(status, i18n_custom_id=None, _active=True)
+            self.statuses[status["id"]] = dict(
+                status, i18n_custom_id=i18n_key("statuses", status["name"]), _active=True
+            )
+        for rid, name in DEFAULT_ROLES:
+            self._ids["role"] = rid
+            self.roles[rid] = {
+                "id": rid,
+                "name": name,
+                "is_default": rid == DEFAULT_ROLE_ID,
+                "is_project_admin": False,
+            }
         self._ids["status"] = 12  # custom statuses 6..12 exist but are inactive (not listed)
         text_opts = {"is_required": False, "default_value": "", "format": "markdown", "rows": "7"}
         stock = [
@@ -284,6 +328,8 @@ class TestRailState:
                 type_id=type_id,
                 template_ids=template_ids,
                 options=dict(options),
+                description=STOCK_FIELD_DESCRIPTIONS.get(name),
+                i18n_custom_id=i18n_key("case_fields", name),
             )
         self.add_field_row(
             self.result_fields,
@@ -299,6 +345,7 @@ class TestRailState:
                 "has_actual": True,
                 "rows": "5",
             },
+            i18n_custom_id=i18n_key("result_fields", "step_results"),
         )
 
     def add_field_row(
@@ -314,15 +361,23 @@ class TestRailState:
         options: Row | None = None,
         description: str | None = None,
         project_ids: list[int] | None = None,
+        is_global: bool | None = None,
+        i18n_custom_id: str | None = None,
     ) -> Row:
         """Create a case or result field row (shape of §5.6) in ``table`` and return it.
 
-        ``project_ids`` None makes the one config global (``is_global: true``, ``project_ids:
-        null``); otherwise the config applies to those projects only.
+        By default ``project_ids`` None makes the one config global (``is_global: true``,
+        ``project_ids: null``, as stock fields read) and a list scopes it to those projects.
+        ``is_global`` given explicitly stores the context as given: live TestRail shows global
+        configs with ``project_ids: []`` too (dichovsky__live_result_fields.json).
+        ``i18n_custom_id`` is a translation key for stock fields, None for created ones.
         """
         i = self.next_id(kind)
         config = {
-            "context": {"is_global": project_ids is None, "project_ids": project_ids},
+            "context": {
+                "is_global": project_ids is None if is_global is None else is_global,
+                "project_ids": project_ids,
+            },
             "options": options or {"is_required": False, "default_value": ""},
             "id": str(uuid.uuid5(_UUID_NS, f"{kind}:{i}:{name}")),
         }
@@ -337,7 +392,7 @@ class TestRailState:
             "configs": [config],
             "display_order": len(table) + 1,
             "include_all": include_all,
-            "i18n_custom_id": None,
+            "i18n_custom_id": i18n_custom_id,
             "template_ids": [] if include_all else sorted(set(template_ids)),
         }
         table[i] = row
@@ -552,11 +607,47 @@ def render_labels(state: TestRailState, label_ids: list[int]) -> list[Row]:
     return [public(state.labels[i]) for i in label_ids if i in state.labels]
 
 
+_STEP_FLAGS = {"additional_info": "has_additional", "refs": "has_reference"}
+
+
+def steps_as_shown(steps: Any, options: Row) -> Any:
+    """A Steps (type 10) value the way TestRail answers it for a field config's ``options``.
+
+    Every step has ``content`` and ``expected`` (unless the config says ``has_expected:
+    false``); ``additional_info`` and ``refs`` appear only when the config enables them
+    (``has_additional``, ``has_reference``), and
+    ``shared_step_id`` only on steps that came from a shared step set. Evidence: the real Server
+    export mlbexport__get_cases_items_steps_separated.json answers ``{content, expected}`` steps
+    for a field whose options are ``has_expected: true`` without the other two flags, and
+    testrail-api.md §5.4 lists ``additional_info``/``refs`` "if has_additional/has_reference".
+    The stored value keeps every column, so switching a flag on shows what was written.
+    """
+    if not isinstance(steps, list):
+        return copy.deepcopy(steps)
+    shown = ["content"]
+    if options.get("has_expected") is not False:
+        shown.append("expected")
+    shown += [key for key in ("additional_info", "refs") if options.get(_STEP_FLAGS[key])]
+    out = []
+    for step in steps:
+        row = {key: step.get(key) for key in shown}
+        if step.get("shared_step_id") is not None:
+            row["shared_step_id"] = step["shared_step_id"]
+        out.append(row)
+    return out
+
+
 def custom_values(state: TestRailState, project_id: int, values: Row) -> Row:
-    """``custom_*`` keys for every case field configured for the project, null when unset."""
+    """``custom_*`` keys for every case field configured for the project, null when unset;
+    Steps values shaped by the project's field config (:func:`steps_as_shown`)."""
     out: Row = {}
     for field in state.fields_for_project(state.case_fields, project_id):
-        out[field["system_name"]] = copy.deepcopy(values.get(field["system_name"]))
+        value = values.get(field["system_name"])
+        if field["type_id"] == STEPS:
+            options = (field_config(field, project_id) or {}).get("options") or {}
+            out[field["system_name"]] = steps_as_shown(value, options)
+        else:
+            out[field["system_name"]] = copy.deepcopy(value)
     return out
 
 

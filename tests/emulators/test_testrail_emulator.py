@@ -492,17 +492,14 @@ async def test_add_and_update_case_with_server_clock(
     assert created["estimate"] == "1m 30s" and created["refs"] == "JIRA-1, JIRA-2"
     assert created["title"] == "Кириллица & 日本語"
     assert created["custom_preconds"] == "  leading and trailing  \n"
-    assert created["custom_steps_separated"] == [
-        {**steps[0], "additional_info": None, "refs": None}
-    ]
+    # the stock Steps field enables only ``expected`` (has_additional/has_reference off)
+    assert created["custom_steps_separated"] == [steps[0]]
     assert "custom_no_such_field" not in created
     assert created["custom_automation_type"] == 0  # the dropdown's default_value
     assert created["display_order"] == 1
     assert updated["updated_on"] == START + 40 and updated["created_on"] == START + 10
     assert updated["section_id"] == parent["id"]
-    assert updated["custom_steps_separated"] == [
-        {"content": "only step", "expected": None, "additional_info": None, "refs": None}
-    ]
+    assert updated["custom_steps_separated"] == [{"content": "only step", "expected": None}]
     assert [case["id"] for case in after["cases"]] == [created["id"]]
     assert [case["id"] for case in direct["cases"]] == [created["id"]]
     fields = {ch["field"] for ch in history["history"][0]["changes"]}
@@ -663,14 +660,10 @@ def test_parabank_steps_keep_content_and_expected(real_exports: Path) -> None:
         {
             "content": "User provides correct username and password",
             "expected": "Input field is filled with users password and username",
-            "additional_info": None,
-            "refs": None,
         },
         {
             "content": 'User press "login" button',
             "expected": "User is logged in and redirected to accounts overview",
-            "additional_info": None,
-            "refs": None,
         },
     ]
     steps = sum(len(c["custom_steps_separated"] or []) for c in cases)
@@ -703,8 +696,6 @@ def test_klaros_duplicate_ids_become_distinct_cases(real_exports: Path) -> None:
     assert logger["custom_steps_separated"][0] == {
         "content": "Set 1234\n1234\n1234",
         "expected": None,
-        "additional_info": None,
-        "refs": None,
     }
     assert logger["custom_steps_separated"][1]["expected"].startswith("123\n1234&1234\n1234")
     types = {t["name"] for t in state.case_types.values()}
@@ -972,8 +963,7 @@ async def test_shared_steps_expand_and_propagate(state600: TestRailState) -> Non
         listed = (await c.get(API + f"get_shared_step/{shared['id']}")).json()
         history = (await c.get(API + f"get_shared_step_history/{shared['id']}")).json()
     assert case["custom_steps_separated"][0] == {
-        "content": "Open /login", "expected": "Form", "additional_info": None, "refs": None,
-        "shared_step_id": shared["id"],
+        "content": "Open /login", "expected": "Form", "shared_step_id": shared["id"],
     }  # fmt: skip
     assert [s["content"] for s in after["custom_steps_separated"]] == [
         "Open /signin",
@@ -1068,3 +1058,72 @@ async def test_estimate_forecast_follows_elapsed_results(state600: TestRailState
     assert case["estimate_forecast"] == "1m 30s"
     assert bad.json() == {"error": "Field :elapsed is not in a valid time span format."}
     assert [t["case_id"] for t in test["tests"]] == [1]
+
+
+async def test_add_case_field_echo_refusals_and_use(state600: TestRailState) -> None:
+    """``add_case_field`` (§5.6): numeric types only as strings, the quirky echo (configs as a
+    JSON string, 0/1 flags), then the field is listed and its values accepted on project 1."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        body = {
+            "type": "Dropdown",
+            "name": "browser",
+            "label": "Browser",
+            "include_all": True,
+            "configs": [
+                {
+                    "context": {"is_global": False, "project_ids": [1]},
+                    "options": {
+                        "is_required": False,
+                        "default_value": "1",
+                        "items": "1, Chrome\n2, Firefox",
+                    },
+                }
+            ],
+        }
+        bare_number = await c.post(API + "add_case_field", json={**body, "type": 6})
+        no_configs = await c.post(API + "add_case_field", json={**body, "configs": []})
+        no_items = await c.post(
+            API + "add_case_field",
+            json={**body, "configs": [{"context": {"is_global": True}, "options": {}}]},
+        )
+        unknown_project = await c.post(
+            API + "add_case_field",
+            json={
+                **body,
+                "configs": [
+                    {"context": {"project_ids": [99]}, "options": body["configs"][0]["options"]}
+                ],
+            },
+        )
+        echo = (await c.post(API + "add_case_field", json={**body, "type": "6"})).json()
+        again = await c.post(API + "add_case_field", json=body)
+        listed = [
+            f for f in (await c.get(API + "get_case_fields")).json() if f["name"] == "browser"
+        ]
+        section = (await c.get(API + "get_sections/1")).json()["sections"][0]
+        case = (
+            await c.post(
+                API + f"add_case/{section['id']}", json={"title": "t", "custom_browser": 2}
+            )
+        ).json()
+        roles = (await c.get(API + "get_roles")).json()
+    assert bare_number.status_code == 400 and no_configs.status_code == 400
+    assert no_configs.json() == {"error": "Field :configs is a required field."}
+    assert no_items.json() == {"error": "Field :configs.options.items is a required field."}
+    assert unknown_project.json() == {
+        "error": "Field :configs.context.project_ids is not a valid or accessible project."
+    }
+    assert isinstance(echo["configs"], str) and json.loads(echo["configs"])[0]["context"] == {
+        "is_global": False,
+        "project_ids": [1],
+    }
+    assert (echo["system_name"], echo["type_id"], echo["include_all"], echo["is_multi"]) == (
+        "custom_browser", 6, 1, 0,
+    )  # fmt: skip
+    assert again.json() == {"error": "Field :name is already in use."}
+    (field,) = listed
+    assert field["configs"][0]["options"]["items"] == "1, Chrome\n2, Firefox"
+    assert field["i18n_custom_id"] is None and field["is_active"] is True
+    assert case["custom_browser"] == 2
+    assert set(roles) == {"offset", "limit", "size", "_links", "roles"}
+    assert [r["id"] for r in roles["roles"] if r["is_default"]] == [3]
