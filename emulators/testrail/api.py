@@ -64,7 +64,8 @@ class Call:
     ``method`` is the API method name, ``ids`` the path ids (ints, in declared order),
     ``params`` the decoded query parameters, ``page`` their pagination view, ``body`` the decoded
     JSON object (``{}`` for GET), ``files`` multipart uploads by field name, ``user`` the
-    authenticated user row, ``base`` the instance URL used in ``url`` fields.
+    authenticated user row, ``base`` the instance URL used in ``url`` fields, ``text_ids`` the
+    GUID path ids by name (``entry_id``).
     """
 
     state: TestRailState
@@ -78,6 +79,7 @@ class Call:
     legacy_arrays: bool = False
     suites_paged: bool = False
     files: dict[str, Upload] = field(default_factory=dict)
+    text_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def user_id(self) -> int:
@@ -792,6 +794,20 @@ def add_plan_entry(call: Call) -> Any:
     return runs.render_entry(call.state, entry, call.base)
 
 
+@endpoint("update_plan_entry", "POST", "plan_id", "entry_id")
+def update_plan_entry(call: Call) -> Any:
+    """Update an entry and all its runs (``case_ids`` replaces their selection); the entry."""
+    entry = runs.update_plan_entry(call.state, call.ids[0], call.text_ids["entry_id"], call.body)
+    return runs.render_entry(call.state, entry, call.base)
+
+
+@endpoint("update_run_in_plan_entry", "POST", "run_id")
+def update_run_in_plan_entry(call: Call) -> Any:
+    """Update one run of a plan entry (6.4+, configuration runs); the run."""
+    run = runs.update_run_in_plan_entry(call.state, call.ids[0], call.body)
+    return runs.render_run(call.state, run, call.base)
+
+
 @endpoint("close_plan", "POST", "plan_id")
 def close_plan(call: Call) -> Any:
     """Close a plan and its runs."""
@@ -968,17 +984,27 @@ def delete_attachment(call: Call) -> Any:
     return EMPTY
 
 
-def parse_ids(ep: Endpoint, raw: list[str]) -> list[int]:
-    """Path ids as ints: a missing required id -> 400 ``Field :<name> is a required field.``,
-    a non-integer -> 400 ``Field :<name> is not a valid ID.`` [unverified text]."""
-    out = []
+# Path ids that are GUID strings, not integers (plan entries, testrail-api.md §4, §5.12).
+TEXT_IDS = frozenset({"entry_id"})
+
+
+def parse_ids(ep: Endpoint, raw: list[str]) -> tuple[list[int], dict[str, str]]:
+    """Path ids: integer ids in declared order, and the GUID ids (``entry_id``) by name.
+
+    A missing required id -> 400 ``Field :<name> is a required field.``, a non-integer where an
+    integer is due -> 400 ``Field :<name> is not a valid ID.`` [unverified text]."""
+    out: list[int] = []
+    text: dict[str, str] = {}
     for i, name in enumerate(ep.ids):
         if i >= len(raw) or raw[i] == "":
             if i < ep.required_ids:
                 raise required(name)
             break
         value = raw[i]
-        if not value.isdigit():
+        if name in TEXT_IDS:
+            text[name] = value
+        elif not value.isdigit():
             raise bad_request(f"Field :{name} is not a valid ID.")
-        out.append(to_int(value, name))
-    return out
+        else:
+            out.append(to_int(value, name))
+    return out, text

@@ -292,9 +292,14 @@ async def _handle(request: Request, rt: _Runtime) -> Response:
     params = dict(pairs)
     filters = [(k, v) for k, v in pairs if k not in ("limit", "offset")]
     try:
-        ids = parse_ids(ep, raw_ids)
+        ids, text_ids = parse_ids(ep, raw_ids)
+        numbers = iter(ids)
+        shown = [
+            text_ids[n] if n in text_ids else str(next(numbers))
+            for n in ep.ids[: len(ids) + len(text_ids)]
+        ]
         page = PageRequest(
-            "/api/v2/" + "/".join([method, *map(str, ids)]),
+            "/api/v2/" + "/".join([method, *shown]),
             filters,
             params.get("limit"),
             params.get("offset"),
@@ -311,6 +316,7 @@ async def _handle(request: Request, rt: _Runtime) -> Response:
             legacy_arrays=options.legacy_arrays,
             suites_paged=options.suites_paged,
             files=files,
+            text_ids=text_ids,
         )
         with state.lock:
             result = ep.handler(call)

@@ -634,6 +634,74 @@ def add_plan_entry(state: TestRailState, plan_id: int, body: Body, user_id: int 
     return entry
 
 
+NOT_AN_ENTRY = "Field :entry_id is not a valid test plan entry."  # [unverified text]
+NOT_IN_PLAN = "Field :run_id is not a valid test run in a test plan entry."  # [unverified text]
+
+# What ``update_plan_entry`` passes on to every run of the entry, and what
+# ``update_run_in_plan_entry`` accepts (tolstislon docstrings; testrail-api.md §5.12). A run's
+# name is its entry's, so only ``update_plan_entry`` renames.
+_ENTRY_RUN_KEYS = (
+    "description",
+    "assignedto_id",
+    "start_on",
+    "due_on",
+    "include_all",
+    "case_ids",
+    "refs",
+)
+
+
+def _entry(plan: Row, entry_id: str) -> Row:
+    entries: list[Row] = plan["_entries"]
+    for entry in entries:
+        if entry["id"] == entry_id:
+            return entry
+    raise bad_request(NOT_AN_ENTRY)
+
+
+def update_plan_entry(state: TestRailState, plan_id: int, entry_id: str, body: Body) -> Row:
+    """``update_plan_entry/{plan_id}/{entry_id}``: partial ``name``, ``description``,
+    ``assignedto_id``, ``start_on``, ``due_on``, ``include_all``, ``case_ids``, ``refs``,
+    applied to the entry and every run in it; ``case_ids``/``include_all`` replace each run's
+    selection and tests of retained cases keep their results (§5.12). Other keys (trcli sends
+    ``suite_id``) are ignored. All runs are validated before any changes (all-or-nothing)."""
+    plan = state.plan(plan_id)
+    if plan["is_completed"]:
+        raise bad_request(CLOSED_PLAN)
+    entry = _entry(plan, entry_id)
+    run_body = {k: body[k] for k in _ENTRY_RUN_KEYS if k in body}
+    if "name" in body:
+        run_body["name"] = req_text(body, "name")
+    checkpoint = state.checkpoint()
+    try:
+        for rid in entry["_run_ids"]:
+            update_run(state, rid, run_body)
+    except ApiError:
+        state.restore(checkpoint)
+        raise
+    entry = _entry(state.plans[plan_id], entry_id)  # restore() may have swapped the tables
+    if "name" in run_body:
+        entry["name"] = run_body["name"]
+    if "description" in body:
+        entry["description"] = to_text(body["description"], "description")
+    if "include_all" in body:
+        entry["include_all"] = _include_all(body["include_all"])
+    if "refs" in body:
+        entry["_refs"] = to_text(body["refs"], "refs")
+    return entry
+
+
+def update_run_in_plan_entry(state: TestRailState, run_id: int, body: Body) -> Row:
+    """``update_run_in_plan_entry/{run_id}`` (6.4+): partial ``description``, ``assignedto_id``,
+    ``start_on``, ``due_on``, ``include_all``, ``case_ids``, ``refs`` of one run of a plan entry
+    (the per-configuration runs). A run outside any plan -> 400 [unverified text]; ``name`` and
+    other keys are ignored (the name belongs to the entry)."""
+    run = state.run(run_id)
+    if run["plan_id"] is None:
+        raise bad_request(NOT_IN_PLAN)
+    return update_run(state, run_id, {k: body[k] for k in _ENTRY_RUN_KEYS if k in body})
+
+
 def close_plan(state: TestRailState, plan_id: int) -> Row:
     """``close_plan/{plan_id}``: closes every open run of the plan and the plan itself."""
     plan = state.plan(plan_id)

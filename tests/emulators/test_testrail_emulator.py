@@ -931,6 +931,58 @@ async def test_plan_with_configuration_runs(state600: TestRailState) -> None:
     assert all(r["is_completed"] for r in closed["entries"][0]["runs"])
 
 
+async def test_update_plan_entry_and_run_in_plan_entry(state600: TestRailState) -> None:
+    """§5.12: ``update_plan_entry`` (GUID entry id in the path) renames the entry's runs and
+    replaces their case selection, retained tests keeping their results; the per-configuration
+    ``update_run_in_plan_entry`` changes one run; both refuse what is not theirs."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        group = (await c.post(API + "add_config_group/1", json={"name": "OS"})).json()
+        linux = (await c.post(API + f"add_config/{group['id']}", json={"name": "Linux"})).json()
+        plan = (
+            await c.post(
+                API + "add_plan/1",
+                json={
+                    "name": "R",
+                    "entries": [{"suite_id": 1, "include_all": False, "case_ids": [1, 2]}],
+                },
+            )
+        ).json()
+        (entry,) = plan["entries"]
+        run_id = entry["runs"][0]["id"]
+        await c.post(API + f"add_result_for_case/{run_id}/1", json={"status_id": 1})
+        updated = await c.post(
+            API + f"update_plan_entry/{plan['id']}/{entry['id']}",
+            json={"name": "Renamed", "case_ids": [1, 3], "suite_id": 1, "refs": "REL-1"},
+        )
+        wrong_entry = await c.post(API + f"update_plan_entry/{plan['id']}/not-an-entry", json={})
+        config_entry = (
+            await c.post(
+                API + f"add_plan_entry/{plan['id']}",
+                json={
+                    "suite_id": 1,
+                    "config_ids": [linux["id"]],
+                    "runs": [{"config_ids": [linux["id"]]}],
+                },
+            )
+        ).json()
+        config_run = config_entry["runs"][0]["id"]
+        one_run = await c.post(
+            API + f"update_run_in_plan_entry/{config_run}",
+            json={"include_all": False, "case_ids": [5], "description": "only five"},
+        )
+        plain = (await c.post(API + "add_run/1", json={"name": "solo"})).json()
+        not_in_plan = await c.post(API + f"update_run_in_plan_entry/{plain['id']}", json={})
+        tests = (await c.get(API + f"get_tests/{run_id}")).json()["tests"]
+    body = updated.json()
+    assert updated.status_code == 200 and body["id"] == entry["id"] and body["name"] == "Renamed"
+    assert [r["name"] for r in body["runs"]] == ["Renamed"] and body["runs"][0]["refs"] == "REL-1"
+    assert {t["case_id"]: t["status_id"] for t in tests} == {1: 1, 3: 3}  # case 1 kept its pass
+    assert wrong_entry.status_code == 400
+    assert wrong_entry.json() == {"error": "Field :entry_id is not a valid test plan entry."}
+    assert one_run.json()["untested_count"] == 1 and one_run.json()["description"] == "only five"
+    assert not_in_plan.status_code == 400
+
+
 async def test_shared_steps_expand_and_propagate(state600: TestRailState) -> None:
     async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
         shared = (
