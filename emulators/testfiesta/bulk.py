@@ -1,9 +1,10 @@
 """The bulk import ``POST /v1/{handle}/projects/{key}/data`` (operation NewData, D1; §3.12).
 
 Body (``CreateDataDto``): ``{"entities": {"folders"|"cases"|"runs"|"executions": {"entries":
-[...]}}, "runId"?: number}``; answers **204** with an empty body. The spec documents the shape
-only; everything below is inferred (testfiesta-api.md §3.12, DESIGN §12.1 and §12.3) and marked
-so:
+[...]}}}``; answers **204** with an empty body. tacotruck's extra top-level ``runId`` (§3.12)
+is refused: the DTO is ``additionalProperties: false`` and §1.5 does not list it. The spec
+documents the shape only; everything below is inferred (testfiesta-api.md §3.12, DESIGN §12.1
+and §12.3) and marked so:
 
 - [INF] **All or nothing.** The whole request is checked first (types, references, statuses);
   the first problem answers 400 naming the entry path
@@ -37,8 +38,7 @@ so:
 - [INF] **Execution ``status``** is a status *name* string matched case-insensitively against
   the org's execution statuses (``"passed"``); a number or an unknown name is a 400. Without a
   status a new execution is untested. ``caseRef``/``runRef`` are externalIds of a case/run
-  with the entry's ``source``; when ``runRef`` names no run, the top-level ``runId`` (the uid
-  of a run of the project, tacotruck's extra) is used; neither -> 400.
+  with the entry's ``source``; a ``runRef`` that names no run is a 400.
 - [INF] Entity groups other than the four (e.g. legacy ``suites``) are a 400, as are entity
   groups without ``entries``.
 """
@@ -51,7 +51,7 @@ from typing import Any
 
 from emulators.testfiesta import dto as D
 from emulators.testfiesta.errors import bad_request
-from emulators.testfiesta.resolve import apply_tag_names, as_uid, resolve_case_fields
+from emulators.testfiesta.resolve import apply_tag_names, resolve_case_fields
 from emulators.testfiesta.state import Row, TestFiestaState, live
 
 #: Case properties of CreateCaseDTO a bulk case entry may carry (applied, not customFields).
@@ -118,7 +118,6 @@ class _Import:
             if row["projectUid"] == puid and row["externalId"]
         }
         self.pending: dict[str, set[tuple[str, str]]] = {k: set() for k in self.index}
-        self.run_id: int | None = None
         self.ops: list[_Op] = []
 
     def _known(self, kind: str, key: tuple[str, str]) -> bool:
@@ -129,9 +128,6 @@ class _Import:
     def check(self, body: dict[str, Any]) -> None:
         """Validate the whole request and resolve every reference; raise a 400 on the first
         problem. Writes nothing."""
-        state, puid = self.state, self.project["uid"]
-        if "runId" in body:
-            self.run_id = state.run_row(puid, as_uid(body["runId"]), "body.runId")["uid"]
         entities = body["entities"]
         for group in D.DATA_GROUPS:
             if group not in entities:
@@ -173,10 +169,10 @@ class _Import:
                 f"{op.where}.caseRef: no case with externalId {entry['caseRef']!r} and source "
                 f"{source!r} in project {self.project['key']!r} or in this request"
             )
-        if not self._known("runs", (source, entry["runRef"])) and self.run_id is None:
+        if not self._known("runs", (source, entry["runRef"])):
             raise bad_request(
                 f"{op.where}.runRef: no run with externalId {entry['runRef']!r} and source "
-                f"{source!r} in project {self.project['key']!r} or in this request, and no runId"
+                f"{source!r} in project {self.project['key']!r} or in this request"
             )
         if "status" in entry:
             status = entry["status"]
@@ -262,7 +258,7 @@ class _Import:
         state, entry = self.state, op.entry
         source = entry["source"]
         case = state.db.cases[self.index["cases"][(source, entry["caseRef"])]]
-        run_uid = self.index["runs"].get((source, entry["runRef"]), self.run_id)
+        run_uid = self.index["runs"][(source, entry["runRef"])]
         fields: dict[str, Any] = {
             "testCaseUid": case["uid"],
             "testCaseRef": case["testCaseRef"],

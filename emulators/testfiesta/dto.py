@@ -549,7 +549,7 @@ CREATE_DATA = Dto(
                 {name: F(OBJECT, dto=_group(entry)) for name, entry in DATA_GROUPS.items()},
             ),
         ),
-        # Not in the DTO; tacotruck sends the uid of the run the executions belong to (§3.12).
-        "runId": F(NUMBER),
+        # tacotruck also sends a top-level runId (§3.12), but the DTO forbids additional
+        # properties and runId is not among the quirks of §1.5: it is refused like any other.
     },
 )

@@ -25,7 +25,7 @@ Emulated methods (ids are TestFiesta uids; see §5.2 for the id mapping):
   ``comment``; a result's status becomes the execution's status.
 - Configurations: ``get_configs``, ``add_config_group``, ``add_config``,
   ``update_config_group``, ``update_config`` (answers the group, as documented),
-  ``delete_config_group``, ``delete_config`` (empty 200).
+  ``delete_config_group``, ``delete_config`` (answer JSON ``null``).
 - Case attachments: ``add_attachment_to_case`` (multipart field ``attachment`` ->
   ``{"attachment_id": "<id>"}``; the bytes are kept, see ``TestFiestaState.attachments``) and
   ``get_attachments_for_case``.
@@ -164,10 +164,19 @@ def type_id(tags: list[Row]) -> int | None:
     return next((t["uid"] for t in tags if "cases" in (t["entityTypes"] or [])), None)
 
 
+def without_nulls(answer: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """``answer`` without those of ``keys`` whose value is None. The shim spec types these
+    fields as non-nullable integers or strings, so a value the emulator does not have is left
+    out rather than sent as ``null`` [INF: the real shim may send null; the contract does not
+    allow it]. Fields the spec documents as always null stay ``null``."""
+    return {k: v for k, v in answer.items() if not (k in keys and v is None)}
+
+
 def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
     """A case in the shim's TestRail shape: ``id``, ``title``, ``section_id`` (folder uid),
     ``suite_id`` (root folder uid), ``template_id``, ``type_id`` (first live tag of the case
-    whose entityTypes include ``cases``, or null), ``priority_id``, ``created_by`` and
+    whose entityTypes include ``cases``), ``priority_id`` (these three are left out when the
+    case has none, :func:`without_nulls`), ``created_by`` and
     ``updated_by`` (equal, user UUID), ``created_on``/``updated_on`` (UNIX seconds),
     ``is_deleted: 0``, ``labels`` (``[{id, title}]`` of the case's tags [INF]), and one
     ``custom_case_<field_name>`` key per customFields entry (key used verbatim [INF])."""
@@ -190,7 +199,7 @@ def shim_case(state: TestFiestaState, row: Row) -> dict[str, Any]:
     if isinstance(row["customFields"], dict):
         for name, value in row["customFields"].items():
             result[f"custom_case_{name}"] = value
-    return result
+    return without_nulls(result, "template_id", "type_id", "priority_id")
 
 
 @dataclass(frozen=True)
@@ -692,19 +701,20 @@ class ShimApi:
         return self._group_out(self.state.db.config_groups[config["groupUid"]])
 
     def delete_config_group(self, call: ShimCall) -> Response:
-        """Delete a configuration group and its configurations; empty 200 answer."""
+        """Delete a configuration group and its configurations; answers JSON ``null`` (the
+        spec declares an application/json 200 of ``type: null``)."""
         group = self._config_group(call.ids[0])
         now = self.state.now()
         for config in live(self.state.db.configs.values()):
             if config["groupUid"] == group["uid"]:
                 config["deletedAt"] = now
         group["deletedAt"] = now
-        return Response(status_code=200)
+        return JSONResponse(None)
 
     def delete_config(self, call: ShimCall) -> Response:
-        """Delete a configuration; empty 200 answer."""
+        """Delete a configuration; answers JSON ``null`` like :meth:`delete_config_group`."""
         self._config(call.ids[0])["deletedAt"] = self.state.now()
-        return Response(status_code=200)
+        return JSONResponse(None)
 
     # --- attachments -------------------------------------------------------------------------
 
@@ -730,8 +740,9 @@ class ShimApi:
 
     def get_attachments_for_case(self, call: ShimCall) -> dict[str, Any]:
         """The case's attachments, paged: ``{id, name, size, created_on, project_id,
-        case_id, user_id}``; ``id`` is an integer here (the spec's type) and ``user_id`` the
-        uploader's UUID [INF: the spec says integer, TestFiesta users are UUIDs]."""
+        case_id}``; ``id`` is an integer here (the spec's type). The spec's ``user_id`` is an
+        integer, but TestFiesta users are UUIDs and the emulator has no integer for them, so
+        it is left out [INF]."""
         case = self._case(call.ids[0])
         rows = [
             {
@@ -741,7 +752,6 @@ class ShimApi:
                 "created_on": unix_seconds(a["createdAt"]),
                 "project_id": a["projectUid"],
                 "case_id": a["caseUid"],
-                "user_id": a["createdBy"],
             }
             for a in self.state.db.attachments.values()
             if a["caseUid"] == case["uid"]
@@ -750,10 +760,11 @@ class ShimApi:
 
 
 def shim_result(row: Row) -> dict[str, Any]:
-    """A stored result in the shim shape: ``id``, ``test_id``, ``status_id``, ``comment``,
-    ``created_by`` (user UUID), ``created_on`` (UNIX seconds), ``defects`` and
-    ``assignedto_id`` (always null, as the shim documents)."""
-    return {
+    """A stored result in the shim shape: ``id``, ``test_id``, ``status_id``, ``comment``
+    (left out when the result has none, :func:`without_nulls`), ``created_by`` (user UUID),
+    ``created_on`` (UNIX seconds), ``defects`` and ``assignedto_id`` (always null, as the
+    shim documents)."""
+    answer = {
         "id": row["uid"],
         "test_id": row["executionUid"],
         "status_id": row["statusUid"],
@@ -763,15 +774,17 @@ def shim_result(row: Row) -> dict[str, Any]:
         "defects": None,
         "assignedto_id": None,
     }
+    return without_nulls(answer, "comment")
 
 
 def shim_test(state: TestFiestaState, execution: Row) -> dict[str, Any]:
     """An execution as a shim test: ``id``, ``run_id``, ``status_id``, ``title``,
-    ``priority_id``, ``type_id`` (first tag for cases of its case), and ``case_id``,
-    ``assigned_to_id``, ``milestone_id``, ``refs`` always null (the shim documents
-    ``case_id``/``assigned_to_id`` as unsupported; the others have no source [INF])."""
+    ``priority_id``, ``type_id`` (first tag for cases of its case; both left out when there is
+    none, :func:`without_nulls`), and ``case_id``, ``assigned_to_id`` always null (the shim
+    documents them as unsupported). ``milestone_id`` and ``refs`` have no source in the
+    emulator [INF] and are never sent (the spec types them non-nullable)."""
     case = state.db.cases.get(execution["testCaseUid"])
-    return {
+    answer = {
         "id": execution["uid"],
         "case_id": None,
         "assigned_to_id": None,
@@ -780,9 +793,8 @@ def shim_test(state: TestFiestaState, execution: Row) -> dict[str, Any]:
         "title": execution["name"],
         "type_id": type_id(case_tags(state, case)) if case is not None else None,
         "priority_id": execution["priority"],
-        "milestone_id": None,
-        "refs": None,
     }
+    return without_nulls(answer, "type_id", "priority_id")
 
 
 def _query_int(params: dict[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -54,8 +54,7 @@ DTOS: list[tuple[D.Dto, str, set[str], set[str]]] = [
     (D.CASE_DATA, "CaseData", set(), set()),
     (D.RUN_DATA, "RunData", set(), set()),
     (D.EXECUTION_DATA, "ExecutionData", set(), set()),
-    # tacotruck sends the top-level runId (§3.12).
-    (D.CREATE_DATA, "CreateDataDto", {"runId"}, set()),
+    (D.CREATE_DATA, "CreateDataDto", set(), set()),
 ]
 
 #: Updates tacotruck sends with PUT (§1.5): accepted beside the spec's PATCH.
