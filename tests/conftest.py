@@ -1,13 +1,51 @@
-"""Shared fixtures: where the real TestRail data lives, and a clean environment per test."""
+"""Shared fixtures: where the real TestRail data lives, and a clean environment per test.
+
+Contract validation is on for the whole run: every TestFiesta emulator app any test builds
+checks each request and answer against ``../shared/specs`` (or $RAILFIESTA_SHARED_SPECS), see
+:mod:`emulators.testfiesta.contract`, and a violation fails the test phase that caused it.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from emulators.testfiesta import contract
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: The published API specs; missing specs make every emulator-backed test fail, never skip.
+SHARED_SPECS = Path(
+    os.environ.get("RAILFIESTA_SHARED_SPECS") or REPO_ROOT.parent / "shared" / "specs"
+)
+os.environ[contract.SPECS_ENV] = str(SHARED_SPECS)
+
+
+def _contract_checked(phase: str) -> object:
+    """A hook wrapper failing test ``phase`` with every contract violation recorded during it
+    (recorded, not raised, so servers in threads and clients that retry cannot hide one)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def hook(item: pytest.Item) -> object:
+        try:
+            return (yield)
+        finally:
+            violations = contract.take_violations()
+            if violations:
+                report = "\n".join(str(v) for v in violations)
+                # A traceback only if the phase failed too, so that failure stays visible.
+                failed = sys.exc_info()[0] is not None
+                pytest.fail(f"TestFiesta contract violated during {phase}:\n{report}", failed)
+
+    return hook
+
+
+pytest_runtest_setup = _contract_checked("setup")
+pytest_runtest_call = _contract_checked("call")
+pytest_runtest_teardown = _contract_checked("teardown")
 
 
 def shared_data_dir() -> Path:

@@ -22,6 +22,11 @@ Public API:
 Behaviour the contracts leave open is marked [INF] in the docstrings of each module:
 ``state`` (ids, timestamps, soft deletes), ``listing`` (pagination), ``dto`` (validation),
 ``bulk`` (the /data upsert), ``shim`` and ``app`` (auth, errors, fault knobs).
+
+Test mode: with ``RAILFIESTA_CONTRACT_SPECS`` set to the specs directory, every app checks its
+requests and answers against the published specs (``contract``; the documented spec fix-ups,
+§1.5 tolerances and shim path mapping are in ``contract_spec``). Neither module is imported
+otherwise, so the runtime never needs openapi-core.
 """
 
 from emulators.testfiesta.app import build, create_app

@@ -11,6 +11,11 @@ Every request passes the gate in this order (each step optional except auth):
 4. **Auth**: ``Authorization: Bearer <token>`` must equal the configured key, else 401
    (missing header, another scheme, or a wrong key; the message says which, never the key).
 
+In test mode (environment variable ``RAILFIESTA_CONTRACT_SPECS`` = a directory holding the
+published specs) a contract check sits in front of all of this: every request and answer is
+validated against the specs and violations are recorded for the test run to fail on
+(:mod:`emulators.testfiesta.contract`; openapi-core is imported only then).
+
 Error bodies: v1 answers ``{"statusCode", "message", "error"}`` (NestJS [INF]); the shim
 answers ``{"error": "..."}``. Paths outside ``/v1/{handle}/...`` and
 ``/trv2/{handle}/index.php`` answer 404.
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
+import os
 import random
 import time
 from collections import deque
@@ -151,7 +157,9 @@ def create_app(
     it is also reachable as ``app.state.testfiesta``. ``requests_per_minute`` (None = no limit),
     ``latency`` (seconds per request), ``fault_rate`` (share of requests answered 5xx, seeded
     by ``fault_seed``) and ``monotonic`` (the rate limiter's clock, seconds) are the fault
-    knobs of DESIGN §9. Raises ValueError on a bad knob.
+    knobs of DESIGN §9. Raises ValueError on a bad knob. With ``RAILFIESTA_CONTRACT_SPECS``
+    set, the app also validates its traffic (module docstring); FileNotFoundError if the
+    specs are not there.
     """
     if requests_per_minute is not None and requests_per_minute < 1:
         raise ValueError("requests_per_minute must be >= 1 or None")
@@ -166,19 +174,26 @@ def create_app(
         *v1.routes(),
         Route("/trv2/{handle}/index.php", shim.endpoint, methods=["GET", "POST"]),
     ]
+    middleware = [
+        Middleware(
+            _Gate,
+            token=token,
+            requests_per_minute=requests_per_minute,
+            latency=latency,
+            fault_rate=fault_rate,
+            fault_seed=fault_seed,
+            monotonic=monotonic,
+        )
+    ]
+    specs = os.environ.get("RAILFIESTA_CONTRACT_SPECS")
+    if specs:
+        # Test mode: validate everything, gate answers included (outermost middleware).
+        from emulators.testfiesta.contract import ContractValidation, load_checker
+
+        middleware.insert(0, Middleware(ContractValidation, checker=load_checker(specs)))
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(
-                _Gate,
-                token=token,
-                requests_per_minute=requests_per_minute,
-                latency=latency,
-                fault_rate=fault_rate,
-                fault_seed=fault_seed,
-                monotonic=monotonic,
-            )
-        ],
+        middleware=middleware,
         exception_handlers={ApiError: _on_api_error, HTTPException: _on_http_error},
     )
     # /v1/acme/projects/ is not /v1/acme/projects: answer 404, do not redirect [INF].
