@@ -203,15 +203,25 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             "config file not found",
             path=str(path),
             hint="copy sample-config.toml and edit it, or pass --config",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the config: {exc}", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Notepad) is harmless
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            path=str(path),
+            line=line,
+            hint="save the file as UTF-8",
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -378,9 +388,11 @@ def resolve_secret(env_name: str, *, account: str, what: str) -> str:
     Raises :class:`SecretMissing` naming the variable and the keyring entry to set; the message
     never contains a secret.
     """
-    value = os.environ.get(env_name, "").strip()
+    raw = os.environ.get(env_name)
+    value = (raw or "").strip()
     if value:
         return value
+    state = "is empty" if raw is not None else "is not set"
     try:
         import keyring
         import keyring.errors
@@ -391,7 +403,7 @@ def resolve_secret(env_name: str, *, account: str, what: str) -> str:
     if stored:
         return str(stored)
     raise SecretMissing(
-        f"{what} not found: environment variable {env_name} is not set and the OS keyring has "
+        f"{what} not found: environment variable {env_name} {state} and the OS keyring has "
         f"no entry {KEYRING_SERVICE}/{account}",
         hint=f"export {env_name}=... or run: keyring set {KEYRING_SERVICE} {account}",
     )

@@ -9,6 +9,7 @@ Tree::
      │   ├─ AuthenticationFailed 401: wrong user, API key or token
      │   ├─ AccessDenied         403: API disabled, or not allowed
      │   ├─ NotFound             TestRail 400 "not a valid ..." / TestFiesta 404
+     │   ├─ WrongServer          404 where an API must answer: wrong URL, handle or version
      │   └─ RateLimited          429 or 409 still failing after the retries
      ├─ UnexpectedResponse       a 2xx body that is not the documented shape (malformed JSON too)
      ├─ ServerUnreachable        DNS, connection refused, TLS failure, timeouts after retries
@@ -87,6 +88,11 @@ class AccessDenied(ApiError):
 
 class NotFound(ApiError):
     """The record does not exist: TestRail answers 400 "... is not a valid ...", TestFiesta 404."""
+
+
+class WrongServer(ApiError):
+    """HTTP 404 where the API must answer: the URL is not TestRail's (or TestFiesta's) API, the
+    TestFiesta handle is unknown, or the server is too old for the method."""
 
 
 class RateLimited(ApiError):

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import stamina
+import stamina.instrumentation
 from aiolimiter import AsyncLimiter
 
 from core.errors import (
@@ -54,6 +55,10 @@ _current_stage: contextvars.ContextVar[str] = contextvars.ContextVar("stage", de
 DEFAULT_RATE_LIMIT_WAIT = 5.0
 #: Longest single wait honoured from ``Retry-After`` (seconds); longer answers are capped.
 MAX_RETRY_AFTER = 300.0
+
+# stamina logs each scheduled retry through the logging module, which prints bare lines on a
+# terminal with no logging set up; the sessions report retries as events instead.
+stamina.instrumentation.set_on_retry_hooks([])
 
 _RETRY_AFTER_TEXT = re.compile(r"Retry after (\d+)", re.IGNORECASE)
 _LEGACY_PREFIX = b"USER AUTHENTICATION SUCCESSFUL!"
@@ -107,6 +112,15 @@ class RequestStats:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """Event: a request to ``side`` failed (``reason``) and is being tried again."""
+
+    side: str
+    endpoint: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RateLimitWait:
     """Event: the server said 429/409 and the session sleeps ``seconds`` before retrying."""
 
@@ -154,6 +168,13 @@ class Pacer:
         start = time.monotonic()
         await self._limiter.acquire()
         return time.monotonic() - start
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (no path or query: they may be long)."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
 
 
 def _retry_after_seconds(response: httpx.Response) -> float:
@@ -306,12 +327,16 @@ class ApiSession:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Never reached the server: safe to retry reads and writes alike.
             self.stats.errors += 1
-            raise _Retry(self._unreachable(endpoint, exc)) from exc
+            self._tell(Retrying(self.side, endpoint, f"{type(exc).__name__} to {_origin(url)}"))
+            raise _Retry(self._unreachable(endpoint, url, exc)) from exc
         except httpx.TransportError as exc:
             # Timeouts and dropped connections after sending: the write may have landed.
             self.stats.errors += 1
-            error = self._unreachable(endpoint, exc)
+            error = self._unreachable(endpoint, url, exc)
             if is_read:
+                self._tell(
+                    Retrying(self.side, endpoint, f"{type(exc).__name__} from {_origin(url)}")
+                )
                 raise _Retry(error) from exc
             raise error from exc
         status = response.status_code
@@ -322,19 +347,24 @@ class ApiSession:
             self.stats.rate_limited += 1
             wait = _retry_after_seconds(response)
             self.stats.rate_limit_wait_seconds += wait
-            if self.on_event is not None:
-                self.on_event(RateLimitWait(self.side, endpoint, wait))
+            self._tell(RateLimitWait(self.side, endpoint, wait))
             raise _Retry(self._rate_limited(endpoint, response), backoff=wait)
         api_error = self.classify(self.side, endpoint, response)
         if status >= 500 and is_read:
+            self._tell(Retrying(self.side, endpoint, f"HTTP {status}"))
             raise _Retry(api_error)
         raise api_error
 
-    def _unreachable(self, endpoint: str, exc: Exception) -> ServerUnreachable:
-        kind = type(exc).__name__
+    def _tell(self, event: object) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _unreachable(self, endpoint: str, url: str, exc: Exception) -> ServerUnreachable:
+        detail = str(exc).strip()
         return ServerUnreachable(
-            f"{self.side} {endpoint}: {kind} talking to {self.client.base_url or 'the server'}",
-            hint="check the URL in the config, the network, and that the server is up",
+            f"{self.side} {endpoint}: {type(exc).__name__} talking to {_origin(url)}"
+            + (f" ({detail})" if detail else ""),
+            hint=f"check the {self.side} url in the config, the network, and that the server is up",
         )
 
     def _rate_limited(self, endpoint: str, response: httpx.Response) -> RateLimited:

@@ -19,12 +19,14 @@ finds, so a re-run, or a resume after a crash or a dropped connection, creates n
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from core.errors import MappingError, NotFound
+from core.errors import ConfigError, MappingError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
 from core.mapping import (
@@ -53,20 +55,38 @@ NOT_MIGRATED = (
 )
 
 
-def external_id(testrail_url: str, kind: str, record_id: int | str) -> str:
-    """``<testrail host and path>/<kind>/<id>``: the ``externalId`` of a migrated record.
+def instance_identity(testrail_url: str) -> str:
+    """How migrated records name their TestRail: host (lower case, default port dropped) and
+    path, without ``/index.php``. ``HTTPS://Acme.TestRail.io:443/`` -> ``acme.testrail.io``."""
+    parsed = urlparse(testrail_url.strip())
+    host = (parsed.hostname or "").lower()
+    default = {"http": 80, "https": 443}.get(parsed.scheme.lower())
+    port = f":{parsed.port}" if parsed.port and parsed.port != default else ""
+    path = parsed.path.rstrip("/")
+    if path.endswith("/index.php"):
+        path = path[: -len("/index.php")]
+    return f"{host}{port}{path.rstrip('/')}"
 
-    ``https://acme.testrail.io`` + case 12 -> ``acme.testrail.io/case/12``.
-    """
-    parsed = urlparse(testrail_url)
-    return f"{parsed.netloc}{parsed.path.rstrip('/')}/{kind}/{record_id}"
+
+def external_id(identity: str, kind: str, record_id: int | str) -> str:
+    """``<identity>/<kind>/<id>``: the ``externalId`` of a migrated record (DESIGN §4);
+    ``identity`` comes from :func:`instance_identity`."""
+    return f"{identity}/{kind}/{record_id}"
 
 
-def project_key(name: str, taken: Iterable[str]) -> str:
-    """A TestFiesta project key for a TestRail project name: its letters and digits in upper
-    case (at most 16), starting with a letter, made unique against ``taken`` with a number
-    suffix. ``"Acme Web Shop"`` -> ``"ACMEWEBSHOP"``."""
-    slug = re.sub(r"[^A-Z0-9]", "", name.upper())[:16] or "TESTRAIL"
+#: State-store key of the identity the first migration used (kept when the URL is respelled).
+IDENTITY_KEY = "identity:testrail"
+
+
+def project_key(name: str, taken: Iterable[str], project_id: int | str = "") -> str:
+    """A TestFiesta project key for a TestRail project name: its ASCII letters and digits in
+    upper case (accents dropped, at most 16), starting with a letter, made unique against
+    ``taken`` with a number suffix. ``"Acme Web Shop"`` -> ``"ACMEWEBSHOP"``; a name with no
+    ASCII letters (``"Тесты"``) becomes ``"TR<project id>"``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Z0-9]", "", ascii_name.upper())[:16]
+    if not re.search(r"[A-Z]", slug):
+        slug = f"TR{project_id if project_id != '' else slug}"
     if not slug[0].isalpha():
         slug = ("P" + slug)[:16]
     existing = {t.upper() for t in taken}
@@ -80,19 +100,23 @@ def project_key(name: str, taken: Iterable[str]) -> str:
 
 async def find_testrail_project(testrail: TestRailClient, wanted: str | int) -> dict[str, Any]:
     """The TestRail project with id ``wanted`` (an int or digits) or that name (case and
-    repeated spaces ignored). Raises :class:`NotFound` listing the names that do exist."""
+    repeated spaces ignored). Raises :class:`ConfigError` naming the projects that do exist
+    when there is no such project: the ``[[pair]]`` is what needs fixing."""
     if isinstance(wanted, int) or str(wanted).isdigit():
-        return await testrail.get_project(int(wanted))
+        try:
+            return await testrail.get_project(int(wanted))
+        except NotFound:
+            raise ConfigError(
+                f"[[pair]] testrail_project = {wanted}: TestRail has no project with that id",
+                hint="use the number after /projects/overview/ in the project's URL, or its name",
+            ) from None
     projects = await testrail.get_projects()
     found = match_name(str(wanted), [str(p["name"]) for p in projects])
     if found is None:
-        names = ", ".join(sorted(str(p["name"]) for p in projects)[:10])
-        raise NotFound(
-            "testrail",
-            "get_projects",
-            400,
-            f"no project named {wanted!r} (projects: {names or 'none'})",
-            hint="fix testrail_project in [[pair]]: a project name or id",
+        names = ", ".join(repr(n) for n in sorted(str(p["name"]) for p in projects)[:10])
+        raise ConfigError(
+            f"[[pair]] testrail_project = {wanted!r}: TestRail has no project of that name",
+            hint=f"projects the API user can see: {names or 'none'}",
         )
     return next(p for p in projects if p["name"] == found)
 
@@ -106,6 +130,7 @@ class KindCount:
     testfiesta: int = 0
     created: int = 0
     requests: int = 0
+    duplicates: int = 0
 
 
 @dataclass
@@ -123,7 +148,7 @@ class MigrationReport:
     @property
     def complete(self) -> bool:
         """Everything on TestRail is on TestFiesta (never true for a dry run that would write)."""
-        return all(k.testrail == k.testfiesta for k in self.kinds.values())
+        return all(k.testrail == k.testfiesta and not k.duplicates for k in self.kinds.values())
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view for ``--json``."""
@@ -154,6 +179,7 @@ class ProjectMigration:
         *,
         on_event: EventSink = ignore,
         dry_run: bool = False,
+        reserved_keys: set[str] | None = None,
     ) -> None:
         self.tr = testrail
         self.tf = testfiesta
@@ -161,10 +187,14 @@ class ProjectMigration:
         self.rules = rules
         self.emit = on_event
         self.dry_run = dry_run
+        #: project keys already chosen in this run (a dry run creates none, so it must
+        #: remember them to predict the keys of later pairs)
+        self.reserved_keys = reserved_keys if reserved_keys is not None else set()
         # resolved during run()
         self.project_key = ""
         self.project_uid = 0
         self.created_project = False
+        self.identity = instance_identity(testrail.base_url)
         self.catalog: TestRailCatalog | None = None
         self.field_names: dict[str, str] = {}
         self.template_uids: dict[str, str] = {}
@@ -180,7 +210,7 @@ class ProjectMigration:
         return bool(self.project_uid) and not self.created_project
 
     def _ext(self, kind: str, record_id: int | str) -> str:
-        return external_id(self.tr.base_url, kind, record_id)
+        return external_id(self.identity, kind, record_id)
 
     def _warn(self, message: str) -> None:
         if message in self._warned:
@@ -255,29 +285,66 @@ class ProjectMigration:
     # ------------------------------------------------------------------ projects
 
     async def _testfiesta_project(self, project: Mapping[str, Any], wanted_key: str) -> None:
-        ext = self._ext("project", project["id"])
+        """Find the TestFiesta project (by the configured key, else by this TestRail project's
+        externalId) or create it; settle :attr:`identity` first.
+
+        The identity is the one the first migration stored; else the one the TestFiesta
+        project already carries; else the configured URL's. So respelling the TestRail URL
+        (an IP for a host name, a custom domain) finds the same records instead of copying
+        them again."""
+        current = instance_identity(self.tr.base_url)
+        stored = self.store.get(IDENTITY_KEY)
         projects = await self.tf.list_projects()
+        suffix = f"/project/{project['id']}"
         chosen = None
         if wanted_key:
             chosen = next((p for p in projects if str(p.get("key")) == wanted_key), None)
-        else:
+        if stored:
+            self.identity = str(stored)
+        elif chosen is not None and str(chosen.get("externalId") or "").endswith(suffix):
+            self.identity = str(chosen["externalId"])[: -len(suffix)]
+        elif chosen is None:
+            same = [
+                p
+                for p in projects
+                if p.get("source") == SOURCE
+                and str(p.get("externalId") or "").endswith(suffix)
+                and p.get("name") == project["name"]
+            ]
+            if len(same) == 1:
+                chosen = same[0]
+                self.identity = str(chosen["externalId"])[: -len(suffix)]
+        if self.identity != current:
+            self._warn(
+                f"TestRail is configured as {current!r} but its records were migrated as "
+                f"{self.identity!r}; they keep that identity, so nothing is copied twice"
+            )
+        if chosen is None and not wanted_key:
+            ext = self._ext("project", project["id"])
             chosen = next((p for p in projects if p.get("externalId") == ext), None)
         if chosen is not None:
             self.project_key, self.project_uid = str(chosen["key"]), int(chosen["uid"])
-            return
-        key = wanted_key or project_key(str(project["name"]), [str(p["key"]) for p in projects])
-        self.project_key = key
-        if self.dry_run:
-            self.emit(Activity("info", f"would create TestFiesta project {key}"))
-            self.created_project = True
-            return
-        created = await self.tf.create_project(
-            str(project["name"]), key, external_id=ext, source=SOURCE
-        )
-        self.project_uid = int(created["uid"])
-        self.created_project = True
-        self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
-        self.emit(Activity("info", f"created TestFiesta project {key}"))
+        else:
+            taken = [str(p["key"]) for p in projects] + list(self.reserved_keys)
+            key = wanted_key or project_key(str(project["name"]), taken, project["id"])
+            self.project_key = key
+            if self.dry_run:
+                self.emit(Activity("info", f"would create TestFiesta project {key}"))
+                self.created_project = True
+            else:
+                created = await self.tf.create_project(
+                    str(project["name"]),
+                    key,
+                    external_id=self._ext("project", project["id"]),
+                    source=SOURCE,
+                )
+                self.project_uid = int(created["uid"])
+                self.created_project = True
+                self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
+                self.emit(Activity("info", f"created TestFiesta project {key}"))
+        self.reserved_keys.add(self.project_key)
+        if not self.dry_run:
+            self.store.set(IDENTITY_KEY, self.identity)
 
     # ------------------------------------------------------------------ metadata
 
@@ -392,8 +459,14 @@ class ProjectMigration:
         count = self.report.kinds.setdefault("folders", KindCount())
         existing: dict[str, dict[str, Any]] = {}
         root_uid = 0
+        listed: list[str] = []
         if self.project_uid:
             folders = await self.tf.list_folders(self.project_key)
+            listed = [
+                str(f["externalId"])
+                for f in folders
+                if f.get("externalId") and f.get("source") == SOURCE
+            ]
             existing = {
                 str(f["externalId"]): f
                 for f in folders
@@ -458,10 +531,11 @@ class ProjectMigration:
                 break
             pending = waiting
         self.emit(Progress(self.report.testrail_project, "folders", done, count.testrail))
-        if count.created or not self.project_uid:
-            await self._verify_folders(expected)
-        else:  # nothing written: the listing above is the read-back
-            count.testfiesta = len(expected & existing.keys())
+        if count.created and not self.dry_run:
+            folders = await self.tf.list_folders(self.project_key)
+            listed = [str(f.get("externalId")) for f in folders if f.get("source") == SOURCE]
+        # else nothing was written: the listing above is the read-back
+        self._tally("folders", expected, listed)
         return expected
 
     async def _folder(
@@ -507,10 +581,12 @@ class ProjectMigration:
         assert self.report is not None
         count = self.report.kinds.setdefault("cases", KindCount())
         existing: dict[str, int] = {}
+        listed: list[str] = []
         if self._project_had_data:
             async for row in self.tf.iter_cases(self.project_key):
                 if row.get("source") == SOURCE and row.get("externalId"):
-                    existing[str(row["externalId"])] = int(row["uid"])
+                    listed.append(str(row["externalId"]))
+                    existing.setdefault(str(row["externalId"]), int(row["uid"]))
         rows: list[dict[str, Any]] = []
         for suite in suites:
             async for row in self.tr.iter_cases(int(project["id"]), int(suite["id"])):
@@ -547,10 +623,14 @@ class ProjectMigration:
             done += await self._create_cases(batch)
         self.emit(Progress(self.report.testrail_project, "cases", len(rows), len(rows)))
         expected = {ext for _, ext in records}
-        if count.created or not self.project_uid:
-            await self._verify_cases(expected)
-        else:  # nothing written: the listing above is the read-back
-            count.testfiesta = len(expected & existing.keys())
+        if count.created and not self.dry_run:
+            listed = [
+                str(row.get("externalId"))
+                async for row in self.tf.iter_cases(self.project_key)
+                if row.get("source") == SOURCE
+            ]
+        # else nothing was written: the listing above is the read-back
+        self._tally("cases", expected, listed)
 
     async def _tags(self, used: set[str | None], needed: set[str | None]) -> None:
         """TestRail case types travel as TestFiesta tags (org-wide): find or create the tag of
@@ -608,25 +688,23 @@ class ProjectMigration:
 
     # ------------------------------------------------------------------ verification
 
-    async def _verify_folders(self, expected: set[str]) -> None:
-        """Count the TestFiesta folders that carry the expected externalIds."""
+    def _tally(self, kind: str, expected: set[str], listed: list[str]) -> None:
+        """Count what TestFiesta holds of ``expected`` (externalIds) given the externalIds
+        ``listed`` by a read of the project: found, duplicated, and records of ours that no
+        TestRail record explains (from another TestRail address, or deleted in TestRail)."""
         assert self.report is not None
-        if not self.project_uid:
-            return
-        found = {
-            str(f.get("externalId"))
-            for f in await self.tf.list_folders(self.project_key)
-            if f.get("source") == SOURCE
-        }
-        self.report.kinds["folders"].testfiesta = len(expected & found)
-
-    async def _verify_cases(self, expected: set[str]) -> None:
-        """Count the TestFiesta cases that carry the expected externalIds."""
-        assert self.report is not None
-        if not self.project_uid:
-            return
-        found = set()
-        async for row in self.tf.iter_cases(self.project_key):
-            if row.get("source") == SOURCE:
-                found.add(str(row.get("externalId")))
-        self.report.kinds["cases"].testfiesta = len(expected & found)
+        count = self.report.kinds[kind]
+        seen = Counter(listed)
+        count.testfiesta = sum(1 for ext in expected if seen[ext])
+        count.duplicates = sum(seen[ext] - 1 for ext in expected if seen[ext] > 1)
+        strays = sum(n for ext, n in seen.items() if ext not in expected)
+        if count.duplicates:
+            self._warn(
+                f"TestFiesta project {self.project_key} holds {count.duplicates} duplicate "
+                f"{kind} (the same TestRail record twice)"
+            )
+        if strays:
+            self._warn(
+                f"TestFiesta project {self.project_key} holds {strays} {kind} migrated from "
+                "TestRail records this project no longer has (deleted, or another TestRail)"
+            )

@@ -18,9 +18,17 @@ from urllib.parse import urlparse
 import httpx
 
 from core.config import Config, resolve_secret
+from core.errors import AuthenticationFailed, ConfigError
 from core.events import EventSink
 from core.http import RequestStats
-from core.migrate import MigrationReport, ProjectMigration, external_id, find_testrail_project
+from core.migrate import (
+    IDENTITY_KEY,
+    MigrationReport,
+    ProjectMigration,
+    external_id,
+    find_testrail_project,
+    instance_identity,
+)
 from core.model import tf_key, tr_key
 from core.store import StateStore, default_state_dir
 from core.testfiesta.client import TestFiestaClient
@@ -119,7 +127,14 @@ class Service:
             transport=self._transports[1],
             on_event=self.emit,
         )
-        self.store = StateStore(self.state_dir)
+        try:
+            self.store = StateStore(self.state_dir)
+        except OSError as exc:
+            await self.close()
+            raise ConfigError(
+                f"cannot use {self.state_dir} as the state directory: {exc.strerror}",
+                hint="pass --state with a directory you can write (it is created if missing)",
+            ) from None
 
     async def close(self) -> None:
         """Close both clients and the store."""
@@ -151,6 +166,7 @@ class Service:
         one report per pair. Errors propagate; what was written stays linked."""
         testrail, testfiesta, store = self._clients()
         reports = []
+        reserved: set[str] = set()
         for pair in self.config.pairs:
             if project is not None and str(pair.testrail_project) != str(project):
                 continue
@@ -161,9 +177,29 @@ class Service:
                 self.config.mapping,
                 on_event=self.emit,
                 dry_run=dry_run,
+                reserved_keys=reserved,
             )
-            reports.append(await migration.run(pair.testrail_project, pair.testfiesta_project))
+            try:
+                reports.append(await migration.run(pair.testrail_project, pair.testfiesta_project))
+            except AuthenticationFailed as error:
+                raise self._explain(error) from None
         return reports
+
+    def _explain(self, error: AuthenticationFailed) -> AuthenticationFailed:
+        """Name the config keys and the variable behind a refused login."""
+        if error.side == "testrail":
+            tr = self.config.testrail
+            error.hint = (
+                f"check [testrail] user {tr.user!r} and the API key in ${tr.api_key_env} "
+                "(TestRail: My Settings > API Keys)"
+            )
+        else:
+            tf = self.config.testfiesta
+            error.hint = (
+                f"check the API key in ${tf.token_env} (it starts with testfiesta_) and that "
+                f"it belongs to organization {tf.handle!r}"
+            )
+        return error
 
     def budgets(self) -> list[Budget]:
         """Request budgets of both servers, for the header and the monitor."""
@@ -247,7 +283,8 @@ class Service:
             keys = {str(p.get("key")) for p in projects}
             return pair.testfiesta_project if pair.testfiesta_project in keys else None
         found = await find_testrail_project(testrail, pair.testrail_project)
-        ext = external_id(testrail.base_url, "project", found["id"])
+        identity = self.store.get(IDENTITY_KEY) if self.store else None
+        ext = external_id(identity or instance_identity(testrail.base_url), "project", found["id"])
         return next((str(p["key"]) for p in projects if p.get("externalId") == ext), None)
 
     async def testfiesta_tree(self, project_key: str) -> list[TreeNode]:

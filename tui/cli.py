@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from core.config import load_config
 from core.errors import (
@@ -29,12 +31,35 @@ from core.errors import (
     RailfiestaError,
     SecretMissing,
     ServerUnreachable,
+    WrongServer,
 )
 from core.migrate import MigrationReport
 from core.service import Service
 
 EXIT_OK, EXIT_PENDING, EXIT_FAILED, EXIT_FATAL = 0, 1, 2, 3
-_FATAL = (ConfigError, SecretMissing, AuthenticationFailed, AccessDenied, ServerUnreachable)
+EXIT_CODES = """exit codes:
+  0  clean: everything arrived
+  1  something is pending: warnings, items skipped or missing
+  2  failures while working (what was written stays linked; run again to resume)
+  3  fatal: bad command line or config, missing secret, wrong credentials or URL,
+     API disabled, server unreachable"""
+_FATAL = (
+    ConfigError,
+    SecretMissing,
+    AuthenticationFailed,
+    AccessDenied,
+    ServerUnreachable,
+    WrongServer,
+)
+
+
+class _UsageError(Exception):
+    """A command-line mistake (argparse would exit 2, which means "failures" here)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
 
 
 def exit_code(reports: Sequence[MigrationReport]) -> int:
@@ -64,18 +89,21 @@ def print_reports(
             f"TestRail project {report.testrail_project!r} {verb} to TestFiesta project "
             f"{report.testfiesta_project}\n\n"
         )
-        header = f"{'kind':<10}{'TestRail':>10}{'TestFiesta':>12}{'created':>10}{'requests':>10}"
+        created = "to create" if report.dry_run else "created"
+        header = f"{'kind':<10}{'TestRail':>10}{'TestFiesta':>12}{created:>11}{'requests*':>11}"
         out.write(header + "\n" + "-" * len(header) + "\n")
         for kind, count in report.kinds.items():
-            mark = "" if count.testrail == count.testfiesta else "   <- missing"
-            if report.dry_run:
-                mark = ""
+            mark = ""
+            if count.duplicates:
+                mark = f"   <- {count.duplicates} duplicated"
+            elif count.testrail != count.testfiesta and not report.dry_run:
+                mark = f"   <- {count.testrail - count.testfiesta} missing"
             out.write(
-                f"{kind:<10}{count.testrail:>10}{count.testfiesta:>12}{count.created:>10}"
-                f"{count.requests:>10}{mark}\n"
+                f"{kind:<10}{count.testrail:>10}{count.testfiesta:>12}{count.created:>11}"
+                f"{count.requests:>11}{mark}\n"
             )
         requests = ", ".join(f"{side} {n}" for side, n in report.requests.items())
-        out.write(f"\nHTTP requests: {requests}\n")
+        out.write(f"\n* HTTP requests to both servers; in all: {requests}\n")
         for warning in report.warnings:
             out.write(f"warning: {warning}\n")
         out.write("not migrated: " + "; ".join(report.not_migrated) + "\n\n")
@@ -86,12 +114,21 @@ async def _migrate(service: Service, project: str | None, dry_run: bool) -> list
         return await service.migrate(project, dry_run=dry_run)
 
 
+def _config_path(args: argparse.Namespace) -> str:
+    if not getattr(args, "config", None):
+        raise ConfigError(
+            "no config given",
+            hint="pass --config FILE (copy sample-config.toml to start), or try `railfiesta demo`",
+        )
+    return str(args.config)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """``railfiesta migrate``: migrate every pair (or ``--project``) of the config."""
-    config = load_config(args.config)
+    config = load_config(_config_path(args))
     service = Service(config, state_dir=Path(args.state) if args.state else None)
     if not args.json:
-        service.subscribe(_print_activity)
+        service.subscribe(ProgressPrinter(sys.stderr))
     reports = asyncio.run(_migrate(service, args.project, args.dry_run))
     if args.project is not None and not reports:
         raise ConfigError(
@@ -101,27 +138,41 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return exit_code(reports)
 
 
-def _print_activity(event: object) -> None:
-    from core.events import Activity
-    from core.http import RateLimitWait
+class ProgressPrinter:
+    """Headless progress on stderr: warnings, retries and rate-limit waits as they happen,
+    and each stage's progress at most every ``interval`` seconds (and when it completes)."""
 
-    if isinstance(event, Activity) and event.level != "info":
-        print(f"{event.level}: {event.message}", file=sys.stderr)
-    elif isinstance(event, RateLimitWait):
-        print(
-            f"{event.side} rate limit: waiting {event.seconds:.0f} s ({event.endpoint})",
-            file=sys.stderr,
-        )
+    def __init__(self, stream: TextIO, interval: float = 2.0) -> None:
+        self.stream = stream
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, event: object) -> None:
+        from core.events import Activity, Progress
+        from core.http import RateLimitWait, Retrying
+
+        line = ""
+        if isinstance(event, Activity):
+            line = event.message if event.level == "info" else f"{event.level}: {event.message}"
+        elif isinstance(event, RateLimitWait):
+            line = f"{event.side} rate limit: waiting {event.seconds:.0f} s ({event.endpoint})"
+        elif isinstance(event, Retrying):
+            line = f"{event.side} {event.endpoint}: {event.reason}; retrying"
+        elif isinstance(event, Progress):
+            now = time.monotonic()
+            finished = event.total is not None and event.done >= event.total
+            if not finished and now - self._last < self.interval:
+                return
+            self._last = now
+            total = f"/{event.total}" if event.total is not None else ""
+            line = f"  {event.stage}: {event.done}{total}"
+        if line:
+            print(line, file=self.stream, flush=True)
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     """``railfiesta [--config FILE]``: open the console."""
-    if not args.config:
-        raise ConfigError(
-            "no config given",
-            hint="run `railfiesta demo` to try it, or `railfiesta --config railfiesta.toml`",
-        )
-    config = load_config(args.config)
+    config = load_config(_config_path(args))
     from tui.app import RailfiestaApp
 
     service = Service(config, state_dir=Path(args.state) if args.state else None)
@@ -135,8 +186,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     (or, with ``--headless``, the migration and its report)."""
     from tui.demo import run_demo
 
+    if args.cases < 0:
+        raise ConfigError(f"--cases {args.cases}: the number of cases cannot be negative")
     return run_demo(
-        headless=args.headless,
+        headless=args.headless or args.json,
         as_json=args.json,
         from_xml=Path(args.from_xml) if args.from_xml else None,
         cases=args.cases,
@@ -156,9 +209,12 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every verb."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="railfiesta",
-        description="Migrate TestRail into TestFiesta and keep both in sync.",
+        description="Migrate TestRail into TestFiesta and keep both in sync. Without a "
+        "command, opens the console for --config FILE.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", help="the TOML config (see sample-config.toml)")
     parser.add_argument("--state", help="state directory (default: under your user data dir)")
@@ -169,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = verbs.add_parser("demo", help="try it with local TestRail and TestFiesta emulators")
     demo.add_argument("--headless", action="store_true", help="migrate and print, no console")
-    demo.add_argument("--json", action="store_true", help="with --headless: print JSON")
+    demo.add_argument("--json", action="store_true", help="headless, and print JSON")
     demo.add_argument("--from-xml", metavar="FILE", help="seed TestRail from an XML suite export")
     demo.add_argument("--cases", type=int, default=600, help="generated cases (default 600)")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the generator")
@@ -182,8 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
-    migrate = verbs.add_parser("migrate", help="migrate the config's [[pair]] projects")
-    migrate.add_argument("--config", required=True, help="the TOML config")
+    migrate = verbs.add_parser(
+        "migrate",
+        help="migrate the config's [[pair]] projects",
+        description="Copy each [[pair]]'s TestRail project into its TestFiesta project. Safe "
+        "to re-run or resume: what TestFiesta already holds is found and linked, never "
+        "created twice. Secrets come from the environment variables the config names "
+        "(api_key_env, token_env; default TESTRAIL_API_KEY, TESTFIESTA_TOKEN) or the OS "
+        "keyring.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    migrate.add_argument("--config", default=argparse.SUPPRESS, help="the TOML config")
     migrate.add_argument("--state", default=argparse.SUPPRESS, help="state directory")
     migrate.add_argument("--project", help="only the pair with this testrail_project")
     migrate.add_argument("--dry-run", action="store_true", help="read both sides, write nothing")
@@ -193,20 +259,20 @@ def build_parser() -> argparse.ArgumentParser:
     emulate = verbs.add_parser("emulate", help="run one emulator in the foreground")
     kinds = emulate.add_subparsers(title="emulators", metavar="SERVER", required=True)
     testrail = kinds.add_parser("testrail", help="a TestRail API v2 server")
-    testrail.add_argument("--port", type=int, required=True)
-    testrail.add_argument("--host", default="127.0.0.1")
+    testrail.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    testrail.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     testrail.add_argument("--user", required=True, help="login e-mail accepted by Basic auth")
     testrail.add_argument(
         "--api-key", help="API key accepted by Basic auth (default: $RAILFIESTA_EMULATOR_KEY)"
     )
     testrail.add_argument("--from-xml", metavar="FILE", help="seed from an XML suite export")
     testrail.add_argument("--cases", type=int, help="seed a generated project with N cases")
-    testrail.add_argument("--seed", type=int, default=7)
+    testrail.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     testrail.add_argument("--rpm", type=int, help="answer 429 above this many requests/minute")
     testrail.set_defaults(func=cmd_emulate, server="testrail")
     testfiesta = kinds.add_parser("testfiesta", help="a TestFiesta API v1 server (with the shim)")
-    testfiesta.add_argument("--port", type=int, required=True)
-    testfiesta.add_argument("--host", default="127.0.0.1")
+    testfiesta.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    testfiesta.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     testfiesta.add_argument("--handle", required=True, help="organization handle")
     testfiesta.add_argument(
         "--token", help="accepted token, testfiesta_... (default: $RAILFIESTA_EMULATOR_TOKEN)"
@@ -218,10 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``railfiesta`` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(f"railfiesta: {exc}", file=sys.stderr)
+        print("  fix: see railfiesta --help", file=sys.stderr)
+        return EXIT_FATAL
     try:
         code: int = args.func(args)
         return code
+    except BrokenPipeError:  # `railfiesta migrate --json | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except _FATAL as exc:
         _report_error(exc)
         return EXIT_FATAL

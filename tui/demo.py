@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -65,6 +66,45 @@ testrail_project = {project_value}
 """
 
 
+def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
+    """Load a TestRail XML suite export into ``state``; the new project's id.
+
+    Raises :class:`ConfigError` that says what the file is when it is not an XML export: a
+    directory, an empty file, TestRail's CSV/"Excel" export (CSV text, often with ``sep=``), or
+    XML that is malformed or not a suite export.
+    """
+    fix = "export the suite from TestRail with Export > XML and pass that file"
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a TestRail XML export", hint=fix)
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist", hint=fix)
+    head = path.read_bytes()[:512].lstrip(b"\xef\xbb\xbf").lstrip()
+    if not head:
+        raise ConfigError(f"{path} is empty", hint=fix)
+    if not head.startswith(b"<"):
+        kind = "a TestRail CSV/Excel export" if b"," in head or b";" in head else "not XML"
+        raise ConfigError(
+            f"{path} is {kind}; railfiesta reads TestRail XML suite exports", hint=fix
+        )
+    try:
+        return testrail_emulator.from_xml(state, path)
+    except Exception as exc:  # malformed XML, or XML that is not a suite export
+        raise ConfigError(
+            f"{path.name} is not a TestRail XML suite export: {exc}", hint=fix
+        ) from None
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                hint="pick another --port, or stop what is using this one",
+            ) from None
+
+
 @contextlib.contextmanager
 def demo_environment(
     *,
@@ -82,23 +122,11 @@ def demo_environment(
     """
     api_key = secrets.token_hex(16)
     token = f"testfiesta_{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-    if from_xml is not None and not from_xml.is_file():
-        raise ConfigError(f"{from_xml} does not exist", hint="pass a TestRail XML suite export")
+    state = testrail_emulator.TestRailState()
     if from_xml is not None:
-        state = testrail_emulator.TestRailState()
-        try:
-            project_id = testrail_emulator.from_xml(state, from_xml)
-        except Exception as exc:  # the emulator reports malformed XML its own way
-            raise ConfigError(
-                f"{from_xml} is not a TestRail XML suite export: {exc}",
-                hint="export a suite from TestRail with Export > XML",
-            ) from None
-        project: str | int = project_id
+        project: str | int = seed_from_export(state, from_xml)
     else:
-        state = testrail_emulator.TestRailState()
-        project_id = testrail_emulator.generate(
-            state, cases=cases, seed=seed, project_name=DEMO_PROJECT
-        )
+        testrail_emulator.generate(state, cases=cases, seed=seed, project_name=DEMO_PROJECT)
         project = DEMO_PROJECT
     testrail_app = testrail_emulator.create_app(
         state, user=DEMO_USER, api_key=api_key, requests_per_minute=requests_per_minute
@@ -172,13 +200,14 @@ def emulate(args: argparse.Namespace) -> int:
                 "no API key for the TestRail emulator",
                 hint="pass --api-key KEY or set RAILFIESTA_EMULATOR_KEY",
             )
-        app = testrail_emulator.build(
-            args.user,
-            api_key,
-            from_xml=args.from_xml,
-            cases=args.cases,
-            rpm=args.rpm,
-            seed=args.seed,
+        _check_port(args.host, args.port)
+        state = testrail_emulator.TestRailState()
+        if args.from_xml:
+            seed_from_export(state, Path(args.from_xml))
+        else:
+            testrail_emulator.generate(state, cases=max(0, args.cases or 600), seed=args.seed)
+        app = testrail_emulator.create_app(
+            state, user=args.user, api_key=api_key, requests_per_minute=args.rpm
         )
         print(f"TestRail emulator: http://{args.host}:{args.port} (user {args.user})")
     else:
@@ -188,6 +217,7 @@ def emulate(args: argparse.Namespace) -> int:
                 "the TestFiesta emulator needs a token starting with testfiesta_",
                 hint="pass --token testfiesta_... or set RAILFIESTA_EMULATOR_TOKEN",
             )
+        _check_port(args.host, args.port)
         app = testfiesta_emulator.build(args.handle, token, rpm=args.rpm)
         print(f"TestFiesta emulator: http://{args.host}:{args.port} (handle {args.handle})")
     serve_forever(app, host=args.host, port=args.port)

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import ApiError, UnexpectedResponse
-from core.http import ApiSession, classify_status, decode_json
+from core.errors import ApiError, UnexpectedResponse, WrongServer
+from core.http import ApiSession, classify_status, decode_json, server_message
 from core.testrail.client import TestRailClient, classify_testrail_error
 
 #: Rows asked for per list request. No maximum is documented; 250 keeps pages small enough for
@@ -27,9 +27,22 @@ PAGE_SIZE = 250
 
 
 def classify_testfiesta_error(side: str, endpoint: str, response: httpx.Response) -> ApiError:
-    """TestFiesta's dialect: 404 is "no such record"; the shim's 400s read like TestRail's."""
+    """TestFiesta's dialect: 404 is "no such record" (the shim's too), except on the project
+    list where it means a wrong URL or handle; the shim's other errors read like TestRail's."""
     if "/trv2/" in str(response.request.url):
+        if response.status_code == 404:  # the shim's "no such record" (TestRail says 400)
+            return classify_status(side, endpoint, response)
         return classify_testrail_error(side, endpoint, response)
+    if response.status_code == 404 and endpoint in ("GET /projects", "POST /projects"):
+        url = response.request.url
+        return WrongServer(
+            side,
+            endpoint,
+            404,
+            server_message(response),
+            hint=f"{url.scheme}://{url.netloc.decode()} has no organization at {url.path}: "
+            "check [testfiesta] url (https://api.testfiesta.com) and handle",
+        )
     return classify_status(side, endpoint, response)
 
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import AccessDenied, ApiError, UnexpectedResponse
+from core.errors import AccessDenied, ApiError, UnexpectedResponse, WrongServer
 from core.http import ApiSession, classify_status, decode_json
 
 #: TestRail's maximum (and default) page size for bulk GETs (testrail-api.md §2.2).
@@ -45,6 +45,18 @@ def classify_testrail_error(side: str, endpoint: str, response: httpx.Response) 
     text = error.server_message
     if response.status_code == 400 and "is not a valid" in text:
         error = classify_status(side, endpoint, response, not_found=True)
+    if response.status_code == 404:
+        url = response.request.url
+        base = str(url.copy_with(query=None)).removesuffix("/index.php")
+        return WrongServer(
+            side,
+            endpoint,
+            404,
+            text,
+            hint=f"{base} does not answer TestRail API v2 method {endpoint}: check the url in "
+            "the config (the site root, such as https://acme.testrail.io) and that the "
+            "TestRail version has this method",
+        )
     if isinstance(error, AccessDenied) and "API is disabled" in text:
         error.hint = "an administrator enables it under Administration > Site Settings > API"
     return error

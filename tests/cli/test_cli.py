@@ -61,7 +61,7 @@ def test_demo_with_a_missing_export_is_a_clear_fatal_error(
     _, err = capsys.readouterr()
     assert code == 3
     assert "nope.xml does not exist" in err
-    assert "fix: pass a TestRail XML suite export" in err
+    assert "fix: export the suite from TestRail with Export > XML" in err
 
 
 def test_demo_with_a_file_that_is_not_an_export(
@@ -102,3 +102,95 @@ def test_migrate_without_the_secret_says_which_variable(
     assert code == 3
     assert "environment variable TESTRAIL_API_KEY is not set" in err
     assert "export TESTRAIL_API_KEY=" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("Nhiiron__Parabank__parabank.csv", "parabank.csv is a TestRail CSV/Excel export"),
+        ("Nhiiron__Parabank__parabank.xls", "parabank.xls is a TestRail CSV/Excel export"),
+    ],
+)
+def test_demo_tells_a_csv_export_from_an_xml_one(
+    real_exports: Path, name: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["demo", "--headless", "--from-xml", str(real_exports / name)])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert says in err
+
+
+def test_an_empty_export_and_a_directory_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
+    assert main(["demo", "--headless", "--from-xml", str(empty)]) == 3
+    assert main(["demo", "--headless", "--from-xml", str(tmp_path)]) == 3
+    _, err = capsys.readouterr()
+    assert "empty.xml is empty" in err
+    assert "is a directory, not a TestRail XML export" in err
+
+
+def test_usage_mistakes_are_fatal_and_say_where_to_look(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["migrate"]) == 3
+    assert main(["demo", "--cases", "-5", "--headless"]) == 3
+    assert main(["frobnicate"]) == 3
+    _, err = capsys.readouterr()
+    assert "no config given" in err
+    assert "--cases -5: the number of cases cannot be negative" in err
+    assert "invalid choice: 'frobnicate'" in err
+
+
+def test_config_before_or_after_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[testrail]\nurl = "https://a.testrail.io"\ncolor = 1\n')
+    assert main(["--config", str(config), "migrate"]) == 3
+    assert main(["migrate", "--config", str(config)]) == 3
+    _, err = capsys.readouterr()
+    assert err.count(f"{config}:3: unknown key 'color' in [testrail]") == 2
+
+
+def test_a_state_path_that_is_a_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TESTRAIL_API_KEY", "k")
+    monkeypatch.setenv("TESTFIESTA_TOKEN", "testfiesta_t")
+    config = tmp_path / "ok.toml"
+    config.write_text(
+        '[testrail]\nurl = "https://a.testrail.io"\nuser = "q@a.io"\n'
+        '[testfiesta]\nurl = "https://api.testfiesta.com"\nhandle = "acme"\n'
+        "[[pair]]\ntestrail_project = 1\n"
+    )
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a directory")
+    code = main(["migrate", "--config", str(config), "--state", str(occupied)])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert f"cannot use {occupied} as the state directory" in err
+
+
+def test_an_unreachable_server_names_its_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stamina
+
+    monkeypatch.setenv("TESTRAIL_API_KEY", "k")
+    monkeypatch.setenv("TESTFIESTA_TOKEN", "testfiesta_t")
+    config = tmp_path / "ok.toml"
+    config.write_text(
+        '[testrail]\nurl = "http://127.0.0.1:9"\nuser = "q@a.io"\n'
+        '[testfiesta]\nurl = "http://127.0.0.1:9"\nhandle = "acme"\n'
+        '[[pair]]\ntestrail_project = "Web"\n'
+    )
+    with stamina.set_testing(True, attempts=2):
+        code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "testrail get_projects: ConnectError talking to http://127.0.0.1:9" in err
+    assert "ConnectError to http://127.0.0.1:9; retrying" in err
+    assert "stamina" not in err

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.errors import AuthenticationFailed, NotFound, ServerUnreachable
+from core.errors import AuthenticationFailed, ConfigError, ServerUnreachable
 from tests.helpers import emulate
 
 
@@ -98,9 +98,9 @@ async def test_unknown_project_and_wrong_token_are_named(
         env.config_path.read_text().replace('"Acme Web Shop"', '"Acme Webshop 2"'), "utf-8"
     )
     async with env.service() as service:
-        with pytest.raises(NotFound, match="no project named 'Acme Webshop 2'") as missing:
+        with pytest.raises(ConfigError, match="testrail_project = 'Acme Webshop 2'") as missing:
             await service.migrate()
-    assert "Acme Web Shop" in str(missing.value)
+    assert "'Acme Web Shop'" in missing.value.hint
 
     monkeypatch.setenv("RF_TEST_TESTFIESTA_TOKEN", "testfiesta_wrong")
     env.config_path.write_text(
@@ -111,7 +111,7 @@ async def test_unknown_project_and_wrong_token_are_named(
             await service.migrate()
     assert denied.value.side == "testfiesta"
     assert "testfiesta_wrong" not in str(denied.value)
-    assert "token" in denied.value.hint
+    assert "$RF_TEST_TESTFIESTA_TOKEN" in denied.value.hint
 
 
 async def test_every_case_keeps_priority_type_template_refs_estimate_and_dropdown_labels(
@@ -173,3 +173,63 @@ async def test_every_case_keeps_priority_type_template_refs_estimate_and_dropdow
         assert custom["Test Level"] == level[case["custom_test_level"]]
         seen_dropdowns.add(custom["Automation Type"])
     assert seen_dropdowns == {"None", "Selenium", "Playwright", "Cypress"}
+
+
+async def test_a_respelled_testrail_url_finds_the_same_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=30)
+    async with env.service() as service:
+        assert (await service.migrate())[0].kinds["cases"].created == 30
+
+    original = env.config_path.read_text()
+    # the same server, spelled differently: case, default port, /index.php
+    env.config_path.write_text(
+        original.replace('"http://testrail.test"', '"HTTP://TestRail.test:80/index.php"'), "utf-8"
+    )
+    async with env.service() as service:
+        report = (await service.migrate())[0]
+    assert {k: c.created for k, c in report.kinds.items()}["cases"] == 0
+    assert report.warnings == []
+
+    # another name for it, and a state directory that never saw the first run
+    env.config_path.write_text(original.replace("testrail.test", "10.1.2.3"), "utf-8")
+    env.state_dir = tmp_path / "fresh-state"
+    async with env.service() as service:
+        report = (await service.migrate())[0]
+    assert report.complete
+    assert sum(c.created for c in report.kinds.values()) == 0
+    assert report.warnings == [
+        "TestRail is configured as '10.1.2.3' but its records were migrated as "
+        "'testrail.test'; they keep that identity, so nothing is copied twice"
+    ]
+    assert len(env.testfiesta_cases("ACME")) == 30
+
+
+async def test_duplicates_in_testfiesta_are_reported_not_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    async with env.service() as service:
+        await service.migrate()
+        assert service.testfiesta is not None
+        original = env.testfiesta_cases("ACME")[0]
+        await service.testfiesta.create_cases(
+            "ACME",
+            [
+                {
+                    "name": original["name"],
+                    "parentId": original["parentUid"],
+                    "projectId": original["projectUid"],
+                    "steps": [],
+                    "customFields": {},
+                    "source": "testrail",
+                    "externalId": original["externalId"],
+                }
+            ],
+        )
+        report = (await service.migrate())[0]
+    assert not report.complete
+    assert report.kinds["cases"].testfiesta == 12
+    assert report.kinds["cases"].duplicates == 1
+    assert "holds 1 duplicate cases" in report.warnings[0]
