@@ -52,9 +52,9 @@ def minimum(kind: str, report: MigrationReport, suites: int) -> int:
     count = report.kinds[kind]
     if kind == "project":  # find project, 4 metadata reads, suites; list + create; priorities
         return 1 + 4 + 1 + 2 + 1
-    if kind in ("fields", "templates"):  # one create each (no bulk endpoint); a fresh
-        # project has none to list
-        return count.testrail
+    if kind in ("fields", "templates"):  # list (a new project may have defaults) + one
+        # create each (no bulk endpoint)
+        return 1 + count.testrail
     if kind == "folders":  # root lookup, sections per suite, one create per folder (bulk
         # cannot nest), read-back
         return 1 + suites + count.testrail + 1

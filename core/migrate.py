@@ -195,7 +195,6 @@ class ProjectMigration:
         self.project_uid = 0
         self.created_project = False
         self.identity = instance_identity(testrail.base_url)
-        self.catalog: TestRailCatalog | None = None
         self.field_names: dict[str, str] = {}
         self.template_uids: dict[str, str] = {}
         self.tag_uids: dict[str, int] = {}
@@ -225,7 +224,7 @@ class ProjectMigration:
     ) -> MigrationReport:
         """Migrate the TestRail project (name or id) into the TestFiesta project key (created
         if missing; generated from the name when empty). Returns the report; raises
-        :class:`core.errors.NotFound` for an unknown TestRail project and the HTTP layer's
+        :class:`core.errors.ConfigError` for an unknown TestRail project and the HTTP layer's
         errors for failed requests (everything written so far stays linked)."""
         tr_before = dict(self.tr.session.stats.by_stage)
         tf_before = dict(self.tf.session.stats.by_stage)
@@ -236,7 +235,7 @@ class ProjectMigration:
             self.report = report = MigrationReport(name, "", dry_run=self.dry_run)
             self.emit(Activity("info", f"migrating TestRail project {name!r}"))
             pid = int(project["id"])
-            catalog = self.catalog = TestRailCatalog.build(
+            catalog = TestRailCatalog.build(
                 pid,
                 await self.tr.get_case_fields(),
                 await self.tr.get_case_types(),
@@ -355,7 +354,8 @@ class ProjectMigration:
         assert self.report is not None
         count = self.report.kinds.setdefault("fields", KindCount())
         key = self.project_key
-        tf_fields = await self.tf.list_custom_fields(key) if self._project_had_data else []
+        # listed even in a project created just now: TestFiesta may give new projects defaults
+        tf_fields = await self.tf.list_custom_fields(key) if self.project_uid else []
         by_name = {str(f["name"]): f for f in tf_fields}
         used_names: dict[str, str] = {}
         wanted: list[tuple[str, str, str, list[str]]] = []  # canonical, tf name, type, options
@@ -395,7 +395,7 @@ class ProjectMigration:
         assert self.report is not None
         count = self.report.kinds.setdefault("templates", KindCount())
         count.testrail = len(catalog.templates)
-        templates = await self.tf.list_templates(self.project_key) if self._project_had_data else []
+        templates = await self.tf.list_templates(self.project_key) if self.project_uid else []
         tf_templates = {str(t["name"]): str(t["uid"]) for t in templates}
         for template_id, template_name in catalog.templates.items():
             if template_name in tf_templates:
