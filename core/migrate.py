@@ -607,9 +607,11 @@ class ProjectMigration:
         batch: list[tuple[CaseRecord, str, dict[str, Any]]] = []
         done = len(records) - len(missing)
         if not self.dry_run:
-            for record, ext in records:
-                if ext in existing:
-                    self.store.link(record.key, tf_key("case", existing[ext]))
+            self.store.link_many(
+                (record.key, tf_key("case", existing[ext]))
+                for record, ext in records
+                if ext in existing
+            )
         for record, ext in missing:
             if self.dry_run:
                 count.created += 1
@@ -680,9 +682,10 @@ class ProjectMigration:
         assert self.report is not None
         created = await self.tf.create_cases(self.project_key, [payload for _, _, payload in batch])
         by_ext = {str(row.get("externalId")): row for row in created}
-        for (record, ext, _), row in zip(batch, created, strict=True):
-            stored = by_ext.get(ext, row)
-            self.store.link(record.key, tf_key("case", stored["uid"]))
+        self.store.link_many(
+            (record.key, tf_key("case", by_ext.get(ext, row)["uid"]))
+            for (record, ext, _), row in zip(batch, created, strict=True)
+        )
         self.report.kinds["cases"].created += len(batch)
         return len(batch)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,19 @@ class StateStore:
         with self._cache.transact():
             self._cache.set(_LINK + testrail_key, testfiesta_key)
             self._cache.set(_LINK + testfiesta_key, testrail_key)
+
+    def link_many(self, pairs: Iterable[tuple[str, str]]) -> int:
+        """Pair many (TestRail key, TestFiesta key) in one transaction; pairs already stored
+        are left alone. Returns how many were new or changed."""
+        changed = 0
+        with self._cache.transact():
+            for testrail_key, testfiesta_key in pairs:
+                if self._cache.get(_LINK + testrail_key) == testfiesta_key:
+                    continue
+                self._cache.set(_LINK + testrail_key, testfiesta_key)
+                self._cache.set(_LINK + testfiesta_key, testrail_key)
+                changed += 1
+        return changed
 
     def linked(self, key: str) -> str | None:
         """The other side's key for ``key`` (either side's), or None when not linked."""

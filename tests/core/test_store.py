@@ -58,3 +58,11 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         store.set("meta:schema", SCHEMA_VERSION + 1)
     with pytest.raises(ConfigError, match="has schema 2"):
         StateStore(tmp_path / "state")
+
+
+def test_link_many_writes_only_what_changed(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state") as store:
+        assert store.link_many([("tr:case:1", "tf:case:10"), ("tr:case:2", "tf:case:20")]) == 2
+        assert store.link_many([("tr:case:1", "tf:case:10"), ("tr:case:2", "tf:case:21")]) == 1
+        assert store.linked("tf:case:21") == "tr:case:2"
+        assert store.linked("tr:case:2") == "tf:case:21"
