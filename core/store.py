@@ -96,8 +96,11 @@ class StateStore:
         changed = 0
         with self._cache.transact():
             for testrail_key, testfiesta_key in pairs:
-                if self._cache.get(_LINK + testrail_key) == testfiesta_key:
+                before = self._cache.get(_LINK + testrail_key)
+                if before == testfiesta_key:
                     continue
+                if before is not None:
+                    self._cache.delete(_LINK + str(before))
                 self._cache.set(_LINK + testrail_key, testfiesta_key)
                 self._cache.set(_LINK + testfiesta_key, testrail_key)
                 changed += 1

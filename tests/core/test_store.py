@@ -66,3 +66,4 @@ def test_link_many_writes_only_what_changed(tmp_path: Path) -> None:
         assert store.link_many([("tr:case:1", "tf:case:10"), ("tr:case:2", "tf:case:21")]) == 1
         assert store.linked("tf:case:21") == "tr:case:2"
         assert store.linked("tr:case:2") == "tf:case:21"
+        assert store.linked("tf:case:20") is None
