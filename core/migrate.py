@@ -18,6 +18,7 @@ finds, so a re-run, or a resume after a crash or a dropped connection, creates n
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from core.errors import ConfigError, MappingError, NotFound
+from core.errors import ApiError, ConfigError, MappingError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
 from core.mapping import (
@@ -44,8 +45,11 @@ from core.testfiesta.client import TestFiestaClient
 from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
 
-#: Cases per ``POST /cases`` request.
+#: Most cases per ``POST /cases`` request.
 CASE_BATCH = 100
+#: Most JSON bytes per ``POST /cases`` request. No limit is documented; web frameworks commonly
+#: refuse bodies above 100 KB with 413, so batches stay well below that, and a 413 halves them.
+CASE_BATCH_BYTES = 64_000
 
 #: What a migration never carries over, and says so in its report (DESIGN §1).
 NOT_MIGRATED = (
@@ -479,7 +483,9 @@ class ProjectMigration:
         all_sections: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for suite in suites:
             suite_key = tr_key("suite", suite["id"])
-            if suite_mode == 3:
+            # suite mode 3: every suite is a top-level folder; mode 2: the master is the root
+            # and each baseline (a frozen copy of it) a top-level folder; mode 1: the root
+            if suite_mode == 3 or (suite_mode == 2 and suite.get("is_baseline")):
                 ext = self._ext("suite", suite["id"])
                 expected.add(ext)
                 await self._folder(
@@ -612,15 +618,19 @@ class ProjectMigration:
                 for record, ext in records
                 if ext in existing
             )
+        batch_bytes = 0
         for record, ext in missing:
             if self.dry_run:
                 count.created += 1
                 continue
-            batch.append((record, ext, self._case_payload(record, ext)))
-            if len(batch) >= CASE_BATCH:
+            payload = self._case_payload(record, ext)
+            size = len(json.dumps(payload, ensure_ascii=False).encode())
+            if batch and (len(batch) >= CASE_BATCH or batch_bytes + size > CASE_BATCH_BYTES):
                 done += await self._create_cases(batch)
-                batch = []
+                batch, batch_bytes = [], 0
                 self.emit(Progress(self.report.testrail_project, "cases", done, len(rows)))
+            batch.append((record, ext, payload))
+            batch_bytes += size
         if batch:
             done += await self._create_cases(batch)
         self.emit(Progress(self.report.testrail_project, "cases", len(rows), len(rows)))
@@ -679,8 +689,25 @@ class ProjectMigration:
         return case_payload(record, target, ext)
 
     async def _create_cases(self, batch: list[tuple[CaseRecord, str, dict[str, Any]]]) -> int:
+        """Create ``batch`` in one request and link it; a 413 (body too large: nothing was
+        stored) splits the batch in halves. One case too large alone is a clear error."""
         assert self.report is not None
-        created = await self.tf.create_cases(self.project_key, [payload for _, _, payload in batch])
+        try:
+            created = await self.tf.create_cases(
+                self.project_key, [payload for _, _, payload in batch]
+            )
+        except ApiError as error:
+            if error.status != 413:
+                raise
+            if len(batch) == 1:
+                record = batch[0][0]
+                raise MappingError(
+                    f"case {record.key} ({record.title[:60]!r}) is too large for TestFiesta "
+                    "(HTTP 413 even on its own)",
+                    hint="shorten its longest text field in TestRail, then run again",
+                ) from None
+            half = len(batch) // 2
+            return await self._create_cases(batch[:half]) + await self._create_cases(batch[half:])
         by_ext = {str(row.get("externalId")): row for row in created}
         self.store.link_many(
             (record.key, tf_key("case", by_ext.get(ext, row)["uid"]))

@@ -189,3 +189,48 @@ def test_recorded_case_rows_become_records(testrail_samples: Path) -> None:
     assert crlf.fields["custom_expected"] == (
         "Then the user should see the concurrency error message on the 7th device."
     )
+
+
+async def test_a_next_link_with_limit_0_is_followed_with_250() -> None:
+    """trcli found that following a ``limit=0`` link literally gets a 400 (reference §2.4)."""
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = _api_path(request)
+        asked.append(path)
+        if "limit=0" in path:
+            return httpx.Response(400, json={"error": "Field :limit is not a valid limit."})
+        if path == "get_cases/1&suite_id=2":
+            return httpx.Response(200, json={
+                "offset": 0, "limit": 250, "size": 250,
+                "_links": {"next": "/api/v2/get_cases/1&suite_id=2&limit=0&offset=250",
+                           "prev": None},
+                "cases": [{"id": i} for i in range(250)],
+            })  # fmt: skip
+        return httpx.Response(200, json={
+            "offset": 250, "limit": 250, "size": 3,
+            "_links": {"next": None, "prev": "/api/v2/get_cases/1&suite_id=2&limit=250&offset=0"},
+            "cases": [{"id": i} for i in range(250, 253)],
+        })  # fmt: skip
+
+    client = _client(handler)
+    cases = [row async for row in client.iter_cases(1, 2)]
+    await client.aclose()
+    assert len(cases) == 253
+    assert asked == ["get_cases/1&suite_id=2", "get_cases/1&suite_id=2&limit=250&offset=250"]
+
+
+async def test_an_old_server_that_ignores_offset_cannot_loop_forever() -> None:
+    """Pre-6.7 servers answer bare arrays and some ignore ``offset`` (reference §2.4)."""
+    page = [{"id": i, "title": f"Case {i}"} for i in range(250)]
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(_api_path(request))
+        return httpx.Response(200, json=page)  # the same first page, whatever offset says
+
+    client = _client(handler)
+    cases = [row async for row in client.iter_cases(1, None)]
+    await client.aclose()
+    assert [c["id"] for c in cases] == list(range(250))
+    assert calls == ["get_cases/1", "get_cases/1&limit=250&offset=250"]

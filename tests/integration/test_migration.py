@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.errors import AuthenticationFailed, ConfigError, ServerUnreachable
+from core.errors import AuthenticationFailed, ConfigError, MappingError, ServerUnreachable
 from tests.helpers import emulate
 
 
@@ -21,11 +22,13 @@ class DropAnswerAfter(httpx.AsyncBaseTransport):
         self.inner = inner
         self.nth = nth
         self.case_posts = 0
+        self.cases_sent: list[int] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         if request.method == "POST" and request.url.path.endswith("/cases"):
             self.case_posts += 1
+            self.cases_sent.append(len(json.loads(await request.aread())))
             if self.case_posts == self.nth:
                 await response.aread()
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response")
@@ -41,12 +44,14 @@ async def test_a_lost_answer_mid_migration_resumes_without_duplicates(
         with pytest.raises(ServerUnreachable, match="POST /cases: RemoteProtocolError"):
             await service.migrate()
     # the server kept both batches although the client saw only the first answer
-    assert len(env.testfiesta_cases("ACME")) == 200
+    stored = sum(flaky.cases_sent)
+    assert len(flaky.cases_sent) == 2
+    assert len(env.testfiesta_cases("ACME")) == stored
 
     async with env.service() as service:
         report = (await service.migrate())[0]
     assert report.complete
-    assert report.kinds["cases"].created == 60  # only the third batch was still missing
+    assert report.kinds["cases"].created == 260 - stored  # only what never arrived
     cases = env.testfiesta_cases("ACME")
     assert len(cases) == 260
     external_ids = Counter(c["externalId"] for c in cases)
@@ -233,3 +238,46 @@ async def test_duplicates_in_testfiesta_are_reported_not_hidden(
     assert report.kinds["cases"].testfiesta == 12
     assert report.kinds["cases"].duplicates == 1
     assert "holds 1 duplicate cases" in report.warnings[0]
+
+
+class BodyLimit(httpx.AsyncBaseTransport):
+    """A web server in front of TestFiesta refusing ``POST /cases`` bodies above ``limit`` bytes
+    with an HTML 413 page, as body-size limits do (nothing reaches the app)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        if len(body) > self.limit and request.url.path.endswith("/cases"):
+            self.refused += 1
+            return httpx.Response(413, html="<html><h1>413 Request Entity Too Large</h1></html>")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_body_size_limit_splits_case_batches_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=90)
+    limited = BodyLimit(httpx.ASGITransport(env.testfiesta), limit=20_000)
+    async with env.service(testfiesta_transport=limited) as service:
+        report = (await service.migrate())[0]
+    assert limited.refused > 0
+    assert report.complete
+    assert report.kinds["cases"].created == 90
+    external_ids = [c["externalId"] for c in env.testfiesta_cases("ACME")]
+    assert len(external_ids) == len(set(external_ids)) == 90
+
+
+async def test_a_case_too_large_on_its_own_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=3)
+    limited = BodyLimit(httpx.ASGITransport(env.testfiesta), limit=300)
+    async with env.service(testfiesta_transport=limited) as service:
+        with pytest.raises(MappingError, match=r"is too large for TestFiesta \(HTTP 413") as big:
+            await service.migrate()
+    assert big.value.message.startswith("case tr:case:")
+    assert "shorten its longest text field" in big.value.hint
