@@ -6,7 +6,7 @@ the tests assert is visible in this file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 from core.config import load_config
 from core.service import Service
 from emulators.testfiesta.app import create_app as testfiesta_app
+from emulators.testrail import ops
 from emulators.testrail.app import create_app as testrail_app
 from emulators.testrail.seed import from_xml
 from emulators.testrail.store import TestRailState
@@ -84,11 +85,35 @@ url = "http://testfiesta.test"
 handle = "{handle}"
 token_env = "RF_TEST_TESTFIESTA_TOKEN"
 requests_per_minute = 0
-
-[[pair]]
-testrail_project = "{project}"
-testfiesta_project = "WEB"
 """
+
+PAIR = """
+[[pair]]
+testrail_project = "{testrail}"
+testfiesta_project = "{testfiesta}"
+"""
+
+
+def add_project(
+    state: TestRailState, name: str, suites: dict[str, list[str]], *, suite_mode: int = 1
+) -> int:
+    """Add TestRail project ``name`` to ``state``: ``suites`` maps each suite name to its
+    top-level section names (suite mode 1 takes one suite, renamed from "Master"). No cases."""
+    with state.lock:
+        project = ops.add_project(state, {"name": name, "suite_mode": suite_mode})
+        pid = int(project["id"])
+        for index, (suite_name, sections) in enumerate(suites.items()):
+            if suite_mode == 3:
+                suite_id = int(ops.add_suite(state, pid, {"name": suite_name})["id"])
+            else:
+                assert index == 0, "a single-suite project has one suite"
+                master = state.master_suite(project)
+                assert master is not None
+                master["name"] = suite_name
+                suite_id = int(master["id"])
+            for section in sections:
+                ops.add_section(state, pid, {"name": section, "suite_id": suite_id})
+    return pid
 
 
 @pytest.fixture
@@ -111,19 +136,25 @@ def testrail_state(tmp_path: Path) -> TestRailState:
 
 @pytest.fixture
 def make_service(tmp_path: Path, testrail_state: TestRailState) -> Callable[..., Service]:
-    """``make_service(testfiesta_token=..., latency=...)``: a fresh unopened Service over both
-    emulators.
+    """``make_service(testfiesta_token=..., latency=..., pairs=...)``: a fresh unopened Service
+    over both emulators.
 
     ``testfiesta_token`` is the token the TestFiesta emulator accepts (the client sends the
-    one in the environment); ``latency`` seconds are added to every TestFiesta answer.
+    one in the environment); ``latency`` seconds are added to every TestFiesta answer;
+    ``pairs`` lists the ``[[pair]]`` (TestRail project, TestFiesta key) of the config.
     """
 
-    def make(*, testfiesta_token: str = TESTFIESTA_TOKEN, latency: float = 0.0) -> Service:
+    def make(
+        *,
+        testfiesta_token: str = TESTFIESTA_TOKEN,
+        latency: float = 0.0,
+        pairs: Sequence[tuple[str, str]] = ((PROJECT, "WEB"),),
+    ) -> Service:
         path = tmp_path / "railfiesta.toml"
-        path.write_text(
-            CONFIG.format(user=TESTRAIL_USER, handle=TESTFIESTA_HANDLE, project=PROJECT),
-            encoding="utf-8",
-        )
+        text = CONFIG.format(user=TESTRAIL_USER, handle=TESTFIESTA_HANDLE)
+        for testrail_project, testfiesta_key in pairs:
+            text += PAIR.format(testrail=testrail_project, testfiesta=testfiesta_key)
+        path.write_text(text, encoding="utf-8")
         config = load_config(path)
         testrail = testrail_app(testrail_state, user=TESTRAIL_USER, api_key=TESTRAIL_KEY)
         testfiesta = testfiesta_app(
