@@ -12,6 +12,7 @@ line and a notification, never as a traceback.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -20,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from core.config import Pair
 from core.errors import RailfiestaError
 from core.migrate import MigrationReport
 from core.service import Service
@@ -29,12 +31,16 @@ from tui.messages import (
     MigrationFinished,
     MigrationProgress,
     MigrationStarted,
+    ServerRetrying,
+    ServerWaiting,
     ServiceFailed,
     ServiceOpened,
 )
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
+from tui.screens.help import NAVIGATION, HelpScreen, KeyRows
+from tui.screens.main import MainScreen, ServerNews, plural
+from tui.screens.modals import Confirm
 from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, variable_defaults
+from tui.widgets.project_tree import ProjectTree
 
 
 def summarize(reports: Iterable[MigrationReport]) -> str:
@@ -54,6 +60,51 @@ def summarize(reports: Iterable[MigrationReport]) -> str:
     return "\n".join(lines) or "nothing to migrate (no [[pair]] matched)"
 
 
+def outcome(reports: Iterable[MigrationReport]) -> str:
+    """One short line for the progress row (the log has :func:`summarize`): how many folders
+    and cases TestFiesta holds and links, and whether warnings wait in the log."""
+    reports = list(reports)
+    if not reports:
+        return "Nothing to migrate: no [[pair]] matched"
+    kinds = ("folders", "cases")
+    found = sum(r.kinds[k].testfiesta for r in reports for k in kinds if k in r.kinds)
+    wanted = sum(r.kinds[k].testrail for r in reports for k in kinds if k in r.kinds)
+    warnings = sum(len(report.warnings) for report in reports)
+    if all(report.complete for report in reports):
+        line = f"Migrated: all {plural(found, 'record')} linked"
+    else:
+        line = f"Migration incomplete: {found} of {plural(wanted, 'record')} in TestFiesta"
+    if warnings:
+        line += f"; {plural(warnings, 'warning')} in the log"
+    return line
+
+
+def pair_name(pair: Pair) -> str:
+    """``Webshop → WEB`` (``Webshop`` when the key is generated)."""
+    if pair.testfiesta_project:
+        return f"{pair.testrail_project} → {pair.testfiesta_project}"
+    return str(pair.testrail_project)
+
+
+#: What quitting during a migration asks.
+QUIT_QUESTION = "A migration is running; quit anyway? It resumes next time."
+
+#: Actions of the generic cursor, scrolling and paging keys (the help collapses them).
+NAVIGATION_PREFIXES = ("cursor_", "scroll_", "page_")
+NAVIGATION_ACTIONS = frozenset({"screen.copy_text"})
+
+#: Clearer words for inherited keys, in the help.
+DESCRIPTIONS = {
+    "app.focus_next": "Next pane or log",
+    "app.focus_previous": "Previous pane or log",
+    "command_palette": "Command palette (pairs, themes, reload …)",
+}
+
+
+#: Seconds the "migration finished" toast stays.
+NOTICE_SECONDS = 3.0
+
+
 class RailfiestaApp(App[None]):
     """The console for one config.
 
@@ -69,6 +120,7 @@ class RailfiestaApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),
+        Binding("p", "next_pair", "Next pair", id="next_pair"),
         Binding("question_mark", "help", "Keys", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -185,6 +237,7 @@ class RailfiestaApp(App[None]):
     async def _migrate(self) -> None:
         # Start, progress and finish all go through the app's queue, so they arrive in order.
         self.post_message(MigrationStarted())
+        self.bridge.new_run()
         self.bridge.log("info", "migration started")
         try:
             reports = await self.service.migrate()
@@ -196,28 +249,59 @@ class RailfiestaApp(App[None]):
         except BaseException:  # cancelled, or a bug: the worker handler reports it
             self.post_message(MigrationFinished(False, "Migration stopped: see the log"))
             raise
-        summary = summarize(reports)
         complete = all(report.complete for report in reports)
         warnings = sum(len(report.warnings) for report in reports)
-        for line in summary.splitlines():
+        for line in summarize(reports).splitlines():
             self.bridge.log("info" if complete else "warning", f"migrated: {line}")
+        # The progress row keeps the outcome and the log the details: the toast stays brief.
         self.notify(
-            summary,
-            title="Migration finished" if complete else "Migration incomplete",
+            "Migration finished" if complete else "Migration incomplete: see the log",
             severity="information" if complete and not warnings else "warning",
-            markup=False,
+            timeout=NOTICE_SECONDS,
         )
-        self.post_message(MigrationFinished(True, " | ".join(summary.splitlines())))
+        self.post_message(MigrationFinished(True, outcome(reports)))
 
     @on(MigrationStarted)
     @on(MigrationProgress)
     @on(MigrationFinished)
-    def _forward_migration(
-        self, message: MigrationStarted | MigrationProgress | MigrationFinished
-    ) -> None:
-        """Hand migration news to the main screen, in the order it happened."""
+    @on(ServerWaiting)
+    @on(ServerRetrying)
+    def _forward_migration(self, message: ServerNews) -> None:
+        """Hand migration and server news to the main screen, in the order it happened."""
         if self.is_running and self._main is not None and self._main.is_mounted:
             self._main.show_migration(message)
+
+    # ------------------------------------------------------------------ pairs
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ "Next pair" exists only when the config has several pairs."""
+        if action == "next_pair":
+            return len(self.service.config.pairs) > 1
+        return True
+
+    def action_next_pair(self) -> None:
+        """Show the next ``[[pair]]`` (after the last, the first)."""
+        self.show_pair((self.pair_index + 1) % len(self.service.config.pairs))
+
+    def show_pair(self, pair_index: int) -> None:
+        """Show ``[[pair]]`` number ``pair_index`` in the panes."""
+        self.pair_index = pair_index
+        self.main_screen.show_pair(pair_index)
+
+    # ------------------------------------------------------------------ quitting
+
+    async def action_quit(self) -> None:
+        """Quit; during a migration, only after the user confirms (y/n)."""
+        if not self.migrating:
+            self.exit()
+            return
+        if isinstance(self.screen, Confirm):
+            return
+        self.push_screen(Confirm(QUIT_QUESTION, id="confirm-quit"), self._quit_answered)
+
+    def _quit_answered(self, yes: bool | None) -> None:
+        if yes:
+            self.exit()
 
     # ------------------------------------------------------------------ other actions
 
@@ -225,29 +309,40 @@ class RailfiestaApp(App[None]):
         """Show the keys of the current screen."""
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.key_rows()))
+        self.push_screen(HelpScreen(self.key_groups()))
 
-    def key_rows(self) -> list[tuple[str, str]]:
-        """(keys, description) for every described action bound on the current screen: the
-        console's own keys first (in :attr:`BINDINGS` order), then the screen's, then the
-        focused widget's. Keys bound to the same action share a row (``"q ^q"``)."""
+    def key_groups(self) -> list[tuple[str, KeyRows]]:
+        """(group title, rows of (keys, description)) for every described action bound on
+        the current screen: the console's own keys (in :attr:`BINDINGS` order), then the
+        focused pane's and the screen's, then :data:`tui.screens.help.NAVIGATION` (cursor,
+        scrolling, paging: the help shows it collapsed). Keys bound to the same action share
+        a row (``"q ^q"``); empty groups are left out."""
         own = [b.action for b in self.BINDINGS if isinstance(b, Binding)]
         rows: dict[str, tuple[tuple[int, int], list[str], str]] = {}
         for active in self.screen.active_bindings.values():
             binding = active.binding
             if not binding.description:
                 continue
-            if active.node is self:
-                rank = (0, own.index(binding.action) if binding.action in own else len(own))
+            action = binding.action
+            name = action.split(".", 1)[-1]
+            if action in NAVIGATION_ACTIONS or name.startswith(NAVIGATION_PREFIXES):
+                rank = (2, 0)
+            elif active.node is self:
+                rank = (0, own.index(action) if action in own else len(own))
             else:
-                rank = (1 if isinstance(active.node, Screen) else 2, 0)
+                rank = (1, 0 if isinstance(active.node, Screen) else 1)
             key = self.get_key_display(binding)
-            if binding.action in rows:
-                rows[binding.action][1].append(key)
+            if action in rows:
+                rows[action][1].append(key)
             else:
-                rows[binding.action] = (rank, [key], binding.description)
-        ordered = sorted(rows.values(), key=lambda row: row[0])
-        return [(" ".join(sorted(keys, key=len)), what) for _, keys, what in ordered]
+                rows[action] = (rank, [key], DESCRIPTIONS.get(action, binding.description))
+        focused = self.screen.focused
+        here = "Panes" if isinstance(focused, ProjectTree) else "This screen"
+        titles = ("Console", here, NAVIGATION)
+        groups: list[tuple[str, KeyRows]] = [(title, []) for title in titles]
+        for rank, keys, what in sorted(rows.values(), key=lambda row: row[0]):
+            groups[rank[0]][1].append((" ".join(sorted(keys, key=len)), what))
+        return [(title, group) for title, group in groups if group]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Palette commands: ours first, then Textual's (theme, quit ...)."""
@@ -255,6 +350,14 @@ class RailfiestaApp(App[None]):
             "Migrate", "Copy the TestRail project into TestFiesta (M)", self.action_migrate
         )
         yield SystemCommand("Reload panes", "Read both projects again", self._reload_panes)
+        pairs = self.service.config.pairs
+        if len(pairs) > 1:
+            for index, pair in enumerate(pairs):
+                yield SystemCommand(
+                    f"Show pair: {pair_name(pair)}",
+                    f"Pair {index + 1} of {len(pairs)} in the panes (p: next pair)",
+                    partial(self.show_pair, index),
+                )
         yield SystemCommand("Keys", "Show what each key does (?)", self.action_help)
         yield from super().get_system_commands(screen)
 

@@ -2,9 +2,12 @@
 
 The core calls one listener for every event (``Service.subscribe``). :class:`EventBridge` is that
 listener: a :class:`core.events.Progress` becomes a :class:`tui.messages.MigrationProgress`
-posted to the app (the message coalesces in the queue), while :class:`core.events.Activity` and
-:class:`core.http.RateLimitWait` become text lines in a bounded buffer that the activity log
-drains on a timer. Both paths are safe to call from a thread: ``post_message`` is thread-safe
+posted to the app (the message coalesces in the queue), and a log line when its stage completes
+(the bridge sees every event, so no stage goes unrecorded however fast it was);
+:class:`core.http.RateLimitWait` and :class:`core.http.Retrying` become
+:class:`tui.messages.ServerWaiting` / :class:`tui.messages.ServerRetrying` plus a log line;
+:class:`core.events.Activity` becomes a log line. Lines go to a bounded buffer that the activity
+log drains on a timer. Every path is safe to call from a thread: ``post_message`` is thread-safe
 and so is ``deque.append``.
 """
 
@@ -17,11 +20,12 @@ from collections.abc import Callable
 from textual.message import Message
 
 from core.events import Activity, Progress
-from core.http import RateLimitWait
-from tui.messages import MigrationProgress
+from core.http import RateLimitWait, Retrying
+from tui.messages import MigrationProgress, ServerRetrying, ServerWaiting
 
 _LEVEL_TAGS = {"info": "   ", "warning": "WRN", "error": "ERR"}
-_SIDE_NAMES = {"testrail": "TestRail", "testfiesta": "TestFiesta"}
+#: How each side is named on screen.
+SIDE_NAMES = {"testrail": "TestRail", "testfiesta": "TestFiesta"}
 
 
 def format_line(level: str, message: str, at: float | None = None) -> str:
@@ -42,19 +46,29 @@ class EventBridge:
         self._post = post
         self._lines: deque[str] = deque(maxlen=max_buffered)
         self._dropped = 0
+        #: (project, stage) -> (monotonic time of its first event, its latest event), for the
+        #: stages that have not finished
+        self._stages: dict[tuple[str, str], tuple[float, Progress]] = {}
+        self._finished: set[tuple[str, str]] = set()
 
     def __call__(self, event: object) -> None:
         """Route one core event; unknown event types are ignored."""
         if isinstance(event, Progress):
+            self._stage_news(event)
             self._post(MigrationProgress(event.project, event.stage, event.done, event.total))
         elif isinstance(event, Activity):
             self.log(event.level, event.message, at=event.at)
         elif isinstance(event, RateLimitWait):
-            side = _SIDE_NAMES.get(event.side, event.side)
+            side = SIDE_NAMES.get(event.side, event.side)
             self.log(
                 "warning",
                 f"{side} rate limit on {event.endpoint}: waiting {event.seconds:.1f} s",
             )
+            self._post(ServerWaiting(event.side, event.endpoint, event.seconds))
+        elif isinstance(event, Retrying):
+            side = SIDE_NAMES.get(event.side, event.side)
+            self.log("warning", f"{side} {event.endpoint}: {event.reason}; trying again")
+            self._post(ServerRetrying(event.side, event.endpoint, event.reason))
 
     def log(self, level: str, message: str, *, at: float | None = None) -> None:
         """Queue a line for the activity log (``level``: info, warning or error)."""
@@ -71,3 +85,32 @@ class EventBridge:
         if dropped:
             lines.insert(0, format_line("warning", f"... {dropped} earlier lines not shown"))
         return lines
+
+    def new_run(self) -> None:
+        """A migration starts: every stage may be logged once more."""
+        self._stages.clear()
+        self._finished.clear()
+
+    def _stage_news(self, event: Progress) -> None:
+        """Log a stage once when it completes (``done`` reaches ``total``); a stage of unknown
+        size (or one that stopped short) ends when the next stage of its project begins."""
+        now = time.monotonic()
+        key = (event.project, event.stage)
+        if key in self._finished:
+            return
+        for (project, stage), (started, last) in list(self._stages.items()):
+            if project == event.project and stage != event.stage:
+                del self._stages[(project, stage)]
+                self._finished.add((project, stage))
+                count = "" if last.total is None else f" {last.done}/{last.total}"
+                self.log("info", f"{project}: {stage}{count} done ({now - started:.1f} s)")
+        started = self._stages.get(key, (now, event))[0]
+        self._stages[key] = (started, event)
+        if event.total is not None and event.done >= event.total:
+            del self._stages[key]
+            self._finished.add(key)
+            self.log(
+                "info",
+                f"{event.project}: {event.stage} {event.done}/{event.total} done "
+                f"({now - started:.1f} s)",
+            )

@@ -45,6 +45,33 @@ class ConnectionChanged(Message):
 
 
 @dataclass
+class ServerWaiting(Message):
+    """``side`` answered 429/409 (so it is reachable) and the core waits ``seconds`` before
+    sending ``endpoint`` again."""
+
+    side: str
+    endpoint: str
+    seconds: float
+
+
+@dataclass
+class ServerRetrying(Message):
+    """A request to ``side`` failed (``reason``: a dropped connection, a 5xx ...) and the
+    core is trying it again."""
+
+    side: str
+    endpoint: str
+    reason: str
+
+
+@dataclass
+class PaneLoaded(Message):
+    """A project pane finished loading (its records and links are current)."""
+
+    side: str
+
+
+@dataclass
 class ServiceOpened(Message):
     """The service opened; the panes may load."""
 

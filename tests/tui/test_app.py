@@ -2,72 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 from textual.widgets import ProgressBar
-from textual.widgets.tree import TreeNode as UiNode
 
 from core.events import Activity, Progress
-from core.http import RateLimitWait
+from core.http import RateLimitWait, Retrying
 from core.migrate import KindCount, MigrationReport
 from core.service import Service, TreeNode
+from tests.tui.pilot import child, loaded, log_text, names, open_node, state_of, wait_for
 from tui.app import RailfiestaApp, summarize
 from tui.bridge import EventBridge
-from tui.messages import MigrationProgress
-from tui.screens.help import HelpScreen
+from tui.messages import MigrationProgress, ServerRetrying, ServerWaiting
 from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, theme_from_toml
-from tui.widgets.activity import ActivityLog
-from tui.widgets.connection_bar import ConnectionBar
-from tui.widgets.project_tree import PaneItem, ProjectTree
+from tui.widgets.project_tree import ProjectTree
 
 THEMES = {"railfiesta-dark", "railfiesta-light", "railfiesta-high-contrast"}
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 4.0) -> None:
-    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)
-
-
-def names(node: UiNode[PaneItem]) -> list[str]:
-    """The labels of a tree node's children."""
-    return [str(child.label) for child in node.children]
-
-
-def child(node: UiNode[PaneItem], name: str) -> UiNode[PaneItem]:
-    """The child of ``node`` labelled ``name``."""
-    for candidate in node.children:
-        if str(candidate.label) == name:
-            return candidate
-    raise AssertionError(f"{name!r} not among {names(node)}")
-
-
-def state_of(app: RailfiestaApp, side: str) -> str:
-    """The connection state the header shows for ``side``."""
-    return app.main_screen.query_one(ConnectionBar).row(side).state
-
-
-def log_text(app: RailfiestaApp) -> str:
-    """Everything in the activity log (after flushing what is queued)."""
-    log = app.main_screen.query_one(ActivityLog)
-    log.flush()
-    return "\n".join(log.lines)
-
-
-async def open_node(pilot: Pilot[Any], tree: ProjectTree, node: UiNode[PaneItem]) -> None:
-    """Put the cursor on ``node`` and press space, as a user would."""
-    tree.focus()
-    tree.move_cursor(node)
-    await pilot.press("space")
 
 
 # ---------------------------------------------------------------------------------- end to end
@@ -81,27 +33,27 @@ async def test_migrate_fills_the_testfiesta_pane(
         screen = app.main_screen
         left = screen.query_one("#testrail-tree", ProjectTree)
         right = screen.query_one("#testfiesta-tree", ProjectTree)
-        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "connected")
-        await wait_for(pilot, lambda: state_of(app, "testrail") == "connected")
+        await loaded(pilot, app)
+        assert state_of(app, "testrail") == state_of(app, "testfiesta") == "connected"
 
-        # the lone suite opens by itself, showing its sections; nothing is linked yet
-        assert names(left.root) == ["Webshop"]
-        suite = left.root.children[0]
-        assert names(suite) == ["Login", "Checkout"]
+        # the sections of the single suite show at the top; nothing is linked yet
+        assert names(left.root) == ["Login", "Checkout"]
         assert all(
             item.data and item.data.record and not item.data.record.linked
-            for item in suite.children
+            for item in left.root.children
         )
         assert names(right.root) == []
         assert screen.testfiesta_pane.note == "Not migrated yet: press M to migrate"
+        assert screen.progress.text == "Press M to migrate"
 
         await pilot.press("M")
         await wait_for(pilot, lambda: not app.migrating)
         bar = screen.query_one("#progress-bar", ProgressBar)
         assert bar.percentage == 1.0
         assert screen.progress.has_class("-done")
+        assert screen.progress.text == "Migrated: all 7 records linked"
 
-        # the right pane reloaded: the same folders, linked
+        # the right pane reloaded: the same folders as the left, linked
         await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
         assert screen.testfiesta_pane.note == ""
         assert all(
@@ -111,11 +63,8 @@ async def test_migrate_fills_the_testfiesta_pane(
         assert "WEB" in str(screen.testfiesta_pane.border_title)
 
         # opening a TestRail section loads its cases lazily
-        await wait_for(
-            pilot,
-            lambda: names(left.root) == ["Webshop"] and len(left.root.children[0].children) == 2,
-        )
-        login = child(left.root.children[0], "Login")
+        await wait_for(pilot, lambda: names(left.root) == ["Login", "Checkout"])
+        login = child(left.root, "Login")
         await open_node(pilot, left, login)
         await wait_for(pilot, lambda: "loading…" not in names(login) and len(names(login)) > 1)
         assert names(login) == [
@@ -147,22 +96,6 @@ async def test_second_migrate_while_running_says_so(
         assert "a migration is already running" in log_text(app)
         await wait_for(pilot, lambda: not app.migrating)
         assert first is not None and first.is_finished
-
-
-async def test_quitting_mid_migration_closes_the_service(
-    secrets: None, make_service: Callable[..., Service]
-) -> None:
-    app = RailfiestaApp(make_service(latency=0.05))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.service_open)
-        await pilot.press("M")
-        await wait_for(pilot, lambda: app.main_screen.progress.has_class("-running"))
-        assert app.migrating
-        await pilot.press("q")
-    assert not app.is_running
-    testrail, testfiesta = app.service.testrail, app.service.testfiesta
-    assert testrail is not None and testrail.session.client.is_closed
-    assert testfiesta is not None and testfiesta.session.client.is_closed
 
 
 # ---------------------------------------------------------------------------------- failures
@@ -240,24 +173,6 @@ async def test_narrow_terminal_stacks_the_panes(
         assert screen.testrail_pane.region.y == screen.testfiesta_pane.region.y
 
 
-async def test_help_lists_the_console_keys_first(
-    secrets: None, make_service: Callable[..., Service]
-) -> None:
-    app = RailfiestaApp(make_service())
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        rows = app.screen.keys  # type: ignore[attr-defined]
-        assert rows[:3] == [("M", "Migrate"), ("?", "Keys"), ("q ^q", "Quit")]
-        assert ("space", "Toggle") in rows  # the focused tree's keys follow
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
-        commands = [command.title for command in app.get_system_commands(app.screen)]
-        assert commands[:2] == ["Migrate", "Reload panes"]
-        await pilot.press("q")
-    assert not app.is_running
-
-
 # ---------------------------------------------------------------------------------- themes
 
 
@@ -303,14 +218,20 @@ async def test_themes_register_and_unknown_falls_back(
 def test_bridge_turns_events_into_messages_and_lines() -> None:
     posted: list[object] = []
     bridge = EventBridge(posted.append, max_buffered=3)
-    bridge(Progress("Webshop", "cases", 5, None))
+    bridge(Progress("Webshop", "reading cases", 5, None))
     bridge(Activity("warning", "field  custom_x\nhas no counterpart", at=0.0))
     bridge(RateLimitWait("testrail", "get_cases", 2.5))
+    bridge(Retrying("testfiesta", "POST /cases", "HTTP 503"))
     bridge(object())
-    assert posted == [MigrationProgress("Webshop", "cases", 5, None)]
+    assert posted == [
+        MigrationProgress("Webshop", "reading cases", 5, None),
+        ServerWaiting("testrail", "get_cases", 2.5),
+        ServerRetrying("testfiesta", "POST /cases", "HTTP 503"),
+    ]
     lines = bridge.drain()
     assert lines[0].endswith(" WRN field custom_x has no counterpart")
     assert lines[1].endswith(" WRN TestRail rate limit on get_cases: waiting 2.5 s")
+    assert lines[2].endswith(" WRN TestFiesta POST /cases: HTTP 503; trying again")
     assert bridge.drain() == []
     for n in range(5):
         bridge.log("info", f"line {n}")

@@ -1,4 +1,8 @@
-"""The keys: a modal listing what each key does on the screen it was opened from."""
+"""The keys: a modal listing what each key does on the screen it was opened from.
+
+Keys come in groups: the console's own first, then those of the focused pane, then a collapsed
+"Navigation" group with the generic cursor, scrolling and paging keys every list has.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Collapsible, Label, Static
 
 from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE
 
@@ -19,9 +23,15 @@ BADGES = (
     (ONLY_HERE_BADGE, "only here: not on the other side (yet)"),
 )
 
+#: The group whose keys start collapsed.
+NAVIGATION = "Navigation"
+
+KeyRows = list[tuple[str, str]]
+
 
 class HelpScreen(ModalScreen[None]):
-    """A modal with ``keys`` as (key, what it does) rows and the badge legend.
+    """A modal with ``groups`` of (key, what it does) rows and the badge legend; the
+    :data:`NAVIGATION` group starts collapsed.
 
     Closes on escape, ``q`` or ``?``.
     """
@@ -32,21 +42,35 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "close", "Close", show=False, key_display="?"),
     ]
 
-    def __init__(self, keys: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, groups: Iterable[tuple[str, KeyRows]]) -> None:
         super().__init__(id="help")
-        self.keys = list(keys)
+        self.groups = [(title, list(rows)) for title, rows in groups if rows]
+
+    @property
+    def keys(self) -> KeyRows:
+        """Every row, in the order shown."""
+        return [row for _, rows in self.groups for row in rows]
 
     def compose(self) -> ComposeResult:
-        """Title, key rows, legend."""
+        """Groups of key rows, then the legend."""
+        width = max((len(key) for key, _ in self.keys), default=1)
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Keys"
             body.border_subtitle = "escape closes"
-            width = max((len(key) for key, _ in self.keys), default=1)
-            for key, what in self.keys:
-                yield Label(f"{key:>{width}}  {what}", classes="help-key", markup=False)
-            yield Static("")
+            for title, rows in self.groups:
+                labels = [
+                    Label(f"{key:>{width}}  {what}", classes="help-key", markup=False)
+                    for key, what in rows
+                ]
+                if title == NAVIGATION:
+                    yield Collapsible(*labels, title=title, collapsed=True, id="help-navigation")
+                else:
+                    yield Label(title, classes="help-group")
+                    yield from labels
+            yield Label("Badges", classes="help-group")
             for badge, meaning in BADGES:
                 yield Label(f"{badge:>{width}}  {meaning}", classes="help-badge", markup=False)
+            yield Static("")
 
     def action_close(self) -> None:
         """Close the help."""

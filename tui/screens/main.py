@@ -2,7 +2,9 @@
 
 Below 100 columns the panes stack (class ``-narrow``); below 32 rows the log shrinks
 (``-short``). The screen reacts to messages from the app (service opened or failed, migration
-started or finished) and from the panes (connection state); it never calls HTTP itself.
+news, server waits and retries) and from the panes (connection state, loaded); it never calls
+HTTP itself. While no migration runs, the progress row says where the pair shown stands
+(:meth:`MainScreen.status_text`).
 """
 
 from __future__ import annotations
@@ -14,29 +16,50 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import Budget, Service
+from tui.bridge import SIDE_NAMES
 from tui.messages import (
     ConnectionChanged,
     MigrationFinished,
     MigrationProgress,
     MigrationStarted,
+    PaneLoaded,
+    ServerRetrying,
+    ServerWaiting,
     ServiceFailed,
     ServiceOpened,
 )
+from tui.screens.modals import RecordDetails, RecordInfo
 from tui.widgets.activity import ActivityLog, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
-from tui.widgets.panes import TestFiestaPane, TestRailPane
+from tui.widgets.panes import ProjectPane, TestFiestaPane, TestRailPane
+from tui.widgets.project_tree import PaneItem, ProjectTree
 
 #: Seconds between two refreshes of the request budgets in the header.
 BUDGET_INTERVAL = 1.0
+#: Seconds a "trying again" notice stays on the progress row.
+RETRY_NOTICE_SECONDS = 3.0
+
+
+#: What the app hands to :meth:`MainScreen.show_migration`.
+ServerNews = (
+    MigrationStarted | MigrationProgress | MigrationFinished | ServerWaiting | ServerRetrying
+)
+
+
+def plural(count: int, word: str) -> str:
+    """``"1 record"``, ``"2 records"``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class MainScreen(Screen[None]):
     """Both projects, the header and the activity below.
 
     ``service`` is read for the config (header) and passed to the panes; ``drain`` feeds the
-    activity log (``EventBridge.drain``); ``pair_index`` picks the ``[[pair]]`` to show.
+    activity log (``EventBridge.drain``); ``pair_index`` picks the ``[[pair]]`` to show
+    (:meth:`show_pair` switches).
     """
 
     # Screen declares these as `ClassVar[...] | None`, which mypy reads as instance variables;
@@ -52,6 +75,7 @@ class MainScreen(Screen[None]):
         self.pair_index = pair_index
         self._drain = drain
         self._service_open = False
+        self._service_failed = False
 
     def compose(self) -> ComposeResult:
         """Header, panes, progress, log, footer."""
@@ -65,9 +89,11 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start the budget refresher; focus the TestRail tree."""
+        """Start the budget refresher; focus the TestRail tree; say what is going on."""
         self.set_interval(BUDGET_INTERVAL, self.refresh_budgets)
         self.query_one("#testrail-tree").focus()
+        self.progress.idle("Connecting…")
+        self._show_pair_line()
 
     # ------------------------------------------------------------------ parts
 
@@ -86,11 +112,27 @@ class MainScreen(Screen[None]):
         """The progress row."""
         return self.query_one(MigrationProgressRow)
 
+    @property
+    def header(self) -> ConnectionBar:
+        """The connection header."""
+        return self.query_one(ConnectionBar)
+
     def reload_panes(self) -> None:
         """Reload both trees (badges change after a migration), keeping open nodes open."""
         if self._service_open:
             self.testrail_pane.load()
             self.testfiesta_pane.load()
+
+    def show_pair(self, pair_index: int) -> None:
+        """Show ``[[pair]]`` number ``pair_index`` in both panes (loaded afresh)."""
+        self.pair_index = pair_index
+        self.testrail_pane.pair_index = self.testfiesta_pane.pair_index = pair_index
+        if not self.progress.running:
+            self.progress.idle("Loading…")
+        self._show_pair_line()
+        if self._service_open:
+            self.testrail_pane.switch_pair(pair_index)
+            self.testfiesta_pane.switch_pair(pair_index)
 
     def refresh_budgets(self) -> None:
         """Read both request budgets from the service into the header."""
@@ -100,7 +142,59 @@ class MainScreen(Screen[None]):
                 budgets = self.service.budgets()
             except RuntimeError:  # closed while we were asking
                 budgets = None
-        self.query_one(ConnectionBar).show_budgets(budgets)
+        self.header.show_budgets(budgets)
+
+    # ------------------------------------------------------------------ status
+
+    def status_text(self) -> str:
+        """Where the pair shown stands, for the idle progress row.
+
+        "Press M to migrate" only while the TestFiesta project does not exist and TestRail
+        can be read; "All N records linked" when every record both panes hold is linked (N
+        counts the TestFiesta project's folders and cases; TestRail cases count once their
+        section was opened, since they load lazily).
+        """
+        testrail, testfiesta = self.testrail_pane, self.testfiesta_pane
+        if self._service_failed:
+            return "Cannot connect: see the panes"
+        if testrail.failed:
+            return "TestRail error: see the TestRail pane"
+        if testfiesta.failed:
+            return "TestFiesta error: see the TestFiesta pane"
+        if not (testrail.loaded and testfiesta.loaded):
+            return "Loading…"
+        if testfiesta.project_key is None:
+            return "Press M to migrate"
+        tr_total, tr_linked = testrail.link_counts()
+        tf_total, tf_linked = testfiesta.link_counts()
+        if tr_linked < tr_total:
+            missing = plural(tr_total - tr_linked, "TestRail record")
+            return f"{missing} not in TestFiesta yet: press M to migrate"
+        if tf_linked < tf_total:
+            only = tf_total - tf_linked
+            return f"{tf_linked} of {tf_total} records linked; {only} only in TestFiesta"
+        return f"All {plural(tf_total, 'record')} linked"
+
+    def _update_status(self) -> None:
+        """Refresh what depends on both panes: the idle row and the TestFiesta note."""
+        self.testfiesta_pane.offer_migration(self.testrail_pane.loaded)
+        if self.progress.has_class("-idle"):
+            self.progress.idle(self.status_text())
+        self._show_pair_line()
+
+    def _show_pair_line(self) -> None:
+        """The header's pair line: which pair, n of m (hidden for a single pair)."""
+        pairs = self.service.config.pairs
+        if len(pairs) < 2:
+            self.header.show_pair("")
+            return
+        pair = pairs[self.pair_index]
+        key = self.testfiesta_pane.project_key if self.testfiesta_pane.loaded else None
+        target = key or pair.testfiesta_project or "(new project)"
+        self.header.show_pair(
+            f"{self.pair_index + 1} of {len(pairs)}: {pair.testrail_project} → {target}"
+            "  · p next pair"
+        )
 
     # ------------------------------------------------------------------ messages
 
@@ -112,24 +206,67 @@ class MainScreen(Screen[None]):
 
     @on(ServiceFailed)
     def _failed(self, message: ServiceFailed) -> None:
-        bar = self.query_one(ConnectionBar)
+        self._service_failed = True
         for pane in (self.testrail_pane, self.testfiesta_pane):
-            bar.row(pane.side).set_state("error", message.detail)
+            self.header.row(pane.side).set_state("error", message.detail)
             pane.show_note(f"Cannot connect: {message.detail}", error=True)
+        self._update_status()
 
     @on(ConnectionChanged)
     def _connection(self, message: ConnectionChanged) -> None:
-        self.query_one(ConnectionBar).row(message.side).set_state(message.state, message.detail)
+        self.header.row(message.side).set_state(message.state, message.detail)
 
-    def show_migration(
-        self, message: MigrationStarted | MigrationProgress | MigrationFinished
-    ) -> None:
-        """Show migration news: started, one progress step, or finished (then reload both
-        panes, since records and links changed)."""
+    @on(PaneLoaded)
+    def _pane_loaded(self) -> None:
+        self._update_status()
+
+    def show_migration(self, message: ServerNews) -> None:
+        """Show migration and server news: started, one progress step, a wait or a retry, or
+        finished (then reload both panes, since records and links changed)."""
         if isinstance(message, MigrationStarted):
             self.progress.start()
         elif isinstance(message, MigrationProgress):
             self.progress.show(message.project, message.stage, message.done, message.total)
+        elif isinstance(message, ServerWaiting):
+            side = SIDE_NAMES.get(message.side, message.side)
+            self.header.row(message.side).waiting(
+                message.seconds, f"{side} asked to wait (rate limit) on {message.endpoint}"
+            )
+            self.progress.notice(f"{side} rate limit: waiting {{s}} s", message.seconds)
+        elif isinstance(message, ServerRetrying):
+            side = SIDE_NAMES.get(message.side, message.side)
+            self.refresh_budgets()  # answers counted so far do not prove it back
+            self.header.row(message.side).set_state(
+                "retrying", f"{message.endpoint}: {message.reason}"
+            )
+            text = f"{side} {message.endpoint}: {message.reason}; trying again"
+            self.progress.notice(text.replace("{", "{{").replace("}", "}}"), RETRY_NOTICE_SECONDS)
         else:
             self.progress.finish(message.ok, message.summary)
+            if not message.ok:  # the retries gave up
+                for side in SIDE_NAMES:
+                    row = self.header.row(side)
+                    if row.state == "retrying":
+                        row.set_state("error", message.summary)
             self.reload_panes()
+
+    # ------------------------------------------------------------------ details
+
+    @on(ProjectTree.DetailsWanted)
+    def _details(self, message: ProjectTree.DetailsWanted) -> None:
+        message.stop()
+        self.app.push_screen(RecordDetails(self.record_info(message.tree, message.node)))
+
+    def record_info(self, tree: ProjectTree, node: UiNode[PaneItem]) -> RecordInfo:
+        """What the details modal shows for ``node`` of ``tree``."""
+        assert node.data is not None and node.data.record is not None
+        record = node.data.record
+        pane = next(p for p in self.query(ProjectPane) if p.project_tree is tree)
+        other = self.testfiesta_pane if pane is self.testrail_pane else self.testrail_pane
+        path: list[str] = []
+        parent = node.parent
+        while parent is not None and parent.data is not None and parent.data.record is not None:
+            path.insert(0, parent.data.record.name)
+            parent = parent.parent
+        counterpart = other.project_tree.record(record.linked) if record.linked else None
+        return RecordInfo(pane.side, record, path, counterpart)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
+import time
 from collections.abc import Callable
 
 from textual.app import ComposeResult
@@ -52,38 +54,103 @@ class ActivityLog(Log):
 
 
 class MigrationProgressRow(Horizontal):
-    """What the migration is doing (``stage done/total``) and a bar.
+    """What the migration is doing (``stage done/total``), how long it has run, and a bar.
 
-    The bar is indeterminate while the total is unknown.
+    Idle, the row holds a status line that the screen chooses (:meth:`idle`). The bar is
+    indeterminate while a stage's total is unknown. A server wait (:meth:`notice`: a rate
+    limit, a retry) shows over the progress text with a countdown, and gives way to the
+    progress text when it ends or when the next progress arrives.
     """
-
-    IDLE = "Press M to migrate"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="-idle")
+        self._text = ""
+        self._notice: tuple[str, float] | None = None  # (text with {s} for seconds, deadline)
+        self._started: float | None = None
+        self._ended: float | None = None
 
     def compose(self) -> ComposeResult:
-        """Label, then bar."""
-        yield Label(self.IDLE, id="progress-label", markup=False)
+        """Label, clock, bar."""
+        yield Label("", id="progress-label", markup=False)
+        yield Label("", id="progress-clock", markup=False)
         yield ProgressBar(total=None, show_eta=False, id="progress-bar")
+
+    def on_mount(self) -> None:
+        """Tick once a second (clock and countdowns)."""
+        self.set_interval(1.0, self.tick)
 
     @property
     def bar(self) -> ProgressBar:
         """The progress bar."""
         return self.query_one("#progress-bar", ProgressBar)
 
+    @property
+    def text(self) -> str:
+        """What the row says now."""
+        return str(self.query_one("#progress-label", Label).content)
+
+    @property
+    def clock(self) -> str:
+        """The elapsed time shown ("" when none)."""
+        return str(self.query_one("#progress-clock", Label).content)
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`finish`."""
+        return self.has_class("-running")
+
+    def _state(self, state: str) -> None:
+        for name in ("-idle", "-running", "-done", "-failed"):
+            self.set_class(name == state, name)
+
     def _label(self, text: str) -> None:
+        self._text = text
+        self._render_text()
+
+    def _render_text(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        text = self._text
+        if self._notice is not None:
+            notice, deadline = self._notice
+            left = deadline - now
+            if left > 0:
+                text = notice.format(s=math.ceil(left))
+            else:
+                self._notice = None
         self.query_one("#progress-label", Label).update(text)
+        clock = ""
+        if self._started is not None:
+            clock = elapsed_text((self._ended or now) - self._started)
+        self.query_one("#progress-clock", Label).update(clock)
+
+    def tick(self) -> None:
+        """Advance the clock and any countdown."""
+        if self._notice is not None or self.running:
+            self._render_text()
+
+    def idle(self, text: str) -> None:
+        """No migration to show: say ``text`` (a status of the pair shown)."""
+        self._state("-idle")
+        self._started = self._ended = None
+        self._label(text)
+
+    def notice(self, text: str, seconds: float) -> None:
+        """Show ``text`` for ``seconds``; ``{s}`` in it counts the seconds left down."""
+        self._notice = (text, time.monotonic() + seconds)
+        self._render_text()
 
     def start(self) -> None:
-        """A migration began: indeterminate bar."""
-        self.remove_class("-idle", "-failed", "-done")
-        self.add_class("-running")
+        """A migration began: indeterminate bar, clock from zero."""
+        self._state("-running")
+        self._notice = None
+        self._started, self._ended = time.monotonic(), None
         self.bar.update(total=None, progress=0)
-        self._label("Migrating: starting…")
+        self._label("Migrating: reading both projects…")
 
     def show(self, project: str, stage: str, done: int, total: int | None) -> None:
-        """``done`` of ``total`` items of ``stage``; ``total`` None = unknown."""
+        """``done`` of ``total`` items of ``stage``; ``total`` None = unknown. Ends a notice:
+        progress means the server answers again."""
+        self._notice = None
         if total is None:
             self.bar.update(total=None, progress=done)
             self._label(f"{project}: {stage} {done}")
@@ -93,10 +160,20 @@ class MigrationProgressRow(Horizontal):
             self._label(f"{project}: {stage} {done}/{total}")
 
     def finish(self, ok: bool, summary: str) -> None:
-        """The migration ended; a successful one fills the bar."""
-        self.remove_class("-running")
-        self.add_class("-done" if ok else "-failed")
+        """The migration ended; a successful one fills the bar. The clock stops."""
+        self._state("-done" if ok else "-failed")
+        self._notice = None
+        if self._started is not None:
+            self._ended = time.monotonic()
         if ok:
             total = self.bar.total or 1
             self.bar.update(total=total, progress=total)
         self._label(summary)
+
+
+def elapsed_text(seconds: float) -> str:
+    """``"0:07"``, ``"12:03"``, ``"1:02:03"``."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"

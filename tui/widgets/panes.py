@@ -3,7 +3,12 @@
 Each pane loads its tree from the service in an exclusive worker (a reload cancels the one
 before), reports its server's state with :class:`tui.messages.ConnectionChanged`, and shows a
 failure as a note in the tree instead of raising. Both keep the records the user had open
-across a reload.
+(and the cursor's record) across a reload, and start afresh when they switch to another pair.
+
+The panes read alike: TestFiesta hides its project's root folder (a container nobody made) and
+TestRail hides the lone suite of a single-suite project (the suite that maps onto that root
+folder), so both show the same sections/folders at the top. Projects with several suites
+(suite mode 3) show the suites on the left and their folders on the right.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from core.errors import RailfiestaError
 from core.service import Service
-from tui.messages import BackgroundFailed, ConnectionChanged
+from tui.messages import BackgroundFailed, ConnectionChanged, PaneLoaded
 from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE, PaneItem, ProjectTree, record_id
 
 LEGEND = f"{SYNCED_BADGE} synced  {ONLY_HERE_BADGE} only here"
@@ -42,6 +47,10 @@ class ProjectPane(Vertical):
         self.border_title = self.title
         self.border_subtitle = LEGEND
         self._loaded_once = False
+        self._fresh = True
+        #: the last load of the current pair succeeded / failed (neither while loading)
+        self.loaded = False
+        self.failed = False
 
     def make_tree(self) -> ProjectTree:
         """The pane's tree widget (subclasses choose lazy kinds)."""
@@ -75,11 +84,31 @@ class ProjectPane(Vertical):
         """Hide the note (the tree has content)."""
         self.query_one(".pane-note", Static).display = False
 
+    def switch_pair(self, pair_index: int) -> None:
+        """Show ``[[pair]]`` number ``pair_index`` instead: load it afresh."""
+        self.pair_index = pair_index
+        self._fresh = True
+        self.loaded = self.failed = False
+        self.border_title = self.title
+        self.show_note("loading…")
+        self.load()
+
+    def load(self) -> object:
+        """(Re)load the pane (subclasses run this in a worker)."""
+        raise NotImplementedError
+
+    def link_counts(self) -> tuple[int, int]:
+        """(records, linked records) among those the pane holds."""
+        records = self.project_tree.records()
+        return len(records), sum(1 for record in records if record.linked)
+
     def _begin_load(self) -> set[str] | None:
-        """The records open now (None on a first load, which shows "loading…")."""
-        if not self._loaded_once:
+        """The records open now (None on a first load or a new pair: those show "loading…")."""
+        if not self._loaded_once or self._fresh:
+            self._fresh = False
             self.show_note("loading…")
-            self.post_message(ConnectionChanged(self.side, "connecting"))
+            if not self._loaded_once:
+                self.post_message(ConnectionChanged(self.side, "connecting"))
             return None
         return self.project_tree.expanded_keys()
 
@@ -90,11 +119,15 @@ class ProjectPane(Vertical):
         else:
             detail = f"unexpected error: {type(error).__name__}: {error}"
         self.show_note(f"{self.title}: {detail}", error=True)
+        self.loaded, self.failed = False, True
         self.post_message(ConnectionChanged(self.side, "error", detail))
+        self.post_message(PaneLoaded(self.side))
 
     def _connected(self) -> None:
         self._loaded_once = True
+        self.loaded, self.failed = True, False
         self.post_message(ConnectionChanged(self.side, "connected"))
+        self.post_message(PaneLoaded(self.side))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -135,7 +168,18 @@ class TestRailPane(ProjectPane):
             raise
         self.border_title = f"{self.title} · {project.get('name', self.project_id)}"
         self.hide_note()
-        self.project_tree.show_records(suites, reopen=reopen, empty="(no suites)")
+        tree = self.project_tree
+        if len(suites) == 1 and project.get("suite_mode") != 3:
+            # the lone suite is the project's root, as TestFiesta's root folder is
+            suite = suites[0]
+            tree.show_records(
+                sorted(suite.children, key=lambda record: record.kind == "case"),
+                reopen=reopen,
+                empty="(no sections)",
+                suite_id=record_id(suite.key),
+            )
+        else:
+            tree.show_records(suites, reopen=reopen, empty="(no suites)")
         self._connected()
 
     @on(ProjectTree.LoadLeaves)
@@ -169,12 +213,22 @@ class TestFiestaPane(ProjectPane):
     side = "testfiesta"
     title = "TestFiesta"
 
-    #: Shown while the TestFiesta project does not exist yet.
-    NOT_MIGRATED = "Not migrated yet: press M to migrate"
+    #: Shown while the TestFiesta project does not exist yet ...
+    NOT_MIGRATED = "Not migrated yet"
+    #: ... and this follows while TestRail can be read (see :meth:`offer_migration`).
+    MIGRATE_HINT = ": press M to migrate"
 
     def __init__(self, service: Service, pair_index: int = 0, *, id: str | None = None) -> None:
         super().__init__(service, pair_index, id=id)
         self.project_key: str | None = None
+        self._offer = False
+
+    def offer_migration(self, offer: bool) -> None:
+        """Whether the "not migrated yet" note invites pressing M (only while TestRail is
+        readable: the screen decides)."""
+        self._offer = offer
+        if self.loaded and self.project_key is None:
+            self.show_note(self.NOT_MIGRATED + (self.MIGRATE_HINT if offer else ""))
 
     @work(
         exclusive=True, group="testfiesta-tree", exit_on_error=False, description="TestFiesta tree"
@@ -194,7 +248,7 @@ class TestFiestaPane(ProjectPane):
         self.project_key = key
         if key is None:
             self.border_title = self.title
-            self.show_note(self.NOT_MIGRATED)
+            self.show_note(self.NOT_MIGRATED + (self.MIGRATE_HINT if self._offer else ""))
         else:
             self.border_title = f"{self.title} · {key}"
             self.hide_note()

@@ -5,6 +5,10 @@ than :attr:`ProjectTree.CHUNK` children at once: the rest wait behind a "N more�
 loads the next chunk when selected. Kinds listed in ``lazy_kinds`` (TestRail sections, whose
 cases the service lists separately) also get a "loading…" placeholder on first open and post
 :class:`ProjectTree.LoadLeaves`; the owner fetches the leaves and calls :meth:`ProjectTree.fill`.
+
+The cursor sits on a row as soon as there is one (so enter and space act at once) and stays on
+the same record across a reload. Enter on a case, or ``i`` on any record, posts
+:class:`ProjectTree.DetailsWanted`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode as UiNode
@@ -81,6 +86,26 @@ class ProjectTree(Tree[PaneItem]):
     #: Most children added under one node in one go.
     CHUNK: ClassVar[int] = 200
 
+    # Same keys as Tree, described for the help screen; ``i`` is ours.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open, or a case's details", show=False),
+        Binding("space", "toggle_node", "Open or close", show=False),
+        Binding("shift+space", "toggle_expand_all", "Open or close all below", show=False),
+        Binding("i", "details", "Details", show=False),
+    ]
+
+    @dataclass
+    class DetailsWanted(Message):
+        """The user asked for the details of the record on ``node`` (enter on a case, ``i``)."""
+
+        tree: ProjectTree
+        node: UiNode[PaneItem]
+
+        @property
+        def control(self) -> ProjectTree:
+            """The tree that asks."""
+            return self.tree
+
     @dataclass
     class LoadLeaves(Message):
         """A node of a lazy kind opened for the first time; its leaves are wanted.
@@ -109,6 +134,10 @@ class ProjectTree(Tree[PaneItem]):
         self.guide_depth = 3
         self.lazy_kinds = frozenset(lazy_kinds)
         self._reopen: set[str] = set()
+        #: every record the tree holds (shown or not yet), by key
+        self._records: dict[str, TreeNode] = {}
+        #: the record the cursor should return to when a lazy load brings it back
+        self._cursor_key: str | None = None
 
     # ------------------------------------------------------------------ feeding
 
@@ -116,6 +145,8 @@ class ProjectTree(Tree[PaneItem]):
         """Remove every line."""
         self.clear()
         self._reopen = set()
+        self._records = {}
+        self._cursor_key = None
 
     def show_records(
         self,
@@ -123,23 +154,84 @@ class ProjectTree(Tree[PaneItem]):
         *,
         reopen: Iterable[str] | None = None,
         empty: str = "(empty)",
+        suite_id: int | None = None,
     ) -> None:
         """Replace everything with ``records`` as the top level.
 
         ``reopen``: record keys to expand again as they appear (to keep what the user had open
-        across a reload); None (a first load) opens a lone top-level record instead. ``empty``
-        is the note shown when there are no records.
+        across a reload, and the cursor on its record); None (a first load) opens a lone
+        top-level record instead and puts the cursor on the first row. ``empty`` is the note
+        shown when there are no records. ``suite_id``: the TestRail suite the top-level
+        records belong to when the suite itself is not shown.
         """
+        path = self._cursor_path() if reopen is not None else []
         self.clear()
         self._reopen = set(reopen or ())
+        self._records = {}
+        self._index(records)
         if records:
-            self._add_chunk(self.root, list(records), suite_id=None)
+            self._add_chunk(self.root, list(records), suite_id=suite_id)
             lone = self.root.children[0] if len(self.root.children) == 1 else None
             if reopen is None and lone is not None and lone.allow_expand:
                 lone.expand()  # a single suite or folder: open it
+                self._populate_node(lone)
         else:
             self.root.add_leaf(Text(empty), PaneItem("note"))
         self.root.expand()
+        self._place_cursor(path)
+
+    def record(self, key: str) -> TreeNode | None:
+        """The record with ``key`` if the tree holds it (shown or not; leaves of a lazy kind
+        only once loaded)."""
+        return self._records.get(key)
+
+    def records(self) -> list[TreeNode]:
+        """Every record the tree holds (see :meth:`record`)."""
+        return list(self._records.values())
+
+    def _index(self, records: Iterable[TreeNode]) -> None:
+        stack = list(records)
+        while stack:
+            record = stack.pop()
+            self._records[record.key] = record
+            stack.extend(record.children)
+
+    # ------------------------------------------------------------------ cursor
+
+    def _cursor_path(self) -> list[str]:
+        """Record keys from the cursor's record up to the top (empty when none)."""
+        path = []
+        node = self.cursor_node
+        while node is not None and node is not self.root:
+            if node.data is not None and node.data.key:
+                path.append(node.data.key)
+            node = node.parent
+        return path
+
+    def _node_of(self, key: str) -> UiNode[PaneItem] | None:
+        """The shown node of the record ``key`` (None when it is not shown)."""
+        for line in self._tree_lines:
+            if line.node.data is not None and line.node.data.key == key:
+                return line.node
+        return None
+
+    def _place_cursor(self, path: list[str]) -> None:
+        """Put the cursor on the first record of ``path`` that is shown (nearest first), else
+        on the first row; a record that comes back with lazily loaded leaves gets it then."""
+        self._cursor_key = path[0] if path else None
+        for key in path:
+            node = self._node_of(key)
+            if node is not None:
+                self.move_cursor(node)
+                return
+        if self._tree_lines:
+            self.move_cursor(self._tree_lines[0].node)
+
+    def action_details(self) -> None:
+        """Ask for the details of the record under the cursor."""
+        node = self.cursor_node
+        if node is not None and node.data is not None and node.data.record is not None:
+            self.post_message(self.DetailsWanted(self, node))
 
     def expanded_keys(self) -> set[str]:
         """Keys of the records whose nodes are open now."""
@@ -157,10 +249,17 @@ class ProjectTree(Tree[PaneItem]):
         self._drop_loading(node)
         item = node.data
         suite_id = item.suite_id if item is not None else None
+        self._index(leaves)
         if leaves:
             self._add_chunk(node, list(leaves), suite_id=suite_id)
         elif not node.children:
             node.add_leaf("(empty)", PaneItem("note"))
+        # the cursor was on one of these leaves before a reload, and has not moved since
+        wanted = self._cursor_key
+        if wanted and self.cursor_node is node and any(leaf.key == wanted for leaf in leaves):
+            found = self._node_of(wanted)
+            if found is not None:
+                self.move_cursor(found)
 
     def fill_error(self, node: UiNode[PaneItem], message: str) -> None:
         """Replace ``node``'s "loading…" placeholder with an error note."""
@@ -171,7 +270,10 @@ class ProjectTree(Tree[PaneItem]):
 
     @on(Tree.NodeExpanded)
     def _populate(self, event: Tree.NodeExpanded[PaneItem]) -> None:
-        node = event.node
+        self._populate_node(event.node)
+
+    def _populate_node(self, node: UiNode[PaneItem]) -> None:
+        """Add ``node``'s children the first time it opens."""
         item = node.data
         if item is None or item.record is None or item.populated:
             return
@@ -189,9 +291,13 @@ class ProjectTree(Tree[PaneItem]):
             node.add_leaf("(empty)", PaneItem("note"))
 
     @on(Tree.NodeSelected)
-    def _more(self, event: Tree.NodeSelected[PaneItem]) -> None:
+    def _selected(self, event: Tree.NodeSelected[PaneItem]) -> None:
         node = event.node
         item = node.data
+        if item is not None and item.kind == "case":
+            event.stop()
+            self.post_message(self.DetailsWanted(self, node))
+            return
         if item is None or item.kind != "more" or node.parent is None:
             return
         event.stop()
@@ -212,6 +318,7 @@ class ProjectTree(Tree[PaneItem]):
                 child = parent.add(Text(record.name), item)
                 if record.key in self._reopen:
                     child.expand()
+                    self._populate_node(child)  # now, so the cursor can return to it
         if rest:
             parent.add_leaf(
                 Text(f"{len(rest)} more…"), PaneItem("more", rest=rest, suite_id=suite_id)

@@ -1,0 +1,441 @@
+"""What a first-time user met in the console, each checked as the user sees it: where the
+cursor is, what enter shows, how the panes read, what the progress row and the header say
+(waits, retries, stages, the outcome), the keys, switching pairs, quitting mid-migration."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import Collapsible, Label, Static
+from textual.widgets._toast import Toast
+
+from core.errors import ServerUnreachable
+from core.events import Progress
+from core.http import RateLimitWait, Retrying
+from core.service import Service, TreeNode
+from emulators.testrail import ops
+from emulators.testrail.store import TestRailState
+from tests.tui.conftest import PROJECT, add_project
+from tests.tui.pilot import (
+    child,
+    cursor_label,
+    loaded,
+    log_text,
+    names,
+    state_of,
+    wait_for,
+)
+from tui.app import QUIT_QUESTION, RailfiestaApp
+from tui.bridge import EventBridge
+from tui.screens.help import HelpScreen
+from tui.screens.modals import Confirm, RecordDetails
+from tui.widgets.project_tree import ProjectTree
+
+
+def trees(app: RailfiestaApp) -> tuple[ProjectTree, ProjectTree]:
+    """The TestRail and the TestFiesta tree."""
+    screen = app.main_screen
+    return (
+        screen.query_one("#testrail-tree", ProjectTree),
+        screen.query_one("#testfiesta-tree", ProjectTree),
+    )
+
+
+def detail_rows(app: RailfiestaApp) -> list[str]:
+    """The lines of the details modal, as shown."""
+    return [str(row.content) for row in app.screen.query(".details-row").results(Static)]
+
+
+# ---------------------------------------------------------------------------------- 1 cursor
+
+
+async def test_cursor_starts_on_the_first_row_so_enter_opens_it(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        left, right = trees(app)
+        assert app.focused is left
+        assert left.cursor_line == 0 and cursor_label(left) == "Login"
+        await pilot.press("enter")  # at once: no ↓ first
+        login = child(left.root, "Login")
+        await wait_for(pilot, lambda: "loading…" not in names(login) and len(names(login)) > 1)
+        assert login.is_expanded
+        await pilot.press("down")
+        assert cursor_label(left) == "Password reset"
+
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        # the reload after the migration kept the cursor where it was
+        await wait_for(pilot, lambda: cursor_label(left) == "Password reset")
+
+        await pilot.press("tab")  # the other pane: its cursor is on its first row too
+        assert app.focused is right
+        assert right.cursor_line == 0 and cursor_label(right) == "Login"
+        await pilot.press("space")
+        assert child(right.root, "Login").is_expanded
+
+
+# ---------------------------------------------------------------------------------- 2 details
+
+
+async def test_enter_on_a_case_shows_its_details(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        left, right = trees(app)
+        await pilot.press("enter")  # open Login
+        login = child(left.root, "Login")
+        await wait_for(pilot, lambda: "loading…" not in names(login) and len(names(login)) > 1)
+        await pilot.press("down", "down")
+        assert cursor_label(left) == "User signs in with a valid password"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        record = left.record(str(login.children[1].data and login.children[1].data.key))
+        assert record is not None
+        assert detail_rows(app) == [
+            f"Case   {record.key}",
+            "Title  User signs in with a valid password",
+            "In     Login",
+            "Badge  ○ only here: not in TestFiesta yet",
+        ]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
+
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        await wait_for(pilot, lambda: cursor_label(left) == "User signs in with a valid password")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        record = left.record(record.key)
+        assert record is not None and record.linked is not None
+        assert detail_rows(app) == [
+            f"Case   {record.key}",
+            "Title  User signs in with a valid password",
+            "In     Login",
+            f"Badge  ● synced: linked to TestFiesta {record.linked}",
+            "There  User signs in with a valid password",
+        ]
+        await pilot.press("escape")
+
+        # i shows any record's details: here a TestFiesta folder
+        await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
+        await pilot.press("tab", "i")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        folder = right.record(str(right.root.children[0].data and right.root.children[0].data.key))
+        assert folder is not None and folder.linked is not None
+        assert detail_rows(app) == [
+            f"Folder  {folder.key}",
+            "Name    Login",
+            "In      the TestFiesta project",
+            f"Badge   ● synced: linked to TestRail {folder.linked}",
+            "There   Login",
+        ]
+
+
+# ---------------------------------------------------------------------------------- 3 panes
+
+
+async def test_multi_suite_project_shows_its_suites_on_both_sides(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    add_project(testrail_state, "Platform", {"Web": ["Login"], "API": ["Auth"]}, suite_mode=3)
+    app = RailfiestaApp(make_service(pairs=[("Platform", "PLAT")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        left, right = trees(app)
+        assert names(left.root) == ["Web", "API"]
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        await wait_for(pilot, lambda: names(right.root) == ["Web", "API"])
+        assert app.main_screen.progress.text == "Migrated: all 4 records linked"
+
+
+# ---------------------------------------------------------------------------------- 4 status
+
+
+async def test_status_says_all_linked_and_offers_m_only_when_it_helps(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        assert app.main_screen.progress.text == "Press M to migrate"
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+
+    # the next start: everything is linked already
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        progress = app.main_screen.progress
+        assert progress.text == "All 7 records linked"
+        assert app.main_screen.testfiesta_pane.note == ""
+
+        # a new TestRail section: M would copy it, so the row says so
+        project = testrail_state.find_project(PROJECT)
+        assert project is not None
+        master = testrail_state.master_suite(project)
+        assert master is not None
+        with testrail_state.lock:
+            ops.add_section(testrail_state, project["id"], {"name": "Search"})
+        app.main_screen.reload_panes()
+        await wait_for(
+            pilot,
+            lambda: progress.text == "1 TestRail record not in TestFiesta yet: press M to migrate",
+        )
+
+
+async def test_no_migrate_hint_while_testrail_fails(
+    secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service()
+
+    async def unreachable(pair_index: int = 0) -> dict[str, object]:
+        raise ServerUnreachable("testrail get_projects: ConnectError talking to testrail.test")
+
+    monkeypatch.setattr(service, "testrail_project", unreachable)
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        assert screen.progress.text == "TestRail error: see the TestRail pane"
+        assert screen.testfiesta_pane.note == "Not migrated yet"
+
+
+# ---------------------------------------------------------------------------------- 5 waits
+
+
+async def test_rate_limit_waits_and_retries_show_in_header_and_progress(
+    secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service()
+    release = asyncio.Event()
+    read_tree = service.testrail_tree
+
+    async def slow_tree(project: str | int) -> list[TreeNode]:
+        await release.wait()
+        return await read_tree(project)
+
+    monkeypatch.setattr(service, "testrail_tree", slow_tree)
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.main_screen
+        testrail = screen.header.row("testrail")
+        # TestRail answered (the project row) while its tree still loads: connected
+        await wait_for(pilot, lambda: testrail.state_text == "● connected")
+        assert screen.testrail_pane.note == "loading…"
+
+        service.emit(RateLimitWait("testrail", "get_sections", 50.0))  # as the core says it
+        await wait_for(pilot, lambda: screen.progress.text == "TestRail rate limit: waiting 50 s")
+        assert testrail.state_text == "● connected"
+        assert testrail.budget_text == "rate limit 50 s"
+        assert "TestRail rate limit on get_sections: waiting 50.0 s" in log_text(app)
+
+        service.emit(Retrying("testfiesta", "GET /projects", "HTTP 503"))
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "retrying")
+        assert screen.header.row("testfiesta").state_text == "↻ retrying"
+        assert screen.progress.text == "TestFiesta GET /projects: HTTP 503; trying again"
+        screen.testfiesta_pane.load()  # the next answer proves it back
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "connected")
+
+        release.set()
+        await loaded(pilot, app)
+        # progress (here: the status after the pane loaded) replaces the notice once over
+        screen.progress.notice("gone", 0.01)
+        await pilot.pause(0.05)
+        screen.progress.tick()
+        assert screen.progress.text == "Press M to migrate"
+
+
+# ---------------------------------------------------------------------------------- 6 toast
+
+
+async def test_finish_toast_is_brief_and_hides_neither_progress_nor_log(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        await wait_for(pilot, lambda: bool(app.screen.query(Toast)))
+        await pilot.pause()
+        [notification] = list(app._notifications)
+        assert notification.message == "Migration finished"
+        assert notification.timeout == 3.0
+        toast = app.screen.query_one(Toast)
+        screen = app.main_screen
+        assert toast.region.height == 1
+        for widget in (screen.progress, screen.query_one("#activity")):
+            assert not toast.region.overlaps(widget.region)
+
+
+# ---------------------------------------------------------------------------------- 7 stages
+
+
+async def test_every_stage_shows_in_the_log_and_the_clock_runs(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        log = log_text(app)
+        assert re.search(r"Webshop: folders 3/3 done \(\d+\.\d s\)", log)
+        assert re.search(r"Webshop: cases 4/4 done \(\d+\.\d s\)", log)
+        assert re.fullmatch(r"0:0\d", app.main_screen.progress.clock)
+
+
+def test_bridge_logs_each_stage_once_even_when_it_flew_by() -> None:
+    bridge = EventBridge(lambda message: None)
+    for event in (
+        Progress("Shop", "folders", 0, 89),
+        Progress("Shop", "folders", 25, 89),
+        Progress("Shop", "reading cases", 250, None),  # folders stopped short
+        Progress("Shop", "cases", 600, 600),  # reading cases ends here
+        Progress("Shop", "cases", 600, 600),  # said twice by the core: logged once
+    ):
+        bridge(event)
+    lines = [line[13:] for line in bridge.drain()]
+    assert [re.sub(r" \(\d+\.\d s\)$", "", line) for line in lines] == [
+        "Shop: folders 25/89 done",
+        "Shop: reading cases done",
+        "Shop: cases 600/600 done",
+    ]
+    bridge.new_run()
+    bridge(Progress("Shop", "cases", 600, 600))
+    assert len(bridge.drain()) == 1
+
+
+# ---------------------------------------------------------------------------------- 8 help
+
+
+async def test_help_shows_the_console_keys_first_and_folds_navigation(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        groups = dict(help_screen.groups)
+        assert list(groups) == ["Console", "Panes", "Navigation"]
+        assert groups["Console"] == [
+            ("M", "Migrate"),
+            ("?", "Keys"),
+            ("q ^q", "Quit"),
+            ("^p", "Command palette (pairs, themes, reload …)"),
+        ]
+        assert groups["Panes"] == [
+            ("tab", "Next pane or log"),
+            ("shift+tab", "Previous pane or log"),
+            ("⏎", "Open, or a case's details"),
+            ("space", "Open or close"),
+            ("shift+space", "Open or close all below"),
+            ("i", "Details"),
+        ]
+        navigation = [what for _, what in groups["Navigation"]]
+        assert {"Scroll Left", "Page Right", "Cursor Up"} <= set(navigation)
+        assert help_screen.query_one(Collapsible).collapsed
+        shown = [
+            str(label.content).strip() for label in help_screen.query(".help-key").results(Label)
+        ]
+        assert shown[0] == "M  Migrate"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        commands = [command.title for command in app.get_system_commands(app.screen)]
+        assert commands[:2] == ["Migrate", "Reload panes"]
+        await pilot.press("q")
+    assert not app.is_running
+
+
+# ---------------------------------------------------------------------------------- 9 pairs
+
+
+async def test_p_switches_the_panes_between_pairs(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    add_project(testrail_state, "Backoffice", {"Master": ["Invoices", "Refunds"]})
+    app = RailfiestaApp(make_service(pairs=[(PROJECT, "WEB"), ("Backoffice", "BO")]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        left, right = trees(app)
+        assert screen.header.pair_text == "1 of 2: Webshop → WEB  · p next pair"
+        assert names(left.root) == ["Login", "Checkout"]
+        assert "next_pair" in {b.binding.action for b in screen.active_bindings.values()}
+
+        await pilot.press("p")
+        await wait_for(pilot, lambda: names(left.root) == ["Invoices", "Refunds"])
+        await loaded(pilot, app)
+        assert screen.header.pair_text == "2 of 2: Backoffice → BO  · p next pair"
+        assert str(screen.testrail_pane.border_title) == "TestRail · Backoffice"
+        assert cursor_label(left) == "Invoices"
+        assert screen.progress.text == "Press M to migrate"
+
+        # M migrates every pair; the panes keep showing the one chosen
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        await wait_for(pilot, lambda: names(right.root) == ["Invoices", "Refunds"])
+        assert str(screen.testfiesta_pane.border_title) == "TestFiesta · BO"
+
+        # the palette names each pair
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Show pair: Webshop → WEB", "Show pair: Backoffice → BO"} <= set(commands)
+        commands["Show pair: Webshop → WEB"].callback()
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        assert names(left.root) == ["Login", "Checkout"]
+        assert screen.header.pair_text == "1 of 2: Webshop → WEB  · p next pair"
+
+
+async def test_a_single_pair_has_no_pair_line_and_no_p(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        assert screen.header.pair_text == ""
+        assert "next_pair" not in {b.binding.action for b in screen.active_bindings.values()}
+        await pilot.press("p")  # nothing happens
+        assert names(trees(app)[0].root) == ["Login", "Checkout"]
+
+
+# ---------------------------------------------------------------------------------- 10 quit
+
+
+async def test_quitting_mid_migration_asks_first(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(latency=0.05))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.service_open)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.main_screen.progress.running)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert str(app.screen.query_one("#confirm-question", Static).content) == QUIT_QUESTION
+        assert QUIT_QUESTION == "A migration is running; quit anyway? It resumes next time."
+        await pilot.press("n")  # stay
+        await wait_for(pilot, lambda: not isinstance(app.screen, Confirm))
+        assert app.is_running and app.migrating
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+    assert not app.is_running
+    testrail, testfiesta = app.service.testrail, app.service.testfiesta
+    assert testrail is not None and testrail.session.client.is_closed
+    assert testfiesta is not None and testfiesta.session.client.is_closed
