@@ -5,7 +5,7 @@ Public API:
 - :func:`build` - the one call the CLI needs: seeded state + app.
 - :func:`create_app` - an app over a given :class:`TestRailState` with every switch.
 - :class:`TestRailState`, :class:`ManualClock` - the in-memory instance and a test clock.
-- :func:`from_xml`, :func:`generate` - deterministic seeding.
+- :func:`from_xml`, :func:`generate`, :func:`add_baseline` - deterministic seeding.
 - :func:`main` - ``python -m emulators.testrail`` command line.
 
 It imports only the standard library, starlette and uvicorn (never ``core`` or ``tui``).
@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 
 from emulators.testrail.app import EmulatorOptions, SlidingWindow, create_app
 from emulators.testrail.errors import ApiError
-from emulators.testrail.seed import from_xml, generate
+from emulators.testrail.seed import add_baseline, from_xml, generate
 from emulators.testrail.store import ManualClock, TestRailState
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "ManualClock",
     "SlidingWindow",
     "TestRailState",
+    "add_baseline",
     "build",
     "create_app",
     "from_xml",

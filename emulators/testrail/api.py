@@ -188,7 +188,8 @@ def get_suite(call: Call) -> Any:
 
 @endpoint("add_suite", "POST", "project_id")
 def add_suite(call: Call) -> Any:
-    """Create a suite in a multi-suite project."""
+    """Create a suite: a new suite in mode 3, a baseline in mode 2, 400 in mode 1
+    (:func:`emulators.testrail.ops.add_suite`, testrail-api.md §5.2)."""
     return render_suite(call.state, ops.add_suite(call.state, call.ids[0], call.body), call.base)
 
 

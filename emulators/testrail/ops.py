@@ -91,7 +91,13 @@ def update_project(state: TestRailState, project_id: int, body: Body) -> Row:
 
 
 def _new_suite(
-    state: TestRailState, project_id: int, name: str, description: str | None, *, is_master: bool
+    state: TestRailState,
+    project_id: int,
+    name: str,
+    description: str | None,
+    *,
+    is_master: bool,
+    is_baseline: bool = False,
 ) -> Row:
     sid = state.next_id("suite")
     row: Row = {
@@ -100,7 +106,7 @@ def _new_suite(
         "description": description,
         "project_id": project_id,
         "is_master": is_master,
-        "is_baseline": False,
+        "is_baseline": is_baseline,
         "is_completed": False,
         "completed_on": None,
     }
@@ -109,17 +115,31 @@ def _new_suite(
 
 
 def add_suite(state: TestRailState, project_id: int, body: Body) -> Row:
-    """``add_suite/{project_id}``: ``name``*, ``description``. Only multi-suite (mode 3)
-    projects take new suites; a single-suite project that already has its suite answers 400
-    ``The project is in single suite mode and already has a test suite.`` [unverified text]."""
+    """``add_suite/{project_id}``: ``name``*, ``description``.
+
+    - Mode 3 (multiple suites): a new ordinary suite (``is_master: false``).
+    - Mode 2 (single suite + baselines): once the master exists, a new suite is a **baseline**
+      (``is_baseline: true``, ``is_master: false``): testrail-api.md §5.2 "Baselines
+      (``suite_mode`` 2) are extra suites with ``is_baseline: true``", §5.1 "2 single suite +
+      baselines". [INF] the reference does not say which API call creates a baseline; the
+      emulator takes ``add_suite`` on a mode-2 project as that call. It starts empty, like any
+      new suite; :func:`emulators.testrail.seed.add_baseline` copies the master into one.
+    - Mode 1 (single suite): a project that already has its suite answers 400 ``The project is
+      in single suite mode and already has a test suite.`` [unverified text].
+
+    A mode 1/2 project without its master suite (never the case after :func:`add_project`)
+    gets the new suite as its master.
+    """
     project = state.project(project_id)
     name = req_text(body, "name")
     description = to_text(body.get("description"), "description")
-    if project["suite_mode"] != 3:
-        if state.master_suite(project) is not None:
-            raise bad_request("The project is in single suite mode and already has a test suite.")
+    if project["suite_mode"] == 3:
+        return _new_suite(state, project_id, name, description, is_master=False)
+    if state.master_suite(project) is None:
         return _new_suite(state, project_id, name, description, is_master=True)
-    return _new_suite(state, project_id, name, description, is_master=False)
+    if project["suite_mode"] == 2:
+        return _new_suite(state, project_id, name, description, is_master=False, is_baseline=True)
+    raise bad_request("The project is in single suite mode and already has a test suite.")
 
 
 def update_suite(state: TestRailState, suite_id: int, body: Body) -> Row:

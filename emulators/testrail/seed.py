@@ -4,6 +4,7 @@
   single-suite project, the way TestRail's XML import would.
 - :func:`generate` builds a realistic demo project (nested sections, Text/Steps/Exploratory
   cases, custom dropdowns, multi-line and non-ASCII text) from a seed.
+- :func:`add_baseline` copies a suite-mode-2 project's master into a new baseline suite.
 
 Both go through :mod:`emulators.testrail.ops`, so seeded rows obey the same rules as API writes.
 
@@ -26,6 +27,7 @@ Choices where the references are silent (documented here once):
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.testrail import ops
+from emulators.testrail.errors import bad_request
 from emulators.testrail.store import (
     DROPDOWN,
     MULTI_SELECT,
@@ -553,8 +556,10 @@ def generate(
     non-ASCII text (German, Cyrillic, Japanese, emoji), priorities Critical/High/Medium/Low,
     stock case types, refs like ``JIRA-123``, estimates, two dropdown fields
     (``custom_automation_type``, ``custom_test_level``) and two milestones. Suite mode 3 spreads
-    the modules over three suites. ``created_on``/``updated_on`` lie up to a year before the
-    state clock's now; authors are five generated users.
+    the modules over three suites. Suite mode 2 adds one baseline of the finished master,
+    "Release 1.0 baseline" (:func:`add_baseline`: a copy with new ids, so the project holds
+    ``2 * cases`` cases). ``created_on``/``updated_on`` lie up to a year before the state
+    clock's now; authors are five generated users.
     """
     if suite_mode not in (1, 2, 3):
         raise ValueError("suite_mode must be 1, 2 or 3")
@@ -632,7 +637,61 @@ def generate(
             ops.add_case(
                 state, section_id, body, rng.choice(authors), created_on=created, updated_on=updated
             )
+        if suite_mode == 2:
+            add_baseline(
+                state,
+                pid,
+                name="Release 1.0 baseline",
+                description="The test cases as they were shipped with Release 1.0.",
+            )
     return int(pid)
+
+
+def add_baseline(
+    state: TestRailState,
+    project_id: int,
+    *,
+    name: str = "Baseline",
+    description: str | None = None,
+) -> int:
+    """Create a baseline of a suite-mode-2 project's master suite and return its suite id.
+
+    The baseline is made by :func:`emulators.testrail.ops.add_suite` (so it is the suite
+    TestRail's rule gives a mode-2 project: ``is_baseline: true``, testrail-api.md §5.2), then
+    filled with a copy of the master: every section (same names, descriptions, tree and order)
+    and every case (same title, system fields, labels and ``custom_*`` values) under **new
+    ids**, as a baseline is a separate suite (§5.1 "2 single suite + baselines").
+
+    [INF] what TestRail copies into a baseline is not recorded in the reference; the copy here
+    keeps each case's authors and ``created_on``/``updated_on`` (a baseline branches the same
+    cases) and leaves ``estimate_forecast`` empty (no results exist for the copies yet).
+    Raises :class:`~emulators.testrail.errors.ApiError` 400 when the project is not in suite
+    mode 2 (``add_suite``'s own rule for mode 1; a mode-3 project has no master to copy).
+    """
+    with state.lock:
+        project = state.project(project_id)
+        if project["suite_mode"] != 2:
+            raise bad_request("Field :project_id is not a project with baselines (suite mode 2).")
+        master = state.master_suite(project)
+        assert master is not None  # add_project gives every mode-2 project its master
+        baseline = ops.add_suite(state, project_id, {"name": name, "description": description})
+        section_ids: dict[int, int] = {}
+        for section, _depth in state.section_order(master["id"]):
+            sid = state.next_id("section")
+            state.sections[sid] = dict(
+                copy.deepcopy(section),
+                id=sid,
+                suite_id=baseline["id"],
+                parent_id=section_ids.get(section["parent_id"]),
+            )
+            section_ids[section["id"]] = sid
+        for case in [c for c in state.cases.values() if c["suite_id"] == master["id"]]:
+            cid = state.next_id("case")
+            row = copy.deepcopy(case)
+            row.pop("_forecast", None)
+            row.update(id=cid, section_id=section_ids[case["section_id"]], suite_id=baseline["id"])
+            state.cases[cid] = row
+    return int(baseline["id"])
 
 
 def _generated_case(

@@ -18,7 +18,16 @@ import httpx
 import pytest
 
 from emulators.server import start_in_thread
-from emulators.testrail import ManualClock, TestRailState, build, create_app, from_xml, generate
+from emulators.testrail import (
+    ApiError,
+    ManualClock,
+    TestRailState,
+    add_baseline,
+    build,
+    create_app,
+    from_xml,
+    generate,
+)
 from emulators.testrail.store import render_case, render_sections
 from emulators.testrail.timespan import format_timespan, parse_timespan
 
@@ -430,6 +439,97 @@ async def test_suite_mode_3_requires_suite_id(clock: ManualClock) -> None:
     assert ok.status_code == 200 and ok.json()["size"] > 0
     assert {c["suite_id"] for c in ok.json()["cases"]} == {suites[1]["id"]}
     assert added.json()["suite_id"] == suites[2]["id"] and added.json()["depth"] == 0
+
+
+async def test_suite_mode_2_add_suite_makes_baselines_and_mode_1_refuses(
+    clock: ManualClock,
+) -> None:
+    """§5.2 "Baselines (suite_mode 2) are extra suites with is_baseline: true"; a mode-1
+    project keeps its one suite."""
+    state = TestRailState(clock=clock)
+    async with client_for(create_app(state, user=USER, api_key=KEY)) as c:
+        single = (await c.post(API + "add_project", json={"name": "One", "suite_mode": 1})).json()
+        two = {"name": "Two", "suite_mode": 2}
+        baselined = (await c.post(API + "add_project", json=two)).json()
+        refused = await c.post(API + f"add_suite/{single['id']}", json={"name": "Second"})
+        baseline = await c.post(
+            API + f"add_suite/{baselined['id']}", json={"name": "R1", "description": "frozen"}
+        )
+        suites = (await c.get(API + f"get_suites/{baselined['id']}")).json()
+        implied = await c.post(API + f"add_section/{baselined['id']}", json={"name": "Top"})
+        in_baseline = await c.post(
+            API + f"add_section/{baselined['id']}",
+            json={"name": "Top", "suite_id": baseline.json()["id"]},
+        )
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"error": "The project is in single suite mode and already has a test suite."},
+    )
+    assert baseline.status_code == 200
+    assert {k: baseline.json()[k] for k in ("name", "description", "is_master", "is_baseline")} == {
+        "name": "R1", "description": "frozen", "is_master": False, "is_baseline": True,
+    }  # fmt: skip
+    assert [(s["name"], s["is_master"], s["is_baseline"]) for s in suites] == [
+        ("Master", True, False),
+        ("R1", False, True),
+    ]
+    assert implied.json()["suite_id"] == suites[0]["id"]  # mode 2 still implies the master
+    assert in_baseline.json()["suite_id"] == baseline.json()["id"]
+
+
+async def test_generate_suite_mode_2_copies_the_master_into_one_baseline(
+    clock: ManualClock,
+) -> None:
+    """``generate(..., suite_mode=2)``: a master with the generated cases and one baseline
+    holding a copy of them (same tree, titles and values; new ids)."""
+    state = TestRailState(clock=clock)
+    pid = generate(state, cases=40, seed=4, suite_mode=2)
+    async with client_for(create_app(state, user=USER, api_key=KEY)) as c:
+        suites = (await c.get(API + f"get_suites/{pid}")).json()
+        master, baseline = suites
+        implied = (await c.get(API + f"get_cases/{pid}")).json()["cases"]
+        copied = (await c.get(API + f"get_cases/{pid}&suite_id={baseline['id']}")).json()["cases"]
+        master_sections = (await c.get(API + f"get_sections/{pid}")).json()["sections"]
+        baseline_sections = (
+            await c.get(API + f"get_sections/{pid}&suite_id={baseline['id']}")
+        ).json()["sections"]
+        edited = await c.post(API + f"update_case/{copied[0]['id']}", json={"title": "Changed"})
+        original = (await c.get(API + f"get_case/{implied[0]['id']}")).json()
+    assert len(suites) == 2
+    assert (master["name"], master["is_master"], master["is_baseline"]) == ("Master", True, False)
+    assert (baseline["name"], baseline["is_master"], baseline["is_baseline"]) == (
+        "Release 1.0 baseline", False, True,
+    )  # fmt: skip
+    assert len(implied) == len(copied) == 40
+    assert {c["suite_id"] for c in implied} == {master["id"]}
+    assert {c["suite_id"] for c in copied} == {baseline["id"]}
+    assert not {c["id"] for c in implied} & {c["id"] for c in copied}
+
+    def tree(sections: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        names = {s["id"]: s["name"] for s in sections}
+        return [(s["name"], names.get(s["parent_id"]), s["depth"], s["display_order"])
+                for s in sections]  # fmt: skip
+
+    assert tree(baseline_sections) == tree(master_sections)
+    assert not {s["id"] for s in master_sections} & {s["id"] for s in baseline_sections}
+    moved = {"id", "section_id", "suite_id", "estimate_forecast"}
+    for a, b in zip(implied, copied, strict=True):
+        assert {k: v for k, v in a.items() if k not in moved} == {
+            k: v for k, v in b.items() if k not in moved
+        }
+    assert edited.json()["title"] == "Changed" and original["title"] == implied[0]["title"]
+
+
+def test_add_baseline_needs_suite_mode_2(clock: ManualClock) -> None:
+    state = TestRailState(clock=clock)
+    pid = generate(state, cases=5, seed=1, suite_mode=1)
+    with pytest.raises(ApiError) as refused:
+        add_baseline(state, pid)
+    assert refused.value.status == 400
+    assert refused.value.message == (
+        "Field :project_id is not a project with baselines (suite mode 2)."
+    )
+    assert len(state.suites) == 1
 
 
 async def test_single_suite_mode_implies_the_suite(state600: TestRailState) -> None:
