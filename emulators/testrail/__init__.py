@@ -101,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--suite-mode", type=int, choices=(1, 2, 3), default=1)
     parser.add_argument("--rpm", type=int, default=None, help="requests per minute (429 above)")
     parser.add_argument("--legacy-arrays", action="store_true", help="pre-6.7 bare arrays")
+    parser.add_argument(
+        "--legacy-ignores-offset", action="store_true", help="pre-6.7 arrays, offset ignored"
+    )
+    parser.add_argument(
+        "--next-link-limit-zero", action="store_true", help="_links.next carries limit=0"
+    )
     parser.add_argument("--suites-paged", action="store_true", help="9.3.1 get_suites envelope")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of 500 answers")
@@ -117,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         suite_mode=args.suite_mode,
         legacy_arrays=args.legacy_arrays,
+        legacy_ignores_offset=args.legacy_ignores_offset,
+        next_link_limit_zero=args.next_link_limit_zero,
         suites_paged=args.suites_paged,
         latency=args.latency,
         error_rate=args.error_rate,

@@ -65,7 +65,8 @@ class Call:
     ``params`` the decoded query parameters, ``page`` their pagination view, ``body`` the decoded
     JSON object (``{}`` for GET), ``files`` multipart uploads by field name, ``user`` the
     authenticated user row, ``base`` the instance URL used in ``url`` fields, ``text_ids`` the
-    GUID path ids by name (``entry_id``).
+    GUID path ids by name (``entry_id``); ``legacy_arrays``, ``suites_paged``,
+    ``ignore_offset`` and ``next_limit_zero`` are the instance's paging switches.
     """
 
     state: TestRailState
@@ -80,6 +81,8 @@ class Call:
     suites_paged: bool = False
     files: dict[str, Upload] = field(default_factory=dict)
     text_ids: dict[str, str] = field(default_factory=dict)
+    ignore_offset: bool = False
+    next_limit_zero: bool = False
 
     @property
     def user_id(self) -> int:
@@ -87,8 +90,17 @@ class Call:
         return int(self.user["id"])
 
     def paged(self, rows: list[Any], key: str, render: Callable[[Any], Any] = lambda r: r) -> Any:
-        """``rows`` as a page under ``key`` (or a bare array in legacy mode), §2.2."""
-        return paginate(self.page, rows, key, render, legacy=self.legacy_arrays)
+        """``rows`` as a page under ``key`` (or a bare array in legacy mode), §2.2, with the
+        server quirks the call was made under (:func:`~emulators.testrail.paging.paginate`)."""
+        return paginate(
+            self.page,
+            rows,
+            key,
+            render,
+            legacy=self.legacy_arrays,
+            ignore_offset=self.ignore_offset,
+            next_limit_zero=self.next_limit_zero,
+        )
 
 
 Handler = Callable[[Call], Any]

@@ -65,6 +65,11 @@ class EmulatorOptions:
     - ``latency``: seconds added before answering; ``error_rate`` (0..1) of requests answered
       with ``error_status`` (500 by default), drawn from ``random.Random(fault_seed)``.
     - ``legacy_arrays``: every paged endpoint answers a bare array (pre-6.7, §2.1).
+    - ``legacy_ignores_offset``: a pre-6.7 server that also ignores ``offset``: bare arrays
+      (implies ``legacy_arrays``) that always start at the first row, so asking for the next
+      page returns the first one again (§2.4 "old servers ignore ``offset`` on some endpoints").
+    - ``next_link_limit_zero``: ``_links.next`` carries ``limit=0``; following it literally
+      answers 400, as trcli found (§2.4, §11 item 2; trcli commit 598e70c).
     - ``suites_paged``: ``get_suites`` answers the 9.3.1 envelope instead of a bare array.
     - ``max_upload_bytes``: larger uploads get TestRail's web-server 413 HTML page (§5.15).
     - ``base_url``: instance URL for ``url`` fields; default = the URL the request came in on.
@@ -79,6 +84,8 @@ class EmulatorOptions:
     error_status: int = 500
     fault_seed: int = 0
     legacy_arrays: bool = False
+    legacy_ignores_offset: bool = False
+    next_link_limit_zero: bool = False
     suites_paged: bool = False
     max_upload_bytes: int = 256 * 1024 * 1024
     base_url: str | None = None
@@ -313,10 +320,12 @@ async def _handle(request: Request, rt: _Runtime) -> Response:
             body=body,
             user=user,
             base=_base_url(request, options, prefix),
-            legacy_arrays=options.legacy_arrays,
+            legacy_arrays=options.legacy_arrays or options.legacy_ignores_offset,
             suites_paged=options.suites_paged,
             files=files,
             text_ids=text_ids,
+            ignore_offset=options.legacy_ignores_offset,
+            next_limit_zero=options.next_link_limit_zero,
         )
         with state.lock:
             result = ep.handler(call)
@@ -339,6 +348,8 @@ def create_app(
     requests_per_minute: int | None = None,
     api_enabled: bool = True,
     legacy_arrays: bool = False,
+    legacy_ignores_offset: bool = False,
+    next_link_limit_zero: bool = False,
     suites_paged: bool = False,
     latency: float = 0.0,
     error_rate: float = 0.0,
@@ -371,6 +382,8 @@ def create_app(
         error_status=error_status,
         fault_seed=fault_seed,
         legacy_arrays=legacy_arrays,
+        legacy_ignores_offset=legacy_ignores_offset,
+        next_link_limit_zero=next_link_limit_zero,
         suites_paged=suites_paged,
         base_url=base_url,
     )

@@ -74,19 +74,34 @@ def paginate(
     render: Callable[[Any], Any] = lambda r: r,
     *,
     legacy: bool = False,
+    ignore_offset: bool = False,
+    next_limit_zero: bool = False,
 ) -> Any:
     """One page of ``rows`` (already filtered and ordered), rendered with ``render``.
 
     Returns the envelope under ``key`` or, with ``legacy``, a bare array honouring
-    limit/offset (pre-6.7 servers, §2.1).
+    limit/offset (pre-6.7 servers, §2.1). Two switches reproduce real servers' quirks:
+
+    - ``ignore_offset``: the page always starts at row 0 whatever ``offset`` says (a valid
+      ``offset`` is still required): testrail-api.md §2.4 "old servers ignore ``offset`` on
+      some endpoints — dlenroc guards against infinite loops this way". [INF] the reference
+      names neither the versions nor the endpoints; the switch applies it to every paged one.
+    - ``next_limit_zero``: ``_links.next`` carries ``limit=0`` instead of the page size
+      (§2.4 "replace ``limit=0`` with ``limit=250`` (trcli commit 598e70c: following a next
+      link that contained ``limit=0`` returned 400)", §11 item 2). Following it literally
+      gets the 400 of :func:`parse_window`, as trcli found. ``prev`` is left intact (the
+      reference reports only ``next``).
     """
     limit, offset = parse_window(req, legacy=legacy)
+    if ignore_offset:
+        offset = 0
     end = len(rows) if limit is None else offset + limit
     page = [render(r) for r in rows[offset:end]]
     if legacy:
         return page
     assert limit is not None
-    next_link = link(req, limit, offset + limit) if offset + limit < len(rows) else None
+    shown = 0 if next_limit_zero else limit
+    next_link = link(req, shown, offset + limit) if offset + limit < len(rows) else None
     prev_link = link(req, limit, max(0, offset - limit)) if offset > 0 else None
     return {
         "offset": offset,

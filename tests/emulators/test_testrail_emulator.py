@@ -288,6 +288,58 @@ async def test_legacy_arrays_honour_limit_and_offset(state600: TestRailState) ->
     assert isinstance(projects, list) and projects[0]["id"] == 1
 
 
+async def test_next_link_limit_zero_switch_gives_trcli_s_400(state600: TestRailState) -> None:
+    """§2.4/§11 item 2: a ``_links.next`` with ``limit=0`` answers 400 when followed literally;
+    trcli's rewrite to ``limit=250`` walks on."""
+    app = create_app(state600, user=USER, api_key=KEY, next_link_limit_zero=True)
+    async with client_for(app) as c:
+        first = (await c.get(API + "get_cases/1&suite_id=1&limit=100")).json()
+        literal = await c.get("/index.php?" + first["_links"]["next"])
+        ids = [case["id"] for case in first["cases"]]
+        link = first["_links"]["next"]
+        while link:
+            page = (await c.get("/index.php?" + link.replace("limit=0", "limit=250"))).json()
+            ids += [case["id"] for case in page["cases"]]
+            link = page["_links"]["next"]
+    assert first["_links"] == {
+        "next": "/api/v2/get_cases/1&suite_id=1&limit=0&offset=100",
+        "prev": None,
+    }
+    assert first["limit"] == 100 and first["size"] == 100
+    assert (literal.status_code, literal.json()) == (
+        400,
+        {"error": "Field :limit must be between 1 and 250."},
+    )
+    assert page["_links"]["prev"] == "/api/v2/get_cases/1&suite_id=1&limit=250&offset=100"
+    assert len(ids) == len(set(ids)) == 600
+
+
+async def test_legacy_ignores_offset_switch_repeats_the_first_page(
+    state600: TestRailState,
+) -> None:
+    """§2.4: an old server that ignores ``offset`` answers the first page again; the
+    reference's loop ("stop if a page adds no new ids") ends instead of spinning."""
+    app = create_app(state600, user=USER, api_key=KEY, legacy_ignores_offset=True)
+    async with client_for(app) as c:
+        first = (await c.get(API + "get_cases/1&limit=250&offset=0")).json()
+        second = (await c.get(API + "get_cases/1&limit=250&offset=250")).json()
+        everything = (await c.get(API + "get_cases/1")).json()
+        seen: list[int] = []
+        requests, offset = 0, 0
+        while True:
+            requests += 1
+            page = (await c.get(API + f"get_cases/1&limit=250&offset={offset}")).json()
+            new = [case["id"] for case in page if case["id"] not in seen]
+            seen += new
+            if len(page) < 250 or not new:
+                break
+            offset += 250
+    assert isinstance(first, list) and len(first) == 250
+    assert [case["id"] for case in second] == [case["id"] for case in first]
+    assert isinstance(everything, list) and len(everything) == 600
+    assert (requests, len(seen)) == (2, 250)
+
+
 async def test_suites_bare_by_default_and_paged_in_931_profile(state600: TestRailState) -> None:
     async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
         bare = (await c.get(API + "get_suites/1")).json()
