@@ -8,7 +8,9 @@ failure as a note in the tree instead of raising. Both keep the records the user
 The panes read alike: TestFiesta hides its project's root folder (a container nobody made) and
 TestRail hides the lone suite of a single-suite project (the suite that maps onto that root
 folder), so both show the same sections/folders at the top. Projects with several suites
-(suite mode 3) show the suites on the left and their folders on the right.
+(suite mode 3) show the suites on the left and their folders on the right. A suite-mode-2
+project with baselines still shows its suites on the left: the service does not say which
+one is the master (the one that maps onto the root folder).
 """
 
 from __future__ import annotations
