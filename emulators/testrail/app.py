@@ -2,12 +2,14 @@
 limit, maintenance and fault switches, content-type rules (testrail-api.md §1, §3, §12).
 
 Request pipeline, in order:
+0. optional web-server body limit (``max_body_bytes``) -> 413 with an HTML page, not JSON;
 1. maintenance switch -> 409 (with ``Retry-After``);
 2. sliding-window rate limit (all users, 60 s) -> 429 with ``Retry-After`` and TestRail's body;
 3. injected latency, then injected 5xx faults (seeded, so deterministic);
 4. routing: ``<any prefix>/index.php?/api/v2/<method>[/<id>[/<id2>]][&k=v...]`` or, for
    convenience, ``/api/v2/<method>/<ids>?k=v``; anything else -> 404;
-5. "API disabled" switch -> 403; HTTP Basic auth (user e-mail + API key or password) -> 401;
+5. "API disabled" switch -> 403, "session authentication disabled" switch -> 403; HTTP Basic
+   auth (user e-mail + API key or password) -> 401;
 6. unknown method -> 404; wrong verb -> 404 ``Unsupported HTTP method "get" for this action.``;
 7. POST bodies: ``Content-Type: application/json`` required (multipart for uploads), JSON
    decoded (400 ``Invalid or incomplete JSON string in API request.``);
@@ -46,6 +48,10 @@ API_DISABLED = (
     "The API is disabled for your installation. It can be enabled in the administration area "
     "in TestRail under Administration > Site Settings > API."
 )
+SESSION_DISABLED = (
+    "Session authentication is disabled for the API. It can be enabled in the administration "
+    "area in TestRail under Administration > Site Settings > API."
+)
 CT_MISSING = "Content-Type header missing (use Content-Type: application/json)"
 CT_INVALID = "Content-Type header invalid (use Content-Type: application/json)"
 BAD_JSON = "Invalid or incomplete JSON string in API request."
@@ -60,6 +66,11 @@ class EmulatorOptions:
     """Switches of one emulator instance; change them at run time through ``app.state.options``.
 
     - ``api_enabled``: False -> every call 403 "The API is disabled ..." (§1.4).
+    - ``session_auth_disabled``: True -> every call 403 "Session authentication is disabled
+      for the API. ..." (§1.4 403 row, verbatim; §1.2 "API-key auth can be switched off
+      separately ('session authentication for API')"). [INF] which requests a real server
+      refuses with this text is not recorded; following §1.2's reading, the switch refuses
+      every API call before credentials are checked, like ``api_enabled``.
     - ``requests_per_minute``: sliding 60 s window over all requests; None = no limit (Server).
     - ``maintenance``: True -> 409 with ``Retry-After: maintenance_retry_after`` (Cloud, §1.4).
     - ``latency``: seconds added before answering; ``error_rate`` (0..1) of requests answered
@@ -72,10 +83,16 @@ class EmulatorOptions:
       answers 400, as trcli found (§2.4, §11 item 2; trcli commit 598e70c).
     - ``suites_paged``: ``get_suites`` answers the 9.3.1 envelope instead of a bare array.
     - ``max_upload_bytes``: larger uploads get TestRail's web-server 413 HTML page (§5.15).
+    - ``max_body_bytes``: any request body (JSON or upload) larger than this gets the 413 HTML
+      page before TestRail sees it (§1.4 413 row "Request body too large (web-server limit;
+      HTML body, not JSON) — seen on huge ``add_results_for_cases``", §11 item 14). None (the
+      default) = no limit: the reference documents no size for JSON bodies, only the 256 MB
+      upload maximum (§5.15). [INF] the page is a typical web server's, not a recorded one.
     - ``base_url``: instance URL for ``url`` fields; default = the URL the request came in on.
     """
 
     api_enabled: bool = True
+    session_auth_disabled: bool = False
     requests_per_minute: int | None = None
     maintenance: bool = False
     maintenance_retry_after: int = 60
@@ -88,6 +105,7 @@ class EmulatorOptions:
     next_link_limit_zero: bool = False
     suites_paged: bool = False
     max_upload_bytes: int = 256 * 1024 * 1024
+    max_body_bytes: int | None = None
     base_url: str | None = None
 
 
@@ -233,8 +251,18 @@ def _base_url(request: Request, options: EmulatorOptions, prefix: str) -> str:
     return f"{request.url.scheme}://{host}{prefix}"
 
 
+def _too_large() -> Response:
+    """The web server's 413 page: HTML, not TestRail's JSON error (§1.4 413 row)."""
+    return Response(TOO_LARGE, 413, media_type="text/html")
+
+
 async def _handle(request: Request, rt: _Runtime) -> Response:
     options, state = rt.options, rt.state
+    if options.max_body_bytes is not None:
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else len(await request.body())
+        if size > options.max_body_bytes:
+            return _too_large()
     if options.maintenance:
         return _json(
             409, {"error": MAINTENANCE}, {"Retry-After": str(options.maintenance_retry_after)}
@@ -261,6 +289,8 @@ async def _handle(request: Request, rt: _Runtime) -> Response:
     api_path, pairs, prefix = target
     if not options.api_enabled:
         return _json(403, {"error": API_DISABLED})
+    if options.session_auth_disabled:
+        return _json(403, {"error": SESSION_DISABLED})
     try:
         user = _authenticate(state, request.headers.get("authorization"))
     except ApiError as err:
@@ -283,7 +313,7 @@ async def _handle(request: Request, rt: _Runtime) -> Response:
         mime = (ctype or "").split(";")[0].strip().lower()
         if ep.multipart and mime == "multipart/form-data":
             if len(raw) > options.max_upload_bytes:
-                return Response(TOO_LARGE, 413, media_type="text/html")
+                return _too_large()
             files = parse_multipart(raw, ctype or "")
         elif not ctype:
             return _json(400, {"error": CT_MISSING})
@@ -347,6 +377,8 @@ def create_app(
     password: str | None = None,
     requests_per_minute: int | None = None,
     api_enabled: bool = True,
+    session_auth_disabled: bool = False,
+    max_body_bytes: int | None = None,
     legacy_arrays: bool = False,
     legacy_ignores_offset: bool = False,
     next_link_limit_zero: bool = False,
@@ -375,6 +407,8 @@ def create_app(
         ops.add_user(state, email=user, api_key=api_key, password=password, is_admin=True)
     options = EmulatorOptions(
         api_enabled=api_enabled,
+        session_auth_disabled=session_auth_disabled,
+        max_body_bytes=max_body_bytes,
         requests_per_minute=requests_per_minute,
         maintenance=maintenance,
         latency=latency,

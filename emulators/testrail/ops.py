@@ -514,6 +514,10 @@ _KIND = {
 }
 
 
+#: Longest String (type 1) custom field value: testrail-api.md §5.4 "string (≤ 250 chars)".
+STRING_MAX = 250
+
+
 def _field_error(field: Row, prefix: str) -> ApiError:
     kind = _KIND.get(field["type_id"], "value")
     return bad_request(f"Field :{prefix}{field['system_name']} is not a valid {kind}.")
@@ -527,6 +531,9 @@ def custom_value(
     Returns ``(store, value)``; ``store`` is False when TestRail silently drops the value
     (a scalar written to a multi-select, bun913/mcp-testrail#47). Invalid values raise 400
     ``Field :custom_x is not a valid <kind>.`` [unverified text]. ``None`` clears the value.
+    A String (type 1) value longer than :data:`STRING_MAX` characters raises 400
+    ``Field :custom_x is too long (250 characters maximum).``: §5.4 table, type 1 "string
+    (≤ 250 chars)" [unverified text; counted in characters, not bytes, INF].
     """
     if value is None:
         return True, None
@@ -535,7 +542,13 @@ def custom_value(
     if t in (STRING, TEXT, URL, DATE) or t > MULTI_SELECT:
         if isinstance(value, (dict, list, bool)):
             raise _field_error(field, prefix)
-        return True, value if isinstance(value, str) else str(value)
+        text = value if isinstance(value, str) else str(value)
+        if t == STRING and len(text) > STRING_MAX:
+            raise bad_request(
+                f"Field :{prefix}{field['system_name']} is too long "
+                f"({STRING_MAX} characters maximum)."
+            )
+        return True, text
     if t == INTEGER:
         try:
             return True, to_int(value, "x")
@@ -687,10 +700,15 @@ def check_required_custom(
     template_id: int | None,
     values: Row,
     prefix: str = "",
+    *,
+    only: set[str] | None = None,
 ) -> None:
     """400 ``Field :custom_x is a required field.`` (§1.4) for each required field (config
-    ``is_required``) that applies (to ``template_id``, when given) and has no value."""
+    ``is_required``) that applies (to ``template_id``, when given) and has no value; with
+    ``only``, just the fields whose ``system_name`` is in it."""
     for field in state.fields_for_project(table, project_id):
+        if only is not None and field["system_name"] not in only:
+            continue
         if template_id is not None and not field_applies(field, template_id):
             continue
         config = field_config(field, project_id) or {}
@@ -861,13 +879,24 @@ def update_case(state: TestRailState, case_id: int, body: Body, user_id: int | N
     """``update_case/{case_id}``: any ``add_case`` field, partially; ``section_id`` moves the case
     within its suite (400 ``Field :section_id is not a valid section.`` otherwise) and appends it
     to the target section. A ``custom_steps_separated`` value replaces the whole array.
-    Always bumps ``updated_on`` (server clock) and ``updated_by``; records a history entry."""
+    Always bumps ``updated_on`` (server clock) and ``updated_by``; records a history entry.
+
+    Clearing a required custom field (``null``, ``""`` or ``[]`` for a field whose config says
+    ``is_required`` and that applies to the case's template) answers 400 ``Field :custom_x is
+    a required field.`` as ``add_case`` does (§1.4 verbatim text, §12 item 5 "required custom
+    fields"). [INF] only the keys the body sends are checked: the reference does not say
+    whether TestRail refuses an update of a case that already lacks a required value.
+    """
     row = state.case(case_id)
     suite = state.suites[row["suite_id"]]
     project = state.projects[suite["project_id"]]
     work = copy.deepcopy(row)
     changes = _case_system_fields(state, project, body, work, partial=True)
     changes.update(apply_custom(state, state.case_fields, project["id"], body, work["custom"]))
+    sent = {key: work["custom"].get(key) for key in body if key.startswith("custom_")}
+    check_required_custom(
+        state, state.case_fields, project["id"], work["template_id"], sent, only=set(sent)
+    )
     if body.get("section_id") is not None:
         target = state.section(to_int(body["section_id"], "section_id"))
         if target["suite_id"] != row["suite_id"]:

@@ -673,6 +673,90 @@ async def test_required_custom_field_and_time_filters(
     assert created_before["size"] == 250  # the 600 seeded cases all predate START
 
 
+async def test_string_field_values_are_at_most_250_characters(state600: TestRailState) -> None:
+    """§5.4 custom field table: type 1 String is "string (≤ 250 chars)"."""
+    field = {
+        "type": "String",
+        "name": "build_id",
+        "label": "Build",
+        "include_all": True,
+        "configs": [{"context": {"is_global": True}, "options": {"is_required": False}}],
+    }
+    too_long = {"error": "Field :custom_build_id is too long (250 characters maximum)."}
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        assert (await c.post(API + "add_case_field", json=field)).status_code == 200
+        fits = await c.post(API + "add_case/1", json={"title": "t", "custom_build_id": "ß" * 250})
+        over = await c.post(API + "add_case/1", json={"title": "t", "custom_build_id": "x" * 251})
+        update = await c.post(
+            API + f"update_case/{fits.json()['id']}", json={"custom_build_id": "y" * 251}
+        )
+        after = (await c.get(API + f"get_case/{fits.json()['id']}")).json()
+    assert fits.status_code == 200 and fits.json()["custom_build_id"] == "ß" * 250
+    assert (over.status_code, over.json()) == (400, too_long)
+    assert (update.status_code, update.json()) == (400, too_long)
+    assert after["custom_build_id"] == "ß" * 250
+    assert len(state600.cases) == 601
+
+
+async def test_clearing_a_required_field_with_update_case_is_400(
+    state600: TestRailState, clock: ManualClock
+) -> None:
+    """§1.4 ``Field :custom_xyz is a required field.``, as add_case answers it, also when
+    update_case (or update_cases) sends null for a required field."""
+    field = next(f for f in state600.case_fields.values() if f["name"] == "test_level")
+    field["configs"][0]["options"]["is_required"] = True
+    required = {"error": "Field :custom_test_level is a required field."}
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        case = (
+            await c.post(API + "add_case/1", json={"title": "t", "custom_test_level": 2})
+        ).json()
+        clock.advance(60)
+        cleared = await c.post(API + f"update_case/{case['id']}", json={"custom_test_level": None})
+        bulk = await c.post(
+            API + "update_cases/1", json={"case_ids": [case["id"]], "custom_test_level": None}
+        )
+        unchanged = (await c.get(API + f"get_case/{case['id']}")).json()
+        renamed = await c.post(API + f"update_case/{case['id']}", json={"title": "renamed"})
+    for r in (cleared, bulk):
+        assert (r.status_code, r.json()) == (400, required)
+    assert unchanged["custom_test_level"] == 2 and unchanged["updated_on"] == START
+    assert renamed.status_code == 200 and renamed.json()["custom_test_level"] == 2
+
+
+async def test_session_authentication_disabled_switch_is_403(state600: TestRailState) -> None:
+    app = create_app(state600, user=USER, api_key=KEY, session_auth_disabled=True)
+    async with client_for(app) as c:
+        r = await c.get(API + "get_projects")
+        app.state.options.session_auth_disabled = False
+        ok = await c.get(API + "get_projects")
+    assert (r.status_code, r.json()) == (
+        403,
+        {
+            "error": "Session authentication is disabled for the API. It can be enabled in the "
+            "administration area in TestRail under Administration > Site Settings > API."
+        },
+    )
+    assert ok.status_code == 200
+
+
+async def test_max_body_bytes_answers_the_web_server_s_413_html(state600: TestRailState) -> None:
+    """§1.4 413 row: a body over the web server's limit gets an HTML page, not JSON, and
+    TestRail never sees it (nothing is stored)."""
+    app = create_app(state600, user=USER, api_key=KEY, max_body_bytes=2000)
+    async with client_for(app) as c:
+        run = (await c.post(API + "add_run/1", json={"name": "r"})).json()
+        rows = [{"case_id": i, "status_id": 1, "comment": "ok " * 10} for i in range(1, 41)]
+        big = await c.post(API + f"add_results_for_cases/{run['id']}", json={"results": rows})
+        small = await c.post(API + f"add_results_for_cases/{run['id']}", json={"results": rows[:5]})
+        listing = await c.get(API + "get_cases/1")  # no body: never limited
+    assert big.status_code == 413
+    assert big.headers["content-type"].startswith("text/html")
+    assert big.text.startswith("<html>") and "Request Entity Too Large" in big.text
+    assert small.status_code == 200 and len(small.json()) == 5
+    assert len(state600.results) == 5
+    assert listing.status_code == 200
+
+
 # ---------------------------------------------------------------------------------------------
 # runs, results, attachments
 
