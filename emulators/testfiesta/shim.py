@@ -15,6 +15,7 @@ Emulated methods (ids are TestFiesta uids; see §5.2 for the id mapping):
   false}``.
 - ``get_case/{case_id}`` and ``update_case/{case_id}`` -> the case in the shim's TestRail shape
   (:func:`shim_case`); a missing case is a 404 (the shim uses 404 where TestRail says 400).
+  ``update_case`` takes the spec's system fields and ``custom_case_<field_name>`` keys.
 - ``get_case_types`` -> the org's live tags usable on cases ``{id, name, is_default: false}``.
 - ``get_templates/{project_id}`` -> ``{id, name, is_default, case_fields: [{system_name,
   name, type}]}``.
@@ -39,6 +40,7 @@ or a non-numeric or missing id answers 400 [INF].
 
 from __future__ import annotations
 
+import copy
 import email.policy
 import hashlib
 from dataclasses import dataclass
@@ -138,8 +140,12 @@ FORBIDDEN: dict[str, str] = {
 #: Methods whose body is multipart/form-data, not JSON.
 MULTIPART = {"add_attachment_to_case"}
 
-#: The only fields update_case takes (DESIGN §12.2).
+#: The system fields update_case takes (the properties of its request body in the shim spec).
 UPDATE_CASE_FIELDS = ("section_id", "title", "template_id", "type_id", "labels", "priority_id")
+#: Prefix of the custom-field keys update_case also takes (shim spec, update_case requestBody:
+#: "the request body can also include the custom fields of the case which can be accessed by
+#: forming name as custom_case_<field_name>").
+CUSTOM_CASE_PREFIX = "custom_case_"
 
 
 def parse_raw_query(raw: str) -> tuple[str, dict[str, str]]:
@@ -356,23 +362,52 @@ class ShimApi:
         return shim_case(self.state, self._case(call.ids[0]))
 
     def update_case(self, call: ShimCall) -> dict[str, Any]:
-        """Update a case through the shim: only ``section_id`` (a folder of the case's
-        project), ``title``, ``template_id``, ``type_id`` (a tag for cases; **added**, the
-        case's other tags stay), ``labels`` (tag uids or names; replace the case's tags, then
-        ``type_id`` is added; an unknown name creates a tag for cases [INF]) and
-        ``priority_id`` (an org priority uid). Any other field, ``custom_case_*`` included, is
-        a 400 (DESIGN §12.2: content changes go through /data) [INF]. Checks everything before
-        writing; ``updatedAt`` moves only if something changed."""
+        """Update a case through the shim: ``section_id`` (a folder of the case's project),
+        ``title``, ``template_id``, ``type_id`` (a tag for cases; **added**, the case's other
+        tags stay), ``labels`` (tag uids or names; replace the case's tags, then ``type_id``
+        is added; an unknown name creates a tag for cases [INF]), ``priority_id`` (an org
+        priority uid), and ``custom_case_<name>`` keys.
+
+        ``custom_case_<name>`` sets the case's ``customFields[<name>]`` to the value sent (any
+        JSON value, ``null`` included; the other customFields stay): the shim spec's
+        update_case requestBody says "the request body can also include the custom fields of
+        the case which can be accessed by forming name as custom_case_<field_name>", and
+        :func:`shim_case` answers each customFields entry under that key (testfiesta-api.md
+        §5.2 "Responses include custom_case_<field_name> keys"). The published contract
+        overrides the earlier inference (DESIGN §12.2) that content changes only go through
+        /data. [INF] ``<name>`` is used verbatim and need not name a template field or custom
+        field (the response side is read the same way); an empty ``<name>`` is a 400.
+
+        Any other key is a 400 naming it. Checks everything before writing; ``updatedAt``
+        moves only if something changed."""
         state, body = self.state, call.body
         row = self._case(call.ids[0])
         project_uid = row["projectUid"]
-        unknown = [key for key in body if key not in UPDATE_CASE_FIELDS]
+        unknown = [
+            key
+            for key in body
+            if key not in UPDATE_CASE_FIELDS
+            and not (key.startswith(CUSTOM_CASE_PREFIX) and len(key) > len(CUSTOM_CASE_PREFIX))
+        ]
         if unknown:
             raise bad_request(
-                f"update_case does not take {', '.join(sorted(unknown))}; "
-                f"it takes only {', '.join(UPDATE_CASE_FIELDS)}"
+                f"update_case does not take {', '.join(sorted(unknown))}; it takes only "
+                f"{', '.join(UPDATE_CASE_FIELDS)} and {CUSTOM_CASE_PREFIX}<field_name> keys"
             )
         changes: dict[str, Any] = {}
+        custom = {
+            key[len(CUSTOM_CASE_PREFIX) :]: value
+            for key, value in body.items()
+            if key.startswith(CUSTOM_CASE_PREFIX)
+        }
+        if custom:
+            current = row["customFields"]
+            if current is not None and not isinstance(current, dict):
+                raise bad_request(
+                    f"case {row['uid']}: its customFields are not an object, so "
+                    f"{CUSTOM_CASE_PREFIX}<field_name> keys cannot be set"
+                )
+            changes["customFields"] = {**(current or {}), **copy.deepcopy(custom)}
         if "title" in body:
             if not isinstance(body["title"], str) or not body["title"].strip():
                 raise bad_request("Field :title must be a non-empty string")

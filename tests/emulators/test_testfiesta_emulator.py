@@ -818,15 +818,59 @@ async def test_shim_update_case_adds_a_type_tag_and_keeps_the_others(
         {"id": functional["uid"], "name": "Functional", "is_default": False},
         {"id": regression["uid"], "name": "Regression", "is_default": False},
     ]
-    # TestRail ids passed through raw, and content fields, are refused.
+    # TestRail ids passed through raw are refused.
     response = await client.post(shim(f"update_case/{case['uid']}"), json={"priority_id": 2})
     assert response.status_code == 400
     assert response.json()["error"].startswith("priority_id: no priority with uid 2")
+
+
+async def test_shim_update_case_sets_custom_case_fields(
+    client: httpx.AsyncClient, state: TestFiestaState, clock: FakeClock
+) -> None:
+    """The shim spec's update_case requestBody: "the request body can also include the custom
+    fields of the case which can be accessed by forming name as custom_case_<field_name>"."""
+    project = await new_project(client)
+    root = await root_uid(client)
+    created = await client.post(
+        f"{V1}/projects/DEMO/cases",
+        json=[case_dto("Login", root, project["uid"],
+                       customFields={"preconds": "old", "expectedResult": "Dashboard"})],
+    )  # fmt: skip
+    case = created.json()[0]
+    clock.advance(10)
     response = await client.post(
-        shim(f"update_case/{case['uid']}"), json={"custom_case_preconds": "x"}
+        shim(f"update_case/{case['uid']}"),
+        json={"custom_case_preconds": PRECONDITION, "custom_case_Browser": ["Chrome", "Firefox"],
+              "title": "Login (SSO)"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["custom_case_preconds"] == PRECONDITION
+    assert body["custom_case_Browser"] == ["Chrome", "Firefox"]
+    assert body["custom_case_expectedResult"] == "Dashboard"  # the others stay
+    assert body["title"] == "Login (SSO)"
+    v1_case = (await client.get(f"{V1}/projects/DEMO/cases/{case['uid']}")).json()
+    assert v1_case["customFields"] == {
+        "preconds": PRECONDITION,
+        "expectedResult": "Dashboard",
+        "Browser": ["Chrome", "Firefox"],
+    }
+    assert v1_case["updatedAt"] == "2025-03-10T12:00:10.123Z"
+    # Re-sending the same values changes nothing.
+    clock.advance(10)
+    again = await client.post(
+        shim(f"update_case/{case['uid']}"), json={"custom_case_preconds": PRECONDITION}
     )
-    assert response.status_code == 400
-    assert "does not take custom_case_preconds" in response.json()["error"]
+    assert again.json()["updated_on"] == body["updated_on"]
+    # Keys that are neither the spec's fields nor custom_case_<name> are still refused.
+    for key in ("custom_preconds", "custom_case_", "refs"):
+        response = await client.post(shim(f"update_case/{case['uid']}"), json={key: "x"})
+        assert response.status_code == 400, key
+        assert response.json()["error"] == (
+            f"update_case does not take {key}; it takes only section_id, title, template_id, "
+            "type_id, labels, priority_id and custom_case_<field_name> keys"
+        )
+    assert state.cases("DEMO")[0]["customFields"] == v1_case["customFields"]
 
 
 async def test_shim_errors(client: httpx.AsyncClient) -> None:
