@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -44,6 +45,9 @@ from core.testfiesta.adapter import SOURCE, CaseTarget, case_payload, custom_fie
 from core.testfiesta.client import TestFiestaClient
 from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
+
+#: Seconds between two progress events of one stage (the console redraws on each).
+PROGRESS_INTERVAL = 0.25
 
 #: Most cases per ``POST /cases`` request.
 CASE_BATCH = 100
@@ -205,6 +209,7 @@ class ProjectMigration:
         self.priority_uids: dict[str, int] = {}
         self.folder_uids: dict[str, int] = {}
         self._warned: set[str] = set()
+        self._last_progress = 0.0
         self.report: MigrationReport | None = None
 
     @property
@@ -214,6 +219,17 @@ class ProjectMigration:
 
     def _ext(self, kind: str, record_id: int | str) -> str:
         return external_id(self.identity, kind, record_id)
+
+    def _progress(self, stage_name: str, done: int, total: int | None) -> None:
+        """Emit :class:`Progress` for ``stage_name``, at most every :data:`PROGRESS_INTERVAL`
+        seconds while it runs, and always at its start (0) and its end (``done == total``)."""
+        now = time.monotonic()
+        edge = done == 0 or (total is not None and done >= total)
+        if not edge and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        assert self.report is not None
+        self.emit(Progress(self.report.testrail_project, stage_name, done, total))
 
     def _warn(self, message: str) -> None:
         if message in self._warned:
@@ -238,6 +254,7 @@ class ProjectMigration:
             name = str(project["name"])
             self.report = report = MigrationReport(name, "", dry_run=self.dry_run)
             self.emit(Activity("info", f"migrating TestRail project {name!r}"))
+            self._progress("project", 0, 1)
             pid = int(project["id"])
             catalog = TestRailCatalog.build(
                 pid,
@@ -256,10 +273,13 @@ class ProjectMigration:
             )
             for row in await self.tf.shim.get_priorities():
                 self.priority_uids[str(row["name"])] = int(row["id"])
+        self._progress("project", 1, 1)
         with stage("fields"):
             tf_fields = await self._fields(catalog)
+            self._progress("fields", len(tf_fields), len(tf_fields))
         with stage("templates"):
             await self._templates(catalog, tf_fields)
+            self._progress("templates", len(catalog.templates), len(catalog.templates))
         with stage("folders"):
             await self._folders(project, suites)
         with stage("cases"):
@@ -503,7 +523,7 @@ class ProjectMigration:
             sections = await self.tr.get_sections(int(project["id"]), int(suite["id"]))
             all_sections.extend((suite, s) for s in sections)
         count.testrail = len(expected) + len(all_sections)
-        self.emit(Progress(self.report.testrail_project, "folders", len(expected), count.testrail))
+        self._progress("folders", len(expected), count.testrail)
         pending = list(all_sections)
         done = len(expected)
         while pending:
@@ -527,16 +547,13 @@ class ProjectMigration:
                     existing,
                 )
                 done += 1
-                if done % 25 == 0:
-                    self.emit(
-                        Progress(self.report.testrail_project, "folders", done, count.testrail)
-                    )
+                self._progress("folders", done, count.testrail)
             if len(waiting) == len(pending):
                 names = ", ".join(str(s["name"]) for _, s in waiting[:5])
                 self._warn(f"{len(waiting)} sections point at parents that do not exist: {names}")
                 break
             pending = waiting
-        self.emit(Progress(self.report.testrail_project, "folders", done, count.testrail))
+        self._progress("folders", count.testrail, count.testrail)
         if count.created and not self.dry_run:
             folders = await self.tf.list_folders(self.project_key)
             listed = [str(f.get("externalId")) for f in folders if f.get("source") == SOURCE]
@@ -594,14 +611,13 @@ class ProjectMigration:
                     listed.append(str(row["externalId"]))
                     existing.setdefault(str(row["externalId"]), int(row["uid"]))
         rows: list[dict[str, Any]] = []
+        self._progress("reading cases", 0, None)
         for suite in suites:
             async for row in self.tr.iter_cases(int(project["id"]), int(suite["id"])):
                 rows.append(row)
-                if len(rows) % 250 == 0:
-                    self.emit(
-                        Progress(self.report.testrail_project, "reading cases", len(rows), None)
-                    )
+                self._progress("reading cases", len(rows), None)
         count.testrail = len(rows)
+        self._progress("reading cases", len(rows), len(rows))
         records = [
             (catalog.case_record(row, tr_key("section", row.get("section_id") or 0)),
              self._ext("case", row["id"]))
@@ -628,12 +644,12 @@ class ProjectMigration:
             if batch and (len(batch) >= CASE_BATCH or batch_bytes + size > CASE_BATCH_BYTES):
                 done += await self._create_cases(batch)
                 batch, batch_bytes = [], 0
-                self.emit(Progress(self.report.testrail_project, "cases", done, len(rows)))
+                self._progress("cases", done, len(rows))
             batch.append((record, ext, payload))
             batch_bytes += size
         if batch:
             done += await self._create_cases(batch)
-        self.emit(Progress(self.report.testrail_project, "cases", len(rows), len(rows)))
+        self._progress("cases", len(rows), len(rows))
         expected = {ext for _, ext in records}
         if count.created and not self.dry_run:
             listed = [
@@ -656,6 +672,7 @@ class ProjectMigration:
         for tag in await self.tf.list_tags():
             self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
         wanted = {self.rules.type_tag(t) for t in needed if t}
+        self._progress("tags", 0, len(names))
         for name in names:
             if match_name(name, self.tag_uids) is not None:
                 count.testfiesta += 1
@@ -665,6 +682,7 @@ class ProjectMigration:
                     created = await self.tf.create_tag(name, ["cases"])
                     self.tag_uids[name] = int(created["uid"])
                     count.testfiesta += 1
+        self._progress("tags", len(names), len(names))
 
     def _case_payload(self, record: CaseRecord, ext: str) -> dict[str, Any]:
         folder_uid = self.folder_uids.get(record.folder)

@@ -49,7 +49,8 @@ class Budget:
 @dataclass
 class TreeNode:
     """One row of a project pane: ``kind`` is ``suite``, ``section``, ``folder`` or ``case``;
-    ``key`` the record key; ``linked`` the other side's key when the state store pairs it."""
+    ``key`` the record key; ``linked`` the other side's key when the state store pairs it;
+    ``baseline`` marks a suite-mode-2 baseline suite."""
 
     kind: str
     key: str
@@ -57,6 +58,8 @@ class TreeNode:
     parent: str | None
     linked: str | None = None
     children: list[TreeNode] = field(default_factory=list)
+    #: a suite-mode-2 baseline (a frozen copy of the master suite), not the master itself
+    baseline: bool = False
 
 
 class Service:
@@ -234,7 +237,13 @@ class Service:
         pid = int((await find_testrail_project(testrail, project))["id"])
         suites = []
         for suite in await testrail.get_suites(pid):
-            suite_node = TreeNode("suite", tr_key("suite", suite["id"]), str(suite["name"]), None)
+            suite_node = TreeNode(
+                "suite",
+                tr_key("suite", suite["id"]),
+                str(suite["name"]),
+                None,
+                baseline=bool(suite.get("is_baseline")),
+            )
             suite_node.linked = store.linked(suite_node.key)
             nodes = {suite_node.key: suite_node}
             for section in await testrail.get_sections(pid, int(suite["id"])):
