@@ -25,7 +25,7 @@ Behaviour the contracts leave open is marked [INF] in the docstrings of each mod
 
 Test mode: with ``RAILFIESTA_CONTRACT_SPECS`` set to the specs directory, every app checks its
 requests and answers against the published specs (``contract``; the documented spec fix-ups,
-§1.5 tolerances and shim path mapping are in ``contract_spec``). Neither module is imported
+§1.5/§3.12 tolerances and shim path mapping are in ``contract_spec``). Neither module is imported
 otherwise, so the runtime never needs openapi-core.
 """
 

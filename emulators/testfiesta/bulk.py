@@ -1,10 +1,14 @@
 """The bulk import ``POST /v1/{handle}/projects/{key}/data`` (operation NewData, D1; §3.12).
 
 Body (``CreateDataDto``): ``{"entities": {"folders"|"cases"|"runs"|"executions": {"entries":
-[...]}}}``; answers **204** with an empty body. tacotruck's extra top-level ``runId`` (§3.12)
-is refused: the DTO is ``additionalProperties: false`` and §1.5 does not list it. The spec
-documents the shape only; everything below is inferred (testfiesta-api.md §3.12, DESIGN §12.1
-and §12.3) and marked so:
+[...]}}, "runId"?: <run uid>}``; answers **204** with an empty body. The top-level ``runId`` is
+not in the DTO (``additionalProperties: false``) but TestFiesta's own tool sends it
+(testfiesta-api.md §3.12 "Top-level ``runId`` (the uid of a run created just before via POST
+/runs) makes the server attach the executions to that run. The spec's
+``additionalProperties:false`` does not mention it, but tacotruck sends it"), so it is accepted
+as a named tolerance (``contract_spec.TOLERANCES`` ``data_run_id``). The spec documents the
+shape only; everything below is inferred (testfiesta-api.md §3.12, DESIGN §12.1 and §12.3) and
+marked so:
 
 - [INF] **All or nothing.** The whole request is checked first (types, references, statuses);
   the first problem answers 400 naming the entry path
@@ -35,10 +39,20 @@ and §12.3) and marked so:
   where it is. A case entry's ``folderExternalId`` must name a folder of the project with the
   same ``source`` (existing or earlier in this request), else 400; without it a new case goes
   to the root folder and an existing case stays put.
-- [INF] **Execution ``status``** is a status *name* string matched case-insensitively against
-  the org's execution statuses (``"passed"``); a number or an unknown name is a 400. Without a
-  status a new execution is untested. ``caseRef``/``runRef`` are externalIds of a case/run
-  with the entry's ``source``; a ``runRef`` that names no run is a 400.
+- **Execution ``status``** is a status *name* string (§3.12 "accepted as a **name string**
+  (``passed|failed|blocked|skipped|error``)"), matched case-insensitively [INF] against the
+  org's execution statuses (the default catalogue has Passed, Failed, Blocked, Skipped). A name
+  the org lacks falls back through :data:`STATUS_ALIASES`: ``error`` becomes the org's Failed
+  status, as tacotruck folds errors into failed (§6.6 "Errors count as failed", §8.4 "Errors
+  were folded into failed"); an org with its own "Error" status keeps it. A number or a name
+  that still matches nothing is a 400. Without a status a new execution is untested [INF].
+- [INF] ``caseRef``/``runRef`` are externalIds of a case/run with the entry's ``source``; a
+  ``caseRef`` that names no case is a 400, and so is a ``runRef`` that names no run, unless
+  the request has a top-level ``runId``.
+- [INF] **Top-level ``runId``** must be the uid of a live run of the project (else 400
+  ``body.runId: ...``). Every execution of the request is then attached to that run, whatever
+  its ``runRef`` says (``runRef`` stays required by the DTO but need not name a run); runs
+  entries of the same request are still upserted as usual.
 - [INF] Entity groups other than the four (e.g. legacy ``suites``) are a 400, as are entity
   groups without ``entries``.
 """
@@ -51,7 +65,7 @@ from typing import Any
 
 from emulators.testfiesta import dto as D
 from emulators.testfiesta.errors import bad_request
-from emulators.testfiesta.resolve import apply_tag_names, resolve_case_fields
+from emulators.testfiesta.resolve import apply_tag_names, as_uid, resolve_case_fields
 from emulators.testfiesta.state import Row, TestFiestaState, live
 
 #: Case properties of CreateCaseDTO a bulk case entry may carry (applied, not customFields).
@@ -66,6 +80,10 @@ CASE_ENTRY_PROPERTIES = {
 }
 _CASE_ENTRY = D.Dto("CaseData", dict(CASE_ENTRY_PROPERTIES), additional=True)
 _OTHER_ENTRY = D.Dto("entry", {"customFields": D.F(D.OBJECT)}, additional=True)
+
+#: Execution status names of tacotruck's JUnit path (§3.12, §6.6) that an org's catalogue may
+#: lack, and the status name they stand for: errors are folded into failed (§6.6, §8.4).
+STATUS_ALIASES = {"error": "failed"}
 
 _DECLARED = {
     "folders": {"name", "externalId", "source"},
@@ -119,6 +137,8 @@ class _Import:
         }
         self.pending: dict[str, set[tuple[str, str]]] = {k: set() for k in self.index}
         self.ops: list[_Op] = []
+        #: The top-level ``runId``'s run uid, when the request has one.
+        self.run_uid: int | None = None
 
     def _known(self, kind: str, key: tuple[str, str]) -> bool:
         return key in self.index[kind] or key in self.pending[kind]
@@ -128,6 +148,9 @@ class _Import:
     def check(self, body: dict[str, Any]) -> None:
         """Validate the whole request and resolve every reference; raise a 400 on the first
         problem. Writes nothing."""
+        if "runId" in body:
+            run = self.state.run_row(self.project["uid"], as_uid(body["runId"]), "body.runId")
+            self.run_uid = run["uid"]
         entities = body["entities"]
         for group in D.DATA_GROUPS:
             if group not in entities:
@@ -169,7 +192,7 @@ class _Import:
                 f"{op.where}.caseRef: no case with externalId {entry['caseRef']!r} and source "
                 f"{source!r} in project {self.project['key']!r} or in this request"
             )
-        if not self._known("runs", (source, entry["runRef"])):
+        if self.run_uid is None and not self._known("runs", (source, entry["runRef"])):
             raise bad_request(
                 f"{op.where}.runRef: no run with externalId {entry['runRef']!r} and source "
                 f"{source!r} in project {self.project['key']!r} or in this request"
@@ -181,9 +204,7 @@ class _Import:
                     f"{op.where}.status must be an execution status name such as 'Passed' "
                     f"(got {status!r})"
                 )
-            op.resolved["status"] = self.state.execution_status_named(
-                status, f"{op.where}.status"
-            ).uid
+            op.resolved["status"] = execution_status_uid(self.state, status, f"{op.where}.status")
 
     # --- phase 2: apply (cannot fail after check) --------------------------------------------
 
@@ -258,7 +279,10 @@ class _Import:
         state, entry = self.state, op.entry
         source = entry["source"]
         case = state.db.cases[self.index["cases"][(source, entry["caseRef"])]]
-        run_uid = self.index["runs"][(source, entry["runRef"])]
+        if self.run_uid is not None:
+            run_uid = self.run_uid
+        else:
+            run_uid = self.index["runs"][(source, entry["runRef"])]
         fields: dict[str, Any] = {
             "testCaseUid": case["uid"],
             "testCaseRef": case["testCaseRef"],
@@ -288,6 +312,19 @@ class _Import:
         row = state.create_execution(self.project["uid"], fields)
         if external_id:
             self.executions[(source, external_id, run_uid)] = row["uid"]
+
+
+def execution_status_uid(state: TestFiestaState, name: str, where: str) -> int:
+    """The uid of the org's execution status called ``name`` (case-insensitive), else of the
+    status its :data:`STATUS_ALIASES` entry names (``error`` -> Failed); a 400 naming ``where``
+    and the org's statuses when neither exists."""
+    by_name = {status.name.casefold(): status.uid for status in state.execution_statuses}
+    key = name.casefold()
+    if key not in by_name and STATUS_ALIASES.get(key) in by_name:
+        key = STATUS_ALIASES[key]
+    if key in by_name:
+        return by_name[key]
+    return state.execution_status_named(name, where).uid  # raises the 400
 
 
 def import_data(state: TestFiestaState, project: Row, body: Any) -> None:

@@ -6,7 +6,7 @@ variable :data:`SPECS_ENV` names a directory holding ``testfiesta-v1.openapi.jso
 ``testrail-v2-shim.openapi.json``. Each exchange is checked by :class:`ContractChecker` with
 openapi-core (the validator, not ours: ``OpenAPI.iter_request_errors`` /
 ``iter_response_errors``), against the published specs after the documented fix-ups and the
-§1.5 tolerances of :mod:`emulators.testfiesta.contract_spec`. A violation is **recorded**
+§1.5/§3.12 tolerances of :mod:`emulators.testfiesta.contract_spec`. A violation is **recorded**
 (:func:`take_violations`), never swallowed; the answer itself goes out unchanged, so the test
 that caused it sees the emulator's behaviour and the test run's hooks fail it (tests/conftest.py).
 Recording works the same in-process (``httpx.ASGITransport``) and over real HTTP (uvicorn

@@ -9,9 +9,10 @@ What: three pure steps over spec dicts (nothing here reads files or imports open
    or openapi-core reject them, or that leave a documented response untyped. Each fix is a
    :class:`Fix` in :data:`V1_FIXES` / :data:`SHIM_FIXES` with the reason it is needed.
 2. :func:`tolerate_v1_spec` relaxes the v1 spec for exactly the quirks
-   testfiesta-api.md §1.5 lists (each a named :class:`Tolerance` in :data:`TOLERANCES`).
-   Nothing else is relaxed: any other difference between a request or response and the spec is
-   a contract violation.
+   testfiesta-api.md §1.5 lists, plus the top-level ``runId`` on /data that TestFiesta's own
+   tool sends (§3.12) (each a named :class:`Tolerance` in :data:`TOLERANCES`). Nothing else is
+   relaxed: any other difference between a request or response and the spec is a contract
+   violation.
 3. :func:`shim_target` maps a raw shim query string (``/api/v2/get_case/12&x=1``, as TestRail
    clients send it after ``index.php?``) to the shim spec's path key
    (``index.php?/api/v2/get_case/{case_id}``), its path parameters and its real query
@@ -24,7 +25,7 @@ The files themselves are never edited: they are the vendor's, byte-identical to 
 
 Source: the defects were found by loading both files with openapi-spec-validator 0.8 (the
 validator openapi-core runs) and by reading the schemas the emulator's answers are checked
-against; the quirks are testfiesta-api.md §1.5, word for word in each tolerance's ``quirk``.
+against; the quirks are testfiesta-api.md §1.5 and §3.12, quoted in each tolerance's ``quirk``.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ class Fix:
 
 @dataclass(frozen=True)
 class Tolerance:
-    """One quirk of testfiesta-api.md §1.5 the emulator accepts on purpose: ``name``, the
-    ``quirk`` as the reference words it, and ``apply`` (relaxes the spec dict in place)."""
+    """One quirk of testfiesta-api.md (§1.5, or §3.12 for ``runId``) the emulator accepts on
+    purpose: ``name``, the ``quirk`` as the reference words it, and ``apply`` (relaxes the spec
+    dict in place)."""
 
     name: str
     quirk: str
@@ -415,7 +417,7 @@ def fix_shim_spec(spec: Mapping[str, Any]) -> Spec:
     return apply_fixes(spec, SHIM_FIXES)
 
 
-# --- §1.5 tolerances (v1) --------------------------------------------------------------------
+# --- §1.5 (and §3.12) tolerances (v1) ---------------------------------------------------------
 
 #: The updates tacotruck sends with PUT (§1.5).
 PUT_ALIAS_PATHS = (
@@ -487,7 +489,16 @@ def tolerate_custom_field_extras(spec: Spec) -> None:
     schemas["UpdateCustomFieldDto"]["properties"]["description"] = {"type": "string"}
 
 
-#: The §1.5 quirks, one each. Quirk 1 (POST /runs without path parameters) is repaired by the
+def tolerate_data_run_id(spec: Spec) -> None:
+    """``CreateDataDto`` is ``additionalProperties: false`` and has no ``runId``; tacotruck
+    (TestFiesta's own tool) sends the uid of the run to attach the executions to as a
+    top-level ``runId`` number. Declare it, as a number; nothing else becomes allowed."""
+    schema = spec["components"]["schemas"]["CreateDataDto"]
+    schema["properties"]["runId"] = {"type": "number"}
+
+
+#: The §1.5 quirks, one each, and tacotruck's /data ``runId`` (§3.12; evidence: TestFiesta's
+#: own tool sends it). Quirk 1 of §1.5 (POST /runs without path parameters) is repaired by the
 #: fix ``runs_post_path_params`` because the file cannot be loaded without it.
 TOLERANCES: tuple[Tolerance, ...] = (
     Tolerance(
@@ -523,6 +534,13 @@ TOLERANCES: tuple[Tolerance, ...] = (
         "tacotruck sends entityTypes (testCase/testResult) on custom-field create and "
         "description on custom-field update. Neither is in the spec DTO.",
         tolerate_custom_field_extras,
+    ),
+    Tolerance(
+        "data_run_id",
+        "§3.12: Top-level runId (the uid of a run created just before via POST /runs) makes "
+        "the server attach the executions to that run. The spec's additionalProperties:false "
+        "does not mention it, but tacotruck sends it.",
+        tolerate_data_run_id,
     ),
 )
 

@@ -549,7 +549,9 @@ CREATE_DATA = Dto(
                 {name: F(OBJECT, dto=_group(entry)) for name, entry in DATA_GROUPS.items()},
             ),
         ),
-        # tacotruck also sends a top-level runId (§3.12), but the DTO forbids additional
-        # properties and runId is not among the quirks of §1.5: it is refused like any other.
+        # Not in the DTO (additionalProperties: false), but tacotruck, TestFiesta's own tool,
+        # sends the uid of the run to attach the executions to (§3.12): a named tolerance,
+        # contract_spec.TOLERANCES "data_run_id".
+        "runId": F(NUMBER),
     },
 )

@@ -422,10 +422,10 @@ async def test_an_unknown_dto_property_the_emulator_would_accept_is_a_request_vi
 
 
 def test_what_is_not_a_listed_quirk_is_a_violation(checker: contract.ContractChecker) -> None:
-    # tacotruck's top-level runId on /data (§3.12) is not among the §1.5 quirks.
-    data = {"entities": {}, "runId": 7}
+    # Only runId is tolerated at the top of /data; another name is still unexpected.
+    data = {"entities": {}, "runUid": 7}
     [problem] = v1(checker, "POST", "/projects/ACME/data", body=data, status=204)
-    assert "'runId' was unexpected" in problem
+    assert "'runUid' was unexpected" in problem
     # PUT is an alias only where tacotruck uses it; templates are PATCH only.
     [problem] = v1(checker, "PUT", "/projects/ACME/templates/5", body={}, answer={})
     assert "Operation put not found" in problem
@@ -467,7 +467,7 @@ def test_shim_requests_and_answers_are_checked(checker: contract.ContractChecker
 # --- each §1.5 quirk is tolerated, and only as far as it goes -----------------------------------
 
 
-def test_tolerances_are_exactly_the_quirks_of_section_1_5() -> None:
+def test_tolerances_are_exactly_the_quirks_of_section_1_5_and_run_id() -> None:
     assert [t.name for t in S.TOLERANCES] == [
         "mixed_id_types",
         "plans_optional_filters",
@@ -475,6 +475,7 @@ def test_tolerances_are_exactly_the_quirks_of_section_1_5() -> None:
         "folder_parent_uid",
         "put_aliases",
         "custom_field_extras",
+        "data_run_id",  # §3.12: TestFiesta's own tool sends it
     ]  # + quirk 1, POST /runs without path parameters: the fix runs_post_path_params
     assert all(t.quirk for t in S.TOLERANCES)
 
@@ -562,6 +563,16 @@ def test_quirk_custom_field_extras(checker: contract.ContractChecker) -> None:
     assert "entityTypes/0: 'cases' is not one of" in problem
     [problem] = v1(checker, "PATCH", fields + "/cf-1", body={"entityTypes": []}, answer={})
     assert "'entityTypes' was unexpected" in problem
+
+
+def test_tolerated_data_run_id(raw_v1: dict[str, Any], checker: contract.ContractChecker) -> None:
+    """§3.12: tacotruck sends a top-level runId (a run uid) on /data."""
+    schema = raw_v1["components"]["schemas"]["CreateDataDto"]
+    assert "runId" not in schema["properties"] and schema["additionalProperties"] is False
+    data = "/projects/ACME/data"
+    assert v1(checker, "POST", data, body={"entities": {}, "runId": 7}, status=204) == []
+    [problem] = v1(checker, "POST", data, body={"entities": {}, "runId": "7"}, status=204)
+    assert "runId: '7' is not of type 'number'" in problem
 
 
 # --- wiring --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from emulators.server import start_in_thread
-from emulators.testfiesta import TestFiestaState, build, create_app
+from emulators.testfiesta import ExecutionStatus, TestFiestaState, build, create_app
 
 HANDLE = "acme"
 TOKEN = "testfiesta_" + "a1" * 16 + "." + "b2" * 16
@@ -685,11 +685,88 @@ async def test_data_runs_and_executions_link_by_refs_with_status_names(
     bad = {"source": "ci", "caseRef": "tc_1", "runRef": "nope", "status": "passed"}
     response = await post_data(client, {"executions": {"entries": [bad]}})
     assert response.status_code == 400
-    # tacotruck's top-level runId (§3.12) is not in CreateDataDto nor a quirk of §1.5.
-    response = await post_data(client, {"executions": {"entries": [bad]}}, runId=run["uid"])
-    assert response.status_code == 400
-    assert response.json()["message"] == "body.runId is not a property of CreateDataDto"
+    assert response.json()["message"] == (
+        "body.entities.executions.entries[0].runRef: no run with externalId 'nope' and source "
+        "'ci' in project 'DEMO' or in this request"
+    )
     assert len(state.executions("DEMO")) == 2
+
+
+async def test_data_takes_tacotruck_status_names_and_run_id(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    """§3.12: tacotruck sends ``passed|failed|blocked|skipped|error`` and a top-level
+    ``runId`` (a run made just before with POST /runs) to attach the executions to; errors
+    count as failed (§6.6, §8.4)."""
+    project = await new_project(client)
+    run = (await client.post(f"{V1}/projects/DEMO/runs", json={"name": "CI #7"})).json()
+    names = ["passed", "failed", "blocked", "skipped", "error", "ERROR", "Skipped"]
+    entities: dict[str, Any] = {
+        "folders": {"entries": [{"name": "SuiteA", "externalId": "ts_a", "source": "junit-xml",
+                                 "tests": len(names), "failures": 1, "errors": 2}]},
+        "cases": {"entries": [{"name": f"t{i}", "classname": "pkg.A", "source": "junit-xml",
+                               "externalId": f"tc_{i}", "folderExternalId": "ts_a"}
+                              for i in range(len(names))]},
+        "executions": {"entries": [{"source": "junit-xml", "externalId": f"tc_{i}",
+                                    "caseRef": f"tc_{i}", "runRef": "4f1d-uuid", "time": 0.01,
+                                    "status": name} for i, name in enumerate(names)]},
+        "runs": {"entries": [{"name": "CI run", "source": "junit-xml", "externalId": "4f1d-uuid",
+                              "customFields": {"externalId": "4f1d-uuid"}}]},
+    }  # fmt: skip
+    response = await post_data(client, entities, runId=run["uid"])
+    assert response.status_code == 204, response.text
+    executions = state.executions("DEMO")
+    assert {e["testRunUid"] for e in executions} == {run["uid"]}
+    assert [e["status"] for e in executions] == [101, 102, 103, 106, 102, 102, 106]
+    posted = next(r for r in state.runs("DEMO") if r["uid"] == run["uid"])
+    assert posted["customFields"]["caseCount"] == len(names)
+    assert posted["customFields"]["frequency"] == {"101": 1, "102": 3, "103": 1, "106": 2}
+    entry_run = next(r for r in state.runs("DEMO") if r["externalId"] == "4f1d-uuid")
+    assert entry_run["customFields"]["caseCount"] == 0  # the runs entry is upserted, unused
+    # Re-sending updates the same executions of the same run.
+    entities["executions"]["entries"][4]["status"] = "passed"
+    response = await post_data(client, {"executions": entities["executions"]}, runId=run["uid"])
+    assert response.status_code == 204, response.text
+    assert [e["status"] for e in state.executions("DEMO")][4] == 101
+    assert len(state.executions("DEMO")) == len(names)
+    # runId must name a live run of the project; nothing is written otherwise.
+    one = {"executions": {"entries": [entities["executions"]["entries"][0]]}}
+    response = await post_data(client, one, runId=project["uid"])
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        f"body.runId: run {project['uid']} not found in this project"
+    )
+    response = await post_data(client, one, runId=str(run["uid"]))
+    assert response.json()["message"] == "body.runId must be a number"
+    # A name the catalogue lacks and no alias covers is still refused.
+    bad = {**entities["executions"]["entries"][0], "status": "flaky"}
+    response = await post_data(client, {"executions": {"entries": [bad]}}, runId=run["uid"])
+    assert response.json()["message"] == (
+        "body.entities.executions.entries[0].status: no execution status named 'flaky'; the org "
+        "has Passed, Failed, Blocked, Retest, Untested, Skipped"
+    )
+    assert len(state.executions("DEMO")) == len(names)
+
+
+async def test_data_error_status_is_the_org_s_own_when_it_has_one(clock: FakeClock) -> None:
+    statuses = (
+        ExecutionStatus(1, "Passed", 0x00FF00, True),
+        ExecutionStatus(2, "Failed", 0xFF0000, True),
+        ExecutionStatus(3, "Error", 0xFF8800, True),
+        ExecutionStatus(4, "Untested", 0xCCCCCC, False, is_untested=True),
+    )
+    state = TestFiestaState(clock=clock, execution_statuses=statuses)
+    async with make_client(create_app(state, handle=HANDLE, token=TOKEN)) as client:
+        await new_project(client)
+        entities = {
+            "cases": {"entries": [{"name": "t", "externalId": "tc", "source": "ci"}]},
+            "runs": {"entries": [{"name": "r", "externalId": "r", "source": "ci"}]},
+            "executions": {"entries": [{"source": "ci", "caseRef": "tc", "runRef": "r",
+                                        "status": "error"}]},
+        }  # fmt: skip
+        response = await post_data(client, entities)
+    assert response.status_code == 204, response.text
+    assert [e["status"] for e in state.executions("DEMO")] == [3]
 
 
 # --- runs and executions (v1) -----------------------------------------------------------------
