@@ -8,7 +8,14 @@ Every request passes the gate in this order (each step optional except auth):
 2. **Latency** (``latency`` seconds): sleep before answering.
 3. **Faults** (``fault_rate`` in [0, 1], ``fault_seed``): a seeded random share of requests
    answers 500, 502 or 503 before reaching any handler, so a fault never writes.
-4. **Auth**: ``Authorization: Bearer <token>`` must equal the configured key, else 401
+4. **Body limit** (``max_body_bytes``, v1 only; default :data:`DEFAULT_MAX_BODY_BYTES` =
+   100 KB, None = off): a larger request body answers 413 ``{"statusCode": 413, "message":
+   "request entity too large", "error": "Payload Too Large"}`` before anything reads it.
+   [INF] TestFiesta documents no limit; the v1 server is NestJS (its DTO naming and, as far as
+   the emulator infers, its error shape), whose Express body-parser refuses JSON bodies over
+   its default ``limit: '100kb'`` (102 400 bytes) with that status and message. It runs before
+   NestJS guards, hence before auth here. The shim gets no limit (nothing suggests one).
+5. **Auth**: ``Authorization: Bearer <token>`` must equal the configured key, else 401
    (missing header, another scheme, or a wrong key; the message says which, never the key).
 
 In test mode (environment variable ``RAILFIESTA_CONTRACT_SPECS`` = a directory holding the
@@ -38,7 +45,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulators.testfiesta.errors import ApiError
 from emulators.testfiesta.shim import ShimApi
@@ -46,6 +53,10 @@ from emulators.testfiesta.state import TestFiestaState
 from emulators.testfiesta.v1 import V1Api
 
 FAULT_STATUSES = (500, 502, 503)
+
+#: Express body-parser's default JSON ``limit`` ('100kb' = 100 * 1024 bytes), see step 4 [INF].
+DEFAULT_MAX_BODY_BYTES = 100 * 1024
+TOO_LARGE = "request entity too large"  # body-parser's message for its 413
 
 
 def _is_shim(path: str) -> bool:
@@ -70,11 +81,13 @@ class _Gate:
         fault_rate: float,
         fault_seed: int,
         monotonic: Callable[[], float],
+        max_body_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.token = token
         self.rpm = requests_per_minute
         self.latency = latency
+        self.max_body_bytes = max_body_bytes
         self.fault_rate = fault_rate
         self.rng = random.Random(fault_seed)
         self.monotonic = monotonic
@@ -86,10 +99,41 @@ class _Gate:
             return
         try:
             await self._admit(scope)
+            receive = await self._limit_body(scope, receive)
+            self._authenticate(scope)
         except ApiError as error:
             await _error_response(scope["path"], error)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _limit_body(self, scope: Scope, receive: Receive) -> Receive:
+        """Step 4: 413 for a v1 body over ``max_body_bytes`` (by its Content-Length, else by
+        reading it); returns a ``receive`` that replays what was read."""
+        limit = self.max_body_bytes
+        if limit is None or not scope["path"].startswith("/v1/"):
+            return receive
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise ApiError(413, TOO_LARGE)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                raise ApiError(413, TOO_LARGE)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
 
     async def _admit(self, scope: Scope) -> None:
         if self.rpm is not None:
@@ -109,7 +153,6 @@ class _Gate:
         if self.fault_rate > 0 and self.rng.random() < self.fault_rate:
             status = self.rng.choice(FAULT_STATUSES)
             raise ApiError(status, f"emulated server fault ({status})")
-        self._authenticate(scope)
 
     def _authenticate(self, scope: Scope) -> None:
         header = ""
@@ -150,6 +193,7 @@ def create_app(
     fault_rate: float = 0.0,
     fault_seed: int = 0,
     monotonic: Callable[[], float] = time.monotonic,
+    max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     """Build the emulator app for organisation ``handle`` with API key ``token``.
 
@@ -157,12 +201,15 @@ def create_app(
     it is also reachable as ``app.state.testfiesta``. ``requests_per_minute`` (None = no limit),
     ``latency`` (seconds per request), ``fault_rate`` (share of requests answered 5xx, seeded
     by ``fault_seed``) and ``monotonic`` (the rate limiter's clock, seconds) are the fault
-    knobs of DESIGN §9. Raises ValueError on a bad knob. With ``RAILFIESTA_CONTRACT_SPECS``
-    set, the app also validates its traffic (module docstring); FileNotFoundError if the
-    specs are not there.
+    knobs of DESIGN §9. ``max_body_bytes`` is the v1 request-body limit (413 above it; 100 KB
+    by default, None disables it; module docstring step 4). Raises ValueError on a bad knob.
+    With ``RAILFIESTA_CONTRACT_SPECS`` set, the app also validates its traffic (module
+    docstring); FileNotFoundError if the specs are not there.
     """
     if requests_per_minute is not None and requests_per_minute < 1:
         raise ValueError("requests_per_minute must be >= 1 or None")
+    if max_body_bytes is not None and max_body_bytes < 1:
+        raise ValueError("max_body_bytes must be >= 1 or None")
     if not 0.0 <= fault_rate <= 1.0:
         raise ValueError("fault_rate must be within [0, 1]")
     if latency < 0:
@@ -183,6 +230,7 @@ def create_app(
             fault_rate=fault_rate,
             fault_seed=fault_seed,
             monotonic=monotonic,
+            max_body_bytes=max_body_bytes,
         )
     ]
     specs = os.environ.get("RAILFIESTA_CONTRACT_SPECS")

@@ -34,8 +34,16 @@ class ApiError(Exception):
         return {"error": self.message}
 
 
+#: Reason phrases where NestJS's ``HttpStatus`` names differ from Python's: 413 is
+#: ``PAYLOAD_TOO_LARGE`` there, "Request Entity Too Large" in Python 3.11 [INF: NestJS].
+NEST_REASONS = {413: "Payload Too Large"}
+
+
 def reason(status: int) -> str:
-    """The standard reason phrase of an HTTP status, e.g. 404 -> ``"Not Found"``."""
+    """The reason phrase of an HTTP status as NestJS words it, e.g. 404 -> ``"Not Found"``,
+    413 -> ``"Payload Too Large"``."""
+    if status in NEST_REASONS:
+        return NEST_REASONS[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:

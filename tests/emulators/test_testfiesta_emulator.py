@@ -7,6 +7,7 @@ paths, step texts, statuses and counts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -998,6 +999,57 @@ async def test_rate_limit_answers_429_with_retry_after(state: TestFiestaState) -
         assert response.json()["statusCode"] == 429
         now[0] += 45
         assert (await c.get(f"{V1}/projects", params=PAGE)).status_code == 200
+
+
+async def test_v1_bodies_over_100_kb_answer_413(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    """[INF] NestJS's body-parser default JSON limit '100kb' (102 400 bytes): 413 with its
+    message, before auth and before any write; exactly the limit passes; the shim has none."""
+    project = await new_project(client)
+    root = await root_uid(client)
+
+    def cases_body(size: int) -> bytes:
+        """A POST /cases body of exactly ``size`` bytes (the padding sits in customFields)."""
+        case = case_dto("Big", root, project["uid"], customFields={"pad": ""})
+        empty = len(json.dumps([case]).encode())
+        case["customFields"]["pad"] = "x" * (size - empty)
+        raw = json.dumps([case]).encode()
+        assert len(raw) == size
+        return raw
+
+    json_type = {"Content-Type": "application/json"}
+    cases = f"{V1}/projects/DEMO/cases"
+    at_limit = await client.post(cases, content=cases_body(102_400), headers=json_type)
+    over = await client.post(cases, content=cases_body(102_401), headers=json_type)
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the body is measured
+        raw = cases_body(150_000)
+        for start in range(0, len(raw), 10_000):
+            yield raw[start : start + 10_000]
+
+    chunked = await client.post(cases, content=chunks(), headers=json_type)
+    async with make_client(
+        create_app(state, handle=HANDLE, token=TOKEN), {"Authorization": "Bearer wrong"}
+    ) as stranger:
+        unauthenticated = await stranger.post(cases, content=cases_body(200_000), headers=json_type)
+    big_shim = await client.post(
+        shim(f"update_case/{at_limit.json()[0]['uid']}"),
+        json={"custom_case_pad": "y" * 200_000},
+    )
+    too_large = {"statusCode": 413, "message": "request entity too large",
+                 "error": "Payload Too Large"}  # fmt: skip
+    assert at_limit.status_code == 200, at_limit.text
+    for response in (over, chunked, unauthenticated):
+        assert (response.status_code, response.json()) == (413, too_large)
+    assert len(state.cases("DEMO")) == 1
+    assert big_shim.status_code == 200
+    async with make_client(create_app(state, handle=HANDLE, token=TOKEN, max_body_bytes=None)) as c:
+        unlimited = await c.post(cases, content=cases_body(300_000), headers=json_type)
+    assert unlimited.status_code == 200
+    assert len(state.cases("DEMO")) == 2
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        create_app(handle=HANDLE, token=TOKEN, max_body_bytes=0)
 
 
 async def test_fault_rate_answers_5xx_before_any_write(state: TestFiestaState) -> None:
