@@ -8,6 +8,7 @@ paths, step texts, statuses and counts.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -951,7 +952,7 @@ async def test_shim_update_case_sets_custom_case_fields(
     assert state.cases("DEMO")[0]["customFields"] == v1_case["customFields"]
 
 
-async def test_shim_errors(client: httpx.AsyncClient) -> None:
+async def test_shim_errors(client: httpx.AsyncClient, state: TestFiestaState) -> None:
     project = await new_project(client)
     response = await client.get(shim("get_case/987654"))
     assert response.status_code == 404
@@ -966,6 +967,17 @@ async def test_shim_errors(client: httpx.AsyncClient) -> None:
     response = await client.get(shim("get_case_fields"))
     assert response.status_code == 404
     assert "does not provide it" in response.json()["error"]
+    # Documented by the shim but not emulated: 501, saying so (an emulator gap, not TestFiesta).
+    for call in ("get_projects", f"get_project/{project['uid']}"):
+        response = await client.get(shim(call))
+        method = call.split("/")[0]
+        assert (response.status_code, response.json()) == (
+            501,
+            {"error": f"{method} is part of the shim but not emulated yet"},
+        )
+    response = await client.post(shim(f"add_run/{project['uid']}"), json={"name": "R"})
+    assert response.status_code == 501
+    assert state.runs("DEMO") == []  # nothing was written
     response = await client.get(shim("get_case/abc"))
     assert response.status_code == 400
     response = await client.post(shim("get_statuses"))
@@ -1050,6 +1062,17 @@ async def test_v1_bodies_over_100_kb_answer_413(
     assert len(state.cases("DEMO")) == 2
     with pytest.raises(ValueError, match="max_body_bytes"):
         create_app(handle=HANDLE, token=TOKEN, max_body_bytes=0)
+
+
+async def test_latency_delays_every_answer(state: TestFiestaState) -> None:
+    app = create_app(state, handle=HANDLE, token=TOKEN, latency=0.3)
+    async with make_client(app) as client:
+        started = time.monotonic()
+        response = await client.get(f"{V1}/projects", params=PAGE)
+        waited = time.monotonic() - started
+    assert response.status_code == 200 and waited >= 0.3
+    with pytest.raises(ValueError, match="latency"):
+        create_app(state, handle=HANDLE, token=TOKEN, latency=-1)
 
 
 async def test_fault_rate_answers_5xx_before_any_write(state: TestFiestaState) -> None:

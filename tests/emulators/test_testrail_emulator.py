@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -1415,3 +1416,336 @@ async def test_add_case_field_echo_refusals_and_use(state600: TestRailState) -> 
     assert case["custom_browser"] == 2
     assert set(roles) == {"offset", "limit", "size", "_links", "roles"}
     assert [r["id"] for r in roles["roles"] if r["is_default"]] == [3]
+
+
+# ---------------------------------------------------------------------------------------------
+# the rest of the README's fidelity table, endpoint by endpoint (each with exact values)
+
+EMPTY_200 = (200, b"")
+
+
+async def _case(c: httpx.AsyncClient, section_id: int, title: str) -> int:
+    r = await c.post(API + f"add_case/{section_id}", json={"title": title})
+    assert r.status_code == 200, r.text
+    return int(r.json()["id"])
+
+
+async def test_update_section_and_delete_section_soft_and_hard(state600: TestRailState) -> None:
+    """§5.3 ``update_section`` {name, description}; §9 ``delete_section`` ``soft=1`` counts
+    without deleting, a hard delete takes sub-sections, cases and their tests in active runs
+    (closed runs keep theirs) and answers an empty 200 (§1.3)."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        top = (await c.post(API + "add_section/1", json={"name": "Top"})).json()
+        kid = await c.post(API + "add_section/1", json={"name": "Kid", "parent_id": top["id"]})
+        kid_id = kid.json()["id"]
+        leaf = await c.post(API + "add_section/1", json={"name": "Leaf", "parent_id": kid_id})
+        other = (await c.post(API + "add_section/1", json={"name": "Other"})).json()
+        cases = [await _case(c, top["id"], "a"), await _case(c, top["id"], "b"),
+                 await _case(c, kid_id, "c"), await _case(c, leaf.json()["id"], "d")]  # fmt: skip
+        keep = await _case(c, other["id"], "e")
+        selection = {"include_all": False, "case_ids": [*cases, keep]}
+        active = (await c.post(API + "add_run/1", json={"name": "active", **selection})).json()
+        selection = {"include_all": False, "case_ids": [cases[2]]}
+        closed = (await c.post(API + "add_run/1", json={"name": "closed", **selection})).json()
+        await c.post(API + f"close_run/{closed['id']}", json={})
+        renamed = await c.post(
+            API + f"update_section/{top['id']}", json={"name": "Checkout", "description": "All"}
+        )
+        blank = await c.post(API + f"update_section/{top['id']}", json={"name": " "})
+        soft = await c.post(API + f"delete_section/{top['id']}&soft=1", json={})
+        still = await c.get(API + f"get_section/{leaf.json()['id']}")
+        hard = await c.post(API + f"delete_section/{top['id']}", json={})
+        gone = [await c.get(API + f"get_section/{sid}") for sid in (top["id"], kid_id)]
+        case_gone = await c.get(API + f"get_case/{cases[3]}")
+        active_tests = (await c.get(API + f"get_tests/{active['id']}")).json()["tests"]
+        closed_tests = (await c.get(API + f"get_tests/{closed['id']}")).json()["tests"]
+        again = await c.post(API + f"delete_section/{top['id']}", json={})
+    assert renamed.status_code == 200
+    assert {k: renamed.json()[k] for k in ("id", "name", "description", "parent_id", "depth")} == {
+        "id": top["id"], "name": "Checkout", "description": "All", "parent_id": None, "depth": 0,
+    }  # fmt: skip
+    assert blank.json() == {"error": "Field :name is a required field."}
+    assert soft.json() == {"affected_sections": 3, "affected_cases": 4, "affected_tests": 4}
+    assert still.status_code == 200
+    assert (hard.status_code, hard.content) == EMPTY_200
+    for r in (*gone, again):
+        assert (r.status_code, r.json()) == (
+            400,
+            {"error": "Field :section_id is not a valid section."},
+        )
+    assert case_gone.json() == {"error": "Field :case_id is not a valid test case."}
+    assert [t["case_id"] for t in active_tests] == [keep]
+    assert [(t["case_id"], t["title"]) for t in closed_tests] == [(cases[2], "c")]
+    assert state600.cases[keep]["section_id"] == other["id"]
+
+
+async def test_update_suite(state600: TestRailState) -> None:
+    """§5.2 ``update_suite`` {name, description}, partial."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        named = await c.post(API + "update_suite/1", json={"name": "Web shop"})
+        described = await c.post(API + "update_suite/1", json={"description": "Regression"})
+        blank = await c.post(API + "update_suite/1", json={"name": ""})
+        missing = await c.post(API + "update_suite/99", json={"name": "x"})
+        got = (await c.get(API + "get_suite/1")).json()
+    assert named.json()["name"] == "Web shop" and named.json()["description"] is None
+    assert (described.json()["name"], described.json()["description"]) == ("Web shop", "Regression")
+    assert blank.json() == {"error": "Field :name is a required field."}
+    assert missing.json() == {"error": "Field :suite_id is not a valid test suite."}
+    assert (got["name"], got["description"], got["is_master"]) == ("Web shop", "Regression", True)
+
+
+async def test_delete_cases_soft_and_hard(clock: ManualClock) -> None:
+    """§5.4/§9 ``delete_cases/{suite_id}`` {case_ids}: ``soft=1`` previews
+    ``affected_tests``; a hard delete answers an empty 200; cases of another suite are
+    refused."""
+    state = TestRailState(clock=clock)
+    pid = generate(state, cases=6, seed=1, suite_mode=2)
+    master, baseline = [s["id"] for s in state.suites.values()]
+    mine = [cid for cid, case in state.cases.items() if case["suite_id"] == master]
+    theirs = [cid for cid, case in state.cases.items() if case["suite_id"] == baseline]
+    async with client_for(create_app(state, user=USER, api_key=KEY)) as c:
+        run = (await c.post(API + f"add_run/{pid}", json={
+            "name": "r", "include_all": False, "case_ids": mine[:3]})).json()  # fmt: skip
+        soft = await c.post(API + f"delete_cases/{master}&soft=1", json={"case_ids": mine[:2]})
+        foreign = await c.post(API + f"delete_cases/{master}", json={"case_ids": [theirs[0]]})
+        no_ids = await c.post(API + f"delete_cases/{master}", json={})
+        hard = await c.post(API + f"delete_cases/{master}", json={"case_ids": mine[:2]})
+        left = (await c.get(API + f"get_cases/{pid}")).json()
+        tests = (await c.get(API + f"get_tests/{run['id']}")).json()["tests"]
+    assert soft.json() == {"affected_tests": 2}
+    assert foreign.json() == {"error": "Field :case_ids is not a valid test case."}
+    assert no_ids.json() == {"error": "Field :case_ids is a required field."}
+    assert (hard.status_code, hard.content) == EMPTY_200
+    assert [case["id"] for case in left["cases"]] == mine[2:]
+    assert [t["case_id"] for t in tests] == [mine[2]]
+    assert theirs[0] in state.cases
+
+
+async def test_update_run_and_delete_run(state600: TestRailState) -> None:
+    """§5.11 ``update_run``: partial fields; ``case_ids`` replaces the selection (dropped
+    cases' tests go with their results, kept ones keep theirs); closed runs refuse writes.
+    §9 ``delete_run``: ``soft=1`` counts, a hard delete answers an empty 200."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        milestone = (await c.post(API + "add_milestone/1", json={"name": "3.0"})).json()
+        run = (await c.post(API + "add_run/1", json={
+            "name": "r", "include_all": False, "case_ids": [1, 2, 3]})).json()  # fmt: skip
+        await c.post(API + f"add_results_for_cases/{run['id']}",
+                     json={"results": [{"case_id": 1, "status_id": 1},
+                                       {"case_id": 2, "status_id": 5}]})  # fmt: skip
+        updated = await c.post(API + f"update_run/{run['id']}", json={
+            "name": "r2", "description": "nightly", "milestone_id": milestone["id"],
+            "refs": "REL-3", "case_ids": [1, 4]})  # fmt: skip
+        tests = (await c.get(API + f"get_tests/{run['id']}")).json()["tests"]
+        results = (await c.get(API + f"get_results_for_run/{run['id']}")).json()["results"]
+        soft = await c.post(API + f"delete_run/{run['id']}&soft=1", json={})
+        other = (await c.post(API + "add_run/1", json={
+            "name": "o", "include_all": False, "case_ids": [5]})).json()  # fmt: skip
+        await c.post(API + f"close_run/{other['id']}", json={})
+        closed = await c.post(API + f"update_run/{other['id']}", json={"name": "x"})
+        hard = await c.post(API + f"delete_run/{run['id']}", json={})
+        gone = await c.get(API + f"get_run/{run['id']}")
+        gone_results = await c.get(API + f"get_results_for_run/{run['id']}")
+    body = updated.json()
+    assert (body["name"], body["description"], body["milestone_id"], body["refs"]) == (
+        "r2", "nightly", milestone["id"], "REL-3",
+    )  # fmt: skip
+    assert (body["passed_count"], body["failed_count"], body["untested_count"]) == (1, 0, 1)
+    assert {t["case_id"]: t["status_id"] for t in tests} == {1: 1, 4: 3}
+    assert [r["status_id"] for r in results] == [1]  # case 2's failure left with its test
+    assert soft.json() == {"affected_tests": 2}
+    assert closed.json() == {
+        "error": "Field :run_id refers to a completed test run and cannot be changed."
+    }
+    assert (hard.status_code, hard.content) == EMPTY_200
+    for r in (gone, gone_results):
+        assert r.json() == {"error": "Field :run_id is not a valid test run."}
+    assert not [t for t in state600.tests.values() if t["run_id"] == run["id"]]
+    assert not [r for r in state600.results.values() if r["test_id"] in {t["id"] for t in tests}]
+
+
+async def test_include_all_string_false_means_all_cases(state600: TestRailState) -> None:
+    """§5.11: "Sending ``include_all`` as the string ``"false"`` ... silently creates a run
+    with *all* cases"; JSON false honours ``case_ids``."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        text = (await c.post(API + "add_run/1", json={
+            "name": "s", "include_all": "false", "case_ids": [1]})).json()  # fmt: skip
+        boolean = (await c.post(API + "add_run/1", json={
+            "name": "b", "include_all": False, "case_ids": [1]})).json()  # fmt: skip
+    assert (text["include_all"], text["untested_count"]) == (True, 600)
+    assert (boolean["include_all"], boolean["untested_count"]) == (False, 1)
+
+
+async def test_add_results_by_test_id_get_test_and_get_results_for_case(
+    state600: TestRailState, clock: ManualClock
+) -> None:
+    """§5.14 ``add_results/{run_id}`` {results: [{test_id, ...}]} -> bare array, all or
+    nothing; §5.13 ``get_test``; ``get_results_for_case`` newest first, filtered."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        run = (await c.post(API + "add_run/1", json={
+            "name": "r", "include_all": False, "case_ids": [1, 2]})).json()  # fmt: skip
+        other = (await c.post(API + "add_run/1", json={
+            "name": "o", "include_all": False, "case_ids": [1]})).json()  # fmt: skip
+        tests = (await c.get(API + f"get_tests/{run['id']}")).json()["tests"]
+        by_case = {t["case_id"]: t["id"] for t in tests}
+        foreign = (await c.get(API + f"get_tests/{other['id']}")).json()["tests"][0]["id"]
+        mixed = await c.post(
+            API + f"add_results/{run['id']}",
+            json={
+                "results": [
+                    {"test_id": by_case[1], "status_id": 1},
+                    {"test_id": foreign, "status_id": 1},
+                ]
+            },
+        )
+        no_id = await c.post(API + f"add_results/{run['id']}", json={"results": [{"status_id": 1}]})
+        clock.advance(5)
+        added = await c.post(API + f"add_results/{run['id']}", json={"results": [
+            {"test_id": by_case[1], "status_id": 5, "comment": "boom", "elapsed": "1m 5s",
+             "defects": "WEB-1", "version": "2.0"},
+            {"test_id": by_case[2], "status_id": 2},
+            {"test_id": by_case[1], "status_id": 1, "comment": "fixed"}]})  # fmt: skip
+        test = (await c.get(API + f"get_test/{by_case[1]}")).json()
+        missing_test = await c.get(API + "get_test/999999")
+        for_case = (await c.get(API + f"get_results_for_case/{run['id']}/1")).json()
+        failed_only = (await c.get(API + f"get_results_for_case/{run['id']}/1&status_id=5")).json()
+        not_in_run = await c.get(API + f"get_results_for_case/{run['id']}/3")
+    assert mixed.json() == {"error": "Field :results.test_id is not a valid test."}
+    assert no_id.json() == {"error": "Field :results.test_id is a required field."}
+    rows = added.json()
+    assert isinstance(rows, list)
+    assert [(r["test_id"], r["status_id"], r["comment"]) for r in rows] == [
+        (by_case[1], 5, "boom"), (by_case[2], 2, None), (by_case[1], 1, "fixed"),
+    ]  # fmt: skip
+    first = rows[0]
+    assert (first["elapsed"], first["defects"], first["version"]) == ("1m 5s", "WEB-1", "2.0")
+    assert {r["created_on"] for r in rows} == {START + 5}
+    assert (test["id"], test["case_id"], test["run_id"], test["status_id"]) == (
+        by_case[1], 1, run["id"], 1,
+    )  # fmt: skip
+    assert test["title"] == state600.cases[1]["title"] and "custom_preconds" in test
+    assert missing_test.json() == {"error": "Field :test_id is not a valid test."}
+    assert [r["comment"] for r in for_case["results"]] == ["fixed", "boom"]  # newest first
+    assert for_case["size"] == 2 and set(for_case) >= {"offset", "limit", "_links"}
+    assert [r["id"] for r in failed_only["results"]] == [rows[0]["id"]]
+    assert not_in_run.json() == {"error": "No (active) test found for the run/case combination."}
+    assert len(state600.results) == 3  # the refused calls stored nothing
+
+
+async def test_get_shared_steps_lists_and_filters(
+    state600: TestRailState, clock: ManualClock
+) -> None:
+    """§5.8 ``get_shared_steps/{project_id}``: paged ``shared_steps``, filters
+    ``created_after``/``updated_after`` (UNIX seconds) and ``created_by``."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        steps = [{"content": "Open /login", "expected": "Form"}]
+        one = (
+            await c.post(
+                API + "add_shared_step/1", json={"title": "Log in", "custom_steps_separated": steps}
+            )
+        ).json()
+        clock.advance(100)
+        two = (await c.post(API + "add_shared_step/1", json={"title": "Log out"})).json()
+        clock.advance(100)
+        await c.post(API + f"update_shared_step/{one['id']}", json={"title": "Log in (SSO)"})
+        listed = (await c.get(API + "get_shared_steps/1")).json()
+        created_late = (await c.get(API + f"get_shared_steps/1&created_after={START + 50}")).json()
+        updated_late = (await c.get(API + f"get_shared_steps/1&updated_after={START + 150}")).json()
+        by_other = (await c.get(API + "get_shared_steps/1&created_by=999")).json()
+        paged = (await c.get(API + "get_shared_steps/1&limit=1")).json()
+        unknown = await c.get(API + "get_shared_steps/999")
+    assert set(listed) == {"offset", "limit", "size", "_links", "shared_steps"}
+    assert [(s["id"], s["title"]) for s in listed["shared_steps"]] == [
+        (one["id"], "Log in (SSO)"), (two["id"], "Log out"),
+    ]  # fmt: skip
+    assert listed["shared_steps"][0]["custom_steps_separated"] == [
+        {"content": "Open /login", "expected": "Form", "additional_info": None, "refs": None}
+    ]
+    assert [s["id"] for s in created_late["shared_steps"]] == [two["id"]]
+    assert [s["id"] for s in updated_late["shared_steps"]] == [one["id"]]
+    assert by_other["size"] == 0
+    assert paged["_links"]["next"] == "/api/v2/get_shared_steps/1&limit=1&offset=1"
+    assert unknown.json() == {"error": "Field :project_id is not a valid or accessible project."}
+
+
+async def test_run_and_plan_attachments_list_download_and_delete(
+    state600: TestRailState,
+) -> None:
+    """§5.15: ``add_attachment_to_run``/``_plan`` (multipart ``attachment`` ->
+    ``{"attachment_id"}``), ``get_attachments_for_run``/``_plan`` (paged ``attachments``),
+    ``get_attachment`` bytes, ``delete_attachment`` (empty 200), also off a result."""
+    png = b"\x89PNG\r\n\x1a\n pixels"
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        run = (await c.post(API + "add_run/1", json={
+            "name": "r", "include_all": False, "case_ids": [1]})).json()  # fmt: skip
+        plan = (await c.post(API + "add_plan/1", json={"name": "p"})).json()
+        to_run = await c.post(
+            API + f"add_attachment_to_run/{run['id']}",
+            files={"attachment": ("shot.png", png, "image/png")},
+        )
+        to_plan = await c.post(
+            API + f"add_attachment_to_plan/{plan['id']}",
+            files={"attachment": ("notes.txt", b"plan notes", "text/plain")},
+        )
+        no_part = await c.post(
+            API + f"add_attachment_to_run/{run['id']}",
+            files={"file": ("x.txt", b"x", "text/plain")},
+        )
+        result = (
+            await c.post(API + f"add_result_for_case/{run['id']}/1", json={"status_id": 1})
+        ).json()
+        to_result = await c.post(
+            API + f"add_attachment_to_result/{result['id']}",
+            files={"attachment": ("log.txt", b"log", "text/plain")},
+        )
+        run_list = (await c.get(API + f"get_attachments_for_run/{run['id']}")).json()
+        plan_list = (await c.get(API + f"get_attachments_for_plan/{plan['id']}")).json()
+        blob = await c.get(API + f"get_attachment/{to_run.json()['attachment_id']}")
+        deleted = await c.post(API + f"delete_attachment/{to_run.json()['attachment_id']}", json={})
+        result_id = to_result.json()["attachment_id"]
+        await c.post(API + f"delete_attachment/{result_id}", json={})
+        after = (await c.get(API + f"get_attachments_for_run/{run['id']}")).json()
+        download = await c.get(API + f"get_attachment/{to_run.json()['attachment_id']}")
+        twice = await c.post(API + f"delete_attachment/{to_run.json()['attachment_id']}", json={})
+        result_after = (await c.get(API + f"get_results_for_run/{run['id']}")).json()
+    assert isinstance(to_run.json()["attachment_id"], int)
+    assert no_part.json() == {"error": "Field :attachment is a required field."}
+    (row,) = run_list["attachments"]
+    assert set(run_list) == {"offset", "limit", "size", "_links", "attachments"}
+    assert {k: row[k] for k in ("id", "name", "filename", "filetype", "size", "project_id",
+                                "is_image", "icon")} == {
+        "id": to_run.json()["attachment_id"], "name": "shot.png", "filename": "shot.png",
+        "filetype": "png", "size": len(png), "project_id": 1, "is_image": True, "icon": "image",
+    }  # fmt: skip
+    assert [(a["id"], a["name"], a["size"]) for a in plan_list["attachments"]] == [
+        (to_plan.json()["attachment_id"], "notes.txt", 10)
+    ]
+    assert (blob.content, blob.headers["content-type"]) == (png, "image/png")
+    assert (deleted.status_code, deleted.content) == EMPTY_200
+    assert after["attachments"] == []
+    invalid = {"error": "Field :attachment_id is not a valid attachment."}
+    assert download.json() == invalid and twice.json() == invalid
+    assert result_after["results"][0]["attachment_ids"] == []
+
+
+async def test_latency_and_error_status_switches(state600: TestRailState) -> None:
+    """The outage switches: ``latency`` seconds before each answer; ``error_rate`` of
+    answers with ``error_status`` (500 unless set) and the emulator's fault text."""
+    app = create_app(state600, user=USER, api_key=KEY, latency=0.3)
+    async with client_for(app) as c:
+        started = time.monotonic()
+        slow = await c.get(API + "get_project/1")
+        waited = time.monotonic() - started
+        app.state.options.latency = 0.0
+        app.state.options.error_rate = 1.0
+        app.state.options.error_status = 503
+        down = await c.get(API + "get_project/1")
+    assert slow.status_code == 200 and waited >= 0.3
+    assert (down.status_code, down.json()) == (
+        503,
+        {"error": "An internal error occurred (emulated fault)."},
+    )
+    assert app.state.stats["fault"] == 1
+    unavailable = create_app(state600, user=USER, api_key=KEY, error_rate=1.0, error_status=502)
+    async with client_for(unavailable) as c:
+        assert (await c.post(API + "add_case/1", json={"title": "lost"})).status_code == 502
+    assert len(state600.cases) == 600  # a fault answers before any write
