@@ -1604,6 +1604,11 @@ async def test_add_results_by_test_id_get_test_and_get_results_for_case(
              "defects": "WEB-1", "version": "2.0"},
             {"test_id": by_case[2], "status_id": 2},
             {"test_id": by_case[1], "status_id": 1, "comment": "fixed"}]})  # fmt: skip
+        single = await c.post(
+            API + f"add_result/{by_case[2]}",
+            json={"status_id": 4, "comment": "flaky", "assignedto_id": 1},
+        )
+        retest = (await c.get(API + f"get_test/{by_case[2]}")).json()
         test = (await c.get(API + f"get_test/{by_case[1]}")).json()
         missing_test = await c.get(API + "get_test/999999")
         for_case = (await c.get(API + f"get_results_for_case/{run['id']}/1")).json()
@@ -1624,11 +1629,16 @@ async def test_add_results_by_test_id_get_test_and_get_results_for_case(
     )  # fmt: skip
     assert test["title"] == state600.cases[1]["title"] and "custom_preconds" in test
     assert missing_test.json() == {"error": "Field :test_id is not a valid test."}
+    assert single.status_code == 200 and isinstance(single.json(), dict)
+    assert {k: single.json()[k] for k in ("test_id", "status_id", "comment", "assignedto_id")} == {
+        "test_id": by_case[2], "status_id": 4, "comment": "flaky", "assignedto_id": 1,
+    }  # fmt: skip
+    assert (retest["status_id"], retest["assignedto_id"]) == (4, 1)
     assert [r["comment"] for r in for_case["results"]] == ["fixed", "boom"]  # newest first
     assert for_case["size"] == 2 and set(for_case) >= {"offset", "limit", "_links"}
     assert [r["id"] for r in failed_only["results"]] == [rows[0]["id"]]
     assert not_in_run.json() == {"error": "No (active) test found for the run/case combination."}
-    assert len(state600.results) == 3  # the refused calls stored nothing
+    assert len(state600.results) == 4  # the refused calls stored nothing
 
 
 async def test_get_shared_steps_lists_and_filters(
