@@ -500,12 +500,23 @@ class ProjectMigration:
             root_uid = int(root["uid"]) if root else 0
         expected: set[str] = set()
         suite_mode = int(project.get("suite_mode") or 1)
-        all_sections: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for suite in suites:
+        # suite mode 3: every suite is a top-level folder; mode 2: the master is the root and
+        # each baseline (a frozen copy of it) a top-level folder; mode 1: the root
+        as_folder = {
+            int(suite["id"]): suite_mode == 3
+            or (suite_mode == 2 and bool(suite.get("is_baseline")))
+            for suite in suites
+        }
+        sections_of = {
+            int(suite["id"]): await self.tr.get_sections(int(project["id"]), int(suite["id"]))
+            for suite in suites
+        }
+        count.testrail = sum(as_folder.values()) + sum(len(s) for s in sections_of.values())
+        done = 0
+        self._progress("folders", done, count.testrail)
+        for suite in suites:  # each suite's folder, then its sections: the order people see
             suite_key = tr_key("suite", suite["id"])
-            # suite mode 3: every suite is a top-level folder; mode 2: the master is the root
-            # and each baseline (a frozen copy of it) a top-level folder; mode 1: the root
-            if suite_mode == 3 or (suite_mode == 2 and suite.get("is_baseline")):
+            if as_folder[int(suite["id"])]:
                 ext = self._ext("suite", suite["id"])
                 expected.add(ext)
                 await self._folder(
@@ -516,43 +527,40 @@ class ProjectMigration:
                     str(suite.get("description") or ""),
                     existing,
                 )
+                done += 1
             else:
                 self.folder_uids[suite_key] = root_uid
                 if root_uid and not self.dry_run:
                     self.store.link(suite_key, tf_key("folder", root_uid))
-            sections = await self.tr.get_sections(int(project["id"]), int(suite["id"]))
-            all_sections.extend((suite, s) for s in sections)
-        count.testrail = len(expected) + len(all_sections)
-        self._progress("folders", len(expected), count.testrail)
-        pending = list(all_sections)
-        done = len(expected)
-        while pending:
-            waiting = []
-            for suite, section in pending:
-                parent_id = section.get("parent_id")
-                parent_key = (
-                    tr_key("section", parent_id) if parent_id else tr_key("suite", suite["id"])
-                )
-                if parent_key not in self.folder_uids:
-                    waiting.append((suite, section))
-                    continue
-                ext = self._ext("section", section["id"])
-                expected.add(ext)
-                await self._folder(
-                    tr_key("section", section["id"]),
-                    ext,
-                    str(section["name"]),
-                    self.folder_uids[parent_key],
-                    str(section.get("description") or ""),
-                    existing,
-                )
-                done += 1
-                self._progress("folders", done, count.testrail)
-            if len(waiting) == len(pending):
-                names = ", ".join(str(s["name"]) for _, s in waiting[:5])
-                self._warn(f"{len(waiting)} sections point at parents that do not exist: {names}")
-                break
-            pending = waiting
+            pending = list(sections_of[int(suite["id"])])
+            while pending:  # parents first, whatever order the rows came in
+                waiting = []
+                for section in pending:
+                    parent_id = section.get("parent_id")
+                    parent_key = tr_key("section", parent_id) if parent_id else suite_key
+                    if parent_key not in self.folder_uids:
+                        waiting.append(section)
+                        continue
+                    ext = self._ext("section", section["id"])
+                    expected.add(ext)
+                    await self._folder(
+                        tr_key("section", section["id"]),
+                        ext,
+                        str(section["name"]),
+                        self.folder_uids[parent_key],
+                        str(section.get("description") or ""),
+                        existing,
+                    )
+                    done += 1
+                    self._progress("folders", done, count.testrail)
+                if len(waiting) == len(pending):
+                    names = ", ".join(str(s["name"]) for s in waiting[:5])
+                    self._warn(
+                        f"{len(waiting)} sections of suite {suite['name']!r} point at parents "
+                        f"that do not exist: {names}"
+                    )
+                    break
+                pending = waiting
         self._progress("folders", count.testrail, count.testrail)
         if count.created and not self.dry_run:
             folders = await self.tf.list_folders(self.project_key)

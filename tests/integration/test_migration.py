@@ -281,3 +281,28 @@ async def test_a_case_too_large_on_its_own_is_named(
             await service.migrate()
     assert big.value.message.startswith("case tr:case:")
     assert "shorten its longest text field" in big.value.hint
+
+
+async def test_suite_mode_2_master_is_the_root_and_each_baseline_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=40, suite_mode=2)
+    async with env.service() as service:
+        report = (await service.migrate())[0]
+        suites = await service.testrail_tree("Acme Web Shop")
+        tree = await service.testfiesta_tree("ACME")
+    master = next(s for s in suites if not s.baseline)
+    [baseline] = [s for s in suites if s.baseline]
+    assert baseline.name == "Release 1.0 baseline"
+    assert report.complete
+    assert report.kinds["cases"].testrail == report.kinds["cases"].testfiesta == 80
+    # the root holds the master's sections and one folder for the baseline
+    assert [n.name for n in tree if n.kind == "folder"] == [
+        *(c.name for c in master.children),
+        "Release 1.0 baseline",
+    ]
+    baseline_folder = next(n for n in tree if n.name == "Release 1.0 baseline")
+    assert baseline_folder.linked == baseline.key
+    assert [c.name for c in baseline_folder.children if c.kind == "folder"] == [
+        c.name for c in baseline.children
+    ]
