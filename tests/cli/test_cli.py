@@ -155,16 +155,26 @@ def test_config_before_or_after_the_command(
     assert err.count(f"{config}:3: unknown key 'color' in [testrail]") == 2
 
 
-def test_a_state_path_that_is_a_file_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _valid_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, testrail: str, testfiesta: str
+) -> Path:
+    """A config with both secrets in the environment, for servers at these URLs."""
     monkeypatch.setenv("TESTRAIL_API_KEY", "k")
     monkeypatch.setenv("TESTFIESTA_TOKEN", "testfiesta_t")
     config = tmp_path / "ok.toml"
     config.write_text(
-        '[testrail]\nurl = "https://a.testrail.io"\nuser = "q@a.io"\n'
-        '[testfiesta]\nurl = "https://api.testfiesta.com"\nhandle = "acme"\n'
-        "[[pair]]\ntestrail_project = 1\n"
+        f'[testrail]\nurl = "{testrail}"\nuser = "q@a.io"\n'
+        f'[testfiesta]\nurl = "{testfiesta}"\nhandle = "acme"\n'
+        '[[pair]]\ntestrail_project = "Web"\n'
+    )
+    return config
+
+
+def test_a_state_path_that_is_a_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _valid_config(
+        tmp_path, monkeypatch, "https://a.testrail.io", "https://api.testfiesta.com"
     )
     occupied = tmp_path / "occupied"
     occupied.write_text("not a directory")
@@ -179,14 +189,7 @@ def test_an_unreachable_server_names_its_address(
 ) -> None:
     import stamina
 
-    monkeypatch.setenv("TESTRAIL_API_KEY", "k")
-    monkeypatch.setenv("TESTFIESTA_TOKEN", "testfiesta_t")
-    config = tmp_path / "ok.toml"
-    config.write_text(
-        '[testrail]\nurl = "http://127.0.0.1:9"\nuser = "q@a.io"\n'
-        '[testfiesta]\nurl = "http://127.0.0.1:9"\nhandle = "acme"\n'
-        '[[pair]]\ntestrail_project = "Web"\n'
-    )
+    config = _valid_config(tmp_path, monkeypatch, "http://127.0.0.1:9", "http://127.0.0.1:9")
     with stamina.set_testing(True, attempts=2):
         code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
     _, err = capsys.readouterr()
