@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from core.config import load_config
-from core.migrate import CASE_BATCH, MigrationReport
+from core.migrate import CASE_BATCH, CASE_BATCH_BYTES, MigrationReport
 from core.service import Service
 from core.testrail.client import PAGE_SIZE
 from emulators import testfiesta as testfiesta_emulator
@@ -120,6 +120,10 @@ def bench(cases: int, suite_mode: int) -> None:
         f"TestRail Cloud budget: {testrail_requests / CLOUD_PER_MINUTE:.2f} min of "
         f"{CLOUD_PER_MINUTE}/min; time {elapsed:.2f} s (re-run {rerun:.2f} s); "
         f"peak Python memory {peak / 1e6:.1f} MB"
+    )
+    print(
+        "minimum for cases counts batches of CASE_BATCH; the product also caps a batch at "
+        f"{CASE_BATCH_BYTES // 1000} KB of JSON (TestFiesta answers 413 above ~100 KB)"
     )
     assert first.complete and second.complete
 
