@@ -186,8 +186,8 @@ class TestRailClient:
                 raise UnexpectedResponse(
                     f"{self.session.side} {endpoint} answered neither a list nor a page with "
                     f"'{key}': {str(body)[:120]!r}",
-                    hint="the server may be an unsupported TestRail version; "
-                    "run `railfiesta check`",
+                    hint="the URL may not be a TestRail site, or its version answers this "
+                    "list in a shape railfiesta does not know; check [testrail] url",
                 )
             fresh = 0
             for row in rows:
