@@ -82,8 +82,84 @@ def external_id(identity: str, kind: str, record_id: int | str) -> str:
     return f"{identity}/{kind}/{record_id}"
 
 
-#: State-store key of the identity the first migration used (kept when the URL is respelled).
+#: State-store key of the identity the last migration used (a hint, checked against TestFiesta).
 IDENTITY_KEY = "identity:testrail"
+
+
+@dataclass(frozen=True)
+class ProjectMatch:
+    """Which TestFiesta project a TestRail project goes to, and under which identity.
+
+    ``project`` is the existing TestFiesta project row, or None (create ``key``);
+    ``identity`` names the TestRail in every externalId; ``respelled`` says the identity was
+    found on TestFiesta under another spelling of the configured URL.
+    """
+
+    project: Mapping[str, Any] | None
+    key: str
+    identity: str
+    respelled: bool = False
+
+
+def match_testfiesta_project(
+    projects: Iterable[Mapping[str, Any]],
+    testrail_project: Mapping[str, Any],
+    *,
+    wanted_key: str,
+    current_identity: str,
+    remembered_identity: str | None = None,
+    reserved_keys: Iterable[str] = (),
+) -> ProjectMatch:
+    """Decide where ``testrail_project`` (a ``get_project`` row) goes, from TestFiesta's
+    project list (``GET /projects`` rows).
+
+    - A configured ``wanted_key`` is obeyed: that project if it exists, else a new one with
+      that key. Its identity is the one its externalId carries for this TestRail project id,
+      else the configured URL's.
+    - Without a key: the project whose externalId is ``<identity>/project/<id>`` for the
+      configured URL's identity; else, for the remembered identity, if the project also has
+      this TestRail project's name; else the only project railfiesta made for a TestRail
+      project of the same id and name under another URL spelling (an IP for a host name, a
+      new domain); those two flagged ``respelled``; else a new project with a key derived
+      from the name.
+
+    Evidence on TestFiesta decides, never the remembered identity alone: pointing the same
+    state at another TestRail cannot file its records under the first one's name.
+    """
+    rows = list(projects)
+    suffix = f"/project/{testrail_project['id']}"
+
+    def prefix(row: Mapping[str, Any]) -> str | None:
+        ext = str(row.get("externalId") or "")
+        return ext[: -len(suffix)] if row.get("source") == SOURCE and ext.endswith(suffix) else None
+
+    if wanted_key:
+        chosen = next((p for p in rows if str(p.get("key")) == wanted_key), None)
+        identity = (prefix(chosen) if chosen is not None else None) or current_identity
+        return ProjectMatch(chosen, wanted_key, identity, identity != current_identity)
+    ext = f"{current_identity}{suffix}"
+    chosen = next((p for p in rows if p.get("externalId") == ext), None)
+    if chosen is not None:
+        return ProjectMatch(chosen, str(chosen["key"]), current_identity)
+    if remembered_identity and remembered_identity != current_identity:
+        ext = f"{remembered_identity}{suffix}"
+        chosen = next(
+            (
+                p
+                for p in rows
+                if p.get("externalId") == ext and p.get("name") == testrail_project["name"]
+            ),
+            None,
+        )
+        if chosen is not None:
+            return ProjectMatch(chosen, str(chosen["key"]), remembered_identity, True)
+    same = [p for p in rows if prefix(p) and p.get("name") == testrail_project["name"]]
+    if len(same) == 1:
+        identity = prefix(same[0]) or current_identity
+        return ProjectMatch(same[0], str(same[0]["key"]), identity, True)
+    taken = [str(p.get("key")) for p in rows] + list(reserved_keys)
+    key = project_key(str(testrail_project["name"]), taken, testrail_project["id"])
+    return ProjectMatch(None, key, current_identity)
 
 
 def project_key(name: str, taken: Iterable[str], project_id: int | str = "") -> str:
@@ -308,63 +384,41 @@ class ProjectMigration:
     # ------------------------------------------------------------------ projects
 
     async def _testfiesta_project(self, project: Mapping[str, Any], wanted_key: str) -> None:
-        """Find the TestFiesta project (by the configured key, else by this TestRail project's
-        externalId) or create it; settle :attr:`identity` first.
-
-        The identity is the one the first migration stored; else the one the TestFiesta
-        project already carries; else the configured URL's. So respelling the TestRail URL
-        (an IP for a host name, a custom domain) finds the same records instead of copying
-        them again."""
+        """Find or create the TestFiesta project (see :func:`match_testfiesta_project`) and
+        settle :attr:`identity`, warning when TestFiesta knows this TestRail under another
+        spelling of its URL (its records keep that spelling, so nothing is copied twice)."""
         current = instance_identity(self.tr.base_url)
-        stored = self.store.get(IDENTITY_KEY)
-        projects = await self.tf.list_projects()
-        suffix = f"/project/{project['id']}"
-        chosen = None
-        if wanted_key:
-            chosen = next((p for p in projects if str(p.get("key")) == wanted_key), None)
-        if stored:
-            self.identity = str(stored)
-        elif chosen is not None and str(chosen.get("externalId") or "").endswith(suffix):
-            self.identity = str(chosen["externalId"])[: -len(suffix)]
-        elif chosen is None:
-            same = [
-                p
-                for p in projects
-                if p.get("source") == SOURCE
-                and str(p.get("externalId") or "").endswith(suffix)
-                and p.get("name") == project["name"]
-            ]
-            if len(same) == 1:
-                chosen = same[0]
-                self.identity = str(chosen["externalId"])[: -len(suffix)]
-        if self.identity != current:
+        match = match_testfiesta_project(
+            await self.tf.list_projects(),
+            project,
+            wanted_key=wanted_key,
+            current_identity=current,
+            remembered_identity=self.store.get(IDENTITY_KEY),
+            reserved_keys=self.reserved_keys,
+        )
+        self.identity = match.identity
+        self.project_key = match.key
+        if match.respelled:
             self._warn(
                 f"TestRail is configured as {current!r} but its records were migrated as "
-                f"{self.identity!r}; they keep that identity, so nothing is copied twice"
+                f"{match.identity!r}; they keep that identity, so nothing is copied twice"
             )
-        if chosen is None and not wanted_key:
-            ext = self._ext("project", project["id"])
-            chosen = next((p for p in projects if p.get("externalId") == ext), None)
-        if chosen is not None:
-            self.project_key, self.project_uid = str(chosen["key"]), int(chosen["uid"])
+        if match.project is not None:
+            self.project_uid = int(match.project["uid"])
+        elif self.dry_run:
+            self.emit(Activity("info", f"would create TestFiesta project {match.key}"))
+            self.created_project = True
         else:
-            taken = [str(p["key"]) for p in projects] + list(self.reserved_keys)
-            key = wanted_key or project_key(str(project["name"]), taken, project["id"])
-            self.project_key = key
-            if self.dry_run:
-                self.emit(Activity("info", f"would create TestFiesta project {key}"))
-                self.created_project = True
-            else:
-                created = await self.tf.create_project(
-                    str(project["name"]),
-                    key,
-                    external_id=self._ext("project", project["id"]),
-                    source=SOURCE,
-                )
-                self.project_uid = int(created["uid"])
-                self.created_project = True
-                self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
-                self.emit(Activity("info", f"created TestFiesta project {key}"))
+            created = await self.tf.create_project(
+                str(project["name"]),
+                match.key,
+                external_id=self._ext("project", project["id"]),
+                source=SOURCE,
+            )
+            self.project_uid = int(created["uid"])
+            self.created_project = True
+            self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
+            self.emit(Activity("info", f"created TestFiesta project {match.key}"))
         self.reserved_keys.add(self.project_key)
         if not self.dry_run:
             self.store.set(IDENTITY_KEY, self.identity)

@@ -25,9 +25,9 @@ from core.migrate import (
     IDENTITY_KEY,
     MigrationReport,
     ProjectMigration,
-    external_id,
     find_testrail_project,
     instance_identity,
+    match_testfiesta_project,
 )
 from core.model import tf_key, tr_key
 from core.store import StateStore, default_state_dir
@@ -285,16 +285,16 @@ class Service:
         """The TestFiesta project key of ``[[pair]]`` number ``pair_index``: the configured key,
         else the project that carries this TestRail project's externalId; None if it does not
         exist yet (before the first migration)."""
-        testrail, testfiesta, _ = self._clients()
+        testrail, testfiesta, store = self._clients()
         pair = self.config.pairs[pair_index]
-        projects = await testfiesta.list_projects()
-        if pair.testfiesta_project:
-            keys = {str(p.get("key")) for p in projects}
-            return pair.testfiesta_project if pair.testfiesta_project in keys else None
-        found = await find_testrail_project(testrail, pair.testrail_project)
-        identity = self.store.get(IDENTITY_KEY) if self.store else None
-        ext = external_id(identity or instance_identity(testrail.base_url), "project", found["id"])
-        return next((str(p["key"]) for p in projects if p.get("externalId") == ext), None)
+        match = match_testfiesta_project(
+            await testfiesta.list_projects(),
+            await find_testrail_project(testrail, pair.testrail_project),
+            wanted_key=pair.testfiesta_project,
+            current_identity=instance_identity(testrail.base_url),
+            remembered_identity=store.get(IDENTITY_KEY),
+        )
+        return match.key if match.project is not None else None
 
     async def testfiesta_tree(self, project_key: str) -> list[TreeNode]:
         """The folder tree of a TestFiesta project (its root folder's children at the top),

@@ -306,3 +306,19 @@ async def test_suite_mode_2_master_is_the_root_and_each_baseline_a_folder(
     assert [c.name for c in baseline_folder.children if c.kind == "folder"] == [
         c.name for c in baseline.children
     ]
+
+
+async def test_a_new_configured_key_gets_its_own_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=20)
+    async with env.service() as service:
+        await service.migrate()
+    env.config_path.write_text(env.config_path.read_text().replace('"ACME"', '"ACMECOPY"'), "utf-8")
+    env.state_dir = tmp_path / "another-state"
+    async with env.service() as service:
+        report = (await service.migrate())[0]
+    assert report.testfiesta_project == "ACMECOPY"
+    assert report.kinds["project"].created == 1
+    assert report.kinds["cases"].created == 20
+    assert len(env.testfiesta_cases("ACME")) == len(env.testfiesta_cases("ACMECOPY")) == 20
