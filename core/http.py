@@ -325,8 +325,15 @@ class ApiSession:
                 method, url, json=json_body, files=files, headers=headers
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # Never reached the server: safe to retry reads and writes alike.
+            # Never reached the server: safe to retry reads and writes alike, except a
+            # certificate the client refuses, which no retry will change.
             self.stats.errors += 1
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise ServerUnreachable(
+                    f"{self.side} {endpoint}: the TLS certificate of {_origin(url)} is not trusted",
+                    hint=f"for a private certificate authority set ca_bundle in [{self.side}] "
+                    "to its PEM file (verification is never switched off)",
+                ) from exc
             self._tell(Retrying(self.side, endpoint, f"{type(exc).__name__} to {_origin(url)}"))
             raise _Retry(self._unreachable(endpoint, url, exc)) from exc
         except httpx.TransportError as exc:

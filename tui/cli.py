@@ -31,6 +31,7 @@ from core.errors import (
     RailfiestaError,
     SecretMissing,
     ServerUnreachable,
+    UnexpectedResponse,
     WrongServer,
 )
 from core.migrate import MigrationReport
@@ -50,6 +51,7 @@ _FATAL = (
     AccessDenied,
     ServerUnreachable,
     WrongServer,
+    UnexpectedResponse,
 )
 
 
@@ -131,8 +133,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         service.subscribe(ProgressPrinter(sys.stderr))
     reports = asyncio.run(_migrate(service, args.project, args.dry_run))
     if args.project is not None and not reports:
+        names = ", ".join(repr(str(p.testrail_project)) for p in config.pairs)
         raise ConfigError(
-            f"no [[pair]] has testrail_project = {args.project!r}", path=str(config.path)
+            f"no [[pair]] has testrail_project = {args.project!r}",
+            path=str(config.path),
+            hint=f"--project takes a testrail_project of the config: {names}",
         )
     print_reports(reports, as_json=args.json)
     return exit_code(reports)
@@ -188,6 +193,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.cases < 0:
         raise ConfigError(f"--cases {args.cases}: the number of cases cannot be negative")
+    if args.rpm is not None and args.rpm < 1:
+        raise ConfigError(f"--rpm {args.rpm}: requests per minute must be 1 or more")
     return run_demo(
         headless=args.headless or args.json,
         as_json=args.json,

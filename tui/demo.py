@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
 import secrets
 import socket
@@ -82,7 +83,12 @@ def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
     if not head:
         raise ConfigError(f"{path} is empty", hint=fix)
     if not head.startswith(b"<"):
-        kind = "a TestRail CSV/Excel export" if b"," in head or b";" in head else "not XML"
+        if head[:1] in (b"{", b"["):
+            kind = "JSON (an API dump?), not XML"
+        elif b"," in head or b";" in head:
+            kind = "a TestRail CSV/Excel export"
+        else:
+            kind = "not XML"
         raise ConfigError(
             f"{path} is {kind}; railfiesta reads TestRail XML suite exports", hint=fix
         )
@@ -94,14 +100,24 @@ def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
         ) from None
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_listen(args: argparse.Namespace) -> None:
+    """Refuse bad --port/--host/--rpm/--cases values before anything starts."""
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port} is not a TCP port", hint="use 1 to 65535")
+    if args.rpm is not None and args.rpm < 1:
+        raise ConfigError(f"--rpm {args.rpm}: requests per minute must be 1 or more")
+    if getattr(args, "cases", None) is not None and args.cases < 0:
+        raise ConfigError(f"--cases {args.cases}: the number of cases cannot be negative")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
-            probe.bind((host, port))
+            probe.bind((args.host, args.port))
         except OSError as exc:
+            in_use = exc.errno == errno.EADDRINUSE
             raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror}",
-                hint="pick another --port, or stop what is using this one",
+                f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                hint="pick another --port, or stop what is using this one"
+                if in_use
+                else "--host must be an address of this machine, such as 127.0.0.1",
             ) from None
 
 
@@ -200,7 +216,7 @@ def emulate(args: argparse.Namespace) -> int:
                 "no API key for the TestRail emulator",
                 hint="pass --api-key KEY or set RAILFIESTA_EMULATOR_KEY",
             )
-        _check_port(args.host, args.port)
+        _check_listen(args)
         state = testrail_emulator.TestRailState()
         if args.from_xml:
             seed_from_export(state, Path(args.from_xml))
@@ -217,7 +233,7 @@ def emulate(args: argparse.Namespace) -> int:
                 "the TestFiesta emulator needs a token starting with testfiesta_",
                 hint="pass --token testfiesta_... or set RAILFIESTA_EMULATOR_TOKEN",
             )
-        _check_port(args.host, args.port)
+        _check_listen(args)
         app = testfiesta_emulator.build(args.handle, token, rpm=args.rpm)
         print(f"TestFiesta emulator: http://{args.host}:{args.port} (handle {args.handle})")
     serve_forever(app, host=args.host, port=args.port)

@@ -197,3 +197,35 @@ def test_an_unreachable_server_names_its_address(
     assert "testrail get_projects: ConnectError talking to http://127.0.0.1:9" in err
     assert "ConnectError to http://127.0.0.1:9; retrying" in err
     assert "stamina" not in err
+
+
+def test_emulate_refuses_bad_ports_and_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["emulate", "testrail", "--user", "u@x.io", "--api-key", "k"]
+    assert main([*base, "--port", "70000"]) == 3
+    assert main([*base, "--port", "18999", "--rpm", "-3"]) == 3
+    assert main([*base, "--port", "18999", "--host", "10.255.255.1"]) == 3
+    _, err = capsys.readouterr()
+    assert "--port 70000 is not a TCP port" in err
+    assert "--rpm -3: requests per minute must be 1 or more" in err
+    assert "--host must be an address of this machine" in err
+
+
+def test_a_web_page_instead_of_the_api_is_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from emulators.server import start_in_thread
+
+    async def page(request: object) -> HTMLResponse:
+        return HTMLResponse("<html><body>Welcome to our intranet</body></html>")
+
+    site = Starlette(routes=[Route("/{path:path}", page)])
+    with start_in_thread(site) as server:
+        config = _valid_config(tmp_path, monkeypatch, server.url, server.url)
+        code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "testrail get_projects answered HTTP 200 with a body that is not JSON" in err

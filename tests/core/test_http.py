@@ -173,3 +173,14 @@ def test_pacer_never_admits_more_than_the_limit_in_any_minute(per_minute: int) -
     worst_minute = limiter.max_rate + limiter.max_rate / limiter.time_period * 60.0
     assert per_minute * 0.9 <= worst_minute <= per_minute + 1e-9
     assert Pacer(None)._limiter is None
+
+
+async def test_an_untrusted_certificate_is_not_retried_and_names_ca_bundle() -> None:
+    transport, methods = _scripted(
+        httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    )
+    client = _testrail(transport, [])
+    with pytest.raises(ServerUnreachable, match=r"TLS certificate of https://acme\.testrail\.io"):
+        await client.get_projects()
+    await client.aclose()
+    assert methods == ["GET"]
