@@ -259,7 +259,7 @@ class RailfiestaApp(App[None]):
             severity="information" if complete and not warnings else "warning",
             timeout=NOTICE_SECONDS,
         )
-        self.post_message(MigrationFinished(True, outcome(reports)))
+        self.post_message(MigrationFinished(True, outcome(reports), complete and bool(reports)))
 
     @on(MigrationStarted)
     @on(MigrationProgress)

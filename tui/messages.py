@@ -72,6 +72,14 @@ class PaneLoaded(Message):
 
 
 @dataclass
+class CasesLoaded(Message):
+    """The cases of one section arrived in a pane (or failed to): the pane knows more of its
+    project, so what depends on its records (the status row) is due again."""
+
+    side: str
+
+
+@dataclass
 class ServiceOpened(Message):
     """The service opened; the panes may load."""
 
@@ -91,10 +99,12 @@ class MigrationStarted(Message):
 @dataclass
 class MigrationFinished(Message):
     """A migration ended; ``ok`` is False when it failed (the log says why); ``summary``
-    is one line for the progress row."""
+    is one line for the progress row; ``complete`` is True when every report was complete
+    (the summary then says all records are linked)."""
 
     ok: bool
     summary: str
+    complete: bool = False
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets.tree import TreeNode as UiNode
 
@@ -36,6 +38,19 @@ def child(node: UiNode[PaneItem], name: str) -> UiNode[PaneItem]:
         if str(candidate.label) == name:
             return candidate
     raise AssertionError(f"{name!r} not among {names(node)}")
+
+
+def screen_text(app: RailfiestaApp) -> str:
+    """What the terminal shows now, as plain text (one line per row), as a screenshot
+    would capture it: the current screen over the ones behind it, toasts included."""
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
 
 
 def state_of(app: RailfiestaApp, side: str) -> str:

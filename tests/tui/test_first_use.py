@@ -25,6 +25,8 @@ from tests.tui.pilot import (
     loaded,
     log_text,
     names,
+    open_node,
+    screen_text,
     state_of,
     wait_for,
 )
@@ -178,7 +180,8 @@ async def test_status_says_all_linked_and_offers_m_only_when_it_helps(
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
         progress = app.main_screen.progress
-        assert progress.text == "All 7 records linked"
+        # the sections' cases are not loaded yet: only what is loaded is claimed
+        assert progress.text == "All 7 loaded records linked"
         assert app.main_screen.testfiesta_pane.note == ""
 
         # a new TestRail section: M would copy it, so the row says so
@@ -193,6 +196,76 @@ async def test_status_says_all_linked_and_offers_m_only_when_it_helps(
             pilot,
             lambda: progress.text == "1 TestRail record not in TestFiesta yet: press M to migrate",
         )
+
+
+async def test_status_follows_the_cases_as_they_load_and_the_pair_shown(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    add_project(testrail_state, "Backoffice", {"Master": ["Invoices", "Refunds"]})
+    service = make_service(pairs=[(PROJECT, "WEB"), ("Backoffice", "BO")])
+    login = testrail_state.find_by_name(testrail_state.sections, "Login")
+    assert login is not None
+
+    def add_case(title: str) -> None:
+        with testrail_state.lock:
+            ops.add_case(testrail_state, login["id"], {"title": title}, None)
+
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        screen, (left, _) = app.main_screen, trees(app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        assert screen.progress.text == "Migrated: all 9 records linked"  # both pairs
+        # added in TestRail after the migration: the outcome gives way once the case shows
+        add_case("Added after the migration")
+        screen.reload_panes()
+        await loaded(pilot, app)
+        await wait_for(pilot, lambda: names(left.root) == ["Login", "Checkout"])
+        await open_node(pilot, left, child(left.root, "Login"))
+        wanted = "1 TestRail record not in TestFiesta yet: press M to migrate"
+        await wait_for(pilot, lambda: screen.progress.text == wanted)
+        shown = screen_text(app)
+        assert "○ Added after the migration" in shown and wanted in shown
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+
+    # the next start: a case added since, in a section not opened yet
+    add_case("Added while the console was closed")
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        screen, (left, _) = app.main_screen, trees(app)
+        progress = screen.progress
+        assert progress.text == "All 8 loaded records linked"  # not "All 8 records linked"
+        assert "All 8 loaded records linked" in screen_text(app)
+
+        login_node = child(left.root, "Login")
+        await open_node(pilot, left, login_node)
+        await wait_for(pilot, lambda: "Added while the console was closed" in names(login_node))
+        await wait_for(pilot, lambda: progress.text == wanted)
+        shown = screen_text(app)
+        assert "○ Added while the console was closed" in shown and wanted in shown
+
+        # the other pair: its own status, complete once every section's cases are in
+        await pilot.press("p")
+        await loaded(pilot, app)
+        await wait_for(pilot, lambda: progress.text == "All 2 loaded records linked")
+        for name in ("Invoices", "Refunds"):
+            node = child(left.root, name)
+            await open_node(pilot, left, node)
+            await wait_for(pilot, lambda node=node: "loading…" not in names(node))
+        await wait_for(pilot, lambda: progress.text == "All 2 records linked")
+        assert "All 2 records linked" in screen_text(app)
+
+        # and back: the sections start closed, so the status is partial again, until the
+        # unmigrated case loads
+        await pilot.press("p")
+        await loaded(pilot, app)
+        await wait_for(pilot, lambda: progress.text == "All 8 loaded records linked")
+        login_node = child(left.root, "Login")
+        await open_node(pilot, left, login_node)
+        await wait_for(pilot, lambda: progress.text == wanted)
 
 
 async def test_no_migrate_hint_while_testrail_fails(

@@ -21,6 +21,7 @@ from textual.widgets.tree import TreeNode as UiNode
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
 from tui.messages import (
+    CasesLoaded,
     ConnectionChanged,
     MigrationFinished,
     MigrationProgress,
@@ -76,6 +77,8 @@ class MainScreen(Screen[None]):
         self._drain = drain
         self._service_open = False
         self._service_failed = False
+        #: the progress row shows a migration's outcome that says every record is linked
+        self._outcome_all_linked = False
 
     def compose(self) -> ComposeResult:
         """Header, panes, progress, log, footer."""
@@ -128,6 +131,7 @@ class MainScreen(Screen[None]):
         self.pair_index = pair_index
         self.testrail_pane.pair_index = self.testfiesta_pane.pair_index = pair_index
         if not self.progress.running:
+            self._outcome_all_linked = False
             self.progress.idle("Loading…")
         self._show_pair_line()
         if self._service_open:
@@ -147,12 +151,13 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ status
 
     def status_text(self) -> str:
-        """Where the pair shown stands, for the idle progress row.
+        """Where the pair shown stands, for the idle progress row, from what the panes hold.
 
         "Press M to migrate" only while the TestFiesta project does not exist and TestRail
-        can be read; "All N records linked" when every record both panes hold is linked (N
-        counts the TestFiesta project's folders and cases; TestRail cases count once their
-        section was opened, since they load lazily).
+        can be read; "N TestRail records not in TestFiesta yet" as soon as the TestRail pane
+        holds an unlinked record. TestRail cases load as their sections open, so "All N
+        records linked" (N: the TestFiesta project's folders and cases) needs every section's
+        cases loaded; before that the row says "All N loaded records linked".
         """
         testrail, testfiesta = self.testrail_pane, self.testfiesta_pane
         if self._service_failed:
@@ -165,20 +170,36 @@ class MainScreen(Screen[None]):
             return "Loading…"
         if testfiesta.project_key is None:
             return "Press M to migrate"
-        tr_total, tr_linked = testrail.link_counts()
+        missing = self._testrail_unlinked()
+        if missing:
+            return f"{plural(missing, 'TestRail record')} not in TestFiesta yet: press M to migrate"
         tf_total, tf_linked = testfiesta.link_counts()
-        if tr_linked < tr_total:
-            missing = plural(tr_total - tr_linked, "TestRail record")
-            return f"{missing} not in TestFiesta yet: press M to migrate"
         if tf_linked < tf_total:
             only = tf_total - tf_linked
             return f"{tf_linked} of {tf_total} records linked; {only} only in TestFiesta"
-        return f"All {plural(tf_total, 'record')} linked"
+        if testrail.complete:
+            return f"All {plural(tf_total, 'record')} linked"
+        return f"All {plural(tf_total, 'loaded record')} linked"
+
+    def _testrail_unlinked(self) -> int:
+        """How many records the TestRail pane holds that are not linked (0 while either pane
+        is not loaded, or before the TestFiesta project exists)."""
+        testrail, testfiesta = self.testrail_pane, self.testfiesta_pane
+        if not (testrail.loaded and testfiesta.loaded) or testfiesta.project_key is None:
+            return 0
+        total, linked = testrail.link_counts()
+        return total - linked
 
     def _update_status(self) -> None:
-        """Refresh what depends on both panes: the idle row and the TestFiesta note."""
+        """Refresh what depends on both panes: the idle row and the TestFiesta note.
+
+        A migration's outcome stays on the row, unless it says every record is linked and
+        the TestRail pane now holds one that is not (added since, or while it ran)."""
         self.testfiesta_pane.offer_migration(self.testrail_pane.loaded)
         if self.progress.has_class("-idle"):
+            self.progress.idle(self.status_text())
+        elif self._outcome_all_linked and self._testrail_unlinked():
+            self._outcome_all_linked = False
             self.progress.idle(self.status_text())
         self._show_pair_line()
 
@@ -217,6 +238,7 @@ class MainScreen(Screen[None]):
         self.header.row(message.side).set_state(message.state, message.detail)
 
     @on(PaneLoaded)
+    @on(CasesLoaded)
     def _pane_loaded(self) -> None:
         self._update_status()
 
@@ -224,6 +246,7 @@ class MainScreen(Screen[None]):
         """Show migration and server news: started, one progress step, a wait or a retry, or
         finished (then reload both panes, since records and links changed)."""
         if isinstance(message, MigrationStarted):
+            self._outcome_all_linked = False
             self.progress.start()
         elif isinstance(message, MigrationProgress):
             self.progress.show(message.project, message.stage, message.done, message.total)
@@ -243,6 +266,7 @@ class MainScreen(Screen[None]):
             self.progress.notice(text.replace("{", "{{").replace("}", "}}"), RETRY_NOTICE_SECONDS)
         else:
             self.progress.finish(message.ok, message.summary)
+            self._outcome_all_linked = message.ok and message.complete
             if not message.ok:  # the retries gave up
                 for side in SIDE_NAMES:
                     row = self.header.row(side)

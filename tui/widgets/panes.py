@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from core.errors import RailfiestaError
 from core.service import Service
-from tui.messages import BackgroundFailed, ConnectionChanged, PaneLoaded
+from tui.messages import BackgroundFailed, CasesLoaded, ConnectionChanged, PaneLoaded
 from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE, PaneItem, ProjectTree, record_id
 
 LEGEND = f"{SYNCED_BADGE} synced  {ONLY_HERE_BADGE} only here"
@@ -103,6 +103,11 @@ class ProjectPane(Vertical):
         """(records, linked records) among those the pane holds."""
         records = self.project_tree.records()
         return len(records), sum(1 for record in records if record.linked)
+
+    @property
+    def complete(self) -> bool:
+        """True when the pane holds its whole project (no lazily loaded part is missing)."""
+        return self.project_tree.leaves_pending() == 0
 
     def _begin_load(self) -> set[str] | None:
         """The records open now (None on a first load or a new pair: those show "loading…")."""
@@ -203,9 +208,11 @@ class TestRailPane(ProjectPane):
         except RailfiestaError as error:
             if _still_shown(tree, node):
                 tree.fill_error(node, f"cases not loaded: {error}")
+                self.post_message(CasesLoaded(self.side))
             return
         if _still_shown(tree, node):
             tree.fill(node, leaves)
+            self.post_message(CasesLoaded(self.side))
 
 
 class TestFiestaPane(ProjectPane):

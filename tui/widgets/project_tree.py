@@ -138,6 +138,8 @@ class ProjectTree(Tree[PaneItem]):
         self._records: dict[str, TreeNode] = {}
         #: the record the cursor should return to when a lazy load brings it back
         self._cursor_key: str | None = None
+        #: keys of the records of a lazy kind whose leaves arrived (:meth:`fill`)
+        self._filled: set[str] = set()
 
     # ------------------------------------------------------------------ feeding
 
@@ -146,6 +148,7 @@ class ProjectTree(Tree[PaneItem]):
         self.clear()
         self._reopen = set()
         self._records = {}
+        self._filled = set()
         self._cursor_key = None
 
     def show_records(
@@ -168,6 +171,7 @@ class ProjectTree(Tree[PaneItem]):
         self.clear()
         self._reopen = set(reopen or ())
         self._records = {}
+        self._filled = set()
         self._index(records)
         if records:
             self._add_chunk(self.root, list(records), suite_id=suite_id)
@@ -188,6 +192,16 @@ class ProjectTree(Tree[PaneItem]):
     def records(self) -> list[TreeNode]:
         """Every record the tree holds (see :meth:`record`)."""
         return list(self._records.values())
+
+    def leaves_pending(self) -> int:
+        """How many records of a lazy kind the tree holds whose leaves have not arrived
+        (never opened, still loading, or failed): while any has, :meth:`records` is only
+        part of the project."""
+        return sum(
+            1
+            for key, record in self._records.items()
+            if record.kind in self.lazy_kinds and key not in self._filled
+        )
 
     def _index(self, records: Iterable[TreeNode]) -> None:
         stack = list(records)
@@ -249,6 +263,8 @@ class ProjectTree(Tree[PaneItem]):
         self._drop_loading(node)
         item = node.data
         suite_id = item.suite_id if item is not None else None
+        if item is not None and item.key is not None:
+            self._filled.add(item.key)
         self._index(leaves)
         if leaves:
             self._add_chunk(node, list(leaves), suite_id=suite_id)
