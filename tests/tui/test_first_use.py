@@ -268,6 +268,38 @@ async def test_status_follows_the_cases_as_they_load_and_the_pair_shown(
         await wait_for(pilot, lambda: progress.text == wanted)
 
 
+async def test_testfiesta_pane_says_migrating_while_the_migration_runs(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(latency=0.05))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        screen, (left, right) = app.main_screen, trees(app)
+        pane = screen.testfiesta_pane
+        assert pane.note == "Not migrated yet: press M to migrate"
+        await pilot.press("M")
+        await wait_for(pilot, lambda: screen.progress.running)
+        migrating = "Migrating… (the project shows here when the migration ends)"
+        await wait_for(pilot, lambda: pane.note == migrating)
+        assert migrating in screen_text(app)
+        assert "press M to migrate" not in screen_text(app)
+        # cases arriving on the left refresh the notes: still no invitation to press M
+        login = child(left.root, "Login")
+        await open_node(pilot, left, login)
+        await wait_for(pilot, lambda: "loading…" not in names(login))
+        assert pane.note == migrating
+
+        notes: set[str] = set()
+
+        def done() -> bool:
+            notes.add(pane.note)
+            return not app.migrating and names(right.root) == ["Login", "Checkout"]
+
+        await wait_for(pilot, done, timeout=20)
+        assert pane.note == ""
+        assert not any("press M" in note for note in notes)
+
+
 async def test_no_migrate_hint_while_testrail_fails(
     secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -248,6 +248,7 @@ class MainScreen(Screen[None]):
         if isinstance(message, MigrationStarted):
             self._outcome_all_linked = False
             self.progress.start()
+            self.testfiesta_pane.migrating(True)
         elif isinstance(message, MigrationProgress):
             self.progress.show(message.project, message.stage, message.done, message.total)
         elif isinstance(message, ServerWaiting):
@@ -267,6 +268,7 @@ class MainScreen(Screen[None]):
         else:
             self.progress.finish(message.ok, message.summary)
             self._outcome_all_linked = message.ok and message.complete
+            self.testfiesta_pane.migrating(False)
             if not message.ok:  # the retries gave up
                 for side in SIDE_NAMES:
                     row = self.header.row(side)

@@ -226,18 +226,45 @@ class TestFiestaPane(ProjectPane):
     NOT_MIGRATED = "Not migrated yet"
     #: ... and this follows while TestRail can be read (see :meth:`offer_migration`).
     MIGRATE_HINT = ": press M to migrate"
+    #: Shown instead while a migration runs (see :meth:`migrating`).
+    MIGRATING = "Migrating… (the project shows here when the migration ends)"
 
     def __init__(self, service: Service, pair_index: int = 0, *, id: str | None = None) -> None:
         super().__init__(service, pair_index, id=id)
         self.project_key: str | None = None
         self._offer = False
+        #: a migration runs, or ended and the load that shows its result has not finished
+        self._migrating = False
+        self._migration_ended = False
+
+    def _not_migrated_note(self) -> str:
+        if self._migrating:
+            return self.MIGRATING
+        return self.NOT_MIGRATED + (self.MIGRATE_HINT if self._offer else "")
 
     def offer_migration(self, offer: bool) -> None:
         """Whether the "not migrated yet" note invites pressing M (only while TestRail is
         readable: the screen decides)."""
         self._offer = offer
         if self.loaded and self.project_key is None:
-            self.show_note(self.NOT_MIGRATED + (self.MIGRATE_HINT if offer else ""))
+            self.show_note(self._not_migrated_note())
+
+    def migrating(self, running: bool) -> None:
+        """A migration started (True) or ended (False): while it runs, a project that does
+        not exist yet reads "Migrating…" instead of inviting M. After the end that note
+        stays until a :meth:`load` begun since (the screen reloads the panes) finishes."""
+        if running:
+            self._migrating, self._migration_ended = True, False
+            if self.loaded and self.project_key is None:
+                self.show_note(self._not_migrated_note())
+        else:
+            self._migration_ended = True
+
+    def _loaded_after(self, after_migration: bool) -> None:
+        """A load finished; one begun after a migration ended shows its outcome, so the
+        "Migrating…" note is over."""
+        if after_migration and self._migration_ended:
+            self._migrating = self._migration_ended = False
 
     @work(
         exclusive=True, group="testfiesta-tree", exit_on_error=False, description="TestFiesta tree"
@@ -245,19 +272,23 @@ class TestFiestaPane(ProjectPane):
     async def load(self) -> None:
         """(Re)load the project's folders and cases."""
         reopen = self._begin_load()
+        after_migration = self._migration_ended
         try:
             key = await self.service.testfiesta_project_key(self.pair_index)
             folders = await self.service.testfiesta_tree(key) if key is not None else []
         except RailfiestaError as error:
+            self._loaded_after(after_migration)
             self._failed(error)
             return
         except Exception as error:  # a bug: show it here, and let the app log it
+            self._loaded_after(after_migration)
             self._failed(error)
             raise
+        self._loaded_after(after_migration)
         self.project_key = key
         if key is None:
             self.border_title = self.title
-            self.show_note(self.NOT_MIGRATED + (self.MIGRATE_HINT if self._offer else ""))
+            self.show_note(self._not_migrated_note())
         else:
             self.border_title = f"{self.title} · {key}"
             self.hide_note()
