@@ -101,6 +101,9 @@ DESCRIPTIONS = {
 }
 
 
+#: The toast when the service cannot open (the cause is in the note it points to).
+STARTUP_FAILED = "Neither server was contacted: see the note at the top."
+
 #: Seconds the "migration finished" toast stays.
 NOTICE_SECONDS = 3.0
 
@@ -203,9 +206,11 @@ class RailfiestaApp(App[None]):
         try:
             await self.service.open()
         except RailfiestaError as error:
+            # Nothing was sent yet (secrets, state directory): the note above the panes says
+            # why, once; the toast only points there.
             detail = str(error)
-            self.bridge.log("error", f"cannot connect: {detail}")
-            self.notify(detail, title="Cannot connect", severity="error", markup=False)
+            self.bridge.log("error", f"cannot start: {detail}")
+            self.notify(STARTUP_FAILED, title="Cannot start", severity="error")
             self.main_screen.post_message(ServiceFailed(detail))
             return
         except Exception as error:  # a bug or an OS error: say so, and let the handler log it

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import ProgressBar
+from textual.widgets._toast import Toast
 
 from core.events import Activity, Progress
 from core.http import RateLimitWait, Retrying
 from core.migrate import KindCount, MigrationReport
 from core.service import Service, TreeNode
-from tests.tui.pilot import child, loaded, log_text, names, open_node, state_of, wait_for
+from tests.tui.pilot import (
+    child,
+    loaded,
+    log_text,
+    names,
+    open_node,
+    screen_text,
+    state_of,
+    wait_for,
+)
 from tui.app import RailfiestaApp, summarize
 from tui.bridge import EventBridge
 from tui.messages import MigrationProgress, ServerRetrying, ServerWaiting
@@ -128,12 +139,44 @@ async def test_missing_secret_names_the_variable(
     monkeypatch.delenv("RF_TEST_TESTFIESTA_TOKEN")
     app = RailfiestaApp(make_service())
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "error")
-        message = app.main_screen.testfiesta_pane.note
-        assert "Cannot connect" in message and "RF_TEST_TESTFIESTA_TOKEN" in message
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "not-connected")
+        message = app.main_screen.service_note
+        assert message.startswith("Neither server was contacted: ")
+        assert "RF_TEST_TESTFIESTA_TOKEN" in message
         assert "RF_TEST_TESTFIESTA_TOKEN" in log_text(app)
         await pilot.press("M")  # not connected: says so, starts nothing
         assert app._migration is None
+
+
+async def test_a_service_that_cannot_open_contacts_no_server_and_says_why_once(
+    secrets: None, make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    service = make_service()
+    service.state_dir = tmp_path / "a-file"
+    service.state_dir.write_text("not a directory", encoding="utf-8")
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = app.main_screen
+        await wait_for(pilot, lambda: screen.service_note != "")
+        await wait_for(pilot, lambda: bool(app.screen.query(Toast)))
+        await wait_for(pilot, lambda: screen_text(app).count("– not connected") == 2)
+        note = screen.service_note
+        assert note.startswith(f"Neither server was contacted: cannot use {service.state_dir} ")
+        assert "as the state directory" in note
+        # neither server was asked anything: neither is in error
+        for side in ("testrail", "testfiesta"):
+            assert state_of(app, side) == "not-connected"
+            assert screen.header.row(side).state_text == "– not connected"
+        assert screen.testrail_pane.note == screen.testfiesta_pane.note == "Not connected"
+        assert screen.progress.text == "Not connected: see the note at the top"
+        # the cause shows once on screen: in the note (the log keeps its line below the panes)
+        toast = app.screen.query_one(Toast)
+        assert "state directory" not in str(toast.render())
+        activity = screen.query_one("#activity").region
+        rows = screen_text(app).splitlines()
+        above_the_log = "\n".join(rows[: activity.y])
+        assert above_the_log.count("state directory") == 1
+        assert "✗" not in screen_text(app)
 
 
 async def test_unexpected_error_is_reported_not_raised(

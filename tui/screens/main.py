@@ -15,7 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import Budget, Service
@@ -42,6 +42,8 @@ from tui.widgets.project_tree import PaneItem, ProjectTree
 BUDGET_INTERVAL = 1.0
 #: Seconds a "trying again" notice stays on the progress row.
 RETRY_NOTICE_SECONDS = 3.0
+#: Before the cause, in the note shown when the service cannot open.
+NOT_STARTED = "Neither server was contacted: "
 
 
 #: What the app hands to :meth:`MainScreen.show_migration`.
@@ -81,9 +83,11 @@ class MainScreen(Screen[None]):
         self._outcome_all_linked = False
 
     def compose(self) -> ComposeResult:
-        """Header, panes, progress, log, footer."""
+        """Header, the service note (hidden unless the service cannot open), panes, progress,
+        log, footer."""
         testrail, testfiesta = self.service.config.testrail, self.service.config.testfiesta
         yield ConnectionBar((testrail.url, testrail.user), (testfiesta.url, testfiesta.handle))
+        yield Static("", id="service-note", markup=False)
         with Container(id="panes"):
             yield TestRailPane(self.service, self.pair_index, id="testrail-pane")
             yield TestFiestaPane(self.service, self.pair_index, id="testfiesta-pane")
@@ -119,6 +123,12 @@ class MainScreen(Screen[None]):
     def header(self) -> ConnectionBar:
         """The connection header."""
         return self.query_one(ConnectionBar)
+
+    @property
+    def service_note(self) -> str:
+        """The note above the panes saying why the service did not open ("" when hidden)."""
+        widget = self.query_one("#service-note", Static)
+        return str(widget.content) if widget.display else ""
 
     def reload_panes(self) -> None:
         """Reload both trees (badges change after a migration), keeping open nodes open."""
@@ -161,7 +171,7 @@ class MainScreen(Screen[None]):
         """
         testrail, testfiesta = self.testrail_pane, self.testfiesta_pane
         if self._service_failed:
-            return "Cannot connect: see the panes"
+            return "Not connected: see the note at the top"
         if testrail.failed:
             return "TestRail error: see the TestRail pane"
         if testfiesta.failed:
@@ -227,10 +237,17 @@ class MainScreen(Screen[None]):
 
     @on(ServiceFailed)
     def _failed(self, message: ServiceFailed) -> None:
+        """The service did not open (a secret, the state directory ...): no request was
+        sent, so both servers stay "not connected"; the cause shows once, above the panes."""
         self._service_failed = True
+        note = self.query_one("#service-note", Static)
+        note.update(NOT_STARTED + message.detail)
+        note.display = True
         for pane in (self.testrail_pane, self.testfiesta_pane):
-            self.header.row(pane.side).set_state("error", message.detail)
-            pane.show_note(f"Cannot connect: {message.detail}", error=True)
+            self.header.row(pane.side).set_state(
+                "not-connected", "not contacted: see the note at the top"
+            )
+            pane.show_note("Not connected")
         self._update_status()
 
     @on(ConnectionChanged)

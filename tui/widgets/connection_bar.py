@@ -18,6 +18,7 @@ STATE_TEXT = {
     "connected": "● connected",
     "retrying": "↻ retrying",
     "error": "✗ error",
+    "not-connected": "– not connected",
 }
 
 
@@ -38,7 +39,8 @@ def answered(budget: Budget) -> int:
 class ConnectionRow(Horizontal):
     """One server: ``name``, ``target`` (URL and identity), its state and request budget.
 
-    The state shows as a class (``-connecting``, ``-connected``, ``-retrying``, ``-error``) so
+    The state shows as a class (``-connecting``, ``-connected``, ``-retrying``, ``-error``,
+    ``-not-connected``: never contacted, because the console could not start) so
     the stylesheet colours it from the theme; ``detail`` becomes the state's tooltip. While the
     server asks us to wait (429/409), the budget cell counts the wait down instead.
     """
@@ -72,7 +74,8 @@ class ConnectionRow(Horizontal):
         return str(self.query_one(".conn-budget", Label).content)
 
     def set_state(self, state: str, detail: str = "") -> None:
-        """Show ``state`` (connecting, connected, retrying, error); ``detail`` explains it."""
+        """Show ``state`` (connecting, connected, retrying, error, not-connected); ``detail``
+        explains it."""
         self.state = state
         for name in STATE_TEXT:
             self.set_class(state == name, f"-{name}")
