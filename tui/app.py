@@ -120,6 +120,9 @@ class RailfiestaApp(App[None]):
 
     TITLE = "railfiesta"
     CSS_PATH = "app.tcss"
+    # Every screen (the modals too) is -short below 32 rows, so toasts clear the progress row
+    # and the log behind a modal as they do on the main screen (app.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from textual.widgets import Collapsible, Label, Static
+from textual.widgets import Collapsible, Footer, Label, Static
 from textual.widgets._toast import Toast
 
 from core.errors import ServerUnreachable
@@ -383,6 +383,35 @@ async def test_finish_toast_is_brief_and_hides_neither_progress_nor_log(
         assert toast.region.height == 1
         for widget in (screen.progress, screen.query_one("#activity")):
             assert not toast.region.overlaps(widget.region)
+
+
+async def test_a_toast_over_a_modal_hides_neither_progress_nor_log_at_80x24(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(latency=0.05))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.main_screen.progress.running)
+        await pilot.press("q")  # the question stays up while the migration finishes
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await wait_for(pilot, lambda: not app.migrating, timeout=20)
+        await wait_for(pilot, lambda: bool(app.screen.query(Toast)))
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        toast = app.screen.query_one(Toast)
+        screen = app.main_screen
+        bottom = (screen.progress, screen.query_one("#activity"), screen.query_one(Footer))
+        for widget in bottom:
+            overlap = toast.region.intersection(widget.region)
+            assert overlap.area == 0, (widget, toast.region, widget.region)
+        # as seen: the toast's line is above the progress row, which reads in full
+        rows = screen_text(app).splitlines()
+        assert "Migration finished" in rows[toast.region.y]
+        assert toast.region.bottom <= screen.progress.region.y
+        assert rows[screen.progress.region.y].strip().startswith("Migrated: all 7 records linked")
+        for row in rows[screen.progress.region.y :]:
+            assert "Migration finished" not in row
 
 
 # ---------------------------------------------------------------------------------- 7 stages
