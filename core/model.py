@@ -11,6 +11,9 @@ Values are canonical: text exactly as stored (line breaks included), dropdowns a
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,3 +85,116 @@ class CaseRecord:
     steps: list[Step] = field(default_factory=list)
     created_on: int | None = None
     updated_on: int | None = None
+
+
+# ---------------------------------------------------------------------- engine records
+
+#: Canonical values that mean "no value": a field holding one of these is left out of a
+#: record, so a side that stores ``""`` and a side that stores nothing agree.
+EMPTY_VALUES: tuple[Any, ...] = (None, "", [], {})
+
+
+def canonical_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without empty entries (see :data:`EMPTY_VALUES`), keys sorted."""
+    return {k: values[k] for k in sorted(values) if not _is_empty(values[k])}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def content_hash(values: Mapping[str, Any]) -> str:
+    """sha256 (hex, first 32 characters) of the canonical JSON of ``values``: equal hashes mean
+    equal content on both sides."""
+    text = json.dumps(canonical_values(values), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of one side as the sync engine sees it (DESIGN §5).
+
+    ``kind`` is a kind of :mod:`core.kinds` (``"folder"``, ``"case"``); ``key`` the side's key
+    (``tr:section:12``, ``tf:folder:55``). ``values`` are canonical field values (see
+    :func:`canonical_values`); a reference to another record (a case's ``folder``, a folder's
+    ``parent``) holds that record's key *on the same side*. ``origin`` is the other side's key
+    this record says it is a copy of (TestFiesta ``externalId``, the TestRail marker), used to
+    find it again after a lost answer or a lost state store. ``updated_on`` is UNIX seconds
+    (None when the side does not say).
+    """
+
+    kind: str
+    key: str
+    values: Mapping[str, Any]
+    origin: str | None = None
+    updated_on: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", canonical_values(self.values))
+
+    @property
+    def hash(self) -> str:
+        """:func:`content_hash` of :attr:`values`."""
+        return content_hash(self.values)
+
+
+def step_values(step: Step) -> dict[str, str]:
+    """A :class:`Step` as the canonical mapping the engine compares and merges; empty columns
+    are left out. Shared-step references are not part of it yet: their keys differ per side
+    until shared steps are a kind of their own."""
+    raw = {
+        "content": step.content,
+        "expected": step.expected,
+        "additional_info": step.additional_info,
+        "refs": step.refs,
+    }
+    return {k: v for k, v in raw.items() if v}
+
+
+def step_from_values(values: Mapping[str, Any]) -> Step:
+    """Inverse of :func:`step_values`."""
+    return Step(
+        content=str(values.get("content") or ""),
+        expected=str(values.get("expected") or ""),
+        additional_info=str(values.get("additional_info") or ""),
+        refs=str(values.get("refs") or ""),
+    )
+
+
+#: Prefix of a custom field inside a case record's values: ``field:custom_preconds``.
+FIELD_PREFIX = "field:"
+
+
+def case_values(case: CaseRecord) -> dict[str, Any]:
+    """A :class:`CaseRecord` as engine values: ``title``, ``folder`` (a key), ``template``,
+    ``type``, ``priority``, ``refs``, ``estimate``, ``steps`` (list of :func:`step_values`)
+    and ``field:<system name>`` per custom field."""
+    values: dict[str, Any] = {
+        "title": case.title,
+        "folder": case.folder,
+        "template": case.template,
+        "type": case.type,
+        "priority": case.priority,
+        "refs": case.refs,
+        "estimate": case.estimate,
+        "steps": [step_values(s) for s in case.steps],
+    }
+    for name, value in case.fields.items():
+        values[FIELD_PREFIX + name] = value
+    return values
+
+
+def case_from_values(key: str, values: Mapping[str, Any]) -> CaseRecord:
+    """Inverse of :func:`case_values` (``created_on``/``updated_on`` unknown)."""
+    return CaseRecord(
+        key=key,
+        title=str(values.get("title") or ""),
+        folder=str(values.get("folder") or ""),
+        template=str(values.get("template") or ""),
+        type=values.get("type"),
+        priority=values.get("priority"),
+        refs=str(values.get("refs") or ""),
+        estimate=str(values.get("estimate") or ""),
+        fields={k[len(FIELD_PREFIX) :]: v for k, v in values.items() if k.startswith(FIELD_PREFIX)},
+        steps=[step_from_values(s) for s in values.get("steps") or []],
+    )

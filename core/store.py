@@ -10,7 +10,19 @@ Keys (all strings, values JSON):
 
 - ``link:<tr key>`` -> ``<tf key>`` and ``link:<tf key>`` -> ``<tr key>`` (both directions);
 - ``meta:schema`` -> :data:`SCHEMA_VERSION`;
-- further families (``base:``, ``cursor:``, ``journal:``, ``conflict:``) belong to the sync engine.
+- ``base:<tr key>`` -> the pair's base (:class:`core.engine.reconcile.Base` as a dict),
+  committed together with its link;
+- ``journal:<operation id>`` -> ``{"op": ..., "state": "planned"|"sent"|"confirmed",
+  "result": ..., "at": UNIX seconds}``, with ``index:journal`` listing the ids;
+- ``conflict:<id>`` -> ``{"conflict": ..., "resolution": None | {...}}``, with
+  ``index:conflict`` listing the ids;
+- ``resolved:<UNIX ms>:<id>`` -> one journaled resolution (who, when, which side, old and new
+  values), with ``index:resolved``;
+- ``cursor:<pair>:<side>`` -> the side's observation cursor for that pair;
+- ``meta:*`` -> small facts (``meta:last_poll``, ``meta:requests``).
+
+Families that are listed keep an ``index:<family>`` value (a JSON list) updated in the same
+transaction, so listing them never scans every key.
 """
 
 from __future__ import annotations
@@ -29,6 +41,8 @@ from core.errors import ConfigError
 
 SCHEMA_VERSION = 1
 _LINK = "link:"
+_BASE = "base:"
+_INDEX = "index:"
 
 
 def default_state_dir(config_path: Path) -> Path:
@@ -126,6 +140,78 @@ class StateStore:
                 other = self._cache.get(raw)
                 if other is not None:
                     yield raw[len(_LINK) :], str(other)
+
+    def transact(self) -> Any:
+        """A context manager: every store call inside commits together or not at all."""
+        return self._cache.transact()
+
+    # ------------------------------------------------------------------ bases
+
+    def base(self, testrail_key: str) -> dict[str, Any] | None:
+        """The base stored for the pair of ``testrail_key``, or None."""
+        value = self._cache.get(_BASE + testrail_key)
+        return dict(value) if value is not None else None
+
+    def base_of(self, key: str) -> dict[str, Any] | None:
+        """The base of the pair ``key`` (either side's key) belongs to, or None."""
+        if key.startswith("tf:"):
+            other = self.linked(key)
+            return self.base(other) if other else None
+        return self.base(key)
+
+    def put_base(self, base: dict[str, Any]) -> None:
+        """Store a pair's base and its link (both directions) in one transaction; a stale
+        reverse link of either key is dropped."""
+        testrail_key, testfiesta_key = str(base["testrail"]), str(base["testfiesta"])
+        with self._cache.transact():
+            before = self._cache.get(_LINK + testrail_key)
+            if before is not None and before != testfiesta_key:
+                self._cache.delete(_LINK + str(before))
+            self._cache.set(_LINK + testrail_key, testfiesta_key)
+            self._cache.set(_LINK + testfiesta_key, testrail_key)
+            self._cache.set(_BASE + testrail_key, base)
+
+    def drop_base(self, testrail_key: str) -> None:
+        """Forget a pair: its base and both directions of its link."""
+        with self._cache.transact():
+            self._cache.delete(_BASE + testrail_key)
+            self.unlink(testrail_key)
+
+    def bases(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every stored base (of ``kind`` only, when given)."""
+        for raw in self._cache.iterkeys():
+            if isinstance(raw, str) and raw.startswith(_BASE):
+                value = self._cache.get(raw)
+                if value is not None and (kind is None or value.get("kind") == kind):
+                    yield dict(value)
+
+    # ------------------------------------------------------------------ indexed families
+
+    def family(self, name: str) -> list[str]:
+        """The ids listed in ``index:<name>``, oldest first."""
+        return [str(i) for i in self._cache.get(_INDEX + name) or []]
+
+    def put_in(self, name: str, item_id: str, value: Any) -> None:
+        """Store ``value`` as ``<name>:<item_id>`` and list the id in ``index:<name>``."""
+        with self._cache.transact():
+            ids = list(self._cache.get(_INDEX + name) or [])
+            if item_id not in ids:
+                ids.append(item_id)
+                self._cache.set(_INDEX + name, ids)
+            self._cache.set(f"{name}:{item_id}", value)
+
+    def get_in(self, name: str, item_id: str) -> Any:
+        """The value of ``<name>:<item_id>``, or None."""
+        return self._cache.get(f"{name}:{item_id}")
+
+    def drop_from(self, name: str, item_id: str) -> None:
+        """Delete ``<name>:<item_id>`` and its index entry."""
+        with self._cache.transact():
+            ids = list(self._cache.get(_INDEX + name) or [])
+            if item_id in ids:
+                ids.remove(item_id)
+                self._cache.set(_INDEX + name, ids)
+            self._cache.delete(f"{name}:{item_id}")
 
     # ------------------------------------------------------------------ generic values
 

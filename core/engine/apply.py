@@ -1,0 +1,354 @@
+"""Apply a plan through a journal in the state store (DESIGN §5.4).
+
+Each write moves through ``planned -> sent -> confirmed`` in ``journal:<operation id>``, and
+its base and link are committed in the same transaction that deletes the journal entry. A
+crash leaves at most the entries of the operations in flight; :func:`recover` settles them
+before anything is sent again:
+
+- ``planned``: never sent: dropped (the next plan makes it again);
+- ``sent``: a create is looked up on its side by origin (the TestFiesta ``externalId``, the
+  TestRail marker) and linked when found; other writes are dropped, because the next
+  observation shows whether they landed and reconcile treats an equal value as in sync;
+- ``confirmed``: committed.
+
+What we wrote becomes the base, so our own writes never come back as changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.engine.plan import (
+    ARCHIVE,
+    CREATE,
+    DELETE,
+    FLAG,
+    FORGET,
+    LINK,
+    REFRESH,
+    UPDATE,
+    Operation,
+    Plan,
+)
+from core.engine.reconcile import TESTFIESTA, TESTRAIL, Base, side_of
+from core.engine.sides import LostAnswer, Side
+from core.errors import RailfiestaError
+from core.kinds import KINDS
+from core.model import canonical_values
+from core.store import StateStore
+
+JOURNAL = "journal"
+CONFLICT = "conflict"
+RESOLVED = "resolved"
+
+PLANNED, SENT, CONFIRMED = "planned", "sent", "confirmed"
+
+#: Called with (step name, operation) at every journal step; tests raise from it to crash.
+StepHook = Callable[[str, Operation], None]
+
+
+class Crash(BaseException):
+    """Raised by a test's :data:`StepHook` to stop the process between two journal steps
+    (a BaseException, so no ``except Exception`` in the engine swallows it)."""
+
+
+class UnresolvedReference(RailfiestaError):
+    """A value refers to a record that has no copy on the side being written yet."""
+
+
+@dataclass
+class ApplyReport:
+    """What an apply did: ``done`` counts per ``"<action> <side> <kind>"``, ``failed`` the
+    operations that did not land with the reason, ``skipped`` those left out because an
+    earlier operation of the same pair failed."""
+
+    done: dict[str, int] = field(default_factory=dict)
+    failed: list[tuple[Operation, str]] = field(default_factory=list)
+    skipped: list[Operation] = field(default_factory=list)
+
+    def count(self, op: Operation, n: int = 1) -> None:
+        """Count ``n`` landed operations like ``op``."""
+        key = f"{op.action} {op.side} {op.kind}" if op.side else f"{op.action} {op.kind}"
+        self.done[key] = self.done.get(key, 0) + n
+
+    @property
+    def writes(self) -> int:
+        """Operations that wrote to a server."""
+        return sum(
+            n
+            for key, n in self.done.items()
+            if key.split(" ", 1)[0] in (CREATE, UPDATE, ARCHIVE, DELETE)
+        )
+
+
+def _no_hook(_step: str, _op: Operation) -> None:
+    return None
+
+
+class Applier:
+    """Applies plans for one pair over ``sides`` (``{"testrail": ..., "testfiesta": ...}``)
+    with the journal in ``store``. ``batch_sizes`` caps how many creates of one kind go to a
+    side in one call (``{("testfiesta", "case"): 100}``; 1 when not named)."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        sides: Mapping[str, Side],
+        *,
+        batch_sizes: Mapping[tuple[str, str], int] | None = None,
+        on_step: StepHook = _no_hook,
+    ) -> None:
+        self.store = store
+        self.sides = sides
+        self.batch_sizes = dict(batch_sizes or {})
+        self.on_step = on_step
+
+    # ------------------------------------------------------------------ journal
+
+    def _mark(self, ops: Sequence[Operation], state: str, results: Sequence[Any] = ()) -> None:
+        now = time.time()
+        with self.store.transact():
+            for index, op in enumerate(ops):
+                entry = {"op": op.as_dict(), "state": state, "at": now}
+                if results:
+                    entry["result"] = results[index]
+                self.store.put_in(JOURNAL, op.id, entry)
+        for op in ops:
+            self.on_step(state, op)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The journal entries left (after a crash), oldest first."""
+        entries = [self.store.get_in(JOURNAL, i) for i in self.store.family(JOURNAL)]
+        return [e for e in entries if e]
+
+    # ------------------------------------------------------------------ translation
+
+    def to_side(self, op: Operation, side: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` (pair space) with references translated to ``side``'s keys. Raises
+        :class:`UnresolvedReference` when a referenced record has no copy there."""
+        kind = KINDS[op.kind]
+        result = dict(values)
+        for name, _ in kind.references:
+            ref = result.get(name)
+            if not isinstance(ref, str) or side_of(ref) == side:
+                continue
+            linked = self.store.linked(ref)
+            if linked is None:
+                raise UnresolvedReference(
+                    f"{op.kind} {op.source or op.target}: its {name} {ref} has no copy in "
+                    f"{side} yet",
+                    hint="it is retried next cycle, after its parent lands",
+                )
+            result[name] = linked
+        return result
+
+    def to_pair(self, op: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with TestFiesta references replaced by their linked TestRail keys."""
+        kind = KINDS[op.kind]
+        result = dict(values)
+        for name, _ in kind.references:
+            ref = result.get(name)
+            if isinstance(ref, str) and side_of(ref) == TESTFIESTA:
+                result[name] = self.store.linked(ref) or ref
+        return result
+
+    # ------------------------------------------------------------------ commits
+
+    def _commit_create(self, op: Operation, new_key: str) -> None:
+        source_side = side_of(op.source or "")
+        tr_key, tf_key = (op.source, new_key) if source_side == TESTRAIL else (new_key, op.source)
+        assert tr_key is not None and tf_key is not None
+        with self.store.transact():
+            if op.replaces:
+                self.store.drop_base(op.replaces)
+            base = Base(op.kind, tr_key, tf_key, canonical_values(self.to_pair(op, op.settles)))
+            self.store.put_base(base.as_dict())
+            self.store.drop_from(JOURNAL, op.id)
+
+    def _commit_settles(self, op: Operation) -> None:
+        with self.store.transact():
+            if op.action == DELETE:
+                self.store.drop_base(op.pair)
+                self.store.drop_from(JOURNAL, op.id)
+                return
+            stored = self.store.base(op.pair)
+            if stored is not None:
+                base = Base.from_dict(stored)
+                values = dict(base.values)
+                for name, value in self.to_pair(op, op.settles).items():
+                    values[name] = value
+                unknown = base.unknown - set(op.settles)
+                gone = base.gone
+                if op.action == ARCHIVE:
+                    gone = TESTRAIL if op.side == TESTFIESTA else TESTFIESTA
+                self.store.put_base(
+                    Base(base.kind, base.testrail, base.testfiesta, values, unknown, gone).as_dict()
+                )
+            for conflict in op.resolves:
+                self._close_conflict(conflict)
+            self.store.drop_from(JOURNAL, op.id)
+
+    def _close_conflict(self, conflict_id: str) -> None:
+        entry = self.store.get_in(CONFLICT, conflict_id)
+        if entry is None:
+            return
+        resolution = entry.get("resolution")
+        if resolution:
+            log_id = f"{int(time.time() * 1000)}:{conflict_id}"
+            self.store.put_in(RESOLVED, log_id, {**entry, "closed": time.time()})
+        self.store.drop_from(CONFLICT, conflict_id)
+
+    def _bookkeeping(self, op: Operation) -> None:
+        with self.store.transact():
+            if op.action == LINK and op.link:
+                base = Base(
+                    op.kind,
+                    op.link[0],
+                    op.link[1],
+                    canonical_values(self.to_pair(op, op.settles)),
+                    frozenset(op.unknown),
+                )
+                self.store.put_base(base.as_dict())
+            elif op.action == FORGET:
+                self.store.drop_base(op.pair)
+            elif op.action == FLAG:
+                stored = self.store.base(op.pair)
+                if stored is not None:
+                    self.store.put_base({**stored, "gone": op.side})
+            elif op.action == REFRESH:
+                self._commit_settles(op)
+
+    # ------------------------------------------------------------------ apply
+
+    async def apply(self, plan: Plan) -> ApplyReport:
+        """Apply ``plan`` in order. A failing write is reported and the later operations of
+        its pair are skipped; the rest go on. :class:`Crash` and cancellation propagate."""
+        report = ApplyReport()
+        failed_pairs: set[str] = set()
+        operations = plan.operations
+        index = 0
+        while index < len(operations):
+            op = operations[index]
+            if op.pair in failed_pairs:
+                report.skipped.append(op)
+                index += 1
+                continue
+            if not op.writes:
+                self._bookkeeping(op)
+                report.count(op)
+                index += 1
+                continue
+            if op.action == CREATE:
+                batch = self._batch(operations, index, failed_pairs)
+                await self._create(batch, report, failed_pairs)
+                index += len(batch)
+                continue
+            await self._write(op, report, failed_pairs)
+            index += 1
+        return report
+
+    def _batch(
+        self, operations: Sequence[Operation], start: int, failed: set[str]
+    ) -> list[Operation]:
+        first = operations[start]
+        limit = self.batch_sizes.get((first.side or "", first.kind), 1)
+        batch = [first]
+        for op in operations[start + 1 :]:
+            if len(batch) >= limit or op.action != CREATE or op.kind != first.kind:
+                break
+            if op.side != first.side or op.pair in failed:
+                break
+            batch.append(op)
+        return batch
+
+    async def _create(self, batch: list[Operation], report: ApplyReport, failed: set[str]) -> None:
+        side_name = batch[0].side or ""
+        side = self.sides[side_name]
+        ready: list[tuple[Operation, dict[str, Any]]] = []
+        for op in batch:
+            try:
+                ready.append((op, self.to_side(op, side_name, op.values)))
+            except UnresolvedReference as error:
+                report.failed.append((op, str(error)))
+                failed.add(op.pair)
+        if not ready:
+            return
+        ops = [op for op, _ in ready]
+        self._mark(ops, PLANNED)
+        self._mark(ops, SENT)
+        try:
+            keys = await side.create(
+                ops[0].kind, [(values, op.source or "") for op, values in ready]
+            )
+        except LostAnswer as error:
+            # maybe landed: settle by lookup now, as recovery would after a crash
+            for op in ops:
+                found = await side.find(op.kind, op.source or "")
+                if found is not None:
+                    self._commit_create(op, found.key)
+                    report.count(op)
+                else:
+                    self.store.drop_from(JOURNAL, op.id)
+                    report.failed.append((op, str(error)))
+                    failed.add(op.pair)
+            return
+        except RailfiestaError as error:
+            for op in ops:
+                self.store.drop_from(JOURNAL, op.id)
+                report.failed.append((op, str(error)))
+                failed.add(op.pair)
+            return
+        self._mark(ops, CONFIRMED, keys)
+        for op, key in zip(ops, keys, strict=True):
+            self._commit_create(op, key)
+            report.count(op)
+
+    async def _write(self, op: Operation, report: ApplyReport, failed: set[str]) -> None:
+        side_name = op.side or ""
+        side = self.sides[side_name]
+        self._mark([op], PLANNED)
+        self._mark([op], SENT)
+        try:
+            if op.action == UPDATE:
+                assert op.target is not None
+                await side.update(op.kind, op.target, self.to_side(op, side_name, op.values))
+            elif op.action == ARCHIVE:
+                assert op.target is not None
+                await side.archive(op.kind, op.target)
+            else:
+                assert op.target is not None
+                await side.delete(op.kind, op.target)
+        except (RailfiestaError, LostAnswer) as error:
+            self.store.drop_from(JOURNAL, op.id)
+            report.failed.append((op, str(error)))
+            failed.add(op.pair)
+            return
+        self._mark([op], CONFIRMED, [op.target])
+        self._commit_settles(op)
+        report.count(op)
+
+    # ------------------------------------------------------------------ recovery
+
+    async def recover(self) -> int:
+        """Settle what a crash left in the journal (see the module docstring); returns how
+        many entries were found."""
+        entries = self.pending()
+        for entry in entries:
+            op = Operation.from_dict(entry["op"])
+            state = entry.get("state")
+            if state == CONFIRMED:
+                if op.action == CREATE:
+                    self._commit_create(op, str(entry["result"]))
+                else:
+                    self._commit_settles(op)
+                continue
+            if state == SENT and op.action == CREATE and op.side is not None:
+                found = await self.sides[op.side].find(op.kind, op.source or "")
+                if found is not None:
+                    self._commit_create(op, found.key)
+                    continue
+            self.store.drop_from(JOURNAL, op.id)
+        return len(entries)

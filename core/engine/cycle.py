@@ -1,0 +1,238 @@
+"""One sync cycle for one pair: observe, reconcile, plan, apply (DESIGN §5).
+
+:class:`Engine` ties the pure parts (:mod:`core.engine.reconcile`, :mod:`core.engine.plan`)
+to the two sides and the state store. The migration is the same cycle in ``migrate`` mode
+over a full observation; ``sync --once`` is one cycle in ``sync`` mode; ``sync --plan`` and
+``migrate --dry-run`` stop after planning.
+
+Observation cursors are committed only after their cycle applied, so a crash re-observes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.engine.apply import CONFLICT, RESOLVED, Applier, ApplyReport, StepHook, _no_hook
+from core.engine.plan import Plan, plan
+from core.engine.reconcile import (
+    TESTFIESTA,
+    TESTRAIL,
+    Base,
+    Conflict,
+    Inputs,
+    Settings,
+    Snapshot,
+    reconcile,
+    side_of,
+)
+from core.engine.sides import Observation, Side
+from core.store import StateStore
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did: the ``plan`` it made, what ``applied`` did (None for a dry run),
+    ``recovered`` journal entries settled first, and ``observed`` records per side."""
+
+    plan: Plan
+    applied: ApplyReport | None = None
+    recovered: int = 0
+    observed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> int:
+        """Items that wait for a person: open conflicts, held deletes, failed writes."""
+        held = sum(1 for n in self.plan.notices if n.what in ("held", "skipped"))
+        failed = len(self.applied.failed) if self.applied else 0
+        return len(self.plan.conflicts) + held + failed
+
+
+class Engine:
+    """The sync engine for one pair (``pair`` names it in the store's cursor keys).
+
+    ``testrail`` and ``testfiesta`` are :class:`core.engine.sides.Side` s; ``batch_sizes`` is
+    passed to the :class:`core.engine.apply.Applier`; ``on_step`` lets tests crash between
+    journal steps.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        testrail: Side,
+        testfiesta: Side,
+        *,
+        pair: str = "0",
+        batch_sizes: Mapping[tuple[str, str], int] | None = None,
+        on_step: StepHook = _no_hook,
+    ) -> None:
+        self.store = store
+        self.sides: dict[str, Side] = {TESTRAIL: testrail, TESTFIESTA: testfiesta}
+        self.pair = pair
+        self.applier = Applier(store, self.sides, batch_sizes=batch_sizes, on_step=on_step)
+
+    # ------------------------------------------------------------------ cursors
+
+    def _cursor_key(self, side: str) -> str:
+        return f"cursor:{self.pair}:{side}"
+
+    def cursor(self, side: str) -> Mapping[str, Any] | None:
+        """The committed observation cursor of ``side`` (None before the first cycle)."""
+        value = self.store.get(self._cursor_key(side))
+        return dict(value) if isinstance(value, dict) else None
+
+    # ------------------------------------------------------------------ conflicts
+
+    def open_conflicts(self) -> list[dict[str, Any]]:
+        """Stored conflicts (``{"conflict": {...}, "resolution": None | {...}}``)."""
+        entries = [self.store.get_in(CONFLICT, i) for i in self.store.family(CONFLICT)]
+        return [e for e in entries if e]
+
+    def _resolutions(self) -> dict[str, tuple[str, Any]]:
+        chosen: dict[str, tuple[str, Any]] = {}
+        for entry in self.open_conflicts():
+            resolution = entry.get("resolution")
+            if resolution:
+                chosen[entry["conflict"]["id"]] = (resolution["winner"], resolution["value"])
+        return chosen
+
+    def _store_conflicts(self, conflicts: list[Conflict]) -> None:
+        with self.store.transact():
+            for conflict in conflicts:
+                before = self.store.get_in(CONFLICT, conflict.id) or {}
+                self.store.put_in(
+                    CONFLICT,
+                    conflict.id,
+                    {
+                        "conflict": conflict.as_dict(),
+                        "resolution": before.get("resolution"),
+                        "since": before.get("since", time.time()),
+                    },
+                )
+
+    def _log_resolutions(self, report: CycleReport) -> None:
+        now = time.time()
+        for index, resolution in enumerate(report.plan.resolutions):
+            self.store.put_in(
+                RESOLVED,
+                f"{int(now * 1000)}:{index}:{resolution.conflict.id}",
+                {
+                    "conflict": resolution.conflict.as_dict(),
+                    "resolution": {
+                        "winner": resolution.winner,
+                        "value": resolution.value,
+                        "by": resolution.by,
+                        "at": now,
+                    },
+                    "losing": dict(resolution.losing),
+                    "closed": now,
+                },
+            )
+
+    # ------------------------------------------------------------------ the cycle
+
+    async def observe(self, *, full: bool) -> tuple[Inputs, dict[str, Observation]]:
+        """Observe both sides since their cursors and gather what reconcile needs: the bases
+        of every observed record (all bases of a kind a side listed completely), and the
+        records the other side did not observe but reconcile must compare (a record whose
+        origin names an unlinked record; both copies of a pair with a chosen resolution)."""
+        observations = {
+            name: await side.observe(None if full else self.cursor(name), full=full)
+            for name, side in self.sides.items()
+        }
+        bases: dict[str, Base] = {}
+
+        def load(data: dict[str, Any] | None) -> None:
+            if data is not None:
+                base = Base.from_dict(data)
+                bases[base.testrail] = base
+
+        complete_kinds = {kind for o in observations.values() for kind in o.complete}
+        for kind in complete_kinds:
+            for data in self.store.bases(kind):
+                load(data)
+        for observation in observations.values():
+            for key in observation.records:
+                if key not in bases:
+                    load(self.store.base_of(key))
+        resolutions = self._resolutions()
+        wanted: dict[str, set[str]] = {TESTRAIL: set(), TESTFIESTA: set()}
+        resolved_pairs = {
+            e["conflict"]["testrail"]
+            for e in self.open_conflicts()
+            if e["conflict"]["id"] in resolutions
+        }
+        for pair in resolved_pairs:
+            load(self.store.base(pair))
+            if pair in bases:
+                wanted[TESTRAIL].add(bases[pair].testrail)
+                wanted[TESTFIESTA].add(bases[pair].testfiesta)
+        linked = {b.testrail for b in bases.values()} | {b.testfiesta for b in bases.values()}
+        for name, observation in observations.items():
+            for record in observation.records.values():
+                if record.origin and record.key not in linked and side_of(record.origin) != name:
+                    wanted[side_of(record.origin)].add(record.origin)
+        records = {name: dict(o.records) for name, o in observations.items()}
+        for name, keys in wanted.items():
+            missing = [k for k in keys if k not in records[name]]
+            if missing:
+                records[name].update(await self.sides[name].fetch(missing))
+        inputs = Inputs(
+            bases,
+            Snapshot(records[TESTRAIL], observations[TESTRAIL].complete),
+            Snapshot(records[TESTFIESTA], observations[TESTFIESTA].complete),
+            resolutions,
+        )
+        return inputs, observations
+
+    async def make_plan(self, settings: Settings, *, full: bool = False) -> Plan:
+        """Observe and plan, writing nothing (``sync --plan``, ``migrate --dry-run``)."""
+        inputs, _ = await self.observe(full=full)
+        return plan(reconcile(inputs, settings))
+
+    async def run(self, settings: Settings, *, full: bool = False) -> CycleReport:
+        """One whole cycle: settle the journal, observe, reconcile, plan, apply, then store
+        the conflicts, log the policy resolutions and commit the cursors."""
+        recovered = await self.applier.recover()
+        inputs, observations = await self.observe(full=full)
+        the_plan = plan(reconcile(inputs, settings))
+        report = CycleReport(
+            the_plan,
+            recovered=recovered,
+            observed={name: len(o.records) for name, o in observations.items()},
+        )
+        report.applied = await self.applier.apply(the_plan)
+        self._store_conflicts(the_plan.conflicts)
+        self._log_resolutions(report)
+        with self.store.transact():
+            for name, observation in observations.items():
+                self.store.set(self._cursor_key(name), dict(observation.cursor))
+        return report
+
+    # ------------------------------------------------------------------ resolutions
+
+    def resolve(self, conflict_id: str, winner: str, value: Any = None, *, by: str) -> None:
+        """Record a person's choice for conflict ``conflict_id``: ``winner`` ``testrail`` or
+        ``testfiesta`` (that side's value), or ``value`` (the typed ``value``). The next cycle
+        applies it to both sides; until then :meth:`unresolve` takes it back. Raises KeyError
+        for an unknown conflict, ValueError for an unknown winner."""
+        if winner not in (TESTRAIL, TESTFIESTA, "value"):
+            raise ValueError(f"winner must be testrail, testfiesta or value, not {winner!r}")
+        entry = self.store.get_in(CONFLICT, conflict_id)
+        if entry is None:
+            raise KeyError(conflict_id)
+        values = entry["conflict"]["values"]
+        chosen = values[winner] if winner in (TESTRAIL, TESTFIESTA) else value
+        entry["resolution"] = {"winner": winner, "value": chosen, "by": by, "at": time.time()}
+        self.store.put_in(CONFLICT, conflict_id, entry)
+
+    def unresolve(self, conflict_id: str) -> bool:
+        """Take back a choice not applied yet; False if there was none to take back."""
+        entry = self.store.get_in(CONFLICT, conflict_id)
+        if entry is None or not entry.get("resolution"):
+            return False
+        entry["resolution"] = None
+        self.store.put_in(CONFLICT, conflict_id, entry)
+        return True
