@@ -179,11 +179,21 @@ class Engine:
             missing = [k for k in keys if k not in records[name]]
             if missing:
                 records[name].update(await self.sides[name].fetch(missing))
+        known = {b.testfiesta for b in bases.values()}
+        links: dict[str, str] = {}
+        for record in records[TESTFIESTA].values():
+            for value in record.values.values():
+                if isinstance(value, str) and value.startswith("tf:") and value not in known:
+                    linked = self.store.linked(value)
+                    if linked is not None:
+                        links[value] = linked
+                    known.add(value)
         inputs = Inputs(
             bases,
             Snapshot(records[TESTRAIL], observations[TESTRAIL].complete),
             Snapshot(records[TESTFIESTA], observations[TESTFIESTA].complete),
             resolutions,
+            links,
         )
         return inputs, observations
 

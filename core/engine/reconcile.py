@@ -380,19 +380,23 @@ def merge_lists(base: Sequence[Any], ours: Sequence[Any], theirs: Sequence[Any])
 class Inputs:
     """Everything reconcile looks at: the ``bases`` by TestRail key, both snapshots, and the
     values people chose for conflicts (``resolutions`` by conflict id, each
-    ``(winner, value)`` with winner ``testrail``, ``testfiesta`` or ``value``)."""
+    ``(winner, value)`` with winner ``testrail``, ``testfiesta`` or ``value``). ``links``
+    maps TestFiesta keys to the TestRail keys they are linked to, for references to records
+    whose base is not among ``bases`` (the project's root folder, records not observed)."""
 
     bases: Mapping[str, Base]
     testrail: Snapshot
     testfiesta: Snapshot
     resolutions: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
+    links: Mapping[str, str] = field(default_factory=dict)
 
 
 class _PairSpace:
     """Translation of one side's references into pair space (pure, from the bases)."""
 
-    def __init__(self, bases: Iterable[Base]) -> None:
-        self.tr_of: dict[str, str] = {b.testfiesta: b.testrail for b in bases}
+    def __init__(self, bases: Iterable[Base], links: Mapping[str, str]) -> None:
+        self.tr_of: dict[str, str] = dict(links)
+        self.tr_of.update({b.testfiesta: b.testrail for b in bases})
 
     def values(self, record: Record, kind: Kind) -> dict[str, Any]:
         values = dict(record.values)
@@ -412,7 +416,7 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
     odd case becomes a notice.
     """
     out = Reconciliation()
-    space = _PairSpace(inputs.bases.values())
+    space = _PairSpace(inputs.bases.values(), inputs.links)
     by_tf = {b.testfiesta: b for b in inputs.bases.values()}
     tr_records, tf_records = inputs.testrail.records, inputs.testfiesta.records
     removes: list[Remove] = []
