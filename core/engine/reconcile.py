@@ -640,7 +640,7 @@ def _merge_pair(
             result = merge_lists(b if isinstance(b, list) else [], t or [], f or [])
             if not result.whole:
                 items = list(result.merged)
-                unresolved = False
+                unresolved: list[int] = []
                 for index in result.conflicts:
                     label = f"{name}[{index + 1}]"
                     chosen = _settle(
@@ -656,14 +656,14 @@ def _merge_pair(
                         settings,
                     )
                     if chosen is _MISSING:
-                        unresolved = True
+                        unresolved.append(index)
                     else:
                         items[index] = chosen
                         resolves.append(conflict_id(pair, label))
                 if unresolved:
-                    # what merged cleanly still lands; conflicting steps keep the base text
-                    # on both sides' bases, so they stay conflicts until settled
-                    _partial_list(out, base, kind, name, items, t, f, result.conflicts, b)
+                    # what merged cleanly or was settled still lands; the open conflicting
+                    # steps keep each side's text and the base text, so they stay conflicts
+                    _partial_list(out, base, kind, name, items, t, f, unresolved, b)
                     continue
                 decide(name, items)
                 continue
