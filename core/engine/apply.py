@@ -32,10 +32,11 @@ from core.engine.plan import (
     UPDATE,
     Operation,
     Plan,
+    operation_id,
 )
 from core.engine.reconcile import TESTFIESTA, TESTRAIL, Base, side_of
 from core.engine.sides import LostAnswer, Side
-from core.errors import RailfiestaError
+from core.errors import NotFound, RailfiestaError
 from core.kinds import KINDS
 from core.model import canonical_values
 from core.store import StateStore
@@ -63,11 +64,13 @@ class UnresolvedReference(RailfiestaError):
 class ApplyReport:
     """What an apply did: ``done`` counts per ``"<action> <side> <kind>"``, ``failed`` the
     operations that did not land with the reason, ``skipped`` those left out because an
-    earlier operation of the same pair failed."""
+    earlier operation of the same pair failed, ``recreated`` the creates made because an
+    update found its target deleted (an edit beats a delete)."""
 
     done: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[Operation, str]] = field(default_factory=list)
     skipped: list[Operation] = field(default_factory=list)
+    recreated: list[Operation] = field(default_factory=list)
 
     def count(self, op: Operation, n: int = 1) -> None:
         """Count ``n`` landed operations like ``op``."""
@@ -163,7 +166,7 @@ class Applier:
         assert tr_key is not None and tf_key is not None
         with self.store.transact():
             if op.replaces:
-                self.store.drop_base(op.replaces)
+                self._forget(op.replaces)
             base = Base(op.kind, tr_key, tf_key, canonical_values(self.to_pair(op, op.settles)))
             self.store.put_base(base.as_dict())
             self.store.drop_from(JOURNAL, op.id)
@@ -171,7 +174,7 @@ class Applier:
     def _commit_settles(self, op: Operation) -> None:
         with self.store.transact():
             if op.action == DELETE:
-                self.store.drop_base(op.pair)
+                self._forget(op.pair)
                 self.store.drop_from(JOURNAL, op.id)
                 return
             stored = self.store.base(op.pair)
@@ -190,6 +193,14 @@ class Applier:
             for conflict in op.resolves:
                 self._close_conflict(conflict)
             self.store.drop_from(JOURNAL, op.id)
+
+    def _forget(self, pair: str) -> None:
+        """Drop a pair's base and link and the conflicts about it (its record is gone)."""
+        self.store.drop_base(pair)
+        for conflict_id in self.store.family(CONFLICT):
+            entry = self.store.get_in(CONFLICT, conflict_id)
+            if entry and entry["conflict"]["testrail"] == pair:
+                self.store.drop_from(CONFLICT, conflict_id)
 
     def _close_conflict(self, conflict_id: str) -> None:
         entry = self.store.get_in(CONFLICT, conflict_id)
@@ -213,7 +224,7 @@ class Applier:
                 )
                 self.store.put_base(base.as_dict())
             elif op.action == FORGET:
-                self.store.drop_base(op.pair)
+                self._forget(op.pair)
             elif op.action == FLAG:
                 stored = self.store.base(op.pair)
                 if stored is not None:
@@ -321,6 +332,14 @@ class Applier:
             else:
                 assert op.target is not None
                 await side.delete(op.kind, op.target)
+        except NotFound:
+            self.store.drop_from(JOURNAL, op.id)
+            if op.action == UPDATE:
+                await self._recreate(op, report, failed)
+            else:  # already gone: what an archive or delete wanted
+                self._commit_settles(op)
+                report.count(op)
+            return
         except (RailfiestaError, LostAnswer) as error:
             self.store.drop_from(JOURNAL, op.id)
             report.failed.append((op, str(error)))
@@ -329,6 +348,29 @@ class Applier:
         self._mark([op], CONFIRMED, [op.target])
         self._commit_settles(op)
         report.count(op)
+
+    async def _recreate(self, op: Operation, report: ApplyReport, failed: set[str]) -> None:
+        """An update found its target deleted: the edit beats the delete, so the edited
+        record is copied back as a new record (the old pair is dropped when it lands)."""
+        stored = self.store.base(op.pair)
+        if stored is None:
+            return
+        base = Base.from_dict(stored)
+        source = base.testfiesta if op.side == TESTRAIL else base.testrail
+        values = {**base.values, **op.values}
+        create = Operation(
+            id=operation_id(CREATE, op.kind, op.side, source),
+            action=CREATE,
+            kind=op.kind,
+            pair=source,
+            side=op.side,
+            source=source,
+            values=values,
+            settles=values,
+            replaces=op.pair,
+        )
+        report.recreated.append(create)
+        await self._create([create], report, failed)
 
     # ------------------------------------------------------------------ recovery
 

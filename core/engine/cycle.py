@@ -184,9 +184,9 @@ class Engine:
         for record in records[TESTFIESTA].values():
             for value in record.values.values():
                 if isinstance(value, str) and value.startswith("tf:") and value not in known:
-                    linked = self.store.linked(value)
-                    if linked is not None:
-                        links[value] = linked
+                    partner = self.store.linked(value)
+                    if partner is not None:
+                        links[value] = partner
                     known.add(value)
         inputs = Inputs(
             bases,

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.errors import NotFound
 from core.model import Record
 
 
@@ -54,7 +55,8 @@ class Side(Protocol):
         ...
 
     async def update(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
-        """Write ``changes`` to record ``key``."""
+        """Write ``changes`` to record ``key``; :class:`core.errors.NotFound` when it is
+        gone."""
         ...
 
     async def archive(self, kind: str, key: str) -> None:
@@ -126,6 +128,12 @@ class MemorySide:
         """Every record of ``kind``."""
         return [self.record(k) for k, r in self.rows.items() if r.kind == kind]
 
+    def _row(self, key: str, endpoint: str) -> _Row:
+        row = self.rows.get(key)
+        if row is None:
+            raise NotFound(self.name, endpoint, 404, f"{key} does not exist")
+        return row
+
     # ------------------------------------------------------------------ Side
 
     async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
@@ -164,7 +172,7 @@ class MemorySide:
         """See :meth:`Side.update`."""
         self.writes += 1
         self.clock += 1
-        row = self.rows[key]
+        row = self._row(key, "update")
         row.values.update(changes)
         for name, value in changes.items():
             if value is None:
@@ -175,7 +183,7 @@ class MemorySide:
         """See :meth:`Side.archive`."""
         self.writes += 1
         self.clock += 1
-        row = self.rows[key]
+        row = self._row(key, "archive")
         row.archived = True
         row.changed = self.clock
 
