@@ -18,7 +18,6 @@ finds, so a re-run, or a resume after a crash or a dropped connection, creates n
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import unicodedata
@@ -28,7 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from core.errors import ApiError, ConfigError, MappingError, NotFound
+from core.engine.cycle import OBSERVED, Engine
+from core.engine.reconcile import MIGRATE, TESTFIESTA, Settings
+from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
 from core.mapping import (
@@ -39,21 +40,18 @@ from core.mapping import (
     MappingRules,
     match_name,
 )
-from core.model import CaseRecord, tf_key, tr_key
+from core.model import key_id, tf_key, tr_key
 from core.store import StateStore
-from core.testfiesta.adapter import SOURCE, CaseTarget, case_payload, custom_field_key, root_folder
+from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
+from core.testfiesta.side import CASE_BATCH, TestFiestaContext, TestFiestaSide
 from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
+from core.testrail.side import TestRailContext, TestRailSide
 
 #: Seconds between two progress events of one stage (the console redraws on each).
 PROGRESS_INTERVAL = 0.25
 
-#: Most cases per ``POST /cases`` request.
-CASE_BATCH = 100
-#: Most JSON bytes per ``POST /cases`` request. No limit is documented; web frameworks commonly
-#: refuse bodies above 100 KB with 413, so batches stay well below that, and a 413 halves them.
-CASE_BATCH_BYTES = 64_000
 
 #: What a migration never carries over, and says so in its report (DESIGN §1).
 NOT_MIGRATED = (
@@ -277,6 +275,7 @@ class ProjectMigration:
         # resolved during run()
         self.project_key = ""
         self.project_uid = 0
+        self.root_uid = 0
         self.created_project = False
         self.identity = instance_identity(testrail.base_url)
         self.field_names: dict[str, str] = {}
@@ -356,10 +355,7 @@ class ProjectMigration:
         with stage("templates"):
             await self._templates(catalog, tf_fields)
             self._progress("templates", len(catalog.templates), len(catalog.templates))
-        with stage("folders"):
-            await self._folders(project, suites)
-        with stage("cases"):
-            await self._cases(project, suites, catalog)
+        await self._records(project, suites, catalog)
         for kind in report.kinds:
             report.kinds[kind].requests = (
                 self.tr.session.stats.by_stage[kind]
@@ -419,6 +415,9 @@ class ProjectMigration:
             self.created_project = True
             self.store.link(tr_key("project", project["id"]), tf_key("project", created["uid"]))
             self.emit(Activity("info", f"created TestFiesta project {match.key}"))
+        if self.project_uid:
+            root = root_folder(await self.tf.list_folders(self.project_key))
+            self.root_uid = int(root["uid"]) if root else 0
         self.reserved_keys.add(self.project_key)
         if not self.dry_run:
             self.store.set(IDENTITY_KEY, self.identity)
@@ -510,291 +509,119 @@ class ProjectMigration:
             self.template_uids[template_name] = str(created["uid"])
             count.testfiesta += 1
 
-    def _priority_uid(self, testrail_name: str | None) -> int | None:
-        if testrail_name is None:
-            return None
-        wanted = self.rules.priority_name(testrail_name)
-        found = match_name(wanted, self.priority_uids)
-        if found is None:
-            self._warn(
-                str(
-                    MappingError(
-                        f"TestRail priority {testrail_name!r} has no TestFiesta priority "
-                        f"named {wanted!r}; those cases were created without a priority",
-                        hint=f'add "{testrail_name}" = "<TestFiesta priority>" '
-                        "under [mapping.priority]",
-                    )
-                )
-            )
-            return None
-        return self.priority_uids[found]
+    # ------------------------------------------------------------------ folders and cases
 
-    # ------------------------------------------------------------------ folders
+    def sides(
+        self, project: Mapping[str, Any], suites: list[dict[str, Any]], catalog: TestRailCatalog
+    ) -> tuple[TestRailSide, TestFiestaSide]:
+        """The two :mod:`core.engine` sides of this pair, over what :meth:`prepare` found."""
+        testrail = TestRailSide(self.tr, TestRailContext(project, suites, catalog))
+        context = TestFiestaContext(
+            project_key=self.project_key,
+            project_uid=self.project_uid,
+            root_uid=self.root_uid,
+            identity=self.identity,
+            rules=self.rules,
+            field_names=self.field_names,
+            template_uids=self.template_uids,
+            priority_uids=self.priority_uids,
+            tag_uids=self.tag_uids,
+            testrail_names={
+                "priority": list(catalog.priorities.values()),
+                "type": list(catalog.types.values()),
+                "template": list(catalog.templates.values()),
+            },
+            fresh=not self._project_had_data,
+        )
+        return testrail, TestFiestaSide(self.tf, context, warn=self._warn)
 
-    async def _folders(self, project: Mapping[str, Any], suites: list[dict[str, Any]]) -> set[str]:
-        """Create the folder tree; return the externalIds every folder should have."""
-        assert self.report is not None
-        count = self.report.kinds.setdefault("folders", KindCount())
-        existing: dict[str, dict[str, Any]] = {}
-        root_uid = 0
-        listed: list[str] = []
-        if self.project_uid:
-            folders = await self.tf.list_folders(self.project_key)
-            listed = [
-                str(f["externalId"])
-                for f in folders
-                if f.get("externalId") and f.get("source") == SOURCE
-            ]
-            existing = {
-                str(f["externalId"]): f
-                for f in folders
-                if f.get("externalId") and f.get("source") == SOURCE and not f.get("deletedAt")
-            }
-            root = root_folder(folders)
-            root_uid = int(root["uid"]) if root else 0
-        expected: set[str] = set()
-        suite_mode = int(project.get("suite_mode") or 1)
-        # suite mode 3: every suite is a top-level folder; mode 2: the master is the root and
-        # each baseline (a frozen copy of it) a top-level folder; mode 1: the root
-        as_folder = {
-            int(suite["id"]): suite_mode == 3
-            or (suite_mode == 2 and bool(suite.get("is_baseline")))
-            for suite in suites
-        }
-        sections_of = {
-            int(suite["id"]): await self.tr.get_sections(int(project["id"]), int(suite["id"]))
-            for suite in suites
-        }
-        count.testrail = sum(as_folder.values()) + sum(len(s) for s in sections_of.values())
-        done = 0
-        self._progress("folders", done, count.testrail)
-        for suite in suites:  # each suite's folder, then its sections: the order people see
-            suite_key = tr_key("suite", suite["id"])
-            if as_folder[int(suite["id"])]:
-                ext = self._ext("suite", suite["id"])
-                expected.add(ext)
-                await self._folder(
-                    suite_key,
-                    ext,
-                    str(suite["name"]),
-                    root_uid,
-                    str(suite.get("description") or ""),
-                    existing,
-                )
-                done += 1
-            else:
-                self.folder_uids[suite_key] = root_uid
-                if root_uid and not self.dry_run:
-                    self.store.link(suite_key, tf_key("folder", root_uid))
-            pending = list(sections_of[int(suite["id"])])
-            while pending:  # parents first, whatever order the rows came in
-                waiting = []
-                for section in pending:
-                    parent_id = section.get("parent_id")
-                    parent_key = tr_key("section", parent_id) if parent_id else suite_key
-                    if parent_key not in self.folder_uids:
-                        waiting.append(section)
-                        continue
-                    ext = self._ext("section", section["id"])
-                    expected.add(ext)
-                    await self._folder(
-                        tr_key("section", section["id"]),
-                        ext,
-                        str(section["name"]),
-                        self.folder_uids[parent_key],
-                        str(section.get("description") or ""),
-                        existing,
-                    )
-                    done += 1
-                    self._progress("folders", done, count.testrail)
-                if len(waiting) == len(pending):
-                    names = ", ".join(str(s["name"]) for s in waiting[:5])
-                    self._warn(
-                        f"{len(waiting)} sections of suite {suite['name']!r} point at parents "
-                        f"that do not exist: {names}"
-                    )
-                    break
-                pending = waiting
-        self._progress("folders", count.testrail, count.testrail)
-        if count.created and not self.dry_run:
-            folders = await self.tf.list_folders(self.project_key)
-            listed = [str(f.get("externalId")) for f in folders if f.get("source") == SOURCE]
-        # else nothing was written: the listing above is the read-back
-        self._tally("folders", expected, listed)
-        return expected
-
-    async def _folder(
-        self,
-        key: str,
-        ext: str,
-        name: str,
-        parent_uid: int,
-        description: str,
-        existing: dict[str, dict[str, Any]],
-    ) -> None:
-        assert self.report is not None
-        found = existing.get(ext)
-        if found is not None:
-            uid = int(found["uid"])
-        elif self.dry_run:
-            self.report.kinds["folders"].created += 1
-            self.folder_uids[key] = 0
-            return
-        else:
-            created = await self.tf.create_folder(
-                self.project_key,
-                name=name,
-                parent_uid=parent_uid,
-                project_uid=self.project_uid,
-                external_id=ext,
-                source=SOURCE,
-                custom_fields={"description": description} if description else None,
-            )
-            uid = int(created["uid"])
-            self.report.kinds["folders"].created += 1
-        self.folder_uids[key] = uid
-        if not self.dry_run:
-            self.store.link(key, tf_key("folder", uid))
-
-    # ------------------------------------------------------------------ cases
-
-    async def _cases(
+    async def _records(
         self, project: Mapping[str, Any], suites: list[dict[str, Any]], catalog: TestRailCatalog
     ) -> None:
-        """Create every case not yet in TestFiesta (after the tags their types need), then
-        count what TestFiesta holds."""
+        """Folders and cases: the sync engine's first pass (one-way, create only), which links
+        what TestFiesta already holds (by ``externalId``) and seeds every base; then the
+        read-back tally."""
         assert self.report is not None
-        count = self.report.kinds.setdefault("cases", KindCount())
-        existing: dict[str, int] = {}
-        listed: list[str] = []
-        if self._project_had_data:
-            async for row in self.tf.iter_cases(self.project_key):
-                if row.get("source") == SOURCE and row.get("externalId"):
-                    listed.append(str(row["externalId"]))
-                    existing.setdefault(str(row["externalId"]), int(row["uid"]))
-        rows: list[dict[str, Any]] = []
-        self._progress("reading cases", 0, None)
-        for suite in suites:
-            async for row in self.tr.iter_cases(int(project["id"]), int(suite["id"])):
-                rows.append(row)
-                self._progress("reading cases", len(rows), None)
-        count.testrail = len(rows)
-        self._progress("reading cases", len(rows), len(rows))
-        records = [
-            (catalog.case_record(row, tr_key("section", row.get("section_id") or 0)),
-             self._ext("case", row["id"]))
-            for row in rows
-        ]  # fmt: skip
-        missing = [(record, ext) for record, ext in records if ext not in existing]
-        with stage("tags"):
-            await self._tags({r.type for r, _ in records if r.type}, {r.type for r, _ in missing})
-        batch: list[tuple[CaseRecord, str, dict[str, Any]]] = []
-        done = len(records) - len(missing)
-        if not self.dry_run:
-            self.store.link_many(
-                (record.key, tf_key("case", existing[ext]))
-                for record, ext in records
-                if ext in existing
+        testrail, testfiesta = self.sides(project, suites, catalog)
+        anchor = testrail.ctx.anchor
+        if self.root_uid and not self.dry_run:
+            self.store.link(anchor, tf_key("folder", self.root_uid))
+        engine = Engine(
+            self.store,
+            testrail,
+            testfiesta,
+            pair=f"{project['id']}",
+            batch_sizes={(TESTFIESTA, "case"): CASE_BATCH},
+        )
+        settings = Settings(mode=MIGRATE)
+        self._progress("reading", 0, None)
+        if self.dry_run:
+            cycle_plan = await engine.make_plan(settings, full=True)
+            inputs = None
+        else:
+            cycle = await engine.run(settings, full=True, on_progress=self._apply_progress)
+            cycle_plan, inputs = cycle.plan, cycle.inputs
+            for op, reason in cycle.applied.failed if cycle.applied else []:
+                self._warn(f"{op.kind} {op.source}: {reason}")
+        tr_records = testrail.last_observed
+        creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
+        for kind, label in (("folder", "folders"), ("case", "cases")):
+            count = self.report.kinds.setdefault(label, KindCount())
+            count.testrail = sum(1 for r in tr_records.values() if r.kind == kind)
+            count.created = creates[kind]
+        types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
+        tags = self.report.kinds.setdefault("tags", KindCount())
+        tags.testrail = len({self.rules.type_tag(t) for t in types})
+        tags.created = (
+            testfiesta.created_tags
+            if not self.dry_run
+            else sum(1 for t in types if match_name(self.rules.type_tag(t), self.tag_uids) is None)
+        )
+        tags.testfiesta = tags.testrail - (tags.created if self.dry_run else 0)
+        for conflict in cycle_plan.conflicts:
+            self._warn(
+                f"{conflict.testfiesta} differs from {conflict.testrail} in {conflict.field}: "
+                "kept as a conflict for `railfiesta conflicts`"
             )
-        batch_bytes = 0
-        for record, ext in missing:
-            if self.dry_run:
-                count.created += 1
-                continue
-            payload = self._case_payload(record, ext)
-            size = len(json.dumps(payload, ensure_ascii=False).encode())
-            if batch and (len(batch) >= CASE_BATCH or batch_bytes + size > CASE_BATCH_BYTES):
-                done += await self._create_cases(batch)
-                batch, batch_bytes = [], 0
-                self._progress("cases", done, len(rows))
-            batch.append((record, ext, payload))
-            batch_bytes += size
-        if batch:
-            done += await self._create_cases(batch)
-        self._progress("cases", len(rows), len(rows))
-        expected = {ext for _, ext in records}
-        if count.created and not self.dry_run:
-            listed = [
+        del inputs
+        expected = {
+            kind: {
+                external_id(self.identity, key_kind, key_id(r.key))
+                for r in tr_records.values()
+                if r.kind == kind
+                for key_kind in [r.key.split(":")[1]]
+            }
+            for kind in ("folder", "case")
+        }
+        if self.dry_run:
+            self._tally("folders", expected["folder"], testfiesta.listed["folder"])
+            self._tally("cases", expected["case"], testfiesta.listed["case"])
+            return
+        wrote = bool(creates)
+        folders = (
+            [
+                str(f.get("externalId"))
+                for f in await self.tf.list_folders(self.project_key)
+                if f.get("source") == SOURCE
+            ]
+            if wrote
+            else testfiesta.listed["folder"]
+        )
+        cases = (
+            [
                 str(row.get("externalId"))
                 async for row in self.tf.iter_cases(self.project_key)
                 if row.get("source") == SOURCE
             ]
-        # else nothing was written: the listing above is the read-back
-        self._tally("cases", expected, listed)
-
-    async def _tags(self, used: set[str | None], needed: set[str | None]) -> None:
-        """TestRail case types travel as TestFiesta tags (org-wide): find or create the tag of
-        every type the cases use; only types of cases still to create need a tag to exist."""
-        assert self.report is not None
-        count = self.report.kinds.setdefault("tags", KindCount())
-        names = sorted({self.rules.type_tag(t) for t in used if t})
-        count.testrail = len(names)
-        if not names:
-            return
-        for tag in await self.tf.list_tags():
-            self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
-        wanted = {self.rules.type_tag(t) for t in needed if t}
-        self._progress("tags", 0, len(names))
-        for name in names:
-            if match_name(name, self.tag_uids) is not None:
-                count.testfiesta += 1
-            elif name in wanted:
-                count.created += 1
-                if not self.dry_run:
-                    created = await self.tf.create_tag(name, ["cases"])
-                    self.tag_uids[name] = int(created["uid"])
-                    count.testfiesta += 1
-        self._progress("tags", len(names), len(names))
-
-    def _case_payload(self, record: CaseRecord, ext: str) -> dict[str, Any]:
-        folder_uid = self.folder_uids.get(record.folder)
-        if folder_uid is None:
-            raise MappingError(
-                f"case {record.key} ({record.title!r}) is in section {record.folder}, "
-                "which was not migrated",
-                hint="re-run the migration; if it persists the section is not readable",
-            )
-        tag_name = (
-            match_name(self.rules.type_tag(record.type), self.tag_uids) if record.type else None
+            if wrote
+            else testfiesta.listed["case"]
         )
-        tag = self.tag_uids[tag_name] if tag_name else None
-        target = CaseTarget(
-            project_uid=self.project_uid,
-            folder_uid=folder_uid,
-            template_uid=self.template_uids.get(record.template) or None,
-            priority_uid=self._priority_uid(record.priority),
-            tag_uids=(tag,) if tag is not None else (),
-            field_names=self.field_names,
-        )
-        return case_payload(record, target, ext)
+        # else nothing was written: the listings of the observation are the read-back
+        self._tally("folders", expected["folder"], folders)
+        self._tally("cases", expected["case"], cases)
 
-    async def _create_cases(self, batch: list[tuple[CaseRecord, str, dict[str, Any]]]) -> int:
-        """Create ``batch`` in one request and link it; a 413 (body too large: nothing was
-        stored) splits the batch in halves. One case too large alone is a clear error."""
-        assert self.report is not None
-        try:
-            created = await self.tf.create_cases(
-                self.project_key, [payload for _, _, payload in batch]
-            )
-        except ApiError as error:
-            if error.status != 413:
-                raise
-            if len(batch) == 1:
-                record = batch[0][0]
-                raise MappingError(
-                    f"case {record.key} ({record.title[:60]!r}) is too large for TestFiesta "
-                    "(HTTP 413 even on its own)",
-                    hint="shorten its longest text field in TestRail, then run again",
-                ) from None
-            half = len(batch) // 2
-            return await self._create_cases(batch[:half]) + await self._create_cases(batch[half:])
-        by_ext = {str(row.get("externalId")): row for row in created}
-        self.store.link_many(
-            (record.key, tf_key("case", by_ext.get(ext, row)["uid"]))
-            for (record, ext, _), row in zip(batch, created, strict=True)
-        )
-        self.report.kinds["cases"].created += len(batch)
-        return len(batch)
+    def _apply_progress(self, kind: str, done: int, total: int) -> None:
+        self._progress("reading" if kind == OBSERVED else f"{kind}s", done, total)
 
     # ------------------------------------------------------------------ verification
 

@@ -177,12 +177,16 @@ class StateStore:
             self._cache.delete(_BASE + testrail_key)
             self.unlink(testrail_key)
 
-    def bases(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every stored base (of ``kind`` only, when given)."""
+    def bases(
+        self, kind: str | None = None, *, scope: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every stored base (of ``kind`` and of pair ``scope`` only, when given)."""
         for raw in self._cache.iterkeys():
             if isinstance(raw, str) and raw.startswith(_BASE):
                 value = self._cache.get(raw)
-                if value is not None and (kind is None or value.get("kind") == kind):
+                if value is None or (kind is not None and value.get("kind") != kind):
+                    continue
+                if scope is None or value.get("scope", "0") == scope:
                     yield dict(value)
 
     # ------------------------------------------------------------------ indexed families

@@ -17,6 +17,7 @@ What we wrote becomes the base, so our own writes never come back as changes.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,14 @@ from core.engine.plan import (
 )
 from core.engine.reconcile import TESTFIESTA, TESTRAIL, Base, side_of
 from core.engine.sides import LostAnswer, Side
-from core.errors import NotFound, RailfiestaError
+from core.errors import (
+    AuthenticationFailed,
+    NotFound,
+    RailfiestaError,
+    ServerUnreachable,
+    WrongServer,
+)
+from core.http import stage
 from core.kinds import KINDS
 from core.model import canonical_values
 from core.store import StateStore
@@ -46,6 +54,10 @@ CONFLICT = "conflict"
 RESOLVED = "resolved"
 
 PLANNED, SENT, CONFIRMED = "planned", "sent", "confirmed"
+
+#: Errors that stop the whole apply (the server is unreachable, refuses us, or is not the
+#: server we think): the journal keeps what was in flight and the next run settles it.
+FATAL = (ServerUnreachable, AuthenticationFailed, WrongServer)
 
 #: Called with (step name, operation) at every journal step; tests raise from it to crash.
 StepHook = Callable[[str, Operation], None]
@@ -91,10 +103,26 @@ def _no_hook(_step: str, _op: Operation) -> None:
     return None
 
 
+#: Called with (kind, written so far, writes planned) for that kind: 0 before its first
+#: write, then after each write.
+ProgressHook = Callable[[str, int, int], None]
+
+
+def _no_progress(_kind: str, _done: int, _total: int) -> None:
+    return None
+
+
+def stage_of(kind: str) -> str:
+    """The request-counting stage of a kind: ``"case"`` -> ``"cases"``."""
+    return f"{kind}s"
+
+
 class Applier:
     """Applies plans for one pair over ``sides`` (``{"testrail": ..., "testfiesta": ...}``)
-    with the journal in ``store``. ``batch_sizes`` caps how many creates of one kind go to a
-    side in one call (``{("testfiesta", "case"): 100}``; 1 when not named)."""
+    with the journal in ``store``; every base it writes carries ``scope`` (the pair's name),
+    so pairs sharing a state store never see each other's records. ``batch_sizes`` caps how
+    many creates of one kind go to a side in one call (``{("testfiesta", "case"): 100}``; 1
+    when not named)."""
 
     def __init__(
         self,
@@ -103,11 +131,14 @@ class Applier:
         *,
         batch_sizes: Mapping[tuple[str, str], int] | None = None,
         on_step: StepHook = _no_hook,
+        scope: str = "0",
     ) -> None:
         self.store = store
+        self.scope = scope
         self.sides = sides
         self.batch_sizes = dict(batch_sizes or {})
         self.on_step = on_step
+        self.on_progress: ProgressHook = _no_progress
 
     # ------------------------------------------------------------------ journal
 
@@ -158,6 +189,12 @@ class Applier:
                 result[name] = self.store.linked(ref) or ref
         return result
 
+    def _side_values(self, op: Operation) -> dict[str, Any]:
+        try:
+            return self.to_side(op, op.side or "", op.values)
+        except UnresolvedReference:
+            return dict(op.values)
+
     # ------------------------------------------------------------------ commits
 
     def _commit_create(self, op: Operation, new_key: str) -> None:
@@ -168,7 +205,7 @@ class Applier:
             if op.replaces:
                 self._forget(op.replaces)
             base = Base(op.kind, tr_key, tf_key, canonical_values(self.to_pair(op, op.settles)))
-            self.store.put_base(base.as_dict())
+            self.store.put_base({**base.as_dict(), "scope": self.scope})
             self.store.drop_from(JOURNAL, op.id)
 
     def _commit_settles(self, op: Operation) -> None:
@@ -188,7 +225,12 @@ class Applier:
                 if op.action == ARCHIVE:
                     gone = TESTRAIL if op.side == TESTFIESTA else TESTFIESTA
                 self.store.put_base(
-                    Base(base.kind, base.testrail, base.testfiesta, values, unknown, gone).as_dict()
+                    {
+                        **Base(
+                            base.kind, base.testrail, base.testfiesta, values, unknown, gone
+                        ).as_dict(),
+                        "scope": self.scope,
+                    }
                 )
             for conflict in op.resolves:
                 self._close_conflict(conflict)
@@ -222,13 +264,13 @@ class Applier:
                     canonical_values(self.to_pair(op, op.settles)),
                     frozenset(op.unknown),
                 )
-                self.store.put_base(base.as_dict())
+                self.store.put_base({**base.as_dict(), "scope": self.scope})
             elif op.action == FORGET:
                 self._forget(op.pair)
             elif op.action == FLAG:
                 stored = self.store.base(op.pair)
                 if stored is not None:
-                    self.store.put_base({**stored, "gone": op.side})
+                    self.store.put_base({**stored, "gone": op.side, "scope": self.scope})
             elif op.action == REFRESH:
                 self._commit_settles(op)
 
@@ -240,6 +282,8 @@ class Applier:
         report = ApplyReport()
         failed_pairs: set[str] = set()
         operations = plan.operations
+        totals = Counter(op.kind for op in operations if op.writes)
+        done: Counter[str] = Counter()
         index = 0
         while index < len(operations):
             op = operations[index]
@@ -252,13 +296,18 @@ class Applier:
                 report.count(op)
                 index += 1
                 continue
-            if op.action == CREATE:
-                batch = self._batch(operations, index, failed_pairs)
-                await self._create(batch, report, failed_pairs)
-                index += len(batch)
-                continue
-            await self._write(op, report, failed_pairs)
-            index += 1
+            if not done[op.kind]:
+                self.on_progress(op.kind, 0, totals[op.kind])
+            with stage(stage_of(op.kind)):
+                if op.action == CREATE:
+                    batch = self._batch(operations, index, failed_pairs)
+                    await self._create(batch, report, failed_pairs)
+                else:
+                    batch = [op]
+                    await self._write(op, report, failed_pairs)
+            index += len(batch)
+            done[op.kind] += len(batch)
+            self.on_progress(op.kind, done[op.kind], totals[op.kind])
         return report
 
     def _batch(
@@ -297,7 +346,7 @@ class Applier:
         except LostAnswer as error:
             # maybe landed: settle by lookup now, as recovery would after a crash
             for op in ops:
-                found = await side.find(op.kind, op.source or "")
+                found = await side.find(op.kind, op.source or "", self._side_values(op))
                 if found is not None:
                     self._commit_create(op, found.key)
                     report.count(op)
@@ -306,16 +355,24 @@ class Applier:
                     report.failed.append((op, str(error)))
                     failed.add(op.pair)
             return
+        except FATAL:
+            raise
         except RailfiestaError as error:
             for op in ops:
                 self.store.drop_from(JOURNAL, op.id)
                 report.failed.append((op, str(error)))
                 failed.add(op.pair)
             return
-        self._mark(ops, CONFIRMED, keys)
-        for op, key in zip(ops, keys, strict=True):
-            self._commit_create(op, key)
-            report.count(op)
+        landed = [(op, key) for op, key in zip(ops, keys, strict=True) if isinstance(key, str)]
+        self._mark([op for op, _ in landed], CONFIRMED, [key for _, key in landed])
+        for op, result in zip(ops, keys, strict=True):
+            if isinstance(result, str):
+                self._commit_create(op, result)
+                report.count(op)
+            else:
+                self.store.drop_from(JOURNAL, op.id)
+                report.failed.append((op, str(result)))
+                failed.add(op.pair)
 
     async def _write(self, op: Operation, report: ApplyReport, failed: set[str]) -> None:
         side_name = op.side or ""
@@ -340,6 +397,8 @@ class Applier:
                 self._commit_settles(op)
                 report.count(op)
             return
+        except FATAL:
+            raise
         except (RailfiestaError, LostAnswer) as error:
             self.store.drop_from(JOURNAL, op.id)
             report.failed.append((op, str(error)))
@@ -388,7 +447,9 @@ class Applier:
                     self._commit_settles(op)
                 continue
             if state == SENT and op.action == CREATE and op.side is not None:
-                found = await self.sides[op.side].find(op.kind, op.source or "")
+                found = await self.sides[op.side].find(
+                    op.kind, op.source or "", self._side_values(op)
+                )
                 if found is not None:
                     self._commit_create(op, found.key)
                     continue

@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.engine.apply import CONFLICT, RESOLVED, Applier, ApplyReport, StepHook, _no_hook
+from core.engine.apply import (
+    CONFLICT,
+    RESOLVED,
+    Applier,
+    ApplyReport,
+    ProgressHook,
+    StepHook,
+    _no_hook,
+)
 from core.engine.plan import Plan, plan
 from core.engine.reconcile import (
     TESTFIESTA,
@@ -31,6 +39,9 @@ from core.engine.reconcile import (
 from core.engine.sides import Observation, Side
 from core.store import StateStore
 
+#: The ``kind`` a progress hook gets once both sides are observed.
+OBSERVED = "observed"
+
 
 @dataclass
 class CycleReport:
@@ -41,6 +52,7 @@ class CycleReport:
     applied: ApplyReport | None = None
     recovered: int = 0
     observed: dict[str, int] = field(default_factory=dict)
+    inputs: Inputs | None = None
 
     @property
     def pending(self) -> int:
@@ -71,7 +83,9 @@ class Engine:
         self.store = store
         self.sides: dict[str, Side] = {TESTRAIL: testrail, TESTFIESTA: testfiesta}
         self.pair = pair
-        self.applier = Applier(store, self.sides, batch_sizes=batch_sizes, on_step=on_step)
+        self.applier = Applier(
+            store, self.sides, batch_sizes=batch_sizes, on_step=on_step, scope=pair
+        )
 
     # ------------------------------------------------------------------ cursors
 
@@ -151,7 +165,7 @@ class Engine:
 
         complete_kinds = {kind for o in observations.values() for kind in o.complete}
         for kind in complete_kinds:
-            for data in self.store.bases(kind):
+            for data in self.store.bases(kind, scope=self.pair):
                 load(data)
         for observation in observations.values():
             for key in observation.records:
@@ -202,17 +216,29 @@ class Engine:
         inputs, _ = await self.observe(full=full)
         return plan(reconcile(inputs, settings))
 
-    async def run(self, settings: Settings, *, full: bool = False) -> CycleReport:
+    async def run(
+        self,
+        settings: Settings,
+        *,
+        full: bool = False,
+        on_progress: ProgressHook | None = None,
+    ) -> CycleReport:
         """One whole cycle: settle the journal, observe, reconcile, plan, apply, then store
         the conflicts, log the policy resolutions and commit the cursors."""
         recovered = await self.applier.recover()
         inputs, observations = await self.observe(full=full)
+        if on_progress is not None:
+            seen = sum(len(o.records) for o in observations.values())
+            on_progress(OBSERVED, seen, seen)
         the_plan = plan(reconcile(inputs, settings))
         report = CycleReport(
             the_plan,
             recovered=recovered,
             observed={name: len(o.records) for name, o in observations.items()},
+            inputs=inputs,
         )
+        if on_progress is not None:
+            self.applier.on_progress = on_progress
         report.applied = await self.applier.apply(the_plan)
         self._store_conflicts(the_plan.conflicts)
         self._log_resolutions(report)

@@ -1,8 +1,9 @@
 """Plan: decisions -> ordered operations (DESIGN §5.3). Pure: no I/O, no store.
 
-Order: links and base refreshes first (they write nothing), then creates and updates kind by
+Order: links, flags and forgets first (they write nothing), then creates and updates kind by
 kind in :data:`core.kinds.KINDS` order (parents first; within a kind a new record after the
-new record it refers to), then archives and deletes, children first. Each operation carries
+new record it refers to), then base refreshes (after the writes of their pair), then archives
+and deletes, cases before folders. Each operation carries
 the value it expects on the target, so the plan says exactly what will change.
 
 An operation's ``id`` is a hash of what it does, so planning the same change twice (after a
@@ -254,18 +255,20 @@ def plan(reconciliation: Reconciliation) -> Plan:
     depth = _depths(operations)
     bookkeeping = {LINK: 0, FLAG: 1, FORGET: 1}
 
-    def order(op: Operation) -> tuple[int, int, int, int, str]:
+    def order(op: Operation) -> tuple[int, int, int, int]:
         if op.action in bookkeeping:
-            return (0, bookkeeping[op.action], 0, 0, op.pair)
+            return (0, bookkeeping[op.action], 0, 0)
         if op.action in (ARCHIVE, DELETE):
-            return (3, -apply_rank(op.kind), 0, 0, op.pair)
+            return (3, -apply_rank(op.kind), 0, 0)
         rank = apply_rank(op.kind)
         if op.action == CREATE:
-            return (1, rank, 0, depth.get(op.source or "", 0), op.pair)
+            return (1, rank, 0, depth.get(op.source or "", 0))
         if op.action == UPDATE:
-            return (1, rank, 1, 0, op.pair)
-        return (2, rank, 0, 0, op.pair)  # refresh: after the writes of its pair
+            return (1, rank, 1, 0)
+        return (2, rank, 0, 0)  # refresh: after the writes of its pair
 
+    # a stable sort: within a step, records keep the order their side listed them in (the
+    # order people see; TestFiesta keeps creation order for folders)
     operations.sort(key=order)
     return Plan(
         operations,

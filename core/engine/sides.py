@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.errors import NotFound
+from core.errors import NotFound, RailfiestaError
 from core.model import Record
 
 
@@ -45,12 +45,16 @@ class Side(Protocol):
         """The current records of ``keys``; a key that no longer exists is left out."""
         ...
 
-    async def find(self, kind: str, origin: str) -> Record | None:
-        """The record of ``kind`` whose origin is ``origin`` (a key of the other side)."""
+    async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
+        """The record of ``kind`` whose origin is ``origin`` (a key of the other side); a side
+        that keeps no marker for a kind matches ``values`` (side space) instead."""
         ...
 
-    async def create(self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]) -> list[str]:
-        """Create one record per ``(values, origin)``; their new keys, in order. Raises
+    async def create(
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[str | RailfiestaError]:
+        """Create one record per ``(values, origin)``; their new keys in order, or in a
+        record's place the error that kept that one record out (the others landed). Raises
         :class:`LostAnswer` when it cannot tell what landed."""
         ...
 
@@ -152,17 +156,21 @@ class MemorySide:
         """See :meth:`Side.fetch`."""
         return {key: self.record(key) for key in keys if key in self.rows}
 
-    async def find(self, kind: str, origin: str) -> Record | None:
-        """See :meth:`Side.find`."""
+    async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
+        """See :meth:`Side.find` (by origin only)."""
         for key, row in self.rows.items():
             if row.kind == kind and row.origin == origin:
                 return self.record(key)
         return None
 
-    async def create(self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]) -> list[str]:
+    async def create(
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[str | RailfiestaError]:
         """See :meth:`Side.create`."""
         self.writes += 1
-        keys = [self.add(kind, values, origin) for values, origin in items]
+        keys: list[str | RailfiestaError] = [
+            self.add(kind, values, origin) for values, origin in items
+        ]
         if self.lose_answers:
             self.lose_answers -= 1
             raise LostAnswer(f"{self.name}: the answer to a create of {len(items)} was lost")

@@ -211,6 +211,26 @@ class TestFiestaClient:
         )
         return result
 
+    async def update_folder(
+        self, project: str, uid: int, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``PATCH /folders/{id}`` (UpdateFolderDto: ``name``, ``parentId``, ``customFields``
+        ...); returns the folder as stored."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/folders/{uid}",
+            endpoint="PATCH /folders/{id}",
+            body=dict(changes),
+        )
+        return result
+
+    async def delete_folder(self, project: str, uid: int) -> None:
+        """``DELETE /folders/{id}`` (TestFiesta deletes the folder's sub-folders and cases
+        with it)."""
+        await self.request(
+            "DELETE", f"/projects/{quote(project)}/folders/{uid}", endpoint="DELETE /folders/{id}"
+        )
+
     # ------------------------------------------------------------------ cases
 
     async def list_cases(self, project: str) -> list[dict[str, Any]]:
@@ -227,6 +247,21 @@ class TestFiestaClient:
             "GET", f"/projects/{quote(project)}/cases/{uid}", endpoint="GET /cases/{id}"
         )
         return result
+
+    def iter_cases_by_update(self, project: str) -> AsyncIterator[dict[str, Any]]:
+        """Stream the cases of the project, most recently updated first
+        (``orderBy=updatedAt&order=desc``), so a poll can stop at its cursor."""
+        return self.paginate(
+            f"/projects/{quote(project)}/cases",
+            endpoint="GET /cases",
+            params={"orderBy": "updatedAt", "order": "desc"},
+        )
+
+    async def delete_case(self, project: str, uid: int | str) -> None:
+        """``DELETE /cases/{id}``."""
+        await self.request(
+            "DELETE", f"/projects/{quote(project)}/cases/{uid}", endpoint="DELETE /cases/{id}"
+        )
 
     async def create_cases(
         self, project: str, cases: Sequence[Mapping[str, Any]]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.model import CaseRecord, Step, tr_key
+from core.model import FIELD_PREFIX, CaseRecord, Step, tr_key
 
 #: Case field ``type_id`` -> kind name (testrail-api.md §5.4 "Custom field value encodings").
 FIELD_KINDS: dict[int, str] = {
@@ -225,3 +225,82 @@ def step_from_testrail(raw: Mapping[str, Any]) -> Step:
         refs=str(raw.get("refs") or ""),
         shared_step=tr_key("shared_step", shared) if shared else None,
     )
+
+
+def _id_of(names: Mapping[int, str], wanted: str | None) -> int | None:
+    if not wanted:
+        return None
+    folded = " ".join(wanted.split()).casefold()
+    for ident, name in names.items():
+        if " ".join(name.split()).casefold() == folded:
+            return ident
+    return None
+
+
+def testrail_value(case_field: CaseField, value: Any) -> Any:
+    """A canonical value as ``add_case``/``update_case`` takes it for ``case_field``:
+    dropdown labels back to item ids, multi-select labels to a list of ids, ``user:5`` and
+    ``milestone:3`` to 5 and 3; text as it is. An unknown label stays as sent (TestRail then
+    answers 400 naming the field)."""
+    if value is None:
+        return None
+    kind = case_field.kind
+    if kind in ("dropdown", "multi_select"):
+        labels = value if isinstance(value, list) else [value]
+        ids = [_id_of(case_field.items, str(v)) for v in labels]
+        encoded = [i if i is not None else v for i, v in zip(ids, labels, strict=True)]
+        return encoded if kind == "multi_select" else encoded[0]
+    if kind in ("user", "milestone") and isinstance(value, str) and value.startswith(f"{kind}:"):
+        rest = value.split(":", 1)[1]
+        return int(rest) if rest.isdigit() else rest
+    return value
+
+
+def case_body(catalog: TestRailCatalog, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Engine case values (see :func:`core.model.case_values`) as an ``add_case`` /
+    ``update_case`` body (testrail-api.md §5.4): names back to ids, labels back to item ids,
+    steps into the template's Steps field. ``folder`` becomes ``section_id`` (a TestRail key
+    ``tr:section:<id>``). Only the names present in ``values`` are sent; a value set to None
+    clears the field."""
+    body: dict[str, Any] = {}
+    template_id = _id_of(catalog.templates, values.get("template"))
+    for name, value in values.items():
+        if name == "title":
+            body["title"] = value or ""
+        elif name == "folder" and isinstance(value, str) and value.startswith("tr:section:"):
+            body["section_id"] = int(value.rsplit(":", 1)[1])
+        elif name == "template" and template_id is not None:
+            body["template_id"] = template_id
+        elif name == "type":
+            body["type_id"] = _id_of(catalog.types, value)
+        elif name == "priority":
+            body["priority_id"] = _id_of(catalog.priorities, value)
+        elif name in ("refs", "estimate"):
+            body[name] = value or None
+        elif name == "steps":
+            steps_field = next(
+                (f.system_name for f in catalog.fields_for(template_id) if f.kind == "steps"),
+                "custom_steps_separated",
+            )
+            body[steps_field] = [
+                {
+                    "content": s.get("content", ""),
+                    "expected": s.get("expected", ""),
+                    **(
+                        {"additional_info": s["additional_info"]}
+                        if s.get("additional_info")
+                        else {}
+                    ),
+                    **({"refs": s["refs"]} if s.get("refs") else {}),
+                }
+                for s in value or []
+            ]
+        elif name.startswith(FIELD_PREFIX):
+            system = name[len(FIELD_PREFIX) :]
+            case_field = catalog.fields.get(system)
+            body[system] = testrail_value(case_field, value) if case_field else value
+    return {
+        k: v
+        for k, v in body.items()
+        if v is not None or k not in ("type_id", "priority_id", "template_id")
+    }

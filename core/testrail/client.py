@@ -283,3 +283,37 @@ class TestRailClient:
         """Partial update of a case; returns the whole case as stored (§5.4)."""
         result: dict[str, Any] = await self.post(f"update_case/{case_id}", body)
         return result
+
+    async def add_suite(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a suite (``name``*, ``description``; suite mode 3, §5.2)."""
+        result: dict[str, Any] = await self.post(f"add_suite/{project_id}", body)
+        return result
+
+    async def update_suite(self, suite_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Rename or re-describe a suite (``name``, ``description``)."""
+        result: dict[str, Any] = await self.post(f"update_suite/{suite_id}", body)
+        return result
+
+    async def delete_suite(self, suite_id: int) -> None:
+        """Delete a suite with its sections and cases (§9)."""
+        await self.post(f"delete_suite/{suite_id}")
+
+    async def update_section(self, section_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Rename or re-describe a section (``name``, ``description``)."""
+        result: dict[str, Any] = await self.post(f"update_section/{section_id}", body)
+        return result
+
+    async def move_section(self, section_id: int, parent_id: int | None) -> dict[str, Any]:
+        """Move a section under ``parent_id`` (None: the suite's top level), same suite."""
+        result: dict[str, Any] = await self.post(
+            f"move_section/{section_id}", {"parent_id": parent_id}
+        )
+        return result
+
+    async def delete_section(self, section_id: int) -> None:
+        """Delete a section with its sub-sections and cases (§9)."""
+        await self.post(f"delete_section/{section_id}")
+
+    async def delete_case(self, case_id: int) -> None:
+        """Delete a case (hard delete; tests in active runs go with it, §9)."""
+        await self.post(f"delete_case/{case_id}")

@@ -104,15 +104,12 @@ async def test_migration_copies_folders_and_cases_with_origin(store: StateStore)
         "tf:case:5",
         None,
     ]
-    assert (
-        store.base(pay)
-        == Base(
-            "case",
-            pay,
-            "tf:case:5",
-            {"title": "Pay £5", "folder": sub, "field:custom_preconds": "Card\nready"},
-        ).as_dict()
-    )
+    assert store.base(pay) == Base(
+        "case",
+        pay,
+        "tf:case:5",
+        {"title": "Pay £5", "folder": sub, "field:custom_preconds": "Card\nready"},
+    ).as_dict() | {"scope": "0"}
     # migrate mode never writes to TestRail, not even the TestFiesta-only folder
     assert tr.writes == 0
     assert len(tr.rows) == 4

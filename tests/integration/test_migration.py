@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.errors import AuthenticationFailed, ConfigError, MappingError, ServerUnreachable
+from core.errors import AuthenticationFailed, ConfigError, ServerUnreachable
 from tests.helpers import emulate
 
 
@@ -277,10 +277,15 @@ async def test_a_case_too_large_on_its_own_is_named(
     env = emulate(tmp_path, monkeypatch, cases=3)
     limited = BodyLimit(httpx.ASGITransport(env.testfiesta), limit=300)
     async with env.service(testfiesta_transport=limited) as service:
-        with pytest.raises(MappingError, match=r"is too large for TestFiesta \(HTTP 413") as big:
-            await service.migrate()
-    assert big.value.message.startswith("case tr:case:")
-    assert "shorten its longest text field" in big.value.hint
+        report = (await service.migrate())[0]
+    # the migration goes on past each case that cannot land, names it and its fix
+    assert not report.complete
+    assert report.kinds["cases"].testrail == 3
+    assert report.kinds["cases"].testfiesta == 0
+    too_large = [w for w in report.warnings if "is too large for TestFiesta (HTTP 413" in w]
+    assert len(too_large) == 3
+    assert all(w.startswith("case tr:case:") for w in too_large)
+    assert all("shorten its longest text field" in w for w in too_large)
 
 
 async def test_suite_mode_2_master_is_the_root_and_each_baseline_a_folder(

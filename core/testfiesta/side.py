@@ -1,0 +1,488 @@
+"""TestFiesta as a :class:`core.engine.sides.Side`: folders and cases over v1 and the shim.
+
+Reads (testfiesta-api.md §2): ``GET /folders`` every cycle (small, complete), cases by
+``GET /cases?orderBy=updatedAt&order=desc`` down to the cursor minus :data:`OVERLAP`, or all of
+them on a full observation. Writes: ``POST /folders`` and ``PATCH``/``DELETE /folders/{id}``;
+``POST /cases`` in batches capped by count and bytes and halved on 413; the shim's
+``update_case`` for title, folder, template, priority, tags and custom fields; the ``/data``
+upsert for steps (DESIGN §12.2: the shim's update_case takes no steps), which needs the case's
+``externalId`` (a case created in TestFiesta has none, so its steps cannot be written and the
+operation says so); ``DELETE /cases/{id}``.
+
+Values are canonical in TestRail's vocabulary (priority, type and template names as TestRail
+spells them), so the two sides compare equal; this module translates through ``[mapping]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.engine.sides import Observation
+from core.errors import ApiError, MappingError, NotFound, RailfiestaError
+from core.http import stage
+from core.mapping import ESTIMATE_FIELD, REFS_FIELD, MappingRules, match_name
+from core.model import (
+    FIELD_PREFIX,
+    Record,
+    case_from_values,
+    case_values,
+    key_id,
+    tf_key,
+    tr_key,
+)
+from core.testfiesta.adapter import (
+    SOURCE,
+    CaseTarget,
+    case_payload,
+    case_record,
+    steps_payload,
+    unix_seconds,
+)
+from core.testfiesta.client import TestFiestaClient
+
+#: Seconds subtracted from the cursor when polling: TestFiesta's clock and ours differ, and two
+#: writes in the same second must both be seen (duplicates are harmless: values compare).
+OVERLAP = 120
+
+#: Most cases per ``POST /cases`` request, and most JSON bytes. No limit is documented; web
+#: frameworks commonly refuse bodies above 100 KB with 413, so batches stay well below that,
+#: and a 413 halves them.
+CASE_BATCH = 100
+CASE_BATCH_BYTES = 64_000
+
+#: Tag that marks a case archived because it was deleted in TestRail (``delete_policy =
+#: "archive"``); v1 has no archive flag for cases.
+ARCHIVE_TAG = "Deleted in TestRail"
+
+_EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case)/(?P<id>\d+)$")
+
+
+@dataclass
+class TestFiestaContext:
+    """What the TestFiesta side needs to know of its project, resolved before a cycle.
+
+    ``field_names`` maps canonical field names (TestRail system names, ``refs``,
+    ``estimate``) to TestFiesta custom field value keys; ``template_uids``,
+    ``priority_uids`` and ``tag_uids`` map TestFiesta names to uids; ``testrail_names`` holds
+    TestRail's own spellings per vocabulary (``priority``, ``type``, ``template``) so values
+    read from TestFiesta come back in them. ``fresh``: the project was created in this run,
+    so it holds nothing and listing it is skipped.
+    """
+
+    __test__ = False
+
+    project_key: str
+    project_uid: int
+    root_uid: int
+    identity: str
+    rules: MappingRules
+    field_names: dict[str, str] = field(default_factory=dict)
+    template_uids: dict[str, str] = field(default_factory=dict)
+    priority_uids: dict[str, int] = field(default_factory=dict)
+    tag_uids: dict[str, int] = field(default_factory=dict)
+    testrail_names: dict[str, list[str]] = field(default_factory=dict)
+    fresh: bool = False
+
+
+def external_id(identity: str, key: str) -> str:
+    """``<identity>/<kind>/<id>`` for a TestRail key (``tr:section:5`` -> ``host/section/5``)."""
+    _, kind, record_id = key.split(":", 2)
+    return f"{identity}/{kind}/{record_id}"
+
+
+class TestFiestaSide:
+    """The TestFiesta project of one pair as a Side (see the module docstring). ``warn`` gets
+    one sentence per problem that does not stop the cycle (an unmapped priority)."""
+
+    __test__ = False
+    name = "testfiesta"
+
+    def __init__(
+        self,
+        client: TestFiestaClient,
+        context: TestFiestaContext,
+        *,
+        warn: Callable[[str], None] = lambda _message: None,
+    ) -> None:
+        self.client = client
+        self.ctx = context
+        self.warn = warn
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._by_external: dict[str, dict[str, Any]] | None = None
+        self.created_tags = 0
+        self._tags_listed = False
+        self.listed: dict[str, list[str]] = {"folder": [], "case": []}
+
+    # ------------------------------------------------------------------ reading
+
+    def _origin(self, row: Mapping[str, Any]) -> str | None:
+        ext = row.get("externalId")
+        if not ext or row.get("source") != SOURCE:
+            return None
+        match = _EXTERNAL.match(str(ext))
+        if match is None or match["identity"] != self.ctx.identity:
+            return str(ext)  # a copy of another TestRail's record: never ours to re-create
+        kind = match["kind"]
+        return tr_key(kind, match["id"])
+
+    def _testrail_name(
+        self, vocabulary: str, name: str | None, mapped: Mapping[str, str]
+    ) -> str | None:
+        if not name:
+            return None
+        inverse = {v: k for k, v in mapped.items()}
+        wanted = inverse.get(name, name)
+        return match_name(wanted, self.ctx.testrail_names.get(vocabulary, [])) or wanted
+
+    def folder_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``GET /folders`` row as a folder record: ``name``, ``description``, ``parent``."""
+        custom = row.get("customFields") or {}
+        parent = row.get("parentUid")
+        return Record(
+            "folder",
+            tf_key("folder", row["uid"]),
+            {
+                "name": str(row.get("name") or ""),
+                "description": str(custom.get("description") or "")
+                if isinstance(custom, dict)
+                else "",
+                "parent": tf_key("folder", parent) if parent else None,
+            },
+            self._origin(row),
+            unix_seconds(row.get("updatedAt")),
+        )
+
+    def case_record(self, row: Mapping[str, Any]) -> Record:
+        """A case row as a case record in TestRail's vocabulary (see :func:`case_values`)."""
+        ctx = self.ctx
+        tags = {uid: name for name, uid in ctx.tag_uids.items() if name != ARCHIVE_TAG}
+        record = case_record(
+            row,
+            field_names=ctx.field_names,
+            templates={uid: name for name, uid in ctx.template_uids.items()},
+            priorities={uid: name for name, uid in ctx.priority_uids.items()},
+            tags=tags,
+        )
+        values = case_values(record)
+        values["priority"] = self._testrail_name("priority", record.priority, ctx.rules.priority)
+        values["type"] = self._testrail_name("type", record.type, ctx.rules.types)
+        values["template"] = (
+            match_name(record.template, ctx.testrail_names.get("template", [])) or record.template
+        )
+        mapped = set(ctx.field_names) - {REFS_FIELD, ESTIMATE_FIELD}
+        for name in [n for n in values if n.startswith(FIELD_PREFIX)]:
+            if name[len(FIELD_PREFIX) :] not in mapped:
+                del values[name]
+        return Record("case", record.key, values, self._origin(row), record.updated_on)
+
+    async def _folders(self) -> list[dict[str, Any]]:
+        rows = await self.client.list_folders(self.ctx.project_key)
+        live = [r for r in rows if not r.get("deletedAt")]
+        self.listed["folder"] = [
+            str(r.get("externalId")) for r in rows if r.get("source") == SOURCE
+        ]
+        return live
+
+    async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
+        """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds}``,
+        the newest ``updatedAt`` seen."""
+        if self.ctx.fresh:
+            return Observation({}, frozenset({"folder", "case"}), dict(cursor or {}))
+        records: dict[str, Record] = {}
+        with stage("folders"):
+            folders = await self._folders()
+        for row in folders:
+            if int(row["uid"]) == self.ctx.root_uid:
+                continue
+            record = self.folder_record(row)
+            records[record.key] = record
+        since = None if full or cursor is None else cursor.get("cases")
+        newest = int(since or 0)
+        listed: list[str] = []
+        rows = (
+            self.client.iter_cases(self.ctx.project_key)
+            if since is None
+            else self.client.iter_cases_by_update(self.ctx.project_key)
+        )
+        with stage("cases"):
+            async for row in rows:
+                updated = unix_seconds(row.get("updatedAt")) or 0
+                if since is not None and updated < int(since) - OVERLAP:
+                    break
+                newest = max(newest, updated)
+                if row.get("source") == SOURCE:
+                    listed.append(str(row.get("externalId")))
+                record = self.case_record(row)
+                self._rows[record.key] = dict(row)
+                records[record.key] = record
+        if since is None:
+            self.listed["case"] = listed
+        complete = frozenset({"folder", "case"} if since is None else {"folder"})
+        return Observation(records, complete, {"cases": newest})
+
+    async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
+        """See :class:`core.engine.sides.Side` (one ``GET /cases/{id}`` per case)."""
+        found: dict[str, Record] = {}
+        wanted = list(keys)
+        if any(k.startswith("tf:folder:") for k in wanted):
+            for row in await self._folders():
+                record = self.folder_record(row)
+                if record.key in wanted:
+                    found[record.key] = record
+        for key in wanted:
+            if key.startswith("tf:case:"):
+                try:
+                    row = await self.client.get_case(self.ctx.project_key, key_id(key))
+                except NotFound:
+                    continue
+                self._rows[key] = dict(row)
+                found[key] = self.case_record(row)
+        return found
+
+    async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
+        """The record whose ``externalId`` names ``origin`` (one listing, then cached)."""
+        if self._by_external is None:
+            index: dict[str, dict[str, Any]] = {}
+            for row in await self._folders():
+                index[f"folder:{row.get('externalId')}"] = row
+            async for row in self.client.iter_cases(self.ctx.project_key):
+                index[f"case:{row.get('externalId')}"] = row
+            self._by_external = index
+        if not origin.startswith("tr:"):
+            return None
+        found = self._by_external.get(f"{kind}:{external_id(self.ctx.identity, origin)}")
+        if found is None:
+            return None
+        return self.folder_record(found) if kind == "folder" else self.case_record(found)
+
+    # ------------------------------------------------------------------ writing
+
+    def _uid(self, key: Any) -> int:
+        return int(key_id(str(key)))
+
+    async def _tag_uid(self, testrail_type: str | None) -> int | None:
+        if not testrail_type:
+            return None
+        name = self.ctx.rules.type_tag(testrail_type)
+        found = match_name(name, self.ctx.tag_uids)
+        if found is None and not self._tags_listed:
+            self._tags_listed = True
+            with stage("tags"):
+                for tag in await self.client.list_tags():
+                    self.ctx.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
+            found = match_name(name, self.ctx.tag_uids)
+        if found is not None:
+            return self.ctx.tag_uids[found]
+        with stage("tags"):
+            created = await self.client.create_tag(name, ["cases"])
+        self.ctx.tag_uids[name] = int(created["uid"])
+        self.created_tags += 1
+        return int(created["uid"])
+
+    def _priority_uid(self, testrail_name: str | None) -> int | None:
+        if not testrail_name:
+            return None
+        wanted = self.ctx.rules.priority_name(testrail_name)
+        found = match_name(wanted, self.ctx.priority_uids)
+        if found is None:
+            self.warn(
+                str(
+                    MappingError(
+                        f"TestRail priority {testrail_name!r} has no TestFiesta priority "
+                        f"named {wanted!r}; those cases were created without a priority",
+                        hint=f'add "{testrail_name}" = "<TestFiesta priority>" '
+                        "under [mapping.priority]",
+                    )
+                )
+            )
+            return None
+        return self.ctx.priority_uids[found]
+
+    async def _case_payload(self, values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+        record = case_from_values(origin, values)
+        tag = await self._tag_uid(record.type)
+        target = CaseTarget(
+            project_uid=self.ctx.project_uid,
+            folder_uid=self._uid(values["folder"]),
+            template_uid=self.ctx.template_uids.get(record.template) or None,
+            priority_uid=self._priority_uid(record.priority),
+            tag_uids=(tag,) if tag is not None else (),
+            field_names=self.ctx.field_names,
+        )
+        return case_payload(record, target, external_id(self.ctx.identity, origin))
+
+    async def create(
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[str | RailfiestaError]:
+        """Folders one request each (``POST /folders``), cases in batches (``POST /cases``).
+        Every record carries ``source`` and the ``externalId`` of its origin. A case too large
+        for TestFiesta even alone is returned as its :class:`core.errors.MappingError`."""
+        self._by_external = None
+        keys: list[str | RailfiestaError] = []
+        if kind == "folder":
+            for values, origin in items:
+                parent = values.get("parent")
+                description = str(values.get("description") or "")
+                created = await self.client.create_folder(
+                    self.ctx.project_key,
+                    name=str(values.get("name") or ""),
+                    parent_uid=self._uid(parent) if parent else self.ctx.root_uid,
+                    project_uid=self.ctx.project_uid,
+                    external_id=external_id(self.ctx.identity, origin),
+                    source=SOURCE,
+                    custom_fields={"description": description} if description else None,
+                )
+                keys.append(tf_key("folder", created["uid"]))
+            return keys
+        payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
+        batch: list[tuple[dict[str, Any], str]] = []
+        size = 0
+        for payload, origin in payloads:
+            length = len(json.dumps(payload, ensure_ascii=False).encode())
+            if batch and (len(batch) >= CASE_BATCH or size + length > CASE_BATCH_BYTES):
+                keys += await self._create_cases(batch)
+                batch, size = [], 0
+            batch.append((payload, origin))
+            size += length
+        if batch:
+            keys += await self._create_cases(batch)
+        return keys
+
+    async def _create_cases(
+        self, batch: list[tuple[dict[str, Any], str]]
+    ) -> list[str | RailfiestaError]:
+        """One ``POST /cases``; a 413 (nothing stored) splits the batch in halves; one case
+        too large alone comes back as a clear error in its place."""
+        try:
+            created = await self.client.create_cases(
+                self.ctx.project_key, [payload for payload, _ in batch]
+            )
+        except ApiError as error:
+            if error.status != 413:
+                raise
+            if len(batch) == 1:
+                payload, origin = batch[0]
+                return [
+                    MappingError(
+                        f"case {origin} ({str(payload.get('name'))[:60]!r}) is too large for "
+                        "TestFiesta (HTTP 413 even on its own)",
+                        hint="shorten its longest text field in TestRail, then run again",
+                    )
+                ]
+            half = len(batch) // 2
+            return await self._create_cases(batch[:half]) + await self._create_cases(batch[half:])
+        keys: list[str | RailfiestaError] = []
+        for row in created:
+            key = tf_key("case", row["uid"])
+            self._rows[key] = dict(row)
+            keys.append(key)
+        return keys
+
+    async def _row(self, key: str) -> dict[str, Any]:
+        if key not in self._rows:
+            self._rows[key] = dict(await self.client.get_case(self.ctx.project_key, key_id(key)))
+        return self._rows[key]
+
+    async def update(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
+        """Folders: ``PATCH /folders/{id}``. Cases: shim ``update_case``, plus the ``/data``
+        upsert when steps changed. Raises :class:`core.errors.NotFound` when the record is
+        gone, :class:`core.errors.MappingError` for steps of a case without ``externalId``."""
+        if kind == "folder":
+            body: dict[str, Any] = {}
+            if "name" in changes:
+                body["name"] = changes["name"] or ""
+            if "parent" in changes:
+                parent = changes["parent"]
+                body["parentId"] = self._uid(parent) if parent else self.ctx.root_uid
+            if "description" in changes:
+                body["customFields"] = {"description": changes["description"] or ""}
+            await self.client.update_folder(self.ctx.project_key, self._uid(key), body)
+            return
+        row = await self._row(key)
+        shim: dict[str, Any] = {}
+        names = self.ctx.field_names
+        for name, value in changes.items():
+            if name == "title":
+                shim["title"] = value or ""
+            elif name == "folder":
+                shim["section_id"] = self._uid(value)
+            elif name == "template" and value in self.ctx.template_uids:
+                shim["template_id"] = int(self.ctx.template_uids[value])
+            elif name == "priority":
+                uid = self._priority_uid(value)
+                if uid is not None:
+                    shim["priority_id"] = uid
+            elif name == "type":
+                # the case's type is its first tag (as the shim's type_id): replace that one
+                tags = [t for t in (self._tag_of(x) for x in row.get("tags") or []) if t]
+                new = await self._tag_uid(value)
+                rest = tags[1:] if tags and tags[0] != self.ctx.tag_uids.get(ARCHIVE_TAG) else tags
+                shim["labels"] = ([new] if new is not None else []) + rest
+            elif name in (REFS_FIELD, ESTIMATE_FIELD):
+                shim[f"custom_case_{names.get(name, name)}"] = value or None
+            elif name.startswith(FIELD_PREFIX):
+                system = name[len(FIELD_PREFIX) :]
+                shim[f"custom_case_{names.get(system, system)}"] = value
+        if shim:
+            await self.client.shim.update_case(self._uid(key), shim)
+        if "steps" in changes:
+            await self._write_steps(key, row, changes["steps"] or [])
+        self._rows.pop(key, None)
+
+    def _tag_of(self, tag: Any) -> int | None:
+        if isinstance(tag, Mapping):
+            return int(tag["uid"])
+        try:
+            return int(tag)
+        except (TypeError, ValueError):
+            return None
+
+    async def _write_steps(self, key: str, row: Mapping[str, Any], steps: list[Any]) -> None:
+        external, source = row.get("externalId"), row.get("source")
+        if not external or not source:
+            raise MappingError(
+                f"{key} was created in TestFiesta: TestFiesta's API cannot change its steps "
+                "(v1 has no case update, the shim's update_case takes no steps, and the /data "
+                "upsert needs an externalId)",
+                hint="edit the steps of this case in TestFiesta; its other values still sync",
+            )
+        current = await self.client.get_case(self.ctx.project_key, key_id(key))
+        record = case_from_values(key, {"steps": steps})
+        entry = {
+            "name": current.get("name") or "",
+            "externalId": external,
+            "source": source,
+            "steps": steps_payload(record.steps),
+            "customFields": {
+                **(current.get("customFields") or {}),
+                "expectedResultByStep": bool(record.steps),
+            },
+        }
+        await self.client.upsert_data(self.ctx.project_key, {"cases": [entry]})
+
+    async def archive(self, kind: str, key: str) -> None:
+        """Cases: tagged :data:`ARCHIVE_TAG` (v1 has no case archive). Folders cannot be
+        archived through the API: :class:`core.errors.MappingError`."""
+        if kind != "case":
+            raise MappingError(
+                f"{key}: TestFiesta's API cannot archive a folder",
+                hint='use delete_policy = "flag" or "propagate" for folders',
+            )
+        row = await self._row(key)
+        tags = [t for t in (self._tag_of(x) for x in row.get("tags") or []) if t is not None]
+        await self.client.shim.update_case(self._uid(key), {"labels": [*tags, ARCHIVE_TAG]})
+        self._rows.pop(key, None)
+
+    async def delete(self, kind: str, key: str) -> None:
+        """``DELETE /folders/{id}`` or ``DELETE /cases/{id}``; gone already is fine."""
+        try:
+            if kind == "folder":
+                await self.client.delete_folder(self.ctx.project_key, self._uid(key))
+            else:
+                await self.client.delete_case(self.ctx.project_key, self._uid(key))
+        except NotFound:
+            return

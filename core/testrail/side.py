@@ -1,0 +1,317 @@
+"""TestRail as a :class:`core.engine.sides.Side`: suites, sections and cases over API v2.
+
+Reads at the cost the API allows (testrail-api.md §6): every cycle ``get_sections`` per suite
+(sections have no ``updated_on``: a re-list, small and complete) and ``get_cases`` per suite
+with ``updated_after`` = the newest ``updated_on`` seen minus :data:`OVERLAP` (1-second
+timestamps, clocks that differ); a full observation reads every case, so deletions show
+(they leave no tombstone, §9). Suite mode 3 re-reads ``get_suites`` too.
+
+Folders: in suite mode 1 and 2 the master suite is the anchor (linked to TestFiesta's root
+folder) and sections hang under ``tr:suite:<id>``; a suite-mode-2 baseline is a folder; in
+suite mode 3 every suite is a folder under the anchor ``tr:root:<project id>``.
+
+A case created here for a TestFiesta case carries the marker ``testfiesta:case:<uid>`` in
+``refs`` (DESIGN §4), so a lost answer or a lost state store finds it again; the marker is not
+part of the synced ``refs`` value. Sections carry no marker: they are found again by name and
+parent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.engine.sides import Observation
+from core.errors import MappingError, NotFound, RailfiestaError
+from core.http import stage
+from core.model import Record, case_values, key_id, tf_key, tr_key
+from core.testrail.catalog import TestRailCatalog, case_body
+from core.testrail.client import TestRailClient
+
+#: Seconds subtracted from the cursor when polling (``updated_after`` inclusivity is not
+#: documented, timestamps have 1-second resolution, clocks differ): §6 suggests 60-120 s.
+OVERLAP = 120
+
+_MARKER = re.compile(r"\s*,?\s*testfiesta:case:(\d+)\s*")
+
+
+def strip_marker(refs: str) -> tuple[str, str | None]:
+    """``refs`` without the railfiesta marker, and the TestFiesta key the marker names:
+    ``"RF-1, testfiesta:case:77"`` -> ``("RF-1", "tf:case:77")``."""
+    match = _MARKER.search(refs or "")
+    if match is None:
+        return refs or "", None
+    rest = (refs[: match.start()] + ("," if match.start() and match.end() < len(refs) else "")
+            + refs[match.end():])  # fmt: skip
+    return rest.strip().strip(",").strip(), tf_key("case", match.group(1))
+
+
+def with_marker(refs: str | None, origin: str | None) -> str:
+    """``refs`` with the marker of ``origin`` (a ``tf:case:`` key) appended."""
+    if not origin or not origin.startswith("tf:case:"):
+        return refs or ""
+    marker = f"testfiesta:case:{key_id(origin)}"
+    return f"{refs}, {marker}" if refs else marker
+
+
+@dataclass
+class TestRailContext:
+    """The TestRail project of one pair: its ``project`` row (``id``, ``suite_mode``), its
+    ``suites`` and the ``catalog`` of its fields, types, priorities and templates."""
+
+    __test__ = False
+
+    project: Mapping[str, Any]
+    suites: list[dict[str, Any]]
+    catalog: TestRailCatalog
+
+    @property
+    def project_id(self) -> int:
+        """The project's id."""
+        return int(self.project["id"])
+
+    @property
+    def suite_mode(self) -> int:
+        """1 single suite, 2 single suite with baselines, 3 multiple suites."""
+        return int(self.project.get("suite_mode") or 1)
+
+    def suite_is_folder(self, suite: Mapping[str, Any]) -> bool:
+        """Whether a suite is a folder of its own (mode 3, or a mode-2 baseline)."""
+        return self.suite_mode == 3 or (self.suite_mode == 2 and bool(suite.get("is_baseline")))
+
+    @property
+    def anchor(self) -> str:
+        """The key TestFiesta's root folder is linked to."""
+        if self.suite_mode == 3:
+            return tr_key("root", self.project_id)
+        master = next((s for s in self.suites if not s.get("is_baseline")), self.suites[0])
+        return tr_key("suite", master["id"])
+
+
+class TestRailSide:
+    """The TestRail project of one pair as a Side (see the module docstring)."""
+
+    __test__ = False
+    name = "testrail"
+
+    def __init__(self, client: TestRailClient, context: TestRailContext) -> None:
+        self.client = client
+        self.ctx = context
+        self.suite_of: dict[str, int] = {}
+        self._origins: dict[str, str] = {}
+        self._refs: dict[str, str] = {}
+        self.sections_seen: dict[str, Record] = {}
+        #: every record the last :meth:`observe` returned
+        self.last_observed: dict[str, Record] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    def _suite_parent(self, suite: Mapping[str, Any]) -> str | None:
+        if self.ctx.suite_mode == 3:
+            return self.ctx.anchor
+        return self.ctx.anchor if suite.get("is_baseline") else None
+
+    def case_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``get_cases`` row as a case record (marker stripped from ``refs``)."""
+        section = tr_key("section", row.get("section_id") or 0)
+        case = self.ctx.catalog.case_record(row, section)
+        refs, origin = strip_marker(case.refs)
+        case.refs = refs
+        key = case.key
+        if origin:
+            self._origins[key] = origin
+        self._refs[key] = refs
+        return Record("case", key, case_values(case), origin, case.updated_on)
+
+    async def _folders(self) -> dict[str, Record]:
+        if self.ctx.suite_mode == 3:
+            self.ctx.suites = await self.client.get_suites(self.ctx.project_id)
+        records: dict[str, Record] = {}
+        for suite in self.ctx.suites:
+            suite_key = tr_key("suite", suite["id"])
+            self.suite_of[suite_key] = int(suite["id"])
+            if self.ctx.suite_is_folder(suite):
+                records[suite_key] = Record(
+                    "folder",
+                    suite_key,
+                    {
+                        "name": str(suite.get("name") or ""),
+                        "description": str(suite.get("description") or ""),
+                        "parent": self._suite_parent(suite),
+                    },
+                )
+            for section in await self.client.get_sections(self.ctx.project_id, int(suite["id"])):
+                key = tr_key("section", section["id"])
+                parent = section.get("parent_id")
+                self.suite_of[key] = int(suite["id"])
+                records[key] = Record(
+                    "folder",
+                    key,
+                    {
+                        "name": str(section.get("name") or ""),
+                        "description": str(section.get("description") or ""),
+                        "parent": tr_key("section", parent) if parent else suite_key,
+                    },
+                )
+        self.sections_seen = records
+        return records
+
+    async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
+        """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds}``,
+        the newest ``updated_on`` seen."""
+        with stage("folders"):
+            records = dict(await self._folders())
+        since = None if full or cursor is None else cursor.get("cases")
+        newest = int(since or 0)
+        with stage("cases"):
+            for suite in self.ctx.suites:
+                filters: dict[str, int | str | None] = {}
+                if since is not None:
+                    filters["updated_after"] = max(0, int(since) - OVERLAP)
+                async for row in self.client.iter_cases(
+                    self.ctx.project_id, int(suite["id"]), **filters
+                ):
+                    record = self.case_record(row)
+                    newest = max(newest, int(row.get("updated_on") or 0))
+                    records[record.key] = record
+        self.last_observed = records
+        complete = frozenset({"folder", "case"} if since is None else {"folder"})
+        return Observation(records, complete, {"cases": newest})
+
+    async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
+        """See :class:`core.engine.sides.Side` (one ``get_case`` per case)."""
+        found: dict[str, Record] = {}
+        wanted = list(keys)
+        if any(not k.startswith("tr:case:") for k in wanted):
+            folders = await self._folders()
+            found.update({k: folders[k] for k in wanted if k in folders})
+        for key in wanted:
+            if key.startswith("tr:case:"):
+                try:
+                    row = await self.client.get_case(int(key_id(key)))
+                except NotFound:
+                    continue
+                found[key] = self.case_record(row)
+        return found
+
+    async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
+        """A case by its marker (every case of the project is read); a folder by name and
+        parent among the listed sections."""
+        if kind == "folder":
+            for record in (await self._folders()).values():
+                if record.values.get("name") == values.get("name") and record.values.get(
+                    "parent"
+                ) == values.get("parent"):
+                    return record
+            return None
+        for suite in self.ctx.suites:
+            async for row in self.client.iter_cases(self.ctx.project_id, int(suite["id"])):
+                record = self.case_record(row)
+                if record.origin == origin:
+                    return record
+        return None
+
+    # ------------------------------------------------------------------ writing
+
+    async def create(
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[str | RailfiestaError]:
+        """One ``add_section``/``add_suite``/``add_case`` per record (TestRail has no bulk
+        create that keeps per-record values)."""
+        keys: list[str | RailfiestaError] = []
+        for values, origin in items:
+            if kind == "folder":
+                keys.append(await self._create_folder(values))
+            else:
+                keys.append(await self._create_case(values, origin))
+        return keys
+
+    async def _create_folder(self, values: Mapping[str, Any]) -> str:
+        parent = str(values.get("parent") or self.ctx.anchor)
+        body: dict[str, Any] = {"name": values.get("name") or "Untitled"}
+        if values.get("description"):
+            body["description"] = values["description"]
+        if parent.startswith("tr:root:"):
+            suite = await self.client.add_suite(self.ctx.project_id, body)
+            self.ctx.suites.append(suite)
+            key = tr_key("suite", suite["id"])
+            self.suite_of[key] = int(suite["id"])
+            return key
+        suite_id = self.suite_of.get(parent)
+        if suite_id is None:
+            raise MappingError(
+                f"folder {values.get('name')!r}: its parent {parent} is not a TestRail suite or "
+                "section of this project",
+                hint="run the sync again; if it persists, move the folder in TestFiesta",
+            )
+        body["suite_id"] = suite_id
+        if parent.startswith("tr:section:"):
+            body["parent_id"] = int(key_id(parent))
+        section = await self.client.add_section(self.ctx.project_id, body)
+        key = tr_key("section", section["id"])
+        self.suite_of[key] = suite_id
+        return key
+
+    async def _create_case(self, values: Mapping[str, Any], origin: str) -> str:
+        folder = str(values.get("folder") or "")
+        if not folder.startswith("tr:section:"):
+            raise MappingError(
+                f"case {values.get('title')!r} is not in a section ({folder or 'no folder'}); "
+                "TestRail keeps every case in a section",
+                hint="move the case into a folder in TestFiesta",
+            )
+        body = case_body(self.ctx.catalog, values)
+        body.pop("section_id", None)
+        body["refs"] = with_marker(values.get("refs"), origin) or None
+        if body["refs"] is None:
+            del body["refs"]
+        row = await self.client.add_case(int(key_id(folder)), body)
+        key = tr_key("case", row["id"])
+        if origin:
+            self._origins[key] = origin
+        return key
+
+    async def update(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
+        """Sections: ``update_section`` and ``move_section``; suites ``update_suite``;
+        cases ``update_case`` (a new ``folder`` moves the case, same suite)."""
+        if kind == "folder":
+            body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
+            if key.startswith("tr:suite:"):
+                if body:
+                    await self.client.update_suite(int(key_id(key)), body)
+                return
+            if body:
+                await self.client.update_section(int(key_id(key)), body)
+            if "parent" in changes:
+                parent = str(changes["parent"] or "")
+                await self.client.move_section(
+                    int(key_id(key)),
+                    int(key_id(parent)) if parent.startswith("tr:section:") else None,
+                )
+            return
+        body = case_body(self.ctx.catalog, changes)
+        if "refs" in changes:
+            body["refs"] = with_marker(changes.get("refs"), self._origins.get(key)) or None
+        await self.client.update_case(int(key_id(key)), body)
+
+    async def archive(self, kind: str, key: str) -> None:
+        """TestRail has no archive for sections and cases: always
+        :class:`core.errors.MappingError`."""
+        raise MappingError(
+            f"{key}: TestRail cannot archive a {kind}",
+            hint='use delete_policy = "flag" or "propagate"',
+        )
+
+    async def delete(self, kind: str, key: str) -> None:
+        """``delete_case``, ``delete_section`` or ``delete_suite``; gone already is fine."""
+        try:
+            if kind == "case":
+                await self.client.delete_case(int(key_id(key)))
+            elif key.startswith("tr:suite:"):
+                await self.client.delete_suite(int(key_id(key)))
+            else:
+                await self.client.delete_section(int(key_id(key)))
+        except NotFound:
+            return
