@@ -249,7 +249,9 @@ class MigrationReport:
 class ProjectMigration:
     """Migrates one ``[[pair]]``; create one per run and call :meth:`run`.
 
-    ``dry_run`` reads both sides and counts what would be created, writing nothing.
+    ``dry_run`` reads both sides and counts what would be created, writing nothing;
+    ``create_project`` off makes a missing TestFiesta project a :class:`ConfigError` (sync
+    uses :meth:`prepare` and :meth:`sides` that way).
     """
 
     def __init__(
@@ -262,6 +264,7 @@ class ProjectMigration:
         on_event: EventSink = ignore,
         dry_run: bool = False,
         reserved_keys: set[str] | None = None,
+        create_project: bool = True,
     ) -> None:
         self.tr = testrail
         self.tf = testfiesta
@@ -269,6 +272,7 @@ class ProjectMigration:
         self.rules = rules
         self.emit = on_event
         self.dry_run = dry_run
+        self.create_project = create_project
         #: project keys already chosen in this run (a dry run creates none, so it must
         #: remember them to predict the keys of later pairs)
         self.reserved_keys = reserved_keys if reserved_keys is not None else set()
@@ -324,6 +328,39 @@ class ProjectMigration:
         tr_before = dict(self.tr.session.stats.by_stage)
         tf_before = dict(self.tf.session.stats.by_stage)
         tr_total, tf_total = self.tr.session.stats.total, self.tf.session.stats.total
+        project, suites, catalog = await self.prepare(testrail_project, testfiesta_project)
+        report = self.report
+        assert report is not None
+        name = report.testrail_project
+        await self._records(project, suites, catalog)
+        for kind in report.kinds:
+            report.kinds[kind].requests = (
+                self.tr.session.stats.by_stage[kind]
+                - tr_before.get(kind, 0)
+                + self.tf.session.stats.by_stage[kind]
+                - tf_before.get(kind, 0)
+            )
+        report.requests = {
+            "testrail": self.tr.session.stats.total - tr_total,
+            "testfiesta": self.tf.session.stats.total - tf_total,
+        }
+        level = "info" if report.complete else "warning"
+        self.emit(
+            Activity(
+                level,
+                f"{name}: "
+                + ", ".join(f"{k} {c.testrail}->{c.testfiesta}" for k, c in report.kinds.items()),
+            )
+        )
+        return report
+
+    async def prepare(
+        self, testrail_project: str | int, testfiesta_project: str = ""
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], TestRailCatalog]:
+        """Everything before the records: the TestRail project, its metadata and suites; the
+        TestFiesta project (found, or created unless this is a dry run or ``create_project``
+        is off), its priorities, custom fields and templates (lookup-or-create). Returns the
+        project row, the suites and the catalog; :attr:`report` holds their counts."""
         with stage("project"):
             project = await find_testrail_project(self.tr, testrail_project)
             name = str(project["name"])
@@ -355,27 +392,7 @@ class ProjectMigration:
         with stage("templates"):
             await self._templates(catalog, tf_fields)
             self._progress("templates", len(catalog.templates), len(catalog.templates))
-        await self._records(project, suites, catalog)
-        for kind in report.kinds:
-            report.kinds[kind].requests = (
-                self.tr.session.stats.by_stage[kind]
-                - tr_before.get(kind, 0)
-                + self.tf.session.stats.by_stage[kind]
-                - tf_before.get(kind, 0)
-            )
-        report.requests = {
-            "testrail": self.tr.session.stats.total - tr_total,
-            "testfiesta": self.tf.session.stats.total - tf_total,
-        }
-        level = "info" if report.complete else "warning"
-        self.emit(
-            Activity(
-                level,
-                f"{name}: "
-                + ", ".join(f"{k} {c.testrail}->{c.testfiesta}" for k, c in report.kinds.items()),
-            )
-        )
-        return report
+        return project, suites, catalog
 
     # ------------------------------------------------------------------ projects
 
@@ -401,6 +418,12 @@ class ProjectMigration:
             )
         if match.project is not None:
             self.project_uid = int(match.project["uid"])
+        elif not self.create_project:
+            raise ConfigError(
+                f"TestFiesta has no project for TestRail project {project['name']!r} "
+                f"(looked for key {match.key!r})",
+                hint="run `railfiesta migrate` first: sync keeps a migrated pair in step",
+            )
         elif self.dry_run:
             self.emit(Activity("info", f"would create TestFiesta project {match.key}"))
             self.created_project = True

@@ -77,12 +77,14 @@ class ApplyReport:
     """What an apply did: ``done`` counts per ``"<action> <side> <kind>"``, ``failed`` the
     operations that did not land with the reason, ``skipped`` those left out because an
     earlier operation of the same pair failed, ``recreated`` the creates made because an
-    update found its target deleted (an edit beats a delete)."""
+    update found its target deleted (an edit beats a delete); ``stopped`` that a stop was
+    requested and the rest of the plan was left for the next cycle."""
 
     done: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[Operation, str]] = field(default_factory=list)
     skipped: list[Operation] = field(default_factory=list)
     recreated: list[Operation] = field(default_factory=list)
+    stopped: bool = False
 
     def count(self, op: Operation, n: int = 1) -> None:
         """Count ``n`` landed operations like ``op``."""
@@ -139,6 +141,8 @@ class Applier:
         self.batch_sizes = dict(batch_sizes or {})
         self.on_step = on_step
         self.on_progress: ProgressHook = _no_progress
+        #: set (from another task or a signal handler) to stop after the operation in flight
+        self.stop_requested = False
 
     # ------------------------------------------------------------------ journal
 
@@ -286,6 +290,9 @@ class Applier:
         done: Counter[str] = Counter()
         index = 0
         while index < len(operations):
+            if self.stop_requested:
+                report.stopped = True
+                break
             op = operations[index]
             if op.pair in failed_pairs:
                 report.skipped.append(op)

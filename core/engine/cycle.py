@@ -5,7 +5,9 @@ to the two sides and the state store. The migration is the same cycle in ``migra
 over a full observation; ``sync --once`` is one cycle in ``sync`` mode; ``sync --plan`` and
 ``migrate --dry-run`` stop after planning.
 
-Observation cursors are committed only after their cycle applied, so a crash re-observes.
+Observation cursors are committed only after their cycle applied, so a crash or a stop
+re-observes; the records of writes that failed are listed (``retry:<pair>``) and read again
+next cycle, so a failure never hides a change behind a cursor that moved on.
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ class Engine:
     def _cursor_key(self, side: str) -> str:
         return f"cursor:{self.pair}:{side}"
 
+    def _retry_key(self) -> str:
+        return f"retry:{self.pair}"
+
     def cursor(self, side: str) -> Mapping[str, Any] | None:
         """The committed observation cursor of ``side`` (None before the first cycle)."""
         value = self.store.get(self._cursor_key(side))
@@ -100,9 +105,8 @@ class Engine:
     # ------------------------------------------------------------------ conflicts
 
     def open_conflicts(self) -> list[dict[str, Any]]:
-        """Stored conflicts (``{"conflict": {...}, "resolution": None | {...}}``)."""
-        entries = [self.store.get_in(CONFLICT, i) for i in self.store.family(CONFLICT)]
-        return [e for e in entries if e]
+        """Stored conflicts of this pair (see :func:`stored_conflicts`)."""
+        return [e for e in stored_conflicts(self.store) if e.get("scope", self.pair) == self.pair]
 
     def _resolutions(self) -> dict[str, tuple[str, Any]]:
         chosen: dict[str, tuple[str, Any]] = {}
@@ -123,6 +127,7 @@ class Engine:
                         "conflict": conflict.as_dict(),
                         "resolution": before.get("resolution"),
                         "since": before.get("since", time.time()),
+                        "scope": self.pair,
                     },
                 )
 
@@ -183,6 +188,17 @@ class Engine:
             if pair in bases:
                 wanted[TESTRAIL].add(bases[pair].testrail)
                 wanted[TESTFIESTA].add(bases[pair].testfiesta)
+        # records whose writes failed last cycle are read again, though the cursor moved on
+        for key in self.store.get(self._retry_key()) or []:
+            load(self.store.base_of(str(key)))
+            base = bases.get(str(key)) or next(
+                (b for b in bases.values() if b.testfiesta == key), None
+            )
+            if base is not None:
+                wanted[TESTRAIL].add(base.testrail)
+                wanted[TESTFIESTA].add(base.testfiesta)
+            else:
+                wanted[side_of(str(key))].add(str(key))
         linked = {b.testrail for b in bases.values()} | {b.testfiesta for b in bases.values()}
         for name, observation in observations.items():
             for record in observation.records.values():
@@ -239,36 +255,87 @@ class Engine:
         )
         if on_progress is not None:
             self.applier.on_progress = on_progress
-        report.applied = await self.applier.apply(the_plan)
+        report.applied = applied = await self.applier.apply(the_plan)
         self._store_conflicts(the_plan.conflicts)
         self._log_resolutions(report)
+        retry = sorted(
+            {k for op, _ in applied.failed for k in (op.pair, op.source, op.target) if k}
+            | {k for op in applied.skipped for k in (op.pair, op.source, op.target) if k}
+        )
         with self.store.transact():
+            if applied.stopped:
+                return report  # the cursors stay: the next cycle sees the same changes
             for name, observation in observations.items():
                 self.store.set(self._cursor_key(name), dict(observation.cursor))
+            self.store.set(self._retry_key(), retry)
         return report
 
-    # ------------------------------------------------------------------ resolutions
+    def request_stop(self) -> None:
+        """Stop the cycle in flight after its current operation (Ctrl-C, SIGTERM)."""
+        self.applier.stop_requested = True
 
     def resolve(self, conflict_id: str, winner: str, value: Any = None, *, by: str) -> None:
-        """Record a person's choice for conflict ``conflict_id``: ``winner`` ``testrail`` or
-        ``testfiesta`` (that side's value), or ``value`` (the typed ``value``). The next cycle
-        applies it to both sides; until then :meth:`unresolve` takes it back. Raises KeyError
-        for an unknown conflict, ValueError for an unknown winner."""
-        if winner not in (TESTRAIL, TESTFIESTA, "value"):
-            raise ValueError(f"winner must be testrail, testfiesta or value, not {winner!r}")
-        entry = self.store.get_in(CONFLICT, conflict_id)
-        if entry is None:
-            raise KeyError(conflict_id)
-        values = entry["conflict"]["values"]
-        chosen = values[winner] if winner in (TESTRAIL, TESTFIESTA) else value
-        entry["resolution"] = {"winner": winner, "value": chosen, "by": by, "at": time.time()}
-        self.store.put_in(CONFLICT, conflict_id, entry)
+        """See :func:`resolve_conflict`."""
+        resolve_conflict(self.store, conflict_id, winner, value, by=by)
 
     def unresolve(self, conflict_id: str) -> bool:
-        """Take back a choice not applied yet; False if there was none to take back."""
-        entry = self.store.get_in(CONFLICT, conflict_id)
-        if entry is None or not entry.get("resolution"):
-            return False
-        entry["resolution"] = None
-        self.store.put_in(CONFLICT, conflict_id, entry)
-        return True
+        """See :func:`unresolve_conflict`."""
+        return unresolve_conflict(self.store, conflict_id)
+
+
+# ---------------------------------------------------------------------- conflicts in the store
+
+
+def stored_conflicts(store: StateStore) -> list[dict[str, Any]]:
+    """Every open conflict, oldest first: ``{"conflict": Conflict.as_dict(), "resolution":
+    None | {"winner", "value", "by", "at"}, "since": UNIX seconds}``."""
+    entries = [store.get_in(CONFLICT, i) for i in store.family(CONFLICT)]
+    return [e for e in entries if e]
+
+
+def find_conflict(store: StateStore, conflict_id: str) -> dict[str, Any]:
+    """The stored conflict whose id is ``conflict_id`` or starts with it (at least 4
+    characters, unambiguous). Raises KeyError otherwise."""
+    entry = store.get_in(CONFLICT, conflict_id)
+    if entry is not None:
+        return dict(entry)
+    matches = [
+        i for i in store.family(CONFLICT) if len(conflict_id) >= 4 and i.startswith(conflict_id)
+    ]
+    if len(matches) != 1:
+        raise KeyError(conflict_id)
+    return dict(store.get_in(CONFLICT, matches[0]))
+
+
+def resolve_conflict(
+    store: StateStore, conflict_id: str, winner: str, value: Any = None, *, by: str
+) -> dict[str, Any]:
+    """Record a person's choice for a conflict: ``winner`` ``testrail`` or ``testfiesta``
+    (that side's value), or ``value`` (the typed ``value``). The next cycle applies it to both
+    sides; until then :func:`unresolve_conflict` takes it back. Returns the updated entry.
+    Raises KeyError for an unknown conflict, ValueError for an unknown winner."""
+    if winner not in (TESTRAIL, TESTFIESTA, "value"):
+        raise ValueError(f"winner must be testrail, testfiesta or value, not {winner!r}")
+    entry = find_conflict(store, conflict_id)
+    values = entry["conflict"]["values"]
+    chosen = values[winner] if winner in (TESTRAIL, TESTFIESTA) else value
+    entry["resolution"] = {"winner": winner, "value": chosen, "by": by, "at": time.time()}
+    entry["losing"] = {
+        side: values[side] for side in (TESTRAIL, TESTFIESTA) if values[side] != chosen
+    }
+    store.put_in(CONFLICT, entry["conflict"]["id"], entry)
+    return entry
+
+
+def unresolve_conflict(store: StateStore, conflict_id: str) -> bool:
+    """Take back a choice not applied yet; False if there was none to take back."""
+    try:
+        entry = find_conflict(store, conflict_id)
+    except KeyError:
+        return False
+    if not entry.get("resolution"):
+        return False
+    entry["resolution"] = None
+    entry.pop("losing", None)
+    store.put_in(CONFLICT, entry["conflict"]["id"], entry)
+    return True

@@ -1,0 +1,84 @@
+"""Sync reports and exit codes (DESIGN §8): what one sync cycle of one pair did.
+
+Exit codes, the same for every verb: 0 clean, 1 conflicts or skipped items pending, 2
+failures, 3 fatal (bad config, wrong credentials, server unreachable; raised, not reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.engine.apply import ApplyReport
+from core.engine.plan import Plan
+
+CLEAN, PENDING, FAILED, FATAL = 0, 1, 2, 3
+
+
+@dataclass
+class SyncReport:
+    """One pair's sync cycle (or plan, when ``applied`` is None).
+
+    ``requests`` are the HTTP requests each side spent on it; ``full`` says whether every
+    record was read (deletions are only seen then); ``warnings`` are sentences for people.
+    """
+
+    testrail_project: str
+    testfiesta_project: str
+    plan: Plan
+    applied: ApplyReport | None = None
+    requests: dict[str, int] = field(default_factory=dict)
+    full: bool = False
+    warnings: list[str] = field(default_factory=list)
+    recovered: int = 0
+
+    @property
+    def writes(self) -> int:
+        """Write operations that landed (planned ones, for a plan)."""
+        if self.applied is None:
+            return len(self.plan.writes)
+        return self.applied.writes
+
+    @property
+    def held(self) -> int:
+        """Deletes waiting for ``--confirm-deletes``."""
+        return sum(1 for n in self.plan.notices if n.what == "held")
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a write failed, 1 when conflicts, held deletes or skipped writes wait,
+        else 0."""
+        if self.applied is not None and self.applied.failed:
+            return FAILED
+        if self.plan.conflicts or self.held or (self.applied and self.applied.skipped):
+            return PENDING
+        return CLEAN
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for ``sync --once --json`` and ``sync --plan --json``."""
+        applied = self.applied
+        return {
+            "testrail_project": self.testrail_project,
+            "testfiesta_project": self.testfiesta_project,
+            "full": self.full,
+            "plan": self.plan.as_dict(),
+            "applied": None
+            if applied is None
+            else {
+                "done": dict(applied.done),
+                "failed": [
+                    {"operation": op.as_dict(), "reason": reason} for op, reason in applied.failed
+                ],
+                "skipped": [op.as_dict() for op in applied.skipped],
+            },
+            "requests": dict(self.requests),
+            "warnings": list(self.warnings),
+            "recovered": self.recovered,
+            "exit_code": self.exit_code,
+        }
+
+
+def exit_code(codes: Iterable[int]) -> int:
+    """The worst of several exit codes (0 when there are none)."""
+    return max(codes, default=CLEAN)
