@@ -77,10 +77,13 @@ class Pair:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """``[sync]``: polling interval (seconds), conflict and delete policies."""
+    """``[sync]``: polling ``interval`` (seconds), conflict and delete policies, and
+    ``full_scan``: seconds between two reads of every record (deletions leave no trace in
+    TestRail's change filters, so they show only then; default one day)."""
 
     enabled: bool = False
     interval: int = 300
+    full_scan: int = 86400
     conflict_policy: str = "ask"
     delete_policy: str = "flag"
     big_delete_threshold: int = 20
@@ -313,6 +316,7 @@ def load_config(path: str | Path) -> Config:
             "conflict_policy",
             "delete_policy",
             "big_delete_threshold",
+            "full_scan",
             "fields",
         },
     )
@@ -320,6 +324,10 @@ def load_config(path: str | Path) -> Config:
         interval = parse_duration(sync_table.get("interval", "5m"), what="[sync] interval")
     except ValueError as exc:
         raise reader.fail("sync", "interval", str(exc)) from None
+    try:
+        full_scan = parse_duration(sync_table.get("full_scan", "1d"), what="[sync] full_scan")
+    except ValueError as exc:
+        raise reader.fail("sync", "full_scan", str(exc)) from None
     policy = sync_table.get("conflict_policy", "ask")
     if policy not in CONFLICT_POLICIES:
         raise reader.fail(
@@ -352,6 +360,7 @@ def load_config(path: str | Path) -> Config:
         conflict_policy=str(policy),
         delete_policy=str(delete_policy),
         big_delete_threshold=reader.integer(sync_table, "sync", "big_delete_threshold", 20),
+        full_scan=full_scan,
         field_policies={str(k): str(v) for k, v in field_policies.items()},
     )
 

@@ -9,18 +9,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 
-from core.config import Config, resolve_secret
+from core.config import Config, load_config, resolve_secret
+from core.config_edit import set_sync_enabled
+from core.engine.cycle import (
+    Engine,
+    find_conflict,
+    resolve_conflict,
+    stored_conflicts,
+    unresolve_conflict,
+)
+from core.engine.plan import Plan
+from core.engine.reconcile import SYNC, TESTFIESTA, Settings
 from core.errors import AuthenticationFailed, ConfigError
-from core.events import EventSink
+from core.events import Activity, EventSink
 from core.http import RequestStats
+from core.lock import read_holder
 from core.migrate import (
     IDENTITY_KEY,
     MigrationReport,
@@ -29,9 +43,11 @@ from core.migrate import (
     instance_identity,
     match_testfiesta_project,
 )
-from core.model import tf_key, tr_key
+from core.model import FIELD_PREFIX, tf_key, tr_key
+from core.report import SyncReport, exit_code
 from core.store import StateStore, default_state_dir
 from core.testfiesta.client import TestFiestaClient
+from core.testfiesta.side import CASE_BATCH
 from core.testrail.client import TestRailClient
 
 
@@ -85,6 +101,11 @@ class Service:
         self.testrail: TestRailClient | None = None
         self.testfiesta: TestFiestaClient | None = None
         self.store: StateStore | None = None
+        self._engine: Engine | None = None
+        #: engines prepared by an earlier cycle of this service (``--watch``, the console):
+        #: the metadata is read once, so an idle poll costs only the change listings
+        self._prepared: dict[int, tuple[Engine, ProjectMigration]] = {}
+        self.stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -168,6 +189,7 @@ class Service:
         """Migrate every ``[[pair]]`` (or only the one whose TestRail project is ``project``);
         one report per pair. Errors propagate; what was written stays linked."""
         testrail, testfiesta, store = self._clients()
+        self._prepared.clear()
         reports = []
         reserved: set[str] = set()
         for pair in self.config.pairs:
@@ -221,6 +243,233 @@ class Service:
                 testfiesta.session.stats,
             ),
         ]
+
+    # ------------------------------------------------------------------ sync
+
+    def _settings(self, *, mode: str = SYNC, confirm_deletes: bool = False) -> Settings:
+        """The engine's policies from ``[sync]``; ``[sync.fields]`` keys are TestRail names
+        (``custom_preconds``, ``title``), the engine's are value names (``field:...``)."""
+        sync = self.config.sync
+        fields = {
+            (FIELD_PREFIX + name if name.startswith("custom_") else name): policy
+            for name, policy in sync.field_policies.items()
+        }
+        return Settings(
+            mode=mode,
+            conflict_policy=sync.conflict_policy,
+            field_policies=fields,
+            delete_policy=sync.delete_policy,
+            big_delete_threshold=sync.big_delete_threshold,
+            confirm_deletes=confirm_deletes,
+        )
+
+    async def _pair_engine(self, index: int) -> tuple[Engine, ProjectMigration]:
+        """The engine of ``[[pair]]`` number ``index`` over freshly prepared sides (the
+        metadata both sides need; nothing is created but missing fields and templates)."""
+        testrail, testfiesta, store = self._clients()
+        pair = self.config.pairs[index]
+        migration = ProjectMigration(
+            testrail,
+            testfiesta,
+            store,
+            self.config.mapping,
+            on_event=self.emit,
+            create_project=False,
+        )
+        try:
+            project, suites, catalog = await migration.prepare(
+                pair.testrail_project, pair.testfiesta_project
+            )
+        except AuthenticationFailed as error:
+            raise self._explain(error) from None
+        tr_side, tf_side = migration.sides(project, suites, catalog)
+        if migration.root_uid:
+            store.link(tr_side.ctx.anchor, tf_key("folder", migration.root_uid))
+        engine = Engine(
+            store,
+            tr_side,
+            tf_side,
+            pair=str(project["id"]),
+            batch_sizes={(TESTFIESTA, "case"): CASE_BATCH},
+        )
+        return engine, migration
+
+    def _full_due(self, pair: str, now: float) -> bool:
+        """Whether the periodic full read (``[sync] full_scan``) is due for ``pair``."""
+        assert self.store is not None
+        last = self.store.get(f"meta:full:{pair}")
+        return last is None or now - float(last) >= self.config.sync.full_scan
+
+    async def sync(
+        self,
+        *,
+        plan_only: bool = False,
+        full: bool = False,
+        confirm_deletes: bool = False,
+    ) -> list[SyncReport]:
+        """One sync cycle (``sync --once``) or its plan (``plan_only``, nothing written) for
+        every ``[[pair]]``, in order; one :class:`core.report.SyncReport` each. ``full`` reads
+        every record (deletions show); it also happens by itself every ``[sync] full_scan``
+        seconds. Conflicts go to the store (see :meth:`conflicts`). The cycle runs whatever
+        ``[sync] enabled`` says (it is an explicit request). Raises what the HTTP layer raises
+        for a server that cannot be used (the journal keeps what was in flight)."""
+        testrail, testfiesta, store = self._clients()
+        reports = []
+        requests = {"testrail": 0, "testfiesta": 0}
+        pairs_seen: set[str] = set()
+        for index in range(len(self.config.pairs)):
+            tr_before, tf_before = testrail.session.stats.total, testfiesta.session.stats.total
+            if index not in self._prepared:
+                self._prepared[index] = await self._pair_engine(index)
+            engine, migration = self._prepared[index]
+            engine.applier.stop_requested = self.stopping
+            pairs_seen.add(engine.pair)
+            self._engine = engine
+            now = time.time()
+            whole = full or self._full_due(engine.pair, now)
+            settings = self._settings(confirm_deletes=confirm_deletes)
+            assert migration.report is not None
+            report = SyncReport(
+                migration.report.testrail_project,
+                migration.project_key,
+                Plan(),
+                full=whole,
+                warnings=migration.report.warnings,
+            )
+            if plan_only:
+                report.plan = await engine.make_plan(settings, full=whole)
+            else:
+                cycle = await engine.run(settings, full=whole)
+                report.plan, report.applied, report.recovered = (
+                    cycle.plan,
+                    cycle.applied,
+                    cycle.recovered,
+                )
+                if whole and cycle.applied and not cycle.applied.stopped:
+                    store.set(f"meta:full:{engine.pair}", now)
+                self._emit_cycle(report)
+            self._engine = None
+            report.requests = {
+                "testrail": testrail.session.stats.total - tr_before,
+                "testfiesta": testfiesta.session.stats.total - tf_before,
+            }
+            for side, n in report.requests.items():
+                requests[side] += n
+            reports.append(report)
+        if not plan_only:
+            store.set("meta:pairs", sorted({*self._pair_ids(), *pairs_seen}))
+            store.set("meta:last_poll", time.time())
+            store.set("meta:requests", requests)
+        return reports
+
+    def _emit_cycle(self, report: SyncReport) -> None:
+        applied = report.applied
+        done = ", ".join(f"{k} {n}" for k, n in sorted((applied.done if applied else {}).items()))
+        self.emit(
+            Activity(
+                "info" if report.exit_code == 0 else "warning",
+                f"{report.testrail_project}: synced ({done or 'nothing to do'}); "
+                f"{len(report.plan.conflicts)} conflicts open",
+            )
+        )
+        for op, reason in applied.failed if applied else []:
+            self.emit(
+                Activity("error", f"{op.action} {op.kind} {op.source or op.target}: {reason}")
+            )
+        for notice in report.plan.notices:
+            self.emit(Activity("warning", notice.message))
+
+    def request_stop(self) -> None:
+        """Stop a running sync after the operation in flight (Ctrl-C, SIGTERM)."""
+        self.stopping = True
+        if self._engine is not None:
+            self._engine.request_stop()
+
+    async def watch(self, *, interval: float | None = None, confirm_deletes: bool = False) -> int:
+        """``sync --watch``: a cycle every ``interval`` seconds (``[sync] interval`` by
+        default) while ``[sync] enabled`` is true in the config file (read again before each
+        cycle, so ``railfiesta sync off`` elsewhere pauses it), until :meth:`request_stop`.
+        Returns the exit code of the last cycle."""
+        wait = float(interval or self.config.sync.interval)
+        code = 0
+        while not self.stopping:
+            if self.sync_enabled():
+                reports = await self.sync(confirm_deletes=confirm_deletes)
+                code = exit_code(r.exit_code for r in reports)
+            slept = 0.0
+            while slept < wait and not self.stopping:
+                await asyncio.sleep(min(0.2, wait - slept))
+                slept += 0.2
+        return code
+
+    def sync_enabled(self) -> bool:
+        """``[sync] enabled`` as the config file says now (it may have changed since open)."""
+        try:
+            return load_config(self.config.path).sync.enabled
+        except ConfigError:
+            return self.config.sync.enabled
+
+    def set_sync_enabled(self, enabled: bool) -> None:
+        """``sync on`` / ``sync off`` and the console's ``s``: writes ``[sync] enabled`` into
+        the config file through tomlkit (every comment and other byte kept)."""
+        set_sync_enabled(self.config.path, enabled)
+        self.config = replace(self.config, sync=replace(self.config.sync, enabled=enabled))
+
+    # ------------------------------------------------------------------ conflicts
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Open conflicts, oldest first (see :func:`core.engine.cycle.stored_conflicts`)."""
+        _, _, store = self._clients()
+        return stored_conflicts(store)
+
+    def conflict(self, conflict_id: str) -> dict[str, Any]:
+        """One open conflict by id or unambiguous id prefix; KeyError when there is none."""
+        _, _, store = self._clients()
+        return find_conflict(store, conflict_id)
+
+    def resolve(self, conflict_id: str, winner: str, value: Any = None) -> dict[str, Any]:
+        """Choose for a conflict (``testrail``, ``testfiesta`` or ``value``); the next cycle
+        applies it. See :func:`core.engine.cycle.resolve_conflict`."""
+        _, _, store = self._clients()
+        who = os.environ.get("USER") or os.environ.get("USERNAME") or "someone"
+        return resolve_conflict(store, conflict_id, winner, value, by=f"person:{who}")
+
+    def unresolve(self, conflict_id: str) -> bool:
+        """Take back a choice the engine has not applied yet."""
+        _, _, store = self._clients()
+        return unresolve_conflict(store, conflict_id)
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """``status --json``: ``sync.enabled``, ``sync.interval`` (seconds), ``conflicts``
+        (open), ``resolved_waiting`` (chosen, not applied yet), ``pending`` (journal entries
+        and held or failed items of the last cycle), ``last_poll`` (UNIX seconds or None),
+        ``requests`` (``{"testrail": n, "testfiesta": n}`` spent by the last poll) and
+        ``holder`` (the process running ``sync --watch``, or None)."""
+        _, _, store = self._clients()
+        conflicts = stored_conflicts(store)
+        retry = sum(len(store.get(k) or []) for k in self._retry_keys())
+        return {
+            "sync": {
+                "enabled": self.sync_enabled(),
+                "interval": self.config.sync.interval,
+            },
+            "conflicts": sum(1 for c in conflicts if not c.get("resolution")),
+            "resolved_waiting": sum(1 for c in conflicts if c.get("resolution")),
+            "pending": len(store.family("journal")) + retry,
+            "last_poll": store.get("meta:last_poll"),
+            "requests": store.get("meta:requests") or {"testrail": 0, "testfiesta": 0},
+            "holder": read_holder(self.state_dir),
+        }
+
+    def _retry_keys(self) -> list[str]:
+        assert self.store is not None
+        return [k for k in (f"retry:{p}" for p in self._pair_ids()) if self.store.get(k)]
+
+    def _pair_ids(self) -> list[str]:
+        assert self.store is not None
+        return [str(k) for k in self.store.get("meta:pairs") or []]
 
     # ------------------------------------------------------------------ browsing (panes)
 

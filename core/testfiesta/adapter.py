@@ -163,7 +163,8 @@ def case_record(
     """A TestFiesta case row as a :class:`CaseRecord` (keys ``tf:case:<uid>``).
 
     ``field_names`` is the same canonical -> TestFiesta map used to write, inverted here;
-    ``templates`` maps template uid -> name, ``priorities`` uid -> name, ``tags`` uid -> name.
+    ``templates`` maps template uid -> name, ``priorities`` uid -> name, ``tags`` uid -> name
+    (for tags given as bare uids; a tag object's own ``name`` wins).
     Fields TestFiesta has that no mapping names stay under their TestFiesta name.
     """
     by_tf_name = {tf: canonical for canonical, tf in field_names.items()}
@@ -179,7 +180,9 @@ def case_record(
             values[canonical] = value
     template_uid = row.get("templateUid", row.get("testCaseTemplateUid"))
     tag_names = [
-        tags.get(int(t["uid"]) if isinstance(t, Mapping) else int(t), "")
+        str(t.get("name") or tags.get(int(t["uid"]), ""))
+        if isinstance(t, Mapping)
+        else tags.get(int(t), "")
         for t in row.get("tags") or []
     ]
     priority = row.get("priority")

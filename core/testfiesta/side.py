@@ -159,7 +159,15 @@ class TestFiestaSide:
     def case_record(self, row: Mapping[str, Any]) -> Record:
         """A case row as a case record in TestRail's vocabulary (see :func:`case_values`)."""
         ctx = self.ctx
-        tags = {uid: name for name, uid in ctx.tag_uids.items() if name != ARCHIVE_TAG}
+        tags = {uid: name for name, uid in ctx.tag_uids.items()}
+        row = {
+            **row,
+            "tags": [
+                t
+                for t in row.get("tags") or []
+                if not (isinstance(t, Mapping) and t.get("name") == ARCHIVE_TAG)
+            ],
+        }
         record = case_record(
             row,
             field_names=ctx.field_names,
