@@ -583,6 +583,7 @@ class ProjectMigration:
             inputs = None
         else:
             cycle = await engine.run(settings, full=True, on_progress=self._apply_progress)
+            self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             cycle_plan, inputs = cycle.plan, cycle.inputs
             for op, reason in cycle.applied.failed if cycle.applied else []:
                 self._warn(f"{op.kind} {op.source}: {reason}")
