@@ -82,3 +82,19 @@ class SyncReport:
 def exit_code(codes: Iterable[int]) -> int:
     """The worst of several exit codes (0 when there are none)."""
     return max(codes, default=CLEAN)
+
+
+@dataclass(frozen=True)
+class SyncFinished:
+    """Event: one pair's sync cycle (or plan) is over; ``report`` says what it did."""
+
+    report: SyncReport
+
+
+@dataclass(frozen=True)
+class WatchPaused:
+    """Event of ``sync --watch``: ``paused`` True when it found ``[sync] enabled = false`` in
+    the config file ``path`` and waits, False when it (re)starts syncing."""
+
+    paused: bool
+    path: str

@@ -38,13 +38,14 @@ from core.lock import read_holder
 from core.migrate import (
     IDENTITY_KEY,
     MigrationReport,
+    ProjectMatch,
     ProjectMigration,
     find_testrail_project,
     instance_identity,
     match_testfiesta_project,
 )
 from core.model import FIELD_PREFIX, tf_key, tr_key
-from core.report import SyncReport, exit_code
+from core.report import SyncFinished, SyncReport, WatchPaused, exit_code
 from core.store import StateStore, default_state_dir
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import CASE_BATCH
@@ -181,6 +182,44 @@ class Service:
             raise RuntimeError("Service.open() has not been called")
         return self.testrail, self.testfiesta, self.store
 
+    def open_state(self) -> None:
+        """Open only the state store: no secret, no client, no network (``status``,
+        ``conflicts list``/``show``). :meth:`close` closes it; :meth:`open` later still works."""
+        if self.store is not None:
+            return
+        try:
+            self.store = StateStore(self.state_dir)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot use {self.state_dir} as the state directory: {exc.strerror}",
+                hint="pass --state with a directory you can write (it is created if missing)",
+            ) from None
+
+    def _state(self) -> StateStore:
+        """The state store, after :meth:`open` or :meth:`open_state`."""
+        if self.store is None:
+            raise RuntimeError("Service.open() or open_state() has not been called")
+        return self.store
+
+    def secret_sources(self) -> list[tuple[str, str, str, str]]:
+        """Where :meth:`open` looks for each secret: ``(side, environment variable, keyring
+        account, what)`` (for ``check``, which reports each one)."""
+        tr, tf = self.config.testrail, self.config.testfiesta
+        return [
+            (
+                "testrail",
+                tr.api_key_env,
+                f"testrail:{tr.user}@{urlparse(tr.url).netloc}",
+                "TestRail API key",
+            ),
+            (
+                "testfiesta",
+                tf.token_env,
+                f"testfiesta:{tf.handle}@{urlparse(tf.url).netloc}",
+                "TestFiesta API token",
+            ),
+        ]
+
     # ------------------------------------------------------------------ operations
 
     async def migrate(
@@ -209,6 +248,10 @@ class Service:
             except AuthenticationFailed as error:
                 raise self._explain(error) from None
         return reports
+
+    def explain(self, error: AuthenticationFailed) -> AuthenticationFailed:
+        """``error`` with a hint naming the config keys and the variable behind the login."""
+        return self._explain(error)
 
     def _explain(self, error: AuthenticationFailed) -> AuthenticationFailed:
         """Name the config keys and the variable behind a refused login."""
@@ -356,6 +399,7 @@ class Service:
             for side, n in report.requests.items():
                 requests[side] += n
             reports.append(report)
+            self.emit(SyncFinished(report))
         if not plan_only:
             store.set("meta:pairs", sorted({*self._pair_ids(), *pairs_seen}))
             store.set("meta:last_poll", time.time())
@@ -392,8 +436,13 @@ class Service:
         Returns the exit code of the last cycle."""
         wait = float(interval or self.config.sync.interval)
         code = 0
+        paused: bool | None = None
         while not self.stopping:
-            if self.sync_enabled():
+            enabled = self.sync_enabled()
+            if paused is None or paused == enabled:
+                paused = not enabled
+                self.emit(WatchPaused(paused, str(self.config.path)))
+            if enabled:
                 reports = await self.sync(confirm_deletes=confirm_deletes)
                 code = exit_code(r.exit_code for r in reports)
             slept = 0.0
@@ -419,24 +468,24 @@ class Service:
 
     def conflicts(self) -> list[dict[str, Any]]:
         """Open conflicts, oldest first (see :func:`core.engine.cycle.stored_conflicts`)."""
-        _, _, store = self._clients()
+        store = self._state()
         return stored_conflicts(store)
 
     def conflict(self, conflict_id: str) -> dict[str, Any]:
         """One open conflict by id or unambiguous id prefix; KeyError when there is none."""
-        _, _, store = self._clients()
+        store = self._state()
         return find_conflict(store, conflict_id)
 
     def resolve(self, conflict_id: str, winner: str, value: Any = None) -> dict[str, Any]:
         """Choose for a conflict (``testrail``, ``testfiesta`` or ``value``); the next cycle
         applies it. See :func:`core.engine.cycle.resolve_conflict`."""
-        _, _, store = self._clients()
+        store = self._state()
         who = os.environ.get("USER") or os.environ.get("USERNAME") or "someone"
         return resolve_conflict(store, conflict_id, winner, value, by=f"person:{who}")
 
     def unresolve(self, conflict_id: str) -> bool:
         """Take back a choice the engine has not applied yet."""
-        _, _, store = self._clients()
+        store = self._state()
         return unresolve_conflict(store, conflict_id)
 
     # ------------------------------------------------------------------ status
@@ -447,7 +496,7 @@ class Service:
         and held or failed items of the last cycle), ``last_poll`` (UNIX seconds or None),
         ``requests`` (``{"testrail": n, "testfiesta": n}`` spent by the last poll) and
         ``holder`` (the process running ``sync --watch``, or None)."""
-        _, _, store = self._clients()
+        store = self._state()
         conflicts = stored_conflicts(store)
         retry = sum(len(store.get(k) or []) for k in self._retry_keys())
         return {
@@ -470,6 +519,58 @@ class Service:
     def _pair_ids(self) -> list[str]:
         assert self.store is not None
         return [str(k) for k in self.store.get("meta:pairs") or []]
+
+    # ------------------------------------------------------------------ preflight (read-only)
+
+    async def testrail_projects(self) -> list[dict[str, Any]]:
+        """Every TestRail project the API user sees (``get_projects``); the first request
+        ``check`` sends, so a refused login gets the hint of :meth:`explain`."""
+        testrail, _, _ = self._clients()
+        try:
+            return await testrail.get_projects()
+        except AuthenticationFailed as error:
+            raise self._explain(error) from None
+
+    async def testfiesta_projects(self) -> list[dict[str, Any]]:
+        """Every project of the TestFiesta organization (``GET /projects``)."""
+        _, testfiesta, _ = self._clients()
+        try:
+            return await testfiesta.list_projects()
+        except AuthenticationFailed as error:
+            raise self._explain(error) from None
+
+    async def testrail_statuses(self) -> list[dict[str, Any]]:
+        """TestRail's result statuses (``get_statuses``: ``name``, ``label`` ...)."""
+        testrail, _, _ = self._clients()
+        return await testrail.get_statuses()
+
+    async def testrail_priorities(self) -> list[dict[str, Any]]:
+        """TestRail's priorities (``get_priorities``: ``name``, ``short_name`` ...)."""
+        testrail, _, _ = self._clients()
+        return await testrail.get_priorities()
+
+    async def testfiesta_statuses(self) -> list[dict[str, Any]]:
+        """The organization's execution statuses, through the TestRail shim."""
+        _, testfiesta, _ = self._clients()
+        return await testfiesta.shim.get_statuses()
+
+    async def testfiesta_priorities(self) -> list[dict[str, Any]]:
+        """The organization's priorities, through the TestRail shim."""
+        _, testfiesta, _ = self._clients()
+        return await testfiesta.shim.get_priorities()
+
+    async def testfiesta_project_match(self, pair_index: int = 0) -> ProjectMatch:
+        """Where ``[[pair]]`` number ``pair_index`` goes on TestFiesta: the existing project
+        (``project`` set) or the key ``migrate`` would create (``project`` None)."""
+        testrail, testfiesta, store = self._clients()
+        pair = self.config.pairs[pair_index]
+        return match_testfiesta_project(
+            await testfiesta.list_projects(),
+            await find_testrail_project(testrail, pair.testrail_project),
+            wanted_key=pair.testfiesta_project,
+            current_identity=instance_identity(testrail.base_url),
+            remembered_identity=store.get(IDENTITY_KEY),
+        )
 
     # ------------------------------------------------------------------ browsing (panes)
 

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from core.config import load_config
 from core.errors import ConfigError
+from core.report import CLEAN
 from core.service import Service
 from emulators import testfiesta as testfiesta_emulator
 from emulators import testrail as testrail_emulator
 from emulators.server import RunningServer, serve_forever, start_in_thread
-from tui.cli import EXIT_OK, exit_code, print_reports
+from tui.render import migration_exit_code, print_migration_reports
 
 DEMO_USER = "demo.lead@example.com"
 DEMO_HANDLE = "demo"
@@ -198,13 +199,13 @@ def run_demo(
                     return await service.migrate()
 
             reports = asyncio.run(migrate())
-            print_reports(reports, as_json=as_json)
-            return exit_code(reports)
+            print_migration_reports(reports, as_json=as_json)
+            return migration_exit_code(reports)
         from tui.app import RailfiestaApp
 
         app = RailfiestaApp(service, theme=theme or config.ui.theme)
         app.run(mouse=mouse)
-        return EXIT_OK
+        return CLEAN
 
 
 def emulate(args: argparse.Namespace) -> int:
@@ -237,4 +238,4 @@ def emulate(args: argparse.Namespace) -> int:
         app = testfiesta_emulator.build(args.handle, token, rpm=args.rpm)
         print(f"TestFiesta emulator: http://{args.host}:{args.port} (handle {args.handle})")
     serve_forever(app, host=args.host, port=args.port)
-    return EXIT_OK
+    return CLEAN
