@@ -26,7 +26,11 @@ class Kind:
     ``parents``: kinds this one refers to; ``references``: value names holding a key of
     another record (``{"folder": "folder"}``: a case's ``folder`` is a folder key);
     ``lists``: value names holding lists merged item by item (a case's ``steps``);
-    ``merge``: :data:`THREE_WAY` or :data:`APPEND_ONLY`.
+    ``merge``: :data:`THREE_WAY` or :data:`APPEND_ONLY`; ``list_references``: value names
+    holding lists of keys (a run's ``cases``); ``create_only``: values sent when the record
+    is created on the other side but never compared afterwards (the API cannot change them);
+    ``creatable``: False for records that come into being with their parent (a run's tests),
+    which are matched by their :attr:`core.model.Record.natural` key instead.
     """
 
     name: str
@@ -34,17 +38,29 @@ class Kind:
     references: tuple[tuple[str, str], ...] = ()
     lists: tuple[str, ...] = ()
     merge: str = THREE_WAY
+    list_references: tuple[tuple[str, str], ...] = ()
+    create_only: tuple[str, ...] = ()
+    creatable: bool = True
 
     def reference_kind(self, value_name: str) -> str | None:
         """The kind a reference value points at, or None if ``value_name`` is not one."""
-        return dict(self.references).get(value_name)
+        return dict(self.references + self.list_references).get(value_name)
 
 
 FOLDER = Kind("folder", parents=("folder",), references=(("parent", "folder"),))
 CASE = Kind("case", parents=("folder",), references=(("folder", "folder"),), lists=("steps",))
+#: A TestRail run / TestFiesta run: ``name``, ``description``, ``closed``; its ``cases`` are
+#: chosen when it is created (TestFiesta's UpdateRunDTO cannot change a run's cases).
+RUN = Kind("run", parents=("case",), list_references=(("cases", "case"),), create_only=("cases",))
+#: A TestRail test / TestFiesta execution: its ``status`` (a status name). Tests come with
+#: their run; they are paired by (run, case).
+TEST = Kind("test", parents=("run", "case"), creatable=False)
+#: A TestRail result: ``test``, ``status``, ``comment``, ``author``, ``created_on``. Added,
+#: never edited; copied oldest first.
+RESULT = Kind("result", parents=("test",), references=(("test", "test"),), merge=APPEND_ONLY)
 
 #: Every kind, in apply order (parents first).
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (FOLDER, CASE)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FOLDER, CASE, RUN, TEST, RESULT)}
 
 
 def kind(name: str) -> Kind:

@@ -584,15 +584,44 @@ class ProjectMigration:
         else:
             cycle = await engine.run(settings, full=True, on_progress=self._apply_progress)
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
-            cycle_plan, inputs = cycle.plan, cycle.inputs
+            tr_records = testrail.last_observed
+            testfiesta.ctx.fresh = False  # it holds what the first pass wrote
+            done = Counter(cycle.applied.done if cycle.applied else {})
+            # a run copied to TestFiesta gets its executions there; the next pass pairs them
+            # with TestRail's tests and copies the results onto them
+            for _ in range(2):
+                if not any(op.kind == "run" and op.action == "create" for op in cycle.plan.writes):
+                    break
+                cycle = await engine.run(settings, on_progress=self._apply_progress)
+                done.update(cycle.applied.done if cycle.applied else {})
+            cycle_plan = cycle.plan
+            inputs = cycle.inputs
             for op, reason in cycle.applied.failed if cycle.applied else []:
                 self._warn(f"{op.kind} {op.source}: {reason}")
-        tr_records = testrail.last_observed
-        creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
-        for kind, label in (("folder", "folders"), ("case", "cases")):
+            creates = Counter(
+                {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
+            )
+        if self.dry_run:
+            tr_records = testrail.last_observed
+            creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
+        for kind, label in (
+            ("folder", "folders"),
+            ("case", "cases"),
+            ("run", "runs"),
+            ("result", "results"),
+        ):
+            on_testrail = sum(1 for r in tr_records.values() if r.kind == kind)
+            if kind in ("run", "result") and not on_testrail and not creates[kind]:
+                continue  # a project without runs: the report stays about what it has
             count = self.report.kinds.setdefault(label, KindCount())
-            count.testrail = sum(1 for r in tr_records.values() if r.kind == kind)
+            count.testrail = on_testrail
             count.created = creates[kind]
+            if kind in ("run", "result"):
+                count.testfiesta = sum(
+                    1
+                    for r in tr_records.values()
+                    if r.kind == kind and (self.dry_run is False and self.store.linked(r.key))
+                )
         types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
         tags = self.report.kinds.setdefault("tags", KindCount())
         tags.testrail = len({self.rules.type_tag(t) for t in types})

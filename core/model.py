@@ -120,7 +120,10 @@ class Record:
     ``parent``) holds that record's key *on the same side*. ``origin`` is the other side's key
     this record says it is a copy of (TestFiesta ``externalId``, the TestRail marker), used to
     find it again after a lost answer or a lost state store. ``updated_on`` is UNIX seconds
-    (None when the side does not say).
+    (None when the side does not say). ``natural`` is the key of a record that has no origin
+    but is identified by the records it joins, on its own side (a test: its run and its case).
+    ``copy`` says railfiesta made this record's parent as a copy of the other side's (a test of
+    a run it created), so its values started as defaults and the other side's are the truth.
     """
 
     kind: str
@@ -128,6 +131,8 @@ class Record:
     values: Mapping[str, Any]
     origin: str | None = None
     updated_on: int | None = None
+    natural: tuple[str, ...] | None = None
+    copy: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", canonical_values(self.values))

@@ -169,10 +169,10 @@ class Applier:
         :class:`UnresolvedReference` when a referenced record has no copy there."""
         kind = KINDS[op.kind]
         result = dict(values)
-        for name, _ in kind.references:
-            ref = result.get(name)
-            if not isinstance(ref, str) or side_of(ref) == side:
-                continue
+
+        def translate(name: str, ref: str) -> str:
+            if side_of(ref) == side:
+                return ref
             linked = self.store.linked(ref)
             if linked is None:
                 raise UnresolvedReference(
@@ -180,17 +180,36 @@ class Applier:
                     f"{side} yet",
                     hint="it is retried next cycle, after its parent lands",
                 )
-            result[name] = linked
+            return linked
+
+        for name, _ in kind.references:
+            ref = result.get(name)
+            if isinstance(ref, str):
+                result[name] = translate(name, ref)
+        for name, _ in kind.list_references:
+            refs = result.get(name)
+            if isinstance(refs, list):
+                result[name] = [translate(name, r) for r in refs if isinstance(r, str)]
         return result
 
     def to_pair(self, op: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` with TestFiesta references replaced by their linked TestRail keys."""
         kind = KINDS[op.kind]
         result = dict(values)
-        for name, _ in kind.references:
-            ref = result.get(name)
+
+        def pair_key(ref: Any) -> Any:
             if isinstance(ref, str) and side_of(ref) == TESTFIESTA:
-                result[name] = self.store.linked(ref) or ref
+                return self.store.linked(ref) or ref
+            return ref
+
+        for name, _ in kind.references:
+            result[name] = pair_key(result.get(name))
+        for name, _ in kind.references:
+            if name not in values:
+                result.pop(name, None)
+        for name, _ in kind.list_references:
+            if isinstance(result.get(name), list):
+                result[name] = [pair_key(r) for r in result[name]]
         return result
 
     def _side_values(self, op: Operation) -> dict[str, Any]:
@@ -238,6 +257,7 @@ class Applier:
                 )
             for conflict in op.resolves:
                 self._close_conflict(conflict)
+            self._close_settled(op.pair, set(op.settles))
             self.store.drop_from(JOURNAL, op.id)
 
     def _forget(self, pair: str) -> None:
@@ -246,6 +266,19 @@ class Applier:
         for conflict_id in self.store.family(CONFLICT):
             entry = self.store.get_in(CONFLICT, conflict_id)
             if entry and entry["conflict"]["testrail"] == pair:
+                self.store.drop_from(CONFLICT, conflict_id)
+
+    def _close_settled(self, pair: str, names: set[str]) -> None:
+        """Close the open conflicts of ``pair`` on values that just settled (both sides now
+        agree on them, whatever reconcile saw when it planned)."""
+        if not names:
+            return
+        for conflict_id in self.store.family(CONFLICT):
+            entry = self.store.get_in(CONFLICT, conflict_id)
+            if not entry or entry["conflict"]["testrail"] != pair:
+                continue
+            field_name = str(entry["conflict"]["field"]).split("[", 1)[0]
+            if field_name in names and not entry.get("resolution"):
                 self.store.drop_from(CONFLICT, conflict_id)
 
     def _close_conflict(self, conflict_id: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.engine.apply import (
@@ -94,6 +94,9 @@ class Engine:
     def _cursor_key(self, side: str) -> str:
         return f"cursor:{self.pair}:{side}"
 
+    def _linked(self, key: str) -> bool:
+        return self.store.linked(key) is not None
+
     def _retry_key(self) -> str:
         return f"retry:{self.pair}"
 
@@ -158,7 +161,9 @@ class Engine:
         records the other side did not observe but reconcile must compare (a record whose
         origin names an unlinked record; both copies of a pair with a chosen resolution)."""
         observations = {
-            name: await side.observe(None if full else self.cursor(name), full=full)
+            name: await side.observe(
+                None if full else self.cursor(name), full=full, linked=self._linked
+            )
             for name, side in self.sides.items()
         }
         bases: dict[str, Base] = {}
@@ -205,6 +210,26 @@ class Engine:
                 if record.origin and record.key not in linked and side_of(record.origin) != name:
                     wanted[side_of(record.origin)].add(record.origin)
         records = {name: dict(o.records) for name, o in observations.items()}
+        # records paired by what they join (a test: its run and case): look for the partner
+        for name, observation in observations.items():
+            other_side = TESTFIESTA if name == TESTRAIL else TESTRAIL
+            for record in observation.records.values():
+                if record.natural is None or record.key in linked:
+                    continue
+                joined = [self.store.linked(k) for k in record.natural]
+                if None in joined:
+                    continue
+                found = await self.sides[other_side].find(
+                    record.kind, "", {"natural": [k for k in joined if k]}
+                )
+                if found is not None:
+                    seen = records[other_side].get(found.key)
+                    if seen is None:
+                        records[other_side][found.key] = found
+                    elif seen.natural is None:  # observed without what it joins: add it
+                        records[other_side][found.key] = replace(
+                            seen, natural=found.natural, copy=found.copy
+                        )
         for name, keys in wanted.items():
             missing = [k for k in keys if k not in records[name]]
             if missing:
@@ -212,7 +237,8 @@ class Engine:
         known = {b.testfiesta for b in bases.values()}
         links: dict[str, str] = {}
         for record in records[TESTFIESTA].values():
-            for value in record.values.values():
+            refs = [*record.values.values(), *(record.natural or ())]
+            for value in refs:
                 if isinstance(value, str) and value.startswith("tf:") and value not in known:
                     partner = self.store.linked(value)
                     if partner is not None:

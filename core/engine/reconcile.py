@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.kinds import KINDS, Kind
+from core.kinds import APPEND_ONLY, KINDS, Kind
 from core.model import Record, canonical_values
 
 TESTRAIL = "testrail"
@@ -398,14 +398,26 @@ class _PairSpace:
         self.tr_of: dict[str, str] = dict(links)
         self.tr_of.update({b.testfiesta: b.testrail for b in bases})
 
+    def key(self, ref: str) -> str:
+        return self.tr_of.get(ref, ref)
+
     def values(self, record: Record, kind: Kind) -> dict[str, Any]:
         values = dict(record.values)
         if side_of(record.key) == TESTFIESTA:
             for name, _ in kind.references:
                 ref = values.get(name)
                 if isinstance(ref, str):
-                    values[name] = self.tr_of.get(ref, ref)
+                    values[name] = self.key(ref)
+            for name, _ in kind.list_references:
+                refs = values.get(name)
+                if isinstance(refs, list):
+                    values[name] = [self.key(r) if isinstance(r, str) else r for r in refs]
         return values
+
+    def natural(self, record: Record) -> tuple[str, ...] | None:
+        if record.natural is None:
+            return None
+        return tuple(self.key(k) for k in record.natural)
 
 
 def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
@@ -445,16 +457,29 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
             continue
         if tr_rec is None and tf_rec is None:
             continue
+        if kind.merge == APPEND_ONLY:
+            continue  # added once, never edited: a linked pair has nothing to merge
         tr_vals = space.values(tr_rec, kind) if tr_rec else dict(base.values)
         tf_vals = space.values(tf_rec, kind) if tf_rec else dict(base.values)
         _merge_pair(out, base, kind, tr_vals, tf_vals, tr_rec, tf_rec, inputs, settings)
 
     # records no base knows
     adopted_tf: set[str] = set()
+    by_natural = {
+        (r.kind, space.natural(r)): r
+        for r in tf_records.values()
+        if r.natural is not None and r.key not in by_tf
+    }
     for key, record in tr_records.items():
         if key in inputs.bases or record.kind not in KINDS:
             continue
         kind = KINDS[record.kind]
+        if not kind.creatable:
+            match = by_natural.get((record.kind, space.natural(record)))
+            if match is not None and match.key not in adopted_tf:
+                adopted_tf.add(match.key)
+                _adopt(out, kind, record, match, space, inputs, settings)
+            continue
         partner = tf_records.get(record.origin) if record.origin else None
         if partner is None:
             partner = next(
@@ -486,6 +511,8 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
         if key in by_tf or key in adopted_tf or record.kind not in KINDS:
             continue
         kind = KINDS[record.kind]
+        if not kind.creatable:
+            continue  # comes with its parent; paired by its natural key once both exist
         if record.origin is not None:
             out.notices.append(
                 Notice(
@@ -538,11 +565,22 @@ def _adopt(
     tr_vals = space.values(tr_rec, kind)
     # the partner is not linked yet, so its own references may still be TestFiesta keys
     tf_vals = space.values(tf_rec, kind)
-    names = set(tr_vals) | set(tf_vals)
-    agreed = {n: tr_vals[n] for n in names if tr_vals.get(n) == tf_vals.get(n) and n in tr_vals}
-    unknown = frozenset(n for n in names if tr_vals.get(n) != tf_vals.get(n))
+    names = (set(tr_vals) | set(tf_vals)) - set(kind.create_only)
+    if tr_rec.copy != tf_rec.copy:
+        # one record started as a copy made by railfiesta: its values were the defaults it
+        # got, so they are the base and the other side's values flow to it
+        copied = tf_vals if tf_rec.copy else tr_vals
+        agreed = {n: copied[n] for n in names if n in copied}
+        unknown: frozenset[str] = frozenset()
+    else:
+        agreed = {n: tr_vals[n] for n in names if tr_vals.get(n) == tf_vals.get(n) and n in tr_vals}
+        unknown = frozenset(n for n in names if tr_vals.get(n) != tf_vals.get(n))
     out.decisions.append(Link(kind.name, tr_rec.key, tf_rec.key, agreed, unknown))
-    if unknown and settings.mode == SYNC:
+    if kind.merge == APPEND_ONLY:
+        return
+    if (unknown or tr_vals != agreed or tf_vals != agreed) and (
+        settings.mode == SYNC or tr_rec.copy != tf_rec.copy
+    ):
         base = Base(kind.name, tr_rec.key, tf_rec.key, agreed, unknown)
         _merge_pair(out, base, kind, tr_vals, tf_vals, tr_rec, tf_rec, inputs, settings)
 
@@ -603,7 +641,9 @@ def _merge_pair(
 ) -> None:
     """Three-way merge of one linked pair, value by value."""
     pair = base.testrail
-    names = sorted(set(tr_vals) | set(tf_vals) | set(base.values) | set(base.unknown))
+    names = sorted(
+        (set(tr_vals) | set(tf_vals) | set(base.values) | set(base.unknown)) - set(kind.create_only)
+    )
     merged: dict[str, Any] = {}
     settles: dict[str, Any] = {}
     resolves: list[str] = []

@@ -8,7 +8,7 @@ side's own keys (the engine translates them through the links).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,9 +36,16 @@ class Side(Protocol):
 
     name: str
 
-    async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
+    async def observe(
+        self,
+        cursor: Mapping[str, Any] | None,
+        *,
+        full: bool,
+        linked: Callable[[str], bool] = ...,
+    ) -> Observation:
         """Records changed since ``cursor`` (None: everything); ``full`` lists every record
-        of every kind, so deletions show."""
+        of every kind, so deletions show. ``linked`` tells whether a key of this side is
+        paired already (a side may read more of what is not)."""
         ...
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
@@ -140,7 +147,13 @@ class MemorySide:
 
     # ------------------------------------------------------------------ Side
 
-    async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
+    async def observe(
+        self,
+        cursor: Mapping[str, Any] | None,
+        *,
+        full: bool,
+        linked: Callable[[str], bool] = lambda _key: False,
+    ) -> Observation:
         """See :meth:`Side.observe`; the cursor is ``{"tick": n}``."""
         since = int((cursor or {}).get("tick", -1))
         records = {

@@ -335,6 +335,51 @@ class TestFiestaClient:
         )
         return result
 
+    # ------------------------------------------------------------------ runs and executions
+
+    async def list_runs(self, project: str) -> list[dict[str, Any]]:
+        """Every run of the project (``GET /runs``; archived ones carry ``archivedAt``)."""
+        return await self._list(f"/projects/{quote(project)}/runs", "GET /runs")
+
+    async def create_run(self, project: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /runs`` (CreateRunDTO: ``name``*, ``description``, ``caseUids`` -- one
+        execution per case --, ``externalId``, ``source`` ...)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/projects/{quote(project)}/runs", endpoint="POST /runs", body=dict(body)
+        )
+        return result
+
+    async def update_run(self, project: str, uid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /runs/{id}`` (UpdateRunDTO: ``name``, ``description``, ``archive`` ...)."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/runs/{uid}",
+            endpoint="PATCH /runs/{id}",
+            body=dict(body),
+        )
+        return result
+
+    def iter_executions_by_update(self, project: str) -> AsyncIterator[dict[str, Any]]:
+        """The project's executions, most recently updated first (``GET /executions``)."""
+        return self.paginate(
+            f"/projects/{quote(project)}/executions",
+            endpoint="GET /executions",
+            params={"orderBy": "updatedAt", "order": "desc"},
+        )
+
+    async def update_execution(
+        self, project: str, uid: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``PATCH /executions/{id}`` (UpdateExecutionDTO; ``steps`` is required, ``[]``
+        when only the status changes)."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/executions/{uid}",
+            endpoint="PATCH /executions/{id}",
+            body={"steps": [], **dict(body)},
+        )
+        return result
+
     # ------------------------------------------------------------------ bulk upsert
 
     async def upsert_data(self, project: str, entities: Mapping[str, Sequence[Any]]) -> None:

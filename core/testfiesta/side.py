@@ -39,6 +39,7 @@ from core.testfiesta.adapter import (
     CaseTarget,
     case_payload,
     case_record,
+    iso8601,
     steps_payload,
     unix_seconds,
 )
@@ -58,7 +59,13 @@ CASE_BATCH_BYTES = 64_000
 #: "archive"``); v1 has no archive flag for cases.
 ARCHIVE_TAG = "Deleted in TestRail"
 
-_EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case)/(?P<id>\d+)$")
+_EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case|run)/(?P<id>\d+)$")
+
+#: First line of a result copied from TestRail: who added it, when, and its TestRail id (the
+#: shim's add_result takes only a status and a comment, so the original author and time
+#: travel in the comment, DESIGN §4).
+RESULT_HEADER = "TestRail result #{id} · {status} · by {author} · {time}"
+_RESULT_ID = re.compile(r"^TestRail result #(\d+) ")
 
 
 @dataclass
@@ -115,6 +122,9 @@ class TestFiestaSide:
         self._by_external: dict[str, dict[str, Any]] | None = None
         self.created_tags = 0
         self._tags_listed = False
+        self.status_names: dict[int, str] = {}
+        self.copied_runs: set[int] = set()
+        self._executions: list[dict[str, Any]] | None = None
         self.listed: dict[str, list[str]] = {"folder": [], "case": []}
 
     # ------------------------------------------------------------------ reading
@@ -195,14 +205,22 @@ class TestFiestaSide:
         ]
         return live
 
-    async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
-        """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds}``,
-        the newest ``updatedAt`` seen."""
+    async def observe(
+        self,
+        cursor: Mapping[str, Any] | None,
+        *,
+        full: bool,
+        linked: Callable[[str], bool] = lambda _key: False,
+    ) -> Observation:
+        """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
+        "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each."""
         if self.ctx.fresh:
-            return Observation({}, frozenset({"folder", "case"}), dict(cursor or {}))
+            return Observation({}, frozenset({"folder", "case", "run", "test"}), dict(cursor or {}))
         records: dict[str, Record] = {}
         with stage("folders"):
             folders = await self._folders()
+        # what changes after this answer has a later updatedAt: the next poll starts here
+        floor = int(self.client.session.server_time or 0)
         for row in folders:
             if int(row["uid"]) == self.ctx.root_uid:
                 continue
@@ -229,8 +247,94 @@ class TestFiestaSide:
                 records[record.key] = record
         if since is None:
             self.listed["case"] = listed
-        complete = frozenset({"folder", "case"} if since is None else {"folder"})
-        return Observation(records, complete, {"cases": newest})
+        with stage("runs"):
+            executions_since = await self._runs(
+                records, None if full or cursor is None else cursor.get("executions")
+            )
+        complete = frozenset(
+            {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
+        )
+        return Observation(
+            records,
+            complete,
+            {"cases": max(newest, floor), "executions": max(executions_since, floor)},
+        )
+
+    # ------------------------------------------------------------------ runs
+
+    async def _statuses(self) -> dict[int, str]:
+        if not self.status_names:
+            for row in await self.client.shim.get_statuses():
+                self.status_names[int(row["id"])] = str(row.get("label") or row.get("name"))
+        return self.status_names
+
+    def _status_name(self, uid: Any) -> str | None:
+        """A TestFiesta execution status uid as TestRail's name for it (``[mapping.status]``
+        read backwards); None for no status (untested)."""
+        if uid is None:
+            return "Untested"
+        name = self.status_names.get(int(uid), str(uid))
+        return self._testrail_name("status", name, self.ctx.rules.status)
+
+    async def _status_uid(self, testrail_name: Any) -> int:
+        statuses = await self._statuses()
+        wanted = self.ctx.rules.status_name(str(testrail_name))
+        found = match_name(wanted, statuses.values())
+        if found is None:
+            raise MappingError(
+                f"TestRail status {testrail_name!r} has no TestFiesta status named {wanted!r}; "
+                "it is not replaced by another one",
+                hint=f'add "{testrail_name}" = "<TestFiesta status>" under [mapping.status]',
+            )
+        return next(uid for uid, name in statuses.items() if name == found)
+
+    def run_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``GET /runs`` row as a run record: ``name``, ``description``, ``closed``
+        (archived)."""
+        return Record(
+            "run",
+            tf_key("run", row["uid"]),
+            {
+                "name": str(row.get("name") or ""),
+                "description": str(row.get("description") or ""),
+                "closed": row.get("archivedAt") is not None,
+            },
+            self._origin(row),
+            unix_seconds(row.get("updatedAt")),
+        )
+
+    def execution_record(self, row: Mapping[str, Any]) -> Record:
+        """An execution as a test record (``status``), paired by its run and case."""
+        run_uid = row.get("testRunUid")
+        return Record(
+            "test",
+            tf_key("execution", row["uid"]),
+            {"status": self._status_name(row.get("status"))},
+            updated_on=unix_seconds(row.get("updatedAt")),
+            natural=(tf_key("run", run_uid or 0), tf_key("case", row.get("testCaseUid") or 0)),
+            copy=run_uid in self.copied_runs,
+        )
+
+    async def _runs(self, records: dict[str, Record], since: Any) -> int:
+        """Every run (one ``GET /runs``) and the executions updated since ``since`` (UNIX
+        seconds; None: all), newest first."""
+        await self._statuses()
+        for row in await self.client.list_runs(self.ctx.project_key):
+            record = self.run_record(row)
+            if record.origin and record.origin.startswith("tr:"):
+                self.copied_runs.add(int(row["uid"]))
+            records[record.key] = record
+        newest = int(since or 0)
+        self._executions = []
+        async for row in self.client.iter_executions_by_update(self.ctx.project_key):
+            updated = unix_seconds(row.get("updatedAt")) or 0
+            if since is not None and updated < int(since) - OVERLAP:
+                break
+            newest = max(newest, updated)
+            record = self.execution_record(row)
+            records[record.key] = record
+            self._executions.append(dict(row))
+        return newest
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
         """See :class:`core.engine.sides.Side` (one ``GET /cases/{id}`` per case)."""
@@ -252,7 +356,28 @@ class TestFiestaSide:
         return found
 
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
-        """The record whose ``externalId`` names ``origin`` (one listing, then cached)."""
+        """The record whose ``externalId`` names ``origin`` (one listing, then cached); an
+        execution by its run and case; a result by the TestRail id in its first line."""
+        if kind == "test":
+            natural = tuple(values.get("natural") or ())
+            if self._executions is None:
+                self._executions = []
+                async for row in self.client.iter_executions_by_update(self.ctx.project_key):
+                    self._executions.append(dict(row))
+            for row in self._executions:
+                record = self.execution_record(row)
+                if record.natural == natural:
+                    return record
+            return None
+        if kind == "result":
+            test = str(values.get("test") or "")
+            if not test.startswith("tf:execution:") or not origin.startswith("tr:result:"):
+                return None
+            for row in await self.client.shim.get_results(int(key_id(test))):
+                match = _RESULT_ID.match(str(row.get("comment") or ""))
+                if match and tr_key("result", match.group(1)) == origin:
+                    return Record("result", tf_key("result", row["id"]), {}, origin)
+            return None
         if self._by_external is None:
             index: dict[str, dict[str, Any]] = {}
             for row in await self._folders():
@@ -346,6 +471,14 @@ class TestFiestaSide:
                 )
                 keys.append(tf_key("folder", created["uid"]))
             return keys
+        if kind == "run":
+            for values, origin in items:
+                keys.append(await self._create_run(values, origin))
+            return keys
+        if kind == "result":
+            for values, origin in items:
+                keys.append(await self._create_result(values, origin))
+            return keys
         payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
         batch: list[tuple[dict[str, Any], str]] = []
         size = 0
@@ -359,6 +492,44 @@ class TestFiestaSide:
         if batch:
             keys += await self._create_cases(batch)
         return keys
+
+    async def _create_run(self, values: Mapping[str, Any], origin: str) -> str:
+        body: dict[str, Any] = {
+            "name": values.get("name") or "Untitled run",
+            "caseUids": [self._uid(c) for c in values.get("cases") or []],
+            "externalId": external_id(self.ctx.identity, origin),
+            "source": SOURCE,
+        }
+        if values.get("description"):
+            body["description"] = values["description"]
+        run = await self.client.create_run(self.ctx.project_key, body)
+        self.copied_runs.add(int(run["uid"]))
+        self._executions = None
+        if values.get("closed"):
+            await self.client.update_run(self.ctx.project_key, int(run["uid"]), {"archive": True})
+        return tf_key("run", run["uid"])
+
+    async def _create_result(self, values: Mapping[str, Any], origin: str) -> str | RailfiestaError:
+        """A TestRail result as a shim ``add_result`` on the execution: its status, and its
+        comment under :data:`RESULT_HEADER` (author and time kept)."""
+        try:
+            status = await self._status_uid(values.get("status"))
+        except MappingError as error:
+            return error
+        created = values.get("created_on")
+        when = iso8601(int(created)) if created else "unknown time"
+        header = RESULT_HEADER.format(
+            id=key_id(origin),
+            status=values.get("status"),
+            author=values.get("author") or "unknown",
+            time=when,
+        )
+        comment = str(values.get("comment") or "")
+        row = await self.client.shim.add_result(
+            self._uid(values["test"]),
+            {"status_id": status, "comment": f"{header}\n\n{comment}" if comment else header},
+        )
+        return tf_key("result", row["id"])
 
     async def _create_cases(
         self, batch: list[tuple[dict[str, Any], str]]
@@ -409,6 +580,19 @@ class TestFiestaSide:
             if "description" in changes:
                 body["customFields"] = {"description": changes["description"] or ""}
             await self.client.update_folder(self.ctx.project_key, self._uid(key), body)
+            return
+        if kind == "run":
+            body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
+            if "closed" in changes:
+                body["archive"] = bool(changes["closed"])
+            await self.client.update_run(self.ctx.project_key, self._uid(key), body)
+            return
+        if kind == "test":
+            if "status" in changes:
+                status = await self._status_uid(changes["status"])
+                await self.client.update_execution(
+                    self.ctx.project_key, self._uid(key), {"status": status}
+                )
             return
         row = await self._row(key)
         shim: dict[str, Any] = {}

@@ -317,3 +317,55 @@ class TestRailClient:
     async def delete_case(self, case_id: int) -> None:
         """Delete a case (hard delete; tests in active runs go with it, §9)."""
         await self.post(f"delete_case/{case_id}")
+
+    # ------------------------------------------------------------------ runs, tests, results
+
+    async def get_runs(self, project_id: int) -> list[dict[str, Any]]:
+        """Runs outside plans (``get_runs``, paged under ``runs``; §5.11)."""
+        return [row async for row in self.paginate(f"get_runs/{project_id}", "runs")]
+
+    async def get_tests(self, run_id: int) -> list[dict[str, Any]]:
+        """The tests of a run (``get_tests``, paged under ``tests``; §5.13)."""
+        return [row async for row in self.paginate(f"get_tests/{run_id}", "tests")]
+
+    async def get_results_for_run(
+        self, run_id: int, *, created_after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A run's results, newest first (``get_results_for_run``, ``created_after`` in UNIX
+        seconds; paged under ``results``; §5.14)."""
+        return [
+            row
+            async for row in self.paginate(
+                f"get_results_for_run/{run_id}", "results", {"created_after": created_after}
+            )
+        ]
+
+    async def get_results(self, test_id: int) -> list[dict[str, Any]]:
+        """A test's results, newest first (``get_results``)."""
+        return [row async for row in self.paginate(f"get_results/{test_id}", "results")]
+
+    async def get_users(self, project_id: int | None = None) -> list[dict[str, Any]]:
+        """Users (``get_users``; ``id``, ``name``, ``email``; §5.16)."""
+        method = f"get_users/{project_id}" if project_id is not None else "get_users"
+        return [row async for row in self.paginate(method, "users")]
+
+    async def add_run(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a run (``suite_id``, ``name``*, ``description``, ``include_all``,
+        ``case_ids``, ``refs``; §5.11)."""
+        result: dict[str, Any] = await self.post(f"add_run/{project_id}", body)
+        return result
+
+    async def update_run(self, run_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Change an open run (``name``, ``description``, ``case_ids`` ...)."""
+        result: dict[str, Any] = await self.post(f"update_run/{run_id}", body)
+        return result
+
+    async def close_run(self, run_id: int) -> dict[str, Any]:
+        """Close a run (read-only from then on; §9)."""
+        result: dict[str, Any] = await self.post(f"close_run/{run_id}")
+        return result
+
+    async def add_result(self, test_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Add one result to a test (``status_id``, ``comment`` ...; not idempotent, §7)."""
+        result: dict[str, Any] = await self.post(f"add_result/{test_id}", body)
+        return result

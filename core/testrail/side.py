@@ -19,12 +19,12 @@ parent.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from core.engine.sides import Observation
-from core.errors import MappingError, NotFound, RailfiestaError
+from core.errors import ApiError, MappingError, NotFound, RailfiestaError
 from core.http import stage
 from core.model import Record, case_values, key_id, tf_key, tr_key
 from core.testrail.catalog import TestRailCatalog, case_body
@@ -34,25 +34,27 @@ from core.testrail.client import TestRailClient
 #: documented, timestamps have 1-second resolution, clocks differ): §6 suggests 60-120 s.
 OVERLAP = 120
 
-_MARKER = re.compile(r"\s*,?\s*testfiesta:case:(\d+)\s*")
+#: Last line of a result railfiesta adds for a status set in TestFiesta; such results are
+#: not copied back.
+ECHO_MARK = "(status set in TestFiesta by railfiesta)"
 
 
-def strip_marker(refs: str) -> tuple[str, str | None]:
+def strip_marker(refs: str, kind: str = "case") -> tuple[str, str | None]:
     """``refs`` without the railfiesta marker, and the TestFiesta key the marker names:
     ``"RF-1, testfiesta:case:77"`` -> ``("RF-1", "tf:case:77")``."""
-    match = _MARKER.search(refs or "")
+    match = re.search(rf"\s*,?\s*testfiesta:{kind}:(\d+)\s*", refs or "")
     if match is None:
         return refs or "", None
     rest = (refs[: match.start()] + ("," if match.start() and match.end() < len(refs) else "")
             + refs[match.end():])  # fmt: skip
-    return rest.strip().strip(",").strip(), tf_key("case", match.group(1))
+    return rest.strip().strip(",").strip(), tf_key(kind, match.group(1))
 
 
 def with_marker(refs: str | None, origin: str | None) -> str:
-    """``refs`` with the marker of ``origin`` (a ``tf:case:`` key) appended."""
-    if not origin or not origin.startswith("tf:case:"):
+    """``refs`` with the marker of ``origin`` (a ``tf:case:`` or ``tf:run:`` key) appended."""
+    if not origin or not origin.startswith(("tf:case:", "tf:run:")):
         return refs or ""
-    marker = f"testfiesta:case:{key_id(origin)}"
+    marker = f"testfiesta:{origin.split(':')[1]}:{key_id(origin)}"
     return f"{refs}, {marker}" if refs else marker
 
 
@@ -103,6 +105,10 @@ class TestRailSide:
         self._origins: dict[str, str] = {}
         self._refs: dict[str, str] = {}
         self.sections_seen: dict[str, Record] = {}
+        self.status_names: dict[int, str] = {}
+        self.case_suite: dict[int, int] = {}
+        self._tests_of: dict[int, list[dict[str, Any]]] = {}
+        self.user_emails: dict[int, str] | None = None
         #: every record the last :meth:`observe` returned
         self.last_observed: dict[str, Record] = {}
 
@@ -158,11 +164,20 @@ class TestRailSide:
         self.sections_seen = records
         return records
 
-    async def observe(self, cursor: Mapping[str, Any] | None, *, full: bool) -> Observation:
-        """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds}``,
-        the newest ``updated_on`` seen."""
+    async def observe(
+        self,
+        cursor: Mapping[str, Any] | None,
+        *,
+        full: bool,
+        linked: Callable[[str], bool] = lambda _key: False,
+    ) -> Observation:
+        """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
+        "results": {run id: UNIX seconds}}``: the newest ``updated_on`` and, per open run, the
+        newest result ``created_on`` seen."""
         with stage("folders"):
             records = dict(await self._folders())
+        # what changes after this answer has a later updated_on: the next poll starts here
+        floor = int(self.client.session.server_time or 0)
         since = None if full or cursor is None else cursor.get("cases")
         newest = int(since or 0)
         with stage("cases"):
@@ -174,17 +189,135 @@ class TestRailSide:
                     self.ctx.project_id, int(suite["id"]), **filters
                 ):
                     record = self.case_record(row)
+                    self.case_suite[int(row["id"])] = int(suite["id"])
                     newest = max(newest, int(row.get("updated_on") or 0))
                     records[record.key] = record
+        with stage("runs"):
+            results_cursor = await self._runs(
+                records, dict((cursor or {}).get("results") or {}), full, linked
+            )
         self.last_observed = records
-        complete = frozenset({"folder", "case"} if since is None else {"folder"})
-        return Observation(records, complete, {"cases": newest})
+        complete = frozenset(
+            {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
+        )
+        return Observation(
+            records, complete, {"cases": max(newest, floor), "results": results_cursor}
+        )
+
+    # ------------------------------------------------------------------ runs
+
+    async def _statuses(self) -> dict[int, str]:
+        if not self.status_names:
+            for row in await self.client.get_statuses():
+                self.status_names[int(row["id"])] = str(row.get("label") or row.get("name"))
+        return self.status_names
+
+    async def _user_emails(self) -> dict[int, str]:
+        if self.user_emails is None:
+            self.user_emails = {}
+            try:
+                users = await self.client.get_users(self.ctx.project_id)
+            except ApiError:  # older servers: no project filter; non-admins: no list
+                try:
+                    users = await self.client.get_users()
+                except ApiError:
+                    users = []
+            for row in users:
+                self.user_emails[int(row["id"])] = str(row.get("email") or row.get("name"))
+        return self.user_emails
+
+    def run_record(self, row: Mapping[str, Any], cases: list[str] | None) -> Record:
+        """A ``get_runs`` row as a run record: ``name``, ``description``, ``closed``; and
+        ``cases`` when its tests were read."""
+        refs, origin = strip_marker(str(row.get("refs") or ""), "run")
+        values: dict[str, Any] = {
+            "name": str(row.get("name") or ""),
+            "description": str(row.get("description") or ""),
+            "closed": bool(row.get("is_completed")),
+        }
+        if cases is not None:
+            values["cases"] = cases
+        del refs
+        return Record("run", tr_key("run", row["id"]), values, origin)
+
+    async def _runs(
+        self,
+        records: dict[str, Record],
+        results_cursor: dict[str, int],
+        full: bool,
+        linked: Callable[[str], bool],
+    ) -> dict[str, int]:
+        """Runs every cycle (one ``get_runs``); per open run its results since the run's
+        cursor; the tests and every result of a run whose tests are not all linked yet (a run
+        new to railfiesta, whose copy's tests are still to be paired)."""
+        statuses = await self._statuses()
+        self._tests_of = {}
+        out: dict[str, int] = {}
+        for row in await self.client.get_runs(self.ctx.project_id):
+            run_id = int(row["id"])
+            run_key = tr_key("run", run_id)
+            copied = strip_marker(str(row.get("refs") or ""), "run")[1] is not None
+            if row.get("is_completed"):
+                records[run_key] = self.run_record(row, None)
+                continue
+            since = results_cursor.get(str(run_id))
+            tests: list[dict[str, Any]] | None = None
+            if full or since is None or not linked(run_key):
+                tests = self._tests_of[run_id] = await self.client.get_tests(run_id)
+                if any(not linked(tr_key("test", t["id"])) for t in tests):
+                    since = None  # not all paired yet: read every result again
+            results = await self.client.get_results_for_run(
+                run_id, created_after=None if since is None else max(0, since - OVERLAP)
+            )
+            cases = [tr_key("case", t["case_id"]) for t in tests or [] if t.get("case_id")]
+            records[run_key] = self.run_record(row, cases if tests is not None else None)
+            latest: dict[int, tuple[int, int, int]] = {}
+            newest = since or 0
+            emails = await self._user_emails() if results else {}
+            # oldest first: they are copied in the order people added them
+            results.sort(key=lambda r: (int(r.get("created_on") or 0), int(r["id"])))
+            for result in results:
+                created = int(result.get("created_on") or 0)
+                newest = max(newest, created)
+                if result.get("status_id") is None or ECHO_MARK in str(result.get("comment")):
+                    continue  # a comment-only result, or the echo of a TestFiesta status
+                test_id = int(result["test_id"])
+                order = (created, int(result["id"]), int(result["status_id"]))
+                latest[test_id] = max(latest.get(test_id, order), order)
+                author = result.get("created_by")
+                records[tr_key("result", result["id"])] = Record(
+                    "result",
+                    tr_key("result", result["id"]),
+                    {
+                        "test": tr_key("test", test_id),
+                        "status": statuses.get(int(result["status_id"]), str(result["status_id"])),
+                        "comment": str(result.get("comment") or ""),
+                        "author": emails.get(int(author), str(author)) if author else "",
+                        "created_on": created,
+                    },
+                    updated_on=created,
+                )
+            for test in tests or []:
+                key = tr_key("test", test["id"])
+                records[key] = Record(
+                    "test",
+                    key,
+                    {"status": statuses.get(int(test.get("status_id") or 3), "Untested")},
+                    natural=(run_key, tr_key("case", test["case_id"])),
+                    copy=copied,
+                )
+            if tests is None:
+                for test_id, (_, _, status_id) in latest.items():
+                    key = tr_key("test", test_id)
+                    records[key] = Record("test", key, {"status": statuses.get(status_id)})
+            out[str(run_id)] = newest
+        return out
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
         """See :class:`core.engine.sides.Side` (one ``get_case`` per case)."""
         found: dict[str, Record] = {}
         wanted = list(keys)
-        if any(not k.startswith("tr:case:") for k in wanted):
+        if any(k.startswith(("tr:section:", "tr:suite:")) for k in wanted):
             folders = await self._folders()
             found.update({k: folders[k] for k in wanted if k in folders})
         for key in wanted:
@@ -199,6 +332,25 @@ class TestRailSide:
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
         """A case by its marker (every case of the project is read); a folder by name and
         parent among the listed sections."""
+        if kind == "test":
+            run_key, case_key = [*(values.get("natural") or []), "", ""][:2]
+            if not run_key.startswith("tr:run:"):
+                return None
+            run_id = int(key_id(run_key))
+            if run_id not in self._tests_of:
+                self._tests_of[run_id] = await self.client.get_tests(run_id)
+            for test in self._tests_of[run_id]:
+                if tr_key("case", test.get("case_id") or 0) == case_key:
+                    statuses = await self._statuses()
+                    return Record(
+                        "test",
+                        tr_key("test", test["id"]),
+                        {"status": statuses.get(int(test.get("status_id") or 3), "Untested")},
+                        natural=(run_key, case_key),
+                    )
+            return None
+        if kind != "case" and kind != "folder":
+            return None
         if kind == "folder":
             for record in (await self._folders()).values():
                 if record.values.get("name") == values.get("name") and record.values.get(
@@ -224,9 +376,51 @@ class TestRailSide:
         for values, origin in items:
             if kind == "folder":
                 keys.append(await self._create_folder(values))
-            else:
+            elif kind == "case":
                 keys.append(await self._create_case(values, origin))
+            elif kind == "run":
+                keys.append(await self._create_run(values, origin))
+            else:
+                keys.append(
+                    MappingError(
+                        f"{origin}: a TestFiesta {kind} cannot be added to TestRail",
+                        hint="TestFiesta statuses reach TestRail as results of its tests",
+                    )
+                )
         return keys
+
+    async def _create_run(self, values: Mapping[str, Any], origin: str) -> str:
+        case_ids = [int(key_id(c)) for c in values.get("cases") or [] if c.startswith("tr:case:")]
+        suite_id = self.case_suite.get(case_ids[0]) if case_ids else None
+        if suite_id is None:
+            suite_id = int(self.ctx.suites[0]["id"])
+        body: dict[str, Any] = {
+            "suite_id": suite_id,
+            "name": values.get("name") or "Untitled run",
+            "include_all": False,
+            "case_ids": case_ids,
+        }
+        if values.get("description"):
+            body["description"] = values["description"]
+        marker = with_marker(None, origin)
+        if marker:
+            body["refs"] = marker
+        run = await self.client.add_run(self.ctx.project_id, body)
+        if values.get("closed"):
+            await self.client.close_run(int(run["id"]))
+        return tr_key("run", run["id"])
+
+    async def _status_id(self, name: Any) -> int:
+        statuses = await self._statuses()
+        for ident, label in statuses.items():
+            if str(label).casefold() == str(name).casefold():
+                if ident == 3:
+                    break
+                return ident
+        raise MappingError(
+            f"status {name!r} has no TestRail status a result can be added with",
+            hint=f'map it under [mapping.status] ("<TestRail status>" = "{name}")',
+        )
 
     async def _create_folder(self, values: Mapping[str, Any]) -> str:
         parent = str(values.get("parent") or self.ctx.anchor)
@@ -289,6 +483,25 @@ class TestRailSide:
                 await self.client.move_section(
                     int(key_id(key)),
                     int(key_id(parent)) if parent.startswith("tr:section:") else None,
+                )
+            return
+        if kind == "run":
+            body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
+            if body:
+                await self.client.update_run(int(key_id(key)), body)
+            if "closed" in changes:
+                if not changes["closed"]:
+                    raise MappingError(
+                        f"{key}: a closed TestRail run cannot be opened again",
+                        hint="archive the TestFiesta run again, or copy the run in TestRail",
+                    )
+                await self.client.close_run(int(key_id(key)))
+            return
+        if kind == "test":
+            if "status" in changes:
+                status_id = await self._status_id(changes["status"])
+                await self.client.add_result(
+                    int(key_id(key)), {"status_id": status_id, "comment": ECHO_MARK}
                 )
             return
         body = case_body(self.ctx.catalog, changes)

@@ -136,6 +136,10 @@ class SyncMachine(RuleBasedStateMachine):
         linked = self.store.linked(case)
         if linked:
             self.may_vanish.add(linked)
+            # the survivor's edits may have merged with edits the deleted copy carried: from
+            # here on only its existence is checked, not which edit its values came from
+            self.edits.pop(linked, None)
+        self.edits.pop(case, None)
         for row_key, row in self.sides["tr" if side == "tf" else "tf"].rows.items():
             if row.origin == case:
                 self.may_vanish.add(row_key)

@@ -1,0 +1,138 @@
+"""Runs, tests and results through the engine: a TestRail run becomes a TestFiesta run whose
+executions are paired with its tests, every result arrives oldest first with its author and
+time, a result added in TestRail and a status set in TestFiesta in the same cycle both land,
+each once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulators.testrail import runs
+from tests.helpers import Emulated, emulate
+
+
+class RunPair:
+    """A pair whose TestRail project has one run over four cases, with results."""
+
+    def __init__(self, env: Emulated) -> None:
+        self.env = env
+        self.tr = env.testrail_state
+        self.tf = env.testfiesta.state.testfiesta
+        with self.tr.lock:
+            project = next(iter(self.tr.projects.values()))
+            self.cases = sorted(self.tr.cases)[:4]
+            suite = self.tr.cases[self.cases[0]]["suite_id"]
+            self.run = runs.add_run(
+                self.tr,
+                project["id"],
+                {
+                    "suite_id": suite,
+                    "name": "Release 2.4 regression",
+                    "description": "Nightly, all browsers",
+                    "include_all": False,
+                    "case_ids": self.cases,
+                },
+                1,
+            )
+            self.tests = {
+                t["case_id"]: t["id"]
+                for t in self.tr.tests.values()
+                if t["run_id"] == self.run["id"]
+            }
+
+    def tr_result(self, case: int, status_id: int, comment: str) -> dict[str, Any]:
+        with self.tr.lock:
+            return runs.add_result(
+                self.tr, self.tests[case], {"status_id": status_id, "comment": comment}, 1
+            )
+
+    def tf_run(self) -> dict[str, Any]:
+        return next(r for r in self.tf.db.runs.values() if r["name"] == "Release 2.4 regression")
+
+    def tf_execution(self, case: int) -> dict[str, Any]:
+        case_uid = next(
+            r["uid"]
+            for r in self.tf.db.cases.values()
+            if str(r.get("externalId") or "").endswith(f"/case/{case}")
+        )
+        run_uid = self.tf_run()["uid"]
+        return next(
+            e
+            for e in self.tf.db.executions.values()
+            if e["testRunUid"] == run_uid and e["testCaseUid"] == case_uid
+        )
+
+    def tf_status(self, case: int) -> str | None:
+        status = self.tf_execution(case)["status"]
+        return next((s.name for s in self.tf.execution_statuses if s.uid == status), None)
+
+    def tf_comments(self, case: int) -> list[str]:
+        uid = self.tf_execution(case)["uid"]
+        rows = [r for r in self.tf.db.results.values() if r["executionUid"] == uid]
+        return [r["comment"] for r in sorted(rows, key=lambda r: r["uid"])]
+
+
+@pytest.fixture
+async def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunPair:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 5, "Fails on Safari:\nthe button is hidden")
+    made.tr_result(made.cases[0], 1, "Fixed in build 118")
+    made.tr_result(made.cases[1], 2, "Blocked by the login outage")
+    async with env.service() as service:
+        [report] = await service.migrate()
+    assert report.complete, report.warnings
+    return made
+
+
+async def test_a_run_arrives_with_its_cases_and_every_result_oldest_first(pair: RunPair) -> None:
+    run = pair.tf_run()
+    assert run["description"] == "Nightly, all browsers"
+    executions = [e for e in pair.tf.db.executions.values() if e["testRunUid"] == run["uid"]]
+    assert len(executions) == 4
+    first = pair.tf_comments(pair.cases[0])
+    assert [c.split(" · ")[1] for c in first] == ["Failed", "Passed"]
+    assert first[0].startswith("TestRail result #")
+    assert " · by " in first[0] and first[0].endswith("Fails on Safari:\nthe button is hidden")
+    assert first[1].endswith("Fixed in build 118")
+    assert pair.tf_status(pair.cases[0]) == "Passed"
+    assert pair.tf_status(pair.cases[1]) == "Blocked"
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+    assert report.writes == 0
+
+
+async def test_a_result_in_testrail_and_a_status_in_testfiesta_both_land_once(
+    pair: RunPair,
+) -> None:
+    pair.tr_result(pair.cases[2], 5, "Broken on Firefox")
+    failed = next(s for s in pair.tf.execution_statuses if s.name == "Failed")
+    execution = pair.tf_execution(pair.cases[3])
+    pair.tf.update(execution, {"status": failed.uid})
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+        [again] = await service.sync()
+    assert report.applied is not None
+    assert report.applied.done["create testfiesta result"] == 1
+    assert report.applied.done["update testrail test"] == 1
+    assert again.writes == 0
+    assert pair.tf_status(pair.cases[2]) == "Failed"
+    assert pair.tf_comments(pair.cases[2])[-1].endswith("Broken on Firefox")
+    with pair.tr.lock:
+        test = pair.tr.tests[pair.tests[pair.cases[3]]]
+        results = [r for r in pair.tr.results.values() if r["test_id"] == test["id"]]
+    assert test["status_id"] == 5
+    assert len(results) == 1, "the TestFiesta status became exactly one TestRail result"
+
+
+async def test_closing_a_run_in_testrail_archives_it_in_testfiesta(pair: RunPair) -> None:
+    with pair.tr.lock:
+        runs.close_run(pair.tr, pair.run["id"])
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+    assert report.applied is not None
+    assert report.applied.done == {"update testfiesta run": 1}
+    assert pair.tf_run()["archivedAt"] is not None
