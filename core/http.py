@@ -261,6 +261,9 @@ class ApiSession:
         self.client = client
         self.pacer = Pacer(requests_per_minute)
         self.stats = RequestStats()
+        #: the server's clock (UNIX seconds) at its last answer with a ``Date`` header, or
+        #: None; change cursors are anchored to it, so our clock's skew does not matter
+        self.server_time: float | None = None
         self.classify = classify
         self.attempts = attempts
         self.wait_max = wait_max
@@ -269,6 +272,16 @@ class ApiSession:
     async def aclose(self) -> None:
         """Close the underlying httpx client."""
         await self.client.aclose()
+
+    def _note_server_time(self, response: httpx.Response) -> None:
+        """Remember the server's clock from the answer's ``Date`` header (RFC 9110 §6.6.1)."""
+        date = response.headers.get("date")
+        if not date:
+            return
+        try:
+            self.server_time = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return
 
     async def send(
         self,
@@ -346,6 +359,7 @@ class ApiSession:
                 )
                 raise _Retry(error) from exc
             raise error from exc
+        self._note_server_time(response)
         status = response.status_code
         if status < 400:
             return response

@@ -38,6 +38,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -47,6 +48,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emulators.dates import DateHeader
 from emulators.testfiesta.errors import ApiError
 from emulators.testfiesta.shim import ShimApi
 from emulators.testfiesta.state import TestFiestaState
@@ -239,6 +241,12 @@ def create_app(
         from emulators.testfiesta.contract import ContractValidation, load_checker
 
         middleware.insert(0, Middleware(ContractValidation, checker=load_checker(specs)))
+
+    def unix_now() -> float:
+        now = state.clock()
+        return (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
+
+    middleware.append(Middleware(DateHeader, clock=unix_now))
     app = Starlette(
         routes=routes,
         middleware=middleware,

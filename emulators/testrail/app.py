@@ -33,10 +33,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulators.dates import DateHeader
 from emulators.testrail import ops
 from emulators.testrail.api import EMPTY, ENDPOINTS, Call, RawBody, Upload, parse_ids
 from emulators.testrail.errors import ApiError
@@ -427,7 +429,10 @@ def create_app(
         return await _handle(request, rt)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    app = Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
+    app = Starlette(
+        routes=[Route("/{path:path}", endpoint, methods=methods)],
+        middleware=[Middleware(DateHeader, clock=state.clock)],
+    )
     app.state.testrail = state
     app.state.options = options
     app.state.stats = rt.stats
