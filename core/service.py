@@ -306,9 +306,12 @@ class Service:
             confirm_deletes=confirm_deletes,
         )
 
-    async def _pair_engine(self, index: int) -> tuple[Engine, ProjectMigration]:
+    async def _pair_engine(
+        self, index: int, *, read_only: bool = False
+    ) -> tuple[Engine, ProjectMigration]:
         """The engine of ``[[pair]]`` number ``index`` over freshly prepared sides (the
-        metadata both sides need; nothing is created but missing fields and templates)."""
+        metadata both sides need; missing custom fields and templates are created unless
+        ``read_only``, which writes nothing anywhere)."""
         testrail, testfiesta, store = self._clients()
         pair = self.config.pairs[index]
         migration = ProjectMigration(
@@ -317,6 +320,7 @@ class Service:
             store,
             self.config.mapping,
             on_event=self.emit,
+            dry_run=read_only,
             create_project=False,
         )
         try:
@@ -326,7 +330,8 @@ class Service:
         except AuthenticationFailed as error:
             raise self._explain(error) from None
         tr_side, tf_side = migration.sides(project, suites, catalog)
-        if migration.root_uid:
+        tf_side.ctx.fresh = False  # the project exists: sync reads it
+        if migration.root_uid and not read_only:
             store.link(tr_side.ctx.anchor, tf_key("folder", migration.root_uid))
         engine = Engine(
             store,
@@ -362,9 +367,13 @@ class Service:
         pairs_seen: set[str] = set()
         for index in range(len(self.config.pairs)):
             tr_before, tf_before = testrail.session.stats.total, testfiesta.session.stats.total
-            if index not in self._prepared:
-                self._prepared[index] = await self._pair_engine(index)
-            engine, migration = self._prepared[index]
+            if plan_only and index not in self._prepared:
+                # a plan writes nothing, not even the metadata a cycle would create
+                engine, migration = await self._pair_engine(index, read_only=True)
+            else:
+                if index not in self._prepared:
+                    self._prepared[index] = await self._pair_engine(index)
+                engine, migration = self._prepared[index]
             engine.applier.stop_requested = self.stopping
             pairs_seen.add(engine.pair)
             self._engine = engine
@@ -449,6 +458,7 @@ class Service:
             while slept < wait and not self.stopping:
                 await asyncio.sleep(min(0.2, wait - slept))
                 slept += 0.2
+        self.stopping = False  # stopped: the next sync or watch of this service may run
         return code
 
     def sync_enabled(self) -> bool:
