@@ -947,9 +947,8 @@ def build_parser() -> argparse.ArgumentParser:
                  their reasons and the requests each side spent (--json: an array of reports);
                  exit 1 while any conflict is open, also one an earlier cycle found
   sync --plan    what one cycle would do (each operation, the values it would change, the
-                 counts); writes no record to either server (like every cycle, it first
-                 creates in TestFiesta a custom field or template that a new TestRail field
-                 needs); exit 1 if conflicts or held deletes wait, else 0
+                 counts); writes nothing to either server or to the state; exit 1 if
+                 conflicts or held deletes wait, else 0
   sync --watch   a cycle every --interval (default [sync] interval) while [sync] enabled is
                  true in the config file (read again before each cycle, so `sync off`
                  elsewhere pauses it). A server that cannot be reached, or answers 429 or 5xx,
