@@ -124,6 +124,8 @@ class Record:
     but is identified by the records it joins, on its own side (a test: its run and its case).
     ``copy`` says railfiesta made this record's parent as a copy of the other side's (a test of
     a run it created), so its values started as defaults and the other side's are the truth.
+    ``partial`` says ``values`` holds only some of the record's values (what one read showed,
+    such as a test's status from its newest result); the others are as in the base.
     """
 
     kind: str
@@ -133,6 +135,7 @@ class Record:
     updated_on: int | None = None
     natural: tuple[str, ...] | None = None
     copy: bool = False
+    partial: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", canonical_values(self.values))

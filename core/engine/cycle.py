@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.engine.apply import (
@@ -224,12 +224,9 @@ class Engine:
                 )
                 if found is not None:
                     seen = records[other_side].get(found.key)
-                    if seen is None:
+                    if seen is None or seen.natural is None or seen.partial:
+                        # what the side observed lacked what it joins: the lookup has it all
                         records[other_side][found.key] = found
-                    elif seen.natural is None:  # observed without what it joins: add it
-                        records[other_side][found.key] = replace(
-                            seen, natural=found.natural, copy=found.copy
-                        )
         for name, keys in wanted.items():
             missing = [k for k in keys if k not in records[name]]
             if missing:

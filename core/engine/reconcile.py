@@ -459,8 +459,8 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
             continue
         if kind.merge == APPEND_ONLY:
             continue  # added once, never edited: a linked pair has nothing to merge
-        tr_vals = space.values(tr_rec, kind) if tr_rec else dict(base.values)
-        tf_vals = space.values(tf_rec, kind) if tf_rec else dict(base.values)
+        tr_vals = _known(space, kind, tr_rec, base)
+        tf_vals = _known(space, kind, tf_rec, base)
         _merge_pair(out, base, kind, tr_vals, tf_vals, tr_rec, tf_rec, inputs, settings)
 
     # records no base knows
@@ -545,6 +545,17 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
     else:
         out.decisions.extend(removes)
     return out
+
+
+def _known(space: _PairSpace, kind: Kind, record: Record | None, base: Base) -> dict[str, Any]:
+    """A side's values of a linked pair: the record's (pair space), with the base standing in
+    for a record the side did not observe and for values a partial record does not carry."""
+    if record is None:
+        return dict(base.values)
+    values = space.values(record, kind)
+    if record.partial:
+        return {**base.values, **values}
+    return values
 
 
 def _origins_of(records: Mapping[str, Record], key: str) -> Iterable[Record]:
@@ -669,6 +680,10 @@ def _merge_pair(
             merged[name] = t
             continue
         if migrate:
+            # the migration writes TestFiesta only where its record is a fresh copy (a copied
+            # run's executions start as defaults): TestRail's values fill it in
+            if tf_rec is not None and tf_rec.copy and b is not _MISSING and f == b:
+                decide(name, t)
             continue
         if b is not _MISSING and t == b:
             decide(name, f)

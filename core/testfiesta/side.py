@@ -66,6 +66,9 @@ _EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case|run)/(?P<
 #: travel in the comment, DESIGN §4).
 RESULT_HEADER = "TestRail result #{id} · {status} · by {author} · {time}"
 _RESULT_ID = re.compile(r"^TestRail result #(\d+) ")
+_USER_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 
 @dataclass
@@ -304,16 +307,42 @@ class TestFiestaSide:
         )
 
     def execution_record(self, row: Mapping[str, Any]) -> Record:
-        """An execution as a test record (``status``), paired by its run and case."""
+        """An execution as a test record, paired by its run and case: ``status``, and
+        ``assignee`` (the TestRail e-mail that ``[users]`` maps to its ``assignedTo`` user
+        id). An execution whose assignee ``[users]`` does not name says nothing about the
+        assignee (a partial record), so an unknown TestFiesta user never unassigns anyone."""
         run_uid = row.get("testRunUid")
+        values: dict[str, Any] = {"status": self._status_name(row.get("status"))}
+        assigned = row.get("assignedTo")
+        by_user = {str(v).casefold(): k for k, v in self.ctx.rules.users.items()}
+        email = by_user.get(str(assigned).casefold()) if assigned else None
+        if email:
+            values["assignee"] = email
         return Record(
             "test",
             tf_key("execution", row["uid"]),
-            {"status": self._status_name(row.get("status"))},
+            values,
             updated_on=unix_seconds(row.get("updatedAt")),
             natural=(tf_key("run", run_uid or 0), tf_key("case", row.get("testCaseUid") or 0)),
             copy=run_uid in self.copied_runs,
+            partial="assignee" not in values,
         )
+
+    def _assignee(self, email: Any) -> str | None:
+        """The TestFiesta user id for a TestRail e-mail, from ``[users]``; None (and a
+        warning, once per e-mail) when ``[users]`` gives no user id: TestFiesta's API has no
+        user lookup and ``assignedTo`` takes only an id (DESIGN §12.6)."""
+        if not email:
+            return None
+        mapped = self.ctx.rules.users.get(str(email))
+        if mapped and _USER_ID.match(mapped):
+            return mapped
+        self.warn(
+            f"assignee {email!r} was not set in TestFiesta: TestFiesta's API takes a user id "
+            f"and [users] maps {email!r} to {mapped or 'nothing'} (set it to the user's "
+            "TestFiesta id, a UUID, under [users])"
+        )
+        return None
 
     async def _runs(self, records: dict[str, Record], since: Any) -> int:
         """Every run (one ``GET /runs``) and the executions updated since ``since`` (UNIX
@@ -588,11 +617,15 @@ class TestFiestaSide:
             await self.client.update_run(self.ctx.project_key, self._uid(key), body)
             return
         if kind == "test":
+            execution: dict[str, Any] = {}
             if "status" in changes:
-                status = await self._status_uid(changes["status"])
-                await self.client.update_execution(
-                    self.ctx.project_key, self._uid(key), {"status": status}
-                )
+                execution["status"] = await self._status_uid(changes["status"])
+            if "assignee" in changes:
+                user = self._assignee(changes["assignee"])
+                if user is not None:
+                    execution["assignedTo"] = user
+            if execution:
+                await self.client.update_execution(self.ctx.project_key, self._uid(key), execution)
             return
         row = await self._row(key)
         shim: dict[str, Any] = {}

@@ -226,6 +226,40 @@ class TestRailSide:
                 self.user_emails[int(row["id"])] = str(row.get("email") or row.get("name"))
         return self.user_emails
 
+    def test_record(
+        self,
+        test: Mapping[str, Any],
+        run_key: str,
+        copied: bool,
+        statuses: Mapping[int, str],
+        emails: Mapping[int, str],
+    ) -> Record:
+        """A ``get_tests`` row as a test record: ``status`` (its label) and ``assignee`` (the
+        assigned user's e-mail), paired by (run, case)."""
+        assignee = test.get("assignedto_id")
+        return Record(
+            "test",
+            tr_key("test", test["id"]),
+            {
+                "status": statuses.get(int(test.get("status_id") or 3), "Untested"),
+                "assignee": emails.get(int(assignee), "") if assignee else "",
+            },
+            natural=(run_key, tr_key("case", test.get("case_id") or 0)),
+            copy=copied,
+        )
+
+    async def _user_id(self, email: Any) -> int | None:
+        """The TestRail user id of an e-mail (None for no assignee)."""
+        if not email:
+            return None
+        for ident, known in (await self._user_emails()).items():
+            if known.casefold() == str(email).casefold():
+                return ident
+        raise MappingError(
+            f"no TestRail user has the e-mail {email!r}",
+            hint="add the user in TestRail, or map the TestFiesta user under [users]",
+        )
+
     def run_record(self, row: Mapping[str, Any], cases: list[str] | None) -> Record:
         """A ``get_runs`` row as a run record: ``name``, ``description``, ``closed``; and
         ``cases`` when its tests were read."""
@@ -297,19 +331,16 @@ class TestRailSide:
                     },
                     updated_on=created,
                 )
+            emails = await self._user_emails() if tests else emails
             for test in tests or []:
-                key = tr_key("test", test["id"])
-                records[key] = Record(
-                    "test",
-                    key,
-                    {"status": statuses.get(int(test.get("status_id") or 3), "Untested")},
-                    natural=(run_key, tr_key("case", test["case_id"])),
-                    copy=copied,
-                )
+                record = self.test_record(test, run_key, copied, statuses, emails)
+                records[record.key] = record
             if tests is None:
                 for test_id, (_, _, status_id) in latest.items():
                     key = tr_key("test", test_id)
-                    records[key] = Record("test", key, {"status": statuses.get(status_id)})
+                    records[key] = Record(
+                        "test", key, {"status": statuses.get(status_id)}, partial=True
+                    )
             out[str(run_id)] = newest
         return out
 
@@ -341,13 +372,8 @@ class TestRailSide:
                 self._tests_of[run_id] = await self.client.get_tests(run_id)
             for test in self._tests_of[run_id]:
                 if tr_key("case", test.get("case_id") or 0) == case_key:
-                    statuses = await self._statuses()
-                    return Record(
-                        "test",
-                        tr_key("test", test["id"]),
-                        {"status": statuses.get(int(test.get("status_id") or 3), "Untested")},
-                        natural=(run_key, case_key),
-                    )
+                    statuses, emails = await self._statuses(), await self._user_emails()
+                    return self.test_record(test, run_key, False, statuses, emails)
             return None
         if kind != "case" and kind != "folder":
             return None
@@ -498,11 +524,13 @@ class TestRailSide:
                 await self.client.close_run(int(key_id(key)))
             return
         if kind == "test":
+            result: dict[str, Any] = {"comment": ECHO_MARK}
             if "status" in changes:
-                status_id = await self._status_id(changes["status"])
-                await self.client.add_result(
-                    int(key_id(key)), {"status_id": status_id, "comment": ECHO_MARK}
-                )
+                result["status_id"] = await self._status_id(changes["status"])
+            if "assignee" in changes:
+                result["assignedto_id"] = await self._user_id(changes["assignee"])
+            if len(result) > 1:  # a status or assignee change TestRail keeps as a result
+                await self.client.add_result(int(key_id(key)), result)
             return
         body = case_body(self.ctx.catalog, changes)
         if "refs" in changes:

@@ -136,3 +136,33 @@ async def test_closing_a_run_in_testrail_archives_it_in_testfiesta(pair: RunPair
     assert report.applied is not None
     assert report.applied.done == {"update testfiesta run": 1}
     assert pair.tf_run()["archivedAt"] is not None
+
+
+ANNA_ID = "0b5c7a4e-6f1d-4c53-9a36-2f0f5d6a1c11"
+JUERGEN_ID = "7e2d9c10-3b8a-4f6e-8d21-5a4c3b2e1f00"
+
+
+async def test_assignees_travel_through_users_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    env.config_path.write_text(
+        env.config_path.read_text()
+        + f'\n[users]\n"anna.schmidt@example.com" = "{ANNA_ID}"\n'
+        + f'"juergen.weiss@example.com" = "{JUERGEN_ID}"\n'
+    )
+    made = RunPair(env)
+    with made.tr.lock:
+        runs.add_result(made.tr, made.tests[made.cases[0]], {"status_id": 1, "assignedto_id": 1}, 1)
+    async with env.service() as service:
+        [report] = await service.migrate()
+        assert report.complete, report.warnings
+        assert made.tf_execution(made.cases[0])["assignedTo"] == ANNA_ID
+        # reassigned in TestFiesta to a user [users] knows: TestRail follows with one result
+        made.tf.update(made.tf_execution(made.cases[0]), {"assignedTo": JUERGEN_ID})
+        [sync] = await service.sync()
+        [again] = await service.sync()
+    assert sync.applied is not None and sync.applied.done == {"update testrail test": 1}
+    assert again.writes == 0
+    with made.tr.lock:
+        assert made.tr.tests[made.tests[made.cases[0]]]["assignedto_id"] == 2
