@@ -580,7 +580,6 @@ class ProjectMigration:
         self._progress("reading", 0, None)
         if self.dry_run:
             cycle_plan = await engine.make_plan(settings, full=True)
-            inputs = None
         else:
             cycle = await engine.run(settings, full=True, on_progress=self._apply_progress)
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
@@ -595,7 +594,6 @@ class ProjectMigration:
                 cycle = await engine.run(settings, on_progress=self._apply_progress)
                 done.update(cycle.applied.done if cycle.applied else {})
             cycle_plan = cycle.plan
-            inputs = cycle.inputs
             for op, reason in cycle.applied.failed if cycle.applied else []:
                 self._warn(f"{op.kind} {op.source}: {reason}")
             creates = Counter(
@@ -636,7 +634,6 @@ class ProjectMigration:
                 f"{conflict.testfiesta} differs from {conflict.testrail} in {conflict.field}: "
                 "kept as a conflict for `railfiesta conflicts`"
             )
-        del inputs
         expected = {
             kind: {
                 external_id(self.identity, key_kind, key_id(r.key))

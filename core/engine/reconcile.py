@@ -755,35 +755,15 @@ def _emit_updates(
 ) -> None:
     pair = base.testrail
     written: set[str] = set()
-    if to_tr:
-        changes = dict(to_tr)
+    for side, changes, target, current in (
+        (TESTRAIL, to_tr, base.testrail, tr_vals),
+        (TESTFIESTA, to_tf, base.testfiesta, tf_vals),
+    ):
+        if not changes:
+            continue
         own = {n: settles[n] for n in changes if n in settles}
-        out.decisions.append(
-            Update(
-                kind.name,
-                TESTRAIL,
-                pair,
-                base.testrail,
-                changes,
-                {n: tr_vals.get(n) for n in changes},
-                own,
-            )
-        )
-        written |= set(changes)
-    if to_tf:
-        changes = dict(to_tf)
-        own = {n: settles[n] for n in changes if n in settles}
-        out.decisions.append(
-            Update(
-                kind.name,
-                TESTFIESTA,
-                pair,
-                base.testfiesta,
-                changes,
-                {n: tf_vals.get(n) for n in changes},
-                own,
-            )
-        )
+        expected = {n: current.get(n) for n in changes}
+        out.decisions.append(Update(kind.name, side, pair, target, dict(changes), expected, own))
         written |= set(changes)
     rest = {n: v for n, v in settles.items() if n not in written}
     if rest or resolves:

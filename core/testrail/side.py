@@ -263,7 +263,7 @@ class TestRailSide:
     def run_record(self, row: Mapping[str, Any], cases: list[str] | None) -> Record:
         """A ``get_runs`` row as a run record: ``name``, ``description``, ``closed``; and
         ``cases`` when its tests were read."""
-        refs, origin = strip_marker(str(row.get("refs") or ""), "run")
+        _, origin = strip_marker(str(row.get("refs") or ""), "run")
         values: dict[str, Any] = {
             "name": str(row.get("name") or ""),
             "description": str(row.get("description") or ""),
@@ -271,7 +271,6 @@ class TestRailSide:
         }
         if cases is not None:
             values["cases"] = cases
-        del refs
         return Record("run", tr_key("run", row["id"]), values, origin)
 
     async def _runs(
