@@ -44,6 +44,14 @@ _LINK = "link:"
 _BASE = "base:"
 _INDEX = "index:"
 
+#: Kinds whose every base is needed every cycle (their listings are always complete), so
+#: their keys are indexed per pair: ``index:bases:<scope>:<kind>``.
+LISTED_KINDS = frozenset({"folder", "run"})
+
+
+def _listed_index(base: dict[str, Any]) -> str:
+    return f"{_INDEX}bases:{base.get('scope', '0')}:{base['kind']}"
+
 
 def default_state_dir(config_path: Path) -> Path:
     """``<user data dir>/railfiesta/state/<first 16 hex of sha256(abs config path)>``."""
@@ -169,18 +177,37 @@ class StateStore:
                 self._cache.delete(_LINK + str(before))
             self._cache.set(_LINK + testrail_key, testfiesta_key)
             self._cache.set(_LINK + testfiesta_key, testrail_key)
+            if base.get("kind") in LISTED_KINDS and self._cache.get(_BASE + testrail_key) is None:
+                index = _listed_index(base)
+                keys = list(self._cache.get(index) or [])
+                keys.append(testrail_key)
+                self._cache.set(index, keys)
             self._cache.set(_BASE + testrail_key, base)
 
     def drop_base(self, testrail_key: str) -> None:
         """Forget a pair: its base and both directions of its link."""
         with self._cache.transact():
+            before = self._cache.get(_BASE + testrail_key)
+            if before is not None and before.get("kind") in LISTED_KINDS:
+                index = _listed_index(before)
+                keys = [k for k in self._cache.get(index) or [] if k != testrail_key]
+                self._cache.set(index, keys)
             self._cache.delete(_BASE + testrail_key)
             self.unlink(testrail_key)
 
     def bases(
         self, kind: str | None = None, *, scope: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Every stored base (of ``kind`` and of pair ``scope`` only, when given)."""
+        """Every stored base (of ``kind`` and of pair ``scope`` only, when given). The kinds
+        of :data:`LISTED_KINDS` come from their index; the others need a scan of every key
+        (a full read, once a day by default)."""
+        if kind in LISTED_KINDS and scope is not None:
+            index = _listed_index({"kind": kind, "scope": scope})
+            for key in self._cache.get(index) or []:
+                value = self._cache.get(_BASE + str(key))
+                if value is not None:
+                    yield dict(value)
+            return
         for raw in self._cache.iterkeys():
             if isinstance(raw, str) and raw.startswith(_BASE):
                 value = self._cache.get(raw)

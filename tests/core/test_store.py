@@ -67,3 +67,31 @@ def test_link_many_writes_only_what_changed(tmp_path: Path) -> None:
         assert store.linked("tf:case:21") == "tr:case:2"
         assert store.linked("tr:case:2") == "tf:case:21"
         assert store.linked("tf:case:20") is None
+
+
+def test_folder_bases_come_from_their_index_per_pair(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state") as store:
+        for n in range(3):
+            store.put_base(
+                {"kind": "folder", "testrail": f"tr:section:{n}", "testfiesta": f"tf:folder:{n}",
+                 "values": {"name": f"S{n}"}, "scope": "1"}
+            )  # fmt: skip
+        store.put_base(
+            {"kind": "folder", "testrail": "tr:section:9", "testfiesta": "tf:folder:9",
+             "values": {"name": "Other pair"}, "scope": "2"}
+        )  # fmt: skip
+        store.put_base(
+            {"kind": "case", "testrail": "tr:case:1", "testfiesta": "tf:case:1",
+             "values": {"title": "Log in"}, "scope": "1"}
+        )  # fmt: skip
+        # stored again (a new base value): still listed once
+        store.put_base(
+            {"kind": "folder", "testrail": "tr:section:1", "testfiesta": "tf:folder:1",
+             "values": {"name": "Renamed"}, "scope": "1"}
+        )  # fmt: skip
+        store.drop_base("tr:section:0")
+        names = [b["values"]["name"] for b in store.bases("folder", scope="1")]
+        assert names == ["Renamed", "S2"]
+        assert [b["testrail"] for b in store.bases("folder", scope="2")] == ["tr:section:9"]
+        assert [b["testrail"] for b in store.bases("case", scope="1")] == ["tr:case:1"]
+        assert store.linked("tf:folder:0") is None
