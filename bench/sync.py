@@ -456,8 +456,9 @@ def print_engine(rows: list[dict[str, Any]], repeats: int) -> None:
     print(
         f"\nTimes: median of {repeats} runs, time.perf_counter, no tracemalloc. Values per "
         "case: title, folder, template, priority, type, 4 steps, 3 custom fields; the bases "
-        "and both snapshots hold their own copies (as after parsing the store's and the APIs' "
-        "JSON); both snapshots complete (a full read); folder references through the links. "
+        "and both snapshots are built from their own copies (as after parsing the store's and "
+        "the APIs' JSON), and share their text once canonical (core.model.canonical_values "
+        "interns it); both snapshots complete (a full read); folder references through the links. "
         "Inputs = RSS growth while building bases + snapshots "
         f"(built in {rows[0]['build']:.1f} s, not timed above); reconcile + plan peak = "
         "tracemalloc peak of one reconcile + plan on top of the inputs; process peak RSS = "

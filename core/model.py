@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,8 +96,20 @@ EMPTY_VALUES: tuple[Any, ...] = (None, "", [], {})
 
 
 def canonical_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` without empty entries (see :data:`EMPTY_VALUES`), keys sorted."""
-    return {k: values[k] for k in sorted(values) if not _is_empty(values[k])}
+    """``values`` without empty entries (see :data:`EMPTY_VALUES`), keys sorted, every text
+    shared (:func:`sys.intern`): the base and both sides' copies of a record hold the same
+    text, so tens of thousands of linked records keep one copy of it, not three."""
+    return {sys.intern(k): _shared(values[k]) for k in sorted(values) if not _is_empty(values[k])}
+
+
+def _shared(value: Any) -> Any:
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, list):
+        return [_shared(v) for v in value]
+    if isinstance(value, dict):
+        return {sys.intern(str(k)): _shared(v) for k, v in value.items()}
+    return value
 
 
 def _is_empty(value: Any) -> bool:

@@ -91,6 +91,9 @@ class Base:
     unknown: frozenset[str] = frozenset()
     gone: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", canonical_values(self.values))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the state store."""
         return {
