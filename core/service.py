@@ -50,6 +50,7 @@ from core.store import StateStore, default_state_dir
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import CASE_BATCH
 from core.testrail.client import TestRailClient
+from core.testrail.offline import ExportClient
 
 
 @dataclass
@@ -94,8 +95,11 @@ class Service:
         state_dir: Path | None = None,
         testrail_transport: httpx.AsyncBaseTransport | None = None,
         testfiesta_transport: httpx.AsyncBaseTransport | None = None,
+        testrail_export: Path | None = None,
     ) -> None:
         self.config = config
+        #: a TestRail XML/CSV export read instead of the TestRail API (``migrate --from-xml``)
+        self.testrail_export = testrail_export
         self.state_dir = state_dir or default_state_dir(config.path)
         self._transports = (testrail_transport, testfiesta_transport)
         self._listeners: list[EventSink] = []
@@ -122,26 +126,29 @@ class Service:
     async def open(self) -> None:
         """Resolve secrets, build both clients and open the state store."""
         tr, tf = self.config.testrail, self.config.testfiesta
-        api_key = resolve_secret(
-            tr.api_key_env,
-            account=f"testrail:{tr.user}@{urlparse(tr.url).netloc}",
-            what="TestRail API key",
-        )
         token = resolve_secret(
             tf.token_env,
             account=f"testfiesta:{tf.handle}@{urlparse(tf.url).netloc}",
             what="TestFiesta API token",
         )
-        self.testrail = TestRailClient.connect(
-            tr.url,
-            tr.user,
-            api_key,
-            requests_per_minute=tr.requests_per_minute,
-            timeout=tr.timeout,
-            ca_bundle=tr.ca_bundle,
-            transport=self._transports[0],
-            on_event=self.emit,
-        )
+        if self.testrail_export is not None:
+            self.testrail = self._export_client(self.testrail_export)
+        else:
+            api_key = resolve_secret(
+                tr.api_key_env,
+                account=f"testrail:{tr.user}@{urlparse(tr.url).netloc}",
+                what="TestRail API key",
+            )
+            self.testrail = TestRailClient.connect(
+                tr.url,
+                tr.user,
+                api_key,
+                requests_per_minute=tr.requests_per_minute,
+                timeout=tr.timeout,
+                ca_bundle=tr.ca_bundle,
+                transport=self._transports[0],
+                on_event=self.emit,
+            )
         self.testfiesta = TestFiestaClient.connect(
             tf.url,
             tf.handle,
@@ -160,6 +167,29 @@ class Service:
                 f"cannot use {self.state_dir} as the state directory: {exc.strerror}",
                 hint="pass --state with a directory you can write (it is created if missing)",
             ) from None
+
+    def _export_client(self, path: Path) -> ExportClient:
+        """A read-only TestRail over the export at ``path`` for the one pair it can feed.
+
+        The file's project takes the pair's ``testrail_project`` as its name (or id), so the
+        migration finds it as it would over the API. Raises :class:`ConfigError` when the config
+        has several pairs (an export holds one suite of one project) or the file is not an
+        export."""
+        if len(self.config.pairs) != 1:
+            raise ConfigError(
+                f"an export file feeds one [[pair]]; the config has {len(self.config.pairs)}",
+                path=str(self.config.path),
+                hint="migrate the file with a config that has the one [[pair]] it belongs to",
+            )
+        wanted = self.config.pairs[0].testrail_project
+        client = ExportClient.open(path, self.config.testrail.url, project_name=str(wanted))
+        if isinstance(wanted, int):
+            client.data.project["id"] = wanted
+            for suite in client.data.suites:
+                suite["project_id"] = wanted
+        for warning in client.data.warnings:
+            self.emit(Activity("warning", warning))
+        return client
 
     async def close(self) -> None:
         """Close both clients and the store."""

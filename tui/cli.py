@@ -346,6 +346,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     the state lock (a dry run reads only, and takes no lock)."""
     service = _service(args)
     config = service.config
+    source = args.from_xml or args.from_csv
+    if args.from_xml and args.from_csv:
+        raise _UsageError("migrate takes one of --from-xml and --from-csv")
+    if source:
+        service.testrail_export = Path(source)
     if not args.json:
         service.subscribe(ProgressPrinter(sys.stderr))
     reports = asyncio.run(_migrate(service, args.project, args.dry_run, args.command_line))
@@ -933,6 +938,16 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(migrate)
     migrate.add_argument("--project", help="only the pair with this testrail_project")
     migrate.add_argument("--dry-run", action="store_true", help="read both sides, write nothing")
+    migrate.add_argument(
+        "--from-xml",
+        metavar="FILE",
+        help="read TestRail from a suite's XML export instead of its API (no API key needed)",
+    )
+    migrate.add_argument(
+        "--from-csv",
+        metavar="FILE",
+        help="read TestRail from a CSV or 'Excel' export instead of its API",
+    )
     migrate.add_argument("--json", action="store_true", help="print the report as JSON")
     migrate.set_defaults(func=cmd_migrate)
 

@@ -1,0 +1,283 @@
+"""TestRail's own export files as the migration source (``migrate --from-xml`` /
+``--from-csv``), over the in-process TestFiesta emulator.
+
+Expected values are read straight from the real files in ../shared/data/real-exports with
+ElementTree and the csv module, independent of core.testrail.exports. Where a suite was exported
+both as XML and as CSV (and the CSV again as "Excel"), all three must give TestFiesta the same
+folders and cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.config import load_config
+from core.errors import ConfigError, RailfiestaError
+from core.migrate import MigrationReport
+from core.service import Service
+from core.testfiesta.client import TestFiestaClient
+from core.testrail.exports import csv_time, read_export, split_numbered, timespan
+from emulators import testfiesta as testfiesta_emulator
+from tests.integration.test_real_exports import EXPORTS, expected_from_xml
+
+TOKEN = "testfiesta_" + "cd" * 16
+#: suites exported as XML, CSV and "Excel" (a CSV named .xls, with a sep= line)
+TWINS = [
+    "Fibibb__Shopping-Cart__shopping_cart",
+    "Nhiiron__BackBugsTests__backbugs",
+    "Nhiiron__Parabank__parabank",
+    "Nhiiron__Swag-Labs__swag_labs",
+]
+CaseView = tuple[Any, ...]
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "railfiesta.toml"
+    path.write_text(
+        """
+[testrail]
+url = "https://acme.testrail.io"
+user = "qa@example.com"
+api_key_env = "TEST_EXPORT_TESTRAIL_KEY_UNSET"
+
+[testfiesta]
+url = "http://testfiesta.test"
+handle = "acme"
+token_env = "TEST_EXPORT_TESTFIESTA_TOKEN"
+requests_per_minute = 0
+
+[[pair]]
+testrail_project = "From a file"
+testfiesta_project = "FILE"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _service(config: Path, tf_app: Any, state: Path, export: Path) -> Service:
+    return Service(
+        load_config(config),
+        state_dir=state,
+        testfiesta_transport=httpx.ASGITransport(tf_app),
+        testrail_export=export,
+    )
+
+
+async def _read_back(tf_app: Any) -> tuple[list[tuple[str, ...]], list[CaseView]]:
+    client = TestFiestaClient.connect(
+        "http://testfiesta.test",
+        "acme",
+        TOKEN,
+        requests_per_minute=None,
+        transport=httpx.ASGITransport(tf_app),
+    )
+    try:
+        folders = await client.list_folders("FILE")
+        cases = await client.list_cases("FILE")
+    finally:
+        await client.aclose()
+    by_uid = {f["uid"]: f for f in folders}
+
+    def path_of(uid: Any) -> tuple[str, ...]:
+        names: list[str] = []
+        while uid in by_uid and by_uid[uid].get("parentUid"):
+            names.append(by_uid[uid]["name"])
+            uid = by_uid[uid]["parentUid"]
+        return tuple(reversed(names))
+
+    views = []
+    for case in cases:
+        custom = case.get("customFields") or {}
+        views.append(
+            (
+                path_of(case["parentUid"]),
+                case["name"],
+                custom.get("Preconditions"),
+                custom.get("Steps"),
+                custom.get("Expected Result"),
+                custom.get("Mission"),
+                custom.get("Goals"),
+                tuple((s["description"], s["expectedResult"]) for s in case.get("steps") or []),
+            )
+        )
+    return [path_of(f["uid"]) for f in folders if f.get("parentUid")], views
+
+
+def _migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export: Path, *, runs: int = 1
+) -> tuple[list[MigrationReport], list[tuple[str, ...]], list[CaseView]]:
+    monkeypatch.setenv("TEST_EXPORT_TESTFIESTA_TOKEN", TOKEN)
+    monkeypatch.delenv("TEST_EXPORT_TESTRAIL_KEY_UNSET", raising=False)
+    tf_app = testfiesta_emulator.create_app(handle="acme", token=TOKEN)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = _config(tmp_path)
+
+    async def go() -> tuple[list[MigrationReport], Any]:
+        reports = []
+        for _ in range(runs):
+            async with _service(config, tf_app, tmp_path / "state", export) as service:
+                reports.append((await service.migrate())[0])
+        return reports, await _read_back(tf_app)
+
+    reports, (folders, cases) = asyncio.run(go())
+    return reports, folders, cases
+
+
+def _lines(view: CaseView) -> CaseView:
+    """A case view as both export formats can carry it: CRLF as LF (the CSV export writes CRLF
+    inside cells where the XML parser gives LF, testrail-export-formats.md §1.5, §2.1) and step
+    texts without trailing blanks (the CSV's ``Steps (Step)`` sub-columns drop them: the XML of
+    Fibibb's C36 has ``button. `` where its CSV has ``button.``)."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\r\n", "\n")
+        if isinstance(value, tuple):
+            return tuple(fix(v) for v in value)
+        return value
+
+    *head, steps = (fix(v) for v in view)
+    return (*head, tuple(tuple((text or "").rstrip() for text in step) for step in steps))
+
+
+@pytest.mark.parametrize("export", EXPORTS)
+def test_xml_export_migrates_without_the_api_exactly_and_a_rerun_creates_nothing(
+    export: str, real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = real_exports / export
+    expected_folders, expected_cases = expected_from_xml(source)
+    reports, folders, cases = _migrate(tmp_path, monkeypatch, source, runs=2)
+    first, second = reports
+    assert first.complete
+    assert first.kinds["cases"].testrail == len(expected_cases)
+    assert first.kinds["cases"].created == len(expected_cases)
+    assert first.requests["testrail"] == 0
+    assert Counter(folders) == Counter(expected_folders)
+    assert Counter(cases) == Counter(expected_cases)
+    assert second.complete
+    assert sum(count.created for count in second.kinds.values()) == 0
+    assert len(cases) == len(expected_cases)
+
+
+@pytest.mark.parametrize("suite", TWINS)
+def test_csv_and_excel_exports_give_what_the_xml_export_of_the_same_suite_gives(
+    suite: str, real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected_folders, expected_cases = expected_from_xml(real_exports / f"{suite}.xml")
+    for extension in ("csv", "xls"):
+        _, folders, cases = _migrate(
+            tmp_path / extension, monkeypatch, real_exports / f"{suite}.{extension}"
+        )
+        assert Counter(folders) == Counter(expected_folders), extension
+        assert Counter(_lines(c) for c in cases) == Counter(_lines(c) for c in expected_cases)
+
+
+def test_csv_text_template_cells_sections_and_dropdowns_arrive(
+    real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        real_exports
+        / "giorgi-tsereteli__testrail-to-zephyr-csv-converter__data_testrail_export.csv"
+    )
+    data = read_export(source)
+    case = next(row for row in data.cases if row["id"] == 24687)
+    assert case["title"] == (
+        "Account: API - Verify that Merging RPT And F180 Users is successful and has  the "
+        "correct authorization"
+    )
+    assert case["custom_preconds"] == "1. RPT Admin\n2. F180 Admin"
+    assert case["custom_expected"] == "Merging two users should also merge their data"
+    assert case["refs"] == (
+        "ENG-7523, ENG-17941, QAB-1, TRIAGE-17373, ENG-20952, TRIAGE-17846, ENG-23881, ENG-23918"
+    )
+    assert case["created_on"] == 1618846380  # 4/19/2021 3:33 PM, read as UTC
+    templates = {row["id"]: row["name"] for row in data.templates}
+    assert templates[case["template_id"]] == "Test Case (Text)"  # "Test Case  (Text)" in the file
+    fields = {row["system_name"]: row for row in data.case_fields}
+    automated = fields["custom_manual_automated"]
+    assert automated["label"] == "Manual/Automated"
+    assert automated["type_id"] == 6
+    assert case["custom_manual_automated"] == 1
+    assert automated["configs"][0]["options"]["items"].splitlines()[0] == "1, Automated"
+
+    reports, folders, cases = _migrate(tmp_path, monkeypatch, source)
+    assert reports[0].complete
+    assert reports[0].kinds["cases"].testfiesta == 33
+    assert ("Account", "Automation", "E2E") in folders
+    titles = {c[1]: c for c in cases}
+    merged = titles[case["title"]]
+    assert merged[0] == ("Account", "Automation", "E2E")
+    assert merged[2] == "1. RPT Admin\n2. F180 Admin"
+
+
+def test_numbered_step_columns_split_in_order() -> None:
+    assert split_numbered("1. Open\r\n2. Click\r\n3. Check") == ["Open", "Click", "Check"]
+    assert split_numbered("1. \r\n2.", 2) == ["", ""]
+    # a step whose own text starts a line with a number stays one step
+    assert split_numbered("1. Enter:\n3. apples\n2. Submit", 2) == ["Enter:\n3. apples", "Submit"]
+    assert split_numbered("1. only", 3) == ["only", "", ""]
+
+
+def test_estimates_and_dates() -> None:
+    assert timespan("840") == "14m"
+    assert timespan("3930") == "1h 5m 30s"
+    assert timespan("") is None
+    assert timespan("2h") == "2h"
+    assert csv_time("24.4.2021 11:31") == 1619263860
+    assert csv_time("10/29/2022 1:51 PM") == 1667051460
+    assert csv_time("yesterday") is None
+
+
+def test_a_file_that_is_not_an_export_is_named_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = {
+        "notes.txt": b"shopping list\nmilk\n",
+        "other.xml": b"<?xml version='1.0'?><testsuite name='junit'/>",
+        "broken.xml": b"<suite><sections><section>",
+        "latin1.csv": '"ID","Title"\n"C1","Caf\xe9"\n'.encode("latin-1"),
+    }
+    messages = {}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(ConfigError) as caught:
+            read_export(path)
+        messages[name] = str(caught.value)
+    assert (
+        "notes.txt is neither a TestRail XML export nor a TestRail CSV export"
+        in messages["notes.txt"]
+    )
+    assert "its root is <testsuite>, not <suite> or <sections>" in messages["other.xml"]
+    assert "is not well-formed XML (line 1, column 27)" in messages["broken.xml"]
+    assert "latin1.csv is not UTF-8 (byte 22 is 0xe9)" in messages["latin1.csv"]
+    assert "iconv" in messages["latin1.csv"]
+
+    with pytest.raises(ConfigError, match="neither a TestRail XML export"):
+        _migrate(tmp_path / "run", monkeypatch, tmp_path / "notes.txt")
+    assert not (tmp_path / "run" / "state").exists() or not any(
+        (tmp_path / "run" / "state").iterdir()
+    )
+
+
+def test_a_file_source_refuses_to_write_to_testrail(
+    real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_EXPORT_TESTFIESTA_TOKEN", TOKEN)
+    tf_app = testfiesta_emulator.create_app(handle="acme", token=TOKEN)
+    service = _service(_config(tmp_path), tf_app, tmp_path / "state", real_exports / EXPORTS[0])
+
+    async def go() -> None:
+        async with service:
+            assert service.testrail is not None
+            await service.testrail.add_case(1, {"title": "new"})
+
+    with pytest.raises(RailfiestaError, match="TestRail is read from the export file"):
+        asyncio.run(go())
