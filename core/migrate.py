@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from core.engine.cycle import OBSERVED, Engine
+from core.engine.parity import KindParity, parity
 from core.engine.reconcile import MIGRATE, TESTFIESTA, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
@@ -226,11 +227,16 @@ class MigrationReport:
     warnings: list[str] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
     not_migrated: tuple[str, ...] = NOT_MIGRATED
+    #: per record kind, the read-back's parity (:mod:`core.engine.parity`); empty for a dry run
+    parity: dict[str, KindParity] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
-        """Everything on TestRail is on TestFiesta (never true for a dry run that would write)."""
-        return all(k.testrail == k.testfiesta and not k.duplicates for k in self.kinds.values())
+        """Everything on TestRail is on TestFiesta, each copy equal to its original (never
+        true for a dry run that would write)."""
+        return all(
+            k.testrail == k.testfiesta and not k.duplicates for k in self.kinds.values()
+        ) and all(p.exact for p in self.parity.values())
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view for ``--json``."""
@@ -242,6 +248,7 @@ class MigrationReport:
             "kinds": {name: vars(count) for name, count in self.kinds.items()},
             "requests": self.requests,
             "warnings": self.warnings,
+            "parity": {kind: count.as_dict() for kind, count in self.parity.items()},
             "not_migrated": list(self.not_migrated),
         }
 
@@ -620,6 +627,7 @@ class ProjectMigration:
                     for r in tr_records.values()
                     if r.kind == kind and (self.dry_run is False and self.store.linked(r.key))
                 )
+        present = {r.kind for r in tr_records.values()} | {"folder", "case"}
         types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
         tags = self.report.kinds.setdefault("tags", KindCount())
         tags.testrail = len({self.rules.type_tag(t) for t in types})
@@ -647,28 +655,32 @@ class ProjectMigration:
             self._tally("folders", expected["folder"], testfiesta.listed["folder"])
             self._tally("cases", expected["case"], testfiesta.listed["case"])
             return
-        wrote = bool(creates)
-        folders = (
-            [
-                str(f.get("externalId"))
-                for f in await self.tf.list_folders(self.project_key)
-                if f.get("source") == SOURCE
-            ]
-            if wrote
-            else testfiesta.listed["folder"]
+        # the read-back: one full read of TestFiesta after the writes (when nothing was
+        # written, the cycle's own read is the read-back)
+        if sum(done.values()) or cycle.inputs is None:
+            with stage("parity"):
+                observation = await testfiesta.observe(None, full=True)
+            tf_records, observed = observation.records, observation.complete
+        else:
+            tf_records = cycle.inputs.testfiesta.records
+            observed = cycle.inputs.testfiesta.complete
+        self._tally("folders", expected["folder"], testfiesta.listed["folder"])
+        self._tally("cases", expected["case"], testfiesta.listed["case"])
+        self.report.parity = parity(
+            tr_records,
+            tf_records,
+            self.store.linked,
+            observed=observed,
+            kinds=[k for k in ("folder", "case", "run", "test", "result") if k in present],
+            skip={anchor, *(k for k in tr_records if k.startswith("tr:suite:"))},
         )
-        cases = (
-            [
-                str(row.get("externalId"))
-                async for row in self.tf.iter_cases(self.project_key)
-                if row.get("source") == SOURCE
-            ]
-            if wrote
-            else testfiesta.listed["case"]
-        )
-        # else nothing was written: the listings of the observation are the read-back
-        self._tally("folders", expected["folder"], folders)
-        self._tally("cases", expected["case"], cases)
+        for check in self.report.parity.values():
+            if check.differing:
+                self._warn(
+                    f"{len(check.differing)} {check.kind}s differ on TestFiesta from TestRail: "
+                    + ", ".join(check.differing[:5])
+                    + (" ..." if len(check.differing) > 5 else "")
+                )
 
     def _apply_progress(self, kind: str, done: int, total: int) -> None:
         self._progress("reading" if kind == OBSERVED else f"{kind}s", done, total)

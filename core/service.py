@@ -126,6 +126,15 @@ class Service:
     async def open(self) -> None:
         """Resolve secrets, build both clients and open the state store."""
         tr, tf = self.config.testrail, self.config.testfiesta
+        api_key = (
+            resolve_secret(
+                tr.api_key_env,
+                account=f"testrail:{tr.user}@{urlparse(tr.url).netloc}",
+                what="TestRail API key",
+            )
+            if self.testrail_export is None
+            else ""
+        )
         token = resolve_secret(
             tf.token_env,
             account=f"testfiesta:{tf.handle}@{urlparse(tf.url).netloc}",
@@ -134,11 +143,6 @@ class Service:
         if self.testrail_export is not None:
             self.testrail = self._export_client(self.testrail_export)
         else:
-            api_key = resolve_secret(
-                tr.api_key_env,
-                account=f"testrail:{tr.user}@{urlparse(tr.url).netloc}",
-                what="TestRail API key",
-            )
             self.testrail = TestRailClient.connect(
                 tr.url,
                 tr.user,

@@ -112,9 +112,47 @@ def print_migration_reports(
             )
         requests = ", ".join(f"{side} {n}" for side, n in report.requests.items())
         out.write(f"\n* HTTP requests to both servers; in all: {requests}\n")
+        if report.parity:
+            _write_parity(report, out)
         for warning in report.warnings:
             out.write(f"warning: {warning}\n")
         out.write("not migrated: " + "; ".join(report.not_migrated) + "\n\n")
+
+
+#: Most keys listed per parity line (the JSON report lists them all).
+PARITY_KEYS_SHOWN = 10
+
+
+def _write_parity(report: MigrationReport, out: TextIO) -> None:
+    """The read-back: per kind, copies found and content hashes equal, with the keys of what
+    is missing, extra or different."""
+    header = (
+        f"\n{'parity':<10}{'TestRail':>10}{'TestFiesta':>12}{'equal':>8}"
+        f"{'differ':>8}{'missing':>9}{'extra':>7}"
+    )
+    out.write(header + "\n" + "-" * (len(header) - 1) + "\n")
+    for kind, count in report.parity.items():
+        equal = str(count.equal) if count.compared else "-"
+        out.write(
+            f"{kind + 's':<10}{count.testrail:>10}{count.testfiesta:>12}{equal:>8}"
+            f"{len(count.differing):>8}{len(count.missing):>9}{len(count.extra):>7}\n"
+        )
+    for kind, count in report.parity.items():
+        for what, keys in (
+            ("differ", count.differing),
+            ("missing", count.missing),
+            ("extra on TestFiesta", count.extra),
+        ):
+            if keys:
+                shown = ", ".join(keys[:PARITY_KEYS_SHOWN])
+                more = (
+                    f" and {len(keys) - PARITY_KEYS_SHOWN} more"
+                    if len(keys) > PARITY_KEYS_SHOWN
+                    else ""
+                )
+                out.write(f"{kind}s {what}: {shown}{more}\n")
+    if any(not count.compared for count in report.parity.values()):
+        out.write("- : counted by link (TestFiesta's API lists no such records to compare)\n")
 
 
 # ---------------------------------------------------------------------------- sync

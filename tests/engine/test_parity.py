@@ -1,0 +1,88 @@
+"""core.engine.parity: the read-back after a migration, as a pure function."""
+
+from __future__ import annotations
+
+from core.engine.parity import content_hash, parity
+from core.model import Record
+
+LINKS = {
+    "tr:section:1": "tf:folder:10",
+    "tr:case:1": "tf:case:100",
+    "tr:case:2": "tf:case:200",
+    "tr:case:3": "tf:case:300",
+    "tr:run:1": "tf:run:7",
+    "tr:result:5": "tf:result:tr-5",
+}
+LINKS.update({tf: tr for tr, tf in list(LINKS.items())})
+
+
+def case(key: str, title: str, folder: str, steps: list[dict[str, str]] | None = None) -> Record:
+    values = {"title": title, "folder": folder, "steps": steps or []}
+    return Record("case", key, values)
+
+
+def test_equal_copies_missing_extra_and_differing_records_are_named() -> None:
+    testrail = {
+        "tr:section:1": Record("folder", "tr:section:1", {"name": "Login", "parent": "tr:root"}),
+        "tr:case:1": case("tr:case:1", "Log in", "tr:section:1", [{"content": "Open"}]),
+        "tr:case:2": case("tr:case:2", "Log out", "tr:section:1"),
+        "tr:case:3": case("tr:case:3", "Reset password", "tr:section:1"),
+        "tr:case:4": case("tr:case:4", "Not copied", "tr:section:1"),
+    }
+    testfiesta = {
+        "tf:folder:10": Record("folder", "tf:folder:10", {"name": "Login", "parent": "tr:root"}),
+        # folder reference in TestFiesta's keys: equal once translated through the link
+        "tf:case:100": case("tf:case:100", "Log in", "tf:folder:10", [{"content": "Open"}]),
+        "tf:case:200": case("tf:case:200", "Log out (edited)", "tf:folder:10"),
+        # tr:case:3's copy was deleted in TestFiesta: linked, but not listed
+        "tf:case:900": case("tf:case:900", "Made in TestFiesta", "tf:folder:10"),
+    }
+    result = parity(testrail, testfiesta, LINKS.get, observed={"folder", "case"})
+    cases = result["case"]
+    assert (cases.testrail, cases.testfiesta, cases.equal) == (4, 2, 1)
+    assert cases.differing == ["tr:case:2"]
+    assert cases.missing == ["tr:case:3", "tr:case:4"]
+    assert cases.extra == ["tf:case:900"]
+    assert not cases.exact
+    folders = result["folder"]
+    assert (folders.testrail, folders.testfiesta, folders.equal) == (1, 1, 1)
+    assert folders.exact and folders.extra == []
+
+
+def test_a_kind_testfiesta_does_not_list_is_counted_by_link_and_not_compared() -> None:
+    testrail = {
+        "tr:result:5": Record("result", "tr:result:5", {"status": "Failed", "test": "tr:test:1"}),
+        "tr:result:6": Record("result", "tr:result:6", {"status": "Passed", "test": "tr:test:1"}),
+    }
+    result = parity(testrail, {}, LINKS.get, observed={"case"}, kinds=["result"])
+    results = result["result"]
+    assert not results.compared
+    assert (results.testrail, results.testfiesta, results.equal) == (2, 1, 0)
+    assert results.missing == ["tr:result:6"]
+    assert results.as_dict()["hashes_compared"] is False
+
+
+def test_a_runs_cases_are_create_only_and_a_partial_record_compares_what_it_carries() -> None:
+    testrail = {
+        "tr:run:1": Record(
+            "run", "tr:run:1", {"name": "Nightly", "closed": False, "cases": ["tr:case:1"]}
+        ),
+    }
+    testfiesta = {"tf:run:7": Record("run", "tf:run:7", {"name": "Nightly", "closed": False})}
+    assert parity(testrail, testfiesta, LINKS.get, observed={"run"}, kinds=["run"])["run"].exact
+    renamed = {"tf:run:7": Record("run", "tf:run:7", {"name": "Nightly 2", "closed": False})}
+    runs = parity(testrail, renamed, LINKS.get, observed={"run"}, kinds=["run"])["run"]
+    assert runs.differing == ["tr:run:1"]
+
+
+def test_skipped_keys_and_kinds_outside_the_list_are_not_counted() -> None:
+    testrail = {"tr:suite:1": Record("folder", "tr:suite:1", {"name": "Master"})}
+    result = parity(testrail, {}, LINKS.get, observed={"folder"}, skip={"tr:suite:1"})
+    assert result["folder"].testrail == 0
+    assert list(result) == ["folder", "case", "run", "test", "result"]
+
+
+def test_content_hash_ignores_key_order_and_keeps_text_exact() -> None:
+    assert content_hash({"a": 1, "b": "x"}) == content_hash({"b": "x", "a": 1})
+    assert content_hash({"t": "Prix £5 — 日本語"}) != content_hash({"t": "Prix £5 - 日本語"})
+    assert len(content_hash({})) == 16
