@@ -18,6 +18,7 @@ finds, so a re-run, or a resume after a crash or a dropped connection, creates n
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import unicodedata
@@ -41,11 +42,11 @@ from core.mapping import (
     MappingRules,
     match_name,
 )
-from core.model import key_id, tf_key, tr_key
+from core.model import Record, key_id, tf_key, tr_key
 from core.store import StateStore
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
-from core.testfiesta.side import CASE_BATCH, TestFiestaContext, TestFiestaSide
+from core.testfiesta.side import CASE_BATCH, CASE_BATCH_BYTES, TestFiestaContext, TestFiestaSide
 from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
 from core.testrail.side import TestRailContext, TestRailSide
@@ -227,6 +228,10 @@ class MigrationReport:
     warnings: list[str] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
     not_migrated: tuple[str, ...] = NOT_MIGRATED
+    #: a dry run: what in its plan needs a person before it is applied (one line each)
+    attention: list[str] = field(default_factory=list)
+    #: a dry run: what it only points out
+    notes: list[str] = field(default_factory=list)
     #: per record kind, the read-back's parity (:mod:`core.engine.parity`); empty for a dry run
     parity: dict[str, KindParity] = field(default_factory=dict)
 
@@ -249,6 +254,8 @@ class MigrationReport:
             "requests": self.requests,
             "warnings": self.warnings,
             "parity": {kind: count.as_dict() for kind, count in self.parity.items()},
+            "attention": self.attention,
+            "notes": self.notes,
             "not_migrated": list(self.not_migrated),
         }
 
@@ -654,6 +661,7 @@ class ProjectMigration:
         if self.dry_run:
             self._tally("folders", expected["folder"], testfiesta.listed["folder"])
             self._tally("cases", expected["case"], testfiesta.listed["case"])
+            await self._attention(tr_records, testfiesta)
             return
         # the read-back: one full read of TestFiesta after the writes (when nothing was
         # written, the cycle's own read is the read-back)
@@ -681,6 +689,59 @@ class ProjectMigration:
                     + ", ".join(check.differing[:5])
                     + (" ..." if len(check.differing) > 5 else "")
                 )
+
+    async def _attention(
+        self, tr_records: Mapping[str, Record], testfiesta: TestFiestaSide
+    ) -> None:
+        """What a dry run's plan needs a person for (:attr:`MigrationReport.attention`):
+        TestRail statuses and priorities nothing maps, cases too large to send; and what
+        it only notes (people :attr:`MigrationReport.notes`): authors and assignees kept as
+        text because ``[users]`` does not name them."""
+        assert self.report is not None
+        statuses = {
+            str(r.values["status"])
+            for r in tr_records.values()
+            if r.kind in ("test", "result") and r.values.get("status")
+        }
+        for name in await testfiesta.unmapped_statuses(statuses):
+            self.report.attention.append(
+                f"TestRail status {name!r} has no TestFiesta status: results with it are not "
+                f'copied; add "{name}" = "<TestFiesta status>" under [mapping.status]'
+            )
+        priorities = {
+            str(r.values["priority"])
+            for r in tr_records.values()
+            if r.kind == "case" and r.values.get("priority")
+        }
+        for name in testfiesta.unmapped_priorities(priorities):
+            self.report.attention.append(
+                f"TestRail priority {name!r} has no TestFiesta priority: its cases arrive "
+                f'without one; add "{name}" = "<TestFiesta priority>" under [mapping.priority]'
+            )
+        for record in tr_records.values():
+            if record.kind != "case":
+                continue
+            size = len(json.dumps(dict(record.values), ensure_ascii=False).encode("utf-8"))
+            if size > CASE_BATCH_BYTES:
+                self.report.attention.append(
+                    f"case {record.key} ({str(record.values.get('title'))[:60]!r}) holds "
+                    f"{size:,} bytes, more than one request carries ({CASE_BATCH_BYTES:,}): "
+                    "it may be refused (HTTP 413); shorten its text or attach it as a file"
+                )
+        people = {
+            str(r.values[name])
+            for r in tr_records.values()
+            for name in ("assignee", "author")
+            if r.kind in ("test", "result") and r.values.get(name)
+        }
+        known = {email.casefold() for email in self.rules.users}
+        unmatched = sorted(p for p in people if p.casefold() not in known)
+        if unmatched:
+            self.report.notes.append(
+                f"{len(unmatched)} TestRail people are not under [users] and are kept as text "
+                f"(author lines, no assignee): {', '.join(unmatched[:10])}"
+                + (" ..." if len(unmatched) > 10 else "")
+            )
 
     def _apply_progress(self, kind: str, done: int, total: int) -> None:
         self._progress("reading" if kind == OBSERVED else f"{kind}s", done, total)

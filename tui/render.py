@@ -70,8 +70,10 @@ def when(seconds: float | None) -> str:
 
 
 def migration_exit_code(reports: Sequence[MigrationReport]) -> int:
-    """0 when every report is complete and has no warning, else 1 (something is pending)."""
-    if all(r.complete and not r.warnings for r in reports):
+    """0 when every report is complete and has no warning, else 1 (something is pending).
+    A dry run: 0 when its plan could be applied as it is, 1 when something in it needs
+    attention (:attr:`MigrationReport.attention`) or raised a warning."""
+    if all((not r.attention if r.dry_run else r.complete) and not r.warnings for r in reports):
         return CLEAN
     return PENDING
 
@@ -116,6 +118,12 @@ def print_migration_reports(
             _write_parity(report, out)
         for warning in report.warnings:
             out.write(f"warning: {warning}\n")
+        for line in report.attention:
+            out.write(f"needs attention: {line}\n")
+        for line in report.notes:
+            out.write(f"note: {line}\n")
+        if report.dry_run and not report.attention and not report.warnings:
+            out.write("the plan can be applied as it is: run the same command without --dry-run\n")
         out.write("not migrated: " + "; ".join(report.not_migrated) + "\n\n")
 
 

@@ -271,6 +271,25 @@ class TestFiestaSide:
                 self.status_names[int(row["id"])] = str(row.get("label") or row.get("name"))
         return self.status_names
 
+    async def unmapped_statuses(self, testrail_names: Iterable[str]) -> list[str]:
+        """The TestRail status names (of tests and results) that neither ``[mapping.status]``
+        nor a TestFiesta status of the same name covers (shim ``get_statuses``); a result
+        with one of them would not be copied."""
+        wanted = sorted(set(testrail_names) - {"Untested"})
+        if not wanted:
+            return []
+        known = (await self._statuses()).values()
+        return [n for n in wanted if match_name(self.ctx.rules.status_name(n), known) is None]
+
+    def unmapped_priorities(self, testrail_names: Iterable[str]) -> list[str]:
+        """The TestRail priority names that neither ``[mapping.priority]`` nor a TestFiesta
+        priority of the same name covers; those cases would arrive without a priority."""
+        return [
+            name
+            for name in sorted(set(testrail_names))
+            if match_name(self.ctx.rules.priority_name(name), self.ctx.priority_uids) is None
+        ]
+
     def _status_name(self, uid: Any) -> str | None:
         """A TestFiesta execution status uid as TestRail's name for it (``[mapping.status]``
         read backwards); None for no status (untested)."""
