@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.model import FIELD_PREFIX, CaseRecord, Step, tr_key
+from core.text import as_markdown
 
 #: Case field ``type_id`` -> kind name (testrail-api.md §5.4 "Custom field value encodings").
 FIELD_KINDS: dict[int, str] = {
@@ -159,7 +160,8 @@ class TestRailCatalog:
 
     def canonical_value(self, case_field: CaseField, value: Any) -> Any:
         """A stored ``custom_*`` value in canonical form: labels for dropdowns, bools for
-        checkboxes, text as stored."""
+        checkboxes, Text fields as Markdown (:func:`core.text.as_markdown`: HTML converted,
+        Markdown as stored), other text as stored."""
         kind = case_field.kind
         if kind == "dropdown":
             return case_field.label_of(value)
@@ -175,6 +177,8 @@ class TestRailCatalog:
                 return value
         if kind in ("user", "milestone"):
             return f"{kind}:{value}"
+        if kind == "text" and isinstance(value, str):
+            return as_markdown(value)
         return value
 
     def case_record(self, row: Mapping[str, Any], folder: str) -> CaseRecord:
@@ -216,12 +220,13 @@ class TestRailCatalog:
 
 def step_from_testrail(raw: Mapping[str, Any]) -> Step:
     """A ``custom_steps_separated`` item (``content``, ``expected``, ``additional_info``,
-    ``refs``, ``shared_step_id``) as a :class:`Step`; null sub-fields become empty text."""
+    ``refs``, ``shared_step_id``) as a :class:`Step`; null sub-fields become empty text, HTML
+    becomes Markdown (:func:`core.text.as_markdown`)."""
     shared = raw.get("shared_step_id")
     return Step(
-        content=str(raw.get("content") or ""),
-        expected=str(raw.get("expected") or ""),
-        additional_info=str(raw.get("additional_info") or ""),
+        content=as_markdown(str(raw.get("content") or "")),
+        expected=as_markdown(str(raw.get("expected") or "")),
+        additional_info=as_markdown(str(raw.get("additional_info") or "")),
         refs=str(raw.get("refs") or ""),
         shared_step=tr_key("shared_step", shared) if shared else None,
     )

@@ -178,3 +178,30 @@ async def test_a_steps_case_with_stale_text_steps_brings_only_its_templates_step
         ("New step", "It works")
     ]
     assert "Steps" not in (migrated.get("customFields") or {})
+
+
+async def test_step_content_written_in_html_arrives_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=5)
+    section = _section(env, "HTML")
+    with env.testrail_state.lock:
+        ops.add_case(
+            env.testrail_state,
+            section,
+            {
+                "title": "Written in HTML mode",
+                "template_id": 2,
+                "custom_preconds": "<p>Logged in</p><p>Cart <b>empty</b></p>",
+                "custom_steps_separated": [
+                    {"content": "<p>Open</p><p>Click<br>Save</p>", "expected": "Saved<br>Toast"}
+                ],
+            },
+            1,
+        )
+    await _migrate(env)
+    case = _tf_cases(env)["Written in HTML mode"]
+    [step] = case["steps"]
+    assert step["description"] == "Open\n\nClick\nSave"
+    assert step["expectedResult"] == "Saved\nToast"
+    assert case["customFields"]["Preconditions"] == "Logged in\n\nCart **empty**"
