@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import KindParity, parity
-from core.engine.reconcile import MIGRATE, TESTFIESTA, Settings
+from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
@@ -46,7 +46,7 @@ from core.model import Record, key_id, tf_key, tr_key
 from core.store import StateStore
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
-from core.testfiesta.side import CASE_BATCH, CASE_BATCH_BYTES, TestFiestaContext, TestFiestaSide
+from core.testfiesta.side import BATCH_SIZES, CASE_BATCH_BYTES, TestFiestaContext, TestFiestaSide
 from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
 from core.testrail.side import TestRailContext, TestRailSide
@@ -588,7 +588,7 @@ class ProjectMigration:
             testrail,
             testfiesta,
             pair=f"{project['id']}",
-            batch_sizes={(TESTFIESTA, "case"): CASE_BATCH},
+            batch_sizes=BATCH_SIZES,
         )
         settings = Settings(mode=MIGRATE)
         self._progress("reading", 0, None)

@@ -30,7 +30,7 @@ from core.engine.cycle import (
     unresolve_conflict,
 )
 from core.engine.plan import Plan
-from core.engine.reconcile import SYNC, TESTFIESTA, Settings
+from core.engine.reconcile import SYNC, Settings
 from core.errors import AuthenticationFailed, ConfigError
 from core.events import Activity, EventSink
 from core.http import RequestStats
@@ -48,7 +48,7 @@ from core.model import FIELD_PREFIX, tf_key, tr_key
 from core.report import SyncFinished, SyncReport, WatchPaused, exit_code
 from core.store import StateStore, default_state_dir
 from core.testfiesta.client import TestFiestaClient
-from core.testfiesta.side import CASE_BATCH
+from core.testfiesta.side import BATCH_SIZES
 from core.testrail.client import TestRailClient
 from core.testrail.offline import ExportClient
 
@@ -372,7 +372,7 @@ class Service:
             tr_side,
             tf_side,
             pair=str(project["id"]),
-            batch_sizes={(TESTFIESTA, "case"): CASE_BATCH},
+            batch_sizes=BATCH_SIZES,
         )
         return engine, migration
 

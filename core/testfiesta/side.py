@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.engine.sides import Observation
-from core.errors import ApiError, MappingError, NotFound, RailfiestaError
+from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
 from core.mapping import ESTIMATE_FIELD, REFS_FIELD, MappingRules, match_name
 from core.model import (
@@ -54,6 +54,12 @@ OVERLAP = 120
 #: and a 413 halves them.
 CASE_BATCH = 100
 CASE_BATCH_BYTES = 64_000
+#: Most results per shim ``add_results`` request, and most JSON bytes (the same reasoning as
+#: for cases: no documented limit, a common 100 KB body limit).
+RESULT_BATCH = 250
+RESULT_BATCH_BYTES = 64_000
+#: How many creates of a kind the engine hands this side at once (``Engine(batch_sizes=)``).
+BATCH_SIZES = {("testfiesta", "case"): CASE_BATCH, ("testfiesta", "result"): RESULT_BATCH}
 
 #: Tag that marks a case archived because it was deleted in TestRail (``delete_policy =
 #: "archive"``); v1 has no archive flag for cases.
@@ -128,6 +134,8 @@ class TestFiestaSide:
         self.status_names: dict[int, str] = {}
         self.copied_runs: set[int] = set()
         self._executions: list[dict[str, Any]] | None = None
+        #: execution uid -> its run's uid, for every execution read (bulk result writes)
+        self.execution_runs: dict[int, int] = {}
         self.listed: dict[str, list[str]] = {"folder": [], "case": []}
 
     # ------------------------------------------------------------------ reading
@@ -382,7 +390,12 @@ class TestFiestaSide:
             record = self.execution_record(row)
             records[record.key] = record
             self._executions.append(dict(row))
+            self._note_run(row)
         return newest
+
+    def _note_run(self, execution: Mapping[str, Any]) -> None:
+        if execution.get("testRunUid") is not None:
+            self.execution_runs[int(execution["uid"])] = int(execution["testRunUid"])
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
         """See :class:`core.engine.sides.Side` (one ``GET /cases/{id}`` per case)."""
@@ -412,6 +425,7 @@ class TestFiestaSide:
                 self._executions = []
                 async for row in self.client.iter_executions_by_update(self.ctx.project_key):
                     self._executions.append(dict(row))
+                    self._note_run(row)
             for row in self._executions:
                 record = self.execution_record(row)
                 if record.natural == natural:
@@ -524,9 +538,7 @@ class TestFiestaSide:
                 keys.append(await self._create_run(values, origin))
             return keys
         if kind == "result":
-            for values, origin in items:
-                keys.append(await self._create_result(values, origin))
-            return keys
+            return await self._create_results(items)
         payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
         batch: list[tuple[dict[str, Any], str]] = []
         size = 0
@@ -557,27 +569,72 @@ class TestFiestaSide:
             await self.client.update_run(self.ctx.project_key, int(run["uid"]), {"archive": True})
         return tf_key("run", run["uid"])
 
-    async def _create_result(self, values: Mapping[str, Any], origin: str) -> str | RailfiestaError:
-        """A TestRail result as a shim ``add_result`` on the execution: its status, and its
-        comment under :data:`RESULT_HEADER` (author and time kept)."""
-        try:
-            status = await self._status_uid(values.get("status"))
-        except MappingError as error:
-            return error
+    def _result_comment(self, values: Mapping[str, Any], origin: str) -> str:
+        """A copied result's comment: :data:`RESULT_HEADER` (id, status, author and time kept),
+        a blank line, and TestRail's comment."""
         created = values.get("created_on")
-        when = iso8601(int(created)) if created else "unknown time"
         header = RESULT_HEADER.format(
             id=key_id(origin),
             status=values.get("status"),
             author=values.get("author") or "unknown",
-            time=when,
+            time=iso8601(int(created)) if created else "unknown time",
         )
         comment = str(values.get("comment") or "")
-        row = await self.client.shim.add_result(
-            self._uid(values["test"]),
-            {"status_id": status, "comment": f"{header}\n\n{comment}" if comment else header},
-        )
-        return tf_key("result", row["id"])
+        return f"{header}\n\n{comment}" if comment else header
+
+    async def _create_results(
+        self, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[str | RailfiestaError]:
+        """TestRail results onto their executions, oldest first, through the shim's bulk
+        ``add_results/{run}`` (one request per run and :data:`RESULT_BATCH` results, capped by
+        :data:`RESULT_BATCH_BYTES`); a result whose execution's run is not known yet goes alone
+        through ``add_result/{execution}``. A status nothing maps is returned as its
+        :class:`MappingError` in its place; the others still land."""
+        out: list[str | RailfiestaError | None] = [None] * len(items)
+        group: list[tuple[int, int, dict[str, Any]]] = []
+        group_run: int | None = None
+        size = 0
+
+        async def flush() -> None:
+            nonlocal group, size
+            if not group or group_run is None:
+                return
+            rows = await self.client.shim.add_results(
+                group_run, [{"test_id": execution, **body} for _, execution, body in group]
+            )
+            if len(rows) != len(group):
+                raise UnexpectedResponse(
+                    f"testfiesta add_results/{group_run} answered {len(rows)} results for "
+                    f"{len(group)} sent",
+                    hint="run the sync again: the results it wrote are found by their header",
+                )
+            for (index, _, _), row in zip(group, rows, strict=True):
+                out[index] = tf_key("result", row["id"])
+            group, size = [], 0
+
+        for index, (values, origin) in enumerate(items):
+            try:
+                status = await self._status_uid(values.get("status"))
+            except MappingError as error:
+                out[index] = error
+                continue
+            execution = self._uid(values["test"])
+            body = {"status_id": status, "comment": self._result_comment(values, origin)}
+            run = self.execution_runs.get(execution)
+            if run is None:
+                row = await self.client.shim.add_result(execution, body)
+                out[index] = tf_key("result", row["id"])
+                continue
+            length = len(json.dumps(body, ensure_ascii=False).encode()) + 24
+            if group and (
+                run != group_run or len(group) >= RESULT_BATCH or size + length > RESULT_BATCH_BYTES
+            ):
+                await flush()
+            group_run = run
+            group.append((index, execution, body))
+            size += length
+        await flush()
+        return [key if key is not None else RailfiestaError("not written") for key in out]
 
     async def _create_cases(
         self, batch: list[tuple[dict[str, Any], str]]
