@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.config import USER_ID
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError
 from core.http import stage
@@ -66,9 +67,6 @@ _EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case|run)/(?P<
 #: travel in the comment, DESIGN §4).
 RESULT_HEADER = "TestRail result #{id} · {status} · by {author} · {time}"
 _RESULT_ID = re.compile(r"^TestRail result #(\d+) ")
-_USER_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 
 
 @dataclass
@@ -354,7 +352,7 @@ class TestFiestaSide:
         if not email:
             return None
         mapped = self.ctx.rules.users.get(str(email))
-        if mapped and _USER_ID.match(mapped):
+        if mapped and USER_ID.match(mapped):
             return mapped
         self.warn(
             f"assignee {email!r} was not set in TestFiesta: TestFiesta's API takes a user id "
