@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import re
 import secrets
 import socket
 import sys
@@ -93,6 +94,19 @@ def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
         raise ConfigError(
             f"{path} is {kind}; railfiesta reads TestRail XML suite exports", hint=fix
         )
+    declared = re.match(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", head)
+    if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                f"{path.name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}), "
+                "though XML without another declared encoding must be",
+                hint="export the suite from TestRail again (its XML exports are UTF-8), or "
+                "re-save the file as UTF-8",
+            ) from None
     try:
         return testrail_emulator.from_xml(state, path)
     except Exception as exc:  # malformed XML, or XML that is not a suite export

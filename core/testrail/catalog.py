@@ -35,6 +35,40 @@ FIELD_KINDS: dict[int, str] = {
 }
 
 
+#: Longest value of a String (type 1) case field, in characters (testrail-api.md §5.4 table).
+STRING_MAX = 250
+
+
+def check_case_body(
+    catalog: TestRailCatalog, body: Mapping[str, Any], *, title: str, creating: bool
+) -> None:
+    """Refuse an ``add_case`` (``creating``) or ``update_case`` body TestRail would reject,
+    before it is sent: a required field (``options.is_required``, §5.6) of the case's template
+    left without a value (on update: set to empty), or a String field longer than
+    :data:`STRING_MAX` characters ("Field :custom_x is too long", §5.4). Raises
+    :class:`MappingError` naming the case, the field and the fix."""
+    template_id = body.get("template_id") or (catalog.default_template if creating else None)
+    for case_field in catalog.fields_for(template_id):
+        name = case_field.system_name
+        if not creating and name not in body:
+            continue
+        value = body.get(name)
+        if case_field.is_required and value in (None, "", []):
+            raise MappingError(
+                f"case {title!r}: TestRail requires {case_field.label!r} ({name}) and the "
+                "TestFiesta case has no value for it",
+                hint=f"fill {case_field.label!r} in TestFiesta, or make the field optional in "
+                "TestRail (Administration > Customizations); the case was not sent",
+            )
+        if case_field.kind == "string" and isinstance(value, str) and len(value) > STRING_MAX:
+            raise MappingError(
+                f"case {title!r}: {case_field.label!r} ({name}) is {len(value)} characters; "
+                f"TestRail String fields hold at most {STRING_MAX}",
+                hint="shorten the value in TestFiesta, or change the TestRail field to a Text "
+                "field; the case was not sent",
+            )
+
+
 def testrail_seconds(value: Any, *, what: str) -> int | None:
     """A TestRail timestamp (``created_on``, ``updated_on``: UNIX seconds, §1.3) as an int;
     None stays None. Raises :class:`UnexpectedResponse` naming ``what`` for anything that is not

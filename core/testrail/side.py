@@ -27,7 +27,12 @@ from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
 from core.model import Record, case_values, key_id, tf_key, tr_key
-from core.testrail.catalog import TestRailCatalog, case_body, testrail_seconds
+from core.testrail.catalog import (
+    TestRailCatalog,
+    case_body,
+    check_case_body,
+    testrail_seconds,
+)
 from core.testrail.client import TestRailClient
 
 #: Seconds subtracted from the cursor when polling (``updated_after`` inclusivity is not
@@ -131,9 +136,18 @@ class TestRailSide:
     __test__ = False
     name = "testrail"
 
-    def __init__(self, client: TestRailClient, context: TestRailContext) -> None:
+    def __init__(
+        self,
+        client: TestRailClient,
+        context: TestRailContext,
+        *,
+        sections: Mapping[int, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        """``sections``: ``get_sections`` answers already read (by suite id), used by the
+        first observation instead of reading them again."""
         self.client = client
         self.ctx = context
+        self._prefetched: dict[int, list[dict[str, Any]]] = dict(sections or {})
         self.suite_of: dict[str, int] = {}
         self._origins: dict[str, str] = {}
         self._refs: dict[str, str] = {}
@@ -181,7 +195,9 @@ class TestRailSide:
                         "parent": self._suite_parent(suite),
                     },
                 )
-            sections = await self.client.get_sections(self.ctx.project_id, int(suite["id"]))
+            sections = self._prefetched.pop(int(suite["id"]), None)
+            if sections is None:
+                sections = await self.client.get_sections(self.ctx.project_id, int(suite["id"]))
             check_section_tree(suite, sections)
             for section in sections:
                 key = tr_key("section", section["id"])
@@ -441,7 +457,10 @@ class TestRailSide:
             if kind == "folder":
                 keys.append(await self._create_folder(values))
             elif kind == "case":
-                keys.append(await self._create_case(values, origin))
+                try:
+                    keys.append(await self._create_case(values, origin))
+                except MappingError as refused:  # checked before sending: nothing written
+                    keys.append(refused)
             elif kind == "run":
                 keys.append(await self._create_run(values, origin))
             else:
@@ -521,6 +540,7 @@ class TestRailSide:
                 hint="move the case into a folder in TestFiesta",
             )
         body = case_body(self.ctx.catalog, values)
+        check_case_body(self.ctx.catalog, body, title=str(values.get("title") or ""), creating=True)
         body.pop("section_id", None)
         body["refs"] = with_marker(values.get("refs"), origin) or None
         if body["refs"] is None:
@@ -571,6 +591,9 @@ class TestRailSide:
                 await self.client.add_result(int(key_id(key)), result)
             return
         body = case_body(self.ctx.catalog, changes)
+        check_case_body(
+            self.ctx.catalog, body, title=str(changes.get("title") or key), creating=False
+        )
         if "refs" in changes:
             body["refs"] = with_marker(changes.get("refs"), self._origins.get(key)) or None
         await self.client.update_case(int(key_id(key)), body)
