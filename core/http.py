@@ -195,7 +195,8 @@ def _origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url`` (no path or query: they may be long)."""
     parsed = httpx.URL(url)
     port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.host}{port}"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host  # IPv6 (RFC 3986 §3.2.2)
+    return f"{parsed.scheme}://{host}{port}"
 
 
 def _is_loopback(host: str) -> bool:

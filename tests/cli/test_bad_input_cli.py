@@ -185,3 +185,21 @@ def test_ctrl_c_during_a_migration_exits_130(tmp_path: Path) -> None:
     assert "Traceback" not in err
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "130 interrupted (Ctrl-C" in readme
+
+
+def test_check_names_a_status_mapping_testfiesta_lacks(
+    counted: tuple[Emulated, list[Counting]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, transports = counted
+    env.config_path.write_text(
+        env.config_path.read_text() + '\n[mapping.status]\nPassed = "Approved"\n'
+    )
+    code, lines = _check(env, capsys)
+    assert code == 3
+    failed = lines.index(
+        "FAIL  [mapping.status] 'Passed' = 'Approved': TestFiesta has no status 'Approved'"
+    )
+    assert lines[failed + 1].startswith("      fix: use names that exist (TestFiesta's: ")
+    assert "Passed" in lines[failed + 1]
+    assert lines[-1] == "1 check failed"
+    assert [w for t in transports for w in t.writes] == []

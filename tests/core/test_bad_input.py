@@ -596,3 +596,59 @@ def test_unreachable_servers_fail_within_3_seconds(env: Emulated, where: str) ->
         assert error.hint == "check the spelling of the host in [testrail] url"
     assert len(run.tr.requests) == 1  # tried once: no retry changes either
     assert_nothing_written(run)
+
+
+@pytest.mark.parametrize(
+    ("url", "cause", "attempts"),
+    [
+        ("http://127.0.0.1:8080", ConnectionRefusedError(111, "refused"), 1),
+        ("http://localhost:8080", ConnectionRefusedError(111, "refused"), 1),
+        ("http://[::1]:8080", ConnectionRefusedError(111, "refused"), 1),
+        (
+            "https://gone.invalid",
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            1,
+        ),
+        # transient: a remote host restarting, a resolver that failed for now, a timeout
+        ("https://acme.testrail.io", ConnectionRefusedError(111, "refused"), 3),
+        (
+            "https://acme.testrail.io",
+            socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+            3,
+        ),
+        ("https://acme.testrail.io", TimeoutError("timed out"), 3),
+    ],
+    ids=[
+        "ipv4-loopback",
+        "localhost",
+        "ipv6-loopback",
+        "nxdomain",
+        "remote-refused",
+        "dns-again",
+        "timeout",
+    ],
+)
+def test_only_final_connect_failures_skip_the_retries(
+    url: str, cause: BaseException, attempts: int
+) -> None:
+    import stamina
+
+    tried: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        tried.append(request)
+        try:
+            raise cause
+        except BaseException as exc:
+            raise httpx.ConnectError("All connection attempts failed", request=request) from exc
+
+    client = TestRailClient.connect(
+        url, "qa@example.com", "k", transport=httpx.MockTransport(refuse)
+    )
+    with stamina.set_testing(True, attempts=3), pytest.raises(ServerUnreachable) as error:
+        asyncio.run(client.get_projects())
+    assert len(tried) == attempts
+    if attempts == 1:
+        assert error.value.message.startswith(f"cannot reach testrail at {url}: ")
+    else:
+        assert error.value.message.startswith("testrail get_projects: ConnectError talking to ")
