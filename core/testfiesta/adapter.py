@@ -215,5 +215,7 @@ def case_record(
         fields=values,
         steps=steps_from_testfiesta(row.get("steps") or []),
         created_on=unix_seconds(row.get("createdAt")),
-        updated_on=unix_seconds(row.get("updatedAt")),
+        updated_on=unix_seconds(
+            row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"
+        ),
     )

@@ -164,7 +164,7 @@ class TestFiestaSide:
                 "parent": tf_key("folder", parent) if parent else None,
             },
             self._origin(row),
-            unix_seconds(row.get("updatedAt")),
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
         )
 
     def case_record(self, row: Mapping[str, Any]) -> Record:
@@ -237,7 +237,12 @@ class TestFiestaSide:
         )
         with stage("cases"):
             async for row in rows:
-                updated = unix_seconds(row.get("updatedAt")) or 0
+                updated = (
+                    unix_seconds(
+                        row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"
+                    )
+                    or 0
+                )
                 if since is not None and updated < int(since) - OVERLAP:
                     break
                 newest = max(newest, updated)
@@ -320,7 +325,7 @@ class TestFiestaSide:
                 "closed": row.get("archivedAt") is not None,
             },
             self._origin(row),
-            unix_seconds(row.get("updatedAt")),
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
         )
 
     def execution_record(self, row: Mapping[str, Any]) -> Record:
@@ -339,7 +344,9 @@ class TestFiestaSide:
             "test",
             tf_key("execution", row["uid"]),
             values,
-            updated_on=unix_seconds(row.get("updatedAt")),
+            updated_on=unix_seconds(
+                row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"
+            ),
             natural=(tf_key("run", run_uid or 0), tf_key("case", row.get("testCaseUid") or 0)),
             copy=run_uid in self.copied_runs,
             partial="assignee" not in values,
@@ -373,7 +380,10 @@ class TestFiestaSide:
         newest = int(since or 0)
         self._executions = []
         async for row in self.client.iter_executions_by_update(self.ctx.project_key):
-            updated = unix_seconds(row.get("updatedAt")) or 0
+            updated = (
+                unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}")
+                or 0
+            )
             if since is not None and updated < int(since) - OVERLAP:
                 break
             newest = max(newest, updated)

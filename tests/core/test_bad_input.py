@@ -81,11 +81,12 @@ class Run:
         testrail: httpx.AsyncBaseTransport | None = None,
         testfiesta: httpx.AsyncBaseTransport | None = None,
         rewrite_testrail: Rewrite | None = None,
+        rewrite_testfiesta: Rewrite | None = None,
     ) -> None:
         self.env = env
         self.config_bytes = env.config_path.read_bytes()
         self.tr = Counting(testrail or httpx.ASGITransport(env.testrail), rewrite_testrail)
-        self.tf = Counting(testfiesta or httpx.ASGITransport(env.testfiesta))
+        self.tf = Counting(testfiesta or httpx.ASGITransport(env.testfiesta), rewrite_testfiesta)
 
     def fails(self, operation: str = "migrate") -> RailfiestaError:
         async def go() -> None:
@@ -468,6 +469,29 @@ def test_a_testrail_timestamp_that_is_not_unix_seconds(env: Emulated) -> None:
     written = sorted({url.split("/v1/acme/")[1] for _, url in run.tf.writes})
     assert written == ["projects", "projects/ACME/customFields", "projects/ACME/templates"]
     assert not any("/folders" in url or "/cases" in url for _, url in run.tf.writes)
+
+
+def test_a_testfiesta_date_that_is_not_iso_8601_stops_the_sync(env: Emulated) -> None:
+    async def migrate() -> None:
+        async with env.service() as service:
+            await service.migrate()
+
+    asyncio.run(migrate())
+
+    def bad_date(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.method != "GET" or not request.url.path.endswith("/cases"):
+            return response
+        body = response.json()
+        for item in body["items"]:
+            item["updatedAt"] = "yesterday"
+        return httpx.Response(200, json=body)
+
+    run = Run(env, rewrite_testfiesta=bad_date)
+    error = run.fails("sync")
+    assert isinstance(error, UnexpectedResponse)
+    assert error.message.startswith("testfiesta answered 'yesterday' as the updatedAt of uid ")
+    assert error.message.endswith(": not an ISO 8601 date-time (such as 2024-09-16T20:02:21Z)")
+    assert run.tr.writes == run.tf.writes == []
 
 
 def test_a_testfiesta_date_that_is_not_iso_8601() -> None:
