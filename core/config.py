@@ -10,6 +10,7 @@ see :mod:`core.config_edit`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -37,6 +38,7 @@ USER_ID = re.compile(
 )
 
 
+@functools.cache
 def theme_names() -> tuple[str, ...]:
     """The console themes railfiesta ships: the file names (without ``.toml``) in the
     ``themes`` package, which is where ``tui.themes`` loads them from. ``[ui] theme`` must be
