@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import errno
 import os
-import re
 import secrets
 import socket
 import sys
@@ -27,6 +26,7 @@ from core.config import load_config
 from core.errors import ConfigError
 from core.report import CLEAN
 from core.service import Service
+from core.testrail.exports import export_text
 from emulators import testfiesta as testfiesta_emulator
 from emulators import testrail as testrail_emulator
 from emulators.server import RunningServer, serve_forever, start_in_thread
@@ -94,19 +94,7 @@ def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
         raise ConfigError(
             f"{path} is {kind}; railfiesta reads TestRail XML suite exports", hint=fix
         )
-    declared = re.match(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", head)
-    if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
-        raw = path.read_bytes()
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise ConfigError(
-                f"{path.name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}), "
-                "though XML without another declared encoding must be",
-                hint="export the suite from TestRail again (its XML exports are UTF-8), or "
-                "re-save the file as UTF-8",
-            ) from None
+    export_text(path, path.read_bytes())  # not UTF-8: named by core's rule
     try:
         return testrail_emulator.from_xml(state, path)
     except Exception as exc:  # malformed XML, or XML that is not a suite export
