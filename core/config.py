@@ -10,6 +10,7 @@ see :mod:`core.config_edit`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -29,6 +30,29 @@ KEYRING_SERVICE = "railfiesta"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SECRET_WORDS = ("api_key", "token", "password", "secret")
+
+#: A TestFiesta user id: a UUID (``assignedTo`` takes only an id, testfiesta-api.md; DESIGN
+#: §12.6). ``[users]`` values must have this form; the TestFiesta side reads them with it.
+USER_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+@functools.cache
+def theme_names() -> tuple[str, ...]:
+    """The console themes railfiesta ships: the file names (without ``.toml``) in the
+    ``themes`` package, which is where ``tui.themes`` loads them from. ``[ui] theme`` must be
+    one of them."""
+    from importlib import resources
+
+    folder = resources.files("themes")
+    return tuple(
+        sorted(
+            entry.name.removesuffix(".toml")
+            for entry in folder.iterdir()
+            if entry.name.endswith(".toml") and entry.is_file()
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -228,11 +252,18 @@ def load_config(path: str | Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
+        match = re.search(r"line (\d+), column (\d+)", str(exc))
+        at = (int(match.group(1)), int(match.group(2))) if match else None
         raise ConfigError(
             f"not valid TOML: {exc}",
             path=str(path),
-            line=int(match.group(1)) if match else None,
+            line=at[0] if at else None,
+            hint=(
+                f"fix the TOML at line {at[0]}, column {at[1]} (text values need quotes, "
+                "tables look like [name]; see sample-config.toml)"
+                if at
+                else "fix the TOML syntax (see sample-config.toml)"
+            ),
         ) from None
     reader = _Reader(path, text)
     known = {"testrail", "testfiesta", "pair", "sync", "mapping", "users", "ui"}
@@ -372,20 +403,43 @@ def load_config(path: str | Path) -> Config:
             )
     users = data.get("users", {})
     if not isinstance(users, dict) or not all(isinstance(v, str) for v in users.values()):
-        raise reader.fail("users", "", "[users] must map TestRail e-mails to TestFiesta e-mails")
+        raise reader.fail(
+            "users", "", "[users] must map TestRail e-mails to TestFiesta user ids (text)"
+        )
+    for email, user_id in users.items():
+        if not USER_ID.match(user_id.strip()):
+            raise reader.fail(
+                "users",
+                email,
+                f"[users] {email!r} = {user_id!r} is not a TestFiesta user id",
+                hint="TestFiesta's API sets assignees by user id only: use the user's id, a "
+                'UUID such as "6f1c2b7e-3d4a-4e5f-8a9b-0c1d2e3f4a5b" (an e-mail or a name '
+                "cannot be looked up)",
+            )
 
     ui_table = reader.table(data, "ui", {"theme", "mouse"})
-    ui = UiSettings(
-        theme=str(ui_table.get("theme", "railfiesta-dark")),
-        mouse=bool(ui_table.get("mouse", True)),
-    )
+    theme = ui_table.get("theme", "railfiesta-dark")
+    known_themes = theme_names()
+    if theme not in known_themes:
+        raise reader.fail(
+            "ui",
+            "theme",
+            f"[ui] theme {theme!r} is not a railfiesta theme",
+            hint=f"use one of: {', '.join(known_themes)}",
+        )
+    mouse = ui_table.get("mouse", True)
+    if not isinstance(mouse, bool):
+        raise reader.fail("ui", "mouse", "[ui] mouse must be true or false")
+    ui = UiSettings(theme=str(theme), mouse=mouse)
     return Config(
         path=path,
         testrail=testrail,
         testfiesta=testfiesta,
         pairs=tuple(pairs),
         sync=sync,
-        mapping=MappingRules.from_tables(mapping_table, users),
+        mapping=MappingRules.from_tables(
+            mapping_table, {email: user_id.strip() for email, user_id in users.items()}
+        ),
         ui=ui,
     )
 

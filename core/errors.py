@@ -9,10 +9,12 @@ Tree::
      │   ├─ AuthenticationFailed 401: wrong user, API key or token
      │   ├─ AccessDenied         403: API disabled, or not allowed
      │   ├─ NotFound             TestRail 400 "not a valid ..." / TestFiesta 404
-     │   ├─ WrongServer          404 where an API must answer: wrong URL, handle or version
+     │   ├─ WrongServer          not the API: 404 where it must answer, a redirect, a 401 in
+     │   │                       another service's dialect ("this is not a TestRail API")
      │   └─ RateLimited          429 or 409 still failing after the retries
      ├─ UnexpectedResponse       a 2xx body that is not the documented shape (malformed JSON too)
-     ├─ ServerUnreachable        DNS, connection refused, TLS failure, timeouts after retries
+     ├─ ServerUnreachable        "cannot reach": unknown host, refused loopback port (at once),
+     │                           TLS failure, other connect failures and timeouts after retries
      └─ MappingError             a value has no counterpart on the other side (priority, field ...)
 
 No error message ever contains a secret: the HTTP layer builds messages from the method name and
@@ -91,8 +93,10 @@ class NotFound(ApiError):
 
 
 class WrongServer(ApiError):
-    """HTTP 404 where the API must answer: the URL is not TestRail's (or TestFiesta's) API, the
-    TestFiesta handle is unknown, or the server is too old for the method."""
+    """The URL does not lead to the API: HTTP 404 where the API must answer (wrong URL, unknown
+    TestFiesta handle, a server too old for the method), a 3xx redirect (never followed: it
+    would drop the login and the body; the hint names the URL to use), or an answer in another
+    service's dialect ("this is not a TestRail API")."""
 
 
 class RateLimited(ApiError):
@@ -104,7 +108,9 @@ class UnexpectedResponse(RailfiestaError):
 
 
 class ServerUnreachable(RailfiestaError):
-    """The server could not be reached (DNS, refused connection, TLS, timeouts) after retries."""
+    """The server could not be reached: an unknown host name or a refused loopback port (at
+    once: no retry changes them), a refused TLS certificate, or other connect failures and
+    timeouts after the retries (see :mod:`core.http`)."""
 
 
 class MappingError(RailfiestaError):

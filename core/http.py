@@ -13,7 +13,17 @@ TestFiesta host's budget). Every request goes through :meth:`ApiSession.send`, w
    connections only for reads, and for writes only when the request provably never reached
    the server (connect errors). A write that may have landed is never re-sent blindly: the caller
    resolves it by lookup-or-create;
-4. counts every request per endpoint and per stage (:class:`RequestStats`), so the monitor and
+   **connect failures that no wait will change fail at once** (:func:`final_connect_failure`):
+   a connection *refused* by a loopback address (127.0.0.0/8, ``::1``, ``localhost``: nothing
+   listens on that port of this machine, and nothing on it is restarting behind a load
+   balancer) and a host name that does not exist (DNS ``EAI_NONAME``). Both raise
+   :class:`ServerUnreachable` "cannot reach ..." within milliseconds. A refused connection to
+   a remote host, a DNS lookup that failed temporarily (``EAI_AGAIN``), connect timeouts and
+   resets are transient and retried with the backoff above;
+4. never follows a redirect (httpx's default, kept on purpose): a 3xx answer drops the
+   ``Authorization`` header and turns a POST into a GET, so it is an error that names the URL
+   to configure instead ("use https://..." for the common http -> https redirect);
+5. counts every request per endpoint and per stage (:class:`RequestStats`), so the monitor and
    the benchmarks can show requests, pacing waits and 429s.
 
 Error statuses become :mod:`core.errors` exceptions that name the side, the endpoint and the
@@ -24,8 +34,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ipaddress
 import json
 import re
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -46,6 +58,7 @@ from core.errors import (
     RateLimited,
     ServerUnreachable,
     UnexpectedResponse,
+    WrongServer,
 )
 
 #: Stage that requests are attributed to (``"folders"``, ``"cases"`` ...); set by :func:`stage`.
@@ -62,6 +75,14 @@ stamina.instrumentation.set_on_retry_hooks([])
 
 _RETRY_AFTER_TEXT = re.compile(r"Retry after (\d+)", re.IGNORECASE)
 _LEGACY_PREFIX = b"USER AUTHENTICATION SUCCESSFUL!"
+
+#: What each side's URL must point at, for "this is not ..." messages.
+API_NAMES = {"testrail": "a TestRail API", "testfiesta": "the TestFiesta API"}
+#: The documented example of each side's URL, for hints.
+URL_EXAMPLES = {
+    "testrail": "the TestRail site root, such as https://acme.testrail.io",
+    "testfiesta": "https://api.testfiesta.com",
+}
 
 
 @contextlib.contextmanager
@@ -174,7 +195,98 @@ def _origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url`` (no path or query: they may be long)."""
     parsed = httpx.URL(url)
     port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.host}{port}"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host  # IPv6 (RFC 3986 §3.2.2)
+    return f"{parsed.scheme}://{host}{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine: ``localhost`` or a loopback
+    address (127.0.0.0/8, ``::1``)."""
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception behind it (``__cause__``, ``__context__``, groups)."""
+    todo, seen = [exc], set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        if isinstance(current, BaseExceptionGroup):
+            todo += list(current.exceptions)
+
+
+def final_connect_failure(side: str, url: str, exc: BaseException) -> ServerUnreachable | None:
+    """The :class:`ServerUnreachable` for a connect failure no retry can change, else None.
+
+    Final (see the module docstring, step 3): the host name does not exist
+    (``socket.gaierror`` ``EAI_NONAME``), or a loopback address refused the connection
+    (``ConnectionRefusedError``). Everything else (a remote host refusing, ``EAI_AGAIN``,
+    timeouts) is transient and left to the retries. The message names the URL, never a secret.
+    """
+    parsed = httpx.URL(url)
+    host = parsed.host
+    origin = _origin(url)
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror) and cause.errno == socket.EAI_NONAME:
+            return ServerUnreachable(
+                f"cannot reach {side} at {origin}: the host name {host!r} does not exist (DNS)",
+                hint=f"check the spelling of the host in [{side}] url",
+            )
+        if isinstance(cause, ConnectionRefusedError) and _is_loopback(host):
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            return ServerUnreachable(
+                f"cannot reach {side} at {origin}: connection refused (nothing listens on port "
+                f"{port} of this machine)",
+                hint=f"start the server on port {port}, or fix the port in [{side}] url",
+            )
+    return None
+
+
+def redirect_error(side: str, endpoint: str, response: httpx.Response) -> WrongServer:
+    """The error for a 3xx answer (redirects are never followed, module docstring step 4).
+
+    http -> https on the same host: "use https://host" in ``[side] url``; any other target: set
+    the URL to where the server points.
+    """
+    request_url = response.request.url
+    location = response.headers.get("location", "")
+    target = request_url.join(location) if location else None
+    status = response.status_code
+    if (
+        target is not None
+        and request_url.scheme == "http"
+        and target.scheme == "https"
+        and (target.host == request_url.host)
+    ):
+        secure = _origin(str(target))
+        return WrongServer(
+            side,
+            endpoint,
+            status,
+            f"{_origin(str(request_url))} redirects to {secure}",
+            hint=f"use {secure} in [{side}] url (https://...): railfiesta does not follow "
+            "redirects, which would drop the login and the request body",
+        )
+    where = _origin(str(target)) + target.path if target is not None else "another address"
+    return WrongServer(
+        side,
+        endpoint,
+        status,
+        f"{_origin(str(request_url))} redirects to {where}",
+        hint=f"set [{side}] url to {URL_EXAMPLES.get(side, 'the API address')}: railfiesta "
+        "does not follow redirects, which would drop the login and the request body",
+    )
 
 
 def _retry_after_seconds(response: httpx.Response) -> float:
@@ -214,11 +326,19 @@ def server_message(response: httpx.Response) -> str:
     return json.dumps(body)[:300]
 
 
+def not_the_api(side: str) -> str:
+    """ "this is not a TestRail API" (or the TestFiesta one): said when an answer cannot come
+    from the API the URL must point at (an HTML page, another JSON API)."""
+    return f"this is not {API_NAMES.get(side, 'the expected API')}"
+
+
 def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     """The JSON body of a successful answer; ``None`` for an empty body (TestRail's deletes).
 
     Strips the ``USER AUTHENTICATION SUCCESSFUL!`` prefix old TestRail servers send
-    (testrail-api.md §1.4). Raises :class:`UnexpectedResponse` for a body that is not JSON.
+    (testrail-api.md §1.4). Raises :class:`UnexpectedResponse` for a body that is not UTF-8
+    (RFC 8259 §8.1: JSON between systems is UTF-8; the message names the byte and its offset)
+    or not JSON ("this is not a TestRail API": an HTML page, a login form).
     """
     raw = response.content
     if raw.startswith(_LEGACY_PREFIX):
@@ -226,14 +346,23 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnexpectedResponse(
+            f"{side} {endpoint} answered bytes that are not UTF-8 (byte 0x{raw[exc.start]:02x} "
+            f"at offset {exc.start})",
+            hint=f"the {side} API answers UTF-8 JSON: check that [{side}] url is "
+            f"{URL_EXAMPLES.get(side, 'the API')}; if it is, the stored text has a broken "
+            "encoding: fix that record on the server",
+        ) from None
+    try:
+        return json.loads(text)
     except ValueError as exc:
-        snippet = raw[:80].decode("utf-8", "replace")
+        snippet = text[:80]
         raise UnexpectedResponse(
             f"{side} {endpoint} answered HTTP {response.status_code} with a body that is not "
-            f"JSON: {snippet!r}",
-            hint="check that the URL points at the API (TestRail: the site root; "
-            "TestFiesta: https://api.testfiesta.com)",
+            f"JSON: {snippet!r}: {not_the_api(side)}",
+            hint=f"set [{side}] url to {URL_EXAMPLES.get(side, 'the API address')}",
         ) from exc
 
 
@@ -297,8 +426,10 @@ class ApiSession:
 
         ``endpoint`` is the label for stats and errors (``get_cases``, ``POST /cases``).
         Raises :class:`AuthenticationFailed` (401), :class:`AccessDenied` (403),
-        :class:`NotFound`, :class:`RateLimited` (429/409 after every retry), another
-        :class:`ApiError` for other statuses, or :class:`ServerUnreachable`.
+        :class:`NotFound`, :class:`WrongServer` (a 3xx redirect, never followed),
+        :class:`RateLimited` (429/409 after every retry), another :class:`ApiError` for other
+        statuses, or :class:`ServerUnreachable` ("cannot reach ..." at once for a refused
+        loopback port or an unknown host name; after the retries otherwise).
         """
         is_read = method.upper() == "GET"
         first = True
@@ -347,6 +478,9 @@ class ApiSession:
                     hint=f"for a private certificate authority set ca_bundle in [{self.side}] "
                     "to its PEM file (verification is never switched off)",
                 ) from exc
+            final = final_connect_failure(self.side, url, exc)
+            if final is not None:
+                raise final from exc
             self._tell(Retrying(self.side, endpoint, f"{type(exc).__name__} to {_origin(url)}"))
             raise _Retry(self._unreachable(endpoint, url, exc)) from exc
         except httpx.TransportError as exc:
@@ -361,6 +495,9 @@ class ApiSession:
             raise error from exc
         self._note_server_time(response)
         status = response.status_code
+        if 300 <= status < 400:
+            self.stats.errors += 1
+            raise redirect_error(self.side, endpoint, response)
         if status < 400:
             return response
         self.stats.errors += 1

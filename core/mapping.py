@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Pseudo system names for TestRail's built-in case fields that TestFiesta keeps as custom fields.
 REFS_FIELD = "refs"
@@ -47,6 +47,96 @@ TEMPLATE_DATA_TYPE = {
     "radio": "radio",
     "step": "step",
 }
+
+
+#: Value names ``[sync.fields]`` may name besides TestRail's case field system names: the
+#: engine's values of cases, folders, runs and tests (:func:`core.model.case_values` and the
+#: sides' folder, run and test records).
+SYNC_VALUE_NAMES = (
+    "title",
+    "folder",
+    "template",
+    "type",
+    "priority",
+    "refs",
+    "estimate",
+    "steps",
+    "name",
+    "description",
+    "parent",
+    "closed",
+    "status",
+    "assignee",
+)
+
+
+class FieldCheck(NamedTuple):
+    """One line of ``railfiesta check`` about a field name: ``check`` (the config line),
+    ``ok``, ``detail`` (what was found) and ``fix`` (for a failure)."""
+
+    check: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_field_names(
+    mapping_fields: Mapping[str, str],
+    sync_fields: Mapping[str, str],
+    testrail_fields: Iterable[str],
+    testfiesta_fields: Iterable[str] | None,
+) -> list[FieldCheck]:
+    """Check ``[mapping.fields]`` and ``[sync.fields]`` against live metadata.
+
+    ``testrail_fields``: the system names of TestRail's case fields (``get_case_fields``);
+    ``testfiesta_fields``: the names of the TestFiesta project's custom fields
+    (``GET /customFields``), or None when the project does not exist yet. A
+    ``[mapping.fields]`` key must be a TestRail case field (or :data:`REFS_FIELD` /
+    :data:`ESTIMATE_FIELD`); its TestFiesta name is reported as found or "created by migrate"
+    (migrate looks fields up by name and creates the missing ones). A ``[sync.fields]`` key
+    must be a TestRail case field or one of :data:`SYNC_VALUE_NAMES`. Pure."""
+    testrail = sorted(set(testrail_fields))
+    known = [*testrail, REFS_FIELD, ESTIMATE_FIELD]
+    tf_names = None if testfiesta_fields is None else list(testfiesta_fields)
+    results = []
+    for system, tf_name in mapping_fields.items():
+        check = f"[mapping.fields] {system} = {tf_name!r}"
+        if system not in known:
+            results.append(
+                FieldCheck(
+                    check,
+                    False,
+                    f"TestRail has no case field {system!r}",
+                    "use a TestRail system name (custom_..., refs, estimate); TestRail's: "
+                    + ", ".join(testrail),
+                )
+            )
+        elif tf_names is not None and match_name(tf_name, tf_names) is not None:
+            results.append(FieldCheck(check, True, "a case field on both sides"))
+        else:
+            results.append(
+                FieldCheck(
+                    check,
+                    True,
+                    f"TestRail field {system}; TestFiesta has no field {tf_name!r} yet: "
+                    "migrate creates it",
+                )
+            )
+    for name, policy in sync_fields.items():
+        check = f"[sync.fields] {name} = {policy!r}"
+        if name in testrail or name in SYNC_VALUE_NAMES:
+            results.append(FieldCheck(check, True, "a synced value"))
+        else:
+            results.append(
+                FieldCheck(
+                    check,
+                    False,
+                    f"{name!r} is neither a TestRail case field nor a synced value",
+                    "use a TestRail system name (custom_...) or one of "
+                    + ", ".join(SYNC_VALUE_NAMES),
+                )
+            )
+    return results
 
 
 def _fold(name: str) -> str:

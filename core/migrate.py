@@ -49,7 +49,7 @@ from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES, CASE_BATCH_BYTES, TestFiestaContext, TestFiestaSide
 from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
-from core.testrail.side import TestRailContext, TestRailSide
+from core.testrail.side import TestRailContext, TestRailSide, check_section_tree
 
 #: Seconds between two progress events of one stage (the console redraws on each).
 PROGRESS_INTERVAL = 0.25
@@ -294,6 +294,9 @@ class ProjectMigration:
         self.project_key = ""
         self.project_uid = 0
         self.root_uid = 0
+        #: ``get_sections`` of each suite (by suite id), read by :meth:`prepare` and handed to
+        #: the TestRail side's first observation
+        self.sections: dict[int, list[dict[str, Any]]] = {}
         self.created_project = False
         self.identity = instance_identity(testrail.base_url)
         self.field_names: dict[str, str] = {}
@@ -390,6 +393,16 @@ class ProjectMigration:
                 await self.tr.get_templates(pid),
             )
             suites = await self.tr.get_suites(pid)
+        with stage("folders"):
+            # read (and checked) before anything is written: a section tree with an orphan or
+            # a cycle stops here, not after the project, fields and templates were created
+            self.sections = {
+                int(suite["id"]): await self.tr.get_sections(pid, int(suite["id"]))
+                for suite in suites
+            }
+            for suite in suites:
+                check_section_tree(suite, self.sections[int(suite["id"])])
+        with stage("project"):
             await self._testfiesta_project(project, testfiesta_project)
             report.testfiesta_project = self.project_key
             report.kinds["project"] = KindCount(
@@ -552,7 +565,10 @@ class ProjectMigration:
         self, project: Mapping[str, Any], suites: list[dict[str, Any]], catalog: TestRailCatalog
     ) -> tuple[TestRailSide, TestFiestaSide]:
         """The two :mod:`core.engine` sides of this pair, over what :meth:`prepare` found."""
-        testrail = TestRailSide(self.tr, TestRailContext(project, suites, catalog))
+        testrail = TestRailSide(
+            self.tr, TestRailContext(project, suites, catalog), sections=self.sections
+        )
+        self.sections = {}  # read once: the next cycle lists them again
         context = TestFiestaContext(
             project_key=self.project_key,
             project_uid=self.project_uid,

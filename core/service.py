@@ -603,6 +603,17 @@ class Service:
         _, testfiesta, _ = self._clients()
         return await testfiesta.shim.get_priorities()
 
+    async def testrail_case_fields(self) -> list[dict[str, Any]]:
+        """TestRail's case field definitions (``get_case_fields``: ``system_name``, ``label``,
+        ``type_id``, ``configs`` ...; testrail-api.md §5.6)."""
+        testrail, _, _ = self._clients()
+        return await testrail.get_case_fields()
+
+    async def testfiesta_custom_fields(self, project_key: str) -> list[dict[str, Any]]:
+        """The custom fields of TestFiesta project ``project_key`` (``GET /customFields``)."""
+        _, testfiesta, _ = self._clients()
+        return await testfiesta.list_custom_fields(project_key)
+
     async def testfiesta_project_match(self, pair_index: int = 0) -> ProjectMatch:
         """Where ``[[pair]]`` number ``pair_index`` goes on TestFiesta: the existing project
         (``project`` set) or the key ``migrate`` would create (``project`` None)."""

@@ -54,7 +54,7 @@ from core.errors import (
     WrongServer,
 )
 from core.lock import StateLock, SyncLocked, read_holder
-from core.mapping import match_name
+from core.mapping import check_field_names, match_name
 from core.migrate import MigrationReport
 from core.report import CLEAN, FAILED, FATAL, PENDING, SyncFinished, SyncReport, WatchPaused
 from core.report import exit_code as worst
@@ -736,6 +736,29 @@ def _mapping_checks(
     return results
 
 
+async def _field_checks(service: Service, project_key: str | None) -> list[CheckResult]:
+    """``[mapping.fields]`` and ``[sync.fields]`` names against TestRail's case fields and the
+    (first pair's) TestFiesta project's custom fields; the rule is
+    :func:`core.mapping.check_field_names`."""
+    config = service.config
+    if not config.mapping.fields and not config.sync.field_policies:
+        return []
+    try:
+        tr_fields = await service.testrail_case_fields()
+        tf_fields = await service.testfiesta_custom_fields(project_key) if project_key else None
+    except RailfiestaError as error:
+        return [_failure("[mapping.fields] and [sync.fields]", error)]
+    return [
+        CheckResult(*line)
+        for line in check_field_names(
+            config.mapping.fields,
+            config.sync.field_policies,
+            _names(tr_fields, "system_name"),
+            None if tf_fields is None else _names(tf_fields, "name"),
+        )
+    ]
+
+
 async def _online_checks(service: Service) -> list[CheckResult]:
     config = service.config
     results: list[CheckResult] = []
@@ -802,6 +825,8 @@ async def _online_checks(service: Service) -> list[CheckResult]:
             else:
                 detail = f"{match.key} does not exist yet: it will be created by migrate"
             results.append(CheckResult(f"{label} TestFiesta project", True, detail))
+            if index == 1:
+                results += await _field_checks(service, match.key if match.project else None)
         if tr_ok and tf_ok:
             try:
                 tr_statuses = await service.testrail_statuses()
@@ -1091,7 +1116,10 @@ cycle runs with --confirm-deletes.""",
             "the credentials and has its API enabled (and TestFiesta's TestRail shim answers); "
             "each [[pair]]'s TestRail project exists (with its suite mode) and its TestFiesta "
             "project exists or will be created by migrate; every [mapping.status] and "
-            "[mapping.priority] name exists on both sides. One ok/FAIL line per check, each "
+            "[mapping.priority] name exists on both sides; every [mapping.fields] key is a "
+            "TestRail case field and every [sync.fields] key a TestRail case field or a synced "
+            "value (title, steps, status ...). [users] ids and [ui] theme are checked when the "
+            "config is read. One ok/FAIL line per check, each "
             "failure with its fix; --json: a list of {check, ok, detail, fix}. Exit 0 when all "
             "pass, 3 when any fails."
         ),

@@ -26,6 +26,7 @@ from core.config import load_config
 from core.errors import ConfigError
 from core.report import CLEAN
 from core.service import Service
+from core.testrail.exports import export_text
 from emulators import testfiesta as testfiesta_emulator
 from emulators import testrail as testrail_emulator
 from emulators.server import RunningServer, serve_forever, start_in_thread
@@ -93,6 +94,7 @@ def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
         raise ConfigError(
             f"{path} is {kind}; railfiesta reads TestRail XML suite exports", hint=fix
         )
+    export_text(path, path.read_bytes())  # not UTF-8: named by core's rule
     try:
         return testrail_emulator.from_xml(state, path)
     except Exception as exc:  # malformed XML, or XML that is not a suite export

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.errors import UnexpectedResponse
 from core.model import CaseRecord, Step, tf_key
 
 #: ``source`` written on every record railfiesta creates in TestFiesta (DESIGN §4).
@@ -92,11 +93,27 @@ def iso8601(unix_seconds: int | None) -> str | None:
     return datetime.fromtimestamp(int(unix_seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def unix_seconds(iso: str | None) -> int | None:
-    """ISO 8601 (``...Z`` or with offset, optional fraction) as UNIX seconds; None stays None."""
+def unix_seconds(iso: str | None, *, what: str = "a date") -> int | None:
+    """ISO 8601 (``...Z`` or with offset, optional fraction) as UNIX seconds; None stays None.
+
+    The v1 spec types every ``...At`` as ``date-time`` (RFC 3339). Raises
+    :class:`UnexpectedResponse` naming ``what`` and the value for anything else (a date
+    without a time zone is read as UTC).
+    """
     if not iso:
         return None
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+    try:
+        parsed = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        raise UnexpectedResponse(
+            f"testfiesta answered {iso!r} as {what}: not an ISO 8601 date-time "
+            "(such as 2024-09-16T20:02:21Z)",
+            hint="check that [testfiesta] url is https://api.testfiesta.com; if it is, that "
+            "record's date is broken on the server: edit the record in TestFiesta",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
 
 
 @dataclass(frozen=True)
@@ -198,5 +215,7 @@ def case_record(
         fields=values,
         steps=steps_from_testfiesta(row.get("steps") or []),
         created_on=unix_seconds(row.get("createdAt")),
-        updated_on=unix_seconds(row.get("updatedAt")),
+        updated_on=unix_seconds(
+            row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"
+        ),
     )

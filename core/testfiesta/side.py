@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.config import USER_ID
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
@@ -72,9 +73,6 @@ _EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case|run)/(?P<
 #: travel in the comment, DESIGN §4).
 RESULT_HEADER = "TestRail result #{id} · {status} · by {author} · {time}"
 _RESULT_ID = re.compile(r"^TestRail result #(\d+) ")
-_USER_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 
 
 @dataclass
@@ -174,7 +172,7 @@ class TestFiestaSide:
                 "parent": tf_key("folder", parent) if parent else None,
             },
             self._origin(row),
-            unix_seconds(row.get("updatedAt")),
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
         )
 
     def case_record(self, row: Mapping[str, Any]) -> Record:
@@ -247,7 +245,12 @@ class TestFiestaSide:
         )
         with stage("cases"):
             async for row in rows:
-                updated = unix_seconds(row.get("updatedAt")) or 0
+                updated = (
+                    unix_seconds(
+                        row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"
+                    )
+                    or 0
+                )
                 if since is not None and updated < int(since) - OVERLAP:
                     break
                 newest = max(newest, updated)
@@ -330,7 +333,7 @@ class TestFiestaSide:
                 "closed": row.get("archivedAt") is not None,
             },
             self._origin(row),
-            unix_seconds(row.get("updatedAt")),
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
         )
 
     def execution_record(self, row: Mapping[str, Any]) -> Record:
@@ -349,7 +352,9 @@ class TestFiestaSide:
             "test",
             tf_key("execution", row["uid"]),
             values,
-            updated_on=unix_seconds(row.get("updatedAt")),
+            updated_on=unix_seconds(
+                row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"
+            ),
             natural=(tf_key("run", run_uid or 0), tf_key("case", row.get("testCaseUid") or 0)),
             copy=run_uid in self.copied_runs,
             partial="assignee" not in values,
@@ -362,7 +367,7 @@ class TestFiestaSide:
         if not email:
             return None
         mapped = self.ctx.rules.users.get(str(email))
-        if mapped and _USER_ID.match(mapped):
+        if mapped and USER_ID.match(mapped):
             return mapped
         self.warn(
             f"assignee {email!r} was not set in TestFiesta: TestFiesta's API takes a user id "
@@ -383,7 +388,10 @@ class TestFiestaSide:
         newest = int(since or 0)
         self._executions = []
         async for row in self.client.iter_executions_by_update(self.ctx.project_key):
-            updated = unix_seconds(row.get("updatedAt")) or 0
+            updated = (
+                unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}")
+                or 0
+            )
             if since is not None and updated < int(since) - OVERLAP:
                 break
             newest = max(newest, updated)

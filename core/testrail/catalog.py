@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import MappingError, UnexpectedResponse
 from core.model import FIELD_PREFIX, CaseRecord, Step, tr_key
 from core.text import as_markdown
 
@@ -32,6 +33,62 @@ FIELD_KINDS: dict[int, str] = {
     13: "bdd",
     14: "bdd_results",
 }
+
+
+#: Longest value of a String (type 1) case field, in characters (testrail-api.md §5.4 table).
+STRING_MAX = 250
+
+
+def check_case_body(
+    catalog: TestRailCatalog, body: Mapping[str, Any], *, title: str, creating: bool
+) -> None:
+    """Refuse an ``add_case`` (``creating``) or ``update_case`` body TestRail would reject,
+    before it is sent: a required field (``options.is_required``, §5.6) of the case's template
+    left without a value (on update: set to empty), or a String field longer than
+    :data:`STRING_MAX` characters ("Field :custom_x is too long", §5.4). Raises
+    :class:`MappingError` naming the case, the field and the fix."""
+    template_id = body.get("template_id") or (catalog.default_template if creating else None)
+    for case_field in catalog.fields_for(template_id):
+        name = case_field.system_name
+        if not creating and name not in body:
+            continue
+        value = body.get(name)
+        if case_field.is_required and value in (None, "", []):
+            raise MappingError(
+                f"case {title!r}: TestRail requires {case_field.label!r} ({name}) and the "
+                "TestFiesta case has no value for it",
+                hint=f"fill {case_field.label!r} in TestFiesta, or make the field optional in "
+                "TestRail (Administration > Customizations); the case was not sent",
+            )
+        if case_field.kind == "string" and isinstance(value, str) and len(value) > STRING_MAX:
+            raise MappingError(
+                f"case {title!r}: {case_field.label!r} ({name}) is {len(value)} characters; "
+                f"TestRail String fields hold at most {STRING_MAX}",
+                hint="shorten the value in TestFiesta, or change the TestRail field to a Text "
+                "field; the case was not sent",
+            )
+
+
+def testrail_seconds(value: Any, *, what: str) -> int | None:
+    """A TestRail timestamp (``created_on``, ``updated_on``: UNIX seconds, §1.3) as an int;
+    None stays None. Raises :class:`UnexpectedResponse` naming ``what`` for anything that is not
+    a whole number (a date text, a negative number)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        number = None
+    else:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+    if number is None or number < 0:
+        raise UnexpectedResponse(
+            f"testrail answered {value!r} as {what}: not a UNIX timestamp (whole seconds)",
+            hint="check that [testrail] url is the TestRail site root; if it is, that record's "
+            "date is broken on the server: edit the record in TestRail",
+        )
+    return number
 
 
 def parse_items(items: str | None) -> dict[int, str]:
@@ -118,7 +175,11 @@ class TestRailCatalog:
         templates: Iterable[Mapping[str, Any]],
     ) -> TestRailCatalog:
         """Interpret the metadata rows for ``project_id``; fields whose configs do not cover the
-        project and inactive fields are left out (§5.6)."""
+        project and inactive fields are left out (§5.6).
+
+        Raises :class:`MappingError` for an active field of the project whose ``type_id`` is
+        not in :data:`FIELD_KINDS` (a type newer than §5.4's table): its values have no known
+        encoding, so nothing is copied until the field is dealt with."""
         fields: dict[str, CaseField] = {}
         for raw in case_fields:
             config = _project_config(raw, project_id)
@@ -126,10 +187,20 @@ class TestRailCatalog:
                 continue
             options = config.get("options") or {}
             system_name = str(raw.get("system_name") or f"custom_{raw.get('name')}")
+            label = str(raw.get("label") or raw.get("name") or system_name)
+            type_id = raw.get("type_id")
+            kind = FIELD_KINDS.get(type_id) if isinstance(type_id, int) else None
+            if kind is None:
+                raise MappingError(
+                    f"TestRail case field {system_name} ({label!r}) has type_id {type_id!r}, "
+                    f"which railfiesta does not know (known: 1-{max(FIELD_KINDS)}, §5.4)",
+                    hint="in TestRail (Administration > Customizations) deactivate the field or "
+                    "remove this project from its configs, then run again; nothing was written",
+                )
             fields[system_name] = CaseField(
                 system_name=system_name,
-                label=str(raw.get("label") or raw.get("name") or system_name),
-                kind=FIELD_KINDS.get(int(raw.get("type_id") or 0), "unknown"),
+                label=label,
+                kind=kind,
                 include_all=bool(raw.get("include_all")),
                 template_ids=frozenset(int(t) for t in raw.get("template_ids") or []),
                 items=parse_items(options.get("items")),
@@ -213,8 +284,8 @@ class TestRailCatalog:
             estimate=str(row.get("estimate") or ""),
             fields=values,
             steps=steps,
-            created_on=row.get("created_on"),
-            updated_on=row.get("updated_on"),
+            created_on=testrail_seconds(row.get("created_on"), what=f"case {row['id']} created_on"),
+            updated_on=testrail_seconds(row.get("updated_on"), what=f"case {row['id']} updated_on"),
         )
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from core.errors import AccessDenied, ApiError, UnexpectedResponse, WrongServer
-from core.http import ApiSession, classify_status, decode_json
+from core.http import ApiSession, classify_status, decode_json, not_the_api
 
 #: TestRail's maximum (and default) page size for bulk GETs (testrail-api.md §2.2).
 PAGE_SIZE = 250
@@ -38,11 +38,32 @@ def _encode(value: str | int | bool | list[int]) -> str:
     return quote(str(value), safe="")
 
 
+def _testrail_error_body(response: httpx.Response) -> bool:
+    """Whether an error answer is in TestRail's dialect: a JSON object with an ``error`` text
+    (§1.4; every recorded error body has it)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), str)
+
+
 def classify_testrail_error(side: str, endpoint: str, response: httpx.Response) -> ApiError:
     """TestRail's error dialect (§1.4): a 400 whose text says "is not a valid" means the record
-    does not exist; a 403 "API is disabled" gets the fix in its hint."""
+    does not exist; a 403 "API is disabled" gets the fix in its hint. On the TestRail side, a
+    401 that is not TestRail's ``{"error": ...}`` comes from another service (an HTML login
+    page, another JSON API): :class:`WrongServer` "this is not a TestRail API", not "check
+    your key"."""
     error = classify_status(side, endpoint, response)
     text = error.server_message
+    if response.status_code == 401 and side == "testrail" and not _testrail_error_body(response):
+        return WrongServer(
+            side,
+            endpoint,
+            401,
+            f"{text}: {not_the_api(side)} (its 401 answer is not TestRail's)",
+            hint="set [testrail] url to the TestRail site root, such as https://acme.testrail.io",
+        )
     if response.status_code == 400 and "is not a valid" in text:
         error = classify_status(side, endpoint, response, not_found=True)
     if response.status_code == 404:
@@ -183,11 +204,15 @@ class TestRailClient:
                 link = (body.get("_links") or {}).get("next")
                 next_url = self._follow(link) if link else None
             else:
+                side = self.session.side
                 raise UnexpectedResponse(
-                    f"{self.session.side} {endpoint} answered neither a list nor a page with "
-                    f"'{key}': {str(body)[:120]!r}",
-                    hint="the URL may not be a TestRail site, or its version answers this "
-                    "list in a shape railfiesta does not know; check [testrail] url",
+                    f"{side} {endpoint} answered neither a list nor a page with "
+                    f"'{key}': {str(body)[:120]!r}: {not_the_api(side)}",
+                    hint=f"set [{side}] url to the TestRail site root, such as "
+                    "https://acme.testrail.io (a TestRail whose version answers this list in "
+                    "another shape is not supported)"
+                    if side == "testrail"
+                    else "check [testfiesta] url (https://api.testfiesta.com) and handle",
                 )
             fresh = 0
             for row in rows:

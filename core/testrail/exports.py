@@ -270,6 +270,20 @@ class _Builder:
         return rows
 
 
+def export_text(path: Path, raw: bytes) -> str:
+    """The text of an export file's bytes ``raw`` (UTF-8, a byte-order mark allowed). Raises
+    :class:`ConfigError` naming ``path`` and the first byte that is not UTF-8: TestRail writes
+    its exports as UTF-8 (the one rule for every export reader, the demo's included)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 (byte {exc.start} is 0x{raw[exc.start]:02x})",
+            hint="TestRail writes its exports as UTF-8; export the suite again, "
+            "or convert the file with iconv -t UTF-8",
+        ) from None
+
+
 def read_export(path: Path, *, project_name: str | None = None) -> ExportData:
     """Read a TestRail XML or CSV export at ``path`` (see the module docstring).
 
@@ -284,14 +298,7 @@ def read_export(path: Path, *, project_name: str | None = None) -> ExportData:
             f"cannot read the export file {path}: {exc.strerror}",
             hint="pass the path of a TestRail XML or CSV export",
         ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not UTF-8 (byte {exc.start} is 0x{raw[exc.start]:02x})",
-            hint="TestRail writes its exports as UTF-8; export the suite again, "
-            "or convert the file with iconv -t UTF-8",
-        ) from None
+    text = export_text(path, raw)
     builder = _Builder(path, project_name or path.stem)
     start = text.lstrip()
     if start.startswith("<"):

@@ -24,10 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.engine.sides import Observation
-from core.errors import ApiError, MappingError, NotFound, RailfiestaError
+from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
 from core.model import Record, case_values, key_id, tf_key, tr_key
-from core.testrail.catalog import TestRailCatalog, case_body
+from core.testrail.catalog import (
+    TestRailCatalog,
+    case_body,
+    check_case_body,
+    testrail_seconds,
+)
 from core.testrail.client import TestRailClient
 
 #: Seconds subtracted from the cursor when polling (``updated_after`` inclusivity is not
@@ -92,15 +97,57 @@ class TestRailContext:
         return tr_key("suite", master["id"])
 
 
+def check_section_tree(suite: Mapping[str, Any], sections: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse a section tree that is not a tree (``get_sections`` rows of one suite, §5.3):
+    a ``parent_id`` naming no section of the suite (an orphan), or parents that loop back (a
+    cycle). Raises :class:`UnexpectedResponse` naming the section, its parent and the fix,
+    before anything is written: a folder tree cannot be built from it."""
+    by_id = {int(s["id"]): s for s in sections}
+    where = f"suite {suite.get('id')} ({suite.get('name')!r})"
+    for section in sections:
+        parent = section.get("parent_id")
+        if parent and int(parent) not in by_id:
+            raise UnexpectedResponse(
+                f"TestRail section {section['id']} ({section.get('name')!r}) of {where} has "
+                f"parent_id {parent}, which is not a section of that suite (an orphan)",
+                hint="move the section under an existing one in TestRail (or ask its "
+                "administrator to repair the section tree), then run again; nothing was written",
+            )
+    for section in sections:
+        seen: list[int] = []
+        current: Mapping[str, Any] | None = section
+        while current is not None and current.get("parent_id"):
+            ident = int(current["id"])
+            if ident in seen:
+                loop = " -> ".join(str(i) for i in [*seen[seen.index(ident) :], ident])
+                raise UnexpectedResponse(
+                    f"TestRail sections of {where} form a cycle of parents: {loop}",
+                    hint="move one of these sections to the top level in TestRail (or ask its "
+                    "administrator to repair the section tree), then run again; nothing was "
+                    "written",
+                )
+            seen.append(ident)
+            current = by_id.get(int(current["parent_id"]))
+
+
 class TestRailSide:
     """The TestRail project of one pair as a Side (see the module docstring)."""
 
     __test__ = False
     name = "testrail"
 
-    def __init__(self, client: TestRailClient, context: TestRailContext) -> None:
+    def __init__(
+        self,
+        client: TestRailClient,
+        context: TestRailContext,
+        *,
+        sections: Mapping[int, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        """``sections``: ``get_sections`` answers already read (by suite id), used by the
+        first observation instead of reading them again."""
         self.client = client
         self.ctx = context
+        self._prefetched: dict[int, list[dict[str, Any]]] = dict(sections or {})
         self.suite_of: dict[str, int] = {}
         self._origins: dict[str, str] = {}
         self._refs: dict[str, str] = {}
@@ -148,7 +195,11 @@ class TestRailSide:
                         "parent": self._suite_parent(suite),
                     },
                 )
-            for section in await self.client.get_sections(self.ctx.project_id, int(suite["id"])):
+            sections = self._prefetched.pop(int(suite["id"]), None)
+            if sections is None:
+                sections = await self.client.get_sections(self.ctx.project_id, int(suite["id"]))
+            check_section_tree(suite, sections)
+            for section in sections:
                 key = tr_key("section", section["id"])
                 parent = section.get("parent_id")
                 self.suite_of[key] = int(suite["id"])
@@ -190,7 +241,7 @@ class TestRailSide:
                 ):
                     record = self.case_record(row)
                     self.case_suite[int(row["id"])] = int(suite["id"])
-                    newest = max(newest, int(row.get("updated_on") or 0))
+                    newest = max(newest, record.updated_on or 0)
                     records[record.key] = record
         with stage("runs"):
             results_cursor = await self._runs(
@@ -308,9 +359,13 @@ class TestRailSide:
             newest = since or 0
             emails = await self._user_emails() if results else {}
             # oldest first: they are copied in the order people added them
-            results.sort(key=lambda r: (int(r.get("created_on") or 0), int(r["id"])))
             for result in results:
-                created = int(result.get("created_on") or 0)
+                result["created_on"] = testrail_seconds(
+                    result.get("created_on"), what=f"result {result.get('id')} created_on"
+                )
+            results.sort(key=lambda r: (r["created_on"] or 0, int(r["id"])))
+            for result in results:
+                created = int(result["created_on"] or 0)
                 newest = max(newest, created)
                 if result.get("status_id") is None or ECHO_MARK in str(result.get("comment")):
                     continue  # a comment-only result, or the echo of a TestFiesta status
@@ -402,7 +457,10 @@ class TestRailSide:
             if kind == "folder":
                 keys.append(await self._create_folder(values))
             elif kind == "case":
-                keys.append(await self._create_case(values, origin))
+                try:
+                    keys.append(await self._create_case(values, origin))
+                except MappingError as refused:  # checked before sending: nothing written
+                    keys.append(refused)
             elif kind == "run":
                 keys.append(await self._create_run(values, origin))
             else:
@@ -482,6 +540,7 @@ class TestRailSide:
                 hint="move the case into a folder in TestFiesta",
             )
         body = case_body(self.ctx.catalog, values)
+        check_case_body(self.ctx.catalog, body, title=str(values.get("title") or ""), creating=True)
         body.pop("section_id", None)
         body["refs"] = with_marker(values.get("refs"), origin) or None
         if body["refs"] is None:
@@ -532,6 +591,9 @@ class TestRailSide:
                 await self.client.add_result(int(key_id(key)), result)
             return
         body = case_body(self.ctx.catalog, changes)
+        check_case_body(
+            self.ctx.catalog, body, title=str(changes.get("title") or key), creating=False
+        )
         if "refs" in changes:
             body["refs"] = with_marker(changes.get("refs"), self._origins.get(key)) or None
         await self.client.update_case(int(key_id(key)), body)

@@ -187,15 +187,17 @@ def test_a_state_path_that_is_a_file_is_a_clear_error(
 def test_an_unreachable_server_names_its_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import stamina
-
+    # a refused loopback port is final (core.http): no "retrying" line, no backoff
     config = _valid_config(tmp_path, monkeypatch, "http://127.0.0.1:9", "http://127.0.0.1:9")
-    with stamina.set_testing(True, attempts=2):
-        code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
+    code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
     _, err = capsys.readouterr()
     assert code == 3
-    assert "testrail get_projects: ConnectError talking to http://127.0.0.1:9" in err
-    assert "ConnectError to http://127.0.0.1:9; retrying" in err
+    assert (
+        "railfiesta: cannot reach testrail at http://127.0.0.1:9: connection refused "
+        "(nothing listens on port 9 of this machine)" in err
+    )
+    assert "fix: start the server on port 9, or fix the port in [testrail] url" in err
+    assert "retrying" not in err
     assert "stamina" not in err
 
 
