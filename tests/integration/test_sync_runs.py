@@ -205,6 +205,28 @@ async def test_a_testfiesta_run_made_before_the_cursor_still_brings_its_cases(
     assert cases == outside
 
 
+async def test_a_status_set_in_testfiesta_stays_when_testrail_holds_older_results(
+    pair: RunPair,
+) -> None:
+    """A status set in TestFiesta on a test that already has a TestRail result becomes one
+    TestRail result, and the next cycles leave it: the older result, read again in the
+    overlap window, is not the test's status (it used to be, and the next cycle set the
+    execution back to it: the person's status was lost)."""
+    failed = next(s for s in pair.tf.execution_statuses if s.name == "Failed")
+    pair.tf.update(pair.tf_execution(pair.cases[1]), {"status": failed.uid})  # was Blocked
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+        [again] = await service.sync()
+        [third] = await service.sync()
+    assert report.applied is not None and report.applied.done == {"update testrail test": 1}
+    assert (again.writes, third.writes) == (0, 0)
+    assert pair.tf_status(pair.cases[1]) == "Failed"
+    with pair.tr.lock:
+        test = pair.tr.tests[pair.tests[pair.cases[1]]]
+        statuses = [r["status_id"] for r in pair.tr.results.values() if r["test_id"] == test["id"]]
+    assert (test["status_id"], statuses) == (5, [2, 5])
+
+
 async def test_closing_a_run_in_testrail_archives_it_in_testfiesta(pair: RunPair) -> None:
     with pair.tr.lock:
         runs.close_run(pair.tr, pair.run["id"])
