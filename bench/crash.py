@@ -164,6 +164,8 @@ class World:
         self.tf_app = testfiesta_emulator.create_app(handle=HANDLE, token=TOKEN)
         self.tf = self.tf_app.state.testfiesta
         self.expected = Expected()
+        #: the test the newest TestRail result of people went to: (run name, case identity)
+        self.last_result: tuple[str, str] | None = None
         self._seed_testrail()
         tr_app = testrail_emulator.create_app(self.tr, user=USER, api_key=API_KEY)
         self.servers: list[RunningServer] = [
@@ -248,6 +250,7 @@ testfiesta_project = "{KEY}"
         )
         self.expected.results.add(int(result["id"]))
         ident = f"tr:{test['case_id']}"
+        self.last_result = (run_name, ident)
         self.expected.tests[(run_name, ident)] = self.expected.tests.get((run_name, ident), 0) + 1
 
     # ------------------------------------------------------------------ reading the sides
@@ -387,13 +390,24 @@ testfiesta_project = "{KEY}"
             for case in new_cases:
                 truth.titles[f"tf:{case['name']}"] = str(case["name"])
             # an execution's status set in TestFiesta: TestRail gets one result for it
-            waiting = sorted(
-                k for k, n in truth.tests.items() if k[0] == "Regression 1" and n == 0
-            ) or sorted(k for k in truth.tests if k[0] == "Regression 1")
-            run_name, ident = rng.choice(waiting)
+            # on a test whose TestRail result did not change this round, to a status other
+            # than its TestRail one (the same status set on both sides is no change to copy)
+            others = sorted(
+                k for k in truth.tests if k[0] == "Regression 1" and k != self.last_result
+            )
+            run_name, ident = rng.choice(others)
             execution = self.tf_execution(run_name, tf_title(ident))
-            failed = self.tf.execution_status_named("Failed")
-            await client.update_execution(KEY, int(execution["uid"]), {"status": failed.uid})
+            with self.tr.lock:
+                [test] = [
+                    t
+                    for t in self.tr.tests.values()
+                    if self.tr.runs[t["run_id"]]["name"] == run_name
+                    and t["case_id"] == self.tr_case_id(ident, before[ident])
+                ]
+                current = int(test["status_id"])
+            wanted = "Passed" if current == 5 else "Failed"
+            status = self.tf.execution_status_named(wanted)
+            await client.update_execution(KEY, int(execution["uid"]), {"status": status.uid})
             truth.tests[(run_name, ident)] += 1
             in_run = rng.sample(pool, 2)
             run_name = f"tf-run-r{r}"
