@@ -125,8 +125,8 @@ def check_database(directory: Path) -> None:
     """Raise :class:`StoreDamaged` unless ``directory/cache.db`` is missing (a new store) or a
     database SQLite reads whole (``PRAGMA quick_check``) whose every row is JSON as
     :class:`JSONOnlyDisk` writes it (keys raw, values in raw mode, zlib-compressed JSON), with
-    ``meta:schema`` among them when it holds any row. Reads every row once (about 0.3 s for
-    50,000 rows)."""
+    ``meta:schema`` among them when it holds any row. Reads and decodes every row once,
+    so opening costs time in proportion to the store's size."""
     path = Path(directory) / DATABASE
     if not path.exists():
         return
