@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -34,7 +36,7 @@ from core.engine.reconcile import SYNC, Settings
 from core.errors import AuthenticationFailed, ConfigError
 from core.events import Activity, EventSink
 from core.http import RequestStats
-from core.lock import read_holder
+from core.lock import StateLock, read_holder
 from core.migrate import (
     IDENTITY_KEY,
     MigrationReport,
@@ -46,7 +48,7 @@ from core.migrate import (
 )
 from core.model import FIELD_PREFIX, tf_key, tr_key
 from core.report import SyncFinished, SyncReport, WatchPaused, exit_code
-from core.store import StateStore, default_state_dir
+from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES
 from core.testrail.client import TestRailClient
@@ -165,6 +167,9 @@ class Service:
         )
         try:
             self.store = StateStore(self.state_dir)
+        except ConfigError:  # damaged, or of a newer railfiesta
+            await self.close()
+            raise
         except OSError as exc:
             await self.close()
             raise ConfigError(
@@ -228,6 +233,77 @@ class Service:
                 f"cannot use {self.state_dir} as the state directory: {exc.strerror}",
                 hint="pass --state with a directory you can write (it is created if missing)",
             ) from None
+
+    # ------------------------------------------------------------------ backups
+
+    def export_state(self, path: Path, *, force: bool = False) -> int:
+        """``state export FILE``: every entry of the state store (links, bases, cursors,
+        conflicts, resolutions, the journal; never a secret: the store holds none) as JSON
+        (:meth:`core.store.StateStore.export`), written to ``path`` (mode 0600) through a
+        temporary file, so a half-written backup never replaces a whole one. Returns the
+        entries written. Raises :class:`ConfigError` when ``path`` exists and ``force`` is
+        False, or cannot be written; :class:`core.store.StoreDamaged` for a damaged store."""
+        path = Path(path)
+        if path.exists() and not force:
+            raise ConfigError(
+                f"{path} exists", hint="choose another file, or pass --force to overwrite it"
+            )
+        self.open_state()
+        backup = self._state().export()
+        text = json.dumps(backup, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise ConfigError(
+                f"cannot write {path}: {exc.strerror or exc}",
+                hint="choose a file in a directory you can write",
+            ) from None
+        return len(backup["entries"])
+
+    def import_state(self, path: Path, *, force: bool = False, command: str = "") -> int:
+        """``state import FILE``: replace the state store with a :meth:`export_state` backup,
+        holding the state lock (:class:`core.lock.SyncLocked` while a sync or migration runs).
+        Refuses a store that holds anything unless ``force``; with ``force`` a damaged store's
+        files are set aside (``cache.db.damaged-<UNIX seconds>``) first. An older backup is
+        brought up to date (:data:`core.store.MIGRATIONS`). Returns the entries loaded.
+        Raises :class:`ConfigError` for a file that is missing, not JSON or not an export."""
+        path = Path(path)
+        try:
+            backup = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ConfigError(
+                f"{path} is not JSON ({exc})",
+                hint="give a file `railfiesta state export` wrote",
+            ) from None
+        try:
+            check_export(backup)
+        except ConfigError as error:
+            raise ConfigError(
+                f"{path}: {error.message}",
+                hint=error.hint or "give a file `railfiesta state export` wrote",
+            ) from None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        with StateLock(self.state_dir, command=command or "railfiesta state import"):
+            try:
+                self.open_state()
+            except StoreDamaged:
+                if not force:
+                    raise
+                set_aside(self.state_dir)
+                self.open_state()
+            return self._state().load(backup, replace=force)
 
     def _state(self) -> StateStore:
         """The state store, after :meth:`open` or :meth:`open_state`."""

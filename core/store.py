@@ -1,10 +1,20 @@
 """The state store: links between the two sides, base values, cursors and the journal.
 
 One diskcache directory per config (DESIGN §6), under the platform's user data directory unless
-``--state`` names another. Opened with ``diskcache.JSONDisk``: the default disk unpickles values,
-which lets anyone who can write the directory run code (CVE-2025-69872). The directory is created
-0700 and its files are made 0600. Multi-key updates go through ``Cache.transact()``. No secret is
-ever written here.
+``--state`` names another. Opened with :class:`JSONOnlyDisk`, a ``diskcache.JSONDisk`` that also
+refuses the rows JSONDisk would still unpickle (a value in pickle mode, a key not stored raw):
+the default disk unpickles values, which lets anyone who can write the directory run code
+(CVE-2025-69872). The directory is created 0700 and its files are 0600 (the database file is
+made 0600 before SQLite creates its ``-wal`` and ``-shm`` files, which take its mode).
+Multi-key updates go through ``Cache.transact()``. No secret is ever written here.
+
+Opening checks the store (:func:`check_database`): a database SQLite cannot read, a truncated
+file, a row that is not JSON, or a store without its schema version raise
+:class:`StoreDamaged`, naming the way out; a damaged store is never reset silently. A store of
+an older :data:`SCHEMA_VERSION` is brought up to date by :data:`MIGRATIONS` (one step per
+version); one of a newer railfiesta is refused. :meth:`StateStore.export` and
+:meth:`StateStore.load` copy every key to and from a JSON backup (``railfiesta state export`` /
+``state import``).
 
 Keys (all strings, values JSON):
 
@@ -22,15 +32,20 @@ Keys (all strings, values JSON):
 - ``meta:*`` -> small facts (``meta:last_poll``, ``meta:requests``).
 
 Families that are listed keep an ``index:<family>`` value (a JSON list) updated in the same
-transaction, so listing them never scans every key.
+transaction, so listing them never scans every key; the bases of :data:`LISTED_KINDS` are
+listed per pair in ``index:bases:<pair>:<kind>`` (schema 2).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sqlite3
 import stat
-from collections.abc import Iterable, Iterator
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +54,15 @@ import platformdirs
 
 from core.errors import ConfigError
 
-SCHEMA_VERSION = 1
+#: The layout this railfiesta writes. 1: links, bases, journal, conflicts, cursors; 2: the
+#: per-pair index of folder and run bases (``index:bases:<pair>:<kind>``).
+SCHEMA_VERSION = 2
+#: The database file diskcache keeps in the state directory.
+DATABASE = "cache.db"
+#: What ``state export`` writes: ``{"format": EXPORT_FORMAT, "schema": N, "exported": UNIX
+#: seconds, "entries": {key: value}}``.
+EXPORT_FORMAT = "railfiesta-state"
+_SQLITE_HEADER = b"SQLite format 3\x00"
 _LINK = "link:"
 _BASE = "base:"
 _INDEX = "index:"
@@ -51,6 +74,170 @@ LISTED_KINDS = frozenset({"folder", "run"})
 
 def _listed_index(base: dict[str, Any]) -> str:
     return f"{_INDEX}bases:{base.get('scope', '0')}:{base['kind']}"
+
+
+class StoreDamaged(ConfigError):
+    """The state store cannot be read as railfiesta wrote it: ``directory`` is the state
+    directory, ``detail`` what is wrong. The hint names the ways out: restore a backup
+    (``railfiesta state import BACKUP --force``) or move the directory away to start over
+    (the next migrate or sync finds every record again by its externalId)."""
+
+    def __init__(self, directory: Path, detail: str) -> None:
+        self.directory = Path(directory)
+        self.detail = detail
+        super().__init__(
+            f"state store at {directory} is damaged: {detail}",
+            hint=(
+                "restore a backup with `railfiesta state import BACKUP --force`, or move "
+                f"{directory} away to start over (links are found again by externalId)"
+            ),
+        )
+
+
+class JSONOnlyDisk(diskcache.JSONDisk):  # type: ignore[misc]
+    """``diskcache.JSONDisk`` that reads nothing but what it writes: keys stored raw (JSON,
+    zlib-compressed) and values in raw mode. JSONDisk's parent would unpickle a value row in
+    pickle mode or a key not stored raw, so a planted row could run code when read; here it
+    raises :class:`StoreDamaged` instead, as does a row that is not compressed JSON."""
+
+    def _damaged(self, detail: str) -> StoreDamaged:
+        return StoreDamaged(Path(self._directory), detail)
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise self._damaged("a key is not stored as JSON (pickled?)")
+        try:
+            return super().get(key, raw)
+        except (zlib.error, ValueError, TypeError) as exc:
+            raise self._damaged(f"a key is not JSON ({exc})") from None
+
+    def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
+        if mode != diskcache.core.MODE_RAW or read:
+            kind = "pickle" if mode == diskcache.core.MODE_PICKLE else f"mode {mode}"
+            raise self._damaged(f"a value is stored in {kind}, not as JSON")
+        try:
+            return super().fetch(mode, filename, value, read)
+        except (zlib.error, ValueError, TypeError) as exc:
+            raise self._damaged(f"a value is not JSON ({exc})") from None
+
+
+def check_database(directory: Path) -> None:
+    """Raise :class:`StoreDamaged` unless ``directory/cache.db`` is missing (a new store) or a
+    database SQLite reads whole (``PRAGMA quick_check``) whose every row is JSON as
+    :class:`JSONOnlyDisk` writes it (keys raw, values in raw mode, zlib-compressed JSON), with
+    ``meta:schema`` among them when it holds any row. Reads and decodes every row once,
+    so opening costs time in proportion to the store's size."""
+    path = Path(directory) / DATABASE
+    if not path.exists():
+        return
+    with path.open("rb") as head:
+        header = head.read(len(_SQLITE_HEADER))
+    if not header:
+        raise StoreDamaged(directory, f"{path} is empty (truncated)")
+    if header != _SQLITE_HEADER:
+        raise StoreDamaged(directory, f"{path} is not an SQLite database")
+    try:
+        con = sqlite3.connect(path)
+    except sqlite3.Error as exc:
+        raise StoreDamaged(directory, f"{path} cannot be opened ({exc})") from None
+    try:
+        verdict = [str(row[0]) for row in con.execute("PRAGMA quick_check")]
+        if verdict != ["ok"]:
+            raise StoreDamaged(directory, f"{path} fails SQLite's check: {verdict[0]}")
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+        if "Cache" not in tables:
+            raise StoreDamaged(directory, f"{path} holds no state store table")
+        schema = False
+        count = 0
+        for key, raw, mode, value in con.execute("SELECT key, raw, mode, value FROM Cache"):
+            count += 1
+            name = _row_key(directory, key, raw)
+            if mode != diskcache.core.MODE_RAW or not isinstance(value, bytes):
+                kind = "pickle" if mode == diskcache.core.MODE_PICKLE else f"mode {mode}"
+                raise StoreDamaged(directory, f"{name!r} is stored in {kind}, not as JSON")
+            try:
+                json.loads(zlib.decompress(value).decode("utf-8"))
+            except (zlib.error, ValueError) as exc:
+                raise StoreDamaged(
+                    directory, f"the value of {name!r} is not JSON ({exc})"
+                ) from None
+            schema = schema or name == _SCHEMA_KEY
+        if count and not schema:
+            raise StoreDamaged(directory, f"{path} has no schema version ({_SCHEMA_KEY})")
+    except sqlite3.DatabaseError as exc:
+        raise StoreDamaged(directory, f"{path} cannot be read ({exc})") from None
+    finally:
+        con.close()
+
+
+def _row_key(directory: Path, key: Any, raw: Any) -> str:
+    if raw != 1 or not isinstance(key, bytes):
+        raise StoreDamaged(directory, "a key is not stored as JSON (pickled?)")
+    try:
+        return str(json.loads(zlib.decompress(key).decode("utf-8")))
+    except (zlib.error, ValueError) as exc:
+        raise StoreDamaged(directory, f"a key is not JSON ({exc})") from None
+
+
+_SCHEMA_KEY = "meta:schema"
+
+
+def _index_listed_bases(cache: Any) -> None:
+    """Schema 1 -> 2: build ``index:bases:<pair>:<kind>`` from every base of
+    :data:`LISTED_KINDS` (a store written before the index listed no folder or run base)."""
+    indexes: dict[str, list[str]] = {}
+    for raw in list(cache.iterkeys()):
+        if isinstance(raw, str) and raw.startswith(_BASE):
+            value = cache.get(raw)
+            if isinstance(value, dict) and value.get("kind") in LISTED_KINDS:
+                indexes.setdefault(_listed_index(value), []).append(raw[len(_BASE) :])
+    for raw in list(cache.iterkeys()):
+        if isinstance(raw, str) and raw.startswith(f"{_INDEX}bases:"):
+            cache.delete(raw)
+    for index, keys in indexes.items():
+        cache.set(index, keys)
+
+
+#: Migration steps: ``MIGRATIONS[n]`` turns a schema-``n`` store (a ``diskcache.Cache``) into
+#: schema ``n + 1``, inside one transaction that also records the new version.
+MIGRATIONS: Mapping[int, Callable[[Any], None]] = {1: _index_listed_bases}
+
+
+def check_export(backup: Any) -> int:
+    """The schema version of a ``state export`` document; :class:`ConfigError` (naming what
+    is wrong) when it is not one, or one of a newer railfiesta."""
+    what = "not a railfiesta state export"
+    if not isinstance(backup, Mapping) or backup.get("format") != EXPORT_FORMAT:
+        raise ConfigError(f'{what} (no "format": "{EXPORT_FORMAT}")')
+    version = backup.get("schema")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ConfigError(f"{what} (its schema is {version!r})")
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"the export has schema {version}, written by a newer railfiesta; this one "
+            f"reads schema {SCHEMA_VERSION} and older",
+            hint="import it with the railfiesta that exported it, or upgrade",
+        )
+    entries = backup.get("entries")
+    if not isinstance(entries, Mapping) or not all(isinstance(k, str) for k in entries):
+        raise ConfigError(f'{what} ("entries" is not an object of keys)')
+    if _SCHEMA_KEY in entries:
+        raise ConfigError(f'{what} ("entries" holds {_SCHEMA_KEY})')
+    return version
+
+
+def set_aside(directory: Path) -> list[Path]:
+    """Rename a damaged store's database files (``cache.db``, ``-wal``, ``-shm``) to
+    ``<name>.damaged-<UNIX seconds>`` so a new store can start there; returns the new paths."""
+    stamp = int(time.time())
+    moved = []
+    for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
+        path = Path(directory) / name
+        if path.exists():
+            target = path.with_name(f"{name}.damaged-{stamp}")
+            path.rename(target)
+            moved.append(target)
+    return moved
 
 
 def default_state_dir(config_path: Path) -> Path:
@@ -70,28 +257,59 @@ class StateStore:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
-        self._cache = diskcache.Cache(
-            str(self.directory),
-            disk=diskcache.JSONDisk,
-            disk_min_file_size=1 << 30,  # keep every value inside the 0600 database file
-            eviction_policy="none",
-            size_limit=1 << 40,
-        )
+        check_database(self.directory)
+        database = self.directory / DATABASE
+        if not database.exists():
+            # 0600 before SQLite opens it: its -wal and -shm files take the database's mode
+            os.close(os.open(database, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
         self._restrict_files()
-        version = self._cache.get("meta:schema")
-        if version is None:
-            self._cache.set("meta:schema", SCHEMA_VERSION)
-        elif int(version) > SCHEMA_VERSION:
-            raise ConfigError(
-                f"state in {self.directory} has schema {version}; this railfiesta reads "
-                f"{SCHEMA_VERSION}",
-                hint="upgrade railfiesta, or point --state at a fresh directory",
+        try:
+            self._cache = diskcache.Cache(
+                str(self.directory),
+                disk=JSONOnlyDisk,
+                disk_min_file_size=1 << 30,  # keep every value inside the 0600 database file
+                eviction_policy="none",
+                size_limit=1 << 40,
             )
+        except sqlite3.DatabaseError as exc:
+            raise StoreDamaged(self.directory, f"{database} cannot be opened ({exc})") from None
+        self._restrict_files()
+        try:
+            self._upgrade()
+        except BaseException:
+            self._cache.close()
+            raise
+
+    def _upgrade(self) -> None:
+        """Write the schema version of a new store, run :data:`MIGRATIONS` on an older one,
+        refuse a newer one (:class:`ConfigError`)."""
+        version = self._cache.get(_SCHEMA_KEY)
+        if version is None:
+            self._cache.set(_SCHEMA_KEY, SCHEMA_VERSION)
+            return
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise StoreDamaged(self.directory, f"its schema version is {version!r}")
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"state in {self.directory} has schema {version}, written by a newer "
+                f"railfiesta; this one reads schema {SCHEMA_VERSION} and older",
+                hint="upgrade railfiesta, or point --state at another directory",
+            )
+        while version < SCHEMA_VERSION:
+            with self._cache.transact():
+                MIGRATIONS[version](self._cache)
+                version += 1
+                self._cache.set(_SCHEMA_KEY, version)
 
     def _restrict_files(self) -> None:
         for path in self.directory.iterdir():
-            if path.is_file():
+            if path.is_file() and not path.is_symlink():
                 os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+    @property
+    def schema(self) -> int:
+        """The schema version of the open store (:data:`SCHEMA_VERSION` once opened)."""
+        return int(self._cache.get(_SCHEMA_KEY))
 
     def close(self) -> None:
         """Flush and close the database."""
@@ -103,6 +321,52 @@ class StateStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ backups
+
+    def keys(self) -> list[str]:
+        """Every key, sorted."""
+        return sorted(str(k) for k in self._cache.iterkeys())
+
+    def is_empty(self) -> bool:
+        """Whether the store holds nothing but its schema version."""
+        return all(k == _SCHEMA_KEY for k in self._cache.iterkeys())
+
+    def export(self) -> dict[str, Any]:
+        """Every key and value, read in one transaction (a consistent copy while a sync
+        writes): ``{"format": EXPORT_FORMAT, "schema": SCHEMA_VERSION, "exported": UNIX
+        seconds, "entries": {key: value}}``. The store holds no secret, so neither does this."""
+        with self._cache.transact():
+            entries = {key: self._cache.get(key) for key in self.keys() if key != _SCHEMA_KEY}
+        return {
+            "format": EXPORT_FORMAT,
+            "schema": self.schema,
+            "exported": int(time.time()),
+            "entries": entries,
+        }
+
+    def load(self, backup: Mapping[str, Any], *, replace: bool = False) -> int:
+        """Replace everything with the entries of ``backup`` (what :meth:`export` returned,
+        checked by :func:`check_export`), in one transaction, then bring an older backup's
+        layout up to date with :data:`MIGRATIONS`. Returns the entries loaded.
+
+        Raises :class:`ConfigError` when the store holds anything and ``replace`` is False.
+        """
+        version = check_export(backup)
+        if not replace and not self.is_empty():
+            raise ConfigError(
+                f"state in {self.directory} is not empty ({len(self.keys()) - 1} entries)",
+                hint="pass --force to replace it (export it first to keep a copy)",
+            )
+        entries = backup["entries"]
+        with self._cache.transact():
+            self._cache.clear()
+            for key, value in entries.items():
+                self._cache.set(key, value)
+            self._cache.set(_SCHEMA_KEY, version)
+        self._upgrade()
+        self._restrict_files()
+        return len(entries)
 
     # ------------------------------------------------------------------ links
 

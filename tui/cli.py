@@ -12,6 +12,8 @@
     railfiesta conflicts resolve ID --take testrail|testfiesta | --value TEXT
     railfiesta status [--json]
     railfiesta check [--json]
+    railfiesta state export FILE [--force]
+    railfiesta state import FILE [--force]
     railfiesta emulate testrail --port P --user U --api-key K [--from-xml FILE] [--cases N]
     railfiesta emulate testfiesta --port P --handle H --token T
 
@@ -84,6 +86,7 @@ EXIT_CODES = """exit codes:
   2    failures while working (what was written stays linked; run again to resume)
   3    fatal: bad command line or config, missing secret, wrong credentials or URL,
        API disabled, server unreachable, the state directory locked by another sync
+       or damaged
   130  interrupted (Ctrl-C)"""
 _FATAL = (
     ConfigError,
@@ -658,6 +661,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_PENDING if waiting else EXIT_OK
 
 
+# ---------------------------------------------------------------------------- state
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    """``railfiesta state export|import FILE``: back the state store up as JSON, or restore
+    it; no secret, no network."""
+    service = _service(args)
+    path = Path(args.file)
+    try:
+        if args.action == "export":
+            count = service.export_state(path, force=args.force)
+            print(f"exported {count} entries of {service.state_dir} to {path}")
+        else:
+            count = service.import_state(path, force=args.force, command=args.command_line)
+            print(f"imported {count} entries from {path} into {service.state_dir}")
+    finally:
+        asyncio.run(service.close())
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------- check
 
 
@@ -1129,6 +1152,41 @@ cycle runs with --confirm-deletes.""",
     _config_options(check)
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(func=cmd_check)
+
+    state = verbs.add_parser(
+        "state",
+        help="back up or restore the state store (links, bases, journal) as JSON",
+        description=_para(
+            "The state store (--state, or the default directory for --config) holds what "
+            "railfiesta knows of both sides: the links between their records, the base "
+            "values of each pair, the change cursors, conflicts and resolutions, and the "
+            "journal; never a secret. `state export FILE` writes all of it to FILE as JSON "
+            "(mode 0600; an existing FILE only with --force). `state import FILE` restores "
+            "such a backup: it refuses a store that holds anything unless --force, which "
+            "replaces it (a damaged store's files are kept as cache.db.damaged-<time>), and "
+            "it refuses while a sync or migration holds the state directory's lock. A store "
+            "that cannot be read is reported, never reset: restore a backup, or move the "
+            "directory away to start over (the next migrate or sync finds each record again "
+            "by its externalId)."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    _config_options(state)
+    state_actions = state.add_subparsers(title="actions", metavar="ACTION", required=True)
+    for action, text in (
+        ("export", "write the state store to FILE as JSON"),
+        ("import", "replace the state store with the backup in FILE"),
+    ):
+        sub = state_actions.add_parser(action, help=text, description=_para(text + "."))
+        _config_options(sub)
+        sub.add_argument("file", metavar="FILE", help="the JSON backup")
+        sub.add_argument(
+            "--force",
+            action="store_true",
+            help="overwrite FILE" if action == "export" else "replace a store that is not empty",
+        )
+        sub.set_defaults(func=cmd_state, action=action)
 
     emulate = verbs.add_parser("emulate", help="run one emulator in the foreground")
     kinds = emulate.add_subparsers(title="emulators", metavar="SERVER", required=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.config import USER_ID
@@ -263,7 +263,7 @@ class TestFiestaSide:
             self.listed["case"] = listed
         with stage("runs"):
             executions_since = await self._runs(
-                records, None if full or cursor is None else cursor.get("executions")
+                records, None if full or cursor is None else cursor.get("executions"), linked
             )
         complete = frozenset(
             {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
@@ -376,29 +376,57 @@ class TestFiestaSide:
         )
         return None
 
-    async def _runs(self, records: dict[str, Record], since: Any) -> int:
+    async def _runs(
+        self,
+        records: dict[str, Record],
+        since: Any,
+        linked: Callable[[str], bool] = lambda _key: False,
+    ) -> int:
         """Every run (one ``GET /runs``) and the executions updated since ``since`` (UNIX
-        seconds; None: all), newest first."""
+        seconds; None: all), newest first. A run made in TestFiesta that is not linked yet
+        (new to railfiesta) carries its ``cases`` (the cases of its executions, by execution
+        uid), so its TestRail copy is created with the same cases: when the listing since
+        ``since`` may not hold all its executions, every execution is listed once more."""
         await self._statuses()
+        new_runs: dict[int, Record] = {}
         for row in await self.client.list_runs(self.ctx.project_key):
             record = self.run_record(row)
             if record.origin and record.origin.startswith("tr:"):
                 self.copied_runs.add(int(row["uid"]))
+            elif not linked(record.key):
+                new_runs[int(row["uid"])] = record
             records[record.key] = record
         newest = int(since or 0)
         self._executions = []
+        complete = True
         async for row in self.client.iter_executions_by_update(self.ctx.project_key):
             updated = (
                 unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}")
                 or 0
             )
             if since is not None and updated < int(since) - OVERLAP:
+                complete = False
                 break
             newest = max(newest, updated)
             record = self.execution_record(row)
             records[record.key] = record
             self._executions.append(dict(row))
             self._note_run(row)
+        if new_runs:
+            rows = self._executions
+            if not complete:
+                rows = [
+                    dict(r)
+                    async for r in self.client.iter_executions_by_update(self.ctx.project_key)
+                ]
+            cases: dict[int, list[tuple[int, str]]] = {uid: [] for uid in new_runs}
+            for row in rows:
+                run_uid = row.get("testRunUid")
+                if run_uid in cases and row.get("testCaseUid") and not row.get("deletedAt"):
+                    cases[run_uid].append((int(row["uid"]), tf_key("case", row["testCaseUid"])))
+            for uid, record in new_runs.items():
+                values = {**record.values, "cases": [key for _, key in sorted(cases[uid])]}
+                records[record.key] = replace(record, values=values)
         return newest
 
     def _note_run(self, execution: Mapping[str, Any]) -> None:

@@ -367,11 +367,15 @@ class TestRailSide:
             for result in results:
                 created = int(result["created_on"] or 0)
                 newest = max(newest, created)
-                if result.get("status_id") is None or ECHO_MARK in str(result.get("comment")):
-                    continue  # a comment-only result, or the echo of a TestFiesta status
+                if result.get("status_id") is None:
+                    continue  # a comment-only result
                 test_id = int(result["test_id"])
                 order = (created, int(result["id"]), int(result["status_id"]))
+                # the test's status is its newest result's, an echo's too: an older result
+                # read again in the overlap window must not undo a status set in TestFiesta
                 latest[test_id] = max(latest.get(test_id, order), order)
+                if ECHO_MARK in str(result.get("comment")):
+                    continue  # the echo of a TestFiesta status: not a result to copy
                 author = result.get("created_by")
                 records[tr_key("result", result["id"])] = Record(
                     "result",

@@ -26,16 +26,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import math
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,18 +38,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from core.config import load_config
 from core.service import Service
 from core.store import StateStore
 from emulators import testfiesta as testfiesta_emulator
 from emulators import testrail as testrail_emulator
-from emulators.server import RunningServer
+from emulators.server import start_in_thread
 from emulators.testrail import ops
+from tests.crashkit import Gate, Hung, Kill, draw_kill, run_killable
 from tests.helpers import API_KEY, TESTFIESTA_URL, TESTRAIL_URL, TOKEN, Emulated, emulate
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("sync_child.py")
 PROJECT_KEY = "ACME"
 
@@ -71,87 +65,6 @@ RUN_TIMEOUT = 120.0
 
 SEEDS = list(range(int(os.environ.get("RAILFIESTA_KILL_TRIALS") or 3)))
 WRITES = ("create", "update", "archive", "delete")
-
-
-def serve(app: Any) -> RunningServer:
-    """``app`` on a free port of 127.0.0.1, uvicorn in a daemon thread: what
-    :func:`emulators.server.start_in_thread` does, but with the listening socket made as
-    ``IPPROTO_TCP``. asyncio sets ``TCP_NODELAY`` only on sockets whose ``proto`` says TCP;
-    ``start_in_thread``'s says 0, so each answer (headers, then body) waits for the client's
-    delayed ACK: about 45 ms a request instead of 3."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"emulator:{port}"
-    )
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "emulator did not start"
-        time.sleep(0.01)
-    return RunningServer(f"http://127.0.0.1:{port}", port, server, thread)
-
-
-class Gate:
-    """In front of an emulator: appends the arrival time of each write request (not a GET)
-    to ``arrivals``, a list both emulators' gates share. Drops a request whose body never
-    arrived whole (its client was killed between the headers and the body), as a real server
-    does: the TestFiesta emulator's contract check (``emulators.testfiesta.contract``) would
-    hand it to the emulator as complete with the partial body (often none: a shim
-    ``update_case`` without a body answers 200) and record a contract violation."""
-
-    def __init__(self, app: Any, arrivals: list[float]) -> None:
-        self.app = app
-        self.arrivals = arrivals
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] != "GET":
-            self.arrivals.append(time.monotonic())
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # never sent whole: nothing to do, nobody to answer
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-@dataclass(frozen=True)
-class Kill:
-    """When to SIGKILL a run: ``delay`` seconds after its start (``nth_write`` 0) or after
-    its ``nth_write``-th write request reached an emulator."""
-
-    nth_write: int
-    delay: float
-
-    def __str__(self) -> str:
-        after = f"write #{self.nth_write}" if self.nth_write else "start"
-        return f"{self.delay * 1000:.0f} ms after {after}"
-
-
-def draw_kill(rng: random.Random) -> Kill:
-    """A random moment (see the module docstring)."""
-    if rng.random() < EARLY:
-        return Kill(0, rng.uniform(*AFTER_START))
-    low, high = (math.log(n) for n in NTH_WRITE)
-    return Kill(round(math.exp(rng.uniform(low, high))), rng.uniform(*AFTER_WRITE))
 
 
 @dataclass
@@ -276,7 +189,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baseline]:
         env = emulate(tmp, monkeypatch, cases=CASES)
         switches = (Switch(), Switch())
         switches[0].app, switches[1].app = env.testrail, env.testfiesta
-        testrail, testfiesta = serve(switches[0]), serve(switches[1])
+        testrail, testfiesta = start_in_thread(switches[0]), start_in_thread(switches[1])
         try:
             text = env.config_path.read_text(encoding="utf-8")
             text = text.replace(TESTRAIL_URL, testrail.url)
@@ -355,42 +268,22 @@ def journal_states(state_dir: Path) -> dict[str, int]:
 def run_child(served: Served, kill: Kill | None, log: Path) -> Run:
     """One ``sync_child.py``, SIGKILLed at ``kill`` unless it ends first (``None``: left to
     finish)."""
-    out, err = log.with_suffix(".out"), log.with_suffix(".err")
-    arrivals = served.arrivals
-    arrivals.clear()
-    started = time.monotonic()
-    killed = False
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        child = subprocess.Popen(
+    try:
+        ended = run_killable(
             [sys.executable, str(CHILD), str(served.env.config_path), str(served.env.state_dir)],
-            cwd=REPO_ROOT,
-            stdout=stdout,
-            stderr=stderr,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            arrivals=served.arrivals,
+            kill=kill,
+            log=log,
+            timeout=RUN_TIMEOUT,
         )
-        while child.poll() is None:
-            now = time.monotonic()
-            if now - started > RUN_TIMEOUT:
-                child.kill()
-                child.wait()
-                pytest.fail(f"a sync run took over {RUN_TIMEOUT:.0f} s:\n{err.read_text()}")
-            if kill is not None:
-                since: float | None = started
-                if kill.nth_write:
-                    n = kill.nth_write
-                    since = arrivals[n - 1] if len(arrivals) >= n else None
-                if since is not None and now >= since + kill.delay:
-                    child.send_signal(signal.SIGKILL)
-                    child.wait()
-                    killed = True
-                    break
-            time.sleep(0.001)
-    run = Run(kill, killed, time.monotonic() - started, len(arrivals))
-    if killed:
+    except Hung as hung:
+        pytest.fail(str(hung))
+    run = Run(kill, ended.killed, ended.seconds, ended.writes)
+    if ended.killed:
         run.journal = journal_states(served.env.state_dir)
         return run
-    assert child.returncode == 0, f"sync exited {child.returncode}:\n{err.read_text()}"
-    [run.report] = json.loads(out.read_text())
+    assert ended.returncode == 0, f"sync exited {ended.returncode}:\n{ended.stderr.read_text()}"
+    [run.report] = json.loads(ended.stdout.read_text())
     return run
 
 
@@ -461,7 +354,17 @@ def test_sigkilled_sync_resumes_and_applies_every_change_exactly_once(
         return f"seed {seed}:\n" + "\n".join(r.summary() for r in runs)
 
     while not runs or runs[-1].killed:
-        kill = draw_kill(rng) if len(runs) < KILLS else None
+        kill = (
+            draw_kill(
+                rng,
+                early=EARLY,
+                after_start=AFTER_START,
+                nth_write=NTH_WRITE,
+                after_write=AFTER_WRITE,
+            )
+            if len(runs) < KILLS
+            else None
+        )
         runs.append(run_child(served, kill, tmp_path / f"run-{len(runs)}"))
     # TestRail gives the cases created there its defaults (priority, template, type,
     # dropdowns): a run that has not seen them yet copies them to TestFiesta, once

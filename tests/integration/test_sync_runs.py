@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.store import StateStore
 from emulators.testrail import runs
 from tests.helpers import Emulated, emulate
 
@@ -126,6 +127,104 @@ async def test_a_result_in_testrail_and_a_status_in_testfiesta_both_land_once(
         results = [r for r in pair.tr.results.values() if r["test_id"] == test["id"]]
     assert test["status_id"] == 5
     assert len(results) == 1, "the TestFiesta status became exactly one TestRail result"
+
+
+async def test_a_run_made_in_testfiesta_reaches_testrail_with_its_cases_and_tests(
+    pair: RunPair,
+) -> None:
+    """A run created in TestFiesta (``POST /runs`` with ``caseUids``) is created in TestRail
+    over the same cases, and the cycle after pairs each test with its execution (it used to
+    arrive as a run without cases: its executions never had a test)."""
+    chosen = pair.cases[1:3]
+    uids = [
+        next(
+            r["uid"]
+            for r in pair.tf.db.cases.values()
+            if str(r.get("externalId") or "").endswith(f"/case/{case}")
+        )
+        for case in chosen
+    ]
+    async with pair.env.service() as service:
+        assert service.testfiesta is not None
+        # an idle cycle first: the next one reads since a cursor, so it does not observe the
+        # run's cases (unchanged) and must translate their keys through the store's links
+        [idle] = await service.sync()
+        made = await service.testfiesta.create_run("ACME", {"name": "Smoke", "caseUids": uids})
+        [first] = await service.sync()
+        [second] = await service.sync()
+    assert idle.writes == 0 and first.full is False
+    assert first.applied is not None and first.applied.done == {"create testrail run": 1}
+    assert second.writes == 0
+    with pair.tr.lock:
+        [run] = [r for r in pair.tr.runs.values() if r["name"] == "Smoke"]
+        tests = {t["case_id"]: t["id"] for t in pair.tr.tests.values() if t["run_id"] == run["id"]}
+    assert sorted(tests) == sorted(chosen)
+    executions = {
+        e["testCaseUid"]: e["uid"]
+        for e in pair.tf.db.executions.values()
+        if e["testRunUid"] == made["uid"]
+    }
+    with StateStore(pair.env.state_dir) as store:
+        paired = {case: store.linked(f"tr:test:{tests[case]}") for case in chosen}
+    assert paired == {
+        case: f"tf:execution:{executions[uid]}" for case, uid in zip(chosen, uids, strict=True)
+    }
+
+
+async def test_a_testfiesta_run_made_before_the_cursor_still_brings_its_cases(
+    pair: RunPair,
+) -> None:
+    """The cases of a new TestFiesta run come from all its executions, also when the
+    execution listing since the cursor no longer holds them (the run's executions are older
+    than the last poll; e.g. the cycle that saw the run first failed to copy it)."""
+    with pair.tr.lock:
+        outside = sorted(set(pair.tr.cases) - set(pair.cases))[:2]  # in no run yet
+    uids = [
+        next(
+            r["uid"]
+            for r in pair.tf.db.cases.values()
+            if str(r.get("externalId") or "").endswith(f"/case/{case}")
+        )
+        for case in outside
+    ]
+    async with pair.env.service() as service:
+        assert service.testfiesta is not None
+        [idle] = await service.sync()
+        made = await service.testfiesta.create_run("ACME", {"name": "Old", "caseUids": uids})
+    # the executions look a day old: an incremental listing stops before them
+    for row in pair.tf.db.executions.values():
+        if row["testRunUid"] == made["uid"]:
+            row["updatedAt"] = "2020-01-01T00:00:00.000Z"
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+    assert idle.writes == 0 and report.full is False
+    assert report.applied is not None and report.applied.done == {"create testrail run": 1}
+    with pair.tr.lock:
+        [run] = [r for r in pair.tr.runs.values() if r["name"] == "Old"]
+        cases = sorted(t["case_id"] for t in pair.tr.tests.values() if t["run_id"] == run["id"])
+    assert cases == outside
+
+
+async def test_a_status_set_in_testfiesta_stays_when_testrail_holds_older_results(
+    pair: RunPair,
+) -> None:
+    """A status set in TestFiesta on a test that already has a TestRail result becomes one
+    TestRail result, and the next cycles leave it: the older result, read again in the
+    overlap window, is not the test's status (it used to be, and the next cycle set the
+    execution back to it: the person's status was lost)."""
+    failed = next(s for s in pair.tf.execution_statuses if s.name == "Failed")
+    pair.tf.update(pair.tf_execution(pair.cases[1]), {"status": failed.uid})  # was Blocked
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+        [again] = await service.sync()
+        [third] = await service.sync()
+    assert report.applied is not None and report.applied.done == {"update testrail test": 1}
+    assert (again.writes, third.writes) == (0, 0)
+    assert pair.tf_status(pair.cases[1]) == "Failed"
+    with pair.tr.lock:
+        test = pair.tr.tests[pair.tests[pair.cases[1]]]
+        statuses = [r["status_id"] for r in pair.tr.results.values() if r["test_id"] == test["id"]]
+    assert (test["status_id"], statuses) == (5, [2, 5])
 
 
 async def test_closing_a_run_in_testrail_archives_it_in_testfiesta(pair: RunPair) -> None:
