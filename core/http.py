@@ -290,8 +290,11 @@ def redirect_error(side: str, endpoint: str, response: httpx.Response) -> WrongS
 
 
 def _retry_after_seconds(response: httpx.Response) -> float:
-    """Seconds to wait after a 429/409: ``Retry-After`` (seconds or HTTP date), else the number
-    in TestRail's body text ("Retry after 6 seconds"), else :data:`DEFAULT_RATE_LIMIT_WAIT`."""
+    """Seconds to wait after a 429/409, at most :data:`MAX_RETRY_AFTER`: ``Retry-After``
+    (RFC 9110 §10.2.3; delay-seconds, or an HTTP date counted from the answer's own ``Date``
+    header when it has one, so a skewed local clock does not matter), else the number in
+    TestRail's body text ("Retry after 6 seconds"), else :data:`DEFAULT_RATE_LIMIT_WAIT`.
+    The header wins over the body when both are given."""
     header = response.headers.get("Retry-After")
     if header:
         try:
@@ -299,7 +302,10 @@ def _retry_after_seconds(response: httpx.Response) -> float:
         except ValueError:
             with contextlib.suppress(TypeError, ValueError):
                 when = parsedate_to_datetime(header).timestamp()
-                return min(MAX_RETRY_AFTER, max(0.0, when - time.time()))
+                now = time.time()
+                with contextlib.suppress(TypeError, ValueError):
+                    now = parsedate_to_datetime(response.headers.get("Date", "")).timestamp()
+                return min(MAX_RETRY_AFTER, max(0.0, when - now))
     match = _RETRY_AFTER_TEXT.search(response.text or "")
     if match:
         return min(MAX_RETRY_AFTER, float(match.group(1)))
