@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import ipaddress
 import json
 import re
 import socket
+import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -189,6 +191,33 @@ class Pacer:
         start = time.monotonic()
         await self._limiter.acquire()
         return time.monotonic() - start
+
+
+def tls_verification(ca_bundle: str | None, *, verify_tls: bool = True) -> ssl.SSLContext | bool:
+    """httpx's ``verify`` for one host: an SSL context that requires a certificate chaining to
+    httpx's default authorities (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``) or to
+    ``ca_bundle`` (a PEM file) and checks the host name (``CERT_REQUIRED``,
+    ``check_hostname``); ``False`` only when the config says ``verify_tls = false`` for that
+    host (which warns on every run, :func:`core.config.connection_warnings`). Raises
+    :class:`OSError`/``ssl.SSLError`` for a ``ca_bundle`` that cannot be read."""
+    if not verify_tls:
+        return False
+    if ca_bundle:
+        return _required(ssl.create_default_context(cafile=ca_bundle))
+    return _default_context()
+
+
+def _required(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = True
+    return context
+
+
+@functools.cache
+def _default_context() -> ssl.SSLContext:
+    """httpx's default context, built once per process (loading the authorities takes a
+    noticeable fraction of a second; both clients share it)."""
+    return _required(httpx.create_ssl_context())
 
 
 def _origin(url: str) -> str:
@@ -482,7 +511,8 @@ class ApiSession:
                 raise ServerUnreachable(
                     f"{self.side} {endpoint}: the TLS certificate of {_origin(url)} is not trusted",
                     hint=f"for a private certificate authority set ca_bundle in [{self.side}] "
-                    "to its PEM file (verification is never switched off)",
+                    "to its PEM file (verify_tls = false stops the check for that host, and "
+                    "warns on every run)",
                 ) from exc
             final = final_connect_failure(self.side, url, exc)
             if final is not None:
