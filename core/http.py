@@ -27,11 +27,13 @@ TestFiesta host's budget). Every request goes through :meth:`ApiSession.send`, w
    the benchmarks can show requests, pacing waits and 429s.
 
 Error statuses become :mod:`core.errors` exceptions that name the side, the endpoint and the
-server's own message, never a header (so never a secret).
+server's own message, never a header; whatever a server or the network says passes through
+:func:`redact` first, so a secret it echoes back is masked.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import contextvars
 import functools
@@ -341,16 +343,61 @@ def _retry_after_seconds(response: httpx.Response) -> float:
     return DEFAULT_RATE_LIMIT_WAIT
 
 
+#: What a masked secret reads as in messages.
+REDACTED = "[redacted]"
+_TOKEN_SHAPE = re.compile(r"testfiesta_[A-Za-z0-9._~+/=-]{8,}")
+_AUTH_LINE = re.compile(
+    r"(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:basic|bearer|token)\s+)?[^\s\"',;}]+",
+    re.IGNORECASE,
+)
+
+
+def _secrets_in(request: httpx.Request | None) -> list[str]:
+    """The secrets ``request`` carries, longest first: its whole ``Authorization`` value, the
+    credential after the scheme and, for HTTP Basic, the decoded ``user:key`` and the key."""
+    value = request.headers.get("authorization", "") if request is not None else ""
+    found = [value] if value else []
+    scheme, _, credential = value.partition(" ")
+    if credential:
+        found.append(credential)
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+                found.append(decoded)
+                key = decoded.partition(":")[2]
+                if len(key) >= 4:
+                    found.append(key)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def redact(text: str, request: httpx.Request | None = None) -> str:
+    """``text`` with every secret masked as :data:`REDACTED`: those ``request`` carries (see
+    :func:`_secrets_in`), anything shaped like a TestFiesta token (``testfiesta_...``) and the
+    value of an echoed ``Authorization`` header. Every message built from what a server or
+    the network said goes through here (a misconfigured proxy may echo the request back)."""
+    for secret in _secrets_in(request):
+        text = text.replace(secret, REDACTED)
+    text = _TOKEN_SHAPE.sub(REDACTED, text)
+    return _AUTH_LINE.sub(lambda m: m.group(1) + REDACTED, text)
+
+
 def server_message(response: httpx.Response) -> str:
     """The server's own error text: TestRail's ``error``, TestFiesta's ``message``, else the body
-    (cut to 300 characters; HTML pages such as a 413 from the web server are summarised)."""
+    (cut to 300 characters; HTML pages such as a 413 from the web server are summarised), with
+    secrets masked (:func:`redact`)."""
+    request = response._request  # None for a response built without one (tests)
+    # masked before it is cut, so no tail of a secret survives the cut
+    return redact(_server_text(response), request)[:300]
+
+
+def _server_text(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
         text = response.text.strip()
         if text.startswith("<"):
             return f"non-JSON {response.headers.get('content-type', 'text/html')} page"
-        return text[:300] or response.reason_phrase
+        return text or response.reason_phrase
     if isinstance(body, dict):
         for key in ("error", "message"):
             value = body.get(key)
@@ -358,7 +405,7 @@ def server_message(response: httpx.Response) -> str:
                 return value
             if isinstance(value, list) and value:
                 return "; ".join(str(v) for v in value)
-    return json.dumps(body)[:300]
+    return json.dumps(body)
 
 
 def not_the_api(side: str) -> str:
@@ -393,7 +440,7 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        snippet = text[:80]
+        snippet = redact(text[:2000], response._request)[:80]
         raise UnexpectedResponse(
             f"{side} {endpoint} answered HTTP {response.status_code} with a body that is not "
             f"JSON: {snippet!r}: {not_the_api(side)}",
@@ -554,7 +601,8 @@ class ApiSession:
             self.on_event(event)
 
     def _unreachable(self, endpoint: str, url: str, exc: Exception) -> ServerUnreachable:
-        detail = str(exc).strip()
+        request = exc._request if isinstance(exc, httpx.RequestError) else None
+        detail = redact(str(exc).strip(), request)
         return ServerUnreachable(
             f"{self.side} {endpoint}: {type(exc).__name__} talking to {_origin(url)}"
             + (f" ({detail})" if detail else ""),
