@@ -352,3 +352,18 @@ def test_the_pacer_admits_at_most_n_requests_in_any_sliding_minute_on_the_clock(
     assert per_minute - 1 <= busiest <= per_minute  # the last slot opens as the minute ends
     # and over the whole run it keeps at least 90 % of the allowed pace
     assert times[-1] <= (count - 1) / (0.9 * per_minute) * 60.0
+
+
+@pytest.mark.parametrize("gap", [b"", b"\n", b"\r\n  "], ids=["none", "newline", "crlf"])
+async def test_the_legacy_text_before_the_json_is_stripped(gap: bytes) -> None:
+    """Old TestRail servers answer ``USER AUTHENTICATION SUCCESSFUL!`` before the JSON
+    (testrail-api.md §1.4), for single records and lists alike."""
+    prefix = b"USER AUTHENTICATION SUCCESSFUL!" + gap
+    transport, _ = _scripted(
+        httpx.Response(200, content=prefix + b'{"id": 1, "name": "Datahub"}'),
+        httpx.Response(200, content=prefix + b'[{"id": 2, "name": "High"}]'),
+    )
+    client = _testrail(transport, [])
+    assert await client.get_project(1) == {"id": 1, "name": "Datahub"}
+    assert await client.get_priorities() == [{"id": 2, "name": "High"}]
+    await client.aclose()
