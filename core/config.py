@@ -11,6 +11,7 @@ see :mod:`core.config_edit`.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 import tomllib
@@ -61,7 +62,8 @@ class TestRailSettings:
 
     ``requests_per_minute``: Cloud Professional 180, Enterprise 300, Server your choice (0 or
     absent = no client-side limit). ``timeout`` seconds per request. ``ca_bundle``: a PEM file
-    for a private certificate authority (TLS is always verified).
+    for a private certificate authority. ``verify_tls = false`` stops checking this host's
+    certificate (every run then warns, see :func:`connection_warnings`).
     """
 
     __test__ = False
@@ -72,11 +74,13 @@ class TestRailSettings:
     requests_per_minute: int | None = 180
     timeout: float = 30.0
     ca_bundle: str | None = None
+    verify_tls: bool = True
 
 
 @dataclass(frozen=True)
 class TestFiestaSettings:
-    """``[testfiesta]``: the TestFiesta API URL, organization handle and token variable."""
+    """``[testfiesta]``: the TestFiesta API URL, organization handle and token variable;
+    ``requests_per_minute``, ``timeout``, ``ca_bundle`` and ``verify_tls`` as for TestRail."""
 
     __test__ = False
 
@@ -86,6 +90,7 @@ class TestFiestaSettings:
     requests_per_minute: int | None = 600
     timeout: float = 30.0
     ca_bundle: str | None = None
+    verify_tls: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,12 @@ class _Reader:
             raise self.fail(table, key, f"[{table}] {key} must be a number of seconds > 0")
         return float(value)
 
+    def boolean(self, section: Mapping[str, Any], table: str, key: str, default: bool) -> bool:
+        value = section.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(table, key, f"[{table}] {key} must be true or false")
+        return value
+
     def url(self, section: Mapping[str, Any], table: str) -> str:
         value = self.required(section, table, "url").rstrip("/")
         parsed = urlparse(value)
@@ -279,12 +290,12 @@ def load_config(path: str | Path) -> Config:
     tr = reader.table(
         data,
         "testrail",
-        {"url", "user", "api_key_env", "requests_per_minute", "timeout", "ca_bundle"},
+        {"url", "user", "api_key_env", "requests_per_minute", "timeout", "ca_bundle", "verify_tls"},
     )
     tf = reader.table(
         data,
         "testfiesta",
-        {"url", "handle", "token_env", "requests_per_minute", "timeout", "ca_bundle"},
+        {"url", "handle", "token_env", "requests_per_minute", "timeout", "ca_bundle", "verify_tls"},
     )
     testrail = TestRailSettings(
         url=reader.url(tr, "testrail"),
@@ -293,6 +304,7 @@ def load_config(path: str | Path) -> Config:
         requests_per_minute=reader.integer(tr, "testrail", "requests_per_minute", 180) or None,
         timeout=reader.number(tr, "testrail", "timeout", 30.0),
         ca_bundle=str(tr["ca_bundle"]) if tr.get("ca_bundle") else None,
+        verify_tls=reader.boolean(tr, "testrail", "verify_tls", True),
     )
     testfiesta = TestFiestaSettings(
         url=reader.url(tf, "testfiesta"),
@@ -301,6 +313,7 @@ def load_config(path: str | Path) -> Config:
         requests_per_minute=reader.integer(tf, "testfiesta", "requests_per_minute", 600) or None,
         timeout=reader.number(tf, "testfiesta", "timeout", 30.0),
         ca_bundle=str(tf["ca_bundle"]) if tf.get("ca_bundle") else None,
+        verify_tls=reader.boolean(tf, "testfiesta", "verify_tls", True),
     )
 
     raw_pairs = data.get("pair", [])
@@ -470,3 +483,46 @@ def resolve_secret(env_name: str, *, account: str, what: str) -> str:
         f"no entry {KEYRING_SERVICE}/{account}",
         hint=f"export {env_name}=... or run: keyring set {KEYRING_SERVICE} {account}",
     )
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, ``*.localhost`` or a loopback IP."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def connection_warnings(config: Config) -> list[tuple[str, str, str]]:
+    """``(side, host, message)`` for every way the config exposes a secret on the wire:
+    ``verify_tls = false`` (the certificate is not checked, so a man in the middle can read
+    the API key) and an ``http://`` URL to a host that is not this machine (the key travels
+    unencrypted). :meth:`core.service.Service.open` emits them on every run."""
+    warnings: list[tuple[str, str, str]] = []
+    for side, settings in (("testrail", config.testrail), ("testfiesta", config.testfiesta)):
+        parsed = urlparse(settings.url)
+        host = parsed.hostname or parsed.netloc
+        secret = "API key" if side == "testrail" else "API token"
+        if parsed.scheme == "http" and not _is_loopback(host):
+            warnings.append(
+                (
+                    side,
+                    host,
+                    f"[{side}] url {settings.url} is plain http: the {secret} travels "
+                    f"unencrypted to {host}; use https://",
+                )
+            )
+        elif parsed.scheme == "https" and not settings.verify_tls:
+            warnings.append(
+                (
+                    side,
+                    host,
+                    f"[{side}] verify_tls = false: the TLS certificate of {host} is not "
+                    f"checked, so anyone on the way can read the {secret}; set ca_bundle to "
+                    "the PEM file of its certificate authority instead",
+                )
+            )
+    return warnings

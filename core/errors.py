@@ -18,7 +18,8 @@ Tree::
      └─ MappingError             a value has no counterpart on the other side (priority, field ...)
 
 No error message ever contains a secret: the HTTP layer builds messages from the method name and
-the status, never from request headers.
+the status, never from request headers, and masks any secret a server's text echoes back
+(:func:`core.http.redact`) before the text is cut to length.
 """
 
 from __future__ import annotations

@@ -33,6 +33,17 @@ class Activity:
     at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class ConnectionWarning(Activity):
+    """An :class:`Activity` (level ``"warning"``) about how a server is reached: TLS checks
+    switched off by ``verify_tls = false``, or plain ``http://`` to a host that is not this
+    machine. Emitted on every run (:func:`core.config.connection_warnings`); ``side`` is the
+    config table (``testrail``, ``testfiesta``) and ``host`` the server's host name."""
+
+    side: str = ""
+    host: str = ""
+
+
 EventSink = Callable[[object], None]
 
 

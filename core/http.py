@@ -27,17 +27,21 @@ TestFiesta host's budget). Every request goes through :meth:`ApiSession.send`, w
    the benchmarks can show requests, pacing waits and 429s.
 
 Error statuses become :mod:`core.errors` exceptions that name the side, the endpoint and the
-server's own message, never a header (so never a secret).
+server's own message, never a header; whatever a server or the network says passes through
+:func:`redact` first, so a secret it echoes back is masked.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import contextvars
+import functools
 import ipaddress
 import json
 import re
 import socket
+import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -191,6 +195,33 @@ class Pacer:
         return time.monotonic() - start
 
 
+def tls_verification(ca_bundle: str | None, *, verify_tls: bool = True) -> ssl.SSLContext | bool:
+    """httpx's ``verify`` for one host: an SSL context that requires a certificate chaining to
+    httpx's default authorities (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``) or to
+    ``ca_bundle`` (a PEM file) and checks the host name (``CERT_REQUIRED``,
+    ``check_hostname``); ``False`` only when the config says ``verify_tls = false`` for that
+    host (which warns on every run, :func:`core.config.connection_warnings`). Raises
+    :class:`OSError`/``ssl.SSLError`` for a ``ca_bundle`` that cannot be read."""
+    if not verify_tls:
+        return False
+    if ca_bundle:
+        return _required(ssl.create_default_context(cafile=ca_bundle))
+    return _default_context()
+
+
+def _required(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = True
+    return context
+
+
+@functools.cache
+def _default_context() -> ssl.SSLContext:
+    """httpx's default context, built once per process (loading the authorities takes a
+    noticeable fraction of a second; both clients share it)."""
+    return _required(httpx.create_ssl_context())
+
+
 def _origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url`` (no path or query: they may be long)."""
     parsed = httpx.URL(url)
@@ -290,8 +321,11 @@ def redirect_error(side: str, endpoint: str, response: httpx.Response) -> WrongS
 
 
 def _retry_after_seconds(response: httpx.Response) -> float:
-    """Seconds to wait after a 429/409: ``Retry-After`` (seconds or HTTP date), else the number
-    in TestRail's body text ("Retry after 6 seconds"), else :data:`DEFAULT_RATE_LIMIT_WAIT`."""
+    """Seconds to wait after a 429/409, at most :data:`MAX_RETRY_AFTER`: ``Retry-After``
+    (RFC 9110 §10.2.3; delay-seconds, or an HTTP date counted from the answer's own ``Date``
+    header when it has one, so a skewed local clock does not matter), else the number in
+    TestRail's body text ("Retry after 6 seconds"), else :data:`DEFAULT_RATE_LIMIT_WAIT`.
+    The header wins over the body when both are given."""
     header = response.headers.get("Retry-After")
     if header:
         try:
@@ -299,23 +333,71 @@ def _retry_after_seconds(response: httpx.Response) -> float:
         except ValueError:
             with contextlib.suppress(TypeError, ValueError):
                 when = parsedate_to_datetime(header).timestamp()
-                return min(MAX_RETRY_AFTER, max(0.0, when - time.time()))
+                now = time.time()
+                with contextlib.suppress(TypeError, ValueError):
+                    now = parsedate_to_datetime(response.headers.get("Date", "")).timestamp()
+                return min(MAX_RETRY_AFTER, max(0.0, when - now))
     match = _RETRY_AFTER_TEXT.search(response.text or "")
     if match:
         return min(MAX_RETRY_AFTER, float(match.group(1)))
     return DEFAULT_RATE_LIMIT_WAIT
 
 
+#: What a masked secret reads as in messages.
+REDACTED = "[redacted]"
+_TOKEN_SHAPE = re.compile(r"testfiesta_[A-Za-z0-9._~+/=-]{8,}")
+_AUTH_LINE = re.compile(
+    r"(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:basic|bearer|token)\s+)?[^\s\"',;}]+",
+    re.IGNORECASE,
+)
+
+
+def _secrets_in(request: httpx.Request | None) -> list[str]:
+    """The secrets ``request`` carries, longest first: its whole ``Authorization`` value, the
+    credential after the scheme and, for HTTP Basic, the decoded ``user:key`` and the key."""
+    value = request.headers.get("authorization", "") if request is not None else ""
+    found = [value] if value else []
+    scheme, _, credential = value.partition(" ")
+    if credential:
+        found.append(credential)
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+                found.append(decoded)
+                key = decoded.partition(":")[2]
+                if len(key) >= 4:
+                    found.append(key)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def redact(text: str, request: httpx.Request | None = None) -> str:
+    """``text`` with every secret masked as :data:`REDACTED`: those ``request`` carries (see
+    :func:`_secrets_in`), anything shaped like a TestFiesta token (``testfiesta_...``) and the
+    value of an echoed ``Authorization`` header. Every message built from what a server or
+    the network said goes through here (a misconfigured proxy may echo the request back)."""
+    for secret in _secrets_in(request):
+        text = text.replace(secret, REDACTED)
+    text = _TOKEN_SHAPE.sub(REDACTED, text)
+    return _AUTH_LINE.sub(lambda m: m.group(1) + REDACTED, text)
+
+
 def server_message(response: httpx.Response) -> str:
     """The server's own error text: TestRail's ``error``, TestFiesta's ``message``, else the body
-    (cut to 300 characters; HTML pages such as a 413 from the web server are summarised)."""
+    (cut to 300 characters; HTML pages such as a 413 from the web server are summarised), with
+    secrets masked (:func:`redact`)."""
+    request = response._request  # None for a response built without one (tests)
+    # masked before it is cut, so no tail of a secret survives the cut
+    return redact(_server_text(response), request)[:300]
+
+
+def _server_text(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
         text = response.text.strip()
         if text.startswith("<"):
             return f"non-JSON {response.headers.get('content-type', 'text/html')} page"
-        return text[:300] or response.reason_phrase
+        return text or response.reason_phrase
     if isinstance(body, dict):
         for key in ("error", "message"):
             value = body.get(key)
@@ -323,7 +405,7 @@ def server_message(response: httpx.Response) -> str:
                 return value
             if isinstance(value, list) and value:
                 return "; ".join(str(v) for v in value)
-    return json.dumps(body)[:300]
+    return json.dumps(body)
 
 
 def not_the_api(side: str) -> str:
@@ -358,7 +440,7 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        snippet = text[:80]
+        snippet = redact(text[:2000], response._request)[:80]
         raise UnexpectedResponse(
             f"{side} {endpoint} answered HTTP {response.status_code} with a body that is not "
             f"JSON: {snippet!r}: {not_the_api(side)}",
@@ -476,7 +558,8 @@ class ApiSession:
                 raise ServerUnreachable(
                     f"{self.side} {endpoint}: the TLS certificate of {_origin(url)} is not trusted",
                     hint=f"for a private certificate authority set ca_bundle in [{self.side}] "
-                    "to its PEM file (verification is never switched off)",
+                    "to its PEM file (verify_tls = false stops the check for that host, and "
+                    "warns on every run)",
                 ) from exc
             final = final_connect_failure(self.side, url, exc)
             if final is not None:
@@ -518,7 +601,8 @@ class ApiSession:
             self.on_event(event)
 
     def _unreachable(self, endpoint: str, url: str, exc: Exception) -> ServerUnreachable:
-        detail = str(exc).strip()
+        request = exc._request if isinstance(exc, httpx.RequestError) else None
+        detail = redact(str(exc).strip(), request)
         return ServerUnreachable(
             f"{self.side} {endpoint}: {type(exc).__name__} talking to {_origin(url)}"
             + (f" ({detail})" if detail else ""),

@@ -652,6 +652,12 @@ class ProjectMigration:
                 )
         present = {r.kind for r in tr_records.values()} | {"folder", "case"}
         types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
+        if self.dry_run and types and not self.tag_uids:
+            # tags are organization-wide: they may exist though the project does not yet, and
+            # a real run lists them (GET /tags) before creating any, so the dry run does too
+            with stage("tags"):
+                for tag in await self.tf.list_tags():
+                    self.tag_uids.setdefault(str(tag["name"]), int(tag["uid"]))
         tags = self.report.kinds.setdefault("tags", KindCount())
         tags.testrail = len({self.rules.type_tag(t) for t in types})
         tags.created = (

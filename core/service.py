@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from core.config import Config, load_config, resolve_secret
+from core.config import Config, connection_warnings, load_config, resolve_secret
 from core.config_edit import set_sync_enabled
 from core.engine.cycle import (
     Engine,
@@ -34,7 +34,7 @@ from core.engine.cycle import (
 from core.engine.plan import Plan
 from core.engine.reconcile import SYNC, Settings
 from core.errors import AuthenticationFailed, ConfigError
-from core.events import Activity, EventSink
+from core.events import Activity, ConnectionWarning, EventSink
 from core.http import RequestStats
 from core.lock import StateLock, read_holder
 from core.migrate import (
@@ -126,8 +126,14 @@ class Service:
             listener(event)
 
     async def open(self) -> None:
-        """Resolve secrets, build both clients and open the state store."""
+        """Resolve secrets, build both clients and open the state store. Emits a
+        :class:`core.events.ConnectionWarning` for each :func:`core.config.connection_warnings`
+        (TLS checks off, plain http to another machine) every time."""
         tr, tf = self.config.testrail, self.config.testfiesta
+        for side, host, message in connection_warnings(self.config):
+            if side == "testrail" and self.testrail_export is not None:
+                continue  # an export file is read, not that server
+            self.emit(ConnectionWarning("warning", message, side=side, host=host))
         api_key = (
             resolve_secret(
                 tr.api_key_env,
@@ -152,6 +158,7 @@ class Service:
                 requests_per_minute=tr.requests_per_minute,
                 timeout=tr.timeout,
                 ca_bundle=tr.ca_bundle,
+                verify_tls=tr.verify_tls,
                 transport=self._transports[0],
                 on_event=self.emit,
             )
@@ -162,6 +169,7 @@ class Service:
             requests_per_minute=tf.requests_per_minute,
             timeout=tf.timeout,
             ca_bundle=tf.ca_bundle,
+            verify_tls=tf.verify_tls,
             transport=self._transports[1],
             on_event=self.emit,
         )

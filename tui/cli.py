@@ -148,7 +148,18 @@ def _config_path(args: argparse.Namespace) -> str:
 
 def _service(args: argparse.Namespace) -> Service:
     config = load_config(_config_path(args))
-    return make_service(config, Path(args.state) if getattr(args, "state", None) else None)
+    service = make_service(config, Path(args.state) if getattr(args, "state", None) else None)
+    service.subscribe(_connection_warning)
+    return service
+
+
+def _connection_warning(event: object) -> None:
+    """Every verb that connects says on stderr, every run, when a secret could be read on the
+    wire (``--json`` too: stdout stays the report)."""
+    from core.events import ConnectionWarning
+
+    if isinstance(event, ConnectionWarning):
+        print(f"railfiesta: warning: {event.message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -235,10 +246,12 @@ class ProgressPrinter:
         self._last = 0.0
 
     def __call__(self, event: object) -> None:
-        from core.events import Activity, Progress
+        from core.events import Activity, ConnectionWarning, Progress
         from core.http import RateLimitWait, Retrying
 
         line = ""
+        if isinstance(event, ConnectionWarning):
+            return  # said once by the verb's own subscriber (_connection_warning)
         if isinstance(event, RateLimitWait):
             line = f"{event.side} rate limit: waiting {event.seconds:.0f} s ({event.endpoint})"
         elif isinstance(event, Retrying):

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from core.errors import ApiError, UnexpectedResponse, WrongServer
-from core.http import ApiSession, classify_status, decode_json, server_message
+from core.http import ApiSession, classify_status, decode_json, server_message, tls_verification
 from core.testrail.client import TestRailClient, classify_testrail_error
 
 #: Rows asked for per list request. No maximum is documented; 250 keeps pages small enough for
@@ -71,11 +71,13 @@ class TestFiestaClient:
         requests_per_minute: int | None = 600,
         timeout: float = 30.0,
         ca_bundle: str | None = None,
+        verify_tls: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         on_event: Callable[[object], None] | None = None,
     ) -> TestFiestaClient:
         """A client for ``url`` (``https://api.testfiesta.com``) and organization ``handle``,
         authenticated with the API key ``token`` (``testfiesta_...``; testfiesta-api.md §1.2).
+        TLS as in :func:`core.http.tls_verification` (``ca_bundle``, ``verify_tls``).
         """
         client = httpx.AsyncClient(
             headers={
@@ -84,7 +86,10 @@ class TestFiestaClient:
                 "User-Agent": "railfiesta",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=ca_bundle or True,
+            # an injected transport (tests) carries its own connection handling
+            verify=tls_verification(ca_bundle, verify_tls=verify_tls)
+            if transport is None
+            else True,
             transport=transport,
         )
         session = ApiSession(

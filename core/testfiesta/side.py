@@ -453,7 +453,8 @@ class TestFiestaSide:
         return found
 
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
-        """The record whose ``externalId`` names ``origin`` (one listing, then cached); an
+        """The record whose ``source`` is ours and whose ``externalId`` names ``origin`` (one
+        listing, then cached; another tool's record with the same ``externalId`` is not it); an
         execution by its run and case; a result by the TestRail id in its first line."""
         if kind == "test":
             natural = tuple(values.get("natural") or ())
@@ -477,11 +478,14 @@ class TestFiestaSide:
                     return Record("result", tf_key("result", row["id"]), {}, origin)
             return None
         if self._by_external is None:
+            # source and externalId together: another tool's record may carry the same id
             index: dict[str, dict[str, Any]] = {}
             for row in await self._folders():
-                index[f"folder:{row.get('externalId')}"] = row
+                if row.get("source") == SOURCE:
+                    index[f"folder:{row.get('externalId')}"] = row
             async for row in self.client.iter_cases(self.ctx.project_key):
-                index[f"case:{row.get('externalId')}"] = row
+                if row.get("source") == SOURCE:
+                    index[f"case:{row.get('externalId')}"] = row
             self._by_external = index
         if not origin.startswith("tr:"):
             return None

@@ -21,7 +21,13 @@ from urllib.parse import quote
 import httpx
 
 from core.errors import AccessDenied, ApiError, UnexpectedResponse, WrongServer
-from core.http import ApiSession, classify_status, decode_json, not_the_api
+from core.http import (
+    ApiSession,
+    classify_status,
+    decode_json,
+    not_the_api,
+    tls_verification,
+)
 
 #: TestRail's maximum (and default) page size for bulk GETs (testrail-api.md §2.2).
 PAGE_SIZE = 250
@@ -108,18 +114,24 @@ class TestRailClient:
         requests_per_minute: int | None = 180,
         timeout: float = 30.0,
         ca_bundle: str | None = None,
+        verify_tls: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         on_event: Callable[[object], None] | None = None,
     ) -> TestRailClient:
         """A client for the TestRail at ``url`` with HTTP Basic ``user``:``api_key`` (§1.2).
 
-        ``timeout`` is per request in seconds; ``ca_bundle`` a PEM file for a private CA (TLS is
-        always verified); ``transport`` lets tests route to an in-process emulator.
+        ``timeout`` is per request in seconds; ``ca_bundle`` a PEM file for a private CA;
+        ``verify_tls=False`` stops checking the certificate (see
+        :func:`core.http.tls_verification`); ``transport`` lets tests route to an in-process
+        emulator.
         """
         client = httpx.AsyncClient(
             auth=httpx.BasicAuth(user, api_key),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=ca_bundle or True,
+            # an injected transport (tests) carries its own connection handling
+            verify=tls_verification(ca_bundle, verify_tls=verify_tls)
+            if transport is None
+            else True,
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "railfiesta"},
         )

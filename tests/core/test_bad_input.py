@@ -167,7 +167,7 @@ def test_unknown_key_names_its_line_and_the_known_keys(env: Emulated) -> None:
     assert error.value.line == 6
     assert error.value.message == f"{env.config_path}:6: unknown key 'rpm' in [testrail]"
     assert error.value.hint == (
-        "known keys: api_key_env, ca_bundle, requests_per_minute, timeout, url, user"
+        "known keys: api_key_env, ca_bundle, requests_per_minute, timeout, url, user, verify_tls"
     )
 
 

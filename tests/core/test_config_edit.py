@@ -414,7 +414,8 @@ def test_an_invalid_result_is_undone_and_the_error_raised(tmp_path: Path) -> Non
     path.chmod(0o640)
     with pytest.raises(ConfigError) as caught:
         set_value(path, "sync", "conflict_policy", "bogus")
-    assert caught.value.line == 30
+    line = next(n for n, text in enumerate(SAMPLE.splitlines(), 1) if text.startswith("conflict_"))
+    assert caught.value.line == line
     assert "conflict_policy 'bogus' is not one of ask" in caught.value.message
     assert path.read_bytes() == SAMPLE.encode("utf-8")
     assert stat.S_IMODE(path.stat().st_mode) == 0o640

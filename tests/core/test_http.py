@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
 import stamina
 
 from core.errors import AccessDenied, ApiError, RateLimited, ServerUnreachable
-from core.http import Pacer, RateLimitWait
+from core.http import MAX_RETRY_AFTER, Pacer, RateLimitWait
 from core.testfiesta.client import TestFiestaClient
 from core.testrail.client import TestRailClient
+from tests.fakeclock import run_on_fake_clock
 
 
 @pytest.fixture(autouse=True)
-def no_backoff() -> Iterator[None]:
-    """Retries happen as configured, without sleeping."""
+def no_backoff(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Retries happen as configured, without sleeping (except in the ``*_on_the_clock`` tests,
+    which sleep for real on :mod:`tests.fakeclock`'s virtual clock)."""
+    if request.node.name.split("[")[0].endswith("_on_the_clock"):
+        yield
+        return
     with stamina.set_testing(True, attempts=6, cap=True):
         yield
 
@@ -184,3 +192,178 @@ async def test_an_untrusted_certificate_is_not_retried_and_names_ca_bundle() -> 
         await client.get_projects()
     await client.aclose()
     assert methods == ["GET"]
+
+
+# ---------------------------------------------------------------------- on a virtual clock
+# stamina sleeps with asyncio.sleep and the pacer with aiolimiter's loop timers: both run on
+# tests.fakeclock's loop, whose clock jumps to the next timer, so the waits below are the
+# real waits the code asks for, measured when each request reaches the server.
+
+RATE_BODY = {
+    "error": "API Rate Limit Exceeded - 180 per minute maximum allowed. Retry after 30 seconds."
+}
+
+
+def _clocked(*answers: httpx.Response) -> tuple[httpx.MockTransport, list[tuple[str, float]]]:
+    """A transport answering ``answers`` in order; records (method, loop time) per request."""
+    queue = list(answers)
+    seen: list[tuple[str, float]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, asyncio.get_running_loop().time()))
+        return queue.pop(0) if queue else httpx.Response(200, json={"id": 1, "name": "Datahub"})
+
+    return httpx.MockTransport(handler), seen
+
+
+def _get_project_on_the_clock(*answers: httpx.Response) -> tuple[list[float], list[object]]:
+    """GET get_project/1 through ``answers``; (times each request arrived, events)."""
+    transport, seen = _clocked(*answers)
+    events: list[object] = []
+
+    async def go() -> None:
+        client = _testrail(transport, events)
+        try:
+            assert (await client.get_project(1))["name"] == "Datahub"
+        finally:
+            await client.aclose()
+
+    run_on_fake_clock(go())
+    return [t for _, t in seen], events
+
+
+def test_retry_after_header_wins_over_the_body_on_the_clock() -> None:
+    times, events = _get_project_on_the_clock(
+        httpx.Response(429, headers={"Retry-After": "7"}, json=RATE_BODY)
+    )
+    assert times == pytest.approx([0.0, 7.0], abs=0.01)
+    assert events == [RateLimitWait("testrail", "get_project", 7.0)]
+
+
+def test_the_wait_is_exactly_what_the_server_asks_for_each_time_on_the_clock() -> None:
+    times, _ = _get_project_on_the_clock(
+        httpx.Response(429, headers={"Retry-After": "3"}, json={"error": "slow down"}),
+        httpx.Response(429, json=RATE_BODY),  # no header: the body's 30 seconds
+        httpx.Response(429, headers={"Retry-After": "11"}, json={"error": "slow down"}),
+    )
+    assert times == pytest.approx([0.0, 3.0, 33.0, 44.0], abs=0.01)
+
+
+def test_retry_after_as_an_http_date_counts_from_the_answer_date_on_the_clock() -> None:
+    server_now = datetime(2026, 3, 2, 9, 30, 0, tzinfo=UTC)  # far from this machine's clock
+    times, events = _get_project_on_the_clock(
+        httpx.Response(
+            429,
+            headers={
+                "Date": format_datetime(server_now, usegmt=True),
+                "Retry-After": format_datetime(server_now + timedelta(seconds=42), usegmt=True),
+            },
+            json=RATE_BODY,
+        )
+    )
+    assert times == pytest.approx([0.0, 42.0], abs=0.01)
+    assert events == [RateLimitWait("testrail", "get_project", 42.0)]
+
+
+def test_retry_after_as_an_http_date_without_a_date_header_uses_the_local_clock() -> None:
+    from core.http import _retry_after_seconds
+
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=90)
+    response = httpx.Response(429, headers={"Retry-After": format_datetime(when, usegmt=True)})
+    assert 88.0 <= _retry_after_seconds(response) <= 90.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Retry-After": "86400"}, {"error": "slow down"}),
+        ({}, {"error": "Maintenance. Retry after 7200 seconds."}),
+    ],
+    ids=["header", "body"],
+)
+def test_a_wait_longer_than_the_cap_is_capped_on_the_clock(
+    headers: dict[str, str], body: dict[str, str]
+) -> None:
+    times, events = _get_project_on_the_clock(httpx.Response(429, headers=headers, json=body))
+    assert MAX_RETRY_AFTER == 300.0
+    assert times == pytest.approx([0.0, 300.0], abs=0.01)
+    assert events == [RateLimitWait("testrail", "get_project", 300.0)]
+
+
+def test_testrail_409_maintenance_is_retried_reads_and_writes_on_the_clock() -> None:
+    maintenance = {"error": "TestRail is currently undergoing maintenance. Retry after 20 seconds."}
+    transport, seen = _clocked(
+        httpx.Response(409, json=maintenance),
+        httpx.Response(409, headers={"Retry-After": "15"}, json=maintenance),
+        httpx.Response(200, json={"id": 1, "name": "Datahub"}),
+        httpx.Response(409, json=maintenance),
+        httpx.Response(200, json={"id": 7, "title": "Login works"}),
+    )
+    events: list[object] = []
+
+    async def go() -> tuple[str, int]:
+        client = _testrail(transport, events)
+        try:
+            project = await client.get_project(1)
+            case = await client.add_case(3, {"title": "Login works"})
+        finally:
+            await client.aclose()
+        return project["name"], case["id"]
+
+    result, _ = run_on_fake_clock(go())
+    assert result == ("Datahub", 7)
+    assert [method for method, _ in seen] == ["GET", "GET", "GET", "POST", "POST"]
+    assert [t for _, t in seen] == pytest.approx([0.0, 20.0, 35.0, 35.0, 55.0], abs=0.01)
+    assert [e.seconds for e in events if isinstance(e, RateLimitWait)] == [20.0, 15.0, 20.0]
+
+
+@pytest.mark.parametrize("per_minute", [20, 60, 180, 300])
+def test_the_pacer_admits_at_most_n_requests_in_any_sliding_minute_on_the_clock(
+    per_minute: int,
+) -> None:
+    """Many requests through a real session (pacer, stats, transport) on the virtual clock:
+    every 60-second window that opens at a request holds at most ``per_minute`` of them, and
+    the pacer is not needlessly slow (the busiest window is full but for the request that
+    lands as it closes)."""
+    count = per_minute * 4 + 7
+    transport, seen = _clocked(*[httpx.Response(200, json=[])] * count)
+
+    async def go() -> None:
+        client = TestRailClient.connect(
+            "https://acme.testrail.io",
+            "qa@example.com",
+            "k3y",
+            requests_per_minute=per_minute,
+            transport=transport,
+        )
+        try:
+            # concurrent callers, as the sides' gathers do
+            await asyncio.gather(*(client.get("get_priorities") for _ in range(count)))
+        finally:
+            await client.aclose()
+
+    run_on_fake_clock(go())
+    times = sorted(t for _, t in seen)
+    assert len(times) == count
+    busiest = 0
+    for i, start in enumerate(times):
+        in_window = sum(1 for t in times[i:] if t < start + 60.0)
+        busiest = max(busiest, in_window)
+    assert per_minute - 1 <= busiest <= per_minute  # the last slot opens as the minute ends
+    # and over the whole run it keeps at least 90 % of the allowed pace
+    assert times[-1] <= (count - 1) / (0.9 * per_minute) * 60.0
+
+
+@pytest.mark.parametrize("gap", [b"", b"\n", b"\r\n  "], ids=["none", "newline", "crlf"])
+async def test_the_legacy_text_before_the_json_is_stripped(gap: bytes) -> None:
+    """Old TestRail servers answer ``USER AUTHENTICATION SUCCESSFUL!`` before the JSON
+    (testrail-api.md §1.4), for single records and lists alike."""
+    prefix = b"USER AUTHENTICATION SUCCESSFUL!" + gap
+    transport, _ = _scripted(
+        httpx.Response(200, content=prefix + b'{"id": 1, "name": "Datahub"}'),
+        httpx.Response(200, content=prefix + b'[{"id": 2, "name": "High"}]'),
+    )
+    client = _testrail(transport, [])
+    assert await client.get_project(1) == {"id": 1, "name": "Datahub"}
+    assert await client.get_priorities() == [{"id": 2, "name": "High"}]
+    await client.aclose()

@@ -1,4 +1,7 @@
-"""Every real TestRail XML export, migrated over real HTTP and read back through TestFiesta's API.
+"""Every real TestRail XML export, migrated and read back through TestFiesta's API.
+
+The exports go through both emulators in-process (``httpx.ASGITransport``, no sockets); one
+smoke test sends one export over real TCP, so the wiring to a real server is covered too.
 
 The expected values come from reading the export file directly with ElementTree, independent of
 the emulator's importer and of the product: folder paths, case titles, preconditions, text
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core.config import load_config
@@ -87,9 +91,13 @@ def expected_from_xml(path: Path) -> tuple[list[tuple[str, ...]], list[CaseView]
     return folders, cases
 
 
-async def read_back(url: str, token: str, key: str) -> tuple[list[tuple[str, ...]], list[CaseView]]:
+async def read_back(
+    url: str, token: str, key: str, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[list[tuple[str, ...]], list[CaseView]]:
     """(folder paths, case views) as TestFiesta's v1 API returns them."""
-    client = TestFiestaClient.connect(url, "acme", token, requests_per_minute=None)
+    client = TestFiestaClient.connect(
+        url, "acme", token, requests_per_minute=None, transport=transport
+    )
     try:
         folders = await client.list_folders(key)
         cases = await client.list_cases(key)
@@ -152,7 +160,19 @@ testfiesta_project = "REAL"
 def test_real_export_arrives_exactly_and_a_rerun_creates_nothing(
     export: str, real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = real_exports / export
+    _migrate_and_compare(real_exports / export, tmp_path, monkeypatch, tcp=False)
+
+
+def test_one_real_export_over_tcp(
+    real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same check with both emulators served on 127.0.0.1 (real sockets, real httpx pool)."""
+    _migrate_and_compare(real_exports / EXPORTS[1], tmp_path, monkeypatch, tcp=True)
+
+
+def _migrate_and_compare(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, tcp: bool
+) -> None:
     assert source.is_file(), f"missing real export {source}"
     expected_folders, expected_cases = expected_from_xml(source)
     assert expected_cases, "the export holds cases"
@@ -164,18 +184,38 @@ def test_real_export_arrives_exactly_and_a_rerun_creates_nothing(
     project_id = testrail_emulator.from_xml(state, source)
     tr_app = testrail_emulator.create_app(state, user="qa@example.com", api_key="real-data-key")
     tf_app = testfiesta_emulator.create_app(handle="acme", token=token)
-    with start_in_thread(tr_app) as testrail, start_in_thread(tf_app) as testfiesta:
-        config = load_config(_config(tmp_path, testrail.url, testfiesta.url, project_id))
 
-        async def migrate_twice() -> tuple[Any, Any, Any]:
-            async with Service(config, state_dir=tmp_path / "state") as service:
-                first = (await service.migrate())[0]
-            back = await read_back(testfiesta.url, token, "REAL")
-            async with Service(config, state_dir=tmp_path / "state") as service:
-                second = (await service.migrate())[0]
-            return first, back, second
+    async def migrate_twice(
+        testrail_url: str, testfiesta_url: str, in_process: bool
+    ) -> tuple[Any, Any, Any]:
+        config = load_config(_config(tmp_path, testrail_url, testfiesta_url, project_id))
 
-        first, (folders, cases), second = asyncio.run(migrate_twice())
+        def service() -> Service:
+            if not in_process:
+                return Service(config, state_dir=tmp_path / "state")
+            return Service(
+                config,
+                state_dir=tmp_path / "state",
+                testrail_transport=httpx.ASGITransport(tr_app),
+                testfiesta_transport=httpx.ASGITransport(tf_app),
+            )
+
+        async with service() as first_run:
+            first = (await first_run.migrate())[0]
+        back = await read_back(
+            testfiesta_url, token, "REAL", httpx.ASGITransport(tf_app) if in_process else None
+        )
+        async with service() as second_run:
+            second = (await second_run.migrate())[0]
+        return first, back, second
+
+    if tcp:
+        with start_in_thread(tr_app) as testrail, start_in_thread(tf_app) as testfiesta:
+            assert testrail.url.startswith("http://127.0.0.1:")
+            result = asyncio.run(migrate_twice(testrail.url, testfiesta.url, False))
+    else:
+        result = asyncio.run(migrate_twice("http://testrail.test", "http://testfiesta.test", True))
+    first, (folders, cases), second = result
 
     assert first.complete
     assert first.kinds["folders"].testrail == len(expected_folders)
