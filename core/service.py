@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,9 +25,9 @@ import httpx
 
 from core.config import Config, load_config, resolve_secret
 from core.config_edit import set_sync_enabled
+from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
+from core.conflicts import EditPart as EditPart
 from core.conflicts import (
-    ConflictRow,
-    EditPart,
     conflict_rows,
     edit_parts,
     edited_value,
@@ -91,6 +92,16 @@ class TreeNode:
     children: list[TreeNode] = field(default_factory=list)
     #: a suite-mode-2 baseline (a frozen copy of the master suite), not the master itself
     baseline: bool = False
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """``tr:case:9`` before ``tr:case:10``, ``steps[2]`` before ``steps[10]``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def _view_order(view: ConflictView) -> tuple[Any, ...]:
+    """Oldest first; those one cycle found by record, then by field."""
+    return (view.since or 0.0, _natural(view.testrail), _natural(view.field))
 
 
 @dataclass
@@ -649,9 +660,9 @@ class Service:
         return f"person:{who}"
 
     def conflict_views(self) -> list[ConflictView]:
-        """Every stored conflict, oldest first, open or chosen-but-not-applied, with the
-        record's title and its values as rows (the console's conflict screen). State store
-        only: no network."""
+        """Every stored conflict, oldest first (those one cycle found by record, then field),
+        open or chosen-but-not-applied, with the record's title and its values as rows (the
+        console's conflict screen). State store only: no network."""
         store = self._state()
         titles: dict[str, str | None] = {}
         views = []
@@ -674,7 +685,7 @@ class Service:
                     since=entry.get("since"),
                 )
             )
-        return views
+        return sorted(views, key=_view_order)
 
     def conflict_counts(self) -> tuple[int, int]:
         """``(open, chosen)``: conflicts waiting for a person, and those with a choice the

@@ -120,6 +120,7 @@ class Engine:
         return chosen
 
     def _store_conflicts(self, conflicts: list[Conflict]) -> None:
+        now = time.time()  # conflicts one cycle found are equally old
         with self.store.transact():
             for conflict in conflicts:
                 before = self.store.get_in(CONFLICT, conflict.id) or {}
@@ -129,7 +130,7 @@ class Engine:
                     {
                         "conflict": conflict.as_dict(),
                         "resolution": before.get("resolution"),
-                        "since": before.get("since", time.time()),
+                        "since": before.get("since", now),
                         "scope": self.pair,
                     },
                 )
