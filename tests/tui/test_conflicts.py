@@ -332,6 +332,23 @@ async def test_capital_d_repeats_the_choice_for_the_rest_of_the_field(world: Wor
         assert world.tr_steps(refund)[1] == STEP_TWO[0]
 
 
+async def test_u_takes_back_a_capital_d_batch_as_a_whole(world: World) -> None:
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_conflicts(pilot, app)
+        first = screen.current
+        await pilot.press("greater_than_sign", "D")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.service.conflict_counts() == (1, 2))
+        await pilot.press("u")  # the D batch
+        await wait_for(pilot, lambda: app.service.conflict_counts() == (2, 1))
+        assert shown(screen) == ("title", "Pay with a gift card")
+        await pilot.press("u")  # the > before it
+        await wait_for(pilot, lambda: app.service.conflict_counts() == (3, 0))
+        assert screen.current == first
+
+
 async def test_capital_d_waits_for_a_yes(world: World) -> None:
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -533,7 +550,7 @@ def snapshot_world(tmp_path: Path, secrets: None) -> World:
 
 
 @pytest.mark.parametrize("theme", ["railfiesta-dark", "railfiesta-high-contrast"])
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_conflict_screen_snapshot(
     snapshot_world: World, snap_compare: Any, theme: str, size: tuple[int, int]
 ) -> None:
