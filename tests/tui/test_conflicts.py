@@ -16,6 +16,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from textual.pilot import Pilot
+from textual.widgets._toast import Toast
 
 from core.config import load_config
 from core.service import Service
@@ -509,6 +510,34 @@ async def test_the_keys_are_in_the_help_and_the_palette(world: World) -> None:
         app.call_later(commands["Conflict: TestRail wins"].callback)
         await wait_for(pilot, lambda: app.service.conflict_counts() == (2, 1))
         assert shown(screen) == ("title", "Pay with a gift card")
+
+
+async def test_with_no_conflict_the_screen_says_so_and_the_keys_choose_nothing(
+    tmp_path: Path, secrets: None
+) -> None:
+    world = build_world(tmp_path)
+    async with world.service() as service:
+        [report] = await service.migrate()
+        assert report.complete
+    app = world.app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await open_conflicts(pilot, app)
+        assert screen.title_text == "Conflicts: none open"
+        assert screen.record_text.startswith("Nothing to settle.")
+        await pilot.press("greater_than_sign", "e", "D", "u", "n", "slash")
+        await pilot.pause()
+        assert app.screen is screen
+        assert app.service.conflict_counts() == (0, 0)
+        messages = [n.message for n in app._notifications]
+        assert messages == [
+            "No conflict to settle.",
+            "No conflict to settle.",
+            "Choose > or < first: D then makes that choice for the rest of the field.",
+            "Nothing to undo here.",
+            "No conflict to settle.",
+        ]
+        await wait_for(pilot, lambda: bool(screen.query(Toast)))
+        assert "No conflict to settle." in screen_text(app)
 
 
 # ---------------------------------------------------------------------------------- diff

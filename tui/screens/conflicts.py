@@ -480,7 +480,8 @@ class ConflictsScreen(Screen[None]):
 
     def action_skip(self) -> None:
         """``/``: leave this conflict open and show the next open one."""
-        self._move_on()
+        if self._needs_current() is not None:
+            self._move_on()
 
     # ------------------------------------------------------------------ choosing
 
