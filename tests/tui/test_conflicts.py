@@ -545,7 +545,7 @@ async def test_with_no_conflict_the_screen_says_so_and_the_keys_choose_nothing(
             "Nothing to undo here.",
             "No conflict to settle.",
         ]
-        await wait_for(pilot, lambda: bool(screen.query(Toast)))
+        await wait_for(pilot, lambda: bool(screen.query(Toast)), timeout=10.0)
         assert "No conflict to settle." in screen_text(app)
 
 
