@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,10 +25,21 @@ import httpx
 
 from core.config import Config, connection_warnings, load_config, resolve_secret
 from core.config_edit import set_sync_enabled
+from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
+from core.conflicts import EditPart as EditPart
+from core.conflicts import (
+    conflict_rows,
+    edit_parts,
+    edited_value,
+    field_label,
+)
 from core.engine.cycle import (
     Engine,
     find_conflict,
+    record_title,
     resolve_conflict,
+    resolve_rest,
+    rest_of_field,
     stored_conflicts,
     unresolve_conflict,
 )
@@ -80,6 +92,42 @@ class TreeNode:
     children: list[TreeNode] = field(default_factory=list)
     #: a suite-mode-2 baseline (a frozen copy of the master suite), not the master itself
     baseline: bool = False
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """``tr:case:9`` before ``tr:case:10``, ``steps[2]`` before ``steps[10]``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def _view_order(view: ConflictView) -> tuple[Any, ...]:
+    """Oldest first; those one cycle found by record, then by field."""
+    return (view.since or 0.0, _natural(view.testrail), _natural(view.field))
+
+
+@dataclass
+class ConflictView:
+    """One stored conflict as the conflict screen shows it: ``id``, ``kind``, the record
+    keys ``testrail``/``testfiesta``, ``field`` (the engine's value name, ``steps[2]``) and
+    ``label`` (its words, ``step 2``), ``title`` (the record's title or name both sides last
+    agreed on; None if the base has none), ``rows`` (the three values as text, per step
+    column for a step), ``resolution`` (None while open, else ``{"winner", "value", "by",
+    "at"}``: chosen, applied by the next sync cycle) and ``since`` (UNIX seconds)."""
+
+    id: str
+    kind: str
+    testrail: str
+    testfiesta: str
+    field: str
+    label: str
+    title: str | None
+    rows: list[ConflictRow]
+    resolution: dict[str, Any] | None
+    since: float | None
+
+    @property
+    def chosen(self) -> bool:
+        """A choice is recorded and waits for the next cycle."""
+        return bool(self.resolution)
 
 
 class Service:
@@ -608,13 +656,77 @@ class Service:
         """Choose for a conflict (``testrail``, ``testfiesta`` or ``value``); the next cycle
         applies it. See :func:`core.engine.cycle.resolve_conflict`."""
         store = self._state()
-        who = os.environ.get("USER") or os.environ.get("USERNAME") or "someone"
-        return resolve_conflict(store, conflict_id, winner, value, by=f"person:{who}")
+        return resolve_conflict(store, conflict_id, winner, value, by=self._who())
 
     def unresolve(self, conflict_id: str) -> bool:
         """Take back a choice the engine has not applied yet."""
         store = self._state()
         return unresolve_conflict(store, conflict_id)
+
+    def _who(self) -> str:
+        who = os.environ.get("USER") or os.environ.get("USERNAME") or "someone"
+        return f"person:{who}"
+
+    def conflict_views(self) -> list[ConflictView]:
+        """Every stored conflict, oldest first (those one cycle found by record, then field),
+        open or chosen-but-not-applied, with the record's title and its values as rows (the
+        console's conflict screen). State store only: no network."""
+        store = self._state()
+        titles: dict[str, str | None] = {}
+        views = []
+        for entry in stored_conflicts(store):
+            conflict = entry["conflict"]
+            pair = str(conflict["testrail"])
+            if pair not in titles:
+                titles[pair] = record_title(store, pair)
+            views.append(
+                ConflictView(
+                    id=str(conflict["id"]),
+                    kind=str(conflict["kind"]),
+                    testrail=pair,
+                    testfiesta=str(conflict["testfiesta"]),
+                    field=str(conflict["field"]),
+                    label=field_label(str(conflict["field"])),
+                    title=titles[pair],
+                    rows=conflict_rows(conflict["values"]),
+                    resolution=entry.get("resolution") or None,
+                    since=entry.get("since"),
+                )
+            )
+        return sorted(views, key=_view_order)
+
+    def conflict_counts(self) -> tuple[int, int]:
+        """``(open, chosen)``: conflicts waiting for a person, and those with a choice the
+        next sync cycle applies (for the console's header)."""
+        entries = stored_conflicts(self._state())
+        chosen = sum(1 for e in entries if e.get("resolution"))
+        return len(entries) - chosen, chosen
+
+    def rest_of_field(self, conflict_id: str) -> list[dict[str, Any]]:
+        """The other open conflicts on the same field and kind as ``conflict_id`` (see
+        :func:`core.engine.cycle.rest_of_field`); KeyError for an unknown conflict."""
+        return rest_of_field(self._state(), conflict_id)
+
+    def resolve_rest(self, conflict_id: str, winner: str) -> list[dict[str, Any]]:
+        """The same choice (``testrail`` or ``testfiesta``) for every conflict
+        :meth:`rest_of_field` lists; the updated entries. See
+        :func:`core.engine.cycle.resolve_rest`."""
+        return resolve_rest(self._state(), conflict_id, winner, by=self._who())
+
+    def edit_parts(self, conflict_id: str) -> list[EditPart]:
+        """The texts an editor of the conflict opens with, both sides' changes merged (see
+        :func:`core.conflicts.edit_parts`); KeyError for an unknown conflict."""
+        entry = find_conflict(self._state(), conflict_id)
+        return edit_parts(entry["conflict"]["values"])
+
+    def resolve_edited(self, conflict_id: str, texts: dict[str, str]) -> dict[str, Any]:
+        """Resolve the conflict with the value the edited ``texts`` (by
+        :attr:`core.conflicts.EditPart.name`) make; ValueError when they do not make one (a
+        clash block left, JSON that does not parse), KeyError for an unknown conflict."""
+        store = self._state()
+        entry = find_conflict(store, conflict_id)
+        value = edited_value(entry["conflict"]["values"], texts)
+        return resolve_conflict(store, entry["conflict"]["id"], "value", value, by=self._who())
 
     # ------------------------------------------------------------------ status
 

@@ -36,6 +36,7 @@ from tui.messages import (
     ServiceFailed,
     ServiceOpened,
 )
+from tui.screens.conflicts import ConflictsScreen
 from tui.screens.help import NAVIGATION, HelpScreen, KeyRows
 from tui.screens.main import MainScreen, ServerNews, plural
 from tui.screens.modals import Confirm
@@ -126,6 +127,7 @@ class RailfiestaApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),
+        Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("p", "next_pair", "Next pair", id="next_pair"),
         Binding("question_mark", "help", "Keys", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -313,6 +315,11 @@ class RailfiestaApp(App[None]):
 
     # ------------------------------------------------------------------ other actions
 
+    def action_conflicts(self) -> None:
+        """Open the conflicts screen (once)."""
+        if not isinstance(self.screen, ConflictsScreen):
+            self.push_screen(ConflictsScreen(self.service))
+
     def action_help(self) -> None:
         """Show the keys of the current screen."""
         if isinstance(self.screen, HelpScreen):
@@ -358,6 +365,17 @@ class RailfiestaApp(App[None]):
             "Migrate", "Copy the TestRail project into TestFiesta (M)", self.action_migrate
         )
         yield SystemCommand("Reload panes", "Read both projects again", self._reload_panes)
+        yield SystemCommand(
+            "Conflicts", "Settle sync conflicts in a three-way diff (c)", self.action_conflicts
+        )
+        if isinstance(screen, ConflictsScreen):
+            for binding in ConflictsScreen.BINDINGS:
+                assert isinstance(binding, Binding)
+                yield SystemCommand(
+                    f"Conflict: {binding.description}",
+                    f"On the conflicts screen ({binding.key_display or binding.key})",
+                    partial(self.run_action, binding.action, screen),
+                )
         pairs = self.service.config.pairs
         if len(pairs) > 1:
             for index, pair in enumerate(pairs):

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 from core.config import KEYRING_SERVICE, Config, load_config, parse_duration, resolve_secret
+from core.conflicts import typed_value
 from core.errors import (
     AccessDenied,
     ApiError,
@@ -585,20 +586,13 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 
 def _typed_value(entry: dict[str, Any], text: str) -> Any:
-    """``--value TEXT`` for this conflict: the text itself for a text value; JSON for a value
-    that is not text on either side (a list of steps, a number)."""
-    values = entry["conflict"]["values"]
-    sides = [values.get(k) for k in ("testrail", "testfiesta", "base")]
-    if any(isinstance(v, str) for v in sides) or all(v is None for v in sides):
-        return text
-    import json
-
+    """``--value TEXT`` for this conflict (:func:`core.conflicts.typed_value`: the text itself
+    for a text value; JSON for a value that is not text on either side)."""
     try:
-        return json.loads(text)
-    except ValueError:
-        kinds = sorted({type(v).__name__ for v in sides if v is not None})
+        return typed_value(entry["conflict"]["values"], text)
+    except ValueError as error:
         raise _Fatal(
-            f"{entry['conflict']['field']} holds {'/'.join(kinds)}, not text",
+            f"{entry['conflict']['field']} {error}",
             hint="give --value as JSON, in the shape `railfiesta conflicts show ID` prints",
         ) from None
 
@@ -607,10 +601,20 @@ def _resolve(args: argparse.Namespace, service: Service) -> int:
     """Record the choice, then apply it now with one sync cycle unless another process holds
     the state lock (a running ``sync --watch`` applies it at its next cycle)."""
 
+    if args.rest_of_field and not args.take:
+        raise _Fatal(
+            "--rest-of-field repeats a side's value; a typed value belongs to one record",
+            hint="give --take testrail or --take testfiesta with --rest-of-field",
+        )
+    rest: list[dict[str, Any]] = []
+
     def record() -> dict[str, Any]:
         entry = _find_conflict(service, args.id)
         if args.take:
-            return service.resolve(entry["conflict"]["id"], args.take)
+            chosen = service.resolve(entry["conflict"]["id"], args.take)
+            if args.rest_of_field:
+                rest.extend(service.resolve_rest(entry["conflict"]["id"], args.take))
+            return chosen
         value = _typed_value(entry, args.value)
         return service.resolve(entry["conflict"]["id"], "value", value)
 
@@ -623,6 +627,12 @@ def _resolve(args: argparse.Namespace, service: Service) -> int:
         f"conflict {full_id} ({conflict['kind']} {conflict['field']} of {conflict['testrail']}): "
         f"{who} {short(chosen)} chosen"
     )
+    for other in rest:
+        print(
+            f"conflict {other['conflict']['id']} ({other['conflict']['kind']} "
+            f"{other['conflict']['field']} of {other['conflict']['testrail']}): {who} "
+            f"{short(other['resolution']['value'])} chosen (the rest of the field)"
+        )
     lock = StateLock(service.state_dir, command=args.command_line)
     try:
         lock.acquire()
@@ -1122,6 +1132,12 @@ cycle runs with --confirm-deletes.""",
         "--value",
         metavar="TEXT",
         help="write this value to both sides (JSON for a value that is not text)",
+    )
+    resolve.add_argument(
+        "--rest-of-field",
+        action="store_true",
+        help="with --take: the same choice for every other open conflict on that field "
+        "(title, steps ...) of the same kind (the console's D)",
     )
     resolve.set_defaults(func=cmd_conflicts, action="resolve")
 

@@ -120,6 +120,7 @@ class Engine:
         return chosen
 
     def _store_conflicts(self, conflicts: list[Conflict]) -> None:
+        now = time.time()  # conflicts one cycle found are equally old
         with self.store.transact():
             for conflict in conflicts:
                 before = self.store.get_in(CONFLICT, conflict.id) or {}
@@ -129,7 +130,7 @@ class Engine:
                     {
                         "conflict": conflict.as_dict(),
                         "resolution": before.get("resolution"),
-                        "since": before.get("since", time.time()),
+                        "since": before.get("since", now),
                         "scope": self.pair,
                     },
                 )
@@ -362,3 +363,48 @@ def unresolve_conflict(store: StateStore, conflict_id: str) -> bool:
     entry.pop("losing", None)
     store.put_in(CONFLICT, entry["conflict"]["id"], entry)
     return True
+
+
+def record_title(store: StateStore, testrail_key: str) -> str | None:
+    """The title (a case) or name (a folder, a run) both sides last agreed on for the pair
+    of ``testrail_key``, from its base; None when the base holds neither."""
+    base = store.base(testrail_key)
+    values = (base or {}).get("values") or {}
+    for name in ("title", "name"):
+        if isinstance(values.get(name), str):
+            return str(values[name])
+    return None
+
+
+def rest_of_field(store: StateStore, conflict_id: str) -> list[dict[str, Any]]:
+    """The other open conflicts, no choice made yet, on the same field of the same kind as
+    ``conflict_id`` in the same pair (``steps[2]`` and ``steps[4]`` are both the field
+    ``steps``), oldest first. Raises KeyError for an unknown conflict."""
+    entry = find_conflict(store, conflict_id)
+    conflict = entry["conflict"]
+    family = str(conflict["field"]).split("[", 1)[0]
+    return [
+        e
+        for e in stored_conflicts(store)
+        if e["conflict"]["id"] != conflict["id"]
+        and not e.get("resolution")
+        and e["conflict"]["kind"] == conflict["kind"]
+        and str(e["conflict"]["field"]).split("[", 1)[0] == family
+        and e.get("scope") == entry.get("scope")
+    ]
+
+
+def resolve_rest(
+    store: StateStore, conflict_id: str, winner: str, *, by: str
+) -> list[dict[str, Any]]:
+    """ "The same choice for the rest of this field": ``winner`` (``testrail`` or
+    ``testfiesta``) for every conflict :func:`rest_of_field` lists, in one transaction.
+    Returns the updated entries. Raises KeyError for an unknown conflict, ValueError for a
+    winner other than a side (a typed value belongs to one record)."""
+    if winner not in (TESTRAIL, TESTFIESTA):
+        raise ValueError(f"winner must be testrail or testfiesta, not {winner!r}")
+    with store.transact():
+        return [
+            resolve_conflict(store, e["conflict"]["id"], winner, by=by)
+            for e in rest_of_field(store, conflict_id)
+        ]

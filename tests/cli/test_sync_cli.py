@@ -404,6 +404,33 @@ def test_a_typed_value_while_a_watch_holds_the_lock_waits_for_that_sync(cli: Cli
     assert cli.tr_title(case) == cli.tf_title(case) == "Agreed title"
 
 
+def test_rest_of_field_takes_the_same_side_for_every_open_conflict_on_it(cli: Cli) -> None:
+    with cli.tr.lock:
+        first, second = sorted(cli.tr.cases)[:2]
+    for n, case in enumerate((first, second), 1):
+        cli.tr_edit(case, title=f"TestRail title {n}")
+        cli.tf_edit(case, name=f"TestFiesta title {n}")
+    code, reports = cli.json("sync", "--once")
+    assert code == 1
+    ids = {c["testrail"]: c["id"] for c in reports[0]["plan"]["conflicts"]}
+    one, two = ids[f"tr:case:{first}"], ids[f"tr:case:{second}"]
+    code, out, _ = cli("conflicts", "resolve", one, "--take", "testfiesta", "--rest-of-field")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        f"conflict {one} (case title of tr:case:{first}): TestFiesta's value "
+        "'TestFiesta title 1' chosen",
+        f"conflict {two} (case title of tr:case:{second}): TestFiesta's value "
+        "'TestFiesta title 2' chosen (the rest of the field)",
+    ]
+    assert cli.tr_title(first) == cli.tf_title(first) == "TestFiesta title 1"
+    assert cli.tr_title(second) == cli.tf_title(second) == "TestFiesta title 2"
+    code, out, err = cli("conflicts", "resolve", one, "--value", "x", "--rest-of-field")
+    assert (code, out) == (3, "")
+    assert err.splitlines()[0] == (
+        "railfiesta: --rest-of-field repeats a side's value; a typed value belongs to one record"
+    )
+
+
 def test_an_unknown_conflict_id_is_fatal(cli: Cli) -> None:
     code, out, err = cli("conflicts", "resolve", "feedbeef", "--take", "testfiesta")
     assert (code, out) == (3, "")

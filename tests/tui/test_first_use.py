@@ -469,6 +469,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         assert list(groups) == ["Console", "Panes", "Navigation"]
         assert groups["Console"] == [
             ("M", "Migrate"),
+            ("c", "Conflicts"),
             ("?", "Keys"),
             ("q ^q", "Quit"),
             ("^p", "Command palette (pairs, themes, reload …)"),
