@@ -44,16 +44,14 @@ from typing import Any, NoReturn, TextIO, TypeVar
 from core.config import KEYRING_SERVICE, Config, load_config, parse_duration, resolve_secret
 from core.errors import (
     AccessDenied,
-    ApiError,
     AuthenticationFailed,
     ConfigError,
-    NotFound,
     RailfiestaError,
-    RateLimited,
     SecretMissing,
     ServerUnreachable,
     UnexpectedResponse,
     WrongServer,
+    transient,
 )
 from core.lock import StateLock, SyncLocked, read_holder
 from core.mapping import check_field_names, match_name
@@ -466,13 +464,6 @@ def _sync_once(args: argparse.Namespace) -> int:
     return _after_stop(_sync_code(reports, open_conflicts), received)
 
 
-#: Errors after which ``sync --watch`` tries again at its next poll instead of ending.
-def _transient(error: RailfiestaError) -> bool:
-    if isinstance(error, ServerUnreachable | RateLimited):
-        return True
-    return isinstance(error, ApiError) and not isinstance(error, NotFound) and error.status >= 500
-
-
 def _sync_watch(args: argparse.Namespace) -> int:
     interval: int | None = None
     if args.interval is not None:
@@ -489,7 +480,7 @@ def _sync_watch(args: argparse.Namespace) -> int:
             try:
                 return await service.watch(interval=interval, confirm_deletes=args.confirm_deletes)
             except RailfiestaError as error:
-                if service.stopping or not _transient(error):
+                if service.stopping or not transient(error):
                     raise
                 again = duration(every)
                 print(
