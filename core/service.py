@@ -57,7 +57,7 @@ from core.monitor import (
     WAITING,
     WatchMonitor,
 )
-from core.report import SyncFinished, SyncReport, WatchPaused, exit_code
+from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused, exit_code
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES
@@ -492,6 +492,8 @@ class Service:
         reports = []
         requests = {"testrail": 0, "testfiesta": 0}
         pairs_seen: set[str] = set()
+        if not plan_only:
+            self.emit(SyncStarted())
         for index in range(len(self.config.pairs)):
             tr_before, tf_before = testrail.session.stats.total, testfiesta.session.stats.total
             if plan_only and index not in self._prepared:
