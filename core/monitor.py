@@ -97,7 +97,8 @@ class WatchMonitor:
         self.clock = clock
         self._budgets = budgets
         self._lines: list[dict[str, Any]] = []
-        self._last_flush = 0.0
+        #: UNIX seconds of the last write
+        self.flushed_at = 0.0
         previous = store.get(MONITOR_KEY) or {}
         self.doc: dict[str, Any] = {
             "pid": os.getpid(),
@@ -145,7 +146,7 @@ class WatchMonitor:
             self._line("info", "sync is off: paused" if event.paused else "sync is on", now)
         else:
             return
-        if now - self._last_flush >= FLUSH_SECONDS:
+        if now - self.flushed_at >= FLUSH_SECONDS:
             self.flush()
 
     def _line(self, level: str, message: str, at: float) -> None:
@@ -163,7 +164,7 @@ class WatchMonitor:
     def flush(self) -> None:
         """Write the document and the new log lines (one transaction)."""
         now = self.clock()
-        self._last_flush = now
+        self.flushed_at = now
         self.doc["updated"] = now
         self.doc["budgets"] = {
             side: {"last_minute": last, "per_minute": limit, "rate_limited": waits}

@@ -68,6 +68,8 @@ __all__ = ["Budget", "Service", "StateLock", "SyncLocked", "TreeNode"]
 
 #: Seconds between two looks of a watch at the config file and the store's requests.
 WATCH_TICK = 0.2
+#: Seconds between two writes of a waiting watch's monitor (its budgets, its ``updated``).
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass
@@ -632,6 +634,8 @@ class Service:
                         break
                     if enabled and time.time() >= due:
                         break
+                    if time.time() - monitor.flushed_at >= HEARTBEAT_SECONDS:
+                        monitor.flush()  # budgets age; a console sees the watch is alive
         finally:
             self._listeners.remove(monitor)
             monitor.state(STOPPED)

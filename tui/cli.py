@@ -419,10 +419,10 @@ def _sync_switch(args: argparse.Namespace, enabled: bool) -> int:
     print(f"sync is {word}")
     holder = read_holder(service.state_dir)
     if holder and holder.get("pid"):
-        what = "resumes" if enabled else "pauses"
+        what = "resumes" if enabled else "pauses after the operation in flight"
         print(
             f"the running sync (pid {holder['pid']}: {holder.get('command') or '?'}) {what} "
-            "before its next cycle",
+            "within a second",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -1004,8 +1004,9 @@ def build_parser() -> argparse.ArgumentParser:
                  counts); writes nothing to either server or to the state; exit 1 if
                  conflicts or held deletes wait, else 0
   sync --watch   a cycle every --interval (default [sync] interval) while [sync] enabled is
-                 true in the config file (read again before each cycle, so `sync off`
-                 elsewhere pauses it). A server that cannot be reached, or answers 429 or 5xx,
+                 true in the config file (watched: `sync off` or the console's s elsewhere
+                 pauses it within a second, after the operation in flight; the console's S
+                 asks it for a cycle now). A server that cannot be reached, or answers 429 or 5xx,
                  is tried again at the next poll. The first Ctrl-C or SIGTERM stops after the
                  operation in flight; a second Ctrl-C stops at once
   sync on|off    set [sync] enabled in the config file (only that value changes; every

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,7 @@ class SyncControl:
 
     def poll(self) -> None:
         """Look at the state directory (in a thread), unless a look is under way."""
-        if self._polling or not self._started:
+        if self._polling or not self._started or not self.app.is_running:
             return
         self._polling = True
         self.app.run_worker(
@@ -129,7 +130,7 @@ class SyncControl:
         generation = self._generation
         try:
             snapshot = await asyncio.to_thread(self.service.monitor)
-        except (RailfiestaError, RuntimeError, OSError) as error:
+        except (RailfiestaError, RuntimeError, OSError, sqlite3.Error) as error:
             self.bridge.log("warning", f"cannot read the sync state: {error}")
             return
         finally:
@@ -283,6 +284,7 @@ class SyncControl:
 
     def _released(self, lock: Any) -> None:
         lock.release()
+        self.service.stopping = False  # a stop asked for between two tries is spent
         self.mode = NONE
         self.app.refresh_bindings()
         self.poll()

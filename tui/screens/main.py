@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.widgets.tree import TreeNode as UiNode
 
+from core.http import RequestStats
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
 from tui.messages import (
@@ -61,6 +63,17 @@ ServerNews = (
 )
 #: What the app hands to :meth:`MainScreen.show_sync`.
 SyncNews = SyncCycleStarted | SyncCycleFinished | WatchPausedChanged
+
+
+def published_budget(own: Budget, published: dict[str, Any] | None) -> Budget:
+    """The budget an attached watch published for ``own.side`` (``own`` when it published
+    none): its requests in the last minute and its 429 answers."""
+    if not published:
+        return own
+    stats = RequestStats(rate_limited=int(published.get("rate_limited") or 0))
+    return Budget(
+        own.side, int(published.get("last_minute") or 0), published.get("per_minute"), stats
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -176,6 +189,11 @@ class MainScreen(Screen[None]):
                 budgets = self.service.budgets()
             except RuntimeError:  # closed while we were asking
                 budgets = None
+        control = getattr(self.app, "sync", None)
+        if budgets is not None and control is not None and control.mode == "attached":
+            # the attached watch spends the requests: its published budgets, not ours
+            published = (control.snapshot.get("watch") or {}).get("budgets") or {}
+            budgets = [published_budget(b, published.get(b.side)) for b in budgets]
         self.header.show_budgets(budgets)
 
     # ------------------------------------------------------------------ sync

@@ -238,8 +238,11 @@ class KindProgress(Static):
                 parts.append(f"{name} {done}/{total}")
             else:
                 parts.append(f"{name} {done}/{total} · {elapsed_text(left)} left")
-        self.update("   ".join(parts))
-        self.display = bool(parts)
+        text = "   ".join(parts)
+        if text != str(self.content):
+            self.update(text)
+        if self.display != bool(parts):
+            self.display = bool(parts)
 
 
 def elapsed_text(seconds: float) -> str:

@@ -102,8 +102,10 @@ class ConnectionRow(Horizontal):
         # the error of this side only, where it is read: after its address
         target = self.query_one(".conn-target", Label)
         shown = state in ("error", "not-connected") and detail
-        target.update(f"{self._target} · {' '.join(detail.split())}" if shown else self._target)
-        target.tooltip = detail if shown else None
+        text = f"{self._target} · {' '.join(detail.split())}" if shown else self._target
+        if str(target.content) != text:
+            target.update(text)
+            target.tooltip = detail if shown else None
         if self._budget is not None:
             self._answered_at_state = answered(self._budget)
 
@@ -178,7 +180,8 @@ class ConnectionBar(Vertical):
     def show_sync(self, text: str, *, on: bool) -> None:
         """Show the sync line (``on`` colours it as running)."""
         label = self.query_one("#sync-text", Label)
-        label.update(text)
+        if str(label.content) != text:
+            label.update(text)
         self.query_one("#sync-row").set_class(on, "-sync-on")
 
     def show_pair(self, text: str) -> None:
