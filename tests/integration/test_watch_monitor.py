@@ -96,8 +96,9 @@ async def test_the_watch_publishes_its_cycle_and_obeys_sync_now_and_off(watched:
         # sync now, from the other service: a cycle at once instead of in an hour
         watched.tr_edit(case, "Edited again, synced now")
         watched.console.request_sync_now()
+        # a cycle at once (the next poll is an hour away); the bounds leave room for a busy CI
         took = await until(lambda: watched.tf_title(case) == "Edited again, synced now")
-        assert took < 2.0
+        assert took < 5.0
         await until(lambda: watched.doc().get("state") == "waiting")
         assert "sync now: asked for by a console" in [
             line["message"] for line in watched.console.monitor()["log"]
@@ -106,7 +107,7 @@ async def test_the_watch_publishes_its_cycle_and_obeys_sync_now_and_off(watched:
         # off in the config file: paused within a second, nothing more written
         watched.console.set_sync_enabled(False)
         took = await until(lambda: watched.doc().get("state") == "paused")
-        assert took < 1.0
+        assert took < 3.0  # a look every 0.2 s: well under a second on an idle machine
         assert watched.doc()["next_poll"] is None
         assert watched.console.monitor()["enabled"] is False
         watched.tr_edit(case, "Edited while paused")
@@ -124,7 +125,7 @@ async def test_the_watch_publishes_its_cycle_and_obeys_sync_now_and_off(watched:
         watched.tr_edit(case, "Edited after switching on")
         watched.console.set_sync_enabled(True)
         took = await until(lambda: watched.tf_title(case) == "Edited after switching on")
-        assert took < 2.0
+        assert took < 5.0
     finally:
         watched.watcher.request_stop()
         await asyncio.wait_for(task, 5)

@@ -150,7 +150,7 @@ async def test_the_console_attaches_to_a_running_watch_and_its_keys_reach_it(
 
             # s: off in the config file; the child pauses within a second or two
             await pilot.press("s")
-            assert bar.sync_text.startswith("○ off")  # at once
+            await wait_for(pilot, lambda: bar.sync_text.startswith("○ off"), timeout=1)
             switched = time.monotonic()
             await wait_for(pilot, lambda: child.said("sync is off ([sync] enabled = false"), 5)
             assert time.monotonic() - switched < 2.5
