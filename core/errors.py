@@ -116,3 +116,11 @@ class ServerUnreachable(RailfiestaError):
 
 class MappingError(RailfiestaError):
     """A TestRail value has no TestFiesta counterpart (or back) under the current mapping."""
+
+
+def transient(error: RailfiestaError) -> bool:
+    """Whether a watch should try again at its next poll after ``error`` instead of ending:
+    a server out of reach, rate limits that outlasted the retries, or a 5xx answer."""
+    if isinstance(error, ServerUnreachable | RateLimited):
+        return True
+    return isinstance(error, ApiError) and not isinstance(error, NotFound) and error.status >= 500

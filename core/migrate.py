@@ -611,7 +611,7 @@ class ProjectMigration:
         if self.dry_run:
             cycle_plan = await engine.make_plan(settings, full=True)
         else:
-            cycle = await engine.run(settings, full=True, on_progress=self._apply_progress)
+            cycle = await engine.run(settings, full=True, on_progress=self.apply_progress)
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
@@ -621,7 +621,7 @@ class ProjectMigration:
             for _ in range(2):
                 if not any(op.kind == "run" and op.action == "create" for op in cycle.plan.writes):
                     break
-                cycle = await engine.run(settings, on_progress=self._apply_progress)
+                cycle = await engine.run(settings, on_progress=self.apply_progress)
                 done.update(cycle.applied.done if cycle.applied else {})
             cycle_plan = cycle.plan
             for op, reason in cycle.applied.failed if cycle.applied else []:
@@ -765,7 +765,10 @@ class ProjectMigration:
                 + (" ..." if len(unmatched) > 10 else "")
             )
 
-    def _apply_progress(self, kind: str, done: int, total: int) -> None:
+    def apply_progress(self, kind: str, done: int, total: int) -> None:
+        """The engine's progress hook (:data:`core.engine.apply.ProgressHook`): emits
+        :class:`Progress` for stage ``reading`` (both sides observed) or ``<kind>s``
+        (``cases``: written so far of those planned), coalesced."""
         self._progress("reading" if kind == OBSERVED else f"{kind}s", done, total)
 
     # ------------------------------------------------------------------ verification

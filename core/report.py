@@ -85,6 +85,11 @@ def exit_code(codes: Iterable[int]) -> int:
 
 
 @dataclass(frozen=True)
+class SyncStarted:
+    """Event: a sync cycle over every ``[[pair]]`` begins (not sent for a plan)."""
+
+
+@dataclass(frozen=True)
 class SyncFinished:
     """Event: one pair's sync cycle (or plan) is over; ``report`` says what it did."""
 

@@ -48,7 +48,7 @@ from core.engine.reconcile import SYNC, Settings
 from core.errors import AuthenticationFailed, ConfigError
 from core.events import Activity, ConnectionWarning, EventSink
 from core.http import RequestStats
-from core.lock import StateLock, read_holder
+from core.lock import StateLock, SyncLocked, read_holder
 from core.migrate import (
     IDENTITY_KEY,
     MigrationReport,
@@ -59,12 +59,29 @@ from core.migrate import (
     match_testfiesta_project,
 )
 from core.model import FIELD_PREFIX, tf_key, tr_key
-from core.report import SyncFinished, SyncReport, WatchPaused, exit_code
+from core.monitor import (
+    LOG_KEY,
+    MONITOR_KEY,
+    PAUSED,
+    STOPPED,
+    SYNC_NOW,
+    SYNCING,
+    WAITING,
+    WatchMonitor,
+)
+from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused, exit_code
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES
 from core.testrail.client import TestRailClient
 from core.testrail.offline import ExportClient
+
+__all__ = ["Budget", "Service", "StateLock", "SyncLocked", "TreeNode"]
+
+#: Seconds between two looks of a watch at the config file and the store's requests.
+WATCH_TICK = 0.2
+#: Seconds between two writes of a waiting watch's monitor (its budgets, its ``updated``).
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass
@@ -161,6 +178,8 @@ class Service:
         #: the metadata is read once, so an idle poll costs only the change listings
         self._prepared: dict[int, tuple[Engine, ProjectMigration]] = {}
         self.stopping = False
+        #: the cycle in flight stops after its current operation: sync was switched off
+        self._halting = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -531,6 +550,8 @@ class Service:
         reports = []
         requests = {"testrail": 0, "testfiesta": 0}
         pairs_seen: set[str] = set()
+        if not plan_only:
+            self.emit(SyncStarted())
         for index in range(len(self.config.pairs)):
             tr_before, tf_before = testrail.session.stats.total, testfiesta.session.stats.total
             if plan_only and index not in self._prepared:
@@ -540,7 +561,9 @@ class Service:
                 if index not in self._prepared:
                     self._prepared[index] = await self._pair_engine(index)
                 engine, migration = self._prepared[index]
-            engine.applier.stop_requested = self.stopping
+            if self._halting:
+                break  # switched off during the cycle: the pairs left wait for the next one
+            engine.applier.stop_requested = self.stopping or self._halting
             pairs_seen.add(engine.pair)
             self._engine = engine
             now = time.time()
@@ -557,7 +580,7 @@ class Service:
             if plan_only:
                 report.plan = await engine.make_plan(settings, full=whole)
             else:
-                cycle = await engine.run(settings, full=whole)
+                cycle = await engine.run(settings, full=whole, on_progress=migration.apply_progress)
                 report.plan, report.applied, report.recovered = (
                     cycle.plan,
                     cycle.applied,
@@ -606,26 +629,143 @@ class Service:
 
     async def watch(self, *, interval: float | None = None, confirm_deletes: bool = False) -> int:
         """``sync --watch``: a cycle every ``interval`` seconds (``[sync] interval`` by
-        default) while ``[sync] enabled`` is true in the config file (read again before each
-        cycle, so ``railfiesta sync off`` elsewhere pauses it), until :meth:`request_stop`.
-        Returns the exit code of the last cycle."""
+        default) while ``[sync] enabled`` is true in the config file, until
+        :meth:`request_stop`. Returns the exit code of the last cycle.
+
+        The config file is looked at every :data:`WATCH_TICK` seconds (its size, time and
+        inode; read again when they change): ``railfiesta sync off`` or the console's ``s``
+        elsewhere pauses the watch at once, and stops a cycle in flight after its current
+        operation (the cursors stay, so the next cycle sees the same changes); ``sync on``
+        starts a cycle at once. A console's :meth:`request_sync_now` starts one at once too,
+        even while paused. While it runs, the watch publishes its state, progress, last
+        cycles and recent activity in the state store (:mod:`core.monitor`) for
+        :meth:`monitor`.
+        """
+        _, _, store = self._clients()
         wait = float(interval or self.config.sync.interval)
+        monitor = WatchMonitor(store, interval=wait, budgets=self._budget_counts)
+        self.subscribe(monitor)
         code = 0
         paused: bool | None = None
-        while not self.stopping:
-            enabled = self.sync_enabled()
-            if paused is None or paused == enabled:
-                paused = not enabled
-                self.emit(WatchPaused(paused, str(self.config.path)))
-            if enabled:
-                reports = await self.sync(confirm_deletes=confirm_deletes)
-                code = exit_code(r.exit_code for r in reports)
-            slept = 0.0
-            while slept < wait and not self.stopping:
-                await asyncio.sleep(min(0.2, wait - slept))
-                slept += 0.2
-        self.stopping = False  # stopped: the next sync or watch of this service may run
+        signature = self._config_signature()
+        enabled = self.sync_enabled()
+        store.take_request(SYNC_NOW)  # asked before this watch began: nobody waits for it
+        wanted = False
+        try:
+            while not self.stopping:
+                if paused is None or paused == enabled:
+                    paused = not enabled
+                    self.emit(WatchPaused(paused, str(self.config.path)))
+                if enabled or wanted:
+                    wanted = False
+                    monitor.state(SYNCING)
+                    guard = asyncio.create_task(self._halt_when_switched_off(signature))
+                    try:
+                        reports = await self.sync(confirm_deletes=confirm_deletes)
+                    finally:
+                        guard.cancel()
+                        self._halting = False
+                    code = exit_code(r.exit_code for r in reports)
+                    signature = self._config_signature()
+                    enabled = self.sync_enabled()
+                due = time.time() + wait
+                if self.stopping:
+                    break
+                monitor.state(WAITING if enabled else PAUSED, next_poll=due if enabled else None)
+                while not self.stopping:
+                    await asyncio.sleep(WATCH_TICK)
+                    now_signature = self._config_signature()
+                    if now_signature != signature:
+                        signature = now_signature
+                        was, enabled = enabled, self.sync_enabled()
+                        if enabled and not was:
+                            break  # switched on: a cycle now
+                        if was and not enabled:
+                            paused = True
+                            self.emit(WatchPaused(True, str(self.config.path)))
+                            monitor.state(PAUSED)
+                    if store.take_request(SYNC_NOW) is not None:
+                        self.emit(Activity("info", "sync now: asked for by a console"))
+                        wanted = True
+                        break
+                    if enabled and time.time() >= due:
+                        break
+                    if time.time() - monitor.flushed_at >= HEARTBEAT_SECONDS:
+                        monitor.flush()  # budgets age; a console sees the watch is alive
+        finally:
+            self._listeners.remove(monitor)
+            monitor.state(STOPPED)
+            self.stopping = False  # stopped: the next sync or watch of this service may run
         return code
+
+    async def _halt_when_switched_off(self, signature: tuple[int, int, int] | None) -> None:
+        """While a watch cycle runs: when the config file changes to ``[sync] enabled =
+        false``, stop the cycle after the operation in flight."""
+        while True:
+            await asyncio.sleep(WATCH_TICK)
+            now = self._config_signature()
+            if now == signature:
+                continue
+            signature = now
+            if not self.sync_enabled():
+                self._halting = True
+                if self._engine is not None:
+                    self._engine.request_stop()
+                self.emit(
+                    Activity("info", "sync switched off: stopping after the operation in flight")
+                )
+                return
+
+    def _config_signature(self) -> tuple[int, int, int] | None:
+        """(inode, modification time in ns, size) of the config file; None when unreadable.
+        An edit through :mod:`core.config_edit` replaces the file, so its inode changes."""
+        try:
+            info = os.stat(self.config.path)
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _budget_counts(self) -> list[tuple[str, int, int | None, int]]:
+        """(side, requests in the last 60 s, per-minute limit, 429/409 answers) per side."""
+        return [(b.side, b.last_minute, b.per_minute, b.stats.rate_limited) for b in self.budgets()]
+
+    def request_sync_now(self) -> None:
+        """Ask the process that holds this state directory's sync lock (a ``sync --watch``,
+        or a console's own watch) for a cycle now; it takes the request within
+        :data:`WATCH_TICK` seconds of its next look (``control:sync_now`` in the store)."""
+        self._state().request(SYNC_NOW, time.time())
+
+    def sync_holder(self) -> dict[str, Any] | None:
+        """Who holds this state directory's sync lock (see :func:`core.lock.read_holder`):
+        ``{"pid", "host", "started", "command"}``, or None. May wait half a second for a
+        holder that is still writing its details."""
+        return read_holder(self.state_dir)
+
+    def lock(self, command: str) -> StateLock:
+        """The sync lock of this state directory, not taken yet (``command``: what the holder
+        tells others it runs). :meth:`StateLock.acquire` raises :class:`SyncLocked` while
+        another process holds it."""
+        return StateLock(self.state_dir, command=command)
+
+    def monitor(self) -> dict[str, Any]:
+        """What a console shows of the sync that runs on this state directory, from the
+        state store and the config file only (no network): ``holder`` (:meth:`sync_holder`),
+        ``watch`` (the document the watch publishes, :mod:`core.monitor`; None when no watch
+        ever ran here), ``log`` (its last activity lines, oldest first: ``{"at", "level",
+        "message"}``), ``enabled`` (``[sync] enabled`` now), ``conflicts`` (open, no choice
+        yet), ``resolved_waiting`` (chosen, not applied yet) and ``last_poll`` (UNIX seconds
+        of the last finished cycle, or None)."""
+        store = self._state()
+        conflicts = stored_conflicts(store)
+        return {
+            "holder": self.sync_holder(),
+            "watch": store.get(MONITOR_KEY),
+            "log": list(store.get(LOG_KEY) or []),
+            "enabled": self.sync_enabled(),
+            "conflicts": sum(1 for c in conflicts if not c.get("resolution")),
+            "resolved_waiting": sum(1 for c in conflicts if c.get("resolution")),
+            "last_poll": store.get("meta:last_poll"),
+        }
 
     def sync_enabled(self) -> bool:
         """``[sync] enabled`` as the config file says now (it may have changed since open)."""

@@ -29,7 +29,10 @@ Keys (all strings, values JSON):
 - ``resolved:<UNIX ms>:<id>`` -> one journaled resolution (who, when, which side, old and new
   values), with ``index:resolved``;
 - ``cursor:<pair>:<side>`` -> the side's observation cursor for that pair;
-- ``meta:*`` -> small facts (``meta:last_poll``, ``meta:requests``).
+- ``meta:*`` -> small facts (``meta:last_poll``, ``meta:requests``);
+- ``monitor:<name>`` -> what a running ``sync --watch`` publishes for consoles (a document
+  and a bounded ring of log lines: :mod:`core.monitor`), ``control:<request>`` -> the UNIX
+  time a console asked that watch for ``<request>`` (``sync_now``).
 
 Families that are listed keep an ``index:<family>`` value (a JSON list) updated in the same
 transaction, so listing them never scans every key; the bases of :data:`LISTED_KINDS` are
@@ -517,3 +520,36 @@ class StateStore:
     def set(self, key: str, value: Any) -> None:
         """Store a JSON value."""
         self._cache.set(key, value)
+
+    # ------------------------------------------------------------------ monitor and control
+
+    def publish(
+        self,
+        key: str,
+        document: Any,
+        *,
+        log_key: str,
+        lines: list[Any],
+        keep: int,
+    ) -> None:
+        """Store ``document`` under ``key`` and append ``lines`` to the ring under ``log_key``
+        (its last ``keep`` items stay), in one transaction (:mod:`core.monitor`)."""
+        with self._cache.transact():
+            self._cache.set(key, document)
+            if lines:
+                ring = list(self._cache.get(log_key) or [])
+                ring.extend(lines)
+                self._cache.set(log_key, ring[-keep:])
+
+    def request(self, name: str, at: float) -> None:
+        """Ask the process that watches this directory for ``name`` (``control:<name>``;
+        ``at``: UNIX seconds of the request)."""
+        self._cache.set(f"control:{name}", at)
+
+    def take_request(self, name: str) -> float | None:
+        """The UNIX time ``name`` was asked for, removing the request (None: not asked)."""
+        with self._cache.transact():
+            at = self._cache.get(f"control:{name}")
+            if at is not None:
+                self._cache.delete(f"control:{name}")
+        return None if at is None else float(at)

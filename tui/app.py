@@ -35,11 +35,15 @@ from tui.messages import (
     ServerWaiting,
     ServiceFailed,
     ServiceOpened,
+    SyncCycleFinished,
+    SyncCycleStarted,
+    WatchPausedChanged,
 )
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.help import NAVIGATION, HelpScreen, KeyRows
 from tui.screens.main import MainScreen, ServerNews, plural
 from tui.screens.modals import Confirm
+from tui.sync_control import ATTACHED, SyncControl
 from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, variable_defaults
 from tui.widgets.project_tree import ProjectTree
 
@@ -126,6 +130,8 @@ class RailfiestaApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "toggle_sync", "Sync on/off", id="toggle_sync"),
+        Binding("S", "sync_now", "Sync now", id="sync_now", key_display="S"),
         Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("p", "next_pair", "Next pair", id="next_pair"),
@@ -155,6 +161,15 @@ class RailfiestaApp(App[None]):
         self._startup_warnings: list[str] = []
         self._register_themes(theme or service.config.ui.theme)
         service.subscribe(self.bridge)
+        self.sync = SyncControl(
+            self,
+            service,
+            self.bridge,
+            changed=self._sync_changed,
+            down=self.servers_down,
+            busy=lambda: self.migrating,
+        )
+        self.sync.on_news = self._attached_news
 
     # ------------------------------------------------------------------ setup
 
@@ -203,7 +218,8 @@ class RailfiestaApp(App[None]):
         self._open_service()
 
     async def on_unmount(self) -> None:
-        """Close the service (clients and state store)."""
+        """Stop the console's own sync (after the operation in flight), close the service."""
+        self.sync.stop()
         await self.service.close()
 
     @work(exclusive=True, group="service", exit_on_error=False, description="connect")
@@ -223,6 +239,7 @@ class RailfiestaApp(App[None]):
             raise
         self.service_open = True
         self.main_screen.post_message(ServiceOpened())
+        self.sync.start()
 
     # ------------------------------------------------------------------ migration
 
@@ -233,6 +250,9 @@ class RailfiestaApp(App[None]):
 
     def action_migrate(self) -> None:
         """Migrate every pair into TestFiesta (once at a time)."""
+        if self.unavailable("migrate"):
+            self.notify(self.unavailable("migrate"), severity="warning")
+            return
         if self.migrating:
             self.bridge.log("info", "a migration is already running")
             self.notify("A migration is already running.", severity="warning")
@@ -281,12 +301,73 @@ class RailfiestaApp(App[None]):
         if self.is_running and self._main is not None and self._main.is_mounted:
             self._main.show_migration(message)
 
+    # ------------------------------------------------------------------ sync
+
+    def action_toggle_sync(self) -> None:
+        """``s``: sync on/off, written to the config file as ``railfiesta sync on|off`` does."""
+        self.sync.toggle()
+
+    def action_sync_now(self) -> None:
+        """``S``: a sync cycle now (the running watch's, or one of its own)."""
+        if not self.service_open:
+            self.notify("Not connected: see the header and the log.", severity="error")
+            return
+        self.sync.sync_now()
+
+    def servers_down(self) -> str:
+        """Why a server a sync needs cannot be used (``"TestFiesta ✗ error"``), "" when both
+        can; read from the header, which each pane's loads keep current."""
+        if self._main is None or not self._main.is_mounted:
+            return ""
+        down = []
+        for side, name in (("testrail", "TestRail"), ("testfiesta", "TestFiesta")):
+            row = self._main.header.row(side)
+            if row.down:
+                down.append(f"{name} {'not connected' if row.state == 'not-connected' else 'down'}")
+        return ", ".join(down)
+
+    def unavailable(self, action: str) -> str:
+        """Why ``action`` cannot run now ("" when it can): the footer dims it and the
+        header's sync line says why."""
+        if action == "sync_now":
+            down = self.servers_down()
+            if down:
+                return f"S needs both servers ({down})"
+            if self.migrating:
+                return "S waits for the migration"
+        if action == "migrate" and (self.sync.running or self.sync.mode == ATTACHED):
+            return "M waits while a sync runs"
+        return ""
+
+    def _sync_changed(self) -> None:
+        if self._main is not None and self._main.is_mounted:
+            self._main.refresh_sync()
+        self.refresh_bindings()
+
+    def _attached_news(self, finished: bool) -> None:
+        if self._main is not None and self._main.is_mounted:
+            self._main.live_refresh(force=finished)
+
+    @on(SyncCycleStarted)
+    @on(SyncCycleFinished)
+    @on(WatchPausedChanged)
+    def _forward_sync(
+        self, message: SyncCycleStarted | SyncCycleFinished | WatchPausedChanged
+    ) -> None:
+        """Hand this console's sync news to the main screen."""
+        if self.is_running and self._main is not None and self._main.is_mounted:
+            self._main.show_sync(message)
+        self.sync.poll()
+
     # ------------------------------------------------------------------ pairs
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """ "Next pair" exists only when the config has several pairs."""
+        """ "Next pair" exists only when the config has several pairs; an action that
+        cannot run now (:meth:`unavailable`) shows dimmed."""
         if action == "next_pair":
             return len(self.service.config.pairs) > 1
+        if self.unavailable(action):
+            return None
         return True
 
     def action_next_pair(self) -> None:
@@ -361,6 +442,16 @@ class RailfiestaApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Palette commands: ours first, then Textual's (theme, quit ...)."""
+        yield SystemCommand(
+            "Sync on/off",
+            "Switch two-way sync on or off, in the config file as `railfiesta sync on|off` (s)",
+            self.action_toggle_sync,
+        )
+        yield SystemCommand(
+            "Sync now",
+            "Run a sync cycle now, or ask the running sync for one (S)",
+            self.action_sync_now,
+        )
         yield SystemCommand(
             "Migrate", "Copy the TestRail project into TestFiesta (M)", self.action_migrate
         )

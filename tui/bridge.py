@@ -6,9 +6,11 @@ posted to the app (the message coalesces in the queue), and a log line when its 
 (the bridge sees every event, so no stage goes unrecorded however fast it was);
 :class:`core.http.RateLimitWait` and :class:`core.http.Retrying` become
 :class:`tui.messages.ServerWaiting` / :class:`tui.messages.ServerRetrying` plus a log line;
-:class:`core.events.Activity` becomes a log line. Lines go to a bounded buffer that the activity
-log drains on a timer. Every path is safe to call from a thread: ``post_message`` is thread-safe
-and so is ``deque.append``.
+:class:`core.events.Activity` becomes a log line; the sync events
+(:class:`core.report.SyncStarted`, :class:`core.report.SyncFinished`,
+:class:`core.report.WatchPaused`) become the ``Sync*`` / ``WatchPausedChanged`` messages.
+Lines go to a bounded buffer that the activity log drains on a timer. Every path is safe to
+call from a thread: ``post_message`` is thread-safe and so is ``deque.append``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from textual.message import Message
 
 from core.events import Activity, Progress
 from core.http import RateLimitWait, Retrying
-from tui.messages import MigrationProgress, ServerRetrying, ServerWaiting
+from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused
+from tui.messages import (
+    MigrationProgress,
+    ServerRetrying,
+    ServerWaiting,
+    SyncCycleFinished,
+    SyncCycleStarted,
+    WatchPausedChanged,
+)
 
 _LEVEL_TAGS = {"info": "   ", "warning": "WRN", "error": "ERR"}
 #: How each side is named on screen.
@@ -69,6 +79,17 @@ class EventBridge:
             side = SIDE_NAMES.get(event.side, event.side)
             self.log("warning", f"{side} {event.endpoint}: {event.reason}; trying again")
             self._post(ServerRetrying(event.side, event.endpoint, event.reason))
+        elif isinstance(event, SyncStarted):
+            self.new_run()
+            self._post(SyncCycleStarted())
+        elif isinstance(event, SyncFinished):
+            report = event.report
+            self._post(
+                SyncCycleFinished(report.testrail_project, sync_line(report), report.exit_code)
+            )
+        elif isinstance(event, WatchPaused):
+            self.log("info", "sync is off: waiting" if event.paused else "sync is on: watching")
+            self._post(WatchPausedChanged(event.paused))
 
     def log(self, level: str, message: str, *, at: float | None = None) -> None:
         """Queue a line for the activity log (``level``: info, warning or error)."""
@@ -114,3 +135,20 @@ class EventBridge:
                 f"{event.project}: {event.stage} {event.done}/{event.total} done "
                 f"({now - started:.1f} s)",
             )
+
+
+def sync_line(report: SyncReport) -> str:
+    """``Synced Webshop -> WEB: 3 writes, 1 conflict open`` (``..., 2 failed``)."""
+    applied = report.applied
+    failed = len(applied.failed) if applied else 0
+    conflicts = len(report.plan.conflicts)
+    line = (
+        f"Synced {report.testrail_project} -> {report.testfiesta_project}: "
+        f"{report.writes} write{'' if report.writes == 1 else 's'}, "
+        f"{conflicts} conflict{'' if conflicts == 1 else 's'} open"
+    )
+    if failed:
+        line += f", {failed} failed"
+    if applied and applied.stopped:
+        line += ", stopped early"
+    return line

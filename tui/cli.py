@@ -45,16 +45,14 @@ from core.config import KEYRING_SERVICE, Config, load_config, parse_duration, re
 from core.conflicts import typed_value
 from core.errors import (
     AccessDenied,
-    ApiError,
     AuthenticationFailed,
     ConfigError,
-    NotFound,
     RailfiestaError,
-    RateLimited,
     SecretMissing,
     ServerUnreachable,
     UnexpectedResponse,
     WrongServer,
+    transient,
 )
 from core.lock import StateLock, SyncLocked, read_holder
 from core.mapping import check_field_names, match_name
@@ -435,10 +433,10 @@ def _sync_switch(args: argparse.Namespace, enabled: bool) -> int:
     print(f"sync is {word}")
     holder = read_holder(service.state_dir)
     if holder and holder.get("pid"):
-        what = "resumes" if enabled else "pauses"
+        what = "resumes" if enabled else "pauses after the operation in flight"
         print(
             f"the running sync (pid {holder['pid']}: {holder.get('command') or '?'}) {what} "
-            "before its next cycle",
+            "within a second",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -480,13 +478,6 @@ def _sync_once(args: argparse.Namespace) -> int:
     return _after_stop(_sync_code(reports, open_conflicts), received)
 
 
-#: Errors after which ``sync --watch`` tries again at its next poll instead of ending.
-def _transient(error: RailfiestaError) -> bool:
-    if isinstance(error, ServerUnreachable | RateLimited):
-        return True
-    return isinstance(error, ApiError) and not isinstance(error, NotFound) and error.status >= 500
-
-
 def _sync_watch(args: argparse.Namespace) -> int:
     interval: int | None = None
     if args.interval is not None:
@@ -503,7 +494,7 @@ def _sync_watch(args: argparse.Namespace) -> int:
             try:
                 return await service.watch(interval=interval, confirm_deletes=args.confirm_deletes)
             except RailfiestaError as error:
-                if service.stopping or not _transient(error):
+                if service.stopping or not transient(error):
                     raise
                 again = duration(every)
                 print(
@@ -1036,8 +1027,9 @@ def build_parser() -> argparse.ArgumentParser:
                  counts); writes nothing to either server or to the state; exit 1 if
                  conflicts or held deletes wait, else 0
   sync --watch   a cycle every --interval (default [sync] interval) while [sync] enabled is
-                 true in the config file (read again before each cycle, so `sync off`
-                 elsewhere pauses it). A server that cannot be reached, or answers 429 or 5xx,
+                 true in the config file (watched: `sync off` or the console's s elsewhere
+                 pauses it within a second, after the operation in flight; the console's S
+                 asks it for a cycle now). A server that cannot be reached, or answers 429 or 5xx,
                  is tried again at the next poll. The first Ctrl-C or SIGTERM stops after the
                  operation in flight; a second Ctrl-C stops at once
   sync on|off    set [sync] enabled in the config file (only that value changes; every

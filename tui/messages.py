@@ -26,8 +26,13 @@ class MigrationProgress(Message):
     total: int | None
 
     def can_replace(self, message: Message) -> bool:
-        """A newer progress message supersedes an older one."""
-        return isinstance(message, MigrationProgress)
+        """A newer progress message of the same project and stage supersedes an older one
+        (each stage's last count still arrives, for the progress per kind)."""
+        return (
+            isinstance(message, MigrationProgress)
+            and message.project == self.project
+            and message.stage == self.stage
+        )
 
 
 @dataclass
@@ -117,3 +122,25 @@ class BackgroundFailed(Message):
 
     what: str
     error: BaseException | None
+
+
+@dataclass
+class SyncCycleStarted(Message):
+    """A sync cycle of this console's service began (its own watch, or ``S``)."""
+
+
+@dataclass
+class SyncCycleFinished(Message):
+    """One pair's sync cycle ended: ``project`` (TestRail), ``summary`` one line for the
+    progress row, ``exit_code`` as the CLI's (0 clean, 1 pending, 2 failures)."""
+
+    project: str
+    summary: str
+    exit_code: int
+
+
+@dataclass
+class WatchPausedChanged(Message):
+    """This console's watch found ``[sync] enabled`` false (``paused``) or true again."""
+
+    paused: bool

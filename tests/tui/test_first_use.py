@@ -468,6 +468,8 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         groups = dict(help_screen.groups)
         assert list(groups) == ["Console", "Panes", "Navigation"]
         assert groups["Console"] == [
+            ("s", "Sync on/off"),
+            ("S", "Sync now"),
             ("M", "Migrate"),
             ("c", "Conflicts"),
             ("?", "Keys"),
@@ -488,11 +490,11 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         shown = [
             str(label.content).strip() for label in help_screen.query(".help-key").results(Label)
         ]
-        assert shown[0] == "M  Migrate"
+        assert shown[0] == "s  Sync on/off"
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
         commands = [command.title for command in app.get_system_commands(app.screen)]
-        assert commands[:2] == ["Migrate", "Reload panes"]
+        assert commands[:4] == ["Sync on/off", "Sync now", "Migrate", "Reload panes"]
         await pilot.press("q")
     assert not app.is_running
 

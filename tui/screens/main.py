@@ -9,7 +9,9 @@ HTTP itself. While no migration runs, the progress row says where the pair shown
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.widgets.tree import TreeNode as UiNode
 
+from core.http import RequestStats
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
 from tui.messages import (
@@ -31,9 +34,12 @@ from tui.messages import (
     ServerWaiting,
     ServiceFailed,
     ServiceOpened,
+    SyncCycleFinished,
+    SyncCycleStarted,
+    WatchPausedChanged,
 )
 from tui.screens.modals import RecordDetails, RecordInfo
-from tui.widgets.activity import ActivityLog, MigrationProgressRow
+from tui.widgets.activity import ActivityLog, KindProgress, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
 from tui.widgets.panes import ProjectPane, TestFiestaPane, TestRailPane
 from tui.widgets.project_tree import PaneItem, ProjectTree
@@ -42,6 +48,11 @@ from tui.widgets.project_tree import PaneItem, ProjectTree
 BUDGET_INTERVAL = 1.0
 #: Seconds a "trying again" notice stays on the progress row.
 RETRY_NOTICE_SECONDS = 3.0
+#: Seconds between two reloads of the panes while a migration or sync writes (and at least
+#: this long after the last reload ended, so a big project is not read without pause).
+LIVE_RELOAD_SECONDS = 2.0
+#: Setup stages of a migration, left out of the progress per kind.
+SETUP_STAGES = frozenset({"project", "fields", "templates"})
 #: Before the cause, in the note shown when the service cannot open.
 NOT_STARTED = "Neither server was contacted: "
 
@@ -50,6 +61,19 @@ NOT_STARTED = "Neither server was contacted: "
 ServerNews = (
     MigrationStarted | MigrationProgress | MigrationFinished | ServerWaiting | ServerRetrying
 )
+#: What the app hands to :meth:`MainScreen.show_sync`.
+SyncNews = SyncCycleStarted | SyncCycleFinished | WatchPausedChanged
+
+
+def published_budget(own: Budget, published: dict[str, Any] | None) -> Budget:
+    """The budget an attached watch published for ``own.side`` (``own`` when it published
+    none): its requests in the last minute and its 429 answers."""
+    if not published:
+        return own
+    stats = RequestStats(rate_limited=int(published.get("rate_limited") or 0))
+    return Budget(
+        own.side, int(published.get("last_minute") or 0), published.get("per_minute"), stats
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -81,6 +105,8 @@ class MainScreen(Screen[None]):
         self._service_failed = False
         #: the progress row shows a migration's outcome that says every record is linked
         self._outcome_all_linked = False
+        #: monotonic time of the last live reload of the panes (None: none yet)
+        self._live_reloaded: float | None = None
 
     def compose(self) -> ComposeResult:
         """Header, the service note (hidden unless the service cannot open), panes, progress,
@@ -92,12 +118,14 @@ class MainScreen(Screen[None]):
             yield TestRailPane(self.service, self.pair_index, id="testrail-pane")
             yield TestFiestaPane(self.service, self.pair_index, id="testfiesta-pane")
         yield MigrationProgressRow(id="progress")
+        yield KindProgress(id="kinds")
         yield ActivityLog(self._drain, id="activity")
         yield Footer()
 
     def on_mount(self) -> None:
         """Start the budget refresher; focus the TestRail tree; say what is going on."""
         self.set_interval(BUDGET_INTERVAL, self.refresh_budgets)
+        self.set_interval(1.0, self._tick)
         self.query_one("#testrail-tree").focus()
         self.progress.idle("Connecting…")
         self._show_pair_line()
@@ -118,6 +146,11 @@ class MainScreen(Screen[None]):
     def progress(self) -> MigrationProgressRow:
         """The progress row."""
         return self.query_one(MigrationProgressRow)
+
+    @property
+    def kinds(self) -> KindProgress:
+        """The progress per kind (with ETA)."""
+        return self.query_one(KindProgress)
 
     @property
     def header(self) -> ConnectionBar:
@@ -156,7 +189,62 @@ class MainScreen(Screen[None]):
                 budgets = self.service.budgets()
             except RuntimeError:  # closed while we were asking
                 budgets = None
+        control = getattr(self.app, "sync", None)
+        if budgets is not None and control is not None and control.mode == "attached":
+            # the attached watch spends the requests: its published budgets, not ours
+            published = (control.snapshot.get("watch") or {}).get("budgets") or {}
+            budgets = [published_budget(b, published.get(b.side)) for b in budgets]
         self.header.show_budgets(budgets)
+
+    # ------------------------------------------------------------------ sync
+
+    def _tick(self) -> None:
+        self.refresh_sync()
+        self.kinds.tick()
+
+    def refresh_sync(self) -> None:
+        """The header's sync line from the app's sync control (on/off, next poll, open
+        conflicts, an attached watch, why S or M is unavailable); an attached watch's
+        progress per kind."""
+        control = getattr(self.app, "sync", None)
+        if control is None:
+            return
+        text = control.header_text()
+        reasons = [self.app.unavailable(a) for a in ("sync_now", "migrate")]  # type: ignore[attr-defined]
+        text = " · ".join([text, *[r for r in reasons if r]])
+        self.header.show_sync(text, on=control.enabled)
+        if control.mode == "attached":
+            doc = control.snapshot.get("watch") or {}
+            progress = {
+                project: {k: v for k, v in kinds.items() if k not in SETUP_STAGES}
+                for project, kinds in (doc.get("progress") or {}).items()
+            }
+            self.kinds.show_published(progress)
+
+    def live_refresh(self, *, force: bool = False) -> None:
+        """Records are arriving (a migration or sync writes): reload both panes, at most
+        every :data:`LIVE_RELOAD_SECONDS` (``force``: now, the run ended)."""
+        now = time.monotonic()
+        if not force and (
+            self._live_reloaded is not None and now - self._live_reloaded < LIVE_RELOAD_SECONDS
+        ):
+            return
+        if not force and not (self.testrail_pane.loaded and self.testfiesta_pane.loaded):
+            return  # a load is under way: the next progress asks again
+        self._live_reloaded = now
+        self.reload_panes()
+
+    def show_sync(self, message: SyncNews) -> None:
+        """This console's sync: a cycle began, a pair's cycle ended (the panes reload), or
+        the watch paused/resumed."""
+        if isinstance(message, SyncCycleStarted):
+            self._outcome_all_linked = False
+            self.kinds.clear_kinds()
+            self.progress.start("Syncing: reading both projects…")
+        elif isinstance(message, SyncCycleFinished):
+            self.progress.finish(message.exit_code < 2, message.summary)
+            self.live_refresh(force=True)
+        self.refresh_sync()
 
     # ------------------------------------------------------------------ status
 
@@ -264,10 +352,15 @@ class MainScreen(Screen[None]):
         finished (then reload both panes, since records and links changed)."""
         if isinstance(message, MigrationStarted):
             self._outcome_all_linked = False
+            self.kinds.clear_kinds()
             self.progress.start()
             self.testfiesta_pane.migrating(True)
         elif isinstance(message, MigrationProgress):
             self.progress.show(message.project, message.stage, message.done, message.total)
+            if message.stage not in SETUP_STAGES:
+                self.kinds.step(message.project, message.stage, message.done, message.total)
+            if message.stage not in SETUP_STAGES | {"reading"} and message.done:
+                self.live_refresh()  # records arrive: show them
         elif isinstance(message, ServerWaiting):
             side = SIDE_NAMES.get(message.side, message.side)
             self.header.row(message.side).waiting(

@@ -6,10 +6,13 @@ import math
 import textwrap
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, Log, ProgressBar
+from textual.widgets import Label, Log, ProgressBar, Static
+
+from core.monitor import eta_seconds
 
 #: Seconds between two flushes of buffered lines into the log.
 FLUSH_INTERVAL = 0.15
@@ -139,13 +142,13 @@ class MigrationProgressRow(Horizontal):
         self._notice = (text, time.monotonic() + seconds)
         self._render_text()
 
-    def start(self) -> None:
-        """A migration began: indeterminate bar, clock from zero."""
+    def start(self, text: str = "Migrating: reading both projects…") -> None:
+        """A migration (or sync cycle) began: indeterminate bar, clock from zero, ``text``."""
         self._state("-running")
         self._notice = None
         self._started, self._ended = time.monotonic(), None
         self.bar.update(total=None, progress=0)
-        self._label("Migrating: reading both projects…")
+        self._label(text)
 
     def show(self, project: str, stage: str, done: int, total: int | None) -> None:
         """``done`` of ``total`` items of ``stage``; ``total`` None = unknown. Ends a notice:
@@ -169,6 +172,77 @@ class MigrationProgressRow(Horizontal):
             total = self.bar.total or 1
             self.bar.update(total=total, progress=total)
         self._label(summary)
+
+
+class KindProgress(Static):
+    """Progress per entity kind of the run shown, with an ETA each, on one line:
+    ``cases 120/400 · 0:24 left   folders 3/3 ✓``. Kinds in the order they started; stages
+    without a total show their count alone. Hidden while there is nothing to show.
+
+    Fed one step at a time (:meth:`step`: the console's own migration or sync) or whole
+    (:meth:`show_published`: the progress a watching process published in the state store).
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        #: (project, stage) -> [done, total, started (UNIX seconds)]
+        self._kinds: dict[tuple[str, str], list[Any]] = {}
+        self.display = False
+
+    @property
+    def text(self) -> str:
+        """What the line says now."""
+        return str(self.content)
+
+    def clear_kinds(self) -> None:
+        """A new run begins: forget the kinds of the last one."""
+        self._kinds.clear()
+        self._render_kinds()
+
+    def step(self, project: str, stage: str, done: int, total: int | None) -> None:
+        """``done`` of ``total`` items of ``stage`` (a kind: ``cases``) of ``project``."""
+        now = time.time()
+        entry = self._kinds.get((project, stage))
+        if entry is None or done < entry[0]:
+            entry = self._kinds[(project, stage)] = [done, total, now]
+        entry[0], entry[1] = done, total
+        self._render_kinds(now)
+
+    def show_published(self, progress: dict[str, dict[str, dict[str, Any]]]) -> None:
+        """The ``progress`` of a published watch document (:mod:`core.monitor`)."""
+        self._kinds = {
+            (project, stage): [int(e["done"]), e.get("total"), float(e["started"])]
+            for project, stages in progress.items()
+            for stage, e in stages.items()
+        }
+        self._render_kinds()
+
+    def tick(self) -> None:
+        """Refresh the ETAs (once a second)."""
+        if self._kinds:
+            self._render_kinds()
+
+    def _render_kinds(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        several = len({project for project, _ in self._kinds}) > 1
+        parts = []
+        for (project, stage), (done, total, started) in self._kinds.items():
+            name = f"{project} {stage}" if several else stage
+            if total is None:
+                parts.append(f"{name} {done}")
+                continue
+            left = eta_seconds(done, total, started, now)
+            if left == 0:
+                parts.append(f"{name} {done}/{total} ✓")
+            elif left is None:
+                parts.append(f"{name} {done}/{total}")
+            else:
+                parts.append(f"{name} {done}/{total} · {elapsed_text(left)} left")
+        text = "   ".join(parts)
+        if text != str(self.content):
+            self.update(text)
+        if self.display != bool(parts):
+            self.display = bool(parts)
 
 
 def elapsed_text(seconds: float) -> str:

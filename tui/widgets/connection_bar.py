@@ -1,5 +1,6 @@
-"""The header: one line per server with its address, who we are there, state and budget, and
-(when the config has several ``[[pair]]``) which pair the panes show."""
+"""The header: one line per server with its address, who we are there, state (with the error
+of that side only) and budget, a sync line (on/off, next poll, open conflicts, an attached
+``sync --watch``), and (when the config has several ``[[pair]]``) which pair the panes show."""
 
 from __future__ import annotations
 
@@ -23,12 +24,18 @@ STATE_TEXT = {
 
 
 def budget_text(budget: Budget | None) -> str:
-    """``"12/180 req/min"`` (``"12 req/min"`` when unlimited; ``"– req/min"`` when unknown)."""
+    """``"12/180 req/min"`` (``"12 req/min"`` when unlimited; ``"– req/min"`` when unknown),
+    then ``" · 429×2"`` once the server has asked us to wait (429/409 answers so far)."""
     if budget is None:
         return "– req/min"
-    if budget.per_minute:
-        return f"{budget.last_minute}/{budget.per_minute} req/min"
-    return f"{budget.last_minute} req/min"
+    text = (
+        f"{budget.last_minute}/{budget.per_minute} req/min"
+        if budget.per_minute
+        else f"{budget.last_minute} req/min"
+    )
+    if budget.stats.rate_limited:
+        text += f" · 429×{budget.stats.rate_limited}"
+    return text
 
 
 def answered(budget: Budget) -> int:
@@ -69,6 +76,16 @@ class ConnectionRow(Horizontal):
         return str(self.query_one(".conn-state", Label).content)
 
     @property
+    def target_text(self) -> str:
+        """The address cell as shown (with the error of this side, when it has one)."""
+        return str(self.query_one(".conn-target", Label).content)
+
+    @property
+    def down(self) -> bool:
+        """True while this server cannot be used (an error, or never contacted)."""
+        return self.state in ("error", "not-connected")
+
+    @property
     def budget_text(self) -> str:
         """The budget cell as shown (the request budget, or a wait's countdown)."""
         return str(self.query_one(".conn-budget", Label).content)
@@ -82,6 +99,13 @@ class ConnectionRow(Horizontal):
         label = self.query_one(".conn-state", Label)
         label.update(STATE_TEXT.get(state, state))
         label.tooltip = detail or None
+        # the error of this side only, where it is read: after its address
+        target = self.query_one(".conn-target", Label)
+        shown = state in ("error", "not-connected") and detail
+        text = f"{self._target} · {' '.join(detail.split())}" if shown else self._target
+        if str(target.content) != text:
+            target.update(text)
+            target.tooltip = detail if shown else None
         if self._budget is not None:
             self._answered_at_state = answered(self._budget)
 
@@ -129,8 +153,11 @@ class ConnectionBar(Vertical):
         }
 
     def compose(self) -> ComposeResult:
-        """The two rows, then the pair line (hidden until :meth:`show_pair`)."""
+        """The two rows, the sync line, then the pair line (hidden until :meth:`show_pair`)."""
         yield from self._rows.values()
+        with Horizontal(id="sync-row", classes="connection-row"):
+            yield Label("Sync", classes="conn-name")
+            yield Label("", id="sync-text", markup=False)
         with Horizontal(id="pair-row", classes="connection-row"):
             yield Label("Pair", classes="conn-name")
             yield Label("", id="pair-text", markup=False)
@@ -144,6 +171,18 @@ class ConnectionBar(Vertical):
         """The pair line as shown ("" when hidden)."""
         row = self.query_one("#pair-row")
         return str(self.query_one("#pair-text", Label).content) if row.display else ""
+
+    @property
+    def sync_text(self) -> str:
+        """The sync line as shown."""
+        return str(self.query_one("#sync-text", Label).content)
+
+    def show_sync(self, text: str, *, on: bool) -> None:
+        """Show the sync line (``on`` colours it as running)."""
+        label = self.query_one("#sync-text", Label)
+        if str(label.content) != text:
+            label.update(text)
+        self.query_one("#sync-row").set_class(on, "-sync-on")
 
     def show_pair(self, text: str) -> None:
         """Show the pair line (``""`` hides it)."""

@@ -1,0 +1,170 @@
+"""Attach: with `railfiesta sync --watch` running in a child process over real TCP, the console
+starts no engine; it shows that sync's state and log from the state store, its `S` makes the
+child sync now, and its `s` pauses the child (the config says enabled = false, the child says
+it is off and writes nothing more)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from core.service import Service
+from emulators.server import RunningServer, start_in_thread
+from emulators.testrail import ops
+from tests.helpers import TESTFIESTA_URL, TESTRAIL_URL, Emulated, emulate
+from tests.tui.pilot import log_text, wait_for
+from tui.app import RailfiestaApp
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "Acme Web Shop"
+
+
+class Child:
+    """``railfiesta sync --watch`` in a process of its own; its stdout lines as they come."""
+
+    def __init__(self, config: Path, state: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "tui.cli", "--config", str(config), "--state", str(state)),
+                *("sync", "--watch", "--interval", "1h"),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(5)
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
+    """Both emulators on TCP ports of 127.0.0.1, the config pointing there, migrated."""
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    servers: list[RunningServer] = [start_in_thread(env.testrail), start_in_thread(env.testfiesta)]
+    try:
+        text = env.config_path.read_text(encoding="utf-8")
+        text = text.replace(TESTRAIL_URL, servers[0].url).replace(TESTFIESTA_URL, servers[1].url)
+        env.config_path.write_text(text + "\n[sync]\nenabled = true\n", encoding="utf-8")
+        import asyncio
+
+        async def migrate() -> None:
+            async with Service(load_config(env.config_path), state_dir=env.state_dir) as service:
+                [report] = await service.migrate()
+                assert report.complete
+
+        asyncio.run(migrate())
+        yield env
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def tf_title(env: Emulated, case_id: int) -> str:
+    state = env.testfiesta.state.testfiesta
+    row = next(
+        r
+        for r in state.db.cases.values()
+        if str(r.get("externalId", "")).endswith(f"/case/{case_id}") and not r["deletedAt"]
+    )
+    return str(row["name"])
+
+
+def tf_writes(env: Emulated) -> list[tuple[int, str]]:
+    """Every TestFiesta case as (uid, update time): any write changes it."""
+    state = env.testfiesta.state.testfiesta
+    return sorted((int(r["uid"]), str(r["updatedAt"])) for r in state.db.cases.values())
+
+
+async def test_the_console_attaches_to_a_running_watch_and_its_keys_reach_it(
+    served: Emulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    child = Child(served.config_path, served.state_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while not child.said("0 conflicts, 0 held, 0 failed"):  # its first cycle ended
+            assert child.process.poll() is None, "\n".join(child.lines)
+            assert time.monotonic() < deadline, "\n".join(child.lines)
+            time.sleep(0.05)
+        service = Service(load_config(served.config_path), state_dir=served.state_dir)
+        app = RailfiestaApp(service)
+        async with app.run_test(size=(160, 40)) as pilot:
+            bar = app.main_screen.header
+            pid = child.process.pid
+            await wait_for(pilot, lambda: app.sync.mode == "attached", timeout=15)
+            await wait_for(pilot, lambda: "next poll in " in bar.sync_text, timeout=5)
+            text = bar.sync_text
+            assert text.startswith("● on · next poll in 59:") or text.startswith(
+                "● on · next poll in 1:00:00"
+            ), text
+            assert f"attached to sync --watch (pid {pid})" in text
+            assert " · last cycle " in text
+            log = log_text(app)
+            assert f"attached to sync --watch (pid {pid}, running since " in log
+            assert f"{PROJECT}: synced (nothing to do); 0 conflicts open" in log  # its line
+            assert app.sync.running is False  # no second engine here
+
+            # S: the child syncs now (its interval is an hour)
+            with served.testrail_state.lock:
+                case_id = min(served.testrail_state.cases)
+                ops.update_case(
+                    served.testrail_state, case_id, {"title": "Edited, synced now"}, None
+                )
+            await pilot.press("S")
+            await wait_for(pilot, lambda: tf_title(served, case_id) == "Edited, synced now", 15)
+            await wait_for(pilot, lambda: child.said("update testfiesta case 1"), timeout=5)
+            await wait_for(
+                pilot, lambda: "synced (update testfiesta case 1)" in log_text(app), timeout=5
+            )
+            assert f"sync now: asked sync --watch (pid {pid})" in log_text(app)
+
+            # s: off in the config file; the child pauses within a second or two
+            await pilot.press("s")
+            await wait_for(pilot, lambda: bar.sync_text.startswith("○ off"), timeout=1)
+            switched = time.monotonic()
+            await wait_for(pilot, lambda: child.said("sync is off ([sync] enabled = false"), 5)
+            assert time.monotonic() - switched < 2.5
+            assert load_config(served.config_path).sync.enabled is False
+            await wait_for(pilot, lambda: "paused" in bar.sync_text, timeout=5)
+            # ... and writes nothing more
+            writes = tf_writes(served)
+            with served.testrail_state.lock:
+                ops.update_case(served.testrail_state, case_id, {"title": "While paused"}, None)
+            await pilot.pause(1.5)
+            assert tf_title(served, case_id) == "Edited, synced now"
+            assert tf_writes(served) == writes
+            assert child.process.poll() is None  # paused, not stopped
+    finally:
+        code = child.stop()
+    assert code == 0, "\n".join(child.lines)
+    assert child.lines[-1].endswith(" stopped")

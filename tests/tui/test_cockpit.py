@@ -1,0 +1,212 @@
+"""The sync cockpit driven with Pilot: `s` (persisted through tomlkit), `S` (a TestRail edit
+reaches TestFiesta), the header (both connections, sync line, conflicts, an unavailable S),
+the pair switcher, panes updated while records arrive, progress per kind."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.config_edit import set_sync_enabled
+from core.service import Service
+from emulators.testrail import ops
+from emulators.testrail.store import TestRailState
+from tests.tui.conftest import PROJECT, add_project
+from tests.tui.pilot import child, loaded, log_text, names, open_node, wait_for
+from tui.app import RailfiestaApp
+from tui.widgets.connection_bar import ConnectionBar
+from tui.widgets.project_tree import ProjectTree
+
+SIGN_IN = "User signs in with a valid password"
+
+
+def header(app: RailfiestaApp) -> ConnectionBar:
+    return app.main_screen.header
+
+
+def tf_names(service: Service) -> list[str]:
+    """Every case name the TestFiesta emulator holds (through the service's transport)."""
+    transport: Any = service._transports[1]
+    state = transport.app.state.testfiesta
+    return sorted(str(row["name"]) for row in state.db.cases.values() if not row["deletedAt"])
+
+
+def tr_case_id(state: TestRailState, title: str) -> int:
+    with state.lock:
+        return next(cid for cid, row in state.cases.items() if row["title"] == title)
+
+
+async def migrated(pilot: Any, app: RailfiestaApp) -> None:
+    await loaded(pilot, app)
+    await pilot.press("M")
+    await wait_for(
+        pilot, lambda: app._migration is not None and app._migration.is_finished, timeout=20
+    )
+    await wait_for(pilot, lambda: app.main_screen.progress.text.startswith("Migrated"))
+
+
+async def test_s_writes_sync_on_and_off_into_the_config_and_shows_it_at_once(
+    secrets: None, make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    service = make_service()
+    path = service.config.path
+    before = path.read_bytes()
+    # what `railfiesta sync on` writes, for comparison: the same tomlkit writer
+    expected_on = tmp_path / "expected.toml"
+    expected_on.write_bytes(before)
+    set_sync_enabled(expected_on, True)
+    assert expected_on.read_bytes() == before + b"\n[sync]\nenabled = true\n"
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        assert header(app).sync_text.startswith("○ off · 0 open conflicts")
+        await pilot.press("s")
+        # at once: set before the file is written (a busy machine may deliver the key late)
+        await wait_for(pilot, lambda: header(app).sync_text.startswith("● on"), timeout=1)
+        await wait_for(pilot, lambda: path.read_bytes() == expected_on.read_bytes())
+        # sync is on: the console runs the watch itself, holding the state lock
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+        await wait_for(pilot, lambda: "next poll in 4:" in header(app).sync_text, timeout=10)
+        holder = service.sync_holder()
+        assert holder is not None and holder["command"] == "railfiesta (console)"
+        assert "sync switched on ([sync] enabled = true)" in log_text(app)
+        assert f"{PROJECT}: synced (nothing to do); 0 conflicts open" in log_text(app)
+
+        await pilot.press("s")
+        await wait_for(pilot, lambda: header(app).sync_text.startswith("○ off"), timeout=1)
+        await wait_for(pilot, lambda: b"enabled = false" in path.read_bytes())
+        assert path.read_bytes() == before + b"\n[sync]\nenabled = false\n"
+        await wait_for(pilot, lambda: app.sync.mode == "none", timeout=6)
+        assert service.sync_holder() is None  # the lock was let go
+        assert "sync switched off ([sync] enabled = false)" in log_text(app)
+
+
+async def test_S_brings_a_testrail_edit_to_testfiesta_and_into_the_panes(
+    secrets: None,
+    make_service: Callable[..., Service],
+    testrail_state: TestRailState,
+) -> None:
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        case_id = tr_case_id(testrail_state, SIGN_IN)
+        with testrail_state.lock:
+            ops.update_case(
+                testrail_state, case_id, {"title": "Sign in – edited in TestRail"}, None
+            )
+        screen = app.main_screen
+        right = screen.query_one("#testfiesta-tree", ProjectTree)
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        login = child(right.root, "Login")
+        await open_node(pilot, right, login)
+        assert SIGN_IN in names(login)
+
+        await pilot.press("S")
+        await wait_for(pilot, lambda: "Sign in – edited in TestRail" in tf_names(service), 10)
+        assert SIGN_IN not in tf_names(service)
+        await wait_for(pilot, lambda: screen.progress.text.startswith("Synced"), timeout=10)
+        assert screen.progress.text == "Synced Webshop -> WEB: 1 write, 0 conflicts open"
+        # 7 records a side observed, 1 case written
+        assert screen.kinds.text == "reading 14/14 ✓   cases 1/1 ✓"
+        assert f"{PROJECT}: synced (update testfiesta case 1); 0 conflicts open" in log_text(app)
+        # the pane reloaded with the new title, the folder still open
+        await wait_for(
+            pilot,
+            lambda: "Sign in – edited in TestRail" in names(child(right.root, "Login")),
+            timeout=10,
+        )
+        await wait_for(pilot, lambda: app.sync.mode == "none")
+        assert service.sync_holder() is None
+
+
+async def test_the_header_names_both_sides_the_sync_state_and_open_conflicts(
+    secrets: None,
+    make_service: Callable[..., Service],
+    testrail_state: TestRailState,
+) -> None:
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await migrated(pilot, app)
+        bar = header(app)
+        assert bar.row("testrail").target_text == "http://testrail.test as qa@example.com"
+        assert bar.row("testfiesta").target_text == "http://testfiesta.test · acme"
+        assert bar.row("testrail").state_text == bar.row("testfiesta").state_text == "● connected"
+        assert bar.row("testrail").budget_text.endswith(" req/min")
+        # one case edited on both sides: a conflict, counted in the header
+        case_id = tr_case_id(testrail_state, SIGN_IN)
+        with testrail_state.lock:
+            ops.update_case(testrail_state, case_id, {"title": "TestRail's title"}, None)
+        tf_state: Any = service._transports[1]
+        tf = tf_state.app.state.testfiesta
+        row = next(r for r in tf.db.cases.values() if r["name"] == SIGN_IN)
+        assert tf.update(row, {"name": "TestFiesta's title"})
+        await pilot.press("S")
+        await wait_for(pilot, lambda: "1 open conflict" in bar.sync_text, timeout=10)
+        assert bar.sync_text.startswith("○ off · 1 open conflict · last cycle ")
+        assert app.main_screen.progress.text == "Synced Webshop -> WEB: 0 writes, 1 conflict open"
+
+
+async def test_a_side_that_is_down_makes_S_unavailable_and_says_why(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(testfiesta_token="testfiesta_another-token"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app)
+        bar = header(app)
+        await wait_for(pilot, lambda: bar.row("testfiesta").state == "error")
+        assert bar.row("testfiesta").target_text.startswith("http://testfiesta.test · acme · ")
+        assert "401" in bar.row("testfiesta").target_text
+        # TestRail's row carries no error of the other side
+        assert bar.row("testrail").target_text == "http://testrail.test as qa@example.com"
+        assert app.check_action("sync_now", ()) is None  # dimmed in the footer
+        await wait_for(pilot, lambda: "S needs both servers" in bar.sync_text)
+        assert bar.sync_text.endswith("S needs both servers (TestFiesta down)")
+        await pilot.press("S")  # nothing happens: no cycle, no lock
+        await pilot.pause(0.3)
+        assert app.sync.mode == "none"
+
+
+async def test_the_pair_switcher_names_both_projects_of_each_pair(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    add_project(testrail_state, "Mobile app", {"Mobile app": ["Onboarding"]})
+    app = RailfiestaApp(make_service(pairs=((PROJECT, "WEB"), ("Mobile app", "MOB"))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        bar = header(app)
+        assert bar.pair_text == "1 of 2: Webshop → WEB  · p next pair"
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Show pair: Webshop → WEB" in commands
+        assert "Show pair: Mobile app → MOB" in commands
+        assert {"Sync on/off", "Sync now"} <= set(commands)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: bar.pair_text.startswith("2 of 2"))
+        assert bar.pair_text == "2 of 2: Mobile app → MOB  · p next pair"
+
+
+async def test_the_testfiesta_pane_fills_while_the_migration_runs(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    # every TestFiesta answer takes 0.15 s: the migration takes seconds, the panes reload
+    # while it writes
+    app = RailfiestaApp(make_service(latency=0.15))
+    seen_during: list[list[str]] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        right = app.main_screen.query_one("#testfiesta-tree", ProjectTree)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.migrating)
+        deadline = time.monotonic() + 30
+        while app.migrating and time.monotonic() < deadline:
+            if names(right.root):
+                seen_during.append(names(right.root))
+            await pilot.pause(0.05)
+        assert not app.migrating
+        assert seen_during, "the TestFiesta pane showed nothing before the migration ended"
+        assert seen_during[0][0] == "Login"
+        kinds = app.main_screen.kinds.text
+        assert "folders 3/3 ✓" in kinds and "cases 4/4 ✓" in kinds

@@ -1,0 +1,378 @@
+"""The console's sync controls: ``s`` switches sync on and off, ``S`` syncs now; the console's
+own watch loop; attaching to a ``sync --watch`` that runs elsewhere.
+
+:class:`SyncControl` belongs to the app. Once the service is open it looks at the state
+directory once a second (:meth:`Service.monitor`, in a thread: the state store and the
+config file, never the network):
+
+- another process holds the sync lock (``railfiesta sync --watch`` under tmux or systemd):
+  the console *attaches*. It starts no engine; the header, the progress per kind and the
+  activity log show what that process published in the state store (:mod:`core.monitor`),
+  ``s`` writes ``[sync] enabled`` (that watch pauses within a second), ``S`` asks it for a
+  cycle through the store, and resolved conflicts wait in the store for its next cycle;
+- nobody holds it and ``[sync] enabled`` is true: the console runs
+  :meth:`Service.watch` itself in a worker, holding the lock, on ``[sync] interval``; ``s``
+  off stops it after the operation in flight;
+- ``S`` with no watch running: one cycle (:meth:`Service.sync`) under the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.worker import Worker
+
+from core.errors import RailfiestaError, transient
+from core.service import Service, SyncLocked
+from tui.bridge import EventBridge
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+#: Seconds between two looks at the state directory.
+POLL_SECONDS = 1.0
+#: What the console's lock file says it runs (``status``, another console, a second sync).
+CONSOLE_COMMAND = "railfiesta (console)"
+
+NONE, OWN, ONCE, ATTACHED = "none", "own", "once", "attached"
+
+
+def clock_text(seconds: float) -> str:
+    """``"0:07"``, ``"4:12"``, ``"1:02:03"`` (never negative)."""
+    whole = max(0, int(seconds + 0.999))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def holder_name(holder: dict[str, Any]) -> str:
+    """``sync --watch`` for ``railfiesta sync --watch --interval 1m``; the command otherwise."""
+    command = str(holder.get("command") or "")
+    if "sync" in command.split() and "--watch" in command.split():
+        return "sync --watch"
+    return command.removeprefix("railfiesta ") or "another process"
+
+
+class SyncControl:
+    """Sync on/off, sync now, the console's own watch and attaching (module docstring).
+
+    ``app`` runs the workers and timers; ``service`` is the app's (open) service; ``bridge``
+    takes log lines; ``changed`` is called after every change of what the header shows;
+    ``down`` returns the reason a needed server is down ("" when both are usable);
+    ``busy`` returns True while a migration runs.
+    """
+
+    def __init__(
+        self,
+        app: App[Any],
+        service: Service,
+        bridge: EventBridge,
+        *,
+        changed: Callable[[], None],
+        down: Callable[[], str],
+        busy: Callable[[], bool],
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.bridge = bridge
+        self._changed = changed
+        self._down = down
+        self._busy = busy
+        self.mode = NONE
+        self.enabled = service.config.sync.enabled
+        #: the last state-directory snapshot (:meth:`Service.monitor`)
+        self.snapshot: dict[str, Any] = {}
+        self.holder: dict[str, Any] | None = None
+        self._worker: Worker[None] | None = None
+        self._polling = False
+        self._started = False
+        self._stop_own = False
+        #: the own watch ended on an error that a retry does not fix: wait for the user
+        self._gave_up = False
+        #: bumped by every write of [sync] enabled: a look begun before it is stale
+        self._generation = 0
+        self._seen_log: tuple[float, str] | None = None
+        self._cycles_seen: dict[str, float] = {}
+        #: called when an attached watch finished a cycle or shows progress (panes reload)
+        self.on_news: Callable[[bool], None] = lambda finished: None
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def running(self) -> bool:
+        """True while this console's own watch or one-off cycle runs."""
+        return self.mode in (OWN, ONCE)
+
+    def start(self) -> None:
+        """The service is open: look now and once a second."""
+        if self._started:
+            return
+        self._started = True
+        self.app.set_interval(POLL_SECONDS, self.poll)
+        self.poll()
+
+    def poll(self) -> None:
+        """Look at the state directory (in a thread), unless a look is under way."""
+        if self._polling or not self._started or not self.app.is_running:
+            return
+        self._polling = True
+        self.app.run_worker(
+            self._poll(), group="sync-poll", exit_on_error=False, description="sync state"
+        )
+
+    async def _poll(self) -> None:
+        generation = self._generation
+        try:
+            snapshot = await asyncio.to_thread(self.service.monitor)
+        except (RailfiestaError, RuntimeError, OSError, sqlite3.Error) as error:
+            self.bridge.log("warning", f"cannot read the sync state: {error}")
+            return
+        finally:
+            self._polling = False
+        self._apply(snapshot, fresh=generation == self._generation)
+
+    def _apply(self, snapshot: dict[str, Any], *, fresh: bool) -> None:
+        self.snapshot = snapshot
+        if fresh:
+            self.enabled = bool(snapshot.get("enabled"))
+        holder = snapshot.get("holder")
+        ours = holder is not None and (
+            holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname()
+        )
+        if holder is not None and not ours and not self.running:
+            if self.mode != ATTACHED:
+                self._attach(holder)
+            self.holder = holder
+            self._follow(snapshot)
+        elif self.mode == ATTACHED:
+            who = holder_name(self.holder or {})
+            pid = (self.holder or {}).get("pid")
+            self.bridge.log("info", f"{who} (pid {pid}) has stopped: the console syncs again")
+            self.mode, self.holder = NONE, None
+            self._follow(snapshot)
+        idle = self.mode == NONE and self.enabled and not self._gave_up
+        if idle and not self._down() and not self._busy():
+            self._start(self._own_watch())
+        self._changed()
+
+    def _attach(self, holder: dict[str, Any]) -> None:
+        """Another process syncs: follow it; its recent log shows first."""
+        self.mode = ATTACHED
+        self._cycles_seen = {}
+        ring = list(self.snapshot.get("log") or [])
+        started = holder.get("started")
+        since = time.strftime("%H:%M:%S", time.localtime(started)) if started else "?"
+        self.bridge.log(
+            "info",
+            f"attached to {holder_name(holder)} (pid {holder.get('pid')}, running since "
+            f"{since}): showing its progress; s and S reach it",
+        )
+        self._seen_log = None
+        for line in ring:
+            self.bridge.log(str(line["level"]), str(line["message"]), at=float(line["at"]))
+        if ring:
+            self._seen_log = (float(ring[-1]["at"]), str(ring[-1]["message"]))
+        self.app.refresh_bindings()
+
+    def _follow(self, snapshot: dict[str, Any]) -> None:
+        """New lines of an attached watch's log; a finished cycle reloads the panes."""
+        ring = list(snapshot.get("log") or [])
+        fresh = ring
+        if self._seen_log is not None:
+            for index in range(len(ring) - 1, -1, -1):
+                line = ring[index]
+                if (float(line["at"]), str(line["message"])) == self._seen_log:
+                    fresh = ring[index + 1 :]
+                    break
+        for line in fresh:
+            self.bridge.log(str(line["level"]), str(line["message"]), at=float(line["at"]))
+        if ring:
+            self._seen_log = (float(ring[-1]["at"]), str(ring[-1]["message"]))
+        doc = snapshot.get("watch") or {}
+        cycles = {k: float(v.get("at", 0)) for k, v in (doc.get("cycles") or {}).items()}
+        finished = bool(self._cycles_seen) and cycles != self._cycles_seen
+        first = not self._cycles_seen
+        self._cycles_seen = cycles or {"": 0.0}
+        if finished or (not first and doc.get("state") == "syncing"):
+            self.on_news(finished)
+
+    # ------------------------------------------------------------------ keys
+
+    def toggle(self) -> None:
+        """``s``: switch sync on or off in the config file; shown at once."""
+        wanted = not self.enabled
+        self.enabled = wanted
+        self._generation += 1
+        self._gave_up = False
+        self._changed()
+        self.app.run_worker(
+            self._write_enabled(wanted), group="sync-switch", description="sync on/off"
+        )
+
+    async def _write_enabled(self, wanted: bool) -> None:
+        try:
+            await asyncio.to_thread(self.service.set_sync_enabled, wanted)
+        except RailfiestaError as error:
+            self.enabled = not wanted
+            self._generation += 1
+            self.bridge.log("error", f"cannot switch sync {'on' if wanted else 'off'}: {error}")
+            self.app.notify(str(error), title="Sync not switched", severity="error", markup=False)
+            self._changed()
+            return
+        self._generation += 1  # a look begun while the file was written read the old value
+        self.enabled = wanted
+        self._changed()
+        word = "on" if wanted else "off"
+        self.bridge.log("info", f"sync switched {word} ([sync] enabled = {str(wanted).lower()})")
+        if self.mode == ATTACHED and self.holder:
+            what = "resumes" if wanted else "pauses"
+            self.bridge.log(
+                "info", f"{holder_name(self.holder)} (pid {self.holder.get('pid')}) {what} now"
+            )
+        elif self.mode == OWN and not wanted:
+            self._stop_own = True
+            self.service.request_stop()  # after the operation in flight
+        self.poll()
+
+    def sync_now(self) -> None:
+        """``S``: a cycle now (the running watch's, here or elsewhere, or a one-off)."""
+        self._gave_up = False
+        if self.mode in (OWN, ATTACHED):
+            self.app.run_worker(self._ask_now(), group="sync-now", description="sync now")
+        elif self.mode == ONCE:
+            self.app.notify("A sync is already running.", severity="warning")
+        else:
+            self._start(self._once())
+
+    async def _ask_now(self) -> None:
+        await asyncio.to_thread(self.service.request_sync_now)
+        if self.mode == ATTACHED and self.holder:
+            who = f"{holder_name(self.holder)} (pid {self.holder.get('pid')})"
+            self.bridge.log("info", f"sync now: asked {who}")
+        else:
+            self.bridge.log("info", "sync now")
+
+    def stop(self) -> None:
+        """The console quits: its own watch or cycle stops after the operation in flight."""
+        if self.running:
+            self._stop_own = True
+            self.service.request_stop()
+
+    # ------------------------------------------------------------------ workers
+
+    def _start(self, work: Any) -> None:
+        self._worker = self.app.run_worker(
+            work, group="sync", exclusive=True, exit_on_error=False, description="sync"
+        )
+
+    async def _locked(self, mode: str) -> Any:
+        """The state lock for ``mode`` (None when another process holds it: attach)."""
+        lock = self.service.lock(CONSOLE_COMMAND)
+        try:
+            await asyncio.to_thread(lock.acquire)
+        except SyncLocked:
+            self.poll()
+            return None
+        self.mode = mode
+        self._stop_own = False
+        self.app.refresh_bindings()
+        self._changed()
+        return lock
+
+    def _released(self, lock: Any) -> None:
+        lock.release()
+        self.service.stopping = False  # a stop asked for between two tries is spent
+        self.mode = NONE
+        self.app.refresh_bindings()
+        self.poll()
+
+    async def _own_watch(self) -> None:
+        """``Service.watch`` while sync is on; a server out of reach is tried again each
+        interval, any other error ends it (logged) until the user presses s or S."""
+        lock = await self._locked(OWN)
+        if lock is None:
+            return
+        self.bridge.log("info", "sync is on: this console syncs every " + clock_text(self._every))
+        try:
+            while not self._stop_own:
+                try:
+                    await self.service.watch()
+                    return
+                except RailfiestaError as error:
+                    self.bridge.log("error", f"sync failed: {error}")
+                    if not transient(error):
+                        self._gave_up = True
+                        self.app.notify(
+                            str(error), title="Sync stopped", severity="error", markup=False
+                        )
+                        return
+                    slept = 0.0
+                    while slept < self._every and not self._stop_own:
+                        await asyncio.sleep(0.2)
+                        slept += 0.2
+        finally:
+            self._released(lock)
+
+    @property
+    def _every(self) -> float:
+        return float(self.service.config.sync.interval)
+
+    async def _once(self) -> None:
+        lock = await self._locked(ONCE)
+        if lock is None:
+            return
+        self.bridge.log("info", "sync now: one cycle")
+        try:
+            await self.service.sync()
+        except RailfiestaError as error:
+            self.bridge.log("error", f"sync failed: {error}")
+            self.app.notify(str(error), title="Sync failed", severity="error", markup=False)
+        finally:
+            self._released(lock)
+
+    # ------------------------------------------------------------------ header
+
+    def header_text(self, now: float | None = None) -> str:
+        """The header's sync line (see the module docstring for the modes)."""
+        now = time.time() if now is None else now
+        parts = ["● on" if self.enabled else "○ off"]
+        doc = self.snapshot.get("watch") or {}
+        live = self.mode in (OWN, ATTACHED) and doc.get("state") not in (None, "stopped")
+        if self.mode == ONCE:
+            parts.append("syncing now…")
+        elif live:
+            state = doc.get("state")
+            if state == "syncing":
+                parts.append("syncing…")
+            elif state == "paused":
+                parts.append("paused")
+            elif doc.get("next_poll"):
+                parts.append(f"next poll in {clock_text(float(doc['next_poll']) - now)}")
+        elif self.mode == OWN:
+            parts.append("starting…")
+        elif self.enabled and self._gave_up:
+            parts.append("stopped on an error (see the log): S tries again")
+        elif self.enabled and self._down():
+            parts.append(f"waiting: {self._down()}")
+        conflicts = int(self.snapshot.get("conflicts") or 0)
+        waiting = int(self.snapshot.get("resolved_waiting") or 0)
+        line = f"{conflicts} open conflict{'' if conflicts == 1 else 's'}"
+        if waiting:
+            line += f" ({waiting} chosen, not applied yet)"
+        parts.append(line)
+        if self.mode == ATTACHED and self.holder:
+            parts.append(f"attached to {holder_name(self.holder)} (pid {self.holder.get('pid')})")
+        cycles = doc.get("cycles") or {}
+        if cycles:
+            last = max(float(c.get("at", 0)) for c in cycles.values())
+            parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
+        elif self.snapshot.get("last_poll"):
+            last = float(self.snapshot["last_poll"])
+            parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
+        return " · ".join(parts)
