@@ -17,8 +17,9 @@ from tui.widgets.connection_bar import ConnectionBar
 from tui.widgets.project_tree import PaneItem, ProjectTree
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 4.0) -> None:
-    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds (generous
+    by default: a condition that holds returns at once, and a loaded CI machine is slow)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
