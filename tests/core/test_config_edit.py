@@ -359,7 +359,11 @@ def test_a_symlinked_config_is_edited_where_it_lives(tmp_path: Path) -> None:
     assert sorted(p.name for p in real.iterdir()) == ["railfiesta.toml"]
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,  # each example writes a file: a loaded machine takes longer than 200 ms
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(value=st.text(max_size=40))
 def test_any_string_round_trips_and_nothing_else_moves(tmp_path: Path, value: str) -> None:
     path = _write(tmp_path, SAMPLE)
