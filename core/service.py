@@ -360,6 +360,7 @@ class Service:
         one report per pair. Errors propagate; what was written stays linked."""
         testrail, testfiesta, store = self._clients()
         self._prepared.clear()
+        self._readers.clear()
         reports = []
         reserved: set[str] = set()
         for pair in self.config.pairs:
@@ -909,6 +910,9 @@ class Service:
         tr_key_, tf_key_ = (key, other) if key.startswith("tr:") else (other, key)
         kind = "case" if key.split(":")[1] == "case" else "folder"
         tr_side, tf_side = await self._reader(pair_index)
+        if tf_side is None and tf_key_ is not None:  # the project was made since: read again
+            self._readers.pop(pair_index, None)
+            tr_side, tf_side = await self._reader(pair_index)
         tr_record = await self._fetch_one(tr_side, tr_key_)
         tf_record = await self._fetch_one(tf_side, tf_key_) if tf_side else None
         references = ("folder", "parent")

@@ -38,6 +38,7 @@ from tui.messages import (
 )
 from tui.screens.help import NAVIGATION, HelpScreen, KeyRows
 from tui.screens.main import MainScreen, ServerNews, plural
+from tui.screens.mapping import MappingEditor
 from tui.screens.modals import Confirm
 from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, variable_defaults
 from tui.widgets.project_tree import ProjectTree
@@ -98,6 +99,7 @@ DESCRIPTIONS = {
     "app.focus_next": "Next pane or log",
     "app.focus_previous": "Previous pane or log",
     "command_palette": "Command palette (pairs, themes, reload …)",
+    "mapping": "Mapping editor (fields, statuses, priorities, types, users)",
 }
 
 
@@ -126,6 +128,7 @@ class RailfiestaApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),
+        Binding("m", "mapping", "Mapping", id="mapping"),
         Binding("p", "next_pair", "Next pair", id="next_pair"),
         Binding("question_mark", "help", "Keys", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -285,6 +288,8 @@ class RailfiestaApp(App[None]):
         """ "Next pair" exists only when the config has several pairs."""
         if action == "next_pair":
             return len(self.service.config.pairs) > 1
+        if action == "mapping":  # from the main screen only (not over itself, nor a modal)
+            return self.screen is self._main
         return True
 
     def action_next_pair(self) -> None:
@@ -295,6 +300,23 @@ class RailfiestaApp(App[None]):
         """Show ``[[pair]]`` number ``pair_index`` in the panes."""
         self.pair_index = pair_index
         self.main_screen.show_pair(pair_index)
+
+    # ------------------------------------------------------------------ mapping, details
+
+    def action_mapping(self) -> None:
+        """Open the mapping editor of the pair shown."""
+        if self.screen is self._main:
+            self.push_screen(MappingEditor(self.service, pair_index=self.pair_index))
+
+    def _show_details(self) -> None:
+        """The details of the record under the cursor of the focused pane."""
+        focused = self.main_screen.focused
+        tree = (
+            focused
+            if isinstance(focused, ProjectTree)
+            else self.main_screen.query_one("#testrail-tree", ProjectTree)
+        )
+        tree.action_details()
 
     # ------------------------------------------------------------------ quitting
 
@@ -358,6 +380,18 @@ class RailfiestaApp(App[None]):
             "Migrate", "Copy the TestRail project into TestFiesta (M)", self.action_migrate
         )
         yield SystemCommand("Reload panes", "Read both projects again", self._reload_panes)
+        if screen is self._main:
+            yield SystemCommand(
+                "Mapping editor",
+                "Which TestFiesta field, status, priority, tag and user each TestRail one "
+                "becomes (m)",
+                self.action_mapping,
+            )
+            yield SystemCommand(
+                "Details",
+                "The selected record on both sides, differences marked (enter or i)",
+                self._show_details,
+            )
         pairs = self.service.config.pairs
         if len(pairs) > 1:
             for index, pair in enumerate(pairs):

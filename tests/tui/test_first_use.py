@@ -32,8 +32,9 @@ from tests.tui.pilot import (
 )
 from tui.app import QUIT_QUESTION, RailfiestaApp
 from tui.bridge import EventBridge
+from tui.screens.details import RecordDetails
 from tui.screens.help import HelpScreen
-from tui.screens.modals import Confirm, RecordDetails
+from tui.screens.modals import Confirm
 from tui.widgets.project_tree import ProjectTree
 
 
@@ -469,6 +470,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         assert list(groups) == ["Console", "Panes", "Navigation"]
         assert groups["Console"] == [
             ("M", "Migrate"),
+            ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
             ("?", "Keys"),
             ("q ^q", "Quit"),
             ("^p", "Command palette (pairs, themes, reload …)"),
