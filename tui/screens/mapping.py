@@ -266,6 +266,14 @@ class MappingEditor(Screen[None]):
                     mark = ERROR_MARK if problem.severity == ERROR else WARNING_MARK
                     marks[(problem.vocabulary, name)] = mark
         rules = self.service.config.mapping
+        # the marks' colours are the theme's variables (themes/*.toml), never fixed here
+        colours = self.app.get_css_variables()
+        styles = {
+            ERROR_MARK: f"bold {colours.get('conflict', '')}".strip(),
+            WARNING_MARK: f"bold {colours.get('pending', '')}".strip(),
+            CHANGED_MARK: f"bold {colours.get('accent', '')}".strip(),
+            "": "",
+        }
         for name, vocabulary in self.vocabularies.items():
             table = self.table(name)
             row = table.cursor_row
@@ -281,7 +289,7 @@ class MappingEditor(Screen[None]):
                 if item.required:
                     label += " required"
                 table.add_row(
-                    Text(mark, style="bold"),
+                    Text(mark, style=styles[mark]),
                     label,
                     chosen or "—",
                     sample_text(item.sample),
