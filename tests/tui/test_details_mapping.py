@@ -284,6 +284,45 @@ async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
         assert editor(app).rows[3][:3] == ("", "Retest", "Retest")
         assert problems_text(app) == "No unsaved changes · no problems"
 
+        # 3 and 4: priorities and case types, with a live sample (a case of that kind)
+        await pilot.press("3")
+        assert editor(app).vocabulary == "priority"
+        assert editor(app).rows == [
+            ("", "Low", "Low", ""),
+            ("", "Medium", "Medium", "Reset link expires after 24 hours"),
+            ("", "High", "High", "User signs in with a valid password"),
+            ("", "Critical", "Critical", "[smoke] Locked account is refused"),
+        ]
+        await pilot.press("4")
+        assert editor(app).vocabulary == "types"
+        assert ("", "Functional", "Functional", "User signs in with a valid password") in (
+            editor(app).rows
+        )
+        # escape in the picker keeps the row as it was
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert problems_text(app) == "No unsaved changes · no problems"
+
+        # the help lists the editor's keys
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert isinstance(app.screen, HelpScreen)
+        assert dict(app.screen.groups)["This screen"][2:] == [
+            ("esc", "Close"),
+            ("w", "Save"),
+            ("x", "Undo row"),
+            ("1", "Fields"),
+            ("2", "Statuses"),
+            ("3", "Priorities"),
+            ("4", "Case types"),
+            ("5", "Users"),
+            ("⏎", "Change"),
+        ]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+
         # users are typed (TestFiesta cannot list them): a UUID is an id, an e-mail is not
         await pilot.press("5")
         assert [row[1:3] for row in editor(app).rows] == [

@@ -79,6 +79,14 @@ def sample_text(value: str) -> str:
     return line
 
 
+class MappingTable(DataTable[str | Text]):
+    """The rows of one tab; ``enter`` picks the counterpart of the row under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Change", id="mapping.pick"),
+    ]
+
+
 class CounterpartPicker(ModalScreen[str | None]):
     """Choose the TestFiesta counterpart of one TestRail item: from ``choices`` (live
     items), or typed when ``typed`` (fields, tags, user ids). Dismisses with the name, or
@@ -157,7 +165,6 @@ class MappingEditor(Screen[None]):
     CSS_PATH = "mapping.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="mapping.close"),
-        Binding("enter", "pick", "Change", id="mapping.pick"),
         Binding("w", "save", "Save", id="mapping.save"),
         Binding("x", "revert", "Undo row", id="mapping.revert"),
         Binding("1", "tab('fields')", "Fields", show=False),
@@ -188,10 +195,7 @@ class MappingEditor(Screen[None]):
         with TabbedContent(id="mapping-tabs"):
             for index, name in enumerate(VOCABULARIES, start=1):
                 with Pane(f"{index} {TAB_TITLES[name]}", id=f"tab-{name}"):
-                    table: DataTable[str | Text] = DataTable(
-                        id=f"table-{name}", cursor_type="row", zebra_stripes=True
-                    )
-                    yield table
+                    yield MappingTable(id=f"table-{name}", cursor_type="row", zebra_stripes=True)
         yield Static(READING, id="mapping-problems", markup=False)
         yield Footer()
 
@@ -205,9 +209,9 @@ class MappingEditor(Screen[None]):
             table.add_column("Sample", key="sample")
         self._load()
 
-    def table(self, vocabulary: str) -> DataTable[str | Text]:
+    def table(self, vocabulary: str) -> MappingTable:
         """The table of one tab."""
-        return self.query_one(f"#table-{vocabulary}", DataTable)
+        return self.query_one(f"#table-{vocabulary}", MappingTable)
 
     @property
     def vocabulary(self) -> str:
