@@ -224,7 +224,12 @@ CLOSED_VOCABULARIES = frozenset({"status", "priority"})
 #: TestRail field kinds that are not custom fields in TestFiesta (steps are the case's own).
 STEP_FIELD_KINDS = frozenset({"steps", "step_results", "bdd_results"})
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+#: A TestFiesta user id: a UUID (``assignedTo`` takes only an id, testfiesta-api.md; DESIGN
+#: §12.6). ``[users]`` values must have this form (:func:`core.config.load_config` refuses
+#: others, :func:`validate_mapping` marks them); the TestFiesta side reads them with it.
+USER_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 #: Severities of a :class:`MappingProblem`: an error means something cannot be carried.
 ERROR = "error"
@@ -350,7 +355,7 @@ def validate_mapping(
                         f"{target!r} yet: migrate creates it",
                     )
                 )
-            elif name == "users" and target and not _UUID.match(target):
+            elif name == "users" and target and not USER_ID.match(target.strip()):
                 problems.append(
                     MappingProblem(
                         name,
