@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from core.errors import ConfigError, SecretMissing
-from core.mapping import MappingRules
+from core.mapping import USER_ID, MappingRules
 
 CONFLICT_POLICIES = ("ask", "testrail-wins", "testfiesta-wins", "newest-wins")
 DELETE_POLICIES = ("flag", "archive", "propagate")
@@ -31,12 +31,6 @@ KEYRING_SERVICE = "railfiesta"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SECRET_WORDS = ("api_key", "token", "password", "secret")
-
-#: A TestFiesta user id: a UUID (``assignedTo`` takes only an id, testfiesta-api.md; DESIGN
-#: §12.6). ``[users]`` values must have this form; the TestFiesta side reads them with it.
-USER_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 
 
 @functools.cache

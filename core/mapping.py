@@ -8,6 +8,7 @@ them directly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -200,3 +201,208 @@ class MappingRules:
             fields=table("fields"),
             users={str(k): str(v) for k, v in users.items()},
         )
+
+
+# ---------------------------------------------------------------------- the mapping editor
+
+#: The vocabularies the mapping editor shows, in tab order.
+VOCABULARIES = ("fields", "status", "priority", "types", "users")
+
+#: The config table each vocabulary lives in (DESIGN §11, sample-config.toml).
+CONFIG_TABLES = {
+    "fields": "mapping.fields",
+    "status": "mapping.status",
+    "priority": "mapping.priority",
+    "types": "mapping.types",
+    "users": "users",
+}
+
+#: TestFiesta vocabularies that are a closed list: a TestRail item mapped to a name missing
+#: there cannot be carried (fields and tags are created when missing; users cannot be listed).
+CLOSED_VOCABULARIES = frozenset({"status", "priority"})
+
+#: TestRail field kinds that are not custom fields in TestFiesta (steps are the case's own).
+STEP_FIELD_KINDS = frozenset({"steps", "step_results", "bdd_results"})
+
+#: A TestFiesta user id: a UUID (``assignedTo`` takes only an id, testfiesta-api.md; DESIGN
+#: §12.6). ``[users]`` values must have this form (:func:`core.config.load_config` refuses
+#: others, :func:`validate_mapping` marks them); the TestFiesta side reads them with it.
+USER_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+#: Severities of a :class:`MappingProblem`: an error means something cannot be carried.
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class MetaItem:
+    """One item of one side's live metadata, as the mapping editor lists it.
+
+    ``name`` is what the config calls it: a TestRail field's system name, a status label, a
+    priority, case type or tag name, a TestRail user's e-mail or a TestFiesta user id.
+    ``label`` is shown beside it (a field's label, a user's full name); ``required`` marks a
+    TestRail field cases must fill (``is_required``); ``sample`` is a live example value
+    (a case's value of that field, the title of a case of that type, ...), "" when none.
+    """
+
+    name: str
+    label: str = ""
+    required: bool = False
+    sample: str = ""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """One tab of the mapping editor: both sides' live items of one vocabulary.
+
+    ``name`` is one of :data:`VOCABULARIES`. ``listable`` is False when the TestFiesta side
+    cannot be listed (users: TestFiesta's API has no user lookup, DESIGN §12.6), so its
+    counterparts are typed, not chosen.
+    """
+
+    name: str
+    testrail: tuple[MetaItem, ...]
+    testfiesta: tuple[MetaItem, ...]
+    listable: bool = True
+
+
+@dataclass(frozen=True)
+class MappingProblem:
+    """Something wrong with a mapping: ``severity`` :data:`ERROR` (it cannot be carried as
+    configured) or :data:`WARNING`; ``testrail`` the TestRail items it is about."""
+
+    vocabulary: str
+    testrail: tuple[str, ...]
+    severity: str
+    message: str
+
+
+def configured_table(rules: MappingRules, vocabulary: str) -> Mapping[str, str]:
+    """The config's table for ``vocabulary`` (TestRail name -> TestFiesta name) as loaded."""
+    tables: dict[str, Mapping[str, str]] = {
+        "fields": rules.fields,
+        "status": rules.status,
+        "priority": rules.priority,
+        "types": rules.types,
+        "users": rules.users,
+    }
+    return tables[vocabulary]
+
+
+def counterpart(rules: MappingRules, vocabulary: str, item: MetaItem) -> str:
+    """The TestFiesta name migration and sync use for TestRail ``item`` under ``rules``: the
+    configured one, else the default (the field's label, the same name, no user: "")."""
+    if vocabulary == "fields":
+        return rules.field_name(item.name, item.label or item.name)
+    if vocabulary == "status":
+        return rules.status_name(item.name)
+    if vocabulary == "priority":
+        return rules.priority_name(item.name)
+    if vocabulary == "types":
+        return rules.type_tag(item.name)
+    if vocabulary == "users":
+        return rules.users.get(item.name, "")
+    raise KeyError(vocabulary)
+
+
+def validate_mapping(
+    vocabularies: Mapping[str, Vocabulary], chosen: Mapping[str, Mapping[str, str]]
+) -> list[MappingProblem]:
+    """The problems of a mapping: ``chosen[vocabulary][testrail name]`` is the TestFiesta
+    counterpart of every TestRail item ("" = none), ``vocabularies`` both sides' live items.
+
+    * two TestRail items mapped to one TestFiesta item (names compared ignoring case): an
+      error, since a value coming back from TestFiesta could not say which one it was;
+    * a status or priority mapped to a name TestFiesta does not have: an error (unmapped);
+    * a required TestRail field whose TestFiesta field does not exist yet: a warning (the next
+      ``migrate`` or sync creates it; until then its values are not in TestFiesta);
+    * a user mapped to something that is not a TestFiesta user id (a UUID): an error.
+
+    Returns problems in tab order, then TestRail order.
+    """
+    problems: list[MappingProblem] = []
+    for name in VOCABULARIES:
+        vocabulary = vocabularies.get(name)
+        if vocabulary is None:
+            continue
+        choices = chosen.get(name, {})
+        theirs = [item.name for item in vocabulary.testfiesta]
+        by_target: dict[str, list[str]] = {}
+        for item in vocabulary.testrail:
+            target = choices.get(item.name, "")
+            if target:
+                by_target.setdefault(_fold(target), []).append(item.name)
+            if name in CLOSED_VOCABULARIES and match_name(target, theirs) is None:
+                what = "status" if name == "status" else "priority"
+                problems.append(
+                    MappingProblem(
+                        name,
+                        (item.name,),
+                        ERROR,
+                        f"TestRail {what} {item.name!r} is unmapped: TestFiesta has no "
+                        f"{what} {target!r}",
+                    )
+                )
+            elif name == "fields" and item.required and match_name(target, theirs) is None:
+                problems.append(
+                    MappingProblem(
+                        name,
+                        (item.name,),
+                        WARNING,
+                        f"required TestRail field {item.name!r} has no TestFiesta field "
+                        f"{target!r} yet: migrate creates it",
+                    )
+                )
+            elif name == "users" and target and not USER_ID.match(target.strip()):
+                problems.append(
+                    MappingProblem(
+                        name,
+                        (item.name,),
+                        ERROR,
+                        f"TestRail user {item.name!r} maps to {target!r}, which is not a "
+                        "TestFiesta user id (a UUID)",
+                    )
+                )
+        for sources in by_target.values():
+            if len(sources) > 1:
+                shown = next(choices[s] for s in sources)
+                problems.append(
+                    MappingProblem(
+                        name,
+                        tuple(sources),
+                        ERROR,
+                        f"{' and '.join(repr(s) for s in sources)} all map to {shown!r}: "
+                        "TestFiesta values could not say which TestRail one they were",
+                    )
+                )
+    order = {name: index for index, name in enumerate(VOCABULARIES)}
+    return sorted(problems, key=lambda p: order[p.vocabulary])
+
+
+def mapping_edits(
+    rules: MappingRules,
+    vocabularies: Mapping[str, Vocabulary],
+    chosen: Mapping[str, Mapping[str, str]],
+) -> list[tuple[str, str, str | None]]:
+    """What to write so the config says ``chosen``: ``(table, key, value)`` per TestRail item
+    whose counterpart under ``rules`` differs from its choice, ``value`` None meaning "remove
+    the key" (a user with no TestFiesta id). Unchanged items give nothing, so saving an
+    untouched editor writes nothing."""
+    edits: list[tuple[str, str, str | None]] = []
+    for name in VOCABULARIES:
+        vocabulary = vocabularies.get(name)
+        if vocabulary is None:
+            continue
+        for item in vocabulary.testrail:
+            if item.name not in chosen.get(name, {}):
+                continue
+            wanted = chosen[name][item.name]
+            if wanted == counterpart(rules, name, item):
+                continue
+            value = wanted if wanted else None
+            if value is None and item.name not in configured_table(rules, name):
+                continue
+            edits.append((CONFIG_TABLES[name], item.name, value))
+    return edits

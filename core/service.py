@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import httpx
 
 from core.config import Config, connection_warnings, load_config, resolve_secret
-from core.config_edit import set_sync_enabled
+from core.config_edit import remove_value, set_sync_enabled, set_value
 from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
 from core.conflicts import EditPart as EditPart
 from core.conflicts import (
@@ -33,6 +33,7 @@ from core.conflicts import (
     edited_value,
     field_label,
 )
+from core.details import RecordSides, compare_records
 from core.engine.cycle import (
     Engine,
     find_conflict,
@@ -49,6 +50,14 @@ from core.errors import AuthenticationFailed, ConfigError
 from core.events import Activity, ConnectionWarning, EventSink
 from core.http import RequestStats
 from core.lock import StateLock, SyncLocked, read_holder
+from core.mapping import (
+    ESTIMATE_FIELD,
+    REFS_FIELD,
+    STEP_FIELD_KINDS,
+    MetaItem,
+    Vocabulary,
+    mapping_edits,
+)
 from core.migrate import (
     IDENTITY_KEY,
     MigrationReport,
@@ -58,7 +67,7 @@ from core.migrate import (
     instance_identity,
     match_testfiesta_project,
 )
-from core.model import FIELD_PREFIX, tf_key, tr_key
+from core.model import FIELD_PREFIX, Record, tf_key, tr_key
 from core.monitor import (
     LOG_KEY,
     MONITOR_KEY,
@@ -72,9 +81,11 @@ from core.monitor import (
 from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused, exit_code
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
 from core.testfiesta.client import TestFiestaClient
-from core.testfiesta.side import BATCH_SIZES
+from core.testfiesta.side import BATCH_SIZES, TestFiestaSide
+from core.testrail.catalog import TestRailCatalog
 from core.testrail.client import TestRailClient
 from core.testrail.offline import ExportClient
+from core.testrail.side import TestRailContext, TestRailSide
 
 __all__ = ["Budget", "Service", "StateLock", "SyncLocked", "TreeNode"]
 
@@ -177,6 +188,8 @@ class Service:
         #: engines prepared by an earlier cycle of this service (``--watch``, the console):
         #: the metadata is read once, so an idle poll costs only the change listings
         self._prepared: dict[int, tuple[Engine, ProjectMigration]] = {}
+        #: read-only sides per pair for :meth:`record_sides` (metadata read once)
+        self._readers: dict[int, tuple[TestRailSide, TestFiestaSide | None]] = {}
         self.stopping = False
         #: the cycle in flight stops after its current operation: sync was switched off
         self._halting = False
@@ -414,6 +427,7 @@ class Service:
         one report per pair. Errors propagate; what was written stays linked."""
         testrail, testfiesta, store = self._clients()
         self._prepared.clear()
+        self._readers.clear()
         reports = []
         reserved: set[str] = set()
         for pair in self.config.pairs:
@@ -1078,3 +1092,254 @@ class Service:
         if len(roots) == 1:
             return roots[0].children
         return roots
+
+    # ------------------------------------------------------------------ details (both sides)
+
+    async def _reader(self, pair_index: int) -> tuple[TestRailSide, TestFiestaSide | None]:
+        """Read-only sides of ``[[pair]]`` number ``pair_index`` (the TestFiesta side is None
+        before the TestFiesta project exists). The metadata is read once per pair (nothing is
+        created, no event is sent); an engine a sync prepared is reused."""
+        if pair_index in self._prepared:
+            engine = self._prepared[pair_index][0]
+            tr_side, tf_side = engine.sides["testrail"], engine.sides["testfiesta"]
+            if isinstance(tr_side, TestRailSide) and isinstance(tf_side, TestFiestaSide):
+                return tr_side, tf_side
+        if pair_index in self._readers:
+            return self._readers[pair_index]
+        testrail, testfiesta, store = self._clients()
+        pair = self.config.pairs[pair_index]
+        migration = ProjectMigration(
+            testrail,
+            testfiesta,
+            store,
+            self.config.mapping,
+            on_event=lambda _event: None,
+            dry_run=True,
+            create_project=False,
+        )
+        sides: tuple[TestRailSide, TestFiestaSide | None]
+        try:
+            project, suites, catalog = await migration.prepare(
+                pair.testrail_project, pair.testfiesta_project
+            )
+        except ConfigError:  # no TestFiesta project yet: only TestRail can be read
+            project = await find_testrail_project(testrail, pair.testrail_project)
+            catalog = await self._testrail_catalog(int(project["id"]))
+            suites = await testrail.get_suites(int(project["id"]))
+            sides = (TestRailSide(testrail, TestRailContext(project, suites, catalog)), None)
+        else:
+            tr_side, tf_side = migration.sides(project, suites, catalog)
+            tf_side.ctx.fresh = False
+            sides = (tr_side, tf_side)
+        self._readers[pair_index] = sides
+        return sides
+
+    async def _testrail_catalog(self, project_id: int) -> TestRailCatalog:
+        """The fields, types, priorities and templates of a TestRail project (four reads)."""
+        testrail, _, _ = self._clients()
+        return TestRailCatalog.build(
+            project_id,
+            await testrail.get_case_fields(),
+            await testrail.get_case_types(),
+            await testrail.get_priorities(),
+            await testrail.get_templates(project_id),
+        )
+
+    async def record_sides(self, key: str, pair_index: int = 0) -> RecordSides:
+        """A record as it is on both sides now, for the console's details: ``key`` is either
+        side's key of a case or folder (``tr:case:12``, ``tf:folder:55``, ``tr:section:3``,
+        ``tr:suite:1``); the other side's key comes from the state store's link.
+
+        Reads the record from each side that has it (TestRail ``get_case`` / ``get_sections``,
+        TestFiesta ``GET /cases/{uid}`` / ``GET /folders``) plus the folders it sits in, and
+        compares the canonical values with :func:`core.details.compare_records` (TestFiesta's
+        references translated into TestRail keys through the links). A record only on one
+        side, or linked to one the other side no longer holds, says so in ``note``.
+        Raises what the HTTP layer raises for a side that cannot be read.
+        """
+        _, _, store = self._clients()
+        other = store.linked(key)
+        tr_key_, tf_key_ = (key, other) if key.startswith("tr:") else (other, key)
+        kind = "case" if key.split(":")[1] == "case" else "folder"
+        tr_side, tf_side = await self._reader(pair_index)
+        if tf_side is None and tf_key_ is not None:  # the project was made since: read again
+            self._readers.pop(pair_index, None)
+            tr_side, tf_side = await self._reader(pair_index)
+        tr_record = await self._fetch_one(tr_side, tr_key_)
+        tf_record = await self._fetch_one(tf_side, tf_key_) if tf_side else None
+        references = ("folder", "parent")
+        names: dict[str, str] = {}
+        tr_refs = [str(v) for r in [tr_record] if r for n, v in r.values.items() if n in references]
+        tf_refs = [str(v) for r in [tf_record] if r for n, v in r.values.items() if n in references]
+        for side, refs in ((tr_side, tr_refs), (tf_side, tf_refs)):
+            if side is None or not refs:
+                continue
+            for ref_key, folder in (await side.fetch(refs)).items():
+                names[ref_key] = str(folder.values.get("name") or ref_key)
+        tf_values: dict[str, Any] | None = None
+        if tf_record is not None:
+            tf_values = dict(tf_record.values)
+            for name in references:
+                ref = tf_values.get(name)
+                if isinstance(ref, str):
+                    linked = store.linked(ref)
+                    if linked is not None:
+                        names.setdefault(linked, names.get(ref, ref))
+                        tf_values[name] = linked
+        labels = {name: case_field.label for name, case_field in tr_side.ctx.catalog.fields.items()}
+        rows = compare_records(
+            tr_record.values if tr_record else None, tf_values, labels=labels, names=names
+        )
+        note = ""
+        if tr_record is None and tf_record is None:
+            note = "Neither side holds this record now"
+        elif tf_record is None:
+            note = (
+                f"Only in TestRail: {tf_key_}, its TestFiesta copy, is gone"
+                if tf_key_
+                else "Only in TestRail: not linked to a TestFiesta record"
+            )
+        elif tr_record is None:
+            note = (
+                f"Only in TestFiesta: {tr_key_}, its TestRail copy, is gone"
+                if tr_key_
+                else "Only in TestFiesta: not linked to a TestRail record"
+            )
+        return RecordSides(
+            kind,
+            tr_key_,
+            tf_key_,
+            tr_record is not None,
+            tf_record is not None,
+            tuple(rows),
+            note,
+        )
+
+    @staticmethod
+    async def _fetch_one(
+        side: TestRailSide | TestFiestaSide | None, key: str | None
+    ) -> Record | None:
+        if side is None or key is None:
+            return None
+        return (await side.fetch([key])).get(key)
+
+    # ------------------------------------------------------------------ mapping editor
+
+    async def testrail_case_types(self) -> list[dict[str, Any]]:
+        """TestRail's case types (``get_case_types``: ``id``, ``name``, ``is_default``)."""
+        testrail, _, _ = self._clients()
+        return await testrail.get_case_types()
+
+    async def testrail_users(self, pair_index: int = 0) -> list[dict[str, Any]]:
+        """The users of ``[[pair]]`` number ``pair_index``'s TestRail project
+        (``get_users/{project_id}``, which needs no administrator: ``email``, ``name``)."""
+        testrail, _, _ = self._clients()
+        project = await self.testrail_project(pair_index)
+        return await testrail.get_users(int(project["id"]))
+
+    async def testfiesta_tags(self) -> list[dict[str, Any]]:
+        """The organization's tags (``GET /tags``: ``name`` ...); TestRail case types travel
+        as tags."""
+        _, testfiesta, _ = self._clients()
+        return await testfiesta.list_tags()
+
+    async def mapping_vocabularies(self, pair_index: int = 0) -> dict[str, Vocabulary]:
+        """Both sides' live items for the mapping editor, one :class:`core.mapping.Vocabulary`
+        per tab (fields, status, priority, types, users), with sample values from the first
+        cases of the pair's first TestRail suite (at most one page, 250 cases).
+
+        Fields are the TestRail project's case fields (steps excepted: they are the case's
+        own) plus ``refs`` and ``estimate``; TestFiesta's users cannot be listed (its API has
+        no user lookup), so that side is empty and ``listable`` False.
+        """
+        testrail, _, _ = self._clients()
+        project = await self.testrail_project(pair_index)
+        pid = int(project["id"])
+        catalog = await self._testrail_catalog(pid)
+        samples: dict[str, str] = {}
+        titles: dict[tuple[str, str], str] = {}
+        suites = await testrail.get_suites(pid)
+        if suites:
+            count = 0
+            async for row in testrail.iter_cases(pid, int(suites[0]["id"])):
+                case = catalog.case_record(row, "")
+                for name, value in {
+                    **case.fields,
+                    REFS_FIELD: case.refs,
+                    ESTIMATE_FIELD: case.estimate,
+                }.items():
+                    if value not in (None, "", []) and name not in samples:
+                        samples[name] = str(value)
+                for vocabulary, value in (("types", case.type), ("priority", case.priority)):
+                    if value and (vocabulary, value) not in titles:
+                        titles[(vocabulary, value)] = case.title
+                count += 1
+                if count >= 250:
+                    break
+        fields = [
+            MetaItem(f.system_name, f.label, f.is_required, samples.get(f.system_name, ""))
+            for f in catalog.fields.values()
+            if f.kind not in STEP_FIELD_KINDS
+        ]
+        fields += [
+            MetaItem(REFS_FIELD, "References", False, samples.get(REFS_FIELD, "")),
+            MetaItem(ESTIMATE_FIELD, "Estimate", False, samples.get(ESTIMATE_FIELD, "")),
+        ]
+        project_key = await self.testfiesta_project_key(pair_index)
+        tf_fields = [
+            MetaItem(str(f["name"]), str(f.get("type") or ""))
+            for f in (await self.testfiesta_custom_fields(project_key) if project_key else [])
+        ]
+        statuses = [
+            MetaItem(str(s["label"]), str(s.get("name") or ""))
+            for s in await self.testrail_statuses()
+        ]
+        tf_statuses = [MetaItem(str(s["name"])) for s in await self.testfiesta_statuses()]
+        priorities = [
+            MetaItem(name, "", False, titles.get(("priority", name), ""))
+            for name in catalog.priorities.values()
+        ]
+        tf_priorities = [MetaItem(str(p["name"])) for p in await self.testfiesta_priorities()]
+        types = [
+            MetaItem(name, "", False, titles.get(("types", name), ""))
+            for name in catalog.types.values()
+        ]
+        tags = [MetaItem(str(t["name"])) for t in await self.testfiesta_tags()]
+        users = [
+            MetaItem(str(u["email"]), str(u.get("name") or ""))
+            for u in await self.testrail_users(pair_index)
+            if u.get("email")
+        ]
+        return {
+            "fields": Vocabulary("fields", tuple(fields), tuple(tf_fields)),
+            "status": Vocabulary("status", tuple(statuses), tuple(tf_statuses)),
+            "priority": Vocabulary("priority", tuple(priorities), tuple(tf_priorities)),
+            "types": Vocabulary("types", tuple(types), tuple(tags)),
+            "users": Vocabulary("users", tuple(users), (), listable=False),
+        }
+
+    def save_mapping(
+        self,
+        vocabularies: dict[str, Vocabulary],
+        chosen: dict[str, dict[str, str]],
+    ) -> list[tuple[str, str, str | None]]:
+        """Write the mapping editor's choices into the config file: one tomlkit edit per
+        TestRail item whose counterpart changed (:func:`core.mapping.mapping_edits`; a cleared
+        user is removed from ``[users]``), so every comment, the order and every other byte
+        stay as they were. Then the config is read again and engines prepared under the old
+        mapping are dropped. Returns the edits made ``(table, key, value or None)``.
+
+        Raises :class:`core.errors.ConfigError` when the file cannot be written or would
+        become invalid (the edits before that one stay written: each is a valid file).
+        """
+        edits = mapping_edits(self.config.mapping, vocabularies, chosen)
+        for table, key, value in edits:
+            if value is None:
+                remove_value(self.config.path, table, key)
+            else:
+                set_value(self.config.path, table, key, value)
+        if edits:
+            self.config = load_config(self.config.path)
+            self._prepared.clear()
+            self._readers.clear()
+        return edits

@@ -42,6 +42,7 @@ from tui.messages import (
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.help import NAVIGATION, HelpScreen, KeyRows
 from tui.screens.main import MainScreen, ServerNews, plural
+from tui.screens.mapping import MappingEditor
 from tui.screens.modals import Confirm
 from tui.sync_control import ATTACHED, SyncControl
 from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, variable_defaults
@@ -103,6 +104,7 @@ DESCRIPTIONS = {
     "app.focus_next": "Next pane or log",
     "app.focus_previous": "Previous pane or log",
     "command_palette": "Command palette (pairs, themes, reload …)",
+    "mapping": "Mapping editor (fields, statuses, priorities, types, users)",
 }
 
 
@@ -134,6 +136,7 @@ class RailfiestaApp(App[None]):
         Binding("S", "sync_now", "Sync now", id="sync_now", key_display="S"),
         Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
+        Binding("m", "mapping", "Mapping", id="mapping"),
         Binding("p", "next_pair", "Next pair", id="next_pair"),
         Binding("question_mark", "help", "Keys", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -366,6 +369,8 @@ class RailfiestaApp(App[None]):
         cannot run now (:meth:`unavailable`) shows dimmed."""
         if action == "next_pair":
             return len(self.service.config.pairs) > 1
+        if action == "mapping":  # from the main screen only (not over itself, nor a modal)
+            return self.screen is self._main
         if self.unavailable(action):
             return None
         return True
@@ -378,6 +383,23 @@ class RailfiestaApp(App[None]):
         """Show ``[[pair]]`` number ``pair_index`` in the panes."""
         self.pair_index = pair_index
         self.main_screen.show_pair(pair_index)
+
+    # ------------------------------------------------------------------ mapping, details
+
+    def action_mapping(self) -> None:
+        """Open the mapping editor of the pair shown."""
+        if self.screen is self._main:
+            self.push_screen(MappingEditor(self.service, pair_index=self.pair_index))
+
+    def _show_details(self) -> None:
+        """The details of the record under the cursor of the focused pane."""
+        focused = self.main_screen.focused
+        tree = (
+            focused
+            if isinstance(focused, ProjectTree)
+            else self.main_screen.query_one("#testrail-tree", ProjectTree)
+        )
+        tree.action_details()
 
     # ------------------------------------------------------------------ quitting
 
@@ -467,6 +489,18 @@ class RailfiestaApp(App[None]):
                     f"On the conflicts screen ({binding.key_display or binding.key})",
                     partial(self.run_action, binding.action, screen),
                 )
+        if screen is self._main:
+            yield SystemCommand(
+                "Mapping editor",
+                "Which TestFiesta field, status, priority, tag and user each TestRail one "
+                "becomes (m)",
+                self.action_mapping,
+            )
+            yield SystemCommand(
+                "Details",
+                "The selected record on both sides, differences marked (enter or i)",
+                self._show_details,
+            )
         pairs = self.service.config.pairs
         if len(pairs) > 1:
             for index, pair in enumerate(pairs):

@@ -21,11 +21,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.config import USER_ID
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
-from core.mapping import ESTIMATE_FIELD, REFS_FIELD, MappingRules, match_name
+from core.mapping import ESTIMATE_FIELD, REFS_FIELD, USER_ID, MappingRules, match_name
 from core.model import (
     FIELD_PREFIX,
     Record,

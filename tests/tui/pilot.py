@@ -80,13 +80,18 @@ async def open_node(pilot: Pilot[Any], tree: ProjectTree, node: UiNode[PaneItem]
 
 
 async def loaded(pilot: Pilot[Any], app: RailfiestaApp) -> None:
-    """Wait until both panes have loaded (or failed) and the header says so."""
+    """Wait until both panes have loaded (or failed), the header says so and the screen has
+    taken the panes' news (the progress row no longer says "Connecting…" or "Loading…": the
+    panes' messages reach the screen after the panes change)."""
     screen = app.main_screen
     panes = (screen.testrail_pane, screen.testfiesta_pane)
     await wait_for(
         pilot,
-        lambda: all(
-            (pane.loaded or pane.failed) and state_of(app, pane.side) != "connecting"
-            for pane in panes
+        lambda: (
+            all(
+                (pane.loaded or pane.failed) and state_of(app, pane.side) != "connecting"
+                for pane in panes
+            )
+            and screen.progress.text not in ("Connecting…", "Loading…")
         ),
     )

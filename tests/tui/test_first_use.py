@@ -32,8 +32,9 @@ from tests.tui.pilot import (
 )
 from tui.app import QUIT_QUESTION, RailfiestaApp
 from tui.bridge import EventBridge
+from tui.screens.details import RecordDetails
 from tui.screens.help import HelpScreen
-from tui.screens.modals import Confirm, RecordDetails
+from tui.screens.modals import Confirm
 from tui.widgets.project_tree import ProjectTree
 
 
@@ -472,6 +473,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
             ("S", "Sync now"),
             ("M", "Migrate"),
             ("c", "Conflicts"),
+            ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
             ("?", "Keys"),
             ("q ^q", "Quit"),
             ("^p", "Command palette (pairs, themes, reload …)"),

@@ -38,7 +38,7 @@ from tui.messages import (
     SyncCycleStarted,
     WatchPausedChanged,
 )
-from tui.screens.modals import RecordDetails, RecordInfo
+from tui.screens.details import RecordDetails, RecordInfo
 from tui.widgets.activity import ActivityLog, KindProgress, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
 from tui.widgets.panes import ProjectPane, TestFiestaPane, TestRailPane
@@ -391,7 +391,8 @@ class MainScreen(Screen[None]):
     @on(ProjectTree.DetailsWanted)
     def _details(self, message: ProjectTree.DetailsWanted) -> None:
         message.stop()
-        self.app.push_screen(RecordDetails(self.record_info(message.tree, message.node)))
+        info = self.record_info(message.tree, message.node)
+        self.app.push_screen(RecordDetails(info, self.service, pair_index=self.pair_index))
 
     def record_info(self, tree: ProjectTree, node: UiNode[PaneItem]) -> RecordInfo:
         """What the details modal shows for ``node`` of ``tree``."""

@@ -1,0 +1,359 @@
+"""The details (enter / i: a record on both sides) and the mapping editor (m), over the
+emulators (tests/tui/conftest.py)."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from textual.widgets import OptionList, Static
+
+from core.config import load_config
+from core.service import Service
+from emulators.testfiesta.app import create_app as create_testfiesta
+from emulators.testrail.app import create_app as create_testrail
+from emulators.testrail.seed import from_xml
+from emulators.testrail.store import TestRailState
+from tests.tui.conftest import SUITE_XML, TESTFIESTA_HANDLE, TESTRAIL_KEY, TESTRAIL_USER
+from tests.tui.pilot import child, cursor_label, loaded, names, wait_for
+from tui.app import RailfiestaApp
+from tui.screens.details import RecordDetails
+from tui.screens.help import HelpScreen
+from tui.screens.mapping import CounterpartPicker, MappingEditor
+from tui.screens.modals import Confirm
+from tui.widgets.project_tree import ProjectTree
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample-config.toml"
+SAMPLE_TOKEN = "testfiesta_sample-token"
+USER_ID = "6f1c2b7e-3d4a-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def trees(app: RailfiestaApp) -> tuple[ProjectTree, ProjectTree]:
+    screen = app.main_screen
+    return screen.testrail_pane.project_tree, screen.testfiesta_pane.project_tree
+
+
+def details(app: RailfiestaApp) -> RecordDetails:
+    screen = app.screen
+    assert isinstance(screen, RecordDetails)
+    return screen
+
+
+def editor(app: RailfiestaApp) -> MappingEditor:
+    screen = app.screen
+    assert isinstance(screen, MappingEditor)
+    return screen
+
+
+def problems_text(app: RailfiestaApp) -> str:
+    return str(editor(app).query_one("#mapping-problems", Static).content)
+
+
+async def open_login_case(pilot: object, app: RailfiestaApp) -> None:
+    """Cursor on "User signs in with a valid password" in the TestRail pane."""
+    left, _ = trees(app)
+    left.focus()
+    login = child(left.root, "Login")
+    left.move_cursor(login)
+    if not login.is_expanded:
+        await pilot.press("space")  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: "loading…" not in names(login) and len(names(login)) > 1)  # type: ignore[arg-type]
+    left.move_cursor(child(login, "User signs in with a valid password"))
+
+
+def sample_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Service:
+    """A copy of sample-config.toml (every comment, [mapping.*] as shipped) over the
+    emulators: TestRail holds "Sample Project" from SUITE_XML."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setenv("TESTRAIL_API_KEY", TESTRAIL_KEY)
+    monkeypatch.setenv("TESTFIESTA_TOKEN", SAMPLE_TOKEN)
+    xml = tmp_path / "sample.xml"
+    xml.write_text(SUITE_XML, encoding="utf-8")
+    state = TestRailState()
+    from_xml(state, xml, project_name="Sample Project")
+    path = tmp_path / "railfiesta.toml"
+    shutil.copyfile(SAMPLE, path)
+    return Service(
+        load_config(path),
+        state_dir=tmp_path / "state",
+        testrail_transport=httpx.ASGITransport(
+            app=create_testrail(state, user=TESTRAIL_USER, api_key=TESTRAIL_KEY)
+        ),
+        testfiesta_transport=httpx.ASGITransport(
+            app=create_testfiesta(handle=TESTFIESTA_HANDLE, token=SAMPLE_TOKEN)
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------- details
+
+
+async def test_details_show_both_sides_and_mark_what_differs(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        _, right = trees(app)
+
+        # before the migration: only in TestRail, and the details say so
+        await open_login_case(pilot, app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        await wait_for(pilot, lambda: details(app).sides is not None)
+        summary = details(app).query_one("#details-summary", Static)
+        assert str(summary.content) == "Only in TestRail: not linked to a TestFiesta record"
+        assert details(app).shown_rows == [
+            ("", "Title", "User signs in with a valid password", "—"),
+            ("", "Folder", "Login", "—"),
+            ("", "Template", "Test Case (Text)", "—"),
+            ("", "Type", "Functional", "—"),
+            ("", "Priority", "High", "—"),
+        ]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
+
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        assert app.service.testrail is not None
+        await app.service.testrail.update_case(
+            1, {"title": "User signs in with a passkey", "custom_preconds": "A passkey exists."}
+        )
+
+        # enter on the TestRail case: both sides, the two changed values marked
+        await open_login_case(pilot, app)
+        assert cursor_label(trees(app)[0]) == "User signs in with a valid password"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        await wait_for(pilot, lambda: details(app).sides is not None)
+        assert str(details(app).query_one("#details-summary", Static).content) == (
+            "2 of 6 values differ (≠)"
+        )
+        assert details(app).shown_rows == [
+            ("≠", "Title", "User signs in with a passkey", "User signs in with a valid password"),
+            ("", "Folder", "Login", "Login"),
+            ("", "Template", "Test Case (Text)", "Test Case (Text)"),
+            ("", "Type", "Functional", "Functional"),
+            ("", "Priority", "High", "High"),
+            ("≠", "Preconditions", "A passkey exists.", "—"),
+        ]
+        assert len(details(app).query(".detail-field.-differ")) == 2
+        await pilot.press("f")  # only the differences
+        assert [row[1] for row in details(app).shown_rows] == ["Title", "Preconditions"]
+        await pilot.press("f")
+        assert len(details(app).shown_rows) == 6
+
+        # the help lists the details' keys
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert dict(help_screen.groups)["This screen"][-2:] == [
+            ("⏎ i q esc", "Close"),
+            ("f", "Only differences"),
+        ]
+        await pilot.press("escape")
+        await pilot.press("i")  # i closes the details too
+        await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
+
+        # i on the linked TestFiesta case: the same comparison, read from the other side
+        right.focus()
+        folder = child(right.root, "Login")
+        right.move_cursor(folder)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "User signs in with a valid password" in names(folder))
+        right.move_cursor(child(folder, "User signs in with a valid password"))
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        await wait_for(pilot, lambda: details(app).sides is not None)
+        assert details(app).sides is not None
+        assert details(app).sides.differences == 2  # type: ignore[union-attr]
+        assert details(app).query_one("#details-body").border_title == "TestFiesta case"
+
+        # the palette offers the details and the editor, in our words
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert commands[:4] == ["Migrate", "Reload panes", "Mapping editor", "Details"]
+
+
+# ---------------------------------------------------------------------------------- mapping
+
+
+async def test_mapping_editor_round_trip_changes_exactly_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sample_service(tmp_path, monkeypatch)
+    before = service.config.path.read_bytes()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        await wait_for(pilot, lambda: editor(app).loaded)
+        await pilot.press("2")
+        assert editor(app).vocabulary == "status"
+        assert editor(app).rows == [
+            ("", "Passed", "Passed", ""),
+            ("", "Blocked", "Blocked", ""),
+            ("", "Untested", "Untested", ""),
+            ("", "Retest", "Retest", ""),
+            ("", "Failed", "Failed", ""),
+        ]
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        options = app.screen.query_one(OptionList)
+        assert [str(options.get_option_at_index(i).id) for i in range(options.option_count)] == [
+            "Passed",
+            "Failed",
+            "Blocked",
+            "Retest",
+            "Untested",
+            "Skipped",
+        ]
+        assert options.highlighted == 2  # the current counterpart
+        await pilot.press("end", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert editor(app).rows[1] == ("*", "Blocked", "Skipped", "")
+        assert problems_text(app).startswith("1 unsaved change · no problems")
+        assert service.config.path.read_bytes() == before  # nothing written before w
+        await pilot.press("w")
+        await wait_for(pilot, lambda: not editor(app).changes)
+        assert editor(app).rows[1] == ("", "Blocked", "Skipped", "")
+    after = service.config.path.read_bytes()
+    diff = [
+        line
+        for line in difflib.diff_bytes(
+            difflib.unified_diff, before.splitlines(True), after.splitlines(True), n=0
+        )
+        if not line.startswith((b"---", b"+++", b"@@"))
+    ]
+    assert diff == [b'-Blocked = "Blocked"\n', b'+Blocked = "Skipped"\n']
+    assert load_config(service.config.path).mapping.status["Blocked"] == "Skipped"
+
+
+async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service()
+    config_before = service.config.path.read_bytes()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        await wait_for(pilot, lambda: editor(app).loaded)
+        assert editor(app).vocabulary == "fields"
+        assert editor(app).rows[0] == ("", "custom_preconds (Preconditions)", "Preconditions", "")
+        await pilot.press("m")  # m does not open a second editor over the first
+        assert len(app.screen_stack) == 2
+
+        # Retest -> Failed: two TestRail statuses on one TestFiesta status
+        await pilot.press("2", "down", "down", "down")
+        assert editor(app).rows[3][1] == "Retest"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        options = app.screen.query_one(OptionList)
+        options.highlighted = 1  # Failed
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert [row[:3] for row in editor(app).rows[3:]] == [
+            ("!", "Retest", "Failed"),
+            ("!", "Failed", "Failed"),
+        ]
+        assert problems_text(app) == (
+            "1 unsaved change · 1 problem (1 error)\n"
+            "! Statuses: 'Retest' and 'Failed' all map to 'Failed': TestFiesta values could "
+            "not say which TestRail one they were"
+        )
+        # w with an error left asks first; no keeps the file
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == "1 error left (marked !); save anyway?"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert service.config.path.read_bytes() == config_before
+
+        # x puts the row back as the config has it
+        await pilot.press("x")
+        assert editor(app).rows[3][:3] == ("", "Retest", "Retest")
+        assert problems_text(app) == "No unsaved changes · no problems"
+
+        # 3 and 4: priorities and case types, with a live sample (a case of that kind)
+        await pilot.press("3")
+        assert editor(app).vocabulary == "priority"
+        assert editor(app).rows == [
+            ("", "Low", "Low", ""),
+            ("", "Medium", "Medium", "Reset link expires after 24 hours"),
+            ("", "High", "High", "User signs in with a valid password"),
+            ("", "Critical", "Critical", "[smoke] Locked account is refused"),
+        ]
+        await pilot.press("4")
+        assert editor(app).vocabulary == "types"
+        assert ("", "Functional", "Functional", "User signs in with a valid password") in (
+            editor(app).rows
+        )
+        # escape in the picker keeps the row as it was
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert problems_text(app) == "No unsaved changes · no problems"
+
+        # the help lists the editor's keys
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert isinstance(app.screen, HelpScreen)
+        assert dict(app.screen.groups)["This screen"][2:] == [
+            ("esc", "Close"),
+            ("w", "Save"),
+            ("x", "Undo row"),
+            ("1", "Fields"),
+            ("2", "Statuses"),
+            ("3", "Priorities"),
+            ("4", "Case types"),
+            ("5", "Users"),
+            ("⏎", "Change"),
+        ]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+
+        # users are typed (TestFiesta cannot list them): a UUID is an id, an e-mail is not
+        await pilot.press("5")
+        assert [row[1:3] for row in editor(app).rows] == [
+            ("admin@example.com (Administrator)", "—"),
+            ("qa@example.com (Qa)", "—"),
+        ]
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        await pilot.press(*"qa@example.com", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert editor(app).rows[1][:3] == ("!", "qa@example.com (Qa)", "qa@example.com")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        await pilot.press("ctrl+u", *USER_ID, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert editor(app).rows[1][:3] == ("*", "qa@example.com (Qa)", USER_ID)
+
+        # escape with an unsaved change asks; yes discards, the file is untouched
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == "Discard 1 unsaved change?"
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is app.main_screen)
+        assert service.config.path.read_bytes() == config_before
+
+        # the help lists m in the console's keys
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert dict(help_screen.groups)["Console"][:2] == [
+            ("M", "Migrate"),
+            ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
+        ]
