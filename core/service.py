@@ -55,6 +55,9 @@ from core.testfiesta.side import BATCH_SIZES
 from core.testrail.client import TestRailClient
 from core.testrail.offline import ExportClient
 
+#: Most cases one filter search brings into the TestRail pane (one page of ``get_cases``).
+SEARCH_LIMIT = 250
+
 
 @dataclass
 class Budget:
@@ -745,6 +748,30 @@ class Service:
         )
         return leaves
 
+    async def testrail_search(
+        self, project_id: int, suite_id: int, text: str, *, limit: int = SEARCH_LIMIT
+    ) -> list[TreeNode]:
+        """Cases of one suite whose title holds ``text`` (``get_cases`` with ``filter``, a
+        case-insensitive substring, TestRail 6.7+), at most ``limit``, as tree leaves under
+        their sections: the console's filter finds cases in sections not opened yet."""
+        testrail, _, store = self._clients()
+        leaves: list[TreeNode] = []
+        async for row in testrail.iter_cases(project_id, suite_id, filter=text):
+            key = tr_key("case", row["id"])
+            leaves.append(
+                TreeNode(
+                    "case",
+                    key,
+                    str(row.get("title", "")),
+                    tr_key("section", row["section_id"]),
+                    store.linked(key),
+                    updated=int(row["updated_on"]) if row.get("updated_on") else None,
+                )
+            )
+            if len(leaves) >= limit:
+                break
+        return leaves
+
     async def cached_testrail_cases(
         self, project_id: int, suite_id: int, section_id: int
     ) -> tuple[list[TreeNode], float] | None:
@@ -886,6 +913,25 @@ class Service:
         value, at = found
         nodes = await asyncio.to_thread(lambda: [TreeNode.from_dict(n) for n in value["nodes"]])
         return PaneRead(nodes, at, cached=True, key=value.get("key"))
+
+    # ------------------------------------------------------------------ links to share
+
+    def record_url(self, key: str, *, project_key: str | None = None) -> str | None:
+        """Where a person or a script finds record ``key``: a TestRail case or suite in the
+        web UI (``{url}/index.php?/cases/view/<id>``, ``.../suites/view/<id>``,
+        testrail-api.md §4), a TestFiesta folder or case as its v1 API resource
+        (``{url}/v1/{handle}/projects/{key}/cases/<uid>``; ``project_key`` needed). None for
+        kinds without one (TestRail sections are shown inside a suite page)."""
+        side, kind, number = ([*key.split(":"), "", ""])[:3]
+        if side == "tr":
+            base = self.config.testrail.url.rstrip("/")
+            paths = {"case": "cases/view", "suite": "suites/view"}
+            return f"{base}/index.php?/{paths[kind]}/{number}" if kind in paths else None
+        if side == "tf" and project_key and kind in ("case", "folder"):
+            base = self.config.testfiesta.url.rstrip("/")
+            handle = self.config.testfiesta.handle
+            return f"{base}/v1/{handle}/projects/{project_key}/{kind}s/{number}"
+        return None
 
     # ------------------------------------------------------------------ badges
 

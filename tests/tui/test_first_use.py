@@ -469,6 +469,9 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         assert list(groups) == ["Console", "Panes", "Navigation"]
         assert groups["Console"] == [
             ("M", "Migrate"),
+            ("t", "Theme"),
+            ("y", "Copy id"),
+            ("Y", "Copy URL"),
             ("?", "Keys"),
             ("q ^q", "Quit"),
             ("^p", "Command palette (pairs, themes, reload …)"),
@@ -476,6 +479,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         assert groups["Panes"] == [
             ("tab", "Next pane or log"),
             ("shift+tab", "Previous pane or log"),
+            ("/", "Filter"),
             ("⏎", "Open, or a case's details"),
             ("space", "Open or close"),
             ("shift+space", "Open or close all below"),

@@ -9,15 +9,19 @@ HTTP itself. While no migration runs, the progress row says where the pair shown
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode as UiNode
 
+from core.errors import RailfiestaError
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
 from tui.messages import (
@@ -35,8 +39,8 @@ from tui.messages import (
 from tui.screens.modals import RecordDetails, RecordInfo
 from tui.widgets.activity import ActivityLog, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
-from tui.widgets.panes import ProjectPane, TestFiestaPane, TestRailPane
-from tui.widgets.project_tree import PaneItem, ProjectTree
+from tui.widgets.panes import LEGEND, ProjectPane, TestFiestaPane, TestRailPane
+from tui.widgets.project_tree import PaneItem, ProjectTree, display_id
 
 #: Seconds between two refreshes of the request budgets in the header.
 BUDGET_INTERVAL = 1.0
@@ -44,6 +48,10 @@ BUDGET_INTERVAL = 1.0
 RETRY_NOTICE_SECONDS = 3.0
 #: Before the cause, in the note shown when the service cannot open.
 NOT_STARTED = "Neither server was contacted: "
+#: Seconds the filter waits after a key before it asks TestRail for matching cases.
+SEARCH_DELAY = 0.3
+#: What the filter line says before anything is typed.
+FILTER_PLACEHOLDER = "Filter both trees by name or id · enter: to the tree · escape: clear"
 
 
 #: What the app hands to :meth:`MainScreen.show_migration`.
@@ -70,6 +78,11 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear the filter", id="clear_filter", show=False),
+    ]
+
     def __init__(
         self, service: Service, drain: Callable[[], list[str]], *, pair_index: int = 0
     ) -> None:
@@ -88,6 +101,7 @@ class MainScreen(Screen[None]):
         testrail, testfiesta = self.service.config.testrail, self.service.config.testfiesta
         yield ConnectionBar((testrail.url, testrail.user), (testfiesta.url, testfiesta.handle))
         yield Static("", id="service-note", markup=False)
+        yield Input(placeholder=FILTER_PLACEHOLDER, id="filter")
         with Container(id="panes"):
             yield TestRailPane(self.service, self.pair_index, id="testrail-pane")
             yield TestFiestaPane(self.service, self.pair_index, id="testfiesta-pane")
@@ -130,6 +144,11 @@ class MainScreen(Screen[None]):
         widget = self.query_one("#service-note", Static)
         return str(widget.content) if widget.display else ""
 
+    @property
+    def filter_input(self) -> Input:
+        """The filter line above the panes (hidden until ``/``)."""
+        return self.query_one("#filter", Input)
+
     def reload_panes(self) -> None:
         """Reload both trees (badges change after a migration), keeping open nodes open."""
         if self._service_open:
@@ -143,10 +162,10 @@ class MainScreen(Screen[None]):
         if not self.progress.running:
             self._outcome_all_linked = False
             self.progress.idle("Loading…")
-        self._show_pair_line()
         if self._service_open:
             self.testrail_pane.switch_pair(pair_index)
             self.testfiesta_pane.switch_pair(pair_index)
+        self._show_pair_line()  # after the switch: the old pair's project key is not shown
 
     def refresh_budgets(self) -> None:
         """Read both request budgets from the service into the header."""
@@ -292,6 +311,101 @@ class MainScreen(Screen[None]):
                     if row.state == "retrying":
                         row.set_state("error", message.summary)
             self.reload_panes()
+
+    # ------------------------------------------------------------------ active pane, links
+
+    def on_descendant_focus(self) -> None:
+        """The active pane decides where toasts go: never over it (app.tcss)."""
+        focused = self.focused
+        right = focused is not None and self.testfiesta_pane in focused.ancestors_with_self
+        self.set_class(right, "-active-right")
+
+    @on(Tree.NodeHighlighted)
+    def _highlighted(self, event: Tree.NodeHighlighted[PaneItem]) -> None:
+        """The cursor moved in a pane: underline (and bring into view) the linked record in
+        the other pane; say so in its border when it is not loaded yet."""
+        tree = event.control
+        if not isinstance(tree, ProjectTree) or not tree.has_focus:
+            return
+        self.show_linked(tree)
+
+    def show_linked(self, tree: ProjectTree) -> None:
+        """Mark, in the other pane, the record linked to ``tree``'s cursor."""
+        pane = next(p for p in self.query(ProjectPane) if p.project_tree is tree)
+        other = self.testfiesta_pane if pane is self.testrail_pane else self.testrail_pane
+        node = tree.cursor_node
+        record = node.data.record if node is not None and node.data is not None else None
+        linked = record.linked if record is not None else None
+        tree.mark_linked(None, reveal=False)
+        found = other.project_tree.mark_linked(linked)
+        if linked is not None and not found:
+            other.border_subtitle = f"linked: {display_id(linked)}, in a section not opened yet"
+        else:
+            other.border_subtitle = LEGEND
+        pane.border_subtitle = LEGEND
+
+    # ------------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        """Show the filter line and put the cursor in it."""
+        self.add_class("-filtering")
+        self.filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        """Enter: back to the TestRail tree, the filter stays."""
+        event.stop()
+        self.testrail_pane.project_tree.focus()
+
+    def apply_filter(self, text: str) -> None:
+        """Narrow both trees to the records whose name or id holds ``text`` (""): all).
+        TestRail cases of sections not opened yet are asked of the server a moment later."""
+        for pane in (self.testrail_pane, self.testfiesta_pane):
+            pane.project_tree.apply_filter(text)
+        if text.strip() and self._service_open and not self.testrail_pane.offline:
+            self._search_testrail(text.strip())
+        else:
+            self.workers.cancel_group(self, "filter-search")
+
+    @work(exclusive=True, group="filter-search", exit_on_error=False, description="TestRail search")
+    async def _search_testrail(self, text: str) -> None:
+        await asyncio.sleep(SEARCH_DELAY)
+        pane = self.testrail_pane
+        tree = pane.project_tree
+        if pane.project_id is None or tree.filter_text != text:
+            return
+        suites = tree.suite_ids()
+        found = []
+        try:
+            for suite_id in suites:
+                found += await self.service.testrail_search(pane.project_id, suite_id, text)
+        except RailfiestaError:
+            return  # the pane filters what it holds; the header shows the server's state
+        if tree.filter_text == text:
+            tree.apply_filter(text, extra=found)
+            pane.refresh_badges(found)
+
+    def clear_filter(self) -> None:
+        """Empty and hide the filter line; both trees show everything again."""
+        self.filter_input.value = ""
+        self.apply_filter("")
+        self.remove_class("-filtering")
+        self.testrail_pane.project_tree.focus()
+
+    def action_clear_filter(self) -> None:
+        """Escape while a filter is set: clear it."""
+        self.clear_filter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape clears the filter only while there is one."""
+        if action == "clear_filter":
+            return self.has_class("-filtering")
+        return True
 
     # ------------------------------------------------------------------ details
 
