@@ -1,8 +1,8 @@
 """SVG snapshots of the main screen (pytest-textual-snapshot) at 80x24 and 160x48, dark and
 high-contrast, over the seeded emulators in-process (tests/tui/conftest.py): the Webshop
 project migrated, one TestRail case added after the migration (only here), the Login section
-open on both sides. Nothing time-dependent is drawn: the log's clock is frozen and the progress
-row's elapsed time is replaced by the pair's status before the shot.
+open on both sides. Nothing time-dependent is drawn: the log is emptied (stage durations) and
+its clock frozen, and the progress row's elapsed time is replaced by the pair's status.
 
 Update with ``pytest tests/tui/test_snapshots_main.py --snapshot-update`` after a deliberate
 change, and look at the SVGs (``snapshot_report.html`` shows the differences).
@@ -23,6 +23,7 @@ from emulators.testrail.store import TestRailState
 from tests.tui.pilot import child, loaded, wait_for
 from tui import bridge
 from tui.app import RailfiestaApp
+from tui.widgets.activity import ActivityLog
 
 #: 2026-01-05 09:30:00 UTC, the time every log line shows
 FROZEN = 1_767_605_400.0
@@ -65,8 +66,15 @@ async def settle(pilot: Any, state: TestRailState) -> None:
     if not right_login.is_expanded:
         right_login.expand()
     screen.progress.idle(screen.status_text())  # no elapsed time on the row
+    # the migration's lines carry stage durations: the log is emptied, then says one thing
+    log = screen.query_one(ActivityLog)
+    log.flush()
+    log.clear()
+    app.bridge.log("info", "log emptied for the snapshot (the migration's lines carry timings)")
+    log.flush()
     app.clear_notifications()
     await pilot.pause()
+    screen.refresh_budgets()  # every request made: the header counts them all, now
     await pilot.pause()
 
 
