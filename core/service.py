@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,11 @@ from core.monitor import (
     WAITING,
     WatchMonitor,
 )
+from core.read_cache import ReadCache
 from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused, exit_code
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
+from core.sync_state import attention_from_store, record_state
+from core.testfiesta.adapter import unix_seconds
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES, TestFiestaSide
 from core.testrail.catalog import TestRailCatalog
@@ -93,6 +96,9 @@ __all__ = ["Budget", "Service", "StateLock", "SyncLocked", "TreeNode"]
 WATCH_TICK = 0.2
 #: Seconds between two writes of a waiting watch's monitor (its budgets, its ``updated``).
 HEARTBEAT_SECONDS = 5.0
+
+#: Most cases one filter search brings into the TestRail pane (one page of ``get_cases``).
+SEARCH_LIMIT = 250
 
 
 @dataclass
@@ -120,6 +126,49 @@ class TreeNode:
     children: list[TreeNode] = field(default_factory=list)
     #: a suite-mode-2 baseline (a frozen copy of the master suite), not the master itself
     baseline: bool = False
+    #: when the record last changed (UNIX seconds; cases only, None where the API says not)
+    updated: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for the read cache (children nested)."""
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "name": self.name,
+            "parent": self.parent,
+            "linked": self.linked,
+            "children": [child.as_dict() for child in self.children],
+            "baseline": self.baseline,
+            "updated": self.updated,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TreeNode:
+        """Inverse of :meth:`as_dict`."""
+        return cls(
+            str(data["kind"]),
+            str(data["key"]),
+            str(data["name"]),
+            data.get("parent"),
+            data.get("linked"),
+            [cls.from_dict(child) for child in data.get("children") or ()],
+            bool(data.get("baseline")),
+            data.get("updated"),
+        )
+
+
+@dataclass
+class PaneRead:
+    """What one project pane shows: ``nodes`` (top level, children nested) read at ``at``
+    (UNIX seconds), from the server or, when ``cached``, from the read cache
+    (:mod:`core.read_cache`). ``project``: the TestRail project row (TestRail pane);
+    ``key``: the TestFiesta project key, None before the first migration (TestFiesta pane)."""
+
+    nodes: list[TreeNode]
+    at: float
+    cached: bool = False
+    project: dict[str, Any] | None = None
+    key: str | None = None
 
 
 def _natural(text: str) -> tuple[Any, ...]:
@@ -184,6 +233,10 @@ class Service:
         self.testrail: TestRailClient | None = None
         self.testfiesta: TestFiestaClient | None = None
         self.store: StateStore | None = None
+        #: the panes' read cache (DESIGN §6), opened with the store
+        self.reads: ReadCache | None = None
+        #: TestRail project id (the pair id of the state store) per pair index, once read
+        self._pair_id: dict[int, str] = {}
         self._engine: Engine | None = None
         #: engines prepared by an earlier cycle of this service (``--watch``, the console):
         #: the metadata is read once, so an idle poll costs only the change listings
@@ -255,6 +308,7 @@ class Service:
         )
         try:
             self.store = StateStore(self.state_dir)
+            self.reads = ReadCache(self.state_dir / "reads")
         except ConfigError:  # damaged, or of a newer railfiesta
             await self.close()
             raise
@@ -296,6 +350,9 @@ class Service:
             await self.testfiesta.aclose()
         if self.store is not None:
             self.store.close()
+        if self.reads is not None:
+            self.reads.close()
+            self.reads = None
 
     async def __aenter__(self) -> Service:
         await self.open()
@@ -1032,9 +1089,49 @@ class Service:
                     str(row.get("title", "")),
                     tr_key("section", section_id),
                     store.linked(key),
+                    updated=int(row["updated_on"]) if row.get("updated_on") else None,
                 )
             )
+        self._cache_put(
+            self._cases_cache_key(project_id, suite_id, section_id),
+            [leaf.as_dict() for leaf in leaves],
+        )
         return leaves
+
+    async def testrail_search(
+        self, project_id: int, suite_id: int, text: str, *, limit: int = SEARCH_LIMIT
+    ) -> list[TreeNode]:
+        """Cases of one suite whose title holds ``text`` (``get_cases`` with ``filter``, a
+        case-insensitive substring, TestRail 6.7+), at most ``limit``, as tree leaves under
+        their sections: the console's filter finds cases in sections not opened yet."""
+        testrail, _, store = self._clients()
+        leaves: list[TreeNode] = []
+        async for row in testrail.iter_cases(project_id, suite_id, filter=text):
+            key = tr_key("case", row["id"])
+            leaves.append(
+                TreeNode(
+                    "case",
+                    key,
+                    str(row.get("title", "")),
+                    tr_key("section", row["section_id"]),
+                    store.linked(key),
+                    updated=int(row["updated_on"]) if row.get("updated_on") else None,
+                )
+            )
+            if len(leaves) >= limit:
+                break
+        return leaves
+
+    async def cached_testrail_cases(
+        self, project_id: int, suite_id: int, section_id: int
+    ) -> tuple[list[TreeNode], float] | None:
+        """The cases of one section as the read cache last saw them, with when (UNIX
+        seconds); None when not cached. No request is sent."""
+        found = await self._cache_get(self._cases_cache_key(project_id, suite_id, section_id))
+        if found is None:
+            return None
+        value, at = found
+        return [TreeNode.from_dict(row) for row in value], at
 
     async def testfiesta_project_key(self, pair_index: int = 0) -> str | None:
         """The TestFiesta project key of ``[[pair]]`` number ``pair_index``: the configured key,
@@ -1077,6 +1174,7 @@ class Service:
                 str(row.get("name", "")),
                 folder.key if folder else None,
                 store.linked(key),
+                updated=unix_seconds(row.get("updatedAt")),
             )
             if folder is not None:
                 folder.children.append(leaf)
@@ -1343,3 +1441,116 @@ class Service:
             self._prepared.clear()
             self._readers.clear()
         return edits
+
+    # ------------------------------------------------------------------ panes (read cache)
+
+    def _cache_key(self, side: str, pair_index: int) -> str:
+        pair = self.config.pairs[pair_index]
+        if side == "testrail":
+            return f"tr-pane:{self.config.testrail.url}:{pair.testrail_project}"
+        return (
+            f"tf-pane:{self.config.testfiesta.url}:{self.config.testfiesta.handle}:"
+            f"{pair.testrail_project}:{pair.testfiesta_project or ''}"
+        )
+
+    def _cases_cache_key(self, project_id: int, suite_id: int, section_id: int) -> str:
+        return f"tr-cases:{self.config.testrail.url}:{project_id}:{suite_id}:{section_id}"
+
+    def _cache_put(self, key: str, value: Any) -> None:
+        if self.reads is not None:
+            self.reads.put(key, value)
+
+    async def _cache_get(self, key: str) -> tuple[Any, float] | None:
+        reads = self.reads
+        if reads is None:
+            return None
+        return await asyncio.to_thread(reads.get, key)
+
+    async def testrail_pane(self, pair_index: int = 0) -> PaneRead:
+        """The TestRail pane of ``[[pair]]`` number ``pair_index`` from the server: the
+        project row and its suites with their section trees (:meth:`testrail_tree`; cases
+        load per section with :meth:`testrail_cases`). The answer replaces the read cache's
+        copy. Raises what the HTTP layer raises (:class:`core.errors.NotFound` for an unknown
+        project)."""
+        project = await self.testrail_project(pair_index)
+        suites = await self.testrail_tree(int(project["id"]))
+        self._pair_id[pair_index] = str(project["id"])
+        read = PaneRead(suites, time.time(), project=project)
+        self._cache_put(
+            self._cache_key("testrail", pair_index),
+            {"project": project, "nodes": [node.as_dict() for node in suites]},
+        )
+        return read
+
+    async def cached_testrail_pane(self, pair_index: int = 0) -> PaneRead | None:
+        """The TestRail pane as the read cache last saw it (``cached`` True), or None. No
+        request is sent; the cache is read off the event loop."""
+        found = await self._cache_get(self._cache_key("testrail", pair_index))
+        if found is None:
+            return None
+        value, at = found
+        project = dict(value["project"])
+        self._pair_id.setdefault(pair_index, str(project["id"]))
+        nodes = await asyncio.to_thread(lambda: [TreeNode.from_dict(n) for n in value["nodes"]])
+        return PaneRead(nodes, at, cached=True, project=project)
+
+    async def testfiesta_pane(self, pair_index: int = 0) -> PaneRead:
+        """The TestFiesta pane of ``[[pair]]`` number ``pair_index`` from the server: the
+        project key (None before the first migration) and its folder tree with the cases
+        (:meth:`testfiesta_tree`). The answer replaces the read cache's copy."""
+        key = await self.testfiesta_project_key(pair_index)
+        folders = await self.testfiesta_tree(key) if key is not None else []
+        self._cache_put(
+            self._cache_key("testfiesta", pair_index),
+            {"key": key, "nodes": [node.as_dict() for node in folders]},
+        )
+        return PaneRead(folders, time.time(), key=key)
+
+    async def cached_testfiesta_pane(self, pair_index: int = 0) -> PaneRead | None:
+        """The TestFiesta pane as the read cache last saw it (``cached`` True), or None."""
+        found = await self._cache_get(self._cache_key("testfiesta", pair_index))
+        if found is None:
+            return None
+        value, at = found
+        nodes = await asyncio.to_thread(lambda: [TreeNode.from_dict(n) for n in value["nodes"]])
+        return PaneRead(nodes, at, cached=True, key=value.get("key"))
+
+    # ------------------------------------------------------------------ links to share
+
+    def record_url(self, key: str, *, project_key: str | None = None) -> str | None:
+        """Where a person or a script finds record ``key``: a TestRail case or suite in the
+        web UI (``{url}/index.php?/cases/view/<id>``, ``.../suites/view/<id>``,
+        testrail-api.md §4), a TestFiesta folder or case as its v1 API resource
+        (``{url}/v1/{handle}/projects/{key}/cases/<uid>``; ``project_key`` needed). None for
+        kinds without one (TestRail sections are shown inside a suite page)."""
+        side, kind, number = ([*key.split(":"), "", ""])[:3]
+        if side == "tr":
+            base = self.config.testrail.url.rstrip("/")
+            paths = {"case": "cases/view", "suite": "suites/view"}
+            return f"{base}/index.php?/{paths[kind]}/{number}" if kind in paths else None
+        if side == "tf" and project_key and kind in ("case", "folder"):
+            base = self.config.testfiesta.url.rstrip("/")
+            handle = self.config.testfiesta.handle
+            return f"{base}/v1/{handle}/projects/{project_key}/{kind}s/{number}"
+        return None
+
+    # ------------------------------------------------------------------ badges
+
+    def sync_states(self, nodes: Iterable[TreeNode], *, pair_index: int = 0) -> dict[str, str]:
+        """Where each record stands, by key, for every node given and their children:
+        ``synced``, ``pending``, ``conflict`` or ``only-here`` under the rule of
+        :mod:`core.sync_state` (conflicts, journal, retry list and cursors of the state
+        store). The pair's cursors are compared once its TestRail project was read
+        (:meth:`testrail_pane`). Needs :meth:`open` or :meth:`open_state`."""
+        store = self._state()
+        attention = attention_from_store(store, self._pair_ids())
+        pair = self._pair_id.get(pair_index)
+        states: dict[str, str] = {}
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            states[node.key] = record_state(
+                node.key, node.linked, attention, updated=node.updated, pair=pair
+            )
+            stack.extend(node.children)
+        return states

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from importlib.abc import Traversable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -45,8 +47,14 @@ from tui.screens.main import MainScreen, ServerNews, plural
 from tui.screens.mapping import MappingEditor
 from tui.screens.modals import Confirm
 from tui.sync_control import ATTACHED, SyncControl
-from tui.themes import DEFAULT_THEME, ThemeFileError, load_themes, variable_defaults
-from tui.widgets.project_tree import ProjectTree
+from tui.themes import (
+    DEFAULT_THEME,
+    NO_COLOR_THEME,
+    load_theme_files,
+    variable_defaults,
+)
+from tui.widgets.panes import ProjectPane
+from tui.widgets.project_tree import ProjectTree, display_id
 
 
 def summarize(reports: Iterable[MigrationReport]) -> str:
@@ -126,7 +134,7 @@ class RailfiestaApp(App[None]):
     """
 
     TITLE = "railfiesta"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it
     # Every screen (the modals too) is -short below 32 rows, so toasts clear the progress row
     # and the log behind a modal as they do on the main screen (app.tcss).
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
@@ -138,9 +146,15 @@ class RailfiestaApp(App[None]):
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("m", "mapping", "Mapping", id="mapping"),
         Binding("p", "next_pair", "Next pair", id="next_pair"),
+        Binding("t", "next_theme", "Theme", id="next_theme"),
+        Binding("y", "copy_id", "Copy id", id="copy_id", show=False),
+        Binding("Y", "copy_url", "Copy URL", id="copy_url", show=False, key_display="Y"),
         Binding("question_mark", "help", "Keys", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
+
+    #: Folders the theme files are read from (None: the ``themes`` package).
+    THEME_FOLDERS: ClassVar[list[Traversable | Path] | None] = None
 
     def __init__(
         self,
@@ -162,7 +176,8 @@ class RailfiestaApp(App[None]):
         self._migration: Worker[None] | None = None
         self._main: MainScreen | None = None
         self._startup_warnings: list[str] = []
-        self._register_themes(theme or service.config.ui.theme)
+        self.own_themes: list[str] = []
+        self._register_themes(theme or service.config.ui.theme or None)
         service.subscribe(self.bridge)
         self.sync = SyncControl(
             self,
@@ -176,12 +191,18 @@ class RailfiestaApp(App[None]):
 
     # ------------------------------------------------------------------ setup
 
-    def _register_themes(self, wanted: str) -> None:
-        try:
-            for theme in load_themes():
-                self.register_theme(theme)
-        except ThemeFileError as error:
-            self._startup_warnings.append(f"theme files: {error}")
+    def _register_themes(self, wanted: str | None) -> None:
+        """Register every good theme file (a bad one is named in a toast and the log, and
+        the others still load), then switch to ``wanted``. Under NO_COLOR (Textual then
+        draws in greys) the default theme gives way to the black-and-white one."""
+        themes, errors = load_theme_files(self.THEME_FOLDERS)
+        for theme in themes:
+            self.register_theme(theme)
+        self.own_themes = [theme.name for theme in themes]
+        for error in errors:
+            self._startup_warnings.append(f"theme file skipped: {error}")
+        if wanted is None or (wanted == DEFAULT_THEME and self.no_color):
+            wanted = NO_COLOR_THEME if self.no_color else DEFAULT_THEME
         if wanted in self.available_themes:
             self.theme = wanted
         else:
@@ -463,7 +484,8 @@ class RailfiestaApp(App[None]):
         return [(title, group) for title, group in groups if group]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Palette commands: ours first, then Textual's (theme, quit ...)."""
+        """The palette: every console action once, in our words, with its key. Textual's own
+        commands are left out (its "Keys" and "Theme" would repeat ours)."""
         yield SystemCommand(
             "Sync on/off",
             "Switch two-way sync on or off, in the config file as `railfiesta sync on|off` (s)",
@@ -509,8 +531,88 @@ class RailfiestaApp(App[None]):
                     f"Pair {index + 1} of {len(pairs)} in the panes (p: next pair)",
                     partial(self.show_pair, index),
                 )
+        if self._main is not None:
+            yield SystemCommand(
+                "Filter both trees",
+                "Show only records whose name or id holds a text (/)",
+                self._main.action_filter,
+            )
+        yield SystemCommand(
+            "Copy id", "Copy the selected record's id to the clipboard (y)", self.action_copy_id
+        )
+        yield SystemCommand(
+            "Copy URL",
+            "Copy the selected record's address to the clipboard (Y)",
+            self.action_copy_url,
+        )
+        yield SystemCommand(
+            "Next theme", f"Switch to the next of {len(self.own_themes)} themes (t)",
+            self.action_next_theme,
+        )  # fmt: skip
+        for name in self.own_themes:
+            yield SystemCommand(
+                f"Theme: {name.removeprefix('railfiesta-')}",
+                f"Switch the colours to {name}",
+                partial(self.switch_theme, name),
+            )
         yield SystemCommand("Keys", "Show what each key does (?)", self.action_help)
-        yield from super().get_system_commands(screen)
+        yield SystemCommand("Quit", "Leave the console (q)", self.action_quit)
+
+    # ------------------------------------------------------------------ themes
+
+    def action_next_theme(self) -> None:
+        """Switch to the next of the console's themes (after the last, the first)."""
+        names = self.own_themes
+        if not names:
+            return
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.switch_theme(names[index % len(names)])
+
+    def switch_theme(self, name: str) -> None:
+        """Use theme ``name`` and say so."""
+        self.theme = name
+        self.notify(f"Theme: {name}", timeout=NOTICE_SECONDS)
+
+    # ------------------------------------------------------------------ clipboard
+
+    def selected_record(self) -> tuple[ProjectPane, str] | None:
+        """The pane and record key under the cursor of the focused tree (None: none)."""
+        focused = self.screen.focused
+        if not isinstance(focused, ProjectTree):
+            return None
+        node = focused.cursor_node
+        if node is None or node.data is None or node.data.record is None:
+            return None
+        pane = next((a for a in focused.ancestors if isinstance(a, ProjectPane)), None)
+        return (pane, node.data.record.key) if pane is not None else None
+
+    def action_copy_id(self) -> None:
+        """Copy the selected record's id (``C12``, a TestFiesta uid) through OSC 52."""
+        selected = self.selected_record()
+        if selected is None:
+            self.notify("Put the cursor on a record first.", severity="warning")
+            return
+        self._copy(display_id(selected[1]), "id")
+
+    def action_copy_url(self) -> None:
+        """Copy the selected record's address (``Service.record_url``) through OSC 52."""
+        selected = self.selected_record()
+        if selected is None:
+            self.notify("Put the cursor on a record first.", severity="warning")
+            return
+        pane, key = selected
+        project_key = getattr(pane, "project_key", None)
+        url = self.service.record_url(key, project_key=project_key)
+        if url is None:
+            self.notify(f"{display_id(key)} has no address of its own.", severity="warning")
+            return
+        self._copy(url, "URL")
+
+    def _copy(self, text: str, what: str) -> None:
+        # OSC 52: the terminal (also over SSH; tmux needs `set-clipboard on`) takes it
+        self.copy_to_clipboard(text)
+        self.bridge.log("info", f"copied {what}: {text}")
+        self.notify(f"Copied {what}: {text}", timeout=NOTICE_SECONDS, markup=False)
 
     def _reload_panes(self) -> None:
         self.main_screen.reload_panes()

@@ -75,6 +75,7 @@ from tui.render import (
     short,
     sync_summary,
 )
+from tui.terminal import require_terminal, run_console
 
 EXIT_OK, EXIT_PENDING, EXIT_FAILED, EXIT_FATAL = CLEAN, PENDING, FAILED, FATAL
 #: Ctrl-C (SIGINT), as shells report it; a second SIGTERM ends at once with 143.
@@ -305,14 +306,14 @@ class WatchPrinter:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    """``railfiesta [--config FILE]``: open the console."""
+    """``railfiesta [--config FILE]``: open the console (exit 3 without a terminal)."""
     config = load_config(_config_path(args))
+    require_terminal()
     from tui.app import RailfiestaApp
 
     service = make_service(config, Path(args.state) if args.state else None)
     app = RailfiestaApp(service, theme=args.theme or config.ui.theme)
-    app.run(mouse=config.ui.mouse and not args.no_mouse)
-    return EXIT_OK
+    return run_console(app, mouse=config.ui.mouse and not args.no_mouse)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -324,6 +325,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise ConfigError(f"--cases {args.cases}: the number of cases cannot be negative")
     if args.rpm is not None and args.rpm < 1:
         raise ConfigError(f"--rpm {args.rpm}: requests per minute must be 1 or more")
+    if not (args.headless or args.json):
+        require_terminal()
     return run_demo(
         headless=args.headless or args.json,
         as_json=args.json,

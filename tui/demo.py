@@ -31,6 +31,7 @@ from emulators import testfiesta as testfiesta_emulator
 from emulators import testrail as testrail_emulator
 from emulators.server import RunningServer, serve_forever, start_in_thread
 from tui.render import migration_exit_code, print_migration_reports
+from tui.terminal import run_console
 
 DEMO_USER = "demo.lead@example.com"
 DEMO_HANDLE = "demo"
@@ -206,8 +207,7 @@ def run_demo(
         from tui.app import RailfiestaApp
 
         app = RailfiestaApp(service, theme=theme or config.ui.theme)
-        app.run(mouse=mouse)
-        return CLEAN
+        return run_console(app, mouse=mouse)
 
 
 def emulate(args: argparse.Namespace) -> int:

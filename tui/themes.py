@@ -10,19 +10,30 @@ and so on, never as hex, so a theme file is the one place a colour is chosen.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import fields
 from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
 from typing import Any
 
+from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 #: The theme the console starts with when none (or an unknown one) is asked for.
 DEFAULT_THEME = "railfiesta-dark"
+#: The theme used when NO_COLOR is set and no theme was asked for: black and white, so
+#: Textual's monochrome filter keeps every contrast.
+NO_COLOR_THEME = "railfiesta-high-contrast"
 
 #: The console's own colour variables; every shipped theme sets all of them.
 APP_VARIABLES = ("synced", "pending", "conflict", "only-here", "diff-added", "diff-removed")
 
 _THEME_KEYS = {f.name for f in fields(Theme)}
+_COLOUR_KEYS = {
+    "primary", "secondary", "warning", "error", "success", "accent",
+    "foreground", "background", "surface", "panel", "boost",
+}  # fmt: skip
 
 
 class ThemeFileError(ValueError):
@@ -51,6 +62,11 @@ def theme_from_toml(text: str, *, source: str = "<theme>") -> Theme:
     ):
         raise ThemeFileError(f"{source}: [variables] must map names to colour strings")
     data["variables"] = dict(variables)
+    for name in _COLOUR_KEYS & set(data):
+        try:
+            Color.parse(data[name])
+        except (ColorParseError, TypeError):
+            raise ThemeFileError(f"{source}: {name} = {data[name]!r} is not a colour") from None
     return Theme(**data)
 
 
@@ -59,12 +75,36 @@ def load_themes() -> list[Theme]:
 
     Raises :class:`ThemeFileError` for the first bad file.
     """
-    folder = resources.files("themes")
-    themes = []
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".toml") and entry.is_file():
-            themes.append(theme_from_toml(entry.read_text(encoding="utf-8"), source=entry.name))
+    themes, errors = load_theme_files()
+    if errors:
+        raise errors[0]
     return themes
+
+
+def load_theme_files(
+    folders: Iterable[Traversable | Path] | None = None,
+) -> tuple[list[Theme], list[ThemeFileError]]:
+    """Every ``*.toml`` theme in ``folders`` (default: the ``themes`` package), sorted by
+    file name within a folder, and one :class:`ThemeFileError` per file that could not be
+    read or is not a theme (the others still load)."""
+    themes: list[Theme] = []
+    errors: list[ThemeFileError] = []
+    for folder in folders if folders is not None else [resources.files("themes")]:
+        for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+            if not (entry.name.endswith(".toml") and entry.is_file()):
+                continue
+            try:
+                text = entry.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                errors.append(ThemeFileError(f"{entry.name}: cannot be read ({error})"))
+                continue
+            try:
+                themes.append(theme_from_toml(text, source=entry.name))
+            except ThemeFileError as error:
+                errors.append(error)
+            except (TypeError, ValueError) as error:  # Theme() refused a value
+                errors.append(ThemeFileError(f"{entry.name}: {error}"))
+    return themes, errors
 
 
 def variable_defaults(theme: Theme) -> dict[str, str]:

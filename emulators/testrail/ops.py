@@ -853,10 +853,7 @@ def add_case(
     check_required_custom(state, state.case_fields, project["id"], row["template_id"], custom)
     now = state.now()
     cid = state.next_id("case")
-    position = max(
-        (c["display_order"] for c in state.cases.values() if c["section_id"] == section_id),
-        default=0,
-    )
+    position = state.next_display_order(section_id, cid) - 1
     row.update(
         id=cid,
         created_by=user_id,
@@ -904,14 +901,7 @@ def update_case(state: TestRailState, case_id: int, body: Body, user_id: int | N
         if target["id"] != row["section_id"]:
             changes["section_id"] = (row["section_id"], target["id"])
             work["section_id"] = target["id"]
-            work["display_order"] = 1 + max(
-                (
-                    c["display_order"]
-                    for c in state.cases.values()
-                    if c["section_id"] == target["id"]
-                ),
-                default=0,
-            )
+            work["display_order"] = state.next_display_order(target["id"], row["id"])
     now = state.now()
     work["updated_on"] = now
     work["updated_by"] = user_id
@@ -974,10 +964,7 @@ def _cross_suite_move(state: TestRailState, case: Row, target: Row, user_id: int
     old = case["section_id"]
     case["section_id"] = target["id"]
     case["suite_id"] = target["suite_id"]
-    case["display_order"] = 1 + max(
-        (c["display_order"] for c in state.cases.values() if c["section_id"] == target["id"]),
-        default=0,
-    )
+    case["display_order"] = state.next_display_order(target["id"], case["id"])
     case["updated_on"] = state.now()
     case["updated_by"] = user_id
     record_history(

@@ -218,6 +218,8 @@ class TestRailState:
         self.suites: dict[int, Row] = {}
         self.sections: dict[int, Row] = {}
         self.cases: dict[int, Row] = {}
+        #: section id -> (display_order, case id) of its last case (see next_display_order)
+        self._last_order: dict[int, tuple[int, int]] = {}
         self.case_fields: dict[int, Row] = {}
         self.result_fields: dict[int, Row] = {}
         self.case_types: dict[int, Row] = {}
@@ -247,6 +249,25 @@ class TestRailState:
         value = self._ids.get(kind, 0) + 1
         self._ids[kind] = value
         return value
+
+    def next_display_order(self, section_id: int, case_id: int) -> int:
+        """``display_order`` for case ``case_id`` appended to section ``section_id`` (last +
+        1), remembered as that section's last. The remembered last case is checked before it
+        is trusted (it may have moved or gone), so a section is scanned only then: adding
+        50,000 cases no longer scans every case each time."""
+        known = self._last_order.get(section_id)
+        if known is not None:
+            order, last = known
+            row = self.cases.get(last)
+            if row is None or row["section_id"] != section_id or row["display_order"] != order:
+                known = None
+        if known is None:
+            order = max(
+                (c["display_order"] for c in self.cases.values() if c["section_id"] == section_id),
+                default=0,
+            )
+        self._last_order[section_id] = (order + 1, case_id)
+        return order + 1
 
     def now(self) -> int:
         """Current server time, UNIX seconds."""

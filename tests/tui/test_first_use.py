@@ -474,6 +474,9 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
             ("M", "Migrate"),
             ("c", "Conflicts"),
             ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
+            ("t", "Theme"),
+            ("y", "Copy id"),
+            ("Y", "Copy URL"),
             ("?", "Keys"),
             ("q ^q", "Quit"),
             ("^p", "Command palette (pairs, themes, reload …)"),
@@ -481,6 +484,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         assert groups["Panes"] == [
             ("tab", "Next pane or log"),
             ("shift+tab", "Previous pane or log"),
+            ("/", "Filter"),
             ("⏎", "Open, or a case's details"),
             ("space", "Open or close"),
             ("shift+space", "Open or close all below"),

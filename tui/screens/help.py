@@ -15,11 +15,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Collapsible, Label, Static
 
-from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE
+from tui.widgets.project_tree import CONFLICT_BADGE, ONLY_HERE_BADGE, PENDING_BADGE, SYNCED_BADGE
 
 #: Badge legend shown under the keys.
 BADGES = (
-    (SYNCED_BADGE, "synced: linked to a record on the other side"),
+    (SYNCED_BADGE, "synced: linked, nothing waiting"),
+    (PENDING_BADGE, "pending: changed since the last poll, or a write waits"),
+    (CONFLICT_BADGE, "conflict: changed differently on both sides"),
     (ONLY_HERE_BADGE, "only here: not on the other side (yet)"),
 )
 

@@ -9,17 +9,22 @@ HTTP itself. While no migration runs, the progress row says where the pair shown
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets._toast import ToastRack
 from textual.widgets.tree import TreeNode as UiNode
 
+from core.errors import RailfiestaError
 from core.http import RequestStats
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
@@ -41,8 +46,8 @@ from tui.messages import (
 from tui.screens.details import RecordDetails, RecordInfo
 from tui.widgets.activity import ActivityLog, KindProgress, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
-from tui.widgets.panes import ProjectPane, TestFiestaPane, TestRailPane
-from tui.widgets.project_tree import PaneItem, ProjectTree
+from tui.widgets.panes import LEGEND, ProjectPane, TestFiestaPane, TestRailPane
+from tui.widgets.project_tree import PaneItem, ProjectTree, display_id
 
 #: Seconds between two refreshes of the request budgets in the header.
 BUDGET_INTERVAL = 1.0
@@ -55,6 +60,14 @@ LIVE_RELOAD_SECONDS = 2.0
 SETUP_STAGES = frozenset({"project", "fields", "templates"})
 #: Before the cause, in the note shown when the service cannot open.
 NOT_STARTED = "Neither server was contacted: "
+#: Seconds the filter waits after a key before it narrows the trees ...
+FILTER_DELAY = 0.12
+#: ... and before it asks TestRail for matching cases (one request per suite, so only from
+#: this many characters on: the request budget is 180 a minute on TestRail Cloud).
+SEARCH_DELAY = 0.3
+SEARCH_MIN = 3
+#: What the filter line says before anything is typed.
+FILTER_PLACEHOLDER = "Filter both trees by name or id · enter: to the tree · escape: clear"
 
 
 #: What the app hands to :meth:`MainScreen.show_migration`.
@@ -94,6 +107,11 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear the filter", id="clear_filter", show=False),
+    ]
+
     def __init__(
         self, service: Service, drain: Callable[[], list[str]], *, pair_index: int = 0
     ) -> None:
@@ -107,6 +125,7 @@ class MainScreen(Screen[None]):
         self._outcome_all_linked = False
         #: monotonic time of the last live reload of the panes (None: none yet)
         self._live_reloaded: float | None = None
+        self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         """Header, the service note (hidden unless the service cannot open), panes, progress,
@@ -114,6 +133,7 @@ class MainScreen(Screen[None]):
         testrail, testfiesta = self.service.config.testrail, self.service.config.testfiesta
         yield ConnectionBar((testrail.url, testrail.user), (testfiesta.url, testfiesta.handle))
         yield Static("", id="service-note", markup=False)
+        yield Input(placeholder=FILTER_PLACEHOLDER, id="filter")
         with Container(id="panes"):
             yield TestRailPane(self.service, self.pair_index, id="testrail-pane")
             yield TestFiestaPane(self.service, self.pair_index, id="testfiesta-pane")
@@ -163,6 +183,11 @@ class MainScreen(Screen[None]):
         widget = self.query_one("#service-note", Static)
         return str(widget.content) if widget.display else ""
 
+    @property
+    def filter_input(self) -> Input:
+        """The filter line above the panes (hidden until ``/``)."""
+        return self.query_one("#filter", Input)
+
     def reload_panes(self) -> None:
         """Reload both trees (badges change after a migration), keeping open nodes open."""
         if self._service_open:
@@ -176,10 +201,10 @@ class MainScreen(Screen[None]):
         if not self.progress.running:
             self._outcome_all_linked = False
             self.progress.idle("Loading…")
-        self._show_pair_line()
         if self._service_open:
             self.testrail_pane.switch_pair(pair_index)
             self.testfiesta_pane.switch_pair(pair_index)
+        self._show_pair_line()  # after the switch: the old pair's project key is not shown
 
     def refresh_budgets(self) -> None:
         """Read both request budgets from the service into the header."""
@@ -385,6 +410,112 @@ class MainScreen(Screen[None]):
                     if row.state == "retrying":
                         row.set_state("error", message.summary)
             self.reload_panes()
+
+    # ------------------------------------------------------------------ active pane, links
+
+    def on_descendant_focus(self) -> None:
+        """The active pane decides where toasts go: never over it (app.tcss). The class goes
+        on the toast rack, not the screen: a screen class restyles every widget (a tab press
+        cost ~10x a cursor move)."""
+        focused = self.focused
+        right = focused is not None and self.testfiesta_pane in focused.ancestors_with_self
+        for rack in self.query_children(ToastRack):
+            rack.set_class(right, "-active-right")
+
+    @on(Tree.NodeHighlighted)
+    def _highlighted(self, event: Tree.NodeHighlighted[PaneItem]) -> None:
+        """The cursor moved in a pane: underline (and bring into view) the linked record in
+        the other pane; say so in its border when it is not loaded yet."""
+        tree = event.control
+        if not isinstance(tree, ProjectTree) or not tree.has_focus:
+            return
+        self.show_linked(tree)
+
+    def show_linked(self, tree: ProjectTree) -> None:
+        """Mark, in the other pane, the record linked to ``tree``'s cursor."""
+        pane = next(p for p in self.query(ProjectPane) if p.project_tree is tree)
+        other = self.testfiesta_pane if pane is self.testrail_pane else self.testrail_pane
+        node = tree.cursor_node
+        record = node.data.record if node is not None and node.data is not None else None
+        linked = record.linked if record is not None else None
+        tree.mark_linked(None, reveal=False)
+        found = other.project_tree.mark_linked(linked)
+        if linked is not None and not found:
+            other.border_subtitle = f"linked: {display_id(linked)}, in a section not opened yet"
+        else:
+            other.border_subtitle = LEGEND
+        pane.border_subtitle = LEGEND
+
+    # ------------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        """Show the filter line and put the cursor in it."""
+        self.add_class("-filtering")
+        self.filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        """Filter once typing pauses (:data:`FILTER_DELAY`): each key is echoed at once, and
+        a burst of keys rebuilds the trees once, not once per key."""
+        event.stop()
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        text = event.value
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self.apply_filter(text))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        """Enter: back to the TestRail tree, the filter stays."""
+        event.stop()
+        self.testrail_pane.project_tree.focus()
+
+    def apply_filter(self, text: str) -> None:
+        """Narrow both trees to the records whose name or id holds ``text`` (""): all).
+        TestRail cases of sections not opened yet are asked of the server a moment later."""
+        for pane in (self.testrail_pane, self.testfiesta_pane):
+            pane.project_tree.apply_filter(text)
+        wanted = text.strip()
+        if len(wanted) >= SEARCH_MIN and self._service_open and not self.testrail_pane.offline:
+            self._search_testrail(wanted)
+        else:
+            self.workers.cancel_group(self, "filter-search")
+
+    @work(exclusive=True, group="filter-search", exit_on_error=False, description="TestRail search")
+    async def _search_testrail(self, text: str) -> None:
+        await asyncio.sleep(SEARCH_DELAY)
+        pane = self.testrail_pane
+        tree = pane.project_tree
+        if pane.project_id is None or tree.filter_text != text:
+            return
+        suites = tree.suite_ids()
+        found = []
+        try:
+            for suite_id in suites:
+                found += await self.service.testrail_search(pane.project_id, suite_id, text)
+        except RailfiestaError:
+            return  # the pane filters what it holds; the header shows the server's state
+        if tree.filter_text == text:
+            tree.apply_filter(text, extra=found)
+            pane.refresh_badges(found)
+
+    def clear_filter(self) -> None:
+        """Empty and hide the filter line; both trees show everything again."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self.filter_input.value = ""
+        self.apply_filter("")
+        self.remove_class("-filtering")
+        self.testrail_pane.project_tree.focus()
+
+    def action_clear_filter(self) -> None:
+        """Escape while a filter is set: clear it."""
+        self.clear_filter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape clears the filter only while there is one."""
+        if action == "clear_filter":
+            return self.has_class("-filtering")
+        return True
 
     # ------------------------------------------------------------------ details
 

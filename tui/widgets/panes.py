@@ -15,6 +15,8 @@ one is the master (the one that maps onto the root folder).
 
 from __future__ import annotations
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -24,11 +26,17 @@ from textual.widgets.tree import UnknownNodeID
 from textual.worker import Worker, WorkerState
 
 from core.errors import RailfiestaError
-from core.service import Service
+from core.service import PaneRead, Service, TreeNode
+from core.sync_state import STATES
 from tui.messages import BackgroundFailed, CasesLoaded, ConnectionChanged, PaneLoaded
-from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE, PaneItem, ProjectTree, record_id
+from tui.widgets.project_tree import BADGES, PaneItem, ProjectTree, record_id
 
-LEGEND = f"{SYNCED_BADGE} synced  {ONLY_HERE_BADGE} only here"
+LEGEND = "  ".join(f"{BADGES[state][0]} {BADGES[state][1]}" for state in STATES)
+
+
+def clock(at: float) -> str:
+    """``HH:MM`` of a UNIX time, local."""
+    return time.strftime("%H:%M", time.localtime(at))
 
 
 class ProjectPane(Vertical):
@@ -53,6 +61,10 @@ class ProjectPane(Vertical):
         #: the last load of the current pair succeeded / failed (neither while loading)
         self.loaded = False
         self.failed = False
+        #: the tree shows the read cache's copy (UNIX time it was read), not the server's
+        self.cached_at: float | None = None
+        #: the server could not be read, and the cached copy stays (read-only)
+        self.offline = False
 
     def make_tree(self) -> ProjectTree:
         """The pane's tree widget (subclasses choose lazy kinds)."""
@@ -120,15 +132,44 @@ class ProjectPane(Vertical):
         return self.project_tree.expanded_keys()
 
     def _failed(self, error: Exception) -> None:
-        """Show why the load failed, in the pane and in the header."""
+        """Show why the load failed, in the pane and in the header; a cached copy on show
+        stays (read-only, its age in the title)."""
         if isinstance(error, RailfiestaError):
             detail = str(error)
         else:
             detail = f"unexpected error: {type(error).__name__}: {error}"
+        self.post_message(ConnectionChanged(self.side, "error", detail))
+        if self.cached_at is not None:
+            self.offline = True
+            self.loaded, self.failed = True, False
+            self.border_title = self._title_base + f" · offline: copy of {clock(self.cached_at)}"
+            self.post_message(PaneLoaded(self.side))
+            return
         self.show_note(f"{self.title}: {detail}", error=True)
         self.loaded, self.failed = False, True
-        self.post_message(ConnectionChanged(self.side, "error", detail))
         self.post_message(PaneLoaded(self.side))
+
+    _title_base = ""
+
+    def _titled(self, name: str, read: PaneRead) -> None:
+        """The border title: side, project, and the cached copy's time while it shows."""
+        self._title_base = f"{self.title} · {name}"
+        self.cached_at = read.at if read.cached else None
+        self.offline = False
+        suffix = f" · cached {clock(read.at)}, reading…" if read.cached else ""
+        self.border_title = self._title_base + suffix
+
+    def refresh_badges(self, records: list[TreeNode] | None = None) -> None:
+        """Ask the service where ``records`` (default: every record the tree holds) stand
+        and redraw their badges (``Service.sync_states``)."""
+        tree = self.project_tree
+        try:
+            states = self.service.sync_states(
+                tree.records() if records is None else records, pair_index=self.pair_index
+            )
+        except RuntimeError:  # the service closed meanwhile
+            return
+        tree.set_states(states)
 
     def _connected(self) -> None:
         self._loaded_once = True
@@ -160,22 +201,33 @@ class TestRailPane(ProjectPane):
 
     @work(exclusive=True, group="testrail-tree", exit_on_error=False, description="TestRail tree")
     async def load(self) -> None:
-        """(Re)load the project's suites and sections."""
+        """(Re)load the project's suites and sections: first the read cache's copy (on a
+        first load), then the server's."""
         reopen = self._begin_load()
         self.workers.cancel_group(self, "testrail-cases")
+        if reopen is None:
+            cached = await self.service.cached_testrail_pane(self.pair_index)
+            if cached is not None:
+                self._show(cached, None)
+                reopen = self.project_tree.expanded_keys()
         try:
-            project = await self.service.testrail_project(self.pair_index)
-            self.project_id = int(project["id"])
-            suites = await self.service.testrail_tree(self.project_id)
+            read = await self.service.testrail_pane(self.pair_index)
         except RailfiestaError as error:
             self._failed(error)
             return
         except Exception as error:  # a bug: show it here, and let the app log it
             self._failed(error)
             raise
-        self.border_title = f"{self.title} · {project.get('name', self.project_id)}"
+        self._show(read, reopen)
+        self._connected()
+
+    def _show(self, read: PaneRead, reopen: set[str] | None) -> None:
+        project = read.project or {}
+        self.project_id = int(project["id"])
+        self._titled(str(project.get("name", self.project_id)), read)
         self.hide_note()
         tree = self.project_tree
+        suites = read.nodes
         if len(suites) == 1 and project.get("suite_mode") != 3:
             # the lone suite is the project's root, as TestFiesta's root folder is
             suite = suites[0]
@@ -187,7 +239,7 @@ class TestRailPane(ProjectPane):
             )
         else:
             tree.show_records(suites, reopen=reopen, empty="(no suites)")
-        self._connected()
+        self.refresh_badges()
 
     @on(ProjectTree.LoadLeaves)
     def _cases_wanted(self, event: ProjectTree.LoadLeaves) -> None:
@@ -201,17 +253,24 @@ class TestRailPane(ProjectPane):
         if item is None or item.key is None or item.suite_id is None or self.project_id is None:
             tree.fill_error(node, "cannot tell which suite this section belongs to")
             return
+        section = (self.project_id, item.suite_id, record_id(item.key))
         try:
-            leaves = await self.service.testrail_cases(
-                self.project_id, item.suite_id, record_id(item.key)
-            )
-        except RailfiestaError as error:
-            if _still_shown(tree, node):
+            if self.offline:
+                raise LookupError("offline")
+            leaves = await self.service.testrail_cases(*section)
+        except (RailfiestaError, LookupError) as error:
+            cached = await self.service.cached_testrail_cases(*section)
+            if cached is not None and _still_shown(tree, node):
+                tree.fill(node, cached[0])
+                self.refresh_badges(cached[0])
+                self.post_message(CasesLoaded(self.side))
+            elif _still_shown(tree, node):
                 tree.fill_error(node, f"cases not loaded: {error}")
                 self.post_message(CasesLoaded(self.side))
             return
         if _still_shown(tree, node):
             tree.fill(node, leaves)
+            self.refresh_badges(leaves)
             self.post_message(CasesLoaded(self.side))
 
 
@@ -270,12 +329,17 @@ class TestFiestaPane(ProjectPane):
         exclusive=True, group="testfiesta-tree", exit_on_error=False, description="TestFiesta tree"
     )
     async def load(self) -> None:
-        """(Re)load the project's folders and cases."""
+        """(Re)load the project's folders and cases: first the read cache's copy (on a first
+        load), then the server's."""
         reopen = self._begin_load()
         after_migration = self._migration_ended
+        if reopen is None:
+            cached = await self.service.cached_testfiesta_pane(self.pair_index)
+            if cached is not None and cached.key is not None:
+                self._show(cached, None)
+                reopen = self.project_tree.expanded_keys()
         try:
-            key = await self.service.testfiesta_project_key(self.pair_index)
-            folders = await self.service.testfiesta_tree(key) if key is not None else []
+            read = await self.service.testfiesta_pane(self.pair_index)
         except RailfiestaError as error:
             self._loaded_after(after_migration)
             self._failed(error)
@@ -285,15 +349,20 @@ class TestFiestaPane(ProjectPane):
             self._failed(error)
             raise
         self._loaded_after(after_migration)
-        self.project_key = key
-        if key is None:
+        self._show(read, reopen)
+        self._connected()
+
+    def _show(self, read: PaneRead, reopen: set[str] | None) -> None:
+        self.project_key = read.key
+        if read.key is None:
             self.border_title = self.title
+            self.cached_at = None
             self.show_note(self._not_migrated_note())
         else:
-            self.border_title = f"{self.title} · {key}"
+            self._titled(read.key, read)
             self.hide_note()
-            self.project_tree.show_records(folders, reopen=reopen, empty="(no folders)")
-        self._connected()
+            self.project_tree.show_records(read.nodes, reopen=reopen, empty="(no folders)")
+            self.refresh_badges()
 
 
 def _still_shown(tree: ProjectTree, node: UiNode[PaneItem]) -> bool:

@@ -9,6 +9,12 @@ cases the service lists separately) also get a "loading…" placeholder on first
 The cursor sits on a row as soon as there is one (so enter and space act at once) and stays on
 the same record across a reload. Enter on a case, or ``i`` on any record, posts
 :class:`ProjectTree.DetailsWanted`.
+
+Each record row carries its sync badge (:data:`BADGES`; the state comes from
+``Service.sync_states``, the rule lives in ``core.sync_state``); :meth:`ProjectTree.mark_linked`
+underlines the record linked to the other pane's cursor and opens the way to it; and
+:meth:`ProjectTree.apply_filter` narrows the tree to the records whose name or id holds a text,
+with their parents, still at most :attr:`ProjectTree.CHUNK` children per node.
 """
 
 from __future__ import annotations
@@ -26,10 +32,32 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import TreeNode
+from core.sync_state import CONFLICT, ONLY_HERE, PENDING, SYNCED
 
 #: Badge glyphs; shapes differ so they read without colour (NO_COLOR, monochrome terminals).
 SYNCED_BADGE = "●"
+PENDING_BADGE = "◐"
+CONFLICT_BADGE = "✖"
 ONLY_HERE_BADGE = "○"
+#: state (``core.sync_state``) -> (glyph, words for the legend, the help and the details)
+BADGES: dict[str, tuple[str, str]] = {
+    SYNCED: (SYNCED_BADGE, "synced"),
+    PENDING: (PENDING_BADGE, "pending"),
+    CONFLICT: (CONFLICT_BADGE, "conflict"),
+    ONLY_HERE: (ONLY_HERE_BADGE, "only here"),
+}
+
+
+def display_id(key: str) -> str:
+    """How people read a record key: ``tr:case:12`` -> ``C12``, ``tr:section:3`` -> ``S3``,
+    ``tf:case:40`` -> ``40``; other keys as they are."""
+    parts = key.split(":")
+    if len(parts) != 3:
+        return key
+    side, kind, number = parts
+    if side == "tr":
+        return {"case": "C", "section": "S", "suite": "Suite "}.get(kind, "") + number
+    return number
 
 
 @dataclass
@@ -72,15 +100,21 @@ class ProjectTree(Tree[PaneItem]):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {
         "project-tree--synced",
+        "project-tree--pending",
+        "project-tree--conflict",
         "project-tree--only-here",
         "project-tree--note",
+        "project-tree--linked",
     }
 
     # The console's stylesheet recolours the badges with its theme variables ($synced ...).
     DEFAULT_CSS = """
     ProjectTree > .project-tree--synced { color: $success; }
+    ProjectTree > .project-tree--pending { color: $warning; }
+    ProjectTree > .project-tree--conflict { color: $error; text-style: bold; }
     ProjectTree > .project-tree--only-here { color: $secondary; }
     ProjectTree > .project-tree--note { color: $text-muted; text-style: italic; }
+    ProjectTree > .project-tree--linked { text-style: bold underline; }
     """
 
     #: Most children added under one node in one go.
@@ -140,6 +174,23 @@ class ProjectTree(Tree[PaneItem]):
         self._cursor_key: str | None = None
         #: keys of the records of a lazy kind whose leaves arrived (:meth:`fill`)
         self._filled: set[str] = set()
+        #: the leaves of each lazy record that arrived, by its key (the filter searches them)
+        self._leaves: dict[str, list[TreeNode]] = {}
+        #: the top level and its suite id, as :meth:`show_records` got them
+        self._top: list[TreeNode] = []
+        self._top_suite: int | None = None
+        self._empty = "(empty)"
+        #: shown node per record key (nodes not added yet are absent)
+        self._node_by_key: dict[str, UiNode[PaneItem]] = {}
+        #: sync state per record key (``core.sync_state``); absent: no badge state known
+        self.states: dict[str, str] = {}
+        #: the record linked to the other pane's cursor (underlined), or None
+        self.linked_key: str | None = None
+        #: the filter text ("" shows everything) and the keys it lets through
+        self.filter_text = ""
+        self._visible: set[str] | None = None
+        #: records open before the filter was set (reopened when it is cleared)
+        self._before_filter: set[str] = set()
 
     # ------------------------------------------------------------------ feeding
 
@@ -149,6 +200,9 @@ class ProjectTree(Tree[PaneItem]):
         self._reopen = set()
         self._records = {}
         self._filled = set()
+        self._leaves = {}
+        self._top = []
+        self._node_by_key = {}
         self._cursor_key = None
 
     def show_records(
@@ -172,17 +226,35 @@ class ProjectTree(Tree[PaneItem]):
         self._reopen = set(reopen or ())
         self._records = {}
         self._filled = set()
+        self._leaves = {}
+        self._node_by_key = {}
+        self._top, self._top_suite, self._empty = list(records), suite_id, empty
         self._index(records)
+        if self.filter_text:
+            self._visible = self._matching(self.filter_text)
+        self._build_top(first=reopen is None)
+        self._place_cursor(path)
+
+    def _build_top(self, *, first: bool) -> None:
+        """Add the top level (filtered while a filter is set) under the emptied root."""
+        records = self._shown(self._top)
         if records:
-            self._add_chunk(self.root, list(records), suite_id=suite_id)
+            self._add_chunk(self.root, records, suite_id=self._top_suite)
             lone = self.root.children[0] if len(self.root.children) == 1 else None
-            if reopen is None and lone is not None and lone.allow_expand:
+            if first and lone is not None and lone.allow_expand:
                 lone.expand()  # a single suite or folder: open it
                 self._populate_node(lone)
+        elif self._visible is not None:
+            self.root.add_leaf(Text(f"nothing matches “{self.filter_text}”"), PaneItem("note"))
         else:
-            self.root.add_leaf(Text(empty), PaneItem("note"))
+            self.root.add_leaf(Text(self._empty), PaneItem("note"))
         self.root.expand()
-        self._place_cursor(path)
+
+    def _shown(self, records: Iterable[TreeNode]) -> list[TreeNode]:
+        """``records`` the filter lets through (all of them without a filter)."""
+        if self._visible is None:
+            return list(records)
+        return [record for record in records if record.key in self._visible]
 
     def record(self, key: str) -> TreeNode | None:
         """The record with ``key`` if the tree holds it (shown or not; leaves of a lazy kind
@@ -223,11 +295,17 @@ class ProjectTree(Tree[PaneItem]):
         return path
 
     def _node_of(self, key: str) -> UiNode[PaneItem] | None:
-        """The shown node of the record ``key`` (None when it is not shown)."""
-        for line in self._tree_lines:
-            if line.node.data is not None and line.node.data.key == key:
-                return line.node
-        return None
+        """The shown node of the record ``key`` (None when it is not on a line now)."""
+        node = self._node_by_key.get(key)
+        if node is None or self._tree_nodes.get(node.id) is not node:
+            return None
+        parent = node.parent
+        while parent is not None:
+            if not parent.is_expanded:
+                return None
+            parent = parent.parent
+        _ = self._tree_lines  # lines rebuilt if stale, so node.line is current
+        return node
 
     def _place_cursor(self, path: list[str]) -> None:
         """Put the cursor on the first record of ``path`` that is shown (nearest first), else
@@ -265,7 +343,11 @@ class ProjectTree(Tree[PaneItem]):
         suite_id = item.suite_id if item is not None else None
         if item is not None and item.key is not None:
             self._filled.add(item.key)
+            self._leaves[item.key] = list(leaves)
         self._index(leaves)
+        if self._visible is not None:  # a filter is set: the new leaves it lets through
+            self._visible |= self._matching(self.filter_text) & {leaf.key for leaf in leaves}
+            leaves = self._shown(leaves)
         if leaves:
             self._add_chunk(node, list(leaves), suite_id=suite_id)
         elif not node.children:
@@ -297,13 +379,19 @@ class ProjectTree(Tree[PaneItem]):
         suite_id = item.suite_id
         if item.kind == "suite":
             suite_id = record_id(item.record.key)
-        if item.record.children:
-            children = sorted(item.record.children, key=lambda record: record.kind == "case")
+        key = item.record.key
+        children = sorted(item.record.children, key=lambda record: record.kind == "case")
+        lazy = item.kind in self.lazy_kinds
+        if lazy and (key in self._filled or self._visible is not None):
+            # all its leaves once filled; while filtering, also those the search found
+            children += self._leaves.get(key, [])
+        children = self._shown(children)
+        if children:
             self._add_chunk(node, children, suite_id=suite_id)
-        if item.kind in self.lazy_kinds:
+        if lazy and key not in self._filled and self._visible is None:
             node.add_leaf("loading…", PaneItem("loading"))
             self.post_message(self.LoadLeaves(self, node))
-        elif not item.record.children:
+        elif not children:
             node.add_leaf("(empty)", PaneItem("note"))
 
     @on(Tree.NodeSelected)
@@ -329,10 +417,11 @@ class ProjectTree(Tree[PaneItem]):
         for record in shown:
             item = PaneItem(record.kind, record, suite_id=suite_id)
             if record.kind == "case":
-                parent.add_leaf(Text(record.name), item)
+                self._node_by_key[record.key] = parent.add_leaf(Text(record.name), item)
             else:
                 child = parent.add(Text(record.name), item)
-                if record.key in self._reopen:
+                self._node_by_key[record.key] = child
+                if record.key in self._reopen or self._visible is not None:
                     child.expand()
                     self._populate_node(child)  # now, so the cursor can return to it
         if rest:
@@ -354,7 +443,8 @@ class ProjectTree(Tree[PaneItem]):
 
     def render_label(self, node: UiNode[PaneItem], base_style: Style, style: Style) -> Text:
         """The label with the sync badge between the open/close icon and the name; notes
-        (errors, "loading…", "N more…") are muted."""
+        (errors, "loading…", "N more…") are muted; the record linked to the other pane's
+        cursor is underlined."""
         label = super().render_label(node, base_style, style)
         item = node.data
         if item is None:
@@ -362,11 +452,141 @@ class ProjectTree(Tree[PaneItem]):
         if item.record is None:
             label.stylize(self._component_style("project-tree--note"))
             return label
-        linked = item.record.linked is not None
-        badge = Text(
-            (SYNCED_BADGE if linked else ONLY_HERE_BADGE) + " ",
-            self._component_style("project-tree--synced" if linked else "project-tree--only-here"),
-        )
+        record = item.record
+        state = self.states.get(record.key) or (SYNCED if record.linked else ONLY_HERE)
+        glyph = BADGES.get(state, BADGES[ONLY_HERE])[0]
+        badge = Text(glyph + " ", self._component_style(f"project-tree--{state}"))
         icon = len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
         head, tail = label.divide([icon]) if node.allow_expand else (Text(), label)
+        if record.key == self.linked_key:
+            tail.stylize(self._component_style("project-tree--linked"))
         return Text.assemble(head, badge, tail)
+
+    # ------------------------------------------------------------------ badges, links, filter
+
+    def state_of(self, key: str) -> str:
+        """The badge state of record ``key`` (``core.sync_state`` names)."""
+        record = self._records.get(key)
+        fallback = SYNCED if record is not None and record.linked else ONLY_HERE
+        return self.states.get(key, fallback)
+
+    def set_states(self, states: dict[str, str]) -> None:
+        """Take the sync states of some records (``Service.sync_states``) and redraw."""
+        self.states.update(states)
+        self._refresh_labels()
+
+    def _refresh_labels(self) -> None:
+        """Redraw the lines (labels changed, not the shape of the tree)."""
+        self._clear_line_cache()
+        self.refresh()
+
+    def mark_linked(self, key: str | None, *, reveal: bool = True) -> bool:
+        """Underline record ``key`` (the one linked to the other pane's cursor; None: none)
+        and, with ``reveal``, open its parents and scroll it into view without moving this
+        tree's cursor. False when the tree does not hold the record (a TestRail case whose
+        section was not opened yet)."""
+        self.linked_key = key
+        found = key is not None and key in self._records
+        if found and reveal and key is not None and self._reveal(key) is not None:
+            node = self._node_of(key)  # lines rebuilt after the parents opened
+            if node is not None and node.line >= 0:
+                self.scroll_to_line(node.line, animate=False)
+        self._refresh_labels()
+        return found
+
+    def _reveal(self, key: str) -> UiNode[PaneItem] | None:
+        """Make record ``key``'s node shown: open its parents (adding their children, chunk
+        by chunk up to the record), as a user would."""
+        chain: list[str] = []
+        record = self._records.get(key)
+        while record is not None:
+            chain.insert(0, record.key)
+            record = self._records.get(record.parent) if record.parent else None
+        if self._visible is not None and not all(k in self._visible for k in chain):
+            return None
+        for ancestor in chain[:-1]:
+            node = self._node_by_key.get(ancestor) or self._load_more_for(ancestor)
+            if node is None:
+                return None
+            if not node.is_expanded:
+                node.expand()
+                self._populate_node(node)
+        return self._node_by_key.get(key) or self._load_more_for(key)
+
+    def _load_more_for(self, key: str) -> UiNode[PaneItem] | None:
+        """Select "N more…" nodes until record ``key`` is added (None: it is not waiting
+        behind one)."""
+        record = self._records.get(key)
+        if record is None:
+            return None
+        parent = self._node_by_key.get(record.parent) if record.parent else self.root
+        if parent is None:
+            return None
+        while key not in self._node_by_key:
+            more = next(
+                (
+                    c
+                    for c in parent.children
+                    if c.data is not None
+                    and c.data.kind == "more"
+                    and any(r.key == key for r in c.data.rest)
+                ),
+                None,
+            )
+            if more is None or more.data is None:
+                return None
+            rest, suite_id = more.data.rest, more.data.suite_id
+            more.remove()
+            self._add_chunk(parent, rest, suite_id=suite_id)
+        return self._node_by_key.get(key)
+
+    def suite_ids(self) -> list[int]:
+        """The TestRail suites the tree shows (the lone suite when it is not shown)."""
+        if self._top_suite is not None:
+            return [self._top_suite]
+        return [record_id(r.key) for r in self._top if r.kind == "suite"]
+
+    def _matching(self, text: str) -> set[str]:
+        """Keys of the records whose name or id holds ``text`` (case-insensitive), and of
+        their parents."""
+        needle = text.casefold()
+        visible: set[str] = set()
+        for key, record in self._records.items():
+            if needle in record.name.casefold() or needle in display_id(key).casefold():
+                up: TreeNode | None = record
+                while up is not None and up.key not in visible:
+                    visible.add(up.key)
+                    up = self._records.get(up.parent) if up.parent else None
+        return visible
+
+    def apply_filter(self, text: str, extra: Sequence[TreeNode] = ()) -> int:
+        """Show only the records whose name or id holds ``text``, with their parents (""
+        shows everything again, with what was open before the filter). ``extra``: more leaves
+        that match (found by the server in sections not opened yet); they are kept as those
+        sections' leaves. Returns how many records match."""
+        text = text.strip()
+        for leaf in extra:
+            if leaf.key not in self._records and leaf.parent in self._records:
+                self._records[leaf.key] = leaf
+                self._leaves.setdefault(leaf.parent, []).append(leaf)
+        if not text and not self.filter_text:
+            return len(self._records)
+        if not self.filter_text:
+            self._before_filter = self.expanded_keys()
+        path = self._cursor_path()
+        self.filter_text = text
+        self._visible = self._matching(text) if text else None
+        reopen = self._before_filter if not text else set()
+        self.clear()
+        self._node_by_key = {}
+        self._reopen = reopen
+        self._build_top(first=False)
+        self._place_cursor(path)
+        needle = text.casefold()
+        if not text:
+            return len(self._records)
+        return sum(
+            1
+            for key, record in self._records.items()
+            if needle in record.name.casefold() or needle in display_id(key).casefold()
+        )

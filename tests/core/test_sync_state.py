@@ -1,0 +1,175 @@
+"""Per-record sync state (the panes' badges) and the panes' read cache, through the facade over
+both emulators in-process: a migrated pair is synced; a conflict, a resolution waiting, an
+edit after the last poll and an unlinked record each show as the rule in core.sync_state says."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.read_cache import ReadCache
+from core.service import Service, TreeNode
+from core.sync_state import (
+    CONFLICT,
+    ONLY_HERE,
+    PENDING,
+    SYNCED,
+    Attention,
+    record_state,
+)
+from emulators.testrail import ops
+from tests.helpers import Emulated, emulate
+
+
+def flatten(nodes: list[TreeNode]) -> dict[str, TreeNode]:
+    out: dict[str, TreeNode] = {}
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        out[node.key] = node
+        stack.extend(node.children)
+    return out
+
+
+async def case_leaves(service: Service, pair_index: int = 0) -> list[TreeNode]:
+    """Every TestRail case of the pair, section by section, as the pane reads them."""
+    pane = await service.testrail_pane(pair_index)
+    project_id = int(pane.project["id"]) if pane.project else 0
+    leaves: list[TreeNode] = []
+    for suite in pane.nodes:
+        for node in flatten([suite]).values():
+            if node.kind == "section":
+                leaves += await service.testrail_cases(
+                    project_id, int(suite.key.rsplit(":", 1)[1]), int(node.key.rsplit(":", 1)[1])
+                )
+    return leaves
+
+
+@pytest.fixture
+async def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulated:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    async with env.service() as service:
+        [report] = await service.migrate()
+        await service.sync()  # cursors and meta:last_poll exist from here on
+    assert report.complete
+    return env
+
+
+def test_the_rule_in_order() -> None:
+    attention = Attention(
+        conflicts=frozenset({"tr:case:1"}),
+        pending=frozenset({"tf:case:20"}),
+        changed_after={("7", "testrail"): 1000.0},
+    )
+    assert record_state("tf:case:10", "tr:case:1", attention) == CONFLICT  # the pair's other key
+    assert record_state("tr:case:1", None, attention) == CONFLICT
+    assert record_state("tr:case:5", None, attention) == ONLY_HERE
+    assert record_state("tr:case:2", "tf:case:20", attention) == PENDING
+    assert record_state("tr:case:3", "tf:case:30", attention, updated=1001, pair="7") == PENDING
+    assert record_state("tr:case:3", "tf:case:30", attention, updated=1000, pair="7") == SYNCED
+    assert record_state("tr:case:3", "tf:case:30", attention, updated=1001, pair="8") == SYNCED
+    assert record_state("tf:case:30", "tr:case:3", attention, updated=5000, pair="7") == SYNCED
+
+
+async def test_states_follow_conflicts_resolutions_edits_and_links(migrated: Emulated) -> None:
+    env = migrated
+    tr = env.testrail_state
+    with tr.lock:
+        first, second, third = sorted(tr.cases)[:3]
+    async with env.service() as service:
+        leaves = await case_leaves(service)
+        states = service.sync_states(leaves)
+        assert len(leaves) == 12
+        assert set(states.values()) == {SYNCED}
+
+        # one title edited differently on both sides: a conflict after the next sync
+        with tr.lock:
+            ops.update_case(tr, first, {"title": "TestRail title"}, None)
+        tf_state = env.testfiesta.state.testfiesta
+        row = next(
+            r
+            for r in tf_state.db.cases.values()
+            if r.get("externalId", "").endswith(f"/case/{first}") and not r["deletedAt"]
+        )
+        tf_state.update(row, {"name": "TestFiesta title"})
+        await service.sync()
+        [entry] = service.conflicts()
+        tf_first = entry["conflict"]["testfiesta"]
+
+        # an edit after that poll, and a case nobody linked (added with sync off)
+        tr.clock = lambda: int(time.time()) + 60
+        with tr.lock:
+            ops.update_case(tr, second, {"title": "Edited after the poll"}, None)
+            section = tr.cases[third]["section_id"]
+            added = ops.add_case(tr, section, {"title": "Added after the poll"}, None)
+        leaves = await case_leaves(service)
+        states = service.sync_states(leaves)
+        assert states[f"tr:case:{first}"] == CONFLICT
+        assert states[f"tr:case:{second}"] == PENDING
+        assert states[f"tr:case:{third}"] == SYNCED
+        assert states[f"tr:case:{added['id']}"] == ONLY_HERE
+        assert sorted(states.values()).count(SYNCED) == 10
+        tf_nodes = flatten((await service.testfiesta_pane()).nodes)
+        assert service.sync_states([tf_nodes[tf_first]])[tf_first] == CONFLICT
+
+        # chosen but not applied yet: pending until the next cycle applies it
+        service.resolve(entry["conflict"]["id"], "testrail")
+        states = service.sync_states(leaves)
+        assert states[f"tr:case:{first}"] == PENDING
+        assert service.sync_states([tf_nodes[tf_first]])[tf_first] == PENDING
+
+
+async def test_the_second_start_reads_the_panes_from_the_cache(migrated: Emulated) -> None:
+    env = migrated
+    async with env.service() as service:
+        assert await service.cached_testrail_pane() is None  # no pane was read yet
+        live = await service.testrail_pane()
+        live_tf = await service.testfiesta_pane()
+        leaves = await case_leaves(service)
+    # servers down: the cached reads send no request at all
+    sent: list[str] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        raise httpx.ConnectError("connection refused", request=request)
+
+    down = env.service(httpx.MockTransport(refuse), httpx.MockTransport(refuse))
+    async with down:
+        cached = await down.cached_testrail_pane()
+        cached_tf = await down.cached_testfiesta_pane()
+        assert cached is not None and cached.cached and cached_tf is not None
+        assert cached.project == live.project
+        assert [n.as_dict() for n in cached.nodes] == [n.as_dict() for n in live.nodes]
+        assert cached_tf.key == live_tf.key == "ACME"
+        assert [n.as_dict() for n in cached_tf.nodes] == [n.as_dict() for n in live_tf.nodes]
+        section = leaves[0].parent
+        assert section is not None
+        suite = live.nodes[0].key
+        found = await down.cached_testrail_cases(
+            int(live.project["id"]) if live.project else 0,
+            int(suite.rsplit(":", 1)[1]),
+            int(section.rsplit(":", 1)[1]),
+        )
+        assert found is not None
+        assert [leaf.name for leaf in found[0]] == [
+            leaf.name for leaf in leaves if leaf.parent == section
+        ]
+    assert sent == []
+    reads = env.state_dir / "reads"
+    assert stat.S_IMODE(os.stat(reads).st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in reads.iterdir() if p.is_file())
+
+
+def test_a_cached_read_older_than_max_age_is_not_used(tmp_path: Path) -> None:
+    cache = ReadCache(tmp_path / "reads", max_age=60)
+    cache.put("tr-pane:x", {"nodes": []})
+    found = cache.get("tr-pane:x")
+    assert found is not None and found[0] == {"nodes": []}
+    cache.max_age = -1
+    assert cache.get("tr-pane:x") is None
+    cache.close()

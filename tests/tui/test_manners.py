@@ -1,0 +1,426 @@
+"""The main screen's badges, linked records and filter, and the console's terminal manners
+(themes, NO_COLOR, clipboard, palette, no terminal, fatal errors), driven with Pilot over
+both emulators in-process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.filter import Monochrome
+from textual.widgets import Input, Label
+from textual.widgets._toast import Toast
+
+from core.service import Service
+from emulators.testrail import ops
+from tests.helpers import emulate
+from tests.tui.pilot import child, loaded, log_text, names, open_node, screen_text, wait_for
+from tui import cli
+from tui.app import RailfiestaApp
+from tui.screens.main import MainScreen
+from tui.terminal import run_console
+from tui.widgets.project_tree import CONFLICT_BADGE, SYNCED_BADGE, ProjectTree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def migrated(pilot: Any, app: RailfiestaApp) -> None:
+    """Press M and wait until both panes show the migrated project."""
+    await loaded(pilot, app)
+    await pilot.press("M")
+    await wait_for(pilot, lambda: not app.migrating, timeout=20)
+    screen = app.main_screen
+    await wait_for(pilot, lambda: screen.testfiesta_pane.project_key is not None, timeout=10)
+    await wait_for(pilot, lambda: bool(screen.testfiesta_pane.project_tree.root.children))
+
+
+def trees(app: RailfiestaApp) -> tuple[ProjectTree, ProjectTree]:
+    screen = app.main_screen
+    return screen.testrail_pane.project_tree, screen.testfiesta_pane.project_tree
+
+
+# ---------------------------------------------------------------------------------- badges
+
+
+async def test_badges_show_conflict_and_synced_and_the_link_lights_up_across(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=6)
+    tr = env.testrail_state
+    app = RailfiestaApp(env.service())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        with tr.lock:
+            first = sorted(tr.cases)[0]
+            title = tr.cases[first]["title"]
+            ops.update_case(tr, first, {"title": "Edited in TestRail"}, None)
+        tf_state = env.testfiesta.state.testfiesta
+        row = next(
+            r
+            for r in tf_state.db.cases.values()
+            if r.get("externalId", "").endswith(f"/case/{first}") and not r["deletedAt"]
+        )
+        tf_state.update(row, {"name": "Edited in TestFiesta"})
+        await app.service.sync()
+        [entry] = app.service.conflicts()
+        tf_key = entry["conflict"]["testfiesta"]
+        assert entry["conflict"]["values"]["base"] == title
+
+        app.main_screen.reload_panes()
+        await wait_for(pilot, lambda: right.state_of(tf_key) == "conflict")
+        assert right.record(tf_key) is not None
+        assert {right.state_of(r.key) for r in right.records() if r.key != tf_key} == {"synced"}
+
+        # open the TestRail section of that case and put the cursor on it
+        tr_key = f"tr:case:{first}"
+        section = tr.cases[first]["section_id"]
+        left.focus()
+        left.mark_linked(f"tr:section:{section}")  # reveal the section (opens its parents)
+        node = left._node_of(f"tr:section:{section}")
+        assert node is not None
+        await open_node(pilot, left, node)
+        await wait_for(pilot, lambda: left.record(tr_key) is not None)
+        assert left.state_of(tr_key) == "conflict"
+        left.move_cursor(left._node_of(tr_key))
+        await pilot.pause()
+        # the linked TestFiesta case is underlined and in view in the right pane
+        assert right.linked_key == tf_key
+        shown = right._node_of(tf_key)
+        assert shown is not None and shown.line >= 0
+        text = screen_text(app)
+        assert f"{CONFLICT_BADGE} Edited in TestRail" in text
+        assert f"{CONFLICT_BADGE} Edited in TestFiesta" in text
+        assert SYNCED_BADGE in text
+        # moving on to a section: its TestFiesta folder is the linked one now
+        await pilot.press("up")
+        cursor = left.cursor_node
+        assert cursor is not None and cursor.data is not None and cursor.data.record is not None
+        assert right.linked_key == cursor.data.record.linked
+
+
+async def test_a_case_in_a_section_not_opened_is_named_in_the_other_border(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        right.focus()
+        login = child(right.root, "Login")
+        await open_node(pilot, right, login)
+        await pilot.pause()
+        right.move_cursor(child(login, "User signs in with a valid password"))
+        await pilot.pause()
+        screen = app.main_screen
+        assert left.linked_key == "tr:case:1"
+        assert screen.testrail_pane.border_subtitle == ("linked: C1, in a section not opened yet")
+
+
+# ---------------------------------------------------------------------------------- filter
+
+
+async def test_slash_filters_both_trees_and_escape_brings_everything_back(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        assert names(left.root) == ["Login", "Checkout"]
+        await pilot.press("slash")
+        screen = app.main_screen
+        assert screen.filter_input.has_focus
+        await pilot.press(*"expires")
+        # TestRail: the server finds the case in a section nobody opened
+        await wait_for(
+            pilot, lambda: "Login" in names(left.root) and bool(left.root.children[0].children)
+        )
+        login = child(left.root, "Login")
+        assert names(left.root) == ["Login"]
+        assert names(login) == ["Password reset"]
+        assert names(child(login, "Password reset")) == ["Reset link expires after 24 hours"]
+        # TestFiesta: the tree holds every case, so the match is there at once
+        assert names(right.root) == ["Login"]
+        assert names(child(child(right.root, "Login"), "Password reset")) == [
+            "Reset link expires after 24 hours"
+        ]
+        await pilot.press("enter")
+        assert left.has_focus and screen.filter_input.value == "expires"
+        await pilot.press("escape")
+        assert screen.filter_input.value == ""
+        assert not screen.has_class("-filtering")
+        assert names(left.root) == ["Login", "Checkout"]
+        assert names(right.root) == ["Login", "Checkout"]
+
+
+async def test_the_filter_matches_ids_and_says_when_nothing_matches(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        await open_node(pilot, left, child(left.root, "Checkout"))
+        await wait_for(pilot, lambda: left.record("tr:case:4") is not None)
+        app.main_screen.apply_filter("c4")
+        assert names(left.root) == ["Checkout"]
+        assert names(child(left.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        app.main_screen.apply_filter("zzz-nothing")
+        assert names(right.root) == ["nothing matches “zzz-nothing”"]
+
+
+# ---------------------------------------------------------------------------------- layout
+
+
+async def test_toasts_never_cover_the_active_pane_at_80x24(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        for pane in (screen.testrail_pane, screen.testfiesta_pane):
+            pane.project_tree.focus()
+            await pilot.pause()
+            app.notify(f"hello from {pane.side}", timeout=30)
+            await wait_for(pilot, lambda: bool(app.screen.query(Toast)))
+            await pilot.pause()
+            for toast in app.screen.query(Toast):
+                assert not toast.region.overlaps(pane.region), (pane.side, toast.region)
+            app.clear_notifications()
+            await pilot.pause()
+        # nothing cut off: both panes, the progress row and the log have room
+        assert screen.testrail_pane.region.height >= 5
+        assert screen.testfiesta_pane.region.height >= 5
+        assert screen.query_one("#activity").region.height == 3
+
+
+# ---------------------------------------------------------------------------------- themes
+
+
+async def test_t_cycles_the_themes_and_the_palette_names_each(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test() as pilot:
+        assert app.theme == "railfiesta-dark"
+        seen = []
+        for _ in range(3):
+            await pilot.press("t")
+            seen.append(app.theme)
+        assert seen == ["railfiesta-high-contrast", "railfiesta-light", "railfiesta-dark"]
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Theme: dark", "Theme: light", "Theme: high-contrast"} <= set(titles)
+
+
+async def test_a_bad_theme_file_is_reported_and_the_others_load(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets: None,
+    make_service: Callable[..., Service],
+) -> None:
+    folder = tmp_path / "themes"
+    folder.mkdir()
+    (folder / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n')
+    (folder / "sea.toml").write_text('name = "sea"\nprimary = "#0077be"\n')
+
+    monkeypatch.setattr(RailfiestaApp, "THEME_FOLDERS", [ROOT / "themes", folder])
+    app = RailfiestaApp(make_service())
+    toasts: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: (toasts.append(message), notify(message, **kw))
+    )
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause()
+        assert {"railfiesta-dark", "railfiesta-light", "railfiesta-high-contrast", "sea"} <= set(
+            app.available_themes
+        )
+        assert "broken" not in app.available_themes
+        message = "theme file skipped: broken.toml: primary = 'not a colour' is not a colour"
+        assert toasts == [message]
+        assert message in " ".join(log_text(app).split())
+
+
+async def test_no_color_gives_monochrome_in_black_and_white(
+    monkeypatch: pytest.MonkeyPatch, secrets: None, make_service: Callable[..., Service]
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = RailfiestaApp(make_service())
+    assert app.no_color  # Textual 8.2.8 reads (and removes) NO_COLOR itself ...
+    assert any(isinstance(f, Monochrome) for f in app._filters)  # ... and draws in greys
+    assert app.theme == "railfiesta-high-contrast"  # black and white keeps every contrast
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        svg = app.export_screenshot()
+    fills = dict(re.findall(r"\.(terminal-[0-9]+-r[0-9]+) \{ fill: #([0-9a-f]{6})", svg))
+    texts = re.findall(r'<text class="(terminal-[0-9]+-r[0-9]+)"[^>]*>([^<]*)</text>', svg)
+    colours = {fills[cls] for cls, text in texts if text.replace("&#160;", "").strip()}
+    colours |= set(re.findall(r'<rect fill="#([0-9a-f]{6})"', svg))
+    assert len(colours) > 3, "the screenshot has text and backgrounds"
+    assert all(c[0:2] == c[2:4] == c[4:6] for c in colours), colours  # greys only
+
+
+# ---------------------------------------------------------------------------------- clipboard
+
+
+async def test_y_copies_the_id_and_shift_y_the_url_through_osc52(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        login = child(left.root, "Login")
+        await open_node(pilot, left, login)
+        await wait_for(pilot, lambda: left.record("tr:case:1") is not None)
+        left.move_cursor(left._node_of("tr:case:1"))
+        await pilot.press("y")
+        assert app.clipboard == "C1"
+        await pilot.press("Y")
+        assert app.clipboard == "http://testrail.test/index.php?/cases/view/1"
+        right.focus()
+        key = next(r.key for r in right.records() if r.name.startswith("User signs in"))
+        uid = key.rsplit(":", 1)[1]
+        right.mark_linked(key)  # opens its folder
+        right.move_cursor(right._node_of(key))
+        await pilot.pause()
+        await pilot.press("Y")
+        assert app.clipboard == f"http://testfiesta.test/v1/acme/projects/WEB/cases/{uid}"
+        assert f"copied URL: http://testfiesta.test/v1/acme/projects/WEB/cases/{uid}" in log_text(
+            app
+        )
+
+
+# ---------------------------------------------------------------------------------- palette, keys
+
+
+async def test_the_palette_offers_every_key_once_in_our_words(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(pairs=(("Webshop", "WEB"), ("Webshop", "WEB2"))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        commands = list(app.get_system_commands(app.screen))
+        titles = [c.title for c in commands]
+        assert len(titles) == len(set(titles)), titles
+        helps = " ".join(c.help for c in commands)
+        bindings = [*RailfiestaApp.BINDINGS, *MainScreen.BINDINGS]
+        for binding in bindings:
+            if binding.action in ("clear_filter",):  # escape inside the filter line
+                continue
+            key = binding.key_display or binding.key
+            assert f"({key})" in helps or f"({key}:" in helps, (binding.action, key)
+        # Textual's own texts are not there
+        assert "Change the current theme" not in helps
+        # and a command does what it says: "Copy id" from the palette
+        left, _ = trees(app)
+        left.focus()
+        left.move_cursor(child(left.root, "Login"))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Copy id")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.clipboard == "S1")
+
+
+async def test_question_mark_lists_the_new_keys_and_badges(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        labels = app.screen.query(".help-key, .help-badge").results(Label)
+        text = "\n".join(str(label.content).strip() for label in labels)
+        for line in (
+            "t  Theme",
+            "y  Copy id",
+            "Y  Copy URL",
+            "/  Filter",
+            "◐  pending: changed since the last poll, or a write waits",
+            "✖  conflict: changed differently on both sides",
+        ):
+            assert line in text, line
+
+
+# ---------------------------------------------------------------------------------- the terminal
+
+
+def test_without_a_terminal_the_console_says_so_and_exits_3(tmp_path: Path) -> None:
+    config = tmp_path / "railfiesta.toml"
+    config.write_text(
+        '[testrail]\nurl = "http://testrail.test"\nuser = "a@b.c"\napi_key_env = "X_KEY"\n'
+        '[testfiesta]\nurl = "http://testfiesta.test"\nhandle = "acme"\ntoken_env = "X_TOKEN"\n'
+        '[[pair]]\ntestrail_project = "Webshop"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--config", str(config)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 3
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "railfiesta: the console needs a terminal, and stdin and stdout are not one; use a "
+        "headless command instead (railfiesta status, sync --once, migrate)",
+        "  fix: run railfiesta in a terminal (ssh -t, tmux) to open the console",
+    ]
+
+
+def test_no_mouse_reaches_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, secrets: None
+) -> None:
+    config = tmp_path / "railfiesta.toml"
+    config.write_text(
+        '[testrail]\nurl = "http://testrail.test"\nuser = "a@b.c"\napi_key_env = "X_KEY"\n'
+        '[testfiesta]\nurl = "http://testfiesta.test"\nhandle = "acme"\ntoken_env = "X_TOKEN"\n'
+        '[[pair]]\ntestrail_project = "Webshop"\n'
+    )
+    asked: list[bool] = []
+    monkeypatch.setattr(cli, "require_terminal", lambda: None)
+    monkeypatch.setattr(RailfiestaApp, "run", lambda self, mouse=True, **kw: asked.append(mouse))
+    assert cli.main(["--config", str(config), "--no-mouse", "--state", str(tmp_path)]) == 0
+    assert cli.main(["--config", str(config), "--state", str(tmp_path)]) == 0
+    assert asked == [False, True]
+
+
+def test_an_unexpected_error_in_the_console_exits_fatal(
+    secrets: None, make_service: Callable[..., Service], capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Crashing(RailfiestaApp):
+        def on_mount(self) -> None:
+            raise RuntimeError("boom in the console")
+
+        def run(self, *, mouse: bool = True, **kwargs: Any) -> None:  # type: ignore[override]
+            super().run(headless=True, mouse=mouse, size=(80, 24))
+
+    assert run_console(Crashing(make_service()), mouse=False) == 3
+    out, err = capsys.readouterr()
+    assert "railfiesta: the console stopped on an unexpected error (above)" in err
+    assert "boom in the console" in out + err  # Textual's traceback names the error
+
+
+async def test_the_filter_line_is_an_input_hidden_until_slash(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        field = app.main_screen.query_one("#filter", Input)
+        assert not field.display or field.region.height == 0
+        await pilot.press("slash")
+        await pilot.pause()
+        assert field.region.height == 1
