@@ -268,7 +268,7 @@ class FaultInjector:
             header = (
                 str(wait)
                 if kind == "429"
-                else formatdate(time.time() + wait + 0.999, usegmt=True)  # whole seconds, up
+                else formatdate(int(time.time()) + wait, usegmt=True)  # whole seconds
             )
             text = f"API Rate Limit Exceeded (emulated fault). Retry after {wait} seconds."
             body = self.error_body(scope["path"], 429, text)

@@ -816,6 +816,35 @@ def resolve_labels(state: TestRailState, project_id: int, value: Any) -> list[in
     return out
 
 
+def next_display_order(state: TestRailState, section_id: int) -> int:
+    """1 + the highest ``display_order`` of the section's cases (a case is appended).
+
+    The section's last case is remembered (:func:`remember_last`) and only checked, so
+    seeding n cases is linear, not a scan of every case per case (issue 7); a remembered case
+    that moved, changed order or went away makes this one section be scanned again."""
+    tails: dict[int, int] = state.__dict__.setdefault("_last_case_of_section", {})
+    last = state.cases.get(tails.get(section_id, 0))
+    if last is not None and last["section_id"] == section_id:
+        return int(last["display_order"]) + 1
+    best: Row | None = None
+    for case in state.cases.values():
+        if case["section_id"] == section_id and (
+            best is None or case["display_order"] > best["display_order"]
+        ):
+            best = case
+    if best is None:
+        tails.pop(section_id, None)
+        return 1
+    tails[section_id] = best["id"]
+    return int(best["display_order"]) + 1
+
+
+def remember_last(state: TestRailState, section_id: int, case_id: int) -> None:
+    """Case ``case_id`` was just appended to section ``section_id`` (see
+    :func:`next_display_order`)."""
+    state.__dict__.setdefault("_last_case_of_section", {})[section_id] = case_id
+
+
 def add_case(
     state: TestRailState,
     section_id: int,
@@ -853,10 +882,7 @@ def add_case(
     check_required_custom(state, state.case_fields, project["id"], row["template_id"], custom)
     now = state.now()
     cid = state.next_id("case")
-    position = max(
-        (c["display_order"] for c in state.cases.values() if c["section_id"] == section_id),
-        default=0,
-    )
+    position = next_display_order(state, section_id) - 1
     row.update(
         id=cid,
         created_by=user_id,
@@ -869,6 +895,7 @@ def add_case(
     ordered = {k: row[k] for k in ("id", "title", "section_id", "suite_id")}
     ordered.update(row)
     state.cases[cid] = ordered
+    remember_last(state, section_id, cid)
     from emulators.testrail import runs as _runs  # local: runs imports this module
 
     _runs.add_case_to_open_runs(state, ordered)
@@ -904,14 +931,8 @@ def update_case(state: TestRailState, case_id: int, body: Body, user_id: int | N
         if target["id"] != row["section_id"]:
             changes["section_id"] = (row["section_id"], target["id"])
             work["section_id"] = target["id"]
-            work["display_order"] = 1 + max(
-                (
-                    c["display_order"]
-                    for c in state.cases.values()
-                    if c["section_id"] == target["id"]
-                ),
-                default=0,
-            )
+            work["display_order"] = next_display_order(state, target["id"])
+            remember_last(state, target["id"], row["id"])  # checked again: it may not land
     now = state.now()
     work["updated_on"] = now
     work["updated_by"] = user_id
@@ -974,10 +995,8 @@ def _cross_suite_move(state: TestRailState, case: Row, target: Row, user_id: int
     old = case["section_id"]
     case["section_id"] = target["id"]
     case["suite_id"] = target["suite_id"]
-    case["display_order"] = 1 + max(
-        (c["display_order"] for c in state.cases.values() if c["section_id"] == target["id"]),
-        default=0,
-    )
+    case["display_order"] = next_display_order(state, target["id"])
+    remember_last(state, target["id"], case["id"])
     case["updated_on"] = state.now()
     case["updated_by"] = user_id
     record_history(
