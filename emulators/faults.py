@@ -17,8 +17,9 @@ Kinds (:data:`KINDS`):
 - ``500``, ``502``, ``503``: an error before the handler (nothing written).
 - ``5xx-after``: the handler ran (a write landed), then 500/502/503 replaced its answer.
 - ``slow``: the answer comes :attr:`FaultSwitches.slow_seconds` late, the wait before the
-  handler (a client that gives up first wrote nothing); ``slow-after``: the handler ran, then
-  the wait (a write landed, its answer comes too late).
+  handler (in-process a client that gives up cancels it, so nothing is written; over TCP the
+  handler may still run after the client left, as a real server's does); ``slow-after``: the
+  handler ran, then the wait (a write landed, its answer comes too late).
 - ``reset``: the handler ran, the answer's headers and half its body were sent, then the
   connection drops (:class:`ConnectionReset` is raised inside the app; uvicorn closes the
   socket, :class:`WireTransport` turns it into the ``httpx.ReadError`` a TCP client sees).
