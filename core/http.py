@@ -9,10 +9,12 @@ TestFiesta host's budget). Every request goes through :meth:`ApiSession.send`, w
 2. sends with httpx (timeouts set, TLS verified unless the config says otherwise);
 3. retries with exponential backoff and jitter (``stamina``): 429 and TestRail's 409
    maintenance always (the server rejected the request before doing anything), honouring
-   ``Retry-After`` or the "Retry after N seconds" text in the body; 5xx, timeouts and dropped
-   connections only for reads, and for writes only when the request provably never reached
-   the server (connect errors). A write that may have landed is never re-sent blindly: the caller
-   resolves it by lookup-or-create;
+   ``Retry-After`` or the "Retry after N seconds" text in the body; 5xx, timeouts, dropped
+   connections and (through :meth:`ApiSession.send_json`) a 2xx body that is not JSON
+   (truncated, an HTML login page) only for reads, and for writes only when the request
+   provably never reached the server (connect errors). A write that may have landed is never
+   re-sent blindly: the caller resolves it by lookup-or-create. TestFiesta's 409 is a
+   conflict (a taken key or name), not maintenance: never retried (``maintenance_409``);
    **connect failures that no wait will change fail at once** (:func:`final_connect_failure`):
    a connection *refused* by a loopback address (127.0.0.0/8, ``::1``, ``localhost``: nothing
    listens on that port of this machine, and nothing on it is restarting behind a load
@@ -382,9 +384,9 @@ def redact(text: str, request: httpx.Request | None = None) -> str:
 
 
 def server_message(response: httpx.Response) -> str:
-    """The server's own error text: TestRail's ``error``, TestFiesta's ``message``, else the body
-    (cut to 300 characters; HTML pages such as a 413 from the web server are summarised), with
-    secrets masked (:func:`redact`)."""
+    """The server's own error text: TestRail's ``error``, TestFiesta's ``message`` (its
+    ``error`` is the reason phrase), else the body (cut to 300 characters; HTML pages such as a
+    413 from the web server are summarised), with secrets masked (:func:`redact`)."""
     request = response._request  # None for a response built without one (tests)
     # masked before it is cut, so no tail of a secret survives the cut
     return redact(_server_text(response), request)[:300]
@@ -399,7 +401,9 @@ def _server_text(response: httpx.Response) -> str:
             return f"non-JSON {response.headers.get('content-type', 'text/html')} page"
         return text or response.reason_phrase
     if isinstance(body, dict):
-        for key in ("error", "message"):
+        # NestJS (TestFiesta v1): "error" is only the reason phrase, "message" says what
+        keys = ("message", "error") if "statusCode" in body else ("error", "message")
+        for key in keys:
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value
@@ -414,13 +418,20 @@ def not_the_api(side: str) -> str:
     return f"this is not {API_NAMES.get(side, 'the expected API')}"
 
 
+def _is_html(response: httpx.Response, raw: bytes) -> bool:
+    ctype = response.headers.get("content-type", "").lower()
+    head = raw.lstrip()[:15].lower()
+    return "text/html" in ctype or head.startswith((b"<!doctype html", b"<html"))
+
+
 def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     """The JSON body of a successful answer; ``None`` for an empty body (TestRail's deletes).
 
     Strips the ``USER AUTHENTICATION SUCCESSFUL!`` prefix old TestRail servers send
     (testrail-api.md §1.4). Raises :class:`UnexpectedResponse` for a body that is not UTF-8
     (RFC 8259 §8.1: JSON between systems is UTF-8; the message names the byte and its offset)
-    or not JSON ("this is not a TestRail API": an HTML page, a login form).
+    or not JSON: an HTML page (a login page of a single sign-on proxy, most often) says so,
+    and any other body says "this is not a TestRail API".
     """
     raw = response.content
     if raw.startswith(_LEGACY_PREFIX):
@@ -440,6 +451,13 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
+        if _is_html(response, raw):
+            raise UnexpectedResponse(
+                f"{side} {endpoint} got an HTML page instead of JSON (HTTP "
+                f"{response.status_code}): a login page? {not_the_api(side)}",
+                hint=f"check the {side} url in the config: it must reach the API itself, not "
+                "a single sign-on or proxy page (an API key needs no browser login)",
+            ) from exc
         snippet = redact(text[:2000], response._request)[:80]
         raise UnexpectedResponse(
             f"{side} {endpoint} answered HTTP {response.status_code} with a body that is not "
@@ -455,6 +473,9 @@ class ApiSession:
     ``client`` is injected so tests can pass ``httpx.ASGITransport``/``MockTransport``.
     ``classify`` maps an error response to an exception (each side knows its error dialect).
     ``on_event`` receives :class:`RateLimitWait` events for the monitor.
+    ``maintenance_409``: a 409 is TestRail Cloud's "down for maintenance" and is retried like
+    a 429; False (TestFiesta) makes it the conflict it is there, raised at once.
+    ``wait_initial``/``wait_max``: the backoff's first and longest wait (seconds).
     """
 
     def __init__(
@@ -467,6 +488,8 @@ class ApiSession:
         attempts: int = 6,
         wait_max: float = 30.0,
         on_event: Callable[[object], None] | None = None,
+        maintenance_409: bool = False,
+        wait_initial: float = 0.5,
     ) -> None:
         self.side = side
         self.client = client
@@ -478,7 +501,9 @@ class ApiSession:
         self.classify = classify
         self.attempts = attempts
         self.wait_max = wait_max
+        self.wait_initial = wait_initial
         self.on_event = on_event
+        self.maintenance_409 = maintenance_409
 
     async def aclose(self) -> None:
         """Close the underlying httpx client."""
@@ -513,6 +538,35 @@ class ApiSession:
         statuses, or :class:`ServerUnreachable` ("cannot reach ..." at once for a refused
         loopback port or an unknown host name; after the retries otherwise).
         """
+        response, _ = await self._send(method, url, endpoint, json_body, files, headers, False)
+        return response
+
+    async def send_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        endpoint: str,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """:meth:`send`, then the decoded JSON body (:func:`decode_json`; None for an empty
+        one). A read whose 2xx body is not JSON (cut short, an HTML login page) is retried
+        like a 5xx, then raises :class:`UnexpectedResponse` naming the side and endpoint; a
+        write's is raised at once (the write may have landed: never re-sent)."""
+        _, body = await self._send(method, url, endpoint, json_body, None, headers, True)
+        return body
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        json_body: Any,
+        files: Any,
+        headers: dict[str, str] | None,
+        decode: bool,
+    ) -> tuple[httpx.Response, Any]:
         is_read = method.upper() == "GET"
         first = True
         try:
@@ -520,16 +574,26 @@ class ApiSession:
                 on=_backoff_hook,
                 attempts=self.attempts,
                 timeout=None,
-                wait_initial=0.5,
+                wait_initial=self.wait_initial,
                 wait_max=self.wait_max,
             ):
                 with attempt:
                     if not first:
                         self.stats.retries += 1
                     first = False
-                    return await self._attempt(
+                    response = await self._attempt(
                         method, url, endpoint, is_read, json_body, files, headers
                     )
+                    if not decode:
+                        return response, None
+                    try:
+                        return response, decode_json(response, self.side, endpoint)
+                    except UnexpectedResponse as error:
+                        self.stats.errors += 1
+                        if not is_read:
+                            raise
+                        self._tell(Retrying(self.side, endpoint, "a body that is not JSON"))
+                        raise _Retry(error) from error
         except _Retry as exhausted:
             raise exhausted.error from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -584,7 +648,7 @@ class ApiSession:
         if status < 400:
             return response
         self.stats.errors += 1
-        if status in (429, 409):
+        if status == 429 or (status == 409 and self.maintenance_409):
             self.stats.rate_limited += 1
             wait = _retry_after_seconds(response)
             self.stats.rate_limit_wait_seconds += wait

@@ -16,6 +16,7 @@
     railfiesta state import FILE [--force]
     railfiesta emulate testrail --port P --user U --api-key K [--from-xml FILE] [--cases N]
     railfiesta emulate testfiesta --port P --handle H --token T
+        (both: [--fault-rate R [--faults KIND,...] [--fault-seed N]] to inject faults)
 
 Every verb goes through :class:`core.service.Service`, the facade the console uses; reports are
 printed by :mod:`tui.render`. Exit codes: 0 clean, 1 something pending (conflicts, held
@@ -337,6 +338,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         mouse=not args.no_mouse,
         theme=args.theme,
     )
+
+
+def _fault_options(parser: argparse.ArgumentParser) -> None:
+    """``--fault-rate``, ``--faults`` and ``--fault-seed`` of ``railfiesta emulate``."""
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="share of requests (0..1) that get an injected fault (default 0)",
+    )
+    parser.add_argument(
+        "--faults",
+        metavar="KIND,...",
+        help="fault kinds to draw from (default: all the emulator supports): 429, 429-date, "
+        "409 (TestRail), 500, 502, 503, 5xx-after, slow, slow-after, reset, truncated, html, "
+        "prefix (TestRail), page-insert, page-delete",
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draw")
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
@@ -1225,6 +1245,7 @@ cycle runs with --confirm-deletes.""",
     testrail.add_argument("--cases", type=int, help="seed a generated project with N cases")
     testrail.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     testrail.add_argument("--rpm", type=int, help="answer 429 above this many requests/minute")
+    _fault_options(testrail)
     testrail.set_defaults(func=cmd_emulate, server="testrail")
     testfiesta = kinds.add_parser("testfiesta", help="a TestFiesta API v1 server (with the shim)")
     testfiesta.add_argument("--port", type=int, required=True, help="TCP port to listen on")
@@ -1234,6 +1255,7 @@ cycle runs with --confirm-deletes.""",
         "--token", help="accepted token, testfiesta_... (default: $RAILFIESTA_EMULATOR_TOKEN)"
     )
     testfiesta.add_argument("--rpm", type=int, help="answer 429 above this many requests/minute")
+    _fault_options(testfiesta)
     testfiesta.set_defaults(func=cmd_emulate, server="testfiesta")
     return parser
 

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.config import load_config
 from core.errors import ConfigError
@@ -210,6 +211,17 @@ def run_demo(
         return run_console(app, mouse=mouse)
 
 
+def _faults(args: argparse.Namespace) -> dict[str, Any]:
+    """The fault keywords of ``create_app`` from ``--fault-rate``/``--faults``/``--fault-seed``
+    (:mod:`emulators.faults`)."""
+    kinds = getattr(args, "faults", None)
+    return {
+        "fault_rate": getattr(args, "fault_rate", 0.0),
+        "fault_seed": getattr(args, "fault_seed", 0),
+        "faults": [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
+    }
+
+
 def emulate(args: argparse.Namespace) -> int:
     """``railfiesta emulate testrail|testfiesta``: serve one emulator until Ctrl-C."""
     if args.server == "testrail":
@@ -225,9 +237,13 @@ def emulate(args: argparse.Namespace) -> int:
             seed_from_export(state, Path(args.from_xml))
         else:
             testrail_emulator.generate(state, cases=max(0, args.cases or 600), seed=args.seed)
-        app = testrail_emulator.create_app(
-            state, user=args.user, api_key=api_key, requests_per_minute=args.rpm
-        )
+        try:
+            app = testrail_emulator.create_app(
+                state, user=args.user, api_key=api_key, requests_per_minute=args.rpm,
+                **_faults(args),
+            )  # fmt: skip
+        except ValueError as error:
+            raise ConfigError(str(error), hint="see railfiesta emulate testrail --help") from None
         print(f"TestRail emulator: http://{args.host}:{args.port} (user {args.user})")
     else:
         token = args.token or os.environ.get("RAILFIESTA_EMULATOR_TOKEN")
@@ -237,7 +253,12 @@ def emulate(args: argparse.Namespace) -> int:
                 hint="pass --token testfiesta_... or set RAILFIESTA_EMULATOR_TOKEN",
             )
         _check_listen(args)
-        app = testfiesta_emulator.build(args.handle, token, rpm=args.rpm)
+        try:
+            app = testfiesta_emulator.create_app(
+                handle=args.handle, token=token, requests_per_minute=args.rpm, **_faults(args)
+            )
+        except ValueError as error:
+            raise ConfigError(str(error), hint="see railfiesta emulate testfiesta --help") from None
         print(f"TestFiesta emulator: http://{args.host}:{args.port} (handle {args.handle})")
     serve_forever(app, host=args.host, port=args.port)
     return CLEAN

@@ -11,6 +11,11 @@ before anything is sent again:
   observation shows whether they landed and reconcile treats an equal value as in sync;
 - ``confirmed``: committed.
 
+A create whose answer was lost while the process lives (:class:`core.engine.sides.LostAnswer`,
+a 5xx, or a 2xx whose body is not the answer: :func:`may_have_landed`) is settled the same
+way at once: looked up, linked when found, reported as failed (and made again next cycle)
+when not. It is never re-sent blindly.
+
 What we wrote becomes the base, so our own writes never come back as changes.
 """
 
@@ -38,10 +43,12 @@ from core.engine.plan import (
 from core.engine.reconcile import TESTFIESTA, TESTRAIL, Base, side_of
 from core.engine.sides import LostAnswer, Side
 from core.errors import (
+    ApiError,
     AuthenticationFailed,
     NotFound,
     RailfiestaError,
     ServerUnreachable,
+    UnexpectedResponse,
     WrongServer,
 )
 from core.http import stage
@@ -58,6 +65,17 @@ PLANNED, SENT, CONFIRMED = "planned", "sent", "confirmed"
 #: Errors that stop the whole apply (the server is unreachable, refuses us, or is not the
 #: server we think): the journal keeps what was in flight and the next run settles it.
 FATAL = (ServerUnreachable, AuthenticationFailed, WrongServer)
+
+
+def may_have_landed(error: BaseException) -> bool:
+    """Whether a failed write may still have been applied: its answer was lost
+    (:class:`LostAnswer`), the server or a proxy answered 5xx (it may have failed after
+    writing, or a gateway lost the upstream's answer), or a 2xx came with a body that is not
+    the answer (cut short: :class:`core.errors.UnexpectedResponse`)."""
+    if isinstance(error, LostAnswer | UnexpectedResponse):
+        return True
+    return isinstance(error, ApiError) and error.status >= 500
+
 
 #: Called with (step name, operation) at every journal step; tests raise from it to crash.
 StepHook = Callable[[str, Operation], None]
@@ -383,7 +401,15 @@ class Applier:
             keys = await side.create(
                 ops[0].kind, [(values, op.source or "") for op, values in ready]
             )
-        except LostAnswer as error:
+        except FATAL:
+            raise
+        except (LostAnswer, RailfiestaError) as error:
+            if not may_have_landed(error):
+                for op in ops:
+                    self.store.drop_from(JOURNAL, op.id)
+                    report.failed.append((op, str(error)))
+                    failed.add(op.pair)
+                return
             # maybe landed: settle by lookup now, as recovery would after a crash
             for op in ops:
                 found = await side.find(op.kind, op.source or "", self._side_values(op))
@@ -394,14 +420,6 @@ class Applier:
                     self.store.drop_from(JOURNAL, op.id)
                     report.failed.append((op, str(error)))
                     failed.add(op.pair)
-            return
-        except FATAL:
-            raise
-        except RailfiestaError as error:
-            for op in ops:
-                self.store.drop_from(JOURNAL, op.id)
-                report.failed.append((op, str(error)))
-                failed.add(op.pair)
             return
         landed = [(op, key) for op, key in zip(ops, keys, strict=True) if isinstance(key, str)]
         self._mark([op for op, _ in landed], CONFIRMED, [key for _, key in landed])

@@ -18,8 +18,14 @@ from urllib.parse import quote
 import httpx
 
 from core.errors import ApiError, UnexpectedResponse, WrongServer
-from core.http import ApiSession, classify_status, decode_json, server_message, tls_verification
-from core.testrail.client import TestRailClient, classify_testrail_error
+from core.http import ApiSession, classify_status, server_message, tls_verification
+from core.testrail.client import (
+    MAX_SHIFTS,
+    OVERLAP,
+    TestRailClient,
+    classify_testrail_error,
+    list_kept_shifting,
+)
 
 #: Rows asked for per list request. No maximum is documented; 250 keeps pages small enough for
 #: slow links and matches TestRail's page size.
@@ -125,18 +131,29 @@ class TestFiestaClient:
         params: Mapping[str, Any] | None = None,
     ) -> Any:
         """Send one v1 request; the decoded JSON answer (``None`` for 204)."""
-        response = await self.session.send(
+        return await self.session.send_json(
             method, self.url(path, params), endpoint=endpoint, json_body=body
         )
-        return decode_json(response, self.session.side, endpoint)
 
     async def paginate(
         self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield every item of a v1 list, page by page (``limit``/``offset`` -> ``{count, items,
-        nextOffset}``). Stops when a page is empty, when ``nextOffset`` is missing, null or not
-        beyond the current offset, or when ``count`` rows have been read."""
+        """Yield every item of a v1 list once, page by page (``limit``/``offset`` ->
+        ``{count, items, nextOffset}``).
+
+        Each next page is asked for at the rows read so far minus :data:`OVERLAP`, so rows
+        shifted between two page reads (a record created or deleted meanwhile) show: the last
+        item read must come back. Items repeated by an insertion are de-duplicated by
+        ``uid``; when a deletion moved unseen items behind the offset the page is asked for
+        again further back (see :meth:`core.testrail.client.TestRailClient.paginate`). Stops
+        when a page is empty or adds nothing new, when ``nextOffset`` is missing or null, or
+        when ``count`` rows are behind the offset. Raises :class:`UnexpectedResponse` for an
+        answer without ``items`` or a list that kept shifting."""
         offset = 0
+        seen: set[Any] = set()
+        anchor: Any = None  # the uid of the last item read
+        shifts = 0
+        stepped_back = False  # this page was asked for again, further back
         while True:
             body = await self.request(
                 "GET",
@@ -150,18 +167,35 @@ class TestFiestaClient:
                     hint="check the TestFiesta URL (https://api.testfiesta.com) and handle",
                 )
             items: list[dict[str, Any]] = body["items"]
-            for item in items:
+            uids = [item.get("uid") if isinstance(item, dict) else None for item in items]
+            if offset and anchor is not None and items and anchor not in uids:
+                shifts += 1
+                if shifts > MAX_SHIFTS:
+                    raise list_kept_shifting(self.session.side, endpoint, shifts - 1)
+                offset = max(0, offset - OVERLAP * 4**shifts)
+                stepped_back = True
+                continue
+            fresh = 0
+            for item, uid in zip(items, uids, strict=True):
+                if uid is not None:
+                    if uid in seen:
+                        continue
+                    seen.add(uid)
+                fresh += 1
                 yield item
             next_offset = body.get("nextOffset")
             count = body.get("count")
+            read = offset + len(items)
             if (
                 not items
+                or (not fresh and not stepped_back)
                 or not isinstance(next_offset, int | float)
-                or next_offset <= offset
-                or (isinstance(count, int | float) and next_offset >= count)
+                or (isinstance(count, int | float) and read >= count)
             ):
                 return
-            offset = int(next_offset)
+            stepped_back = False
+            anchor = uids[-1]
+            offset = read - (OVERLAP if anchor is not None else 0)
 
     async def _list(self, path: str, endpoint: str, **params: Any) -> list[dict[str, Any]]:
         return [item async for item in self.paginate(path, endpoint=endpoint, params=params)]

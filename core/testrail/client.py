@@ -14,6 +14,7 @@ protocol is the same, only the base URL, the auth header and a few list keys dif
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -24,13 +25,35 @@ from core.errors import AccessDenied, ApiError, UnexpectedResponse, WrongServer
 from core.http import (
     ApiSession,
     classify_status,
-    decode_json,
     not_the_api,
     tls_verification,
 )
 
 #: TestRail's maximum (and default) page size for bulk GETs (testrail-api.md §2.2).
 PAGE_SIZE = 250
+#: Rows each next page re-reads of the previous one, to see rows shifted between two page
+#: reads (:meth:`TestRailClient.paginate`); costs one page in 250.
+OVERLAP = 1
+#: Times one listing may be found shifted before it is reported as unreadable.
+MAX_SHIFTS = 8
+
+
+_OFFSET = re.compile(r"([&?])offset=(\d+)")
+
+
+def _with_offset(url: str, offset: int) -> str:
+    """``url`` asking for ``offset`` (its ``offset=`` replaced)."""
+    return _OFFSET.sub(lambda m: f"{m.group(1)}offset={offset}", url, count=1)
+
+
+def list_kept_shifting(side: str, endpoint: str, shifts: int) -> UnexpectedResponse:
+    """The error for a list whose rows kept moving between page reads."""
+    return UnexpectedResponse(
+        f"{side} {endpoint}: the list kept changing while it was read page by page (rows "
+        f"shifted between pages {shifts} times), so it cannot be read completely",
+        hint="run again when fewer people (or scripts) add or delete records at once",
+    )
+
 
 Params = Mapping[str, str | int | bool | list[int] | None]
 
@@ -141,6 +164,7 @@ class TestRailClient:
             requests_per_minute=requests_per_minute,
             classify=classify_testrail_error,
             on_event=on_event,
+            maintenance_409=True,
         )
         return cls(session, url)
 
@@ -164,36 +188,43 @@ class TestRailClient:
     async def get(self, method: str, params: Params | None = None) -> Any:
         """GET ``method`` (``"get_case/12"``) and return the decoded JSON body."""
         endpoint = self._endpoint(method)
-        response = await self.session.send("GET", self.url(method, params), endpoint=endpoint)
-        return decode_json(response, self.session.side, endpoint)
+        return await self.session.send_json("GET", self.url(method, params), endpoint=endpoint)
 
     async def post(self, method: str, body: Mapping[str, Any] | None = None) -> Any:
         """POST ``body`` as JSON to ``method`` (``"add_case/5"``); the decoded answer or None."""
         endpoint = self._endpoint(method)
-        response = await self.session.send(
+        return await self.session.send_json(
             "POST", self.url(method), endpoint=endpoint, json_body=dict(body or {})
         )
-        return decode_json(response, self.session.side, endpoint)
 
     async def paginate(
         self, method: str, key: str, params: Params | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield every row of a list endpoint, whatever shape the server answers (§2.4).
+        """Yield every row of a list endpoint once, whatever shape the server answers (§2.4).
 
         Follows ``_links.next`` (prefixing ``index.php?`` and turning ``limit=0`` into 250);
-        for bare arrays asks for the next ``offset`` while pages come back full. Rows are
-        de-duplicated by ``id`` and the walk stops when a page adds nothing new, so a server
-        that ignores ``offset`` cannot loop forever. Raises :class:`UnexpectedResponse` when a
-        body is neither an array nor an envelope holding ``key`` (an error is never an empty
-        list).
+        for bare arrays asks for the next ``offset`` while pages come back full. A next page
+        whose offset is known is asked for :data:`OVERLAP` row earlier, which shows rows
+        shifted between two page reads (records added or deleted meanwhile): the last row
+        read must come back. A row added before the page repeats rows, which are
+        de-duplicated by ``id``; a row deleted before it moves unseen rows behind the offset,
+        so the page is asked for again further back until the last row read is in it (one
+        more request, never a missed record, which a full read would take for a deletion).
+        The walk stops when a page adds nothing new, so a server that ignores ``offset``
+        cannot loop forever. Raises :class:`UnexpectedResponse` when a body is neither an
+        array nor an envelope holding ``key`` (an error is never an empty list), or when the
+        list was found shifted more than :data:`MAX_SHIFTS` times.
         """
         endpoint = self._endpoint(method)
-        url: str | None = self.url(method, params)
-        offset = 0
+        side = self.session.side
+        url = self.url(method, params)
+        requested: int | None = None  # the offset this page was asked at (None: not ours)
         seen: set[Any] = set()
-        while url is not None:
-            response = await self.session.send("GET", url, endpoint=endpoint)
-            body = decode_json(response, self.session.side, endpoint)
+        anchor: Any = None  # the id of the last row read
+        shifts = 0
+        stepped_back = False  # this page was asked for again, further back
+        while True:
+            body = await self.session.send_json("GET", url, endpoint=endpoint)
             if (
                 isinstance(body, list)
                 and len(body) == 1
@@ -201,20 +232,13 @@ class TestRailClient:
                 and key in body[0]
             ):
                 body = body[0]  # history-style outer array around the envelope
-            next_url: str | None
+            link: str | None = None
             if isinstance(body, list):
-                rows = body
-                full = len(rows) >= PAGE_SIZE
-                offset += len(rows)
-                next_url = (
-                    self.url(method, {**(params or {}), "limit": PAGE_SIZE, "offset": offset})
-                    if full
-                    else None
-                )
+                rows, more = body, len(body) >= PAGE_SIZE
             elif isinstance(body, dict) and key in body:
                 rows = body[key] or []
                 link = (body.get("_links") or {}).get("next")
-                next_url = self._follow(link) if link else None
+                more = bool(link)
             else:
                 side = self.session.side
                 raise UnexpectedResponse(
@@ -226,16 +250,38 @@ class TestRailClient:
                     if side == "testrail"
                     else "check [testfiesta] url (https://api.testfiesta.com) and handle",
                 )
+            ids = [row.get("id") if isinstance(row, dict) else None for row in rows]
+            if requested and anchor is not None and rows and anchor not in ids:
+                # rows were deleted before this page: unseen rows moved behind the offset
+                shifts += 1
+                if shifts > MAX_SHIFTS:
+                    raise list_kept_shifting(side, endpoint, shifts - 1)
+                requested = max(0, requested - OVERLAP * 4**shifts)
+                url = _with_offset(url, requested)
+                stepped_back = True
+                continue
             fresh = 0
-            for row in rows:
-                row_id = row.get("id") if isinstance(row, dict) else None
+            for row, row_id in zip(rows, ids, strict=True):
                 if row_id is not None:
                     if row_id in seen:
                         continue
                     seen.add(row_id)
                 fresh += 1
                 yield row
-            url = next_url if fresh else None
+            if not more or (not fresh and not stepped_back):
+                return  # the end, or a server that ignores offset (nothing new)
+            stepped_back = False
+            anchor = ids[-1]
+            overlap = OVERLAP if anchor is not None else 0
+            if link is None:  # a bare array: the next offset is ours to choose
+                requested = (requested or 0) + len(rows) - overlap
+                url = self.url(method, {**(params or {}), "limit": PAGE_SIZE, "offset": requested})
+                continue
+            url = self._follow(link)
+            offset = _OFFSET.search(url)
+            requested = max(0, int(offset.group(2)) - overlap) if offset else None
+            if requested is not None:
+                url = _with_offset(url, requested)
 
     def _follow(self, link: str) -> str:
         """Absolute URL for a relative ``_links.next`` (``/api/v2/get_cases/1&offset=250``)."""

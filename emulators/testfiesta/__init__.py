@@ -8,8 +8,9 @@ only the standard library and Starlette: never ``core`` or ``tui``.
 Public API:
 
 - :func:`create_app` (``state=None, *, handle, token, requests_per_minute=None, latency=0.0,
-  fault_rate=0.0, fault_seed=0, monotonic=time.monotonic, max_body_bytes=100 KB``) ->
-  Starlette app.
+  fault_rate=0.0, fault_seed=0, monotonic=time.monotonic, max_body_bytes=100 KB,
+  faults=None, slow_seconds=35.0, retry_after=1``) -> Starlette app (fault injection:
+  :mod:`emulators.faults`, live as ``app.state.faults``).
 - :func:`build` (``handle, token, rpm=None``) -> app, for ``railfiesta emulate testfiesta``.
 - :class:`TestFiestaState`: the organisation's data, clock and catalogues, with accessors for
   tests (``projects()``, ``project(key)``, ``root_folder(key)``, ``folders(key)``,

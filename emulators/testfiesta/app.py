@@ -6,8 +6,16 @@ Every request passes the gate in this order (each step optional except auth):
    that got past it; one more answers 429 with ``Retry-After`` (whole seconds until a slot
    frees). TestFiesta documents no limit (DESIGN §12.5), so it is off unless set [INF].
 2. **Latency** (``latency`` seconds): sleep before answering.
-3. **Faults** (``fault_rate`` in [0, 1], ``fault_seed``): a seeded random share of requests
-   answers 500, 502 or 503 before reaching any handler, so a fault never writes.
+3. **Faults** (:mod:`emulators.faults`, in front of everything, the contract check
+   included: a fault is what the network or a proxy does): ``fault_rate`` in [0, 1] with
+   ``fault_seed`` draws a fault for that share of requests from ``faults`` (kinds; default
+   every kind TestFiesta can produce: 429 with ``Retry-After`` in seconds or as an HTTP
+   date, 500/502/503 before the handler (nothing written), 5xx after it (the write landed,
+   its answer lost), slow answers before/after, a connection reset mid-body, truncated JSON,
+   an HTML login page with status 200, and rows shifted by one between two pages of a
+   ``limit``/``offset`` list). Not TestRail's 409 maintenance: TestFiesta documents none, and
+   its 409 means a conflict (a taken key or name); nor the legacy TestRail text prefix.
+   ``app.state.faults`` (:class:`emulators.faults.FaultSwitches`) switches them live.
 4. **Body limit** (``max_body_bytes``, v1 only; default :data:`DEFAULT_MAX_BODY_BYTES` =
    100 KB, None = off): a larger request body answers 413 ``{"statusCode": 413, "message":
    "request entity too large", "error": "Payload Too Large"}`` before anything reads it.
@@ -32,12 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import math
 import os
-import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC
 
 from starlette.applications import Starlette
@@ -49,12 +57,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulators.dates import DateHeader
+from emulators.faults import KINDS, FaultInjector, FaultSwitches
 from emulators.testfiesta.errors import ApiError
 from emulators.testfiesta.shim import ShimApi
 from emulators.testfiesta.state import TestFiestaState
 from emulators.testfiesta.v1 import V1Api
 
-FAULT_STATUSES = (500, 502, 503)
+#: The fault kinds (:data:`emulators.faults.KINDS`) TestFiesta can produce (module docstring).
+SUPPORTED_FAULTS = frozenset(KINDS) - {"409", "prefix"}
 
 #: Express body-parser's default JSON ``limit`` ('100kb' = 100 * 1024 bytes), see step 4 [INF].
 DEFAULT_MAX_BODY_BYTES = 100 * 1024
@@ -65,13 +75,20 @@ def _is_shim(path: str) -> bool:
     return path.startswith("/trv2/")
 
 
+def _error_bytes(path: str, status: int, message: str) -> bytes:
+    """An error body in the dialect of ``path`` (v1 or shim), for injected faults."""
+    error = ApiError(status, message)
+    return json.dumps(error.shim_body() if _is_shim(path) else error.v1_body()).encode()
+
+
 def _error_response(path: str, error: ApiError) -> JSONResponse:
     body = error.shim_body() if _is_shim(path) else error.v1_body()
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
 class _Gate:
-    """Pure ASGI middleware: rate limit, latency, faults and auth (see the module docstring)."""
+    """Pure ASGI middleware: rate limit, latency, body limit and auth (see the module
+    docstring)."""
 
     def __init__(
         self,
@@ -80,8 +97,6 @@ class _Gate:
         token: str,
         requests_per_minute: int | None,
         latency: float,
-        fault_rate: float,
-        fault_seed: int,
         monotonic: Callable[[], float],
         max_body_bytes: int | None = None,
     ) -> None:
@@ -90,8 +105,6 @@ class _Gate:
         self.rpm = requests_per_minute
         self.latency = latency
         self.max_body_bytes = max_body_bytes
-        self.fault_rate = fault_rate
-        self.rng = random.Random(fault_seed)
         self.monotonic = monotonic
         self.window: deque[float] = deque()
 
@@ -152,9 +165,6 @@ class _Gate:
             self.window.append(now)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        if self.fault_rate > 0 and self.rng.random() < self.fault_rate:
-            status = self.rng.choice(FAULT_STATUSES)
-            raise ApiError(status, f"emulated server fault ({status})")
 
     def _authenticate(self, scope: Scope) -> None:
         header = ""
@@ -196,15 +206,20 @@ def create_app(
     fault_seed: int = 0,
     monotonic: Callable[[], float] = time.monotonic,
     max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
+    faults: Iterable[str] | None = None,
+    slow_seconds: float = 35.0,
+    retry_after: int = 1,
 ) -> Starlette:
     """Build the emulator app for organisation ``handle`` with API key ``token``.
 
     ``state`` is the organisation's data (a fresh, empty :class:`TestFiestaState` if None);
     it is also reachable as ``app.state.testfiesta``. ``requests_per_minute`` (None = no limit),
-    ``latency`` (seconds per request), ``fault_rate`` (share of requests answered 5xx, seeded
-    by ``fault_seed``) and ``monotonic`` (the rate limiter's clock, seconds) are the fault
-    knobs of DESIGN §9. ``max_body_bytes`` is the v1 request-body limit (413 above it; 100 KB
-    by default, None disables it; module docstring step 4). Raises ValueError on a bad knob.
+    ``latency`` (seconds per request), ``fault_rate`` (share of requests that get a fault drawn
+    from ``faults``, None = every supported kind; seeded by ``fault_seed``; ``slow_seconds``
+    for slow answers, ``retry_after`` seconds for 429s; module docstring step 3) and
+    ``monotonic`` (the rate limiter's clock, seconds) are the fault knobs of DESIGN §9.
+    ``max_body_bytes`` is the v1 request-body limit (413 above it; 100 KB by default, None
+    disables it; module docstring step 4). Raises ValueError on a bad knob.
     With ``RAILFIESTA_CONTRACT_SPECS`` set, the app also validates its traffic (module
     docstring); FileNotFoundError if the specs are not there.
     """
@@ -214,6 +229,19 @@ def create_app(
         raise ValueError("max_body_bytes must be >= 1 or None")
     if not 0.0 <= fault_rate <= 1.0:
         raise ValueError("fault_rate must be within [0, 1]")
+    enabled = frozenset(faults) if faults is not None else None
+    if enabled is not None and not enabled <= SUPPORTED_FAULTS:
+        raise ValueError(
+            f"the TestFiesta emulator cannot inject {sorted(enabled - SUPPORTED_FAULTS)}; "
+            f"it can: {', '.join(k for k in KINDS if k in SUPPORTED_FAULTS)}"
+        )
+    switches = FaultSwitches(
+        rate=fault_rate,
+        enabled=enabled,
+        seed=fault_seed,
+        slow_seconds=slow_seconds,
+        retry_after=retry_after,
+    )
     if latency < 0:
         raise ValueError("latency must be >= 0 seconds")
     state = state if state is not None else TestFiestaState()
@@ -229,8 +257,6 @@ def create_app(
             token=token,
             requests_per_minute=requests_per_minute,
             latency=latency,
-            fault_rate=fault_rate,
-            fault_seed=fault_seed,
             monotonic=monotonic,
             max_body_bytes=max_body_bytes,
         )
@@ -247,6 +273,16 @@ def create_app(
         return (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
 
     middleware.append(Middleware(DateHeader, clock=unix_now))
+    # outermost: a fault is the network's or a proxy's doing, not the API's
+    middleware.insert(
+        0,
+        Middleware(
+            FaultInjector,
+            switches=switches,
+            supported=SUPPORTED_FAULTS,
+            error_body=_error_bytes,
+        ),
+    )
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -255,6 +291,7 @@ def create_app(
     # /v1/acme/projects/ is not /v1/acme/projects: answer 404, do not redirect [INF].
     app.router.redirect_slashes = False
     app.state.testfiesta = state
+    app.state.faults = switches
     return app
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from emulators.faults import page_shift
 from emulators.testfiesta.errors import bad_request
 
 Row = dict[str, Any]
@@ -144,5 +145,9 @@ def paginate(rows: list[Row], page: Page, render: Callable[[Row], Row]) -> dict[
             rows = sorted(rows, key=key, reverse=page.descending)
         except TypeError:  # mixed value types: fall back to their text
             rows = sorted(rows, key=lambda row: str(row.get(field)), reverse=page.descending)
-    items = [render(row) for row in rows[page.offset : page.offset + page.limit]]
-    return {"count": len(rows), "items": items, "nextOffset": page.offset + len(items)}
+    # an injected page shift (emulators.faults): a row inserted (-1) or deleted (+1) before
+    # this page since the previous one was read, so the page starts one row off
+    shift = page_shift(page.offset)
+    start = page.offset + shift
+    items = [render(row) for row in rows[start : start + page.limit]]
+    return {"count": len(rows) - shift, "items": items, "nextOffset": page.offset + len(items)}

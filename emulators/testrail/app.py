@@ -5,7 +5,8 @@ Request pipeline, in order:
 0. optional web-server body limit (``max_body_bytes``) -> 413 with an HTML page, not JSON;
 1. maintenance switch -> 409 (with ``Retry-After``);
 2. sliding-window rate limit (all users, 60 s) -> 429 with ``Retry-After`` and TestRail's body;
-3. injected latency, then injected 5xx faults (seeded, so deterministic);
+3. injected latency, then injected 5xx faults (seeded, so deterministic); the wider fault
+   switches of :mod:`emulators.faults` sit in front of all of this (``options.faults``);
 4. routing: ``<any prefix>/index.php?/api/v2/<method>[/<id>[/<id2>]][&k=v...]`` or, for
    convenience, ``/api/v2/<method>/<ids>?k=v``; anything else -> 404;
 5. "API disabled" switch -> 403, "session authentication disabled" switch -> 403; HTTP Basic
@@ -26,7 +27,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -39,6 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulators.dates import DateHeader
+from emulators.faults import KINDS, FaultInjector, FaultSwitches
 from emulators.testrail import ops
 from emulators.testrail.api import EMPTY, ENDPOINTS, Call, RawBody, Upload, parse_ids
 from emulators.testrail.errors import ApiError
@@ -91,6 +93,14 @@ class EmulatorOptions:
       default) = no limit: the reference documents no size for JSON bodies, only the 256 MB
       upload maximum (§5.15). [INF] the page is a typical web server's, not a recorded one.
     - ``base_url``: instance URL for ``url`` fields; default = the URL the request came in on.
+    - ``faults``: the :class:`emulators.faults.FaultSwitches` (every kind of
+      :data:`emulators.faults.KINDS`: 429 with ``Retry-After`` in seconds or as an HTTP date,
+      409 maintenance, 500/502/503 before the handler, 5xx after it (the write landed), slow
+      answers before/after, a connection reset mid-body, truncated JSON, an HTML login page
+      with status 200, the ``USER AUTHENTICATION SUCCESSFUL!`` prefix, and rows shifted by
+      one between two pages of an offset-paged list). ``faults.rate`` + ``faults.seed`` draw
+      them at random from ``faults.enabled``; ``faults.push(kind)`` forces one on the next
+      request it applies to. Independent of ``error_rate`` and ``maintenance`` above.
     """
 
     api_enabled: bool = True
@@ -109,6 +119,7 @@ class EmulatorOptions:
     max_upload_bytes: int = 256 * 1024 * 1024
     max_body_bytes: int | None = None
     base_url: str | None = None
+    faults: FaultSwitches = field(default_factory=FaultSwitches)
 
 
 class SlidingWindow:
@@ -161,6 +172,11 @@ class _Runtime:
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, status, headers=headers, media_type="application/json; charset=utf-8")
+
+
+def _error_bytes(_path: str, _status: int, message: str) -> bytes:
+    """TestRail's error body ``{"error": message}`` (for injected faults)."""
+    return json.dumps({"error": message}).encode("utf-8")
 
 
 def _error(err: ApiError) -> Response:
@@ -392,12 +408,19 @@ def create_app(
     maintenance: bool = False,
     base_url: str | None = None,
     rate_clock: Callable[[], float] = time.monotonic,
+    fault_rate: float = 0.0,
+    faults: Iterable[str] | None = None,
+    slow_seconds: float = 35.0,
+    retry_after: int = 1,
 ) -> Starlette:
     """A Starlette app answering TestRail API v2 over ``state`` (a fresh instance if None).
 
     ``user``/``api_key`` (and optional ``password``) become an active admin user that HTTP
     Basic auth accepts. The other keywords set :class:`EmulatorOptions`; ``rate_clock``
-    (monotonic seconds) drives the rate limiter, injectable for tests.
+    (monotonic seconds) drives the rate limiter, injectable for tests. ``fault_rate``,
+    ``faults`` (kinds to draw from; None = all), ``fault_seed``, ``slow_seconds`` and
+    ``retry_after`` set ``options.faults`` (:class:`emulators.faults.FaultSwitches`, also
+    ``app.state.faults``); ValueError for an unknown kind or a rate outside [0, 1].
 
     The app serves every path: ``/index.php?/api/v2/...`` at the root or under any subpath
     (``/testrail/index.php?...``). ``app.state.testrail`` is the :class:`TestRailState`,
@@ -422,6 +445,13 @@ def create_app(
         next_link_limit_zero=next_link_limit_zero,
         suites_paged=suites_paged,
         base_url=base_url,
+        faults=FaultSwitches(
+            rate=fault_rate,
+            enabled=frozenset(faults) if faults is not None else None,
+            seed=fault_seed,
+            slow_seconds=slow_seconds,
+            retry_after=retry_after,
+        ),
     )
     rt = _Runtime(state, options, None, random.Random(fault_seed), rate_clock)
 
@@ -431,9 +461,18 @@ def create_app(
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(
         routes=[Route("/{path:path}", endpoint, methods=methods)],
-        middleware=[Middleware(DateHeader, clock=state.clock)],
+        middleware=[
+            Middleware(
+                FaultInjector,
+                switches=options.faults,
+                supported=frozenset(KINDS),
+                error_body=_error_bytes,
+            ),
+            Middleware(DateHeader, clock=state.clock),
+        ],
     )
     app.state.testrail = state
     app.state.options = options
+    app.state.faults = options.faults
     app.state.stats = rt.stats
     return app

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from emulators.faults import page_shift
 from emulators.testrail.errors import bad_request
 from emulators.testrail.values import to_int
 
@@ -95,13 +96,18 @@ def paginate(
     limit, offset = parse_window(req, legacy=legacy)
     if ignore_offset:
         offset = 0
-    end = len(rows) if limit is None else offset + limit
-    page = [render(r) for r in rows[offset:end]]
+    # an injected page shift (emulators.faults): a row inserted (-1) or deleted (+1) before
+    # this page since the previous one was read, so the page starts one row off
+    shift = page_shift(offset)
+    total = len(rows) - shift
+    start = offset + shift
+    end = len(rows) if limit is None else start + limit
+    page = [render(r) for r in rows[start:end]]
     if legacy:
         return page
     assert limit is not None
     shown = 0 if next_limit_zero else limit
-    next_link = link(req, shown, offset + limit) if offset + limit < len(rows) else None
+    next_link = link(req, shown, offset + limit) if offset + limit < total else None
     prev_link = link(req, limit, max(0, offset - limit)) if offset > 0 else None
     return {
         "offset": offset,

@@ -212,6 +212,16 @@ def test_emulate_refuses_bad_ports_and_rates(capsys: pytest.CaptureFixture[str])
     assert "--host must be an address of this machine" in err
 
 
+def test_emulate_names_an_unknown_fault_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    tf = ["emulate", "testfiesta", "--handle", "acme", "--token", "testfiesta_x"]
+    assert main([*tf, "--port", "18998", "--fault-rate", "0.1", "--faults", "500,409"]) == 3
+    tr = ["emulate", "testrail", "--user", "u@x.io", "--api-key", "k", "--cases", "1"]
+    assert main([*tr, "--port", "18998", "--fault-rate", "2"]) == 3
+    _, err = capsys.readouterr()
+    assert "the TestFiesta emulator cannot inject ['409']" in err
+    assert "fault rate must be within [0, 1]" in err
+
+
 def test_a_web_page_instead_of_the_api_is_fatal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -230,4 +240,4 @@ def test_a_web_page_instead_of_the_api_is_fatal(
         code = main(["migrate", "--config", str(config), "--state", str(tmp_path / "s")])
     _, err = capsys.readouterr()
     assert code == 3
-    assert "testrail get_projects answered HTTP 200 with a body that is not JSON" in err
+    assert "testrail get_projects got an HTML page instead of JSON (HTTP 200): a login page?" in err

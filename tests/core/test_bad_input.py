@@ -286,8 +286,8 @@ def _site(answer: Callable[[Request], Response]) -> Starlette:
     [
         (
             _site(lambda r: HTMLResponse("<html><body>Intranet</body></html>")),
-            "testrail get_projects answered HTTP 200 with a body that is not JSON: "
-            "'<html><body>Intranet</body></html>': this is not a TestRail API",
+            "testrail get_projects got an HTML page instead of JSON (HTTP 200): a login page? "
+            "this is not a TestRail API",
         ),
         (
             _site(lambda r: JSONResponse({"status": "ok", "version": "2.1"})),

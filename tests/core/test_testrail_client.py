@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import stamina
 
 from core.errors import AuthenticationFailed, NotFound, UnexpectedResponse
 from core.testrail import TestRailCatalog, TestRailClient
@@ -121,10 +122,23 @@ async def test_an_error_body_is_never_an_empty_list() -> None:
 
 
 async def test_malformed_json_names_the_endpoint() -> None:
-    client = _client(lambda request: httpx.Response(200, content=b"<html>login</html>"))
-    with pytest.raises(UnexpectedResponse, match="get_project answered HTTP 200 with a body"):
-        await client.get_project(1)
+    """A read whose body is not JSON is retried (6 attempts), then named."""
+    client = _client(lambda request: httpx.Response(200, content=b'{"id": 1, "na'))
+    login = _client(lambda request: httpx.Response(200, content=b"<html>login</html>"))
+    with stamina.set_testing(True, attempts=6, cap=True):
+        with pytest.raises(
+            UnexpectedResponse,
+            match=r"get_project answered HTTP 200 with a body that is not JSON: "
+            r"'\{\"id\": 1, \"na'",
+        ):
+            await client.get_project(1)
+        with pytest.raises(
+            UnexpectedResponse, match=r"^testrail get_project got an HTML page instead of JSON"
+        ):
+            await login.get_project(1)
     await client.aclose()
+    await login.aclose()
+    assert login.session.stats.by_endpoint["get_project"] == 6
 
 
 def _mlb_catalog(samples: Path, project_id: int) -> TestRailCatalog:
@@ -208,16 +222,18 @@ async def test_a_next_link_with_limit_0_is_followed_with_250() -> None:
                 "cases": [{"id": i} for i in range(250)],
             })  # fmt: skip
         return httpx.Response(200, json={
-            "offset": 250, "limit": 250, "size": 3,
+            "offset": 249, "limit": 250, "size": 4,
             "_links": {"next": None, "prev": "/api/v2/get_cases/1&suite_id=2&limit=250&offset=0"},
-            "cases": [{"id": i} for i in range(250, 253)],
+            "cases": [{"id": i} for i in range(249, 253)],
         })  # fmt: skip
 
     client = _client(handler)
     cases = [row async for row in client.iter_cases(1, 2)]
     await client.aclose()
     assert len(cases) == 253
-    assert asked == ["get_cases/1&suite_id=2", "get_cases/1&suite_id=2&limit=250&offset=250"]
+    assert [c["id"] for c in cases] == list(range(253))
+    # the next page starts one row early: the overlap that shows rows shifted between pages
+    assert asked == ["get_cases/1&suite_id=2", "get_cases/1&suite_id=2&limit=250&offset=249"]
 
 
 async def test_an_old_server_that_ignores_offset_cannot_loop_forever() -> None:
@@ -233,4 +249,4 @@ async def test_an_old_server_that_ignores_offset_cannot_loop_forever() -> None:
     cases = [row async for row in client.iter_cases(1, None)]
     await client.aclose()
     assert [c["id"] for c in cases] == list(range(250))
-    assert calls == ["get_cases/1", "get_cases/1&limit=250&offset=250"]
+    assert calls == ["get_cases/1", "get_cases/1&limit=250&offset=249"]

@@ -21,6 +21,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from emulators.faults import FaultInjector
 from emulators.server import start_in_thread
 from emulators.testfiesta import contract, create_app
 from emulators.testfiesta import contract_spec as S
@@ -582,7 +583,11 @@ def test_every_emulator_app_validates_in_test_mode(monkeypatch: pytest.MonkeyPat
     def layers(app: Any) -> list[type]:
         return [m.cls for m in app.user_middleware]
 
-    assert layers(create_app(handle="acme", token=TOKEN))[0] is contract.ContractValidation
+    # the fault injector sits outside the check: an injected fault is the network's doing
+    assert layers(create_app(handle="acme", token=TOKEN))[:2] == [
+        FaultInjector,
+        contract.ContractValidation,
+    ]
     monkeypatch.delenv(contract.SPECS_ENV)
     assert contract.ContractValidation not in layers(create_app(handle="acme", token=TOKEN))
 

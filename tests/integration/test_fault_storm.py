@@ -1,0 +1,46 @@
+"""A fault storm: every fault both emulators can inject (:mod:`emulators.faults`), at 10 %,
+seeded, while a project with runs and results is migrated and then edited on both sides and
+synced, each run of ``migrate`` and ``sync --once`` simply started again when it fails (as cron
+would). Once a run comes back clean and the faults stop, nothing is lost and nothing is
+duplicated: every case title, folder, run and result exists exactly once on each side, every
+case is linked both ways with the base equal to both sides, the journal is empty, and every
+429/409 the clients waited for was one the emulators injected (see :mod:`tests.storm`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import emulate
+from tests.storm import Storm
+
+CASES, RUNS, CASES_PER_RUN, RESULTS = 300, 3, 40, 30
+EDITS, NEW = 20, 10
+
+
+@pytest.mark.parametrize("seed", [1])
+async def test_a_fault_storm_loses_and_duplicates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    storm = Storm(emulate(tmp_path, monkeypatch, cases=CASES), rate=0.1, seed=seed)
+    storm.add_runs(RUNS, CASES_PER_RUN, RESULTS)
+    storm.faults(True)
+    migrate_runs = await storm.until_clean("migrate")
+    await storm.edit_both_sides(EDITS, NEW)
+    sync_runs = await storm.until_clean("sync")
+    storm.faults(False)
+    await storm.until_clean("sync", limit=2)
+    tallies = storm.check()
+    print(storm.story())
+    print(dict(storm.injected), migrate_runs, sync_runs, storm.requests, storm.seconds)
+    wrong = {k: t for k, t in tallies.items() if t.duplicates or t.losses}
+    assert wrong == {}, storm.story()
+    assert tallies["case"].expected == CASES + 2 * NEW
+    assert tallies["run"].expected == RUNS
+    assert tallies["result"].expected == RUNS * RESULTS + 1
+    assert tallies["status"].expected == 1
+    # the storm really blew: most kinds hit at least once over both emulators, and every
+    # queued page shift hit a paged read
+    assert len(storm.injected) >= 10, dict(storm.injected)
+    assert storm.injected["page-insert"] >= 6 and storm.injected["page-delete"] >= 6
