@@ -64,7 +64,7 @@ async def test_s_writes_sync_on_and_off_into_the_config_and_shows_it_at_once(
         assert header(app).sync_text.startswith("○ off · 0 open conflicts")
         await pilot.press("s")
         # at once: set before the file is written (a busy machine may deliver the key late)
-        await wait_for(pilot, lambda: header(app).sync_text.startswith("● on"), timeout=1)
+        await wait_for(pilot, lambda: header(app).sync_text.startswith("● on"), timeout=5)
         await wait_for(pilot, lambda: path.read_bytes() == expected_on.read_bytes())
         # sync is on: the console runs the watch itself, holding the state lock
         await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
@@ -75,7 +75,7 @@ async def test_s_writes_sync_on_and_off_into_the_config_and_shows_it_at_once(
         assert f"{PROJECT}: synced (nothing to do); 0 conflicts open" in log_text(app)
 
         await pilot.press("s")
-        await wait_for(pilot, lambda: header(app).sync_text.startswith("○ off"), timeout=1)
+        await wait_for(pilot, lambda: header(app).sync_text.startswith("○ off"), timeout=5)
         await wait_for(pilot, lambda: b"enabled = false" in path.read_bytes())
         assert path.read_bytes() == before + b"\n[sync]\nenabled = false\n"
         await wait_for(pilot, lambda: app.sync.mode == "none", timeout=6)

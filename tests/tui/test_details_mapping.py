@@ -165,9 +165,12 @@ async def test_details_show_both_sides_and_mark_what_differs(
         right.focus()
         folder = child(right.root, "Login")
         right.move_cursor(folder)
-        await pilot.press("space")
-        await wait_for(pilot, lambda: "User signs in with a valid password" in names(folder))
-        right.move_cursor(child(folder, "User signs in with a valid password"))
+        # the left cursor's case is linked: this pane opened its folder to show it (underlined)
+        assert folder.is_expanded
+        case = child(folder, "User signs in with a valid password")
+        assert case.data is not None
+        assert right.linked_key == case.data.key
+        right.move_cursor(case)
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
         await wait_for(pilot, lambda: details(app).sides is not None)
@@ -179,7 +182,15 @@ async def test_details_show_both_sides_and_mark_what_differs(
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
         commands = [c.title for c in app.get_system_commands(app.screen)]
-        assert commands[:4] == ["Migrate", "Reload panes", "Mapping editor", "Details"]
+        assert commands[:7] == [
+            "Sync on/off",
+            "Sync now",
+            "Migrate",
+            "Reload panes",
+            "Conflicts",
+            "Mapping editor",
+            "Details",
+        ]
 
 
 # ---------------------------------------------------------------------------------- mapping
@@ -353,7 +364,10 @@ async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
-        assert dict(help_screen.groups)["Console"][:2] == [
+        assert dict(help_screen.groups)["Console"][:5] == [
+            ("s", "Sync on/off"),
+            ("S", "Sync now"),
             ("M", "Migrate"),
+            ("c", "Conflicts"),
             ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
         ]

@@ -245,6 +245,10 @@ async def test_status_follows_the_cases_as_they_load_and_the_pair_shown(
         await open_node(pilot, left, login_node)
         await wait_for(pilot, lambda: "Added while the console was closed" in names(login_node))
         await wait_for(pilot, lambda: progress.text == wanted)
+        # at 80x24 the header's sync and pair lines leave the pane five rows: the new case
+        # is the sixth, so the cursor goes down to it (the tree scrolls it in)
+        left.move_cursor(child(login_node, "Added while the console was closed"))
+        await pilot.pause()
         shown = screen_text(app)
         assert "○ Added while the console was closed" in shown and wanted in shown
 
