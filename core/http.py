@@ -455,8 +455,8 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
             raise UnexpectedResponse(
                 f"{side} {endpoint} got an HTML page instead of JSON (HTTP "
                 f"{response.status_code}): a login page? {not_the_api(side)}",
-                hint=f"check the {side} url in the config: it must reach the API itself, not "
-                "a single sign-on or proxy page (an API key needs no browser login)",
+                hint=f"set [{side}] url to {URL_EXAMPLES.get(side, 'the API address')}: it "
+                "must reach the API itself, not a single sign-on or proxy page",
             ) from exc
         snippet = redact(text[:2000], response._request)[:80]
         raise UnexpectedResponse(

@@ -255,7 +255,7 @@ def test_wrong_testfiesta_token(env: Emulated, monkeypatch: pytest.MonkeyPatch) 
     run = Run(env)
     error = run.fails()
     assert isinstance(error, AuthenticationFailed)
-    assert error.message == "testfiesta GET /projects failed with HTTP 401: Unauthorized"
+    assert error.message == "testfiesta GET /projects failed with HTTP 401: invalid API key"
     assert error.hint == (
         "check the API key in $RF_TEST_TESTFIESTA_TOKEN (it starts with testfiesta_) and that "
         "it belongs to organization 'acme'"
@@ -361,7 +361,9 @@ def test_a_testfiesta_organization_that_does_not_exist(env: Emulated) -> None:
     run = Run(env)
     error = run.fails()
     assert isinstance(error, WrongServer)
-    assert error.message == "testfiesta GET /projects failed with HTTP 404: Not Found"
+    assert error.message == (
+        "testfiesta GET /projects failed with HTTP 404: organization 'acme-corp' not found"
+    )
     assert error.hint == (
         "http://testfiesta.test has no organization at /v1/acme-corp/projects: check "
         "[testfiesta] url (https://api.testfiesta.com) and handle"

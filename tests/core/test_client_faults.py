@@ -137,8 +137,9 @@ async def test_the_legacy_prefix_is_stripped_without_a_retry(
             "html",
             UnexpectedResponse,
             "testrail get_case got an HTML page instead of JSON (HTTP 200): a login page? "
-            "this is not a TestRail API (check the testrail url in the config: it must reach the API itself, not a single "
-            "sign-on or proxy page (an API key needs no browser login))",
+            "this is not a TestRail API (set [testrail] url to the TestRail site root, such as "
+            "https://acme.testrail.io: it must reach the API itself, not a single sign-on or "
+            "proxy page)",
         ),
         ("truncated", UnexpectedResponse, "testrail get_case answered HTTP 200 with a body that"),
         ("503", ApiError, "testrail get_case failed with HTTP 503: emulated server fault (503)"),

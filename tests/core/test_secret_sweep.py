@@ -178,7 +178,9 @@ class Sweep:
 def check_error(error: BaseException) -> None:
     """The error and every error it was raised from or during."""
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:  # a retried error's chain can loop
+        visited.add(id(seen))
         texts = [str(seen), repr(seen), *(str(a) for a in seen.args)]
         if isinstance(seen, RailfiestaError):
             texts += [seen.message, seen.hint]
