@@ -142,7 +142,8 @@ async def test_switching_off_stops_a_cycle_in_flight(
     # every TestFiesta write takes 0.15 s, so the 20 updates take 3 s
     inner = watched.watcher.testfiesta
     assert inner is not None
-    original = inner.session.send
+    # every request, send() and send_json() alike, goes through the session's _send
+    original = inner.session._send
     writes: list[float] = []
 
     async def slow(method: str, *args: Any, **kwargs: Any) -> Any:
@@ -151,7 +152,7 @@ async def test_switching_off_stops_a_cycle_in_flight(
             await asyncio.sleep(0.15)
         return await original(method, *args, **kwargs)
 
-    monkeypatch.setattr(inner.session, "send", slow)
+    monkeypatch.setattr(inner.session, "_send", slow)
     task = asyncio.create_task(watched.watcher.watch(interval=3600))
     try:
         await until(lambda: len(writes) >= 3, timeout=60)  # preparing takes long on a busy CI
