@@ -21,10 +21,9 @@ from core.config import load_config
 from core.errors import ConfigError, RailfiestaError
 from core.migrate import MigrationReport
 from core.service import Service
-from core.testfiesta.client import TestFiestaClient
 from core.testrail.exports import csv_time, read_export, split_numbered, timespan
 from emulators import testfiesta as testfiesta_emulator
-from tests.integration.test_real_exports import EXPORTS, expected_from_xml
+from tests.integration.test_real_exports import EXPORTS, expected_from_xml, read_back
 
 TOKEN = "testfiesta_" + "cd" * 16
 #: suites exported as XML, CSV and "Excel" (a CSV named .xls, with a sep= line)
@@ -71,43 +70,9 @@ def _service(config: Path, tf_app: Any, state: Path, export: Path) -> Service:
 
 
 async def _read_back(tf_app: Any) -> tuple[list[tuple[str, ...]], list[CaseView]]:
-    client = TestFiestaClient.connect(
-        "http://testfiesta.test",
-        "acme",
-        TOKEN,
-        requests_per_minute=None,
-        transport=httpx.ASGITransport(tf_app),
+    return await read_back(
+        "http://testfiesta.test", TOKEN, "FILE", transport=httpx.ASGITransport(tf_app)
     )
-    try:
-        folders = await client.list_folders("FILE")
-        cases = await client.list_cases("FILE")
-    finally:
-        await client.aclose()
-    by_uid = {f["uid"]: f for f in folders}
-
-    def path_of(uid: Any) -> tuple[str, ...]:
-        names: list[str] = []
-        while uid in by_uid and by_uid[uid].get("parentUid"):
-            names.append(by_uid[uid]["name"])
-            uid = by_uid[uid]["parentUid"]
-        return tuple(reversed(names))
-
-    views = []
-    for case in cases:
-        custom = case.get("customFields") or {}
-        views.append(
-            (
-                path_of(case["parentUid"]),
-                case["name"],
-                custom.get("Preconditions"),
-                custom.get("Steps"),
-                custom.get("Expected Result"),
-                custom.get("Mission"),
-                custom.get("Goals"),
-                tuple((s["description"], s["expectedResult"]) for s in case.get("steps") or []),
-            )
-        )
-    return [path_of(f["uid"]) for f in folders if f.get("parentUid")], views
 
 
 def _migrate(
