@@ -105,7 +105,15 @@ class RateLimited(ApiError):
 
 
 class UnexpectedResponse(RailfiestaError):
-    """A successful answer whose body is not the documented shape (or not JSON at all)."""
+    """A successful answer whose body is not the documented shape (or not JSON at all).
+
+    ``lasting``: asking again cannot help (bytes that are not UTF-8 in the middle of a body:
+    the stored text is broken), so a read is not retried.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", lasting: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.lasting = lasting
 
 
 class ServerUnreachable(RailfiestaError):

@@ -11,9 +11,10 @@ TestFiesta host's budget). Every request goes through :meth:`ApiSession.send`, w
    maintenance always (the server rejected the request before doing anything), honouring
    ``Retry-After`` or the "Retry after N seconds" text in the body; 5xx, timeouts, dropped
    connections and (through :meth:`ApiSession.send_json`) a 2xx body that is not JSON
-   (truncated, an HTML login page) only for reads, and for writes only when the request
-   provably never reached the server (connect errors). A write that may have landed is never
-   re-sent blindly: the caller resolves it by lookup-or-create. TestFiesta's 409 is a
+   (truncated, or an HTML login page once the server has answered JSON before) only for
+   reads, and for writes only when the request provably never reached the server (connect
+   errors). A write that may have landed is never re-sent blindly: the caller resolves it by
+   lookup-or-create. TestFiesta's 409 is a
    conflict (a taken key or name), not maintenance: never retried (``maintenance_409``);
    **connect failures that no wait will change fail at once** (:func:`final_connect_failure`):
    a connection *refused* by a loopback address (127.0.0.0/8, ``::1``, ``localhost``: nothing
@@ -441,12 +442,20 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if exc.end >= len(raw) and exc.reason == "unexpected end of data":
+            # A body cut short inside a character: a truncated answer, worth another read.
+            raise UnexpectedResponse(
+                f"{side} {endpoint} answered HTTP {response.status_code} with a body cut short "
+                f"after {len(raw)} bytes",
+                hint="the connection or a proxy cut the answer: run again",
+            ) from None
         raise UnexpectedResponse(
             f"{side} {endpoint} answered bytes that are not UTF-8 (byte 0x{raw[exc.start]:02x} "
             f"at offset {exc.start})",
             hint=f"the {side} API answers UTF-8 JSON: check that [{side}] url is "
             f"{URL_EXAMPLES.get(side, 'the API')}; if it is, the stored text has a broken "
             "encoding: fix that record on the server",
+            lasting=True,
         ) from None
     try:
         return json.loads(text)
@@ -504,6 +513,9 @@ class ApiSession:
         self.wait_initial = wait_initial
         self.on_event = on_event
         self.maintenance_409 = maintenance_409
+        #: True once this server answered JSON: from then on the URL is known to be the API,
+        #: so an HTML page is a passing proxy hiccup (retried), not a wrong address
+        self.answered_json = False
 
     async def aclose(self) -> None:
         """Close the underlying httpx client."""
@@ -553,7 +565,9 @@ class ApiSession:
         """:meth:`send`, then the decoded JSON body (:func:`decode_json`; None for an empty
         one). A read whose 2xx body is not JSON (cut short, an HTML login page) is retried
         like a 5xx, then raises :class:`UnexpectedResponse` naming the side and endpoint; a
-        write's is raised at once (the write may have landed: never re-sent)."""
+        write's is raised at once (the write may have landed: never re-sent), and so are bytes
+        that are not UTF-8 inside the body and an HTML page before this server ever answered
+        JSON (the URL points at a web page, not the API: no wait will change that)."""
         _, body = await self._send(method, url, endpoint, json_body, None, headers, True)
         return body
 
@@ -587,13 +601,19 @@ class ApiSession:
                     if not decode:
                         return response, None
                     try:
-                        return response, decode_json(response, self.side, endpoint)
+                        body = decode_json(response, self.side, endpoint)
                     except UnexpectedResponse as error:
                         self.stats.errors += 1
-                        if not is_read:
+                        if (
+                            not is_read
+                            or error.lasting
+                            or (not self.answered_json and _is_html(response, response.content))
+                        ):
                             raise
                         self._tell(Retrying(self.side, endpoint, "a body that is not JSON"))
                         raise _Retry(error) from error
+                    self.answered_json = True
+                    return response, body
         except _Retry as exhausted:
             raise exhausted.error from None
         raise AssertionError("unreachable")  # pragma: no cover

@@ -110,11 +110,12 @@ def titles(state: tr_emulator.TestRailState, title: str) -> int:
 )
 async def test_a_read_survives_one_fault(tr_state: tr_emulator.TestRailState, kind: str) -> None:
     app, client = tr_client(tr_state, retry_after=0)
+    await client.get_case(4)  # the server has answered JSON: an HTML page is now a hiccup
     app.state.faults.push(kind)
     case = await client.get_case(5)
     await client.aclose()
     assert (case["id"], case["title"]) == (5, tr_state.cases[5]["title"])
-    assert client.session.stats.by_endpoint["get_case"] == 2
+    assert client.session.stats.by_endpoint["get_case"] == 3
     assert client.session.stats.retries == 1
     assert client.session.stats.rate_limited == (1 if kind in ("429", "429-date", "409") else 0)
     assert app.state.faults.injected == {kind: 1}
@@ -150,12 +151,27 @@ async def test_the_legacy_prefix_is_stripped_without_a_retry(
 async def test_a_fault_that_persists_is_named_after_six_attempts(
     tr_state: tr_emulator.TestRailState, kind: str, error: type[Exception], message: str
 ) -> None:
-    _, client = tr_client(tr_state, fault_rate=1.0, faults=[kind])
+    app, client = tr_client(tr_state, fault_rate=1.0, faults=[kind])
+    app.state.faults.rate = 0.0
+    await client.get_case(4)  # the server has answered JSON: an HTML page is now a hiccup
+    app.state.faults.rate = 1.0
     with pytest.raises(error) as raised:
         await client.get_case(5)
     await client.aclose()
     assert str(raised.value).startswith(message)
-    assert client.session.stats.by_endpoint["get_case"] == 6
+    assert client.session.stats.by_endpoint["get_case"] == 1 + 6
+
+
+async def test_an_html_page_before_any_json_fails_at_once(
+    tr_state: tr_emulator.TestRailState,
+) -> None:
+    """The first answer is an HTML page: the URL is a web page, not the API; no retry."""
+    _, client = tr_client(tr_state, fault_rate=1.0, faults=["html"])
+    with pytest.raises(UnexpectedResponse, match="got an HTML page instead of JSON"):
+        await client.get_case(5)
+    await client.aclose()
+    assert client.session.stats.by_endpoint["get_case"] == 1
+    assert client.session.stats.retries == 0
 
 
 # ---------------------------------------------------------------------- writes
