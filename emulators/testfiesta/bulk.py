@@ -261,7 +261,7 @@ class _Import:
             row = state.db.runs[uid]
             custom = {"caseCount": 0, "frequency": {}, "progress": 0, **_extras("runs", entry)}
             state.update(row, {"name": entry["name"], "customFields": custom})
-            if any(e["testRunUid"] == uid for e in live(state.db.executions.values())):
+            if state.run_execution_rows(uid):
                 state.refresh_run_stats(row)
             return
         row = state.create_run(

@@ -472,7 +472,7 @@ class ShimApi:
         return row
 
     def _run_tests(self, run: Row) -> list[Row]:
-        return [e for e in live(self.state.db.executions.values()) if e["testRunUid"] == run["uid"]]
+        return self.state.run_execution_rows(run["uid"])
 
     def _test_for_case(self, run: Row, case_id: int, where: str | None = None) -> Row:
         """The live execution of case ``case_id`` in ``run``; 404 (or 400 naming ``where``)."""

@@ -168,6 +168,9 @@ class Tables:
     configs: dict[int, Row] = field(default_factory=dict)
     #: Case attachments added through the shim: metadata plus the bytes (``_content``).
     attachments: dict[int, Row] = field(default_factory=dict)
+    #: run uid -> the uids of its executions (deleted ones too), so a run's stats cost its
+    #: own executions, not every execution of the organisation
+    run_executions: dict[int, list[int]] = field(default_factory=dict)
 
 
 def public(row: Row) -> Row:
@@ -693,14 +696,16 @@ class TestFiestaState:
         self.db.runs[row["uid"]] = row
         return row
 
+    def run_execution_rows(self, run_uid: int) -> list[Row]:
+        """The live execution rows of run ``run_uid`` (internal rows, not copies), by uid."""
+        return live(self.db.executions[uid] for uid in self.db.run_executions.get(run_uid, ()))
+
     def refresh_run_stats(self, run: Row) -> None:
         """Recompute ``caseCount``, ``frequency`` (status uid -> count) and ``progress`` (% of
         executions in a final status) in the run's customFields from its live executions
         [INF: §4.2 shows these keys; who computes them is undocumented]. ``updatedAt`` of the
         run does not move for this."""
-        executions = [
-            row for row in live(self.db.executions.values()) if row["testRunUid"] == run["uid"]
-        ]
+        executions = self.run_execution_rows(run["uid"])
         frequency: dict[str, int] = {}
         final = {s.uid for s in self.execution_statuses if s.is_final}
         done = 0
@@ -745,6 +750,7 @@ class TestFiestaState:
         }
         row.update(copy.deepcopy(fields))
         self.db.executions[row["uid"]] = row
+        self.db.run_executions.setdefault(row["testRunUid"], []).append(row["uid"])
         if row["testRunUid"] in self.db.runs:
             self.refresh_run_stats(self.db.runs[row["testRunUid"]])
         return row

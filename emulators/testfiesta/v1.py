@@ -623,9 +623,8 @@ class V1Api:
         """R5: soft-deletes the run and its executions [INF]."""
         project = self._project(request)
         run = self.state.run_row(project["uid"], path_uid(request, "run"))
-        for execution in live(self.state.db.executions.values()):
-            if execution["testRunUid"] == run["uid"]:
-                self.state.soft_delete(execution)
+        for execution in self.state.run_execution_rows(run["uid"]):
+            self.state.soft_delete(execution)
         self.state.soft_delete(run)
         return deleted("run", run["uid"])
 
