@@ -196,10 +196,9 @@ class Engine:
                 wanted[TESTFIESTA].add(bases[pair].testfiesta)
         # records whose writes failed last cycle are read again, though the cursor moved on
         for key in self.store.get(self._retry_key()) or []:
-            load(self.store.base_of(str(key)))
-            base = bases.get(str(key)) or next(
-                (b for b in bases.values() if b.testfiesta == key), None
-            )
+            stored = self.store.base_of(str(key))
+            load(stored)
+            base = bases.get(str(stored["testrail"])) if stored is not None else None
             if base is not None:
                 wanted[TESTRAIL].add(base.testrail)
                 wanted[TESTFIESTA].add(base.testfiesta)

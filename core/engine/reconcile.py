@@ -473,6 +473,10 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
         for r in tf_records.values()
         if r.natural is not None and r.key not in by_tf
     }
+    tf_by_origin: dict[str, list[Record]] = {}
+    for tf_record in tf_records.values():
+        if tf_record.origin:
+            tf_by_origin.setdefault(tf_record.origin, []).append(tf_record)
     for key, record in tr_records.items():
         if key in inputs.bases or record.kind not in KINDS:
             continue
@@ -488,7 +492,7 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
             partner = next(
                 (
                     r
-                    for r in _origins_of(tf_records, key)
+                    for r in tf_by_origin.get(key, ())
                     if r.key not in by_tf and r.key not in adopted_tf
                 ),
                 None,
@@ -559,10 +563,6 @@ def _known(space: _PairSpace, kind: Kind, record: Record | None, base: Base) -> 
     if record.partial:
         return {**base.values, **values}
     return values
-
-
-def _origins_of(records: Mapping[str, Record], key: str) -> Iterable[Record]:
-    return (r for r in records.values() if r.origin == key)
 
 
 def _adopt(
