@@ -166,12 +166,13 @@ class Applier:
 
     def _mark(self, ops: Sequence[Operation], state: str, results: Sequence[Any] = ()) -> None:
         now = time.time()
-        with self.store.transact():
-            for index, op in enumerate(ops):
-                entry = {"op": op.as_dict(), "state": state, "at": now}
-                if results:
-                    entry["result"] = results[index]
-                self.store.put_in(JOURNAL, op.id, entry)
+        entries = []
+        for index, op in enumerate(ops):
+            entry = {"op": op.as_dict(), "state": state, "at": now}
+            if results:
+                entry["result"] = results[index]
+            entries.append((op.id, entry))
+        self.store.put_many_in(JOURNAL, entries)
         for op in ops:
             self.on_step(state, op)
 
@@ -238,7 +239,10 @@ class Applier:
 
     # ------------------------------------------------------------------ commits
 
-    def _commit_create(self, op: Operation, new_key: str) -> None:
+    def _commit_create(self, op: Operation, new_key: str, *, settle_journal: bool = True) -> None:
+        """Store the new pair's base and link; drop ``op``'s journal entry unless
+        ``settle_journal`` is False (the caller drops a whole batch's entries at once, in the
+        same transaction)."""
         source_side = side_of(op.source or "")
         tr_key, tf_key = (op.source, new_key) if source_side == TESTRAIL else (new_key, op.source)
         assert tr_key is not None and tf_key is not None
@@ -247,7 +251,8 @@ class Applier:
                 self._forget(op.replaces)
             base = Base(op.kind, tr_key, tf_key, canonical_values(self.to_pair(op, op.settles)))
             self.store.put_base({**base.as_dict(), "scope": self.scope})
-            self.store.drop_from(JOURNAL, op.id)
+            if settle_journal:
+                self.store.drop_from(JOURNAL, op.id)
 
     def _commit_settles(self, op: Operation) -> None:
         with self.store.transact():
@@ -423,14 +428,15 @@ class Applier:
             return
         landed = [(op, key) for op, key in zip(ops, keys, strict=True) if isinstance(key, str)]
         self._mark([op for op, _ in landed], CONFIRMED, [key for _, key in landed])
-        for op, result in zip(ops, keys, strict=True):
-            if isinstance(result, str):
-                self._commit_create(op, result)
-                report.count(op)
-            else:
-                self.store.drop_from(JOURNAL, op.id)
-                report.failed.append((op, str(result)))
-                failed.add(op.pair)
+        with self.store.transact():
+            for op, result in zip(ops, keys, strict=True):
+                if isinstance(result, str):
+                    self._commit_create(op, result, settle_journal=False)
+                    report.count(op)
+                else:
+                    report.failed.append((op, str(result)))
+                    failed.add(op.pair)
+            self.store.drop_many_from(JOURNAL, [op.id for op in ops])
 
     async def _write(self, op: Operation, report: ApplyReport, failed: set[str]) -> None:
         side_name = op.side or ""

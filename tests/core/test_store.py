@@ -76,6 +76,22 @@ def test_link_many_writes_only_what_changed(tmp_path: Path) -> None:
         assert store.linked("tf:case:20") is None
 
 
+def test_a_batch_lands_in_an_indexed_family_once_and_leaves_it_at_once(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state") as store:
+        store.put_in("journal", "op-0", {"state": "sent"})
+        store.put_many_in("journal", [(f"op-{n}", {"n": n}) for n in range(1, 251)])
+        store.put_many_in("journal", [("op-0", {"state": "confirmed"})])
+        assert store.family("journal")[:3] == ["op-0", "op-1", "op-2"]
+        assert len(store.family("journal")) == 251
+        assert store.get_in("journal", "op-0") == {"state": "confirmed"}
+        assert store.get_in("journal", "op-250") == {"n": 250}
+        store.drop_many_from("journal", [f"op-{n}" for n in range(0, 250)] + ["op-unknown"])
+        assert store.family("journal") == ["op-250"]
+        assert store.get_in("journal", "op-7") is None
+    with StateStore(tmp_path / "state") as store:
+        assert store.family("journal") == ["op-250"]
+
+
 def test_folder_bases_come_from_their_index_per_pair(tmp_path: Path) -> None:
     with StateStore(tmp_path / "state") as store:
         for n in range(3):
