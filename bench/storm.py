@@ -11,7 +11,7 @@ back clean, then both sides are edited (50 title edits and 20 new cases each, a 
 status) and ``sync --once`` runs until one comes back clean; the faults stop, one more cycle
 runs, and both sides are compared. It prints the faults injected per kind, then one row: runs
 until clean (migrate / sync), retries, duplicates and losses per kind, journal entries left,
-requests per side and the wall time.
+requests per side and the wall time. Each run is reported on stderr as it ends.
 """
 
 from __future__ import annotations
@@ -27,14 +27,22 @@ import pytest
 
 from emulators.faults import KINDS
 from tests.helpers import emulate
-from tests.storm import Storm
+from tests.storm import Outcome, Storm
+
+
+def _progress(outcome: Outcome) -> None:
+    print(
+        f"  {outcome.what} run ({outcome.seconds:.1f} s): {outcome.ended} {outcome.detail[:120]}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def storm(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as work, pytest.MonkeyPatch.context() as monkeypatch:
         started = time.perf_counter()
         env = emulate(Path(work), monkeypatch, cases=args.cases)
-        run = Storm(env, rate=args.rate, seed=args.seed)
+        run = Storm(env, rate=args.rate, seed=args.seed, on_outcome=_progress)
         run.add_runs(args.runs, args.tests, args.results)
         seeded = time.perf_counter() - started
         with env.testrail_state.lock:
