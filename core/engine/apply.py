@@ -1,9 +1,13 @@
 """Apply a plan through a journal in the state store (DESIGN §5.4).
 
-Each write moves through ``planned -> sent -> confirmed`` in ``journal:<operation id>``, and
-its base and link are committed in the same transaction that deletes the journal entry. A
-crash leaves at most the entries of the operations in flight; :func:`recover` settles them
-before anything is sent again:
+Each write is journalled as ``sent`` in ``journal:<operation id>`` before its request goes
+out (one transaction per batch), and its base and link are committed in the same transaction
+that deletes the journal entry, right after the answer. The steps ``planned -> sent ->
+confirmed`` are told to ``on_step`` (tests crash there); ``planned`` and ``confirmed`` rows
+are not written on their own (nothing happens between ``planned`` and ``sent``, and
+``confirmed`` is the commit itself), but older journals may hold them. A crash leaves at most
+the entries of the operations in flight; :func:`recover` settles them before anything is sent
+again:
 
 - ``planned``: never sent: dropped (the next plan makes it again);
 - ``sent``: a create is looked up on its side by origin (the TestFiesta ``externalId``, the
@@ -164,17 +168,25 @@ class Applier:
 
     # ------------------------------------------------------------------ journal
 
-    def _mark(self, ops: Sequence[Operation], state: str, results: Sequence[Any] = ()) -> None:
+    def _mark_sent(self, ops: Sequence[Operation]) -> None:
+        """Journal ``ops`` as ``sent`` in one transaction, before their request goes out. The
+        ``planned`` step is told to ``on_step`` but not stored on its own: nothing happens
+        between the two, and recovery settles a ``sent`` entry that never went out the same
+        way (a create is looked up and not found; another write is dropped)."""
         now = time.time()
-        entries = []
-        for index, op in enumerate(ops):
-            entry = {"op": op.as_dict(), "state": state, "at": now}
-            if results:
-                entry["result"] = results[index]
-            entries.append((op.id, entry))
-        self.store.put_many_in(JOURNAL, entries)
+        self.store.put_many_in(
+            JOURNAL, [(op.id, {"op": op.as_dict(), "state": SENT, "at": now}) for op in ops]
+        )
+        for state in (PLANNED, SENT):
+            for op in ops:
+                self.on_step(state, op)
+
+    def _confirmed(self, ops: Sequence[Operation]) -> None:
+        """Tell ``on_step`` that ``ops`` were answered; their commit follows at once, in one
+        transaction with the journal entry's removal, so no ``confirmed`` row is written (a
+        crash before that commit leaves them ``sent``: looked up, or dropped and observed)."""
         for op in ops:
-            self.on_step(state, op)
+            self.on_step(CONFIRMED, op)
 
     def pending(self) -> list[dict[str, Any]]:
         """The journal entries left (after a crash), oldest first."""
@@ -400,8 +412,7 @@ class Applier:
         if not ready:
             return
         ops = [op for op, _ in ready]
-        self._mark(ops, PLANNED)
-        self._mark(ops, SENT)
+        self._mark_sent(ops)
         try:
             keys = await side.create(
                 ops[0].kind, [(values, op.source or "") for op, values in ready]
@@ -427,7 +438,7 @@ class Applier:
                     failed.add(op.pair)
             return
         landed = [(op, key) for op, key in zip(ops, keys, strict=True) if isinstance(key, str)]
-        self._mark([op for op, _ in landed], CONFIRMED, [key for _, key in landed])
+        self._confirmed([op for op, _ in landed])
         with self.store.transact():
             for op, result in zip(ops, keys, strict=True):
                 if isinstance(result, str):
@@ -441,8 +452,7 @@ class Applier:
     async def _write(self, op: Operation, report: ApplyReport, failed: set[str]) -> None:
         side_name = op.side or ""
         side = self.sides[side_name]
-        self._mark([op], PLANNED)
-        self._mark([op], SENT)
+        self._mark_sent([op])
         try:
             if op.action == UPDATE:
                 assert op.target is not None
@@ -468,7 +478,7 @@ class Applier:
             report.failed.append((op, str(error)))
             failed.add(op.pair)
             return
-        self._mark([op], CONFIRMED, [op.target])
+        self._confirmed([op])
         self._commit_settles(op)
         report.count(op)
 
