@@ -122,6 +122,13 @@ class ServerUnreachable(RailfiestaError):
     timeouts after the retries (see :mod:`core.http`)."""
 
 
+class AnswerLost(ServerUnreachable):
+    """A write reached the server but its answer never came back (a timeout while waiting, a
+    connection reset mid-answer): it may or may not have landed. Never re-sent blindly; the
+    sync engine looks the record up at once and goes on with the other writes, instead of
+    stopping as it does when the server cannot be reached at all."""
+
+
 class MappingError(RailfiestaError):
     """A TestRail value has no TestFiesta counterpart (or back) under the current mapping."""
 

@@ -59,6 +59,7 @@ from aiolimiter import AsyncLimiter
 
 from core.errors import (
     AccessDenied,
+    AnswerLost,
     ApiError,
     AuthenticationFailed,
     NotFound,
@@ -653,13 +654,12 @@ class ApiSession:
         except httpx.TransportError as exc:
             # Timeouts and dropped connections after sending: the write may have landed.
             self.stats.errors += 1
-            error = self._unreachable(endpoint, url, exc)
             if is_read:
                 self._tell(
                     Retrying(self.side, endpoint, f"{type(exc).__name__} from {_origin(url)}")
                 )
-                raise _Retry(error) from exc
-            raise error from exc
+                raise _Retry(self._unreachable(endpoint, url, exc)) from exc
+            raise self._unreachable(endpoint, url, exc, lost=True) from exc
         self._note_server_time(response)
         status = response.status_code
         if 300 <= status < 400:
@@ -684,10 +684,12 @@ class ApiSession:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _unreachable(self, endpoint: str, url: str, exc: Exception) -> ServerUnreachable:
+    def _unreachable(
+        self, endpoint: str, url: str, exc: Exception, *, lost: bool = False
+    ) -> ServerUnreachable:
         request = exc._request if isinstance(exc, httpx.RequestError) else None
         detail = redact(str(exc).strip(), request)
-        return ServerUnreachable(
+        return (AnswerLost if lost else ServerUnreachable)(
             f"{self.side} {endpoint}: {type(exc).__name__} talking to {_origin(url)}"
             + (f" ({detail})" if detail else ""),
             hint=f"check the {self.side} url in the config, the network, and that the server is up",

@@ -47,6 +47,7 @@ from core.engine.plan import (
 from core.engine.reconcile import TESTFIESTA, TESTRAIL, Base, side_of
 from core.engine.sides import LostAnswer, Side
 from core.errors import (
+    AnswerLost,
     ApiError,
     AuthenticationFailed,
     NotFound,
@@ -67,16 +68,22 @@ RESOLVED = "resolved"
 PLANNED, SENT, CONFIRMED = "planned", "sent", "confirmed"
 
 #: Errors that stop the whole apply (the server is unreachable, refuses us, or is not the
-#: server we think): the journal keeps what was in flight and the next run settles it.
+#: server we think): the journal keeps what was in flight and the next run settles it. A
+#: write whose answer alone was lost (:class:`core.errors.AnswerLost`) does not stop it.
 FATAL = (ServerUnreachable, AuthenticationFailed, WrongServer)
+
+
+def stops_the_apply(error: BaseException) -> bool:
+    """Whether ``error`` ends the whole apply (:data:`FATAL`, but not a lost answer)."""
+    return isinstance(error, FATAL) and not isinstance(error, AnswerLost)
 
 
 def may_have_landed(error: BaseException) -> bool:
     """Whether a failed write may still have been applied: its answer was lost
-    (:class:`LostAnswer`), the server or a proxy answered 5xx (it may have failed after
-    writing, or a gateway lost the upstream's answer), or a 2xx came with a body that is not
-    the answer (cut short: :class:`core.errors.UnexpectedResponse`)."""
-    if isinstance(error, LostAnswer | UnexpectedResponse):
+    (:class:`LostAnswer`, :class:`core.errors.AnswerLost`), the server or a proxy answered
+    5xx (it may have failed after writing, or a gateway lost the upstream's answer), or a 2xx
+    came with a body that is not the answer (cut short: :class:`UnexpectedResponse`)."""
+    if isinstance(error, LostAnswer | UnexpectedResponse | AnswerLost):
         return True
     return isinstance(error, ApiError) and error.status >= 500
 
@@ -417,9 +424,9 @@ class Applier:
             keys = await side.create(
                 ops[0].kind, [(values, op.source or "") for op, values in ready]
             )
-        except FATAL:
-            raise
         except (LostAnswer, RailfiestaError) as error:
+            if stops_the_apply(error):
+                raise
             if not may_have_landed(error):
                 for op in ops:
                     self.store.drop_from(JOURNAL, op.id)
@@ -471,9 +478,9 @@ class Applier:
                 self._commit_settles(op)
                 report.count(op)
             return
-        except FATAL:
-            raise
         except (RailfiestaError, LostAnswer) as error:
+            if stops_the_apply(error):
+                raise
             self.store.drop_from(JOURNAL, op.id)
             report.failed.append((op, str(error)))
             failed.add(op.pair)
