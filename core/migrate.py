@@ -23,7 +23,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -43,6 +43,7 @@ from core.mapping import (
     match_name,
 )
 from core.model import Record, key_id, tf_key, tr_key
+from core.report import CLEAN, PENDING
 from core.store import StateStore
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
@@ -793,3 +794,12 @@ class ProjectMigration:
                 f"TestFiesta project {self.project_key} holds {strays} {kind} migrated from "
                 "TestRail records this project no longer has (deleted, or another TestRail)"
             )
+
+
+def migration_exit_code(reports: Sequence[MigrationReport]) -> int:
+    """0 when every report is complete and has no warning, else 1 (something is pending).
+    A dry run: 0 when its plan could be applied as it is, 1 when something in it needs
+    attention (:attr:`MigrationReport.attention`) or raised a warning."""
+    if all((not r.attention if r.dry_run else r.complete) and not r.warnings for r in reports):
+        return CLEAN
+    return PENDING

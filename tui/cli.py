@@ -57,7 +57,7 @@ from core.errors import (
 )
 from core.lock import StateLock, SyncLocked, read_holder
 from core.mapping import check_field_names, match_name
-from core.migrate import MigrationReport
+from core.migrate import MigrationReport, migration_exit_code
 from core.report import CLEAN, FAILED, FATAL, PENDING, SyncFinished, SyncReport, WatchPaused
 from core.report import exit_code as worst
 from core.service import Service
@@ -65,7 +65,6 @@ from tui.render import (
     SIDE_NAMES,
     CheckResult,
     duration,
-    migration_exit_code,
     print_checks,
     print_conflict,
     print_conflicts,

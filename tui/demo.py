@@ -25,13 +25,14 @@ from typing import Any
 
 from core.config import load_config
 from core.errors import ConfigError
+from core.migrate import migration_exit_code
 from core.report import CLEAN
 from core.service import Service
 from core.testrail.exports import export_text
 from emulators import testfiesta as testfiesta_emulator
 from emulators import testrail as testrail_emulator
 from emulators.server import RunningServer, serve_forever, start_in_thread
-from tui.render import migration_exit_code, print_migration_reports
+from tui.render import print_migration_reports
 from tui.terminal import run_console
 
 DEMO_USER = "demo.lead@example.com"

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from core.engine.plan import WRITES, Operation
-from core.migrate import MigrationReport
-from core.report import CLEAN, PENDING, SyncReport
+from core.migrate import MigrationReport, migration_exit_code
+from core.report import CLEAN, SyncReport
 
 #: How each side is named in text.
 SIDE_NAMES = {"testrail": "TestRail", "testfiesta": "TestFiesta"}
@@ -67,15 +67,6 @@ def when(seconds: float | None) -> str:
 
 
 # ---------------------------------------------------------------------------- migration
-
-
-def migration_exit_code(reports: Sequence[MigrationReport]) -> int:
-    """0 when every report is complete and has no warning, else 1 (something is pending).
-    A dry run: 0 when its plan could be applied as it is, 1 when something in it needs
-    attention (:attr:`MigrationReport.attention`) or raised a warning."""
-    if all((not r.attention if r.dry_run else r.complete) and not r.warnings for r in reports):
-        return CLEAN
-    return PENDING
 
 
 def print_migration_reports(

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from core.migrate import migration_exit_code
 from tests.helpers import emulate
 from tests.integration.test_sync_runs import RunPair
-from tui.render import migration_exit_code, print_migration_reports
+from tui.render import print_migration_reports
 
 
 async def test_a_plan_that_can_be_applied_exits_0_and_says_so(

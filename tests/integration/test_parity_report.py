@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from core.migrate import migration_exit_code
 from tests.helpers import emulate
 from tests.integration.test_sync import Pair
-from tui.render import migration_exit_code, print_migration_reports
+from tui.render import print_migration_reports
 
 
 async def test_a_clean_migration_shows_parity_in_every_kind(
