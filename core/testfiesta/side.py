@@ -396,7 +396,7 @@ class TestFiestaSide:
                 new_runs[int(row["uid"])] = record
             records[record.key] = record
         newest = int(since or 0)
-        self._executions = []
+        rows: list[dict[str, Any]] = []
         complete = True
         async for row in self.client.iter_executions_by_update(self.ctx.project_key):
             updated = (
@@ -409,15 +409,17 @@ class TestFiestaSide:
             newest = max(newest, updated)
             record = self.execution_record(row)
             records[record.key] = record
-            self._executions.append(dict(row))
+            rows.append(dict(row))
             self._note_run(row)
+        if new_runs and not complete:
+            rows = [
+                dict(r) async for r in self.client.iter_executions_by_update(self.ctx.project_key)
+            ]
+            complete = True
+        # find() pairs tests by run and case among these rows: only a complete listing will
+        # do (an execution older than the cursor is still the partner of a new TestRail test)
+        self._executions = rows if complete else None
         if new_runs:
-            rows = self._executions
-            if not complete:
-                rows = [
-                    dict(r)
-                    async for r in self.client.iter_executions_by_update(self.ctx.project_key)
-                ]
             cases: dict[int, list[tuple[int, str]]] = {uid: [] for uid in new_runs}
             for row in rows:
                 run_uid = row.get("testRunUid")

@@ -205,6 +205,50 @@ async def test_a_testfiesta_run_made_before_the_cursor_still_brings_its_cases(
     assert cases == outside
 
 
+async def test_the_tests_of_a_run_copied_to_testrail_pair_with_executions_older_than_the_cursor(
+    pair: RunPair,
+) -> None:
+    """A TestRail run made from a TestFiesta run has new tests whose partners, the run's
+    executions, are older than TestFiesta's cursor (found by the crash harness, trial 88:
+    slow cycles moved the cursor past them). The cycle that first reads the tests looks the
+    executions up in a complete listing, not in the incremental one, and pairs every test."""
+    with pair.tr.lock:
+        outside = sorted(set(pair.tr.cases) - set(pair.cases))[:2]
+    uids = [
+        next(
+            r["uid"]
+            for r in pair.tf.db.cases.values()
+            if str(r.get("externalId") or "").endswith(f"/case/{case}")
+        )
+        for case in outside
+    ]
+    async with pair.env.service() as service:
+        assert service.testfiesta is not None
+        made = await service.testfiesta.create_run("ACME", {"name": "Late", "caseUids": uids})
+        [created] = await service.sync()
+    for row in pair.tf.db.executions.values():
+        if row["testRunUid"] == made["uid"]:
+            row["updatedAt"] = "2020-01-01T00:00:00.000Z"
+    async with pair.env.service() as service:
+        [pairing] = await service.sync()
+        [idle] = await service.sync()
+    assert created.applied is not None and created.applied.done == {"create testrail run": 1}
+    assert pairing.writes == 0 and idle.writes == 0 and pairing.full is False
+    with pair.tr.lock:
+        [run] = [r for r in pair.tr.runs.values() if r["name"] == "Late"]
+        tests = {t["case_id"]: t["id"] for t in pair.tr.tests.values() if t["run_id"] == run["id"]}
+    executions = {
+        e["testCaseUid"]: e["uid"]
+        for e in pair.tf.db.executions.values()
+        if e["testRunUid"] == made["uid"]
+    }
+    with StateStore(pair.env.state_dir) as store:
+        paired = {case: store.linked(f"tr:test:{tests[case]}") for case in outside}
+    assert paired == {
+        case: f"tf:execution:{executions[uid]}" for case, uid in zip(outside, uids, strict=True)
+    }
+
+
 async def test_a_status_set_in_testfiesta_stays_when_testrail_holds_older_results(
     pair: RunPair,
 ) -> None:
