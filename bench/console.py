@@ -3,16 +3,19 @@
     python bench/console.py [--cases 50000] [--presses 40]
 
 Seeds the TestRail emulator (``generate(cases=N)``; TestFiesta empty, so its pane says "not
-migrated yet"), then runs the console headless with Pilot, in-process over both emulators:
+migrated yet"), then runs the console headless with Pilot over both emulators, which answer
+in a thread of their own (:class:`ServerThread`), so the console's CPU and theirs are apart:
 
 - cold start: a fresh state directory, so the TestRail pane is read from the server;
 - warm start: a second console over the same state directory; the TestRail pane paints from the
-  read cache (DESIGN §6) and is read again from the server behind it;
+  read cache (DESIGN §6) and is read again from the server behind it; a new process also pays
+  its imports, measured apart (``import_cost``) and added;
 - keys, on the warm console once both reads are done: each time is ``pilot.press(key)`` plus
   ``pilot.pause()`` (the key handled and the screen settled), p50 and p95 per key, next to the
-  same measure of a key on an empty Textual app (Pilot's own cost on this machine).
+  same measure of a key on an empty Textual app (Pilot's own cost on this machine). Three
+  clocks: wall, CPU of the console's thread (the UI), CPU of the whole process.
 
-Goals (issue 8): warm start under 2 s; p95 under 50 ms per key.
+Goals (issue 8): warm start under 2 s; p95 under 50 ms per key (CPU of the UI thread).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -78,17 +84,30 @@ async def wait(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float 
         await pilot.pause(0.005)
 
 
-Timing = tuple[float, float]
+#: (wall seconds, CPU seconds of the console's thread, CPU seconds of the whole process)
+Timing = tuple[float, float, float]
+
+
+def clocks() -> Timing:
+    """Now, on the three clocks of :data:`Timing`."""
+    return time.perf_counter(), time.thread_time(), time.process_time()
+
+
+def since(start: Timing) -> Timing:
+    """The three clocks' time since ``start``."""
+    now = clocks()
+    return now[0] - start[0], now[1] - start[1], now[2] - start[2]
 
 
 async def timed(pilot: Pilot[Any], *keys: str) -> Timing:
-    """(wall seconds, CPU seconds of this process) for the keys to be handled and the screen
-    to settle. On a busy machine wall time also counts other processes' turns; CPU time is
-    what the console (and the in-process emulators) needed."""
-    start, cpu = time.perf_counter(), time.process_time()
+    """:data:`Timing` of the keys being handled and the screen settling. Wall time also
+    counts other processes' turns on a busy machine; the console thread's CPU is what the UI
+    needed (the emulators answer in their own thread, :class:`ServerThread`); the process's
+    CPU adds the emulators and the console's helper threads (state store)."""
+    start = clocks()
     await pilot.press(*keys)
     await pilot.pause()
-    return time.perf_counter() - start, time.process_time() - cpu
+    return since(start)
 
 
 def loaded_below(node: Any) -> bool:
@@ -108,15 +127,15 @@ async def start(service: Service, *, warm: bool) -> tuple[Timing, float, dict[st
     times) for one console run."""
     app = RailfiestaApp(service)
     times: dict[str, list[Timing]] = {}
-    began, cpu = time.perf_counter(), time.process_time()
+    began = clocks()
     async with app.run_test(size=SIZE) as pilot:
         tree = tree_of(app)
         await wait(pilot, lambda: bool(tree.records()))
-        ready = time.perf_counter() - began, time.process_time() - cpu
+        ready = since(began)
         pane = app.main_screen.testrail_pane
         await wait(pilot, lambda: pane.loaded and pane.cached_at is None)
         await wait(pilot, lambda: app.main_screen.testfiesta_pane.loaded)
-        live = time.perf_counter() - began
+        live = time.perf_counter() - began[0]
         if warm:
             times = await keys(pilot, app)
     return ready, live, times
@@ -154,10 +173,10 @@ async def keys(pilot: Pilot[Any], app: RailfiestaApp, presses: int = 40) -> dict
         await pilot.press("slash")
         for char in word:
             times["filter"].append(await timed(pilot, char))
-        start, cpu = time.perf_counter(), time.process_time()
+        start = clocks()
         await wait(pilot, partial(filtered, tree, word))
         await pilot.pause()
-        times["filter shown"].append((time.perf_counter() - start, time.process_time() - cpu))
+        times["filter shown"].append(since(start))
         await pilot.press("escape")
         await pilot.pause()
     tree.focus()
@@ -177,12 +196,56 @@ async def pilot_cost(presses: int) -> list[Timing]:
         return [await timed(pilot, "down") for _ in range(presses)]
 
 
-def service(config: Path, state: Path, testrail: Any, testfiesta: Any) -> Service:
+class ServerThread:
+    """An event loop in its own thread where the emulators answer, so that the console's
+    thread (the UI) and the servers' CPU can be told apart (``time.thread_time``)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="emulators", daemon=True)
+        self.thread.start()
+        self.cpu = 0.0  # seconds of CPU the emulators' thread spent answering
+
+    async def answer(self, transport: httpx.ASGITransport, request: httpx.Request) -> Any:
+        start = time.thread_time()
+        response = await transport.handle_async_request(request)
+        await response.aread()
+        self.cpu += time.thread_time() - start
+        return response
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class ThreadedASGI(httpx.AsyncBaseTransport):
+    """``httpx.ASGITransport`` run on :class:`ServerThread`'s loop: the request body is read
+    here, the app answers there, the (fully read) response comes back."""
+
+    def __init__(self, app: Any, server: ServerThread) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.server = server
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+        future = asyncio.run_coroutine_threadsafe(
+            self.server.answer(self.inner, copy), self.server.loop
+        )
+        response: httpx.Response = await asyncio.wrap_future(future)
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+
+def service(
+    config: Path, state: Path, testrail: Any, testfiesta: Any, server: ServerThread
+) -> Service:
     return Service(
         load_config(config),
         state_dir=state,
-        testrail_transport=httpx.ASGITransport(app=testrail),
-        testfiesta_transport=httpx.ASGITransport(app=testfiesta),
+        testrail_transport=ThreadedASGI(testrail, server),
+        testfiesta_transport=ThreadedASGI(testfiesta, server),
     )
 
 
@@ -197,49 +260,79 @@ async def main(cases: int, presses: int) -> int:
           f"{time.perf_counter() - seeded:.1f} s")  # fmt: skip
     testrail = testrail_emulator.create_app(state, user="bench@example.com", api_key="bench-key")
     testfiesta = testfiesta_emulator.create_app(handle="bench", token=TOKEN)
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "railfiesta.toml"
-        config.write_text(CONFIG)
-        state_dir = Path(tmp) / "state"
-        cold_ready, cold_live, _ = await start(
-            service(config, state_dir, testrail, testfiesta), warm=False
-        )
-        warm_ready, warm_live, times = await start(
-            service(config, state_dir, testrail, testfiesta), warm=True
-        )
+    server = ServerThread()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "railfiesta.toml"
+            config.write_text(CONFIG)
+            state_dir = Path(tmp) / "state"
+            cold_ready, cold_live, _ = await start(
+                service(config, state_dir, testrail, testfiesta, server), warm=False
+            )
+            warm_ready, warm_live, times = await start(
+                service(config, state_dir, testrail, testfiesta, server), warm=True
+            )
+            server_cpu = server.cpu
+    finally:
+        server.stop()
     baseline = await pilot_cost(presses)
+    imports = import_cost()
     print()
-    print(f"{'start':<22}{'tree shown':>12}{'(CPU)':>9}{'server read done':>18}")
-    for name, (wall, cpu), live in (
+    print("times: wall; CPU of the console's thread (UI); CPU of the whole process (adds the")
+    print("emulators' thread, which answers the console's requests, and the state store's)")
+    print()
+    print(f"{'start':<26}{'tree shown':>11}{'UI CPU':>9}{'proc CPU':>9}{'server read done':>18}")
+    for name, (wall, ui, proc), live in (
         ("cold (no cache)", cold_ready, cold_live),
         ("warm (read cache)", warm_ready, warm_live),
     ):
-        print(f"{name:<22}{wall:>11.2f}s{cpu:>8.2f}s{live:>17.2f}s")
+        print(f"{name:<26}{wall:>10.2f}s{ui:>8.2f}s{proc:>8.2f}s{live:>17.2f}s")
+    print(f"{'imports (new process)':<26}{imports[0]:>10.2f}s{'':>9}{imports[2]:>8.2f}s")
+    whole = (warm_ready[0] + imports[0], warm_ready[2] + imports[2])
+    print(f"{'warm start + imports':<26}{whole[0]:>10.2f}s{'':>9}{whole[1]:>8.2f}s")
+    print(f"(the emulators' thread spent {server_cpu:.2f} s of CPU answering both consoles)")
     print()
     print(f"{'key, press + pause':<26}{'n':>4}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
-          f"{'CPU p50':>9}{'CPU p95':>9}")  # fmt: skip
+          f"{'UI p50':>8}{'UI p95':>8}{'proc p95':>9}")  # fmt: skip
     rows = [*times.items(), ("(empty app: Pilot only)", baseline)]
-    worst = 0.0
+    worst = worst_proc = 0.0
     for name, values in rows:
         if not values:
             print(f"{name:<26}{0:>4}")
             continue
-        walls = [w for w, _ in values]
-        cpus = [c for _, c in values]
+        walls = [w for w, _, _ in values]
+        uis = [u for _, u, _ in values]
+        procs = [p for _, _, p in values]
         if name in times and name != "filter shown":  # that one is not a key
-            worst = max(worst, percentile(cpus, 0.95))
-        p50, p95 = statistics.median(cpus) * 1000, percentile(cpus, 0.95) * 1000
+            worst = max(worst, percentile(uis, 0.95))
+            worst_proc = max(worst_proc, percentile(procs, 0.95))
         print(f"{name:<26}{len(values):>4}{statistics.median(walls) * 1000:>8.1f}"
               f"{percentile(walls, 0.95) * 1000:>8.1f}{max(walls) * 1000:>8.1f}"
-              f"{p50:>9.1f}{p95:>9.1f}")  # fmt: skip
+              f"{statistics.median(uis) * 1000:>8.1f}{percentile(uis, 0.95) * 1000:>8.1f}"
+              f"{percentile(procs, 0.95) * 1000:>9.1f}")  # fmt: skip
     print()
     load = os.getloadavg()[0]
-    warm_cpu = warm_ready[1]
     print(f"machine load average {load:.1f} on {os.cpu_count()} CPUs (wall times include it)")
-    print(f"goals (CPU time): warm start < {WARM_GOAL:.0f} s: "
-          f"{'met' if warm_cpu < WARM_GOAL else 'MISSED'}; every key p95 < "
-          f"{KEY_GOAL * 1000:.0f} ms: {'met' if worst < KEY_GOAL else 'MISSED'}")  # fmt: skip
-    return 0 if warm_cpu < WARM_GOAL and worst < KEY_GOAL else 1
+    warm_ok = whole[1] < WARM_GOAL
+    keys_ok = worst < KEY_GOAL
+    print(f"goals (CPU time): warm start with imports < {WARM_GOAL:.0f} s: "
+          f"{'met' if warm_ok else 'MISSED'}; every key p95 < {KEY_GOAL * 1000:.0f} ms on the "
+          f"UI thread: {'met' if keys_ok else 'MISSED'} (whole process: "
+          f"{'met' if worst_proc < KEY_GOAL else 'missed'})")  # fmt: skip
+    return 0 if warm_ok and keys_ok else 1
+
+
+def import_cost() -> Timing:
+    """(wall, 0, CPU) of a new Python process importing what ``railfiesta console`` imports
+    before its first paint: the part of a second start the in-process runs above skip."""
+    code = "import tui.cli, tui.app, textual.app"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, 0.0, cpu
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-from markdownify import markdownify
-
 #: Markup that only HTML writes: a closing block tag, or a line break tag. A lone ``<p>`` or
 #: ``<b>`` in prose ("type <b> into the field") is not enough.
 _HTML = re.compile(r"</\s*(?:p|div|li|ul|ol|h[1-6]|table|tr|td|th)\s*>|<\s*br\s*/?\s*>", re.I)
@@ -30,6 +28,10 @@ def as_markdown(text: str) -> str:
     text returned as it is."""
     if not is_html(text):
         return text
+    # imported here: markdownify brings BeautifulSoup and soupsieve (~0.3 s of a start),
+    # which only HTML text needs
+    from markdownify import markdownify
+
     markdown = markdownify(
         text,
         heading_style="ATX",

@@ -17,12 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.details import RecordSides
 from core.errors import RailfiestaError
 from core.service import Service, TreeNode
 from tui.bridge import SIDE_NAMES
+from tui.widgets.footer import KeyFooter
 from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE
 
 _KIND_NAMES = {"suite": "Suite", "section": "Section", "folder": "Folder", "case": "Case"}
@@ -122,7 +123,7 @@ class RecordDetails(Screen[None]):
                 yield Static("TestRail", classes="detail-value")
                 yield Static("TestFiesta", classes="detail-value")
             yield VerticalScroll(id="details-fields")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read both sides (when a service was given)."""

@@ -18,9 +18,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widget import Widget
+from textual.widgets import Input, Static, Tree
 from textual.widgets._toast import ToastRack
 from textual.widgets.tree import TreeNode as UiNode
 
@@ -46,6 +48,7 @@ from tui.messages import (
 from tui.screens.details import RecordDetails, RecordInfo
 from tui.widgets.activity import ActivityLog, KindProgress, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
+from tui.widgets.footer import KeyFooter
 from tui.widgets.panes import LEGEND, ProjectPane, TestFiestaPane, TestRailPane
 from tui.widgets.project_tree import PaneItem, ProjectTree, display_id
 
@@ -106,6 +109,10 @@ class MainScreen(Screen[None]):
     # left unannotated so mypy and ruff agree.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    # Screen repaints itself whole (every widget on it) when the focus moves; the widgets
+    # that look different when focused restyle themselves, so a pane switch need not (that
+    # full repaint was most of its CPU over a 50,000-case project: bench/console.py).
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="filter", key_display="/"),
@@ -126,6 +133,8 @@ class MainScreen(Screen[None]):
         #: monotonic time of the last live reload of the panes (None: none yet)
         self._live_reloaded: float | None = None
         self._filter_timer: Timer | None = None
+        #: the filter line shows (``/`` until escape)
+        self.filtering = False
 
     def compose(self) -> ComposeResult:
         """Header, the service note (hidden unless the service cannot open), panes, progress,
@@ -140,7 +149,7 @@ class MainScreen(Screen[None]):
         yield MigrationProgressRow(id="progress")
         yield KindProgress(id="kinds")
         yield ActivityLog(self._drain, id="activity")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Start the budget refresher; focus the TestRail tree; say what is going on."""
@@ -450,7 +459,8 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         """Show the filter line and put the cursor in it."""
-        self.add_class("-filtering")
+        self.filtering = True
+        self.filter_input.display = True
         self.filter_input.focus()
 
     @on(Input.Changed, "#filter")
@@ -504,7 +514,8 @@ class MainScreen(Screen[None]):
             self._filter_timer.stop()
         self.filter_input.value = ""
         self.apply_filter("")
-        self.remove_class("-filtering")
+        self.filtering = False
+        self.filter_input.display = False
         self.testrail_pane.project_tree.focus()
 
     def action_clear_filter(self) -> None:
@@ -514,7 +525,7 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Escape clears the filter only while there is one."""
         if action == "clear_filter":
-            return self.has_class("-filtering")
+            return self.filtering
         return True
 
     # ------------------------------------------------------------------ details

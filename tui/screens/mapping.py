@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Static, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 from textual.widgets import TabPane as Pane
 from textual.widgets.option_list import Option
 
@@ -37,6 +37,7 @@ from core.mapping import (
 )
 from core.service import Service
 from tui.screens.modals import Confirm
+from tui.widgets.footer import KeyFooter
 
 #: Tab titles, in :data:`core.mapping.VOCABULARIES` order.
 TAB_TITLES = {
@@ -197,7 +198,7 @@ class MappingEditor(Screen[None]):
                 with Pane(f"{index} {TAB_TITLES[name]}", id=f"tab-{name}"):
                     yield MappingTable(id=f"table-{name}", cursor_type="row", zebra_stripes=True)
         yield Static(READING, id="mapping-problems", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read both sides' metadata."""

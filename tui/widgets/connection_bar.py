@@ -130,12 +130,13 @@ class ConnectionRow(Horizontal):
         label = self.query_one(".conn-budget", Label)
         left = (self._wait_until or 0.0) - time.monotonic()
         if left > 0:
-            label.update(f"rate limit {math.ceil(left)} s")
-            label.set_class(True, "-waiting")
-            return
-        self._wait_until = None
-        label.set_class(False, "-waiting")
-        label.update(budget_text(self._budget))
+            text, waiting = f"rate limit {math.ceil(left)} s", True
+        else:
+            self._wait_until = None
+            text, waiting = budget_text(self._budget), False
+        label.set_class(waiting, "-waiting")
+        if str(label.content) != text:  # every second: a new layout only on a change
+            label.update(text)
 
 
 class ConnectionBar(Vertical):

@@ -75,6 +75,23 @@ class ProjectPane(Vertical):
         yield Static("", id=f"{self.side}-note", classes="pane-note", markup=False)
         yield self.make_tree()
 
+    def on_descendant_focus(self) -> None:
+        """The tree got the focus: the pane's border says it is the active one."""
+        self._set_active(True)
+
+    def on_descendant_blur(self) -> None:
+        """The tree lost the focus."""
+        self._set_active(False)
+
+    def _set_active(self, active: bool) -> None:
+        """Class ``-active`` on the pane, restyling the pane alone: no rule below it reads
+        the class (``:focus-within`` restyled the pane, its note and its tree on every focus
+        change, next to the tree's own restyle for ``:focus``)."""
+        if self.has_class("-active") == active:
+            return
+        self.set_class(active, "-active", update=False)
+        self.app.stylesheet.update_nodes([self], animate=True)
+
     @property
     def project_tree(self) -> ProjectTree:
         """The pane's tree."""

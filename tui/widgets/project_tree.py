@@ -19,15 +19,20 @@ with their parents, still at most :attr:`ProjectTree.CHUNK` children per node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar
+from functools import wraps
+from typing import ClassVar, Concatenate, ParamSpec, TypeVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode as UiNode
 
@@ -46,6 +51,8 @@ BADGES: dict[str, tuple[str, str]] = {
     CONFLICT: (CONFLICT_BADGE, "conflict"),
     ONLY_HERE: (ONLY_HERE_BADGE, "only here"),
 }
+#: cells a badge takes before the name (glyph and a space)
+BADGE_CELLS = {state: cell_len(glyph) + 1 for state, (glyph, _) in BADGES.items()}
 
 
 def display_id(key: str) -> str:
@@ -80,6 +87,23 @@ class PaneItem:
     def key(self) -> str | None:
         """The record key (``tr:section:12``), or None for a non-record line."""
         return self.record.key if self.record is not None else None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def batched(
+    method: Callable[Concatenate[ProjectTree, P], R],
+) -> Callable[Concatenate[ProjectTree, P], R]:
+    """Run a :class:`ProjectTree` method inside its :meth:`ProjectTree._batch`."""
+
+    @wraps(method)
+    def run(tree: ProjectTree, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with tree._batch():
+            return method(tree, *args, **kwargs)
+
+    return run
 
 
 def record_id(key: str) -> int:
@@ -192,8 +216,38 @@ class ProjectTree(Tree[PaneItem]):
         #: records open before the filter was set (reopened when it is cleared)
         self._before_filter: set[str] = set()
 
+    # ------------------------------------------------------------------ batching
+
+    _batching = 0
+    _batch_dirty = False
+
+    def _invalidate(self) -> None:
+        """``Tree`` calls this on every node added, expanded or removed: it drops the line
+        list and asks for a layout of the whole screen. Inside :meth:`_batch` the list is
+        still dropped (it is rebuilt only if read), the layout asked for once at the end (a
+        filter over a big project adds hundreds of nodes)."""
+        if self._batching:
+            self._clear_line_cache()
+            self._updates += 1
+            self._batch_dirty = True
+            return
+        super()._invalidate()
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Group changes to the nodes: one invalidation when the outermost batch ends."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching and self._batch_dirty:
+                self._batch_dirty = False
+                super()._invalidate()
+
     # ------------------------------------------------------------------ feeding
 
+    @batched
     def clear_records(self) -> None:
         """Remove every line."""
         self.clear()
@@ -205,6 +259,7 @@ class ProjectTree(Tree[PaneItem]):
         self._node_by_key = {}
         self._cursor_key = None
 
+    @batched
     def show_records(
         self,
         records: Sequence[TreeNode],
@@ -336,6 +391,7 @@ class ProjectTree(Tree[PaneItem]):
                 stack.extend(node.children)
         return keys
 
+    @batched
     def fill(self, node: UiNode[PaneItem], leaves: Sequence[TreeNode]) -> None:
         """Put the leaves fetched for ``node`` where its "loading…" placeholder is."""
         self._drop_loading(node)
@@ -359,6 +415,7 @@ class ProjectTree(Tree[PaneItem]):
             if found is not None:
                 self.move_cursor(found)
 
+    @batched
     def fill_error(self, node: UiNode[PaneItem], message: str) -> None:
         """Replace ``node``'s "loading…" placeholder with an error note."""
         self._drop_loading(node)
@@ -370,6 +427,7 @@ class ProjectTree(Tree[PaneItem]):
     def _populate(self, event: Tree.NodeExpanded[PaneItem]) -> None:
         self._populate_node(event.node)
 
+    @batched
     def _populate_node(self, node: UiNode[PaneItem]) -> None:
         """Add ``node``'s children the first time it opens."""
         item = node.data
@@ -395,6 +453,7 @@ class ProjectTree(Tree[PaneItem]):
             node.add_leaf("(empty)", PaneItem("note"))
 
     @on(Tree.NodeSelected)
+    @batched
     def _selected(self, event: Tree.NodeSelected[PaneItem]) -> None:
         node = event.node
         item = node.data
@@ -441,6 +500,48 @@ class ProjectTree(Tree[PaneItem]):
         # Labels are measured before the widget is styled (e.g. when show_root is set).
         return self.get_component_rich_style(name, partial=True, default=Style())
 
+    def notify_style_update(self) -> None:
+        """Styles changed (focus, theme): redraw the lines. ``Tree``'s own also rebuilds the
+        line list and lays out the whole screen, which a change of colours does not need (it
+        was most of the CPU of a pane switch: every focus change restyles the trees)."""
+        super(Tree, self).notify_style_update()  # Widget's: its style caches
+        self._line_cache.clear()
+        self.refresh()
+
+    _style_now: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in ``crop``; the widget's style is worked out once for all of them
+        (``Tree.render_line`` asks for it on every line, and it walks the ancestors)."""
+        self._style_now = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._style_now = None
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the view (``Tree.render_line``, with the style of this pass)."""
+        scroll_x, scroll_y = self.scroll_offset
+        style = self._style_now if self._style_now is not None else self.rich_style
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
+
+    def get_label_width(self, node: UiNode[PaneItem]) -> int:
+        """Cells of the line :meth:`render_label` draws for ``node``, without drawing it
+        (``Tree`` renders every shown label to measure the widest one each time the line list
+        is rebuilt)."""
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        if node.allow_expand:
+            width += cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        item = node.data
+        if item is not None and item.record is not None:
+            width += BADGE_CELLS[self._state_of_record(item.record)]
+        return width
+
+    def _state_of_record(self, record: TreeNode) -> str:
+        state = self.states.get(record.key) or (SYNCED if record.linked else ONLY_HERE)
+        return state if state in BADGES else ONLY_HERE
+
     def render_label(self, node: UiNode[PaneItem], base_style: Style, style: Style) -> Text:
         """The label with the sync badge between the open/close icon and the name; notes
         (errors, "loading…", "N more…") are muted; the record linked to the other pane's
@@ -453,8 +554,8 @@ class ProjectTree(Tree[PaneItem]):
             label.stylize(self._component_style("project-tree--note"))
             return label
         record = item.record
-        state = self.states.get(record.key) or (SYNCED if record.linked else ONLY_HERE)
-        glyph = BADGES.get(state, BADGES[ONLY_HERE])[0]
+        state = self._state_of_record(record)
+        glyph = BADGES[state][0]
         badge = Text(glyph + " ", self._component_style(f"project-tree--{state}"))
         icon = len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
         head, tail = label.divide([icon]) if node.allow_expand else (Text(), label)
@@ -476,22 +577,32 @@ class ProjectTree(Tree[PaneItem]):
         self._refresh_labels()
 
     def _refresh_labels(self) -> None:
-        """Redraw the lines (labels changed, not the shape of the tree)."""
-        self._clear_line_cache()
+        """Redraw the lines (labels changed, not the shape of the tree nor the width of a
+        line: every badge is two cells)."""
+        self._line_cache.clear()
         self.refresh()
 
+    def _refresh_record(self, key: str | None) -> None:
+        """Redraw the line of record ``key`` only (when it is on a line now)."""
+        node = self._node_by_key.get(key) if key is not None else None
+        if node is not None and self._tree_nodes.get(node.id) is node and node.line >= 0:
+            node.refresh()
+
+    @batched
     def mark_linked(self, key: str | None, *, reveal: bool = True) -> bool:
         """Underline record ``key`` (the one linked to the other pane's cursor; None: none)
         and, with ``reveal``, open its parents and scroll it into view without moving this
         tree's cursor. False when the tree does not hold the record (a TestRail case whose
         section was not opened yet)."""
-        self.linked_key = key
+        before, self.linked_key = self.linked_key, key
         found = key is not None and key in self._records
         if found and reveal and key is not None and self._reveal(key) is not None:
             node = self._node_of(key)  # lines rebuilt after the parents opened
             if node is not None and node.line >= 0:
                 self.scroll_to_line(node.line, animate=False)
-        self._refresh_labels()
+        if before != key:  # two lines change: the one underlined before and this one
+            self._refresh_record(before)
+            self._refresh_record(key)
         return found
 
     def _reveal(self, key: str) -> UiNode[PaneItem] | None:
@@ -559,6 +670,7 @@ class ProjectTree(Tree[PaneItem]):
                     up = self._records.get(up.parent) if up.parent else None
         return visible
 
+    @batched
     def apply_filter(self, text: str, extra: Sequence[TreeNode] = ()) -> int:
         """Show only the records whose name or id holds ``text``, with their parents (""
         shows everything again, with what was open before the filter). ``extra``: more leaves
