@@ -11,7 +11,8 @@ use them through :class:`core.service.Service`, so the rules live here once:
 - :func:`edit_parts` / :func:`edited_value`: the texts an editor opens with (both changes
   merged) and the value the edited texts make;
 - :func:`typed_value`: ``conflicts resolve --value TEXT`` (text for a text value, JSON
-  otherwise).
+  otherwise);
+- :class:`ResolutionHistory`: the choices not applied yet, for undo.
 
 Raises only ValueError (a value that cannot be built from what was typed).
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,3 +309,46 @@ def typed_value(values: Mapping[str, Any], text: str) -> Any:
     except ValueError:
         kinds = sorted({type(v).__name__ for v in sides if v is not None})
         raise ValueError(f"holds {'/'.join(kinds)}, not text") from None
+
+
+@dataclass
+class ResolutionHistory:
+    """The choices a person made on conflicts that no cycle has applied yet, newest last, so
+    the last one can be taken back (the console's ``u``) however often the conflict screen
+    is closed and opened again. :class:`core.service.Service` keeps one for its life; the
+    choices themselves live in the state store (this holds only their conflict ids).
+
+    ``batches``: conflict ids per choice (one id, or every id one "the same for the rest of
+    the field" took); ``last_choice``: ``(conflict id, winner)`` of the last ``testrail`` /
+    ``testfiesta`` choice (what "the same for the rest" repeats), None after an edited value
+    or an undo.
+    """
+
+    batches: list[list[str]] = field(default_factory=list)
+    last_choice: tuple[str, str] | None = None
+
+    def record(self, conflict_ids: Sequence[str], *, winner: str | None = None) -> None:
+        """One choice was stored for ``conflict_ids``: ``winner`` (``testrail`` or
+        ``testfiesta``) when it took one side's value (a lone conflict's becomes
+        :attr:`last_choice`; a batch leaves it), None for an edited value (clears it)."""
+        if not conflict_ids:
+            return
+        self.batches.append(list(conflict_ids))
+        if winner is not None and len(conflict_ids) == 1:
+            self.last_choice = (conflict_ids[0], winner)
+        elif winner is None:
+            self.last_choice = None
+
+    def undo(self, unresolve: Callable[[str], bool]) -> tuple[list[str], int]:
+        """Take back the newest choice: ``unresolve`` (``Service.unresolve``: False when a
+        cycle applied it meanwhile) for each of its conflict ids. Returns (the ids taken
+        back, how many the choice held); ``([], 0)`` when there is nothing to take back."""
+        if not self.batches:
+            return [], 0
+        batch = self.batches.pop()
+        self.last_choice = None
+        return [conflict_id for conflict_id in batch if unresolve(conflict_id)], len(batch)
+
+    def __len__(self) -> int:
+        """How many choices can be taken back."""
+        return len(self.batches)

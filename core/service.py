@@ -27,6 +27,7 @@ from core.config import Config, connection_warnings, load_config, resolve_secret
 from core.config_edit import remove_value, set_sync_enabled, set_value
 from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
 from core.conflicts import EditPart as EditPart
+from core.conflicts import ResolutionHistory as ResolutionHistory
 from core.conflicts import (
     conflict_rows,
     edit_parts,
@@ -244,6 +245,8 @@ class Service:
         #: read-only sides per pair for :meth:`record_sides` (metadata read once)
         self._readers: dict[int, tuple[TestRailSide, TestFiestaSide | None]] = {}
         self.stopping = False
+        #: choices made on conflicts in this process, for undo (the console's ``u``)
+        self.resolutions = ResolutionHistory()
         #: the cycle in flight stops after its current operation: sync was switched off
         self._halting = False
 
@@ -873,6 +876,12 @@ class Service:
         """Take back a choice the engine has not applied yet."""
         store = self._state()
         return unresolve_conflict(store, conflict_id)
+
+    def undo_resolution(self) -> tuple[list[str], int]:
+        """Take back the newest choice in :attr:`resolutions` (see
+        :meth:`core.conflicts.ResolutionHistory.undo`): (conflict ids taken back, how many
+        the choice held)."""
+        return self.resolutions.undo(self.unresolve)
 
     def _who(self) -> str:
         who = os.environ.get("USER") or os.environ.get("USERNAME") or "someone"

@@ -194,11 +194,19 @@ class RailfiestaApp(App[None]):
     def _register_themes(self, wanted: str | None) -> None:
         """Register every good theme file (a bad one is named in a toast and the log, and
         the others still load), then switch to ``wanted``. Under NO_COLOR (Textual then
-        draws in greys) the default theme gives way to the black-and-white one."""
+        draws in greys) the default theme gives way to the black-and-white one.
+
+        Textual's built-in themes are unregistered once a theme file loaded: the console
+        offers (``t``, the palette, ``--theme``) what ``[ui] theme`` accepts
+        (``core.config.theme_names``: the files of the ``themes`` package), nothing else."""
         themes, errors = load_theme_files(self.THEME_FOLDERS)
         for theme in themes:
             self.register_theme(theme)
         self.own_themes = [theme.name for theme in themes]
+        if self.own_themes:
+            for name in list(self.available_themes):
+                if name not in self.own_themes:
+                    self.unregister_theme(name)
         for error in errors:
             self._startup_warnings.append(f"theme file skipped: {error}")
         if wanted is None or (wanted == DEFAULT_THEME and self.no_color):
@@ -212,6 +220,8 @@ class RailfiestaApp(App[None]):
             )
             if DEFAULT_THEME in self.available_themes:
                 self.theme = DEFAULT_THEME
+            elif self.own_themes:  # the default's file is bad: the first good one
+                self.theme = self.own_themes[0]
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The console's colour variables for themes that do not set them."""

@@ -8,6 +8,7 @@ import pytest
 from core.conflicts import (
     ConflictRow,
     EditPart,
+    ResolutionHistory,
     conflict_rows,
     edit_parts,
     edited_value,
@@ -111,3 +112,25 @@ def test_typed_values_are_text_for_text_and_json_otherwise() -> None:
     assert typed_value({"testrail": 3, "base": 1, "testfiesta": 2}, "4") == 4
     with pytest.raises(ValueError, match="holds int, not text"):
         typed_value({"testrail": 3, "base": 1, "testfiesta": 2}, "four")
+
+
+def test_resolution_history_takes_back_the_newest_choice_first() -> None:
+    history = ResolutionHistory()
+    history.record(["c1"], winner="testrail")
+    assert history.last_choice == ("c1", "testrail")
+    history.record(["c2", "c3", "c4"], winner="testrail")  # a "same for the rest" batch
+    assert history.last_choice == ("c1", "testrail")
+    history.record(["c5"])  # an edited value: nothing for D to repeat
+    assert history.last_choice is None and len(history) == 3
+    asked: list[str] = []
+
+    def unresolve(conflict_id: str) -> bool:
+        asked.append(conflict_id)
+        return conflict_id != "c3"  # a cycle applied c3 meanwhile
+
+    assert history.undo(unresolve) == (["c5"], 1)
+    assert history.undo(unresolve) == (["c2", "c4"], 3)
+    assert asked == ["c5", "c2", "c3", "c4"]
+    assert history.undo(unresolve) == (["c1"], 1)
+    assert history.undo(unresolve) == ([], 0)
+    assert len(history) == 0 and history.last_choice is None

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, InvalidThemeError
 from textual.widgets import ProgressBar
 from textual.widgets._toast import Toast
 
+from core.config import theme_names
 from core.events import Activity, Progress
 from core.http import RateLimitWait, Retrying
 from core.migrate import KindCount, MigrationReport
@@ -241,18 +242,23 @@ async def test_themes_register_and_unknown_falls_back(
 ) -> None:
     app = RailfiestaApp(make_service(), theme="railfiesta-high-contrast")
     async with app.run_test() as pilot:
-        assert set(app.available_themes) >= THEMES
+        # what [ui] theme accepts, and nothing else (no Textual built-in theme)
+        assert set(app.available_themes) == THEMES == set(theme_names())
         assert app.theme == "railfiesta-high-contrast"
         assert app.get_css_variables()["synced"] == "#00ff66"
-        app.theme = "textual-dark"  # a built-in theme still gets the console's colours
-        await pilot.pause()
-        assert app.get_css_variables()["conflict"]
+        with pytest.raises(InvalidThemeError):
+            app.theme = "textual-dark"
+        assert app.theme == "railfiesta-high-contrast"
 
-    app = RailfiestaApp(make_service(), theme="no-such-theme")
-    async with app.run_test() as pilot:
-        assert app.theme == DEFAULT_THEME
-        await pilot.pause()
-        assert "unknown theme 'no-such-theme'" in log_text(app)
+    for wanted in ("no-such-theme", "textual-dark"):
+        app = RailfiestaApp(make_service(), theme=wanted)
+        async with app.run_test() as pilot:
+            assert app.theme == DEFAULT_THEME
+            await pilot.pause()
+            assert (
+                f"unknown theme {wanted!r}; using railfiesta-dark. Known: railfiesta-dark, "
+                "railfiesta-high-contrast, railfiesta-light" in " ".join(log_text(app).split())
+            )
 
 
 # ---------------------------------------------------------------------------------- pieces

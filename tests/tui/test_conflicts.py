@@ -305,6 +305,40 @@ async def test_u_takes_the_last_choice_back_before_a_sync(world: World) -> None:
         assert app.service.conflict_counts() == (3, 0)
 
 
+async def test_u_still_takes_choices_back_after_the_screen_closes_and_opens_again(
+    world: World,
+) -> None:
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_conflicts(pilot, app)
+        first = screen.current
+        assert first is not None
+        await pilot.press("greater_than_sign")
+        second = screen.current
+        assert second is not None and second != first
+        await pilot.press("less_than_sign")
+        assert app.service.conflict_counts() == (1, 2)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConflictsScreen))
+        screen = await open_conflicts(pilot, app)
+        # the newest choice first: TestFiesta's value for the second conflict
+        await pilot.press("u")
+        assert app.service.conflict(second)["resolution"] is None
+        assert app.service.conflict(first)["resolution"]["winner"] == "testrail"
+        assert screen.current == second
+        assert app.service.conflict_counts() == (2, 1)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConflictsScreen))
+        screen = await open_conflicts(pilot, app)
+        await pilot.press("u")
+        assert app.service.conflict(first)["resolution"] is None
+        assert screen.current == first
+        assert app.service.conflict_counts() == (3, 0)
+        assert len(app.service.resolutions) == 0
+        await pilot.press("u")  # nothing left: says so, changes nothing
+        assert app.service.conflict_counts() == (3, 0)
+
+
 async def test_capital_d_repeats_the_choice_for_the_rest_of_the_field(world: World) -> None:
     saved = world.tr_case_id("Pay with a saved Visa card")
     gift = world.tr_case_id("Pay with a gift card and points")

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandPalette
 from textual.filter import Monochrome
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, OptionList
 from textual.widgets._toast import Toast
 
+from core.config import theme_names
 from core.service import Service
 from emulators.testrail import ops
 from tests.helpers import emulate
@@ -217,7 +219,30 @@ async def test_t_cycles_the_themes_and_the_palette_names_each(
             seen.append(app.theme)
         assert seen == ["railfiesta-high-contrast", "railfiesta-light", "railfiesta-dark"]
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {"Theme: dark", "Theme: light", "Theme: high-contrast"} <= set(titles)
+        # the palette offers the themes [ui] theme accepts, and only those
+        assert [t for t in titles if "theme" in t.lower()] == [
+            "Next theme",
+            "Theme: dark",
+            "Theme: high-contrast",
+            "Theme: light",
+        ]
+        # Textual's own theme search (its palette of every registered theme) too
+        app.search_themes()
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CommandPalette)
+                and bool(app.screen.query(OptionList))
+                and app.screen.query_one(OptionList).option_count == 3
+            ),
+        )
+        await pilot.pause(0.2)
+        options = app.screen.query_one(OptionList)
+        shown = sorted(str(options.get_option_at_index(i).prompt) for i in range(3))
+        assert options.option_count == 3
+        assert [line.split()[0] for line in shown] == sorted(theme_names())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette))
 
 
 async def test_a_bad_theme_file_is_reported_and_the_others_load(

@@ -264,10 +264,6 @@ class ConflictsScreen(Screen[None]):
         self.views: list[ConflictView] = []
         #: the id of the conflict shown (None: there is none)
         self.current: str | None = None
-        #: the last choice made here: (conflict id, winner), for ``D``
-        self.last_choice: tuple[str, str] | None = None
-        #: batches of conflict ids chosen here, newest last, for ``u``
-        self.undo_stack: list[list[str]] = []
         self.loaded = False
         #: bumped by every choice: a read that began before it is dropped
         self._generation = 0
@@ -506,8 +502,7 @@ class ConflictsScreen(Screen[None]):
             self.notify("A sync applied this conflict meanwhile.", timeout=3)
             await self._reread()
             return
-        self.last_choice = (view.id, winner)
-        self.undo_stack.append([view.id])
+        self.service.resolutions.record([view.id], winner=winner)
         await self._reread()
         self._move_on()
 
@@ -534,8 +529,7 @@ class ConflictsScreen(Screen[None]):
         async def saved(done: bool | None) -> None:
             if not done:
                 return
-            self.last_choice = None  # a typed value belongs to one record
-            self.undo_stack.append([view.id])
+            self.service.resolutions.record([view.id])  # a typed value: not for D
             await self._reread()
             self._move_on()
 
@@ -543,21 +537,19 @@ class ConflictsScreen(Screen[None]):
         self.app.push_screen(EditValue(heading, parts, save), saved)
 
     async def action_undo(self) -> None:
-        """``u``: take back the last choice made here (a ``D`` batch as a whole), if no sync
-        has applied it yet; the conflict is shown open again."""
-        if not self.undo_stack:
+        """``u``: take back the last choice made (a ``D`` batch as a whole), if no sync has
+        applied it yet; the conflict is shown open again. The choices are kept by the service
+        (``Service.resolutions``), so closing and reopening this screen keeps them."""
+        if not len(self.service.resolutions):
             self.notify("Nothing to undo here.", timeout=3)
             return
-        batch = self.undo_stack.pop()
-        undone = [cid for cid in batch if await asyncio.to_thread(self.service.unresolve, cid)]
-        self.last_choice = None
+        undone, total = await asyncio.to_thread(self.service.undo_resolution)
         await self._reread()
         if undone:
             self._go(undone[0])
-        if len(undone) < len(batch):
+        if len(undone) < total:
             self.notify(
-                f"{len(batch) - len(undone)} of {len(batch)} were applied by a sync already: "
-                "they stay.",
+                f"{total - len(undone)} of {total} were applied by a sync already: they stay.",
                 severity="warning",
                 timeout=4,
             )
@@ -565,14 +557,14 @@ class ConflictsScreen(Screen[None]):
     async def action_same_for_rest(self) -> None:
         """``D``: the last choice (``>`` or ``<``) for every other open conflict on the same
         field, after a yes."""
-        if self.last_choice is None:
+        if self.service.resolutions.last_choice is None:
             self.notify(
                 "Choose > or < first: D then makes that choice for the rest of the field.",
                 severity="warning",
                 timeout=4,
             )
             return
-        conflict_id, winner = self.last_choice
+        conflict_id, winner = self.service.resolutions.last_choice
         try:
             rest = await asyncio.to_thread(self.service.rest_of_field, conflict_id)
         except KeyError:
@@ -594,7 +586,8 @@ class ConflictsScreen(Screen[None]):
             if not yes:
                 return
             done = await asyncio.to_thread(self.service.resolve_rest, conflict_id, winner)
-            self.undo_stack.append([e["conflict"]["id"] for e in done])
+            ids = [str(e["conflict"]["id"]) for e in done]
+            self.service.resolutions.record(ids, winner=winner)
             await self._reread()
             self._move_on()
 
