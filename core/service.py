@@ -1545,6 +1545,26 @@ class Service:
 
     # ------------------------------------------------------------------ badges
 
+    def badges(
+        self, nodes: Iterable[TreeNode], *, pair_index: int = 0
+    ) -> dict[str, tuple[str, str | None]]:
+        """``(state, linked key)`` by record key for every node given and their children,
+        as the state store says now: the link a migration or sync cycle wrote since the
+        nodes were read (None: not linked) and the state :meth:`sync_states` gives under
+        that link. State store only (what the last cycle observed and wrote): no request."""
+        store = self._state()
+        attention = attention_from_store(store, self._pair_ids())
+        pair = self._pair_id.get(pair_index)
+        found: dict[str, tuple[str, str | None]] = {}
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            linked = store.linked(node.key)
+            state = record_state(node.key, linked, attention, updated=node.updated, pair=pair)
+            found[node.key] = (state, linked)
+            stack.extend(node.children)
+        return found
+
     def sync_states(self, nodes: Iterable[TreeNode], *, pair_index: int = 0) -> dict[str, str]:
         """Where each record stands, by key, for every node given and their children:
         ``synced``, ``pending``, ``conflict`` or ``only-here`` under the rule of

@@ -380,6 +380,7 @@ class RailfiestaApp(App[None]):
 
     def _attached_news(self, finished: bool) -> None:
         if self._main is not None and self._main.is_mounted:
+            self._main.refresh_badges(force=finished)
             self._main.live_refresh(force=finished)
 
     @on(SyncCycleStarted)

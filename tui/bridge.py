@@ -85,7 +85,9 @@ class EventBridge:
         elif isinstance(event, SyncFinished):
             report = event.report
             self._post(
-                SyncCycleFinished(report.testrail_project, sync_line(report), report.exit_code)
+                SyncCycleFinished(
+                    report.testrail_project, sync_line(report), report.exit_code, report.writes
+                )
             )
         elif isinstance(event, WatchPaused):
             self.log("info", "sync is off: waiting" if event.paused else "sync is on: watching")

@@ -132,11 +132,13 @@ class SyncCycleStarted(Message):
 @dataclass
 class SyncCycleFinished(Message):
     """One pair's sync cycle ended: ``project`` (TestRail), ``summary`` one line for the
-    progress row, ``exit_code`` as the CLI's (0 clean, 1 pending, 2 failures)."""
+    progress row, ``exit_code`` as the CLI's (0 clean, 1 pending, 2 failures), ``writes``
+    the write operations that landed (``SyncReport.writes``)."""
 
     project: str
     summary: str
     exit_code: int
+    writes: int = 0
 
 
 @dataclass

@@ -50,6 +50,49 @@ def trees(app: RailfiestaApp) -> tuple[ProjectTree, ProjectTree]:
 # ---------------------------------------------------------------------------------- badges
 
 
+async def test_badges_follow_a_sync_cycle_without_reading_the_projects_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=6)
+    tr = env.testrail_state
+    app = RailfiestaApp(env.service())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await migrated(pilot, app)
+        _, right = trees(app)
+        assert {right.state_of(r.key) for r in right.records()} == {"synced"}
+        with tr.lock:
+            first = sorted(tr.cases)[0]
+            title = tr.cases[first]["title"]
+            ops.update_case(tr, first, {"title": "Edited in TestRail"}, None)
+        tf_state = env.testfiesta.state.testfiesta
+        row = next(
+            r
+            for r in tf_state.db.cases.values()
+            if r.get("externalId", "").endswith(f"/case/{first}") and not r["deletedAt"]
+        )
+        tf_state.update(row, {"name": "Edited in TestFiesta"})
+        reads: list[str] = []
+        for name in ("testfiesta_pane", "testrail_pane"):
+            real = getattr(app.service, name)
+
+            async def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
+                reads.append(_name)
+                return await _real(*args)
+
+            monkeypatch.setattr(app.service, name, counted)
+        await app.service.sync()  # the cycle ends: SyncCycleFinished reaches the screen
+        [entry] = app.service.conflicts()
+        tf_key = entry["conflict"]["testfiesta"]
+        await wait_for(pilot, lambda: right.state_of(tf_key) == "conflict")
+        others = {right.state_of(r.key) for r in right.records() if r.key != tf_key}
+        assert others == {"synced"}
+        # the name in the pane is still the one read before the edit: only the badge changed
+        record = right.record(tf_key)
+        assert record is not None and record.name == title
+        await pilot.pause(0.3)
+        assert reads == []  # no pane read either project again: the store said it all
+
+
 async def test_badges_show_conflict_and_synced_and_the_link_lights_up_across(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,6 +59,8 @@ RETRY_NOTICE_SECONDS = 3.0
 #: Seconds between two reloads of the panes while a migration or sync writes (and at least
 #: this long after the last reload ended, so a big project is not read without pause).
 LIVE_RELOAD_SECONDS = 2.0
+#: Seconds between two badge refreshes (state store only) while records arrive.
+BADGE_SECONDS = 0.5
 #: Setup stages of a migration, left out of the progress per kind.
 SETUP_STAGES = frozenset({"project", "fields", "templates"})
 #: Before the cause, in the note shown when the service cannot open.
@@ -133,6 +135,8 @@ class MainScreen(Screen[None]):
         #: monotonic time of the last live reload of the panes (None: none yet)
         self._live_reloaded: float | None = None
         self._filter_timer: Timer | None = None
+        #: monotonic time of the last badge refresh (None: none yet)
+        self._badges_refreshed: float | None = None
         #: the filter line shows (``/`` until escape)
         self.filtering = False
 
@@ -268,6 +272,23 @@ class MainScreen(Screen[None]):
         self._live_reloaded = now
         self.reload_panes()
 
+    def refresh_badges(self, *, force: bool = False) -> None:
+        """Redraw both panes' badges and links from the state store (``Service.badges``:
+        no request), at most every :data:`BADGE_SECONDS` while records arrive (``force``:
+        now, a run ended)."""
+        now = time.monotonic()
+        if not self._service_open or (
+            not force
+            and self._badges_refreshed is not None
+            and now - self._badges_refreshed < BADGE_SECONDS
+        ):
+            return
+        self._badges_refreshed = now
+        for pane in (self.testrail_pane, self.testfiesta_pane):
+            if pane.loaded:
+                pane.refresh_badges()
+        self._update_status()
+
     def show_sync(self, message: SyncNews) -> None:
         """This console's sync: a cycle began, a pair's cycle ended (the panes reload), or
         the watch paused/resumed."""
@@ -277,7 +298,9 @@ class MainScreen(Screen[None]):
             self.progress.start("Syncing: reading both projects…")
         elif isinstance(message, SyncCycleFinished):
             self.progress.finish(message.exit_code < 2, message.summary)
-            self.live_refresh(force=True)
+            self.refresh_badges(force=True)  # what the cycle found, from the state store
+            if message.writes:  # records changed on a side: read them
+                self.live_refresh(force=True)
         self.refresh_sync()
 
     # ------------------------------------------------------------------ status
@@ -394,6 +417,7 @@ class MainScreen(Screen[None]):
             if message.stage not in SETUP_STAGES:
                 self.kinds.step(message.project, message.stage, message.done, message.total)
             if message.stage not in SETUP_STAGES | {"reading"} and message.done:
+                self.refresh_badges()  # links written so far: at once, from the store
                 self.live_refresh()  # records arrive: show them
         elif isinstance(message, ServerWaiting):
             side = SIDE_NAMES.get(message.side, message.side)
@@ -413,6 +437,7 @@ class MainScreen(Screen[None]):
             self.progress.finish(message.ok, message.summary)
             self._outcome_all_linked = message.ok and message.complete
             self.testfiesta_pane.migrating(False)
+            self.refresh_badges(force=True)
             if not message.ok:  # the retries gave up
                 for side in SIDE_NAMES:
                     row = self.header.row(side)

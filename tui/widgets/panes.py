@@ -178,15 +178,16 @@ class ProjectPane(Vertical):
 
     def refresh_badges(self, records: list[TreeNode] | None = None) -> None:
         """Ask the service where ``records`` (default: every record the tree holds) stand
-        and redraw their badges (``Service.sync_states``)."""
+        now and redraw their badges, with the links a migration or sync wrote since the
+        tree was read (``Service.badges``: the state store, no request to either server)."""
         tree = self.project_tree
         try:
-            states = self.service.sync_states(
+            badges = self.service.badges(
                 tree.records() if records is None else records, pair_index=self.pair_index
             )
         except RuntimeError:  # the service closed meanwhile
             return
-        tree.set_states(states)
+        tree.set_badges(badges)
 
     def _connected(self) -> None:
         self._loaded_once = True

@@ -576,6 +576,15 @@ class ProjectTree(Tree[PaneItem]):
         self.states.update(states)
         self._refresh_labels()
 
+    def set_badges(self, badges: dict[str, tuple[str, str | None]]) -> None:
+        """Take ``(state, linked key)`` of some records (``Service.badges``): the records
+        the tree holds get the link, their lines the state; one redraw."""
+        for key, (_state, linked) in badges.items():
+            record = self._records.get(key)
+            if record is not None:
+                record.linked = linked
+        self.set_states({key: state for key, (state, _linked) in badges.items()})
+
     def _refresh_labels(self) -> None:
         """Redraw the lines (labels changed, not the shape of the tree nor the width of a
         line: every badge is two cells)."""
