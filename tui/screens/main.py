@@ -66,7 +66,7 @@ SETUP_STAGES = frozenset({"project", "fields", "templates"})
 #: Before the cause, in the note shown when the service cannot open.
 NOT_STARTED = "Neither server was contacted: "
 #: Seconds the filter waits after a key before it narrows the trees ...
-FILTER_DELAY = 0.12
+FILTER_DELAY = 0.15
 #: ... and before it asks TestRail for matching cases (one request per suite, so only from
 #: this many characters on: the request budget is 180 a minute on TestRail Cloud).
 SEARCH_DELAY = 0.3

@@ -686,12 +686,16 @@ class ProjectTree(Tree[PaneItem]):
         that match (found by the server in sections not opened yet); they are kept as those
         sections' leaves. Returns how many records match."""
         text = text.strip()
+        added = 0
         for leaf in extra:
             if leaf.key not in self._records and leaf.parent in self._records:
                 self._records[leaf.key] = leaf
                 self._leaves.setdefault(leaf.parent, []).append(leaf)
+                added += 1
         if not text and not self.filter_text:
             return len(self._records)
+        if text == self.filter_text and not added:  # the same lines: nothing to rebuild
+            return self._count_matching(text)
         if not self.filter_text:
             self._before_filter = self.expanded_keys()
         path = self._cursor_path()
@@ -703,6 +707,10 @@ class ProjectTree(Tree[PaneItem]):
         self._reopen = reopen
         self._build_top(first=False)
         self._place_cursor(path)
+        return self._count_matching(text)
+
+    def _count_matching(self, text: str) -> int:
+        """How many records the filter ``text`` matches (all of them for "")."""
         needle = text.casefold()
         if not text:
             return len(self._records)
