@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import KindParity, parity
+from core.engine.plan import CREATE, LINK
 from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
@@ -618,9 +619,12 @@ class ProjectMigration:
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
             done = Counter(cycle.applied.done if cycle.applied else {})
             # a run copied to TestFiesta gets its executions there; the next pass pairs them
-            # with TestRail's tests and copies the results onto them
-            for _ in range(2):
-                if not any(op.kind == "run" and op.action == "create" for op in cycle.plan.writes):
+            # with TestRail's tests and copies the results onto them. A run linked to the copy
+            # an interrupted migration left (a create whose answer was lost) needs that pass too
+            for _ in range(3):
+                if not any(
+                    op.kind == "run" and op.action in (CREATE, LINK) for op in cycle.plan.operations
+                ):
                     break
                 cycle = await engine.run(settings, on_progress=self.apply_progress)
                 done.update(cycle.applied.done if cycle.applied else {})
