@@ -150,6 +150,9 @@ def _write_parity(report: MigrationReport, out: TextIO) -> None:
                     else ""
                 )
                 out.write(f"{kind}s {what}: {shown}{more}\n")
+    for kind, count in report.parity.items():
+        for note in count.notes:
+            out.write(f"{kind}s: {note}\n")
     if any(not count.compared for count in report.parity.values()):
         out.write("- : counted by link (TestFiesta's API lists no such records to compare)\n")
 
