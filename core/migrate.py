@@ -66,8 +66,8 @@ NOT_MIGRATED = (
 
 #: Kinds counted in the report by their links (label per kind), in the report's order.
 LINKED_KINDS = {
-    "config_group": "configuration groups",
-    "config": "configurations",
+    "config_group": "config_groups",
+    "config": "configs",
     "milestone": "milestones",
     "run": "runs",
     "plan": "plans",

@@ -703,7 +703,7 @@ class ShimApi:
             raise not_found(f"plan {call.ids[0]} not found")
         if plan["archivedAt"] is None:
             self.state.update(plan, {"archivedAt": self.state.now()})
-        return without_nulls(self._shim_plan(plan), "milestone_id", "completed_on")
+        return without_nulls(self._shim_plan(plan), "milestone_id", "completed_on", "description")
 
     # --- configurations ----------------------------------------------------------------------
 
