@@ -275,3 +275,21 @@ async def test_a_run_milestone_and_a_plan_name_changed_in_testfiesta_reach_testr
     assert pair.tr.plans[pair.plan["id"]]["name"] == "Release 3.0 plan (final)"
     assert beta["uid"] not in nightly["customFields"]["milestoneUids"]
     assert again.writes == 0
+
+
+async def test_a_plan_closed_in_testrail_is_closed_in_testfiesta_with_its_runs(
+    pair: PlanPair,
+) -> None:
+    with pair.tr.lock:
+        runs.close_plan(pair.tr, pair.plan["id"])
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+        [again] = await service.sync()
+    assert report.applied is not None and not report.applied.failed, report.applied.failed
+    assert report.applied.done["update testfiesta plan"] == 1
+    assert report.applied.done["update testfiesta run"] == 4
+    [plan] = pair.tf.db.plans.values()
+    assert plan["archivedAt"] is not None
+    assert all(r["archivedAt"] is not None for r in pair.tf_runs({"Full regression", "Smoke"}))
+    assert pair.tf_runs({"Nightly"})[0]["archivedAt"] is None
+    assert again.writes == 0
