@@ -9,6 +9,12 @@ upsert for steps (DESIGN §12.2: the shim's update_case takes no steps), which n
 ``externalId`` (a case created in TestFiesta has none, so its steps cannot be written and the
 operation says so); ``DELETE /cases/{id}``.
 
+Milestones (``GET``/``POST``/``PATCH /milestones``), plans (``GET``/``POST``/``PATCH
+/plans``, the shim's ``close_plan``) and the shim's configuration groups and configurations
+(``get_configs``, ``add_config_group``, ``add_config``, ``update_config*``) are listed every
+cycle; a run's configurations travel as ``configs: ["<group>:<option>"]`` and in its plan's
+``testRuns`` ``configuration``.
+
 Values are canonical in TestRail's vocabulary (priority, type and template names as TestRail
 spells them), so the two sides compare equal; this module translates through ``[mapping]``.
 """

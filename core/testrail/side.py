@@ -6,6 +6,11 @@ with ``updated_after`` = the newest ``updated_on`` seen minus :data:`OVERLAP` (1
 timestamps, clocks that differ); a full observation reads every case, so deletions show
 (they leave no tombstone, §9). Suite mode 3 re-reads ``get_suites`` too.
 
+Milestones (``get_milestones``, sub-milestones flattened in), configuration groups and
+configurations (``get_configs``) and plans (``get_plans``, then ``get_plan`` per open plan for
+its entries) are re-listed every cycle (small, no time filter, §6); the runs of plan entries
+are observed as runs (``get_runs`` leaves them out, §5.11).
+
 Folders: in suite mode 1 and 2 the master suite is the anchor (linked to TestFiesta's root
 folder) and sections hang under ``tr:suite:<id>``; a suite-mode-2 baseline is a folder; in
 suite mode 3 every suite is a folder under the anchor ``tr:root:<project id>``.

@@ -293,3 +293,25 @@ async def test_a_plan_closed_in_testrail_is_closed_in_testfiesta_with_its_runs(
     assert all(r["archivedAt"] is not None for r in pair.tf_runs({"Full regression", "Smoke"}))
     assert pair.tf_runs({"Nightly"})[0]["archivedAt"] is None
     assert again.writes == 0
+
+
+async def test_a_milestone_made_in_testfiesta_reaches_testrail_with_its_dates(
+    pair: PlanPair,
+) -> None:
+    project_uid = pair.tf_milestone("Release 3.0")["projectUid"]
+    row = pair.tf.new_envelope("milestone", "Hotfix 3.0.1", project_uid)
+    row["description"] = "Payment fix"
+    row["customFields"] = {"startDate": "2026-04-03T00:00:00.000Z",
+                           "dueAt": "2026-04-06T00:00:00.000Z", "status": 23}  # fmt: skip
+    pair.tf.db.milestones[row["uid"]] = row
+    async with pair.env.service() as service:
+        [report] = await service.sync()
+        [again] = await service.sync()
+    assert report.applied is not None and not report.applied.failed, report.applied.failed
+    assert report.applied.done["create testrail milestone"] == 1
+    [made] = [m for m in pair.tr.milestones.values() if m["name"] == "Hotfix 3.0.1"]
+    assert (made["description"], made["start_on"], made["due_on"]) == (
+        "Payment fix", DUE + 86400, DUE + 4 * 86400,
+    )  # fmt: skip
+    assert made["parent_id"] is None and made["is_completed"] is False
+    assert again.writes == 0
