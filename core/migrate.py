@@ -65,6 +65,30 @@ NOT_MIGRATED = (
 )
 
 
+#: Kinds counted in the report by their links (label per kind), in the report's order.
+LINKED_KINDS = {
+    "config_group": "config_groups",
+    "config": "configs",
+    "milestone": "milestones",
+    "run": "runs",
+    "plan": "plans",
+    "result": "results",
+}
+#: Kinds in the parity report, in its order.
+PARITY_KINDS = ("folder", "case", "config_group", "config", "milestone", "run", "plan", "test",
+                "result")  # fmt: skip
+#: What the parity of a kind does not show (testfiesta-api.md §7.6, §7.7), said under it.
+PARITY_NOTES = {
+    "milestone": "a sub-milestone's parent is kept in railfiesta's links only: TestFiesta v1 "
+    "milestones have no parent field; TestRail's started flag is not carried (a TestFiesta "
+    "milestone status is an org-defined uid: new milestones get the status of one the project "
+    "has, else 23); TestFiesta requires start and due dates: a milestone without one gets the "
+    "other (or started_on/completed_on), see core.testrail.side.milestone_dates",
+    "plan": "TestFiesta plans have no entries: each TestRail entry run is a TestFiesta run of "
+    "the plan with its configuration; include_all entries arrive as their resolved cases",
+}
+
+
 def instance_identity(testrail_url: str) -> str:
     """How migrated records name their TestRail: host (lower case, default port dropped) and
     path, without ``/index.php``. ``HTTPS://Acme.TestRail.io:443/`` -> ``acme.testrail.io``."""
@@ -640,16 +664,15 @@ class ProjectMigration:
         for kind, label in (
             ("folder", "folders"),
             ("case", "cases"),
-            ("run", "runs"),
-            ("result", "results"),
+            *LINKED_KINDS.items(),
         ):
             on_testrail = sum(1 for r in tr_records.values() if r.kind == kind)
-            if kind in ("run", "result") and not on_testrail and not creates[kind]:
+            if kind in LINKED_KINDS and not on_testrail and not creates[kind]:
                 continue  # a project without runs: the report stays about what it has
             count = self.report.kinds.setdefault(label, KindCount())
             count.testrail = on_testrail
-            count.created = creates[kind]
-            if kind in ("run", "result"):
+            count.created = creates[kind] - testfiesta.found_existing[kind]
+            if kind in LINKED_KINDS:
                 count.testfiesta = sum(
                     1
                     for r in tr_records.values()
@@ -706,9 +729,12 @@ class ProjectMigration:
             tf_records,
             self.store.linked,
             observed=observed,
-            kinds=[k for k in ("folder", "case", "run", "test", "result") if k in present],
+            kinds=[k for k in PARITY_KINDS if k in present],
             skip={anchor, *(k for k in tr_records if k.startswith("tr:suite:"))},
         )
+        for kind, note in PARITY_NOTES.items():
+            if kind in self.report.parity:
+                self.report.parity[kind].notes.append(note)
         for check in self.report.parity.values():
             if check.differing:
                 self._warn(
