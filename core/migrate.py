@@ -34,6 +34,7 @@ from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
+from core.kinds import KINDS
 from core.mapping import (
     ESTIMATE_FIELD,
     REFS_FIELD,
@@ -635,17 +636,18 @@ class ProjectMigration:
             creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
         for kind, label in (
             ("folder", "folders"),
+            ("shared_step", "shared steps"),
             ("case", "cases"),
             ("run", "runs"),
             ("result", "results"),
         ):
             on_testrail = sum(1 for r in tr_records.values() if r.kind == kind)
-            if kind in ("run", "result") and not on_testrail and not creates[kind]:
+            if kind not in ("folder", "case") and not on_testrail and not creates[kind]:
                 continue  # a project without runs: the report stays about what it has
             count = self.report.kinds.setdefault(label, KindCount())
             count.testrail = on_testrail
             count.created = creates[kind]
-            if kind in ("run", "result"):
+            if kind not in ("folder", "case"):
                 count.testfiesta = sum(
                     1
                     for r in tr_records.values()
@@ -702,7 +704,7 @@ class ProjectMigration:
             tf_records,
             self.store.linked,
             observed=observed,
-            kinds=[k for k in ("folder", "case", "run", "test", "result") if k in present],
+            kinds=[k for k in KINDS if k in present],
             skip={anchor, *(k for k in tr_records if k.startswith("tr:suite:"))},
         )
         for check in self.report.parity.values():

@@ -72,7 +72,7 @@ _INDEX = "index:"
 
 #: Kinds whose every base is needed every cycle (their listings are always complete), so
 #: their keys are indexed per pair: ``index:bases:<scope>:<kind>``.
-LISTED_KINDS = frozenset({"folder", "run"})
+LISTED_KINDS = frozenset({"folder", "run", "shared_step"})
 
 
 def _listed_index(base: dict[str, Any]) -> str:

@@ -419,6 +419,44 @@ class TestFiestaClient:
         )
         return result
 
+    # ------------------------------------------------------------------ shared steps
+
+    async def list_shared_steps(self, project: str) -> list[dict[str, Any]]:
+        """Every live shared step of the project (``GET /shared-steps``, S1; ``{uid, name,
+        steps, updatedAt ...}``)."""
+        return await self._list(f"/projects/{quote(project)}/shared-steps", "GET /shared-steps")
+
+    async def create_shared_step(self, project: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /shared-steps`` (CreateSharedStepDto: ``name``*, ``steps``* of
+        SharedStepItem; testfiesta-api.md §3.4); the new shared step."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/shared-steps",
+            endpoint="POST /shared-steps",
+            body=dict(body),
+        )
+        return result
+
+    async def update_shared_step(
+        self, project: str, uid: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``PATCH /shared-steps/{id}`` (UpdateSharedStepDto: ``name``, ``steps``)."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/shared-steps/{uid}",
+            endpoint="PATCH /shared-steps/{id}",
+            body=dict(body),
+        )
+        return result
+
+    async def delete_shared_step(self, project: str, uid: int) -> None:
+        """``DELETE /shared-steps/{id}`` (S5)."""
+        await self.request(
+            "DELETE",
+            f"/projects/{quote(project)}/shared-steps/{uid}",
+            endpoint="DELETE /shared-steps/{id}",
+        )
+
     # ------------------------------------------------------------------ bulk upsert
 
     async def upsert_data(self, project: str, entities: Mapping[str, Sequence[Any]]) -> None:

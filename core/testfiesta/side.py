@@ -31,6 +31,7 @@ from core.model import (
     case_from_values,
     case_values,
     key_id,
+    step_values,
     tf_key,
     tr_key,
 )
@@ -40,6 +41,9 @@ from core.testfiesta.adapter import (
     case_payload,
     case_record,
     iso8601,
+    shared_step_origin,
+    shared_step_payload,
+    steps_from_testfiesta,
     steps_payload,
     unix_seconds,
 )
@@ -65,7 +69,9 @@ BATCH_SIZES = {("testfiesta", "case"): CASE_BATCH, ("testfiesta", "result"): RES
 #: "archive"``); v1 has no archive flag for cases.
 ARCHIVE_TAG = "Deleted in TestRail"
 
-_EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case|run)/(?P<id>\d+)$")
+_EXTERNAL = re.compile(
+    r"^(?P<identity>.+)/(?P<kind>suite|section|case|run|shared_step|attachment)/(?P<id>[\w-]+)$"
+)
 
 #: First line of a result copied from TestRail: who added it, when, and its TestRail id (the
 #: shim's add_result takes only a status and a comment, so the original author and time
@@ -134,6 +140,8 @@ class TestFiestaSide:
         #: execution uid -> its run's uid, for every execution read (bulk result writes)
         self.execution_runs: dict[int, int] = {}
         self.listed: dict[str, list[str]] = {"folder": [], "case": []}
+        #: shared step key -> the externalId its items carry (kept when its steps change)
+        self._shared_external: dict[str, str] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -205,6 +213,30 @@ class TestFiestaSide:
                 del values[name]
         return Record("case", record.key, values, self._origin(row), record.updated_on)
 
+    def shared_step_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``GET /shared-steps`` row as a shared step record: ``title`` (its ``name``) and
+        ``steps`` (each SharedStepItem's ``description``/``expectedResult`` as a step's
+        ``content``/``expected``); its origin is the ``externalId`` kept in the first item's
+        id (:func:`core.testfiesta.adapter.shared_step_origin`)."""
+        steps = [
+            step_values(replace(step, shared_step=None))
+            for step in steps_from_testfiesta(
+                s for s in row.get("steps") or [] if isinstance(s, Mapping)
+            )
+        ]
+        external = shared_step_origin(row)
+        key = tf_key("shared_step", row["uid"])
+        if external:
+            self._shared_external[key] = external
+        origin = self._origin({"externalId": external, "source": SOURCE}) if external else None
+        return Record(
+            "shared_step",
+            key,
+            {"title": str(row.get("name") or ""), "steps": steps},
+            origin,
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
+        )
+
     async def _folders(self) -> list[dict[str, Any]]:
         rows = await self.client.list_folders(self.ctx.project_key)
         live = [r for r in rows if not r.get("deletedAt")]
@@ -223,7 +255,9 @@ class TestFiestaSide:
         """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
         "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each."""
         if self.ctx.fresh:
-            return Observation({}, frozenset({"folder", "case", "run", "test"}), dict(cursor or {}))
+            return Observation(
+                {}, frozenset({"folder", "shared_step", "case", "run", "test"}), dict(cursor or {})
+            )
         records: dict[str, Record] = {}
         with stage("folders"):
             folders = await self._folders()
@@ -234,6 +268,10 @@ class TestFiestaSide:
                 continue
             record = self.folder_record(row)
             records[record.key] = record
+        with stage("shared steps"):
+            for row in await self.client.list_shared_steps(self.ctx.project_key):
+                record = self.shared_step_record(row)
+                records[record.key] = record
         since = None if full or cursor is None else cursor.get("cases")
         newest = int(since or 0)
         listed: list[str] = []
@@ -265,7 +303,9 @@ class TestFiestaSide:
                 records, None if full or cursor is None else cursor.get("executions"), linked
             )
         complete = frozenset(
-            {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
+            {"folder", "shared_step", "case", "run", "test"}
+            if since is None
+            else {"folder", "shared_step", "run"}
         )
         return Observation(
             records,
@@ -451,6 +491,11 @@ class TestFiestaSide:
                     continue
                 self._rows[key] = dict(row)
                 found[key] = self.case_record(row)
+        if any(k.startswith("tf:shared_step:") for k in wanted):
+            for row in await self.client.list_shared_steps(self.ctx.project_key):
+                record = self.shared_step_record(row)
+                if record.key in wanted:
+                    found[record.key] = record
         return found
 
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
@@ -477,6 +522,12 @@ class TestFiestaSide:
                 match = _RESULT_ID.match(str(row.get("comment") or ""))
                 if match and tr_key("result", match.group(1)) == origin:
                     return Record("result", tf_key("result", row["id"]), {}, origin)
+            return None
+        if kind == "shared_step":
+            for row in await self.client.list_shared_steps(self.ctx.project_key):
+                record = self.shared_step_record(row)
+                if record.origin == origin:
+                    return record
             return None
         if self._by_external is None:
             # source and externalId together: another tool's record may carry the same id
@@ -577,6 +628,21 @@ class TestFiestaSide:
         if kind == "run":
             for values, origin in items:
                 keys.append(await self._create_run(values, origin))
+            return keys
+        if kind == "shared_step":
+            for values, origin in items:
+                external = external_id(self.ctx.identity, origin)
+                created = await self.client.create_shared_step(
+                    self.ctx.project_key,
+                    shared_step_payload(
+                        str(values.get("title") or "Untitled shared step"),
+                        values.get("steps") or [],
+                        external,
+                    ),
+                )
+                key = tf_key("shared_step", created["uid"])
+                self._shared_external[key] = external
+                keys.append(key)
             return keys
         if kind == "result":
             return await self._create_results(items)
@@ -733,6 +799,17 @@ class TestFiestaSide:
                 body["archive"] = bool(changes["closed"])
             await self.client.update_run(self.ctx.project_key, self._uid(key), body)
             return
+        if kind == "shared_step":
+            body = {}
+            if "title" in changes:
+                body["name"] = changes["title"] or ""
+            if "steps" in changes:
+                body["steps"] = shared_step_payload(
+                    "", changes["steps"] or [], self._shared_external.get(key)
+                )["steps"]
+            if body:
+                await self.client.update_shared_step(self.ctx.project_key, self._uid(key), body)
+            return
         if kind == "test":
             execution: dict[str, Any] = {}
             if "status" in changes:
@@ -824,6 +901,8 @@ class TestFiestaSide:
         try:
             if kind == "folder":
                 await self.client.delete_folder(self.ctx.project_key, self._uid(key))
+            elif kind == "shared_step":
+                await self.client.delete_shared_step(self.ctx.project_key, self._uid(key))
             else:
                 await self.client.delete_case(self.ctx.project_key, self._uid(key))
         except NotFound:

@@ -401,6 +401,42 @@ class TestRailClient:
         """Delete a case (hard delete; tests in active runs go with it, §9)."""
         await self.post(f"delete_case/{case_id}")
 
+    # ------------------------------------------------------------------ shared steps (§5.8)
+
+    async def get_shared_steps(
+        self, project_id: int, *, updated_after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A project's shared step sets (``get_shared_steps``, paged under ``shared_steps``;
+        ``updated_after`` in UNIX seconds; 7.0+)."""
+        return [
+            row
+            async for row in self.paginate(
+                f"get_shared_steps/{project_id}", "shared_steps", {"updated_after": updated_after}
+            )
+        ]
+
+    async def get_shared_step(self, shared_step_id: int) -> dict[str, Any]:
+        """One shared step set with its ``custom_steps_separated``."""
+        result: dict[str, Any] = await self.get(f"get_shared_step/{shared_step_id}")
+        return result
+
+    async def add_shared_step(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a shared step set (``title``*, ``custom_steps_separated``)."""
+        result: dict[str, Any] = await self.post(f"add_shared_step/{project_id}", body)
+        return result
+
+    async def update_shared_step(
+        self, shared_step_id: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a shared step set (``title``, ``custom_steps_separated``); TestRail carries
+        the new steps into every case that uses it."""
+        result: dict[str, Any] = await self.post(f"update_shared_step/{shared_step_id}", body)
+        return result
+
+    async def delete_shared_step(self, shared_step_id: int) -> None:
+        """Delete a shared step set; its cases keep a local copy (``keep_in_cases`` 1)."""
+        await self.post(f"delete_shared_step/{shared_step_id}", {"keep_in_cases": 1})
+
     # ------------------------------------------------------------------ runs, tests, results
 
     async def get_runs(self, project_id: int) -> list[dict[str, Any]]:

@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
-from core.model import Record, case_values, key_id, tf_key, tr_key
+from core.model import Record, case_values, key_id, step_values, tf_key, tr_key
 from core.testrail.catalog import (
     TestRailCatalog,
     case_body,
     check_case_body,
+    step_from_testrail,
     testrail_seconds,
+    testrail_steps,
 )
 from core.testrail.client import TestRailClient
 
@@ -231,6 +233,10 @@ class TestRailSide:
         floor = int(self.client.session.server_time or 0)
         since = None if full or cursor is None else cursor.get("cases")
         newest = int(since or 0)
+        with stage("shared steps"):
+            shared_since = await self._shared_steps(
+                records, None if full or cursor is None else cursor.get("shared_steps")
+            )
         with stage("cases"):
             for suite in self.ctx.suites:
                 filters: dict[str, int | str | None] = {}
@@ -249,11 +255,61 @@ class TestRailSide:
             )
         self.last_observed = records
         complete = frozenset(
-            {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
+            {"folder", "shared_step", "case", "run", "test"} if since is None else {"folder", "run"}
         )
         return Observation(
-            records, complete, {"cases": max(newest, floor), "results": results_cursor}
+            records,
+            complete,
+            {
+                "cases": max(newest, floor),
+                "results": results_cursor,
+                "shared_steps": max(shared_since, floor),
+            },
         )
+
+    # ------------------------------------------------------------------ shared steps
+
+    def shared_step_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``get_shared_step(s)`` row as a shared step record: ``title`` and ``steps``
+        (step values, as a case's: :func:`core.model.step_values`). Shared step sets carry no
+        marker (no ``refs``): one made for a TestFiesta shared step is found by its title."""
+        steps = [
+            step_values(replace(step_from_testrail(s), shared_step=None))
+            for s in row.get("custom_steps_separated") or []
+            if isinstance(s, Mapping)
+        ]
+        return Record(
+            "shared_step",
+            tr_key("shared_step", row["id"]),
+            {"title": str(row.get("title") or ""), "steps": steps},
+            updated_on=testrail_seconds(
+                row.get("updated_on"), what=f"shared step {row.get('id')} updated_on"
+            ),
+        )
+
+    async def _shared_steps(self, records: dict[str, Record], since: Any) -> int:
+        """The project's shared step sets (all, or those updated since ``since`` minus
+        :data:`OVERLAP`: they have ``updated_on``, §6); a list row without its steps (some
+        versions list only ``{id, title}``, §5.8) is read again with ``get_shared_step``.
+        Returns the newest ``updated_on`` seen. A TestRail without shared steps (before 7.0:
+        400/404) has none."""
+        try:
+            rows = await self.client.get_shared_steps(
+                self.ctx.project_id,
+                updated_after=None if since is None else max(0, int(since) - OVERLAP),
+            )
+        except ApiError as error:
+            if error.status not in (400, 404):
+                raise
+            return int(since or 0)
+        newest = int(since or 0)
+        for row in rows:
+            if "custom_steps_separated" not in row:
+                row = await self.client.get_shared_step(int(row["id"]))
+            record = self.shared_step_record(row)
+            newest = max(newest, record.updated_on or 0)
+            records[record.key] = record
+        return newest
 
     # ------------------------------------------------------------------ runs
 
@@ -416,6 +472,12 @@ class TestRailSide:
                 except NotFound:
                     continue
                 found[key] = self.case_record(row)
+            elif key.startswith("tr:shared_step:"):
+                try:
+                    row = await self.client.get_shared_step(int(key_id(key)))
+                except NotFound:
+                    continue
+                found[key] = self.shared_step_record(row)
         return found
 
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
@@ -433,6 +495,13 @@ class TestRailSide:
                     statuses, emails = await self._statuses(), await self._user_emails()
                     return self.test_record(test, run_key, False, statuses, emails)
             return None
+        if kind == "shared_step":
+            records: dict[str, Record] = {}
+            await self._shared_steps(records, None)
+            return next(
+                (r for r in records.values() if r.values.get("title") == values.get("title")),
+                None,
+            )
         if kind != "case" and kind != "folder":
             return None
         if kind == "folder":
@@ -467,6 +536,15 @@ class TestRailSide:
                     keys.append(refused)
             elif kind == "run":
                 keys.append(await self._create_run(values, origin))
+            elif kind == "shared_step":
+                row = await self.client.add_shared_step(
+                    self.ctx.project_id,
+                    {
+                        "title": values.get("title") or "Untitled shared step",
+                        "custom_steps_separated": testrail_steps(values.get("steps") or []),
+                    },
+                )
+                keys.append(tr_key("shared_step", row["id"]))
             else:
                 keys.append(
                     MappingError(
@@ -585,6 +663,15 @@ class TestRailSide:
                     )
                 await self.client.close_run(int(key_id(key)))
             return
+        if kind == "shared_step":
+            shared: dict[str, Any] = {}
+            if "title" in changes:
+                shared["title"] = changes["title"] or ""
+            if "steps" in changes:
+                shared["custom_steps_separated"] = testrail_steps(changes["steps"] or [])
+            if shared:
+                await self.client.update_shared_step(int(key_id(key)), shared)
+            return
         if kind == "test":
             result: dict[str, Any] = {"comment": ECHO_MARK}
             if "status" in changes:
@@ -615,6 +702,8 @@ class TestRailSide:
         try:
             if kind == "case":
                 await self.client.delete_case(int(key_id(key)))
+            elif kind == "shared_step":
+                await self.client.delete_shared_step(int(key_id(key)))
             elif key.startswith("tr:suite:"):
                 await self.client.delete_suite(int(key_id(key)))
             else:

@@ -97,9 +97,10 @@ async def test_migration_then_sync_writes_nothing_on_either_side(pair: Pair) -> 
         again = await sync(service)
     assert report.writes == 0 and again.writes == 0
     assert tr.writes == [] and tf.writes == []
-    # an idle poll of a prepared pair (no runs): TestRail get_sections, get_cases (updated
-    # after the cursor) and get_runs; TestFiesta folders, cases, runs and executions
-    assert again.requests == {"testrail": 3, "testfiesta": 4}
+    # an idle poll of a prepared pair (no runs): TestRail get_sections, get_shared_steps and
+    # get_cases (updated after the cursor) and get_runs; TestFiesta folders, shared steps,
+    # cases, runs and executions
+    assert again.requests == {"testrail": 4, "testfiesta": 5}
 
 
 async def test_a_title_edited_in_testrail_reaches_testfiesta_once(pair: Pair) -> None:
