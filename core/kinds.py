@@ -75,9 +75,23 @@ TEST = Kind("test", parents=("run", "case"), creatable=False)
 #: never edited; copied oldest first.
 RESULT = Kind("result", parents=("test",), references=(("test", "test"),), merge=APPEND_ONLY)
 
+#: A file attached to a case, run or result, or an image a case's text shows inline
+#: (``index.php?/attachments/get/N``): ``owner`` (the record it hangs on), ``name``, ``size``
+#: (bytes), ``sha256`` (hex of the bytes, DESIGN §6), and ``inline``: the cases whose text
+#: refers to it (rewritten to the copy's URL once it lands; sent when created, never
+#: compared). Copied once, never edited or merged (matched by content hash).
+ATTACHMENT = Kind(
+    "attachment",
+    parents=("case", "run", "result"),
+    references=(("owner", "case"),),
+    list_references=(("inline", "case"),),
+    create_only=("inline",),
+    merge=APPEND_ONLY,
+)
+
 #: Every kind, in apply order (parents first).
 KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (FOLDER, SHARED_STEP, CASE, RUN, TEST, RESULT)
+    kind.name: kind for kind in (FOLDER, SHARED_STEP, CASE, RUN, TEST, RESULT, ATTACHMENT)
 }
 
 

@@ -457,6 +457,43 @@ class TestFiestaClient:
             endpoint="DELETE /shared-steps/{id}",
         )
 
+    # ------------------------------------------------------------------ signed-URL upload
+
+    async def upload_urls(self, project: str, files: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """``POST /projects/{key}/data/url`` (testfiesta-api.md §3.13, undocumented, as
+        TestFiesta's CLI uses it): ``files`` of ``{fileName, fileType, size, mediaType,
+        externalId, runId?}`` -> one ``{fileName, signedUrl, objectUrl, key, clientHeaders,
+        storagePath}`` per file, in order. Raises :class:`UnexpectedResponse` for another
+        answer."""
+        answer = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/data/url",
+            endpoint="POST /data/url",
+            body={"files": [dict(f) for f in files]},
+        )
+        rows = answer.get("files") if isinstance(answer, dict) else None
+        if not isinstance(rows, list) or len(rows) != len(files):
+            raise UnexpectedResponse(
+                f"testfiesta POST /data/url answered {str(answer)[:120]!r} for {len(files)} files",
+                hint="the signed-URL upload is undocumented (testfiesta-api.md §3.13): check "
+                "that the TestFiesta server still offers it",
+            )
+        return rows
+
+    async def put_signed(
+        self, url: str, content: bytes, content_type: str, headers: Mapping[str, str]
+    ) -> None:
+        """``PUT`` ``content`` to a signed upload URL, with ``headers`` (its
+        ``clientHeaders``) and ``Content-Type``, **without** the API key (§3.13)."""
+        await self.session.send(
+            "PUT",
+            url,
+            endpoint="PUT <signed upload URL>",
+            content=content,
+            headers={**{str(k): str(v) for k, v in headers.items()}, "Content-Type": content_type},
+            anonymous=True,
+        )
+
     # ------------------------------------------------------------------ bulk upsert
 
     async def upsert_data(self, project: str, entities: Mapping[str, Sequence[Any]]) -> None:

@@ -15,9 +15,10 @@ spells them), so the two sides compare equal; this module translates through ``[
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,6 +49,7 @@ from core.testfiesta.adapter import (
     unix_seconds,
 )
 from core.testfiesta.client import TestFiestaClient
+from core.text import from_copy_urls, map_text, to_copy_urls
 
 #: Seconds subtracted from the cursor when polling: TestFiesta's clock and ours differ, and two
 #: writes in the same second must both be seen (duplicates are harmless: values compare).
@@ -89,7 +91,8 @@ class TestFiestaContext:
     ``priority_uids`` and ``tag_uids`` map TestFiesta names to uids; ``testrail_names`` holds
     TestRail's own spellings per vocabulary (``priority``, ``type``, ``template``) so values
     read from TestFiesta come back in them. ``fresh``: the project was created in this run,
-    so it holds nothing and listing it is skipped.
+    so it holds nothing and listing it is skipped. ``copy_urls``: the copies of TestRail
+    attachments made so far (see :meth:`TestFiestaSide.create`).
     """
 
     __test__ = False
@@ -105,6 +108,9 @@ class TestFiestaContext:
     tag_uids: dict[str, int] = field(default_factory=dict)
     testrail_names: dict[str, list[str]] = field(default_factory=dict)
     fresh: bool = False
+    #: TestRail attachment id -> ``{"url": copy URL, "done": upload finished}`` (kept in the
+    #: state store by the caller: text written later points at copies made before)
+    copy_urls: MutableMapping[str, Any] = field(default_factory=dict)
 
 
 def external_id(identity: str, key: str) -> str:
@@ -139,7 +145,12 @@ class TestFiestaSide:
         self._executions: list[dict[str, Any]] | None = None
         #: execution uid -> its run's uid, for every execution read (bulk result writes)
         self.execution_runs: dict[int, int] = {}
+        #: run uid -> its externalId, for every run read or created
+        self.run_external: dict[int, str] = {}
         self.listed: dict[str, list[str]] = {"folder": [], "case": []}
+        #: the bytes and content type of a TestRail attachment by its key (the TestRail
+        #: side's :meth:`~core.testrail.side.TestRailSide.attachment_bytes`)
+        self.blobs: Callable[[str], Awaitable[tuple[bytes, str]]] | None = None
         #: shared step key -> the externalId its items carry (kept when its steps change)
         self._shared_external: dict[str, str] = {}
 
@@ -188,6 +199,8 @@ class TestFiestaSide:
         tags = {uid: name for name, uid in ctx.tag_uids.items()}
         row = {
             **row,
+            "customFields": map_text(row.get("customFields") or {}, from_copy_urls),
+            "steps": map_text(row.get("steps") or [], from_copy_urls),
             "tags": [
                 t
                 for t in row.get("tags") or []
@@ -429,6 +442,8 @@ class TestFiestaSide:
         await self._statuses()
         new_runs: dict[int, Record] = {}
         for row in await self.client.list_runs(self.ctx.project_key):
+            if row.get("externalId"):
+                self.run_external[int(row["uid"])] = str(row["externalId"])
             record = self.run_record(row)
             if record.origin and record.origin.startswith("tr:"):
                 self.copied_runs.add(int(row["uid"]))
@@ -523,6 +538,8 @@ class TestFiestaSide:
                 if match and tr_key("result", match.group(1)) == origin:
                     return Record("result", tf_key("result", row["id"]), {}, origin)
             return None
+        if kind == "attachment":
+            return await self._find_attachment(origin, values)
         if kind == "shared_step":
             for row in await self.client.list_shared_steps(self.ctx.project_key):
                 record = self.shared_step_record(row)
@@ -545,6 +562,31 @@ class TestFiestaSide:
         if found is None:
             return None
         return self.folder_record(found) if kind == "folder" else self.case_record(found)
+
+    async def _find_attachment(self, origin: str, values: Mapping[str, Any]) -> Record | None:
+        """The copy of TestRail attachment ``origin`` after a crash or a lost answer: its
+        upload finished (``copy_urls`` says done), or it was started and the owner case
+        lists a file of the same name and size (shim ``get_attachments_for_case``); its
+        inline references are then rewritten. None when nothing landed (a run's files cannot
+        be listed: one whose upload was cut is uploaded again)."""
+        ident = key_id(origin)
+        entry = self.ctx.copy_urls.get(ident)
+        if not isinstance(entry, Mapping):
+            return None
+        if not entry.get("done"):
+            owner = str(values.get("owner") or "")
+            if not owner.startswith("tf:case:"):
+                return None
+            rows = await self.client.shim.get_attachments_for_case(self._uid(owner))
+            if not any(
+                r.get("name") == values.get("name") and r.get("size") == values.get("size")
+                for r in rows
+            ):
+                return None
+            self.ctx.copy_urls[ident] = {**entry, "done": True}
+        for case in values.get("inline") or []:
+            await self._rewrite_case(str(case))
+        return Record("attachment", tf_key("attachment", str(entry.get("key"))), {}, origin)
 
     # ------------------------------------------------------------------ writing
 
@@ -589,7 +631,20 @@ class TestFiestaSide:
             return None
         return self.ctx.priority_uids[found]
 
+    def _copy_url(self, ident: str) -> str | None:
+        entry = self.ctx.copy_urls.get(ident)
+        return str(entry["url"]) if isinstance(entry, Mapping) and entry.get("done") else None
+
+    def with_copy_urls(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with every inline TestRail attachment reference that has a copy here
+        pointing at the copy (:func:`core.text.to_copy_urls`)."""
+        return {
+            name: map_text(value, lambda text: to_copy_urls(text, self._copy_url))
+            for name, value in values.items()
+        }
+
     async def _case_payload(self, values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+        values = self.with_copy_urls(values)
         record = case_from_values(origin, values)
         tag = await self._tag_uid(record.type)
         target = CaseTarget(
@@ -646,6 +701,8 @@ class TestFiestaSide:
             return keys
         if kind == "result":
             return await self._create_results(items)
+        if kind == "attachment":
+            return [await self._create_attachment(values, origin) for values, origin in items]
         payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
         batch: list[tuple[dict[str, Any], str]] = []
         size = 0
@@ -671,10 +728,94 @@ class TestFiestaSide:
             body["description"] = values["description"]
         run = await self.client.create_run(self.ctx.project_key, body)
         self.copied_runs.add(int(run["uid"]))
+        self.run_external[int(run["uid"])] = body["externalId"]
         self._executions = None
         if values.get("closed"):
             await self.client.update_run(self.ctx.project_key, int(run["uid"]), {"archive": True})
         return tf_key("run", run["uid"])
+
+    async def _create_attachment(
+        self, values: Mapping[str, Any], origin: str
+    ) -> str | RailfiestaError:
+        """One TestRail attachment through the signed-URL upload (testfiesta-api.md §3.13,
+        as TestFiesta's CLI attaches files): ``POST /data/url`` with the owner's
+        ``externalId`` (and ``runId`` for a run's file), then ``PUT`` of the bytes to the
+        signed URL. The bytes must hash to the record's ``sha256``. Then each case whose text
+        shows the file inline is rewritten to point at the copy (:meth:`_rewrite_case`).
+        The copy's URL is kept in ``copy_urls`` before the upload (not done) and after it
+        (done), so a crash in between is settled by :meth:`find`."""
+        if self.blobs is None:
+            return MappingError(
+                f"{origin}: no TestRail side to read the file from",
+                hint="run migrate or sync (they read both sides)",
+            )
+        owner = str(values.get("owner") or "")
+        file: dict[str, Any] = {
+            "fileName": str(values.get("name") or f"attachment-{key_id(origin)}"),
+            "mediaType": "attachment",
+        }
+        if owner.startswith("tf:case:"):
+            row = await self._row(owner)
+            if not row.get("externalId"):
+                return MappingError(
+                    f"{origin}: its case {owner} was created in TestFiesta and has no "
+                    "externalId, which the upload needs",
+                    hint="attach the file to the case in TestFiesta",
+                )
+            file["externalId"] = str(row["externalId"])
+        elif owner.startswith("tf:run:"):
+            run_external = self.run_external.get(self._uid(owner))
+            if run_external:
+                file["externalId"] = run_external
+            file["runId"] = self._uid(owner)
+        else:
+            return MappingError(
+                f"{origin}: TestFiesta's API takes files for cases and runs only ({owner})",
+                hint="the file stays in TestRail",
+            )
+        content, content_type = await self.blobs(origin)
+        digest = hashlib.sha256(content).hexdigest()
+        if values.get("sha256") and digest != values["sha256"]:
+            return MappingError(
+                f"{origin}: TestRail sent other bytes than it did when it was read "
+                f"(sha256 {digest[:12]} instead of {str(values['sha256'])[:12]})",
+                hint="run the migration again: the file is read once more",
+            )
+        file.update(fileType=content_type, size=len(content))
+        [answer] = await self.client.upload_urls(self.ctx.project_key, [file])
+        ident = key_id(origin)
+        url = str(answer.get("objectUrl") or "")
+        self.ctx.copy_urls[ident] = {"url": url, "done": False, "key": str(answer.get("key"))}
+        await self.client.put_signed(
+            str(answer["signedUrl"]), content, content_type, answer.get("clientHeaders") or {}
+        )
+        self.ctx.copy_urls[ident] = {"url": url, "done": True, "key": str(answer.get("key"))}
+        for case in values.get("inline") or []:
+            await self._rewrite_case(str(case))
+        return tf_key("attachment", str(answer.get("key")))
+
+    async def _rewrite_case(self, key: str) -> None:
+        """Point the inline attachment references of case ``key`` at their copies: one
+        ``GET /cases/{id}`` and, when something changed, one ``/data`` upsert of its steps and
+        custom fields (the case needs its ``externalId``; one without keeps TestRail's
+        references)."""
+        row = await self.client.get_case(self.ctx.project_key, key_id(key))
+        self._rows.pop(key, None)
+        swap = lambda text: to_copy_urls(text, self._copy_url)  # noqa: E731
+        custom = map_text(row.get("customFields") or {}, swap)
+        steps = map_text(row.get("steps") or [], swap)
+        if custom == (row.get("customFields") or {}) and steps == (row.get("steps") or []):
+            return
+        if not row.get("externalId") or not row.get("source"):
+            return
+        entry = {
+            "name": row.get("name") or "",
+            "externalId": row["externalId"],
+            "source": row["source"],
+            "steps": steps,
+            "customFields": custom,
+        }
+        await self.client.upsert_data(self.ctx.project_key, {"cases": [entry]})
 
     def _result_comment(self, values: Mapping[str, Any], origin: str) -> str:
         """A copied result's comment: :data:`RESULT_HEADER` (id, status, author and time kept),
@@ -821,6 +962,7 @@ class TestFiestaSide:
             if execution:
                 await self.client.update_execution(self.ctx.project_key, self._uid(key), execution)
             return
+        changes = self.with_copy_urls(changes)
         row = await self._row(key)
         shim: dict[str, Any] = {}
         names = self.ctx.field_names

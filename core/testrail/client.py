@@ -437,6 +437,34 @@ class TestRailClient:
         """Delete a shared step set; its cases keep a local copy (``keep_in_cases`` 1)."""
         await self.post(f"delete_shared_step/{shared_step_id}", {"keep_in_cases": 1})
 
+    # ------------------------------------------------------------------ attachments (§5.15)
+
+    async def get_attachments_for_case(self, case_id: int) -> list[dict[str, Any]]:
+        """A case's attachments (paged ``attachments``; bare arrays on some Cloud versions):
+        ``id`` (integer or UUID string: kept opaque), ``name``/``filename``, ``size`` bytes."""
+        return [
+            row async for row in self.paginate(f"get_attachments_for_case/{case_id}", "attachments")
+        ]
+
+    async def get_attachments_for_run(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's own attachments (paged ``attachments`` or a bare array; 6.3+)."""
+        return [
+            row async for row in self.paginate(f"get_attachments_for_run/{run_id}", "attachments")
+        ]
+
+    async def get_attachment(self, attachment_id: int | str) -> tuple[bytes, str, str | None]:
+        """One attachment's bytes (``get_attachment/{id}``): ``(bytes, content type, file
+        name from Content-Disposition or None)``."""
+        method = f"get_attachment/{attachment_id}"
+        response = await self.session.send("GET", self.url(method), endpoint=self._endpoint(method))
+        disposition = response.headers.get("content-disposition", "")
+        match = re.search(r'filename="?([^";]+)"?', disposition)
+        return (
+            response.content,
+            response.headers.get("content-type", "application/octet-stream"),
+            match.group(1) if match else None,
+        )
+
     # ------------------------------------------------------------------ runs, tests, results
 
     async def get_runs(self, project_id: int) -> list[dict[str, Any]]:

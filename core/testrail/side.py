@@ -18,6 +18,8 @@ parent.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +38,7 @@ from core.testrail.catalog import (
     testrail_steps,
 )
 from core.testrail.client import TestRailClient
+from core.text import inline_attachment_ids, map_text
 
 #: Seconds subtracted from the cursor when polling (``updated_after`` inclusivity is not
 #: documented, timestamps have 1-second resolution, clocks differ): §6 suggests 60-120 s.
@@ -63,6 +66,18 @@ def with_marker(refs: str | None, origin: str | None) -> str:
         return refs or ""
     marker = f"testfiesta:{origin.split(':')[1]}:{key_id(origin)}"
     return f"{refs}, {marker}" if refs else marker
+
+
+def _all_text(values: Any) -> str:
+    """Every string inside ``values`` (lists and dicts walked), one per line."""
+    found: list[str] = []
+
+    def keep(text: str) -> str:
+        found.append(text)
+        return text
+
+    map_text(values, keep)
+    return "\n".join(found)
 
 
 @dataclass
@@ -158,6 +173,15 @@ class TestRailSide:
         self.case_suite: dict[int, int] = {}
         self._tests_of: dict[int, list[dict[str, Any]]] = {}
         self.user_emails: dict[int, str] | None = None
+        #: whether :meth:`observe` downloads attachments it has no hash of (a dry run does
+        #: not: it needs their count and sizes only)
+        self.download = True
+        #: the stored base values of a linked record by its key, or None (the state store's
+        #: sha256 of an attachment already copied: it is not downloaded again)
+        self.known: Callable[[str], Mapping[str, Any] | None] = lambda _key: None
+        self._blobs: dict[str, tuple[bytes, str]] = {}
+        #: ``get_attachment`` requests made (each file is downloaded once)
+        self.downloads = 0
         #: every record the last :meth:`observe` returned
         self.last_observed: dict[str, Record] = {}
 
@@ -253,6 +277,8 @@ class TestRailSide:
             results_cursor = await self._runs(
                 records, dict((cursor or {}).get("results") or {}), full, linked
             )
+        with stage("attachments"):
+            await self._attachments(records, since is None, linked)
         self.last_observed = records
         complete = frozenset(
             {"folder", "shared_step", "case", "run", "test"} if since is None else {"folder", "run"}
@@ -266,6 +292,91 @@ class TestRailSide:
                 "shared_steps": max(shared_since, floor),
             },
         )
+
+    # ------------------------------------------------------------------ attachments
+
+    async def _attachments(
+        self, records: dict[str, Record], full: bool, linked: Callable[[str], bool]
+    ) -> None:
+        """Attachment records (kind ``attachment``) of the cases observed (one
+        ``get_attachments_for_case`` each: attachments have no time filter, §6, so a case's
+        are re-listed when the case is read) and of the runs new to railfiesta (or all, on
+        a full observation; ``get_attachments_for_run``), plus every image the cases' text
+        shows inline (``index.php?/attachments/get/N``), listed or not (§5.15). Each record
+        holds ``owner``, ``name``, ``size``, ``sha256`` and ``inline`` (the cases that show
+        it). A file not copied yet is downloaded once (``get_attachment``) to hash it; one
+        already copied keeps the hash the state store holds."""
+        inline: dict[str, list[str]] = {}
+        owners: list[tuple[str, list[dict[str, Any]]]] = []
+        for key, record in list(records.items()):
+            if record.kind == "case":
+                for ident in inline_attachment_ids(_all_text(dict(record.values))):
+                    inline.setdefault(ident, []).append(key)
+                owners.append((key, await self.client.get_attachments_for_case(int(key_id(key)))))
+            elif record.kind == "run" and (full or not linked(key)):
+                owners.append((key, await self.client.get_attachments_for_run(int(key_id(key)))))
+        found: dict[str, tuple[str, str | None, int | None]] = {}
+        for owner, rows in owners:
+            for row in rows:
+                size = row.get("size")
+                name = row.get("name") or row.get("filename")
+                found[str(row["id"])] = (
+                    owner,
+                    str(name) if name else None,
+                    int(size) if isinstance(size, int | float) else None,
+                )
+        for ident, cases in inline.items():
+            found.setdefault(ident, (cases[0], None, None))
+        for ident, (owner, name, size) in found.items():
+            key = tr_key("attachment", ident)
+            try:
+                values = await self._attachment_values(key, owner, name, size, linked(key))
+            except NotFound:
+                continue  # an inline reference to a file TestRail no longer has
+            except ApiError as error:
+                if error.status != 400:  # TestRail answers 400 for an unknown attachment id
+                    raise
+                continue
+            values["inline"] = sorted(inline.get(ident, []))
+            records[key] = Record("attachment", key, values)
+
+    async def _attachment_values(
+        self, key: str, owner: str, name: str | None, size: int | None, is_linked: bool
+    ) -> dict[str, Any]:
+        base = self.known(key) if is_linked else None
+        if base and base.get("sha256"):
+            return {
+                "owner": owner,
+                "name": name or base.get("name"),
+                "size": size if size is not None else base.get("size"),
+                "sha256": base["sha256"],
+            }
+        if not self.download:
+            return {"owner": owner, "name": name or f"attachment-{key_id(key)}", "size": size}
+        content, content_type, filename = await self._download(key)
+        self._blobs[key] = (content, content_type)
+        return {
+            "owner": owner,
+            "name": name
+            or filename
+            or f"attachment-{key_id(key)}{mimetypes.guess_extension(content_type) or ''}",
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+
+    async def _download(self, key: str) -> tuple[bytes, str, str | None]:
+        self.downloads += 1
+        return await self.client.get_attachment(key_id(key))
+
+    async def attachment_bytes(self, key: str) -> tuple[bytes, str]:
+        """The bytes and content type of attachment ``key`` (``tr:attachment:<id>``): those
+        :meth:`observe` downloaded (handed out once, then forgotten), else one
+        ``get_attachment``."""
+        blob = self._blobs.pop(key, None)
+        if blob is not None:
+            return blob
+        content, content_type, _ = await self._download(key)
+        return content, content_type
 
     # ------------------------------------------------------------------ shared steps
 
