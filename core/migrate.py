@@ -660,7 +660,7 @@ class ProjectMigration:
                 continue  # a project without runs: the report stays about what it has
             count = self.report.kinds.setdefault(label, KindCount())
             count.testrail = on_testrail
-            count.created = creates[kind]
+            count.created = creates[kind] - testfiesta.found_existing[kind]
             if kind not in ("folder", "case"):
                 count.testfiesta = sum(
                     1

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -49,7 +50,7 @@ from core.testfiesta.adapter import (
     unix_seconds,
 )
 from core.testfiesta.client import TestFiestaClient
-from core.text import from_copy_urls, map_text, to_copy_urls
+from core.text import COPY_MARK, from_copy_urls, map_text, to_copy_urls
 
 #: Seconds subtracted from the cursor when polling: TestFiesta's clock and ours differ, and two
 #: writes in the same second must both be seen (duplicates are harmless: values compare).
@@ -145,6 +146,10 @@ class TestFiestaSide:
         self._executions: list[dict[str, Any]] | None = None
         #: execution uid -> its run's uid, for every execution read (bulk result writes)
         self.execution_runs: dict[int, int] = {}
+        #: case keys this side created (their attachments need no lookup before create)
+        self.created_cases: set[str] = set()
+        #: per kind, creates answered with a copy that was already there (lookup first)
+        self.found_existing: Counter[str] = Counter()
         #: run uid -> its externalId, for every run read or created
         self.run_external: dict[int, str] = {}
         self.listed: dict[str, list[str]] = {"folder": [], "case": []}
@@ -773,6 +778,10 @@ class TestFiestaSide:
                 f"{origin}: TestFiesta's API takes files for cases and runs only ({owner})",
                 hint="the file stays in TestRail",
             )
+        if owner.startswith("tf:case:") and owner not in self.created_cases:
+            found = await self._existing_attachment(origin, owner, values)
+            if found is not None:
+                return found
         content, content_type = await self.blobs(origin)
         digest = hashlib.sha256(content).hexdigest()
         if values.get("sha256") and digest != values["sha256"]:
@@ -793,6 +802,35 @@ class TestFiestaSide:
         for case in values.get("inline") or []:
             await self._rewrite_case(str(case))
         return tf_key("attachment", str(answer.get("key")))
+
+    async def _existing_attachment(
+        self, origin: str, owner: str, values: Mapping[str, Any]
+    ) -> str | None:
+        """Lookup before create (DESIGN §4) for a file of a case this run did not create (a
+        re-run whose state store is new): the owner's shim ``get_attachments_for_case``
+        listing a file of the same name and size is the copy (TestFiesta's API lists no
+        hash to compare). An inline copy's URL is read back from the case's text. Counted
+        in :attr:`found_existing`."""
+        rows = await self.client.shim.get_attachments_for_case(self._uid(owner))
+        match = next(
+            (
+                r
+                for r in rows
+                if r.get("name") == values.get("name") and r.get("size") == values.get("size")
+            ),
+            None,
+        )
+        if match is None:
+            return None
+        ident = key_id(origin)
+        if values.get("inline") and not self._copy_url(ident):
+            row = await self.client.get_case(self.ctx.project_key, key_id(owner))
+            text = json.dumps([row.get("customFields"), row.get("steps")], ensure_ascii=False)
+            url = re.search(r"([^\s()\"'<>#]+)" + re.escape(COPY_MARK + ident) + r"\b", text)
+            if url:
+                self.ctx.copy_urls[ident] = {"url": url.group(1), "done": True, "key": ""}
+        self.found_existing["attachment"] += 1
+        return tf_key("attachment", f"case-{match['id']}")
 
     async def _rewrite_case(self, key: str) -> None:
         """Point the inline attachment references of case ``key`` at their copies: one
@@ -911,6 +949,7 @@ class TestFiestaSide:
         for row in created:
             key = tf_key("case", row["uid"])
             self._rows[key] = dict(row)
+            self.created_cases.add(key)
             keys.append(key)
         return keys
 

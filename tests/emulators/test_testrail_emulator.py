@@ -1664,10 +1664,12 @@ async def test_get_shared_steps_lists_and_filters(
         paged = (await c.get(API + "get_shared_steps/1&limit=1")).json()
         unknown = await c.get(API + "get_shared_steps/999")
     assert set(listed) == {"offset", "limit", "size", "_links", "shared_steps"}
+    # the generated project's own two sets come first (seed.add_shared_steps_and_files)
     assert [(s["id"], s["title"]) for s in listed["shared_steps"]] == [
+        (1, "Log in as a shop customer"), (2, "Empty the cart"),
         (one["id"], "Log in (SSO)"), (two["id"], "Log out"),
     ]  # fmt: skip
-    assert listed["shared_steps"][0]["custom_steps_separated"] == [
+    assert listed["shared_steps"][2]["custom_steps_separated"] == [
         {"content": "Open /login", "expected": "Form", "additional_info": None, "refs": None}
     ]
     assert [s["id"] for s in created_late["shared_steps"]] == [two["id"]]
