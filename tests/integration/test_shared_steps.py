@@ -74,6 +74,11 @@ async def migrated(
     async with env.service() as service:
         [report] = await service.migrate()
     assert report.complete
+    # the generated project's two sets and this one, each compared by content
+    parity = report.parity["shared_step"]
+    assert (parity.testrail, parity.testfiesta, parity.equal) == (3, 3, 3)
+    assert (parity.missing, parity.extra, parity.differing) == ([], [], [])
+    assert report.parity["case"].exact
     return env, shared, cases
 
 
