@@ -65,15 +65,54 @@ CASE = Kind(
     lists=("steps",),
     item_references=(("steps", "shared_step", "shared_step"),),
 )
-#: A TestRail run / TestFiesta run: ``name``, ``description``, ``closed``; its ``cases`` are
-#: chosen when it is created (TestFiesta's UpdateRunDTO cannot change a run's cases).
-RUN = Kind("run", parents=("case",), list_references=(("cases", "case"),), create_only=("cases",))
+#: A TestRail configuration group / TestFiesta (shim) configuration group: ``name``.
+CONFIG_GROUP = Kind("config_group")
+#: A TestRail configuration / TestFiesta (shim) configuration: ``name`` and its ``group``
+#: (set when it is created: neither API moves a configuration to another group).
+CONFIG = Kind(
+    "config",
+    parents=("config_group",),
+    references=(("group", "config_group"),),
+    create_only=("group",),
+)
+#: A TestRail / TestFiesta milestone: ``name``, ``description``, ``start_on`` and ``due_on``
+#: (UNIX seconds), ``completed``; ``parent`` (a sub-milestone's parent) and ``started`` are sent
+#: when it is created and never compared: TestFiesta v1 has no parent field and its ``status``
+#: is an org-defined uid, not a started flag (testfiesta-api.md §7.7).
+MILESTONE = Kind(
+    "milestone",
+    parents=("milestone",),
+    references=(("parent", "milestone"),),
+    create_only=("parent", "started"),
+)
+#: A TestRail run / TestFiesta run: ``name``, ``description``, ``closed``, ``milestone``; its
+#: ``cases`` and ``configs`` (a plan run's configuration) are chosen when it is created
+#: (TestFiesta's UpdateRunDTO cannot change a run's cases; TestRail's update_run cannot change
+#: its configuration).
+RUN = Kind(
+    "run",
+    parents=("case", "milestone", "config"),
+    references=(("milestone", "milestone"),),
+    list_references=(("cases", "case"), ("configs", "config")),
+    create_only=("cases", "configs"),
+)
 #: A TestRail test / TestFiesta execution: its ``status`` (a status name). Tests come with
 #: their run; they are paired by (run, case).
 TEST = Kind("test", parents=("run", "case"), creatable=False)
 #: A TestRail result: ``test``, ``status``, ``comment``, ``author``, ``created_on``. Added,
 #: never edited; copied oldest first.
 RESULT = Kind("result", parents=("test",), references=(("test", "test"),), merge=APPEND_ONLY)
+
+#: A TestRail test plan / TestFiesta plan: ``name``, ``description``, ``milestone``,
+#: ``closed``; its ``runs`` (TestRail: the runs of its entries, in entry order) are chosen when
+#: it is created (TestRail makes a plan's runs through its entries, never by adding a run).
+PLAN = Kind(
+    "plan",
+    parents=("milestone", "run"),
+    references=(("milestone", "milestone"),),
+    list_references=(("runs", "run"),),
+    create_only=("runs",),
+)
 
 #: A file attached to a case, run or result, or an image a case's text shows inline
 #: (``index.php?/attachments/get/N``): ``owner`` (the record it hangs on), ``name``, ``size``
@@ -91,7 +130,20 @@ ATTACHMENT = Kind(
 
 #: Every kind, in apply order (parents first).
 KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (FOLDER, SHARED_STEP, CASE, RUN, TEST, RESULT, ATTACHMENT)
+    kind.name: kind
+    for kind in (
+        FOLDER,
+        SHARED_STEP,
+        CASE,
+        CONFIG_GROUP,
+        CONFIG,
+        MILESTONE,
+        RUN,
+        TEST,
+        RESULT,
+        PLAN,
+        ATTACHMENT,
+    )
 }
 
 

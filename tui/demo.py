@@ -38,6 +38,8 @@ from tui.terminal import run_console
 DEMO_USER = "demo.lead@example.com"
 DEMO_HANDLE = "demo"
 DEMO_PROJECT = "Acme Web Shop"
+#: Test plans in the generated demo project (with milestones, configurations, runs and results).
+DEMO_PLANS = 3
 TESTRAIL_KEY_ENV = "RAILFIESTA_DEMO_TESTRAIL_KEY"
 TESTFIESTA_TOKEN_ENV = "RAILFIESTA_DEMO_TESTFIESTA_TOKEN"
 
@@ -148,7 +150,9 @@ def demo_environment(
     if from_xml is not None:
         project: str | int = seed_from_export(state, from_xml)
     else:
-        testrail_emulator.generate(state, cases=cases, seed=seed, project_name=DEMO_PROJECT)
+        testrail_emulator.generate(
+            state, cases=cases, seed=seed, project_name=DEMO_PROJECT, plans=DEMO_PLANS
+        )
         project = DEMO_PROJECT
     testrail_app = testrail_emulator.create_app(
         state, user=DEMO_USER, api_key=api_key, requests_per_minute=requests_per_minute

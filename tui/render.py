@@ -91,7 +91,7 @@ def print_migration_reports(
             f"{report.testfiesta_project}\n\n"
         )
         created = "to create" if report.dry_run else "created"
-        header = f"{'kind':<10}{'TestRail':>10}{'TestFiesta':>12}{created:>11}{'requests*':>11}"
+        header = f"{'kind':<14}{'TestRail':>10}{'TestFiesta':>12}{created:>11}{'requests*':>11}"
         out.write(header + "\n" + "-" * len(header) + "\n")
         for kind, count in report.kinds.items():
             mark = ""
@@ -100,7 +100,7 @@ def print_migration_reports(
             elif count.testrail != count.testfiesta and not report.dry_run:
                 mark = f"   <- {count.testrail - count.testfiesta} missing"
             out.write(
-                f"{kind:<10}{count.testrail:>10}{count.testfiesta:>12}{count.created:>11}"
+                f"{kind:<14}{count.testrail:>10}{count.testfiesta:>12}{count.created:>11}"
                 f"{count.requests:>11}{mark}\n"
             )
         requests = ", ".join(f"{side} {n}" for side, n in report.requests.items())
@@ -126,14 +126,14 @@ def _write_parity(report: MigrationReport, out: TextIO) -> None:
     """The read-back: per kind, copies found and content hashes equal, with the keys of what
     is missing, extra or different."""
     header = (
-        f"\n{'parity':<10}{'TestRail':>10}{'TestFiesta':>12}{'equal':>8}"
+        f"\n{'parity':<14}{'TestRail':>10}{'TestFiesta':>12}{'equal':>8}"
         f"{'differ':>8}{'missing':>9}{'extra':>7}"
     )
     out.write(header + "\n" + "-" * (len(header) - 1) + "\n")
     for kind, count in report.parity.items():
         equal = str(count.equal) if count.compared else "-"
         out.write(
-            f"{kind + 's':<10}{count.testrail:>10}{count.testfiesta:>12}{equal:>8}"
+            f"{kind + 's':<14}{count.testrail:>10}{count.testfiesta:>12}{equal:>8}"
             f"{len(count.differing):>8}{len(count.missing):>9}{len(count.extra):>7}\n"
         )
     for kind, count in report.parity.items():
@@ -150,6 +150,9 @@ def _write_parity(report: MigrationReport, out: TextIO) -> None:
                     else ""
                 )
                 out.write(f"{kind}s {what}: {shown}{more}\n")
+    for kind, count in report.parity.items():
+        for note in count.notes:
+            out.write(f"{kind}s: {note}\n")
     if any(not count.compared for count in report.parity.values()):
         out.write("- : counted by link (TestFiesta's API lists no such records to compare)\n")
 

@@ -41,6 +41,8 @@ class KindParity:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     compared: bool = True
+    #: what the counts do not show (values one API has no field for), one sentence each
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exact(self) -> bool:
@@ -57,6 +59,7 @@ class KindParity:
             "differing": self.differing,
             "missing": self.missing,
             "extra": self.extra,
+            "notes": self.notes,
         }
 
 

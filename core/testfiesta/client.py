@@ -398,6 +398,59 @@ class TestFiestaClient:
         )
         return result
 
+    async def list_milestones(self, project: str) -> list[dict[str, Any]]:
+        """Every milestone of the project (``GET /milestones``; closed ones carry
+        ``archivedAt``; dates and status in ``customFields``, §4.3)."""
+        return await self._list(f"/projects/{quote(project)}/milestones", "GET /milestones")
+
+    async def create_milestone(self, project: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /milestones`` (CreateMilestoneDTO: ``name``*, ``startDate``*, ``dueAt``*
+        (ISO 8601), ``status``* (an org milestone status uid), ``description`` ...; §3.10)."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/milestones",
+            endpoint="POST /milestones",
+            body=dict(body),
+        )
+        return result
+
+    async def update_milestone(
+        self, project: str, uid: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``PATCH /milestones/{id}`` (UpdateMilestoneDTO: the create fields, all optional,
+        plus ``archived``; §3.10)."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/milestones/{uid}",
+            endpoint="PATCH /milestones/{id}",
+            body=dict(body),
+        )
+        return result
+
+    async def list_plans(self, project: str) -> list[dict[str, Any]]:
+        """Every plan of the project (``GET /plans``; its runs and their configurations in
+        ``customFields.testRuns``)."""
+        return await self._list(f"/projects/{quote(project)}/plans", "GET /plans")
+
+    async def create_plan(self, project: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /plans`` (CreatePlanDTO: ``name``*, ``description``, ``milestoneUids``,
+        ``testRuns`` ``[{uid, configuration}]``, ``externalId``, ``source`` ...; §3.9)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/projects/{quote(project)}/plans", endpoint="POST /plans", body=dict(body)
+        )
+        return result
+
+    async def update_plan(self, project: str, uid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /plans/{id}`` (UpdatePlanDTO: ``name``, ``description``, ``milestoneUids``,
+        ``runUids`` ...; no archive flag, §3.9)."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/plans/{uid}",
+            endpoint="PATCH /plans/{id}",
+            body=dict(body),
+        )
+        return result
+
     def iter_executions_by_update(self, project: str) -> AsyncIterator[dict[str, Any]]:
         """The project's executions, most recently updated first (``GET /executions``)."""
         return self.paginate(

@@ -9,6 +9,12 @@ upsert for steps (DESIGN §12.2: the shim's update_case takes no steps), which n
 ``externalId`` (a case created in TestFiesta has none, so its steps cannot be written and the
 operation says so); ``DELETE /cases/{id}``.
 
+Milestones (``GET``/``POST``/``PATCH /milestones``), plans (``GET``/``POST``/``PATCH
+/plans``, the shim's ``close_plan``) and the shim's configuration groups and configurations
+(``get_configs``, ``add_config_group``, ``add_config``, ``update_config*``) are listed every
+cycle; a run's configurations travel as ``configs: ["<group>:<option>"]`` and in its plan's
+``testRuns`` ``configuration``.
+
 Values are canonical in TestRail's vocabulary (priority, type and template names as TestRail
 spells them), so the two sides compare equal; this module translates through ``[mapping]``.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -73,8 +80,17 @@ BATCH_SIZES = {("testfiesta", "case"): CASE_BATCH, ("testfiesta", "result"): RES
 ARCHIVE_TAG = "Deleted in TestRail"
 
 _EXTERNAL = re.compile(
-    r"^(?P<identity>.+)/(?P<kind>suite|section|case|run|shared_step|attachment)/(?P<id>[\w-]+)$"
+    r"^(?P<identity>.+)/(?P<kind>suite|section|case|run|plan|shared_step|attachment)/(?P<id>[\w-]+)$"
 )
+
+#: Kinds listed completely every cycle (small lists, no time filter): milestones, the shim's
+#: configuration groups and configurations, plans.
+LISTED = frozenset({"milestone", "config_group", "config", "plan"})
+
+#: The milestone ``status`` uid sent when the project has no milestone to take one from.
+#: CreateMilestoneDTO requires a status, milestone statuses are org-defined and v1 cannot list
+#: them (testfiesta-api.md §4.8); 23 is the milestone status of TestFiesta's API examples.
+DEFAULT_MILESTONE_STATUS = 23
 
 #: First line of a result copied from TestRail: who added it, when, and its TestRail id (the
 #: shim's add_result takes only a status and a comment, so the original author and time
@@ -158,6 +174,19 @@ class TestFiestaSide:
         self.blobs: Callable[[str], Awaitable[tuple[bytes, str]]] | None = None
         #: shared step key -> the externalId its items carry (kept when its steps change)
         self._shared_external: dict[str, str] = {}
+        #: ``"group:option"`` -> configuration key, and back (shim ``get_configs``)
+        self.config_keys: dict[str, str] = {}
+        self.config_strings: dict[str, str] = {}
+        self._groups: dict[str, str] = {}
+        self._run_milestones: dict[int, list[int]] = {}
+        self.milestone_status: int | None = None
+        #: the shim's get_configs could not be read this cycle (see :meth:`_configs`)
+        self.configs_unread = False
+        self._linked: Callable[[str], bool] = lambda _key: False
+        self._milestones_seen: dict[str, Record] = {}
+        self._taken: set[str] = set()
+        #: a run's ``"group:option"`` configs, by run key (for its plan's ``testRuns``)
+        self._run_configs: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -272,10 +301,10 @@ class TestFiestaSide:
     ) -> Observation:
         """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
         "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each."""
+        self._linked = linked
         if self.ctx.fresh:
-            return Observation(
-                {}, frozenset({"folder", "shared_step", "case", "run", "test"}), dict(cursor or {})
-            )
+            complete = LISTED | {"folder", "shared_step", "case", "run", "test"}
+            return Observation({}, complete, dict(cursor or {}))
         records: dict[str, Record] = {}
         with stage("folders"):
             folders = await self._folders()
@@ -316,15 +345,23 @@ class TestFiestaSide:
                 records[record.key] = record
         if since is None:
             self.listed["case"] = listed
+        with stage("milestones"):
+            records.update(await self._milestones())
+        with stage("configs"):
+            records.update(await self._configs())
+        with stage("plans"):
+            records.update(await self._plans())
         with stage("runs"):
             executions_since = await self._runs(
                 records, None if full or cursor is None else cursor.get("executions"), linked
             )
-        complete = frozenset(
+        complete = LISTED | (
             {"folder", "shared_step", "case", "run", "test"}
             if since is None
             else {"folder", "shared_step", "run"}
         )
+        if self.configs_unread:
+            complete -= {"config_group", "config"}
         return Observation(
             records,
             complete,
@@ -380,7 +417,14 @@ class TestFiestaSide:
 
     def run_record(self, row: Mapping[str, Any]) -> Record:
         """A ``GET /runs`` row as a run record: ``name``, ``description``, ``closed``
-        (archived)."""
+        (archived), ``milestone`` (the first of ``customFields.milestoneUids``), ``configs``
+        (the configurations its ``customFields.configs`` ``"group:option"`` strings name)."""
+        custom = row.get("customFields") if isinstance(row.get("customFields"), Mapping) else {}
+        milestones = list((custom or {}).get("milestoneUids") or [])
+        self._run_milestones[int(row["uid"])] = [int(m) for m in milestones]
+        strings = [str(c) for c in (custom or {}).get("configs") or []]
+        self._run_configs[tf_key("run", row["uid"])] = strings
+        configs = [self.config_keys.get(c) for c in strings]
         return Record(
             "run",
             tf_key("run", row["uid"]),
@@ -388,6 +432,8 @@ class TestFiestaSide:
                 "name": str(row.get("name") or ""),
                 "description": str(row.get("description") or ""),
                 "closed": row.get("archivedAt") is not None,
+                "milestone": tf_key("milestone", milestones[0]) if milestones else None,
+                "configs": sorted(c for c in configs if c),
             },
             self._origin(row),
             unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
@@ -551,6 +597,30 @@ class TestFiestaSide:
                 if record.origin == origin:
                     return record
             return None
+        if kind in ("milestone", "config_group", "config"):
+            # no externalId on these DTOs (§7.7): the same name (dates, group) is the record
+            listed = await (self._milestones() if kind == "milestone" else self._configs())
+            names = ("name", "start_on", "due_on", "group")
+            wanted = {n: values.get(n) for n in names if values.get(n) is not None}
+            for record in listed.values():
+                if record.kind == kind and all(
+                    record.values.get(n) == v for n, v in wanted.items()
+                ):
+                    return record
+            return None
+        if kind in ("run", "plan"):
+            if not origin.startswith("tr:"):
+                return None
+            rows = await (
+                self.client.list_runs(self.ctx.project_key)
+                if kind == "run"
+                else self.client.list_plans(self.ctx.project_key)
+            )
+            ext = external_id(self.ctx.identity, origin)
+            for row in rows:
+                if row.get("source") == SOURCE and row.get("externalId") == ext:
+                    return self.run_record(row) if kind == "run" else self.plan_record(row)
+            return None
         if self._by_external is None:
             # source and externalId together: another tool's record may carry the same id
             index: dict[str, dict[str, Any]] = {}
@@ -592,6 +662,252 @@ class TestFiestaSide:
         for case in values.get("inline") or []:
             await self._rewrite_case(str(case))
         return Record("attachment", tf_key("attachment", str(entry.get("key"))), {}, origin)
+
+    # ------------------------------------------------------------------ milestones, configs, plans
+
+    def milestone_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``GET /milestones`` row as a milestone record: ``name``, ``description``,
+        ``start_on``/``due_on`` (``customFields.startDate``/``dueAt`` as UNIX seconds),
+        ``completed`` (``archivedAt`` set). No parent: v1 has none (§7.7)."""
+        custom = row.get("customFields") if isinstance(row.get("customFields"), Mapping) else {}
+        what = f"a date of milestone {row.get('uid')}"
+        return Record(
+            "milestone",
+            tf_key("milestone", row["uid"]),
+            {
+                "name": str(row.get("name") or ""),
+                "description": str(row.get("description") or ""),
+                "start_on": unix_seconds((custom or {}).get("startDate"), what=what),
+                "due_on": unix_seconds((custom or {}).get("dueAt"), what=what),
+                "completed": row.get("archivedAt") is not None,
+            },
+            updated_on=unix_seconds(row.get("updatedAt"), what=f"the updatedAt of {row['uid']}"),
+        )
+
+    async def _milestones(self) -> dict[str, Record]:
+        """Every live milestone (``GET /milestones``); the first one's ``status`` becomes the
+        status new milestones get (see :meth:`_milestone_status`)."""
+        records: dict[str, Record] = {}
+        for row in await self.client.list_milestones(self.ctx.project_key):
+            if row.get("deletedAt"):
+                continue
+            record = self.milestone_record(row)
+            records[record.key] = record
+            status = (row.get("customFields") or {}).get("status")
+            if self.milestone_status is None and isinstance(status, int | float):
+                self.milestone_status = int(status)
+        self._milestones_seen = records
+        return records
+
+    def _milestone_status(self) -> int:
+        """The ``status`` uid a new milestone gets: CreateMilestoneDTO requires one, milestone
+        statuses are org-defined and v1 cannot list them (§4.8), so railfiesta takes the status
+        of a milestone the project already has, else :data:`DEFAULT_MILESTONE_STATUS`."""
+        return (
+            self.milestone_status
+            if self.milestone_status is not None
+            else (DEFAULT_MILESTONE_STATUS)
+        )
+
+    async def _configs(self) -> dict[str, Record]:
+        """Configuration groups and configurations (the shim's ``get_configs``: v1 has no
+        configuration API, §4.9); fills :attr:`config_keys` for the runs' ``configs``."""
+        records: dict[str, Record] = {}
+        self.config_keys, self.config_strings, self._groups = {}, {}, {}
+        try:
+            groups = await self.client.shim.get_configs(self.ctx.project_uid)
+        except ApiError as error:
+            if error.status not in (403, 404, 501):
+                raise
+            # a shim without configurations: runs keep their configs as sent, nothing is
+            # compared, and the configurations are not taken for deleted
+            self.configs_unread = True
+            self.warn(f"TestFiesta's shim get_configs answered {error.status}: configurations "
+                      "are not compared this cycle")  # fmt: skip
+            return records
+        self.configs_unread = False
+        for group in groups:
+            group_key = tf_key("config_group", group["id"])
+            group_name = str(group.get("name") or "")
+            self._groups[group_key] = group_name
+            records[group_key] = Record("config_group", group_key, {"name": group_name})
+            for config in group.get("configs") or []:
+                key = tf_key("config", config["id"])
+                name = str(config.get("name") or "")
+                records[key] = Record("config", key, {"name": name, "group": group_key})
+                self.config_strings[key] = f"{group_name}:{name}"
+                self.config_keys.setdefault(f"{group_name}:{name}", key)
+        return records
+
+    def plan_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``GET /plans`` row as a plan record: ``name``, ``description``, ``milestone``
+        (the first of ``milestoneUids``), ``closed`` (``archivedAt`` set), ``runs`` (the uids
+        of ``customFields.testRuns``, in order)."""
+        custom = row.get("customFields") if isinstance(row.get("customFields"), Mapping) else {}
+        milestones = list((custom or {}).get("milestoneUids") or [])
+        runs = [
+            tf_key("run", item["uid"])
+            for item in (custom or {}).get("testRuns") or []
+            if isinstance(item, Mapping) and item.get("uid") is not None
+        ]
+        return Record(
+            "plan",
+            tf_key("plan", row["uid"]),
+            {
+                "name": str(row.get("name") or ""),
+                "description": str(row.get("description") or ""),
+                "milestone": tf_key("milestone", milestones[0]) if milestones else None,
+                "closed": row.get("archivedAt") is not None,
+                "runs": runs,
+            },
+            self._origin(row),
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of plan {row.get('uid')}"),
+        )
+
+    async def _plans(self) -> dict[str, Record]:
+        """Every live plan (``GET /plans``)."""
+        records: dict[str, Record] = {}
+        for row in await self.client.list_plans(self.ctx.project_key):
+            if not row.get("deletedAt"):
+                record = self.plan_record(row)
+                records[record.key] = record
+        return records
+
+    async def _create_milestone(self, values: Mapping[str, Any]) -> str:
+        """``POST /milestones`` with the required ``startDate``, ``dueAt`` (the copy's time
+        when TestRail has no date at all, with a warning) and ``status``; then ``archived``
+        when it is completed."""
+        start, due = values.get("start_on"), values.get("due_on")
+        if start is None or due is None:
+            now = int(self.client.session.server_time or time.time())
+            self.warn(
+                f"milestone {values.get('name')!r} has no start or due date in TestRail; "
+                f"TestFiesta requires both: set to {iso8601(now)}"
+            )
+            start, due = start or due or now, due or start or now
+        for key, record in self._milestones_seen.items():
+            # no externalId on milestones (§7.7): an unlinked one of the same name and dates
+            # is this milestone's copy (a lost state store, a lost answer), not a second one
+            wanted = {"name": values.get("name"), "start_on": start, "due_on": due}
+            same = all(record.values.get(n) == v for n, v in wanted.items())
+            if same and not self._linked(key) and key not in self._taken:
+                self._taken.add(key)
+                self.found_existing["milestone"] += 1
+                if bool(values.get("completed")) != record.values.get("completed"):
+                    await self.client.update_milestone(
+                        self.ctx.project_key,
+                        self._uid(key),
+                        {"archived": bool(values.get("completed"))},
+                    )
+                return key
+        body: dict[str, Any] = {
+            "name": values.get("name") or "Untitled milestone",
+            "startDate": iso8601(int(start)),
+            "dueAt": iso8601(int(due)),
+            "status": self._milestone_status(),
+        }
+        if values.get("description"):
+            body["description"] = values["description"]
+        row = await self.client.create_milestone(self.ctx.project_key, body)
+        if values.get("completed"):
+            await self.client.update_milestone(
+                self.ctx.project_key, int(row["uid"]), {"archived": True}
+            )
+        return tf_key("milestone", row["uid"])
+
+    async def _create_config(self, kind: str, values: Mapping[str, Any]) -> str:
+        """Shim ``add_config_group``/``add_config`` (§4.9). A group or configuration of the
+        same name that TestFiesta already has is taken instead of a second one (they have no
+        externalId, and two of one name would make ``group:option`` ambiguous)."""
+        name = str(values.get("name") or "")
+        if kind == "config_group":
+            for key, known in self._groups.items():
+                if known == name:
+                    self.found_existing[kind] += 1
+                    return key
+            group = await self.client.shim.add_config_group(self.ctx.project_uid, name)
+            key = tf_key("config_group", group["id"])
+            self._groups[key] = name
+            return key
+        group_key = str(values.get("group") or "")
+        group_name = self._groups.get(group_key)
+        if group_name is None:
+            raise MappingError(
+                f"configuration {name!r}: its group {group_key} is not a TestFiesta "
+                "configuration group",
+                hint="run the sync again: its group is created first",
+            )
+        existing = self.config_keys.get(f"{group_name}:{name}")
+        if existing is not None:
+            self.found_existing[kind] += 1
+            return existing
+        config = await self.client.shim.add_config(self._uid(group_key), name)
+        key = tf_key("config", config["id"])
+        self.config_keys[f"{group_name}:{name}"] = key
+        self.config_strings[key] = f"{group_name}:{name}"
+        return key
+
+    def _configuration(self, run_key: str) -> dict[str, Any]:
+        """A plan run's ConfigurationDTO: ``{"type": "simple", "sets": [[its configs]]}``."""
+        configs = self._run_configs.get(run_key, [])
+        return {"type": "simple", "sets": [configs] if configs else []}
+
+    async def _create_plan(self, values: Mapping[str, Any], origin: str) -> str:
+        """``POST /plans`` with its runs (``testRuns`` with each run's configuration), its
+        milestone, ``externalId`` and ``source``; a closed plan is then closed through the
+        shim's ``close_plan`` (v1 has no plan archive, §7.6)."""
+        body: dict[str, Any] = {
+            "name": values.get("name") or "Untitled plan",
+            "externalId": external_id(self.ctx.identity, origin),
+            "source": SOURCE,
+            "testRuns": [
+                {"uid": self._uid(run), "configuration": self._configuration(str(run))}
+                for run in values.get("runs") or []
+            ],
+        }
+        if values.get("description"):
+            body["description"] = values["description"]
+        if values.get("milestone"):
+            body["milestoneUids"] = [self._uid(values["milestone"])]
+        plan = await self.client.create_plan(self.ctx.project_key, body)
+        if values.get("closed"):
+            await self.client.shim.close_plan(int(plan["uid"]))
+        return tf_key("plan", plan["uid"])
+
+    async def _update_other(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
+        """Milestones (``PATCH /milestones``), configuration groups and configurations (shim
+        ``update_config_group``/``update_config``), plans (``PATCH /plans``, shim
+        ``close_plan``)."""
+        uid = self._uid(key)
+        if kind == "milestone":
+            body: dict[str, Any] = {
+                n: changes[n] or "" for n in ("name", "description") if n in changes
+            }
+            for name, field_name in (("start_on", "startDate"), ("due_on", "dueAt")):
+                if changes.get(name) is not None:
+                    body[field_name] = iso8601(int(changes[name]))
+            if "completed" in changes:
+                body["archived"] = bool(changes["completed"])
+            if body:
+                await self.client.update_milestone(self.ctx.project_key, uid, body)
+        elif kind == "config_group" and "name" in changes:
+            await self.client.shim.update_config_group(uid, str(changes["name"] or ""))
+        elif kind == "config" and "name" in changes:
+            await self.client.shim.update_config(uid, str(changes["name"] or ""))
+        elif kind == "plan":
+            body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
+            if "milestone" in changes:
+                milestone = changes["milestone"]
+                body["milestoneUids"] = [self._uid(milestone)] if milestone else []
+            if body:
+                await self.client.update_plan(self.ctx.project_key, uid, body)
+            if changes.get("closed"):
+                await self.client.shim.close_plan(uid)
+            elif "closed" in changes:
+                raise MappingError(
+                    f"{key}: TestFiesta's API cannot open a closed plan again",
+                    hint="open the plan in TestFiesta, or copy it in TestRail",
+                )
 
     # ------------------------------------------------------------------ writing
 
@@ -704,6 +1020,21 @@ class TestFiestaSide:
                 self._shared_external[key] = external
                 keys.append(key)
             return keys
+        if kind == "milestone":
+            for values, _ in items:
+                keys.append(await self._create_milestone(values))
+            return keys
+        if kind in ("config_group", "config"):
+            for values, _ in items:
+                try:
+                    keys.append(await self._create_config(kind, values))
+                except MappingError as refused:
+                    keys.append(refused)
+            return keys
+        if kind == "plan":
+            for values, origin in items:
+                keys.append(await self._create_plan(values, origin))
+            return keys
         if kind == "result":
             return await self._create_results(items)
         if kind == "attachment":
@@ -731,7 +1062,14 @@ class TestFiestaSide:
         }
         if values.get("description"):
             body["description"] = values["description"]
+        if values.get("milestone"):
+            body["milestoneUids"] = [self._uid(values["milestone"])]
+        configs = [self.config_strings[c] for c in values.get("configs") or []
+                   if c in self.config_strings]  # fmt: skip
+        if configs:
+            body["configs"] = configs
         run = await self.client.create_run(self.ctx.project_key, body)
+        self._run_configs[tf_key("run", run["uid"])] = configs
         self.copied_runs.add(int(run["uid"]))
         self.run_external[int(run["uid"])] = body["externalId"]
         self._executions = None
@@ -973,10 +1311,20 @@ class TestFiestaSide:
                 body["customFields"] = {"description": changes["description"] or ""}
             await self.client.update_folder(self.ctx.project_key, self._uid(key), body)
             return
+        if kind in ("milestone", "config_group", "config", "plan"):
+            await self._update_other(kind, key, changes)
+            return
         if kind == "run":
             body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
             if "closed" in changes:
                 body["archive"] = bool(changes["closed"])
+            if "milestone" in changes:
+                current = self._run_milestones.get(self._uid(key), [])
+                wanted = [self._uid(changes["milestone"])] if changes["milestone"] else []
+                if wanted and wanted[0] not in current:
+                    body["addMilestoneUids"] = wanted
+                if [m for m in current if m not in wanted]:
+                    body["removeMilestoneUids"] = [m for m in current if m not in wanted]
             await self.client.update_run(self.ctx.project_key, self._uid(key), body)
             return
         if kind == "shared_step":
@@ -1067,9 +1415,14 @@ class TestFiestaSide:
     async def archive(self, kind: str, key: str) -> None:
         """Cases: tagged :data:`ARCHIVE_TAG` (v1 has no case archive). Folders cannot be
         archived through the API: :class:`core.errors.MappingError`."""
+        if kind == "milestone":
+            await self.client.update_milestone(
+                self.ctx.project_key, self._uid(key), {"archived": True}
+            )
+            return
         if kind != "case":
             raise MappingError(
-                f"{key}: TestFiesta's API cannot archive a folder",
+                f"{key}: TestFiesta's API cannot archive a {kind}",
                 hint='use delete_policy = "flag" or "propagate" for folders',
             )
         row = await self._row(key)
@@ -1079,6 +1432,11 @@ class TestFiestaSide:
 
     async def delete(self, kind: str, key: str) -> None:
         """``DELETE /folders/{id}`` or ``DELETE /cases/{id}``; gone already is fine."""
+        if kind not in ("case", "folder"):
+            raise MappingError(
+                f"{key}: railfiesta does not delete a TestFiesta {kind}",
+                hint='delete it in TestFiesta yourself, or keep delete_policy = "flag"',
+            )
         try:
             if kind == "folder":
                 await self.client.delete_folder(self.ctx.project_key, self._uid(key))

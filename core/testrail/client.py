@@ -532,3 +532,87 @@ class TestRailClient:
                 hint="the server's add_results answer is neither a list nor a page of results",
             )
         return rows
+
+    # ------------------------------------------------------------------ milestones, configs, plans
+
+    async def get_milestones(self, project_id: int) -> list[dict[str, Any]]:
+        """Milestones of a project (``get_milestones``, paged under ``milestones``; §5.9), with
+        the sub-milestones each parent embeds under ``milestones`` flattened in and every id
+        once (whether children are also listed at the top level is not documented)."""
+        out: dict[int, dict[str, Any]] = {}
+
+        def take(row: Mapping[str, Any]) -> None:
+            out.setdefault(int(row["id"]), dict(row))
+            for child in row.get("milestones") or []:
+                if isinstance(child, Mapping):
+                    take(child)
+
+        async for row in self.paginate(f"get_milestones/{project_id}", "milestones"):
+            take(row)
+        return list(out.values())
+
+    async def add_milestone(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a milestone (``name``*, ``description``, ``start_on``/``due_on`` UNIX
+        seconds, ``parent_id``; §5.9)."""
+        result: dict[str, Any] = await self.post(f"add_milestone/{project_id}", body)
+        return result
+
+    async def update_milestone(self, milestone_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a milestone (the add fields plus ``is_completed``, ``is_started``; §5.9)."""
+        result: dict[str, Any] = await self.post(f"update_milestone/{milestone_id}", body)
+        return result
+
+    async def get_configs(self, project_id: int) -> list[dict[str, Any]]:
+        """Configuration groups with their ``configs`` (``get_configs``, a bare array; §5.10)."""
+        answer = await self.get(f"get_configs/{project_id}")
+        if not isinstance(answer, list):
+            raise UnexpectedResponse(
+                f"{self.session.side} get_configs/{project_id} answered {str(answer)[:120]!r}",
+                hint="get_configs answers a list of configuration groups",
+            )
+        return [dict(row) for row in answer if isinstance(row, Mapping)]
+
+    async def add_config_group(self, project_id: int, name: str) -> dict[str, Any]:
+        """Create a configuration group (``add_config_group``, ``{name}``; §5.10)."""
+        result: dict[str, Any] = await self.post(f"add_config_group/{project_id}", {"name": name})
+        return result
+
+    async def add_config(self, group_id: int, name: str) -> dict[str, Any]:
+        """Create a configuration in a group (``add_config``, ``{name}``; §5.10)."""
+        result: dict[str, Any] = await self.post(f"add_config/{group_id}", {"name": name})
+        return result
+
+    async def update_config_group(self, group_id: int, name: str) -> dict[str, Any]:
+        """Rename a configuration group (``update_config_group``; §5.10)."""
+        result: dict[str, Any] = await self.post(f"update_config_group/{group_id}", {"name": name})
+        return result
+
+    async def update_config(self, config_id: int, name: str) -> dict[str, Any]:
+        """Rename a configuration (``update_config``; §5.10)."""
+        result: dict[str, Any] = await self.post(f"update_config/{config_id}", {"name": name})
+        return result
+
+    async def get_plans(self, project_id: int) -> list[dict[str, Any]]:
+        """Test plans, without their entries (``get_plans``, paged under ``plans``; §5.12)."""
+        return [row async for row in self.paginate(f"get_plans/{project_id}", "plans")]
+
+    async def get_plan(self, plan_id: int) -> dict[str, Any]:
+        """One plan with its ``entries`` and their ``runs`` (``get_plan``; §5.12): the only
+        read that shows runs inside plans (``get_runs`` leaves them out)."""
+        result: dict[str, Any] = await self.get(f"get_plan/{plan_id}")
+        return result
+
+    async def add_plan(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a plan (``name``*, ``description``, ``milestone_id``, ``entries``; §5.12)."""
+        result: dict[str, Any] = await self.post(f"add_plan/{project_id}", body)
+        return result
+
+    async def update_plan(self, plan_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a plan (``name``, ``description``, ``milestone_id``; §5.12)."""
+        result: dict[str, Any] = await self.post(f"update_plan/{plan_id}", body)
+        return result
+
+    async def close_plan(self, plan_id: int) -> dict[str, Any]:
+        """Close a plan and its runs (read-only from then on; §5.12, §9)."""
+        result: dict[str, Any] = await self.post(f"close_plan/{plan_id}")
+        return result

@@ -38,6 +38,7 @@ EMPTY_LISTS = frozenset(
     {
         "get_runs", "get_plans", "get_milestones", "get_tests", "get_results",
         "get_results_for_run", "get_users", "get_attachments_for_case", "get_shared_steps",
+        "get_configs",
     }
 )  # fmt: skip
 

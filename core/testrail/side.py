@@ -6,6 +6,11 @@ with ``updated_after`` = the newest ``updated_on`` seen minus :data:`OVERLAP` (1
 timestamps, clocks that differ); a full observation reads every case, so deletions show
 (they leave no tombstone, §9). Suite mode 3 re-reads ``get_suites`` too.
 
+Milestones (``get_milestones``, sub-milestones flattened in), configuration groups and
+configurations (``get_configs``) and plans (``get_plans``, then ``get_plan`` per open plan for
+its entries) are re-listed every cycle (small, no time filter, §6); the runs of plan entries
+are observed as runs (``get_runs`` leaves them out, §5.11).
+
 Folders: in suite mode 1 and 2 the master suite is the anchor (linked to TestFiesta's root
 folder) and sections hang under ``tr:suite:<id>``; a suite-mode-2 baseline is a folder; in
 suite mode 3 every suite is a folder under the anchor ``tr:root:<project id>``.
@@ -44,6 +49,10 @@ from core.text import inline_attachment_ids, map_text
 #: documented, timestamps have 1-second resolution, clocks differ): §6 suggests 60-120 s.
 OVERLAP = 120
 
+#: Kinds re-listed completely every cycle (small lists without time filters, §6): a linked
+#: key missing from them was deleted.
+LISTED = frozenset({"milestone", "config_group", "config", "plan"})
+
 #: Last line of a result railfiesta adds for a status set in TestFiesta; such results are
 #: not copied back.
 ECHO_MARK = "(status set in TestFiesta by railfiesta)"
@@ -78,6 +87,29 @@ def _all_text(values: Any) -> str:
 
     map_text(values, keep)
     return "\n".join(found)
+
+
+def milestone_dates(row: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """A TestRail milestone's ``(start, due)`` in UNIX seconds, as railfiesta carries them:
+    TestFiesta requires both (CreateMilestoneDTO ``startDate``*, ``dueAt``*; §7.7) and TestRail
+    often has neither. The documented default: the start is ``start_on``, else ``started_on``
+    (when it was started), else the due date, else ``completed_on``; the due date is
+    ``due_on``, else ``completed_on``, else the start. Both None only when TestRail holds no
+    date at all (then TestFiesta gets the time of the copy; the migration says so)."""
+
+    def seconds(name: str) -> int | None:
+        value = row.get(name)
+        return int(value) if value not in (None, "", 0) else None
+
+    start = seconds("start_on") or seconds("started_on")
+    due = seconds("due_on") or seconds("completed_on")
+    return start or due, due or start
+
+
+def _milestone_id(key: Any) -> int | None:
+    """The TestRail milestone id of a ``tr:milestone:`` key (None for none)."""
+    text = str(key or "")
+    return int(key_id(text)) if text.startswith("tr:milestone:") else None
 
 
 @dataclass
@@ -184,6 +216,10 @@ class TestRailSide:
         self.downloads = 0
         #: every record the last :meth:`observe` returned
         self.last_observed: dict[str, Record] = {}
+        #: the runs inside plans the last observation read (``get_plan`` entries' runs)
+        self.plan_runs: list[dict[str, Any]] = []
+        #: ``get_plan`` answers of closed plans (read-only in TestRail: read once)
+        self._closed_plans: dict[int, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -273,6 +309,12 @@ class TestRailSide:
                     self.case_suite[int(row["id"])] = int(suite["id"])
                     newest = max(newest, record.updated_on or 0)
                     records[record.key] = record
+        with stage("milestones"):
+            records.update(await self._milestones())
+        with stage("configs"):
+            records.update(await self._configs())
+        with stage("plans"):
+            records.update(await self._plans())
         with stage("runs"):
             results_cursor = await self._runs(
                 records, dict((cursor or {}).get("results") or {}), full, linked
@@ -280,7 +322,7 @@ class TestRailSide:
         with stage("attachments"):
             await self._attachments(records, since is None, linked)
         self.last_observed = records
-        complete = frozenset(
+        complete = LISTED | (
             {"folder", "shared_step", "case", "run", "test"} if since is None else {"folder", "run"}
         )
         return Observation(
@@ -482,10 +524,13 @@ class TestRailSide:
         """A ``get_runs`` row as a run record: ``name``, ``description``, ``closed``; and
         ``cases`` when its tests were read."""
         _, origin = strip_marker(str(row.get("refs") or ""), "run")
+        milestone = row.get("milestone_id")
         values: dict[str, Any] = {
             "name": str(row.get("name") or ""),
             "description": str(row.get("description") or ""),
             "closed": bool(row.get("is_completed")),
+            "milestone": tr_key("milestone", milestone) if milestone else None,
+            "configs": sorted(tr_key("config", c) for c in row.get("config_ids") or []),
         }
         if cases is not None:
             values["cases"] = cases
@@ -504,7 +549,7 @@ class TestRailSide:
         statuses = await self._statuses()
         self._tests_of = {}
         out: dict[str, int] = {}
-        for row in await self.client.get_runs(self.ctx.project_id):
+        for row in [*await self.client.get_runs(self.ctx.project_id), *self.plan_runs]:
             run_id = int(row["id"])
             run_key = tr_key("run", run_id)
             copied = strip_marker(str(row.get("refs") or ""), "run")[1] is not None
@@ -613,6 +658,16 @@ class TestRailSide:
                 (r for r in records.values() if r.values.get("title") == values.get("title")),
                 None,
             )
+        if kind in ("milestone", "config_group", "config"):
+            # no marker field: the same name (and parent or group) is the record
+            listed = await (self._milestones() if kind == "milestone" else self._configs())
+            wanted = {n: values.get(n) for n in ("name", "parent", "group") if values.get(n)}
+            for record in listed.values():
+                if record.kind == kind and all(
+                    record.values.get(n) == v for n, v in wanted.items()
+                ):
+                    return record
+            return None
         if kind != "case" and kind != "folder":
             return None
         if kind == "folder":
@@ -628,6 +683,160 @@ class TestRailSide:
                 if record.origin == origin:
                     return record
         return None
+
+    # ------------------------------------------------------------------ milestones, configs, plans
+
+    def milestone_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``get_milestones`` row as a milestone record: ``name``, ``description``,
+        ``start_on``/``due_on`` (UNIX seconds, see :func:`milestone_dates`), ``completed``,
+        ``started``, ``parent`` (the parent milestone's key for a sub-milestone)."""
+        start, due = milestone_dates(row)
+        parent = row.get("parent_id")
+        return Record(
+            "milestone",
+            tr_key("milestone", row["id"]),
+            {
+                "name": str(row.get("name") or ""),
+                "description": str(row.get("description") or ""),
+                "start_on": start,
+                "due_on": due,
+                "completed": bool(row.get("is_completed")),
+                "started": bool(row.get("is_started")),
+                "parent": tr_key("milestone", parent) if parent else None,
+            },
+        )
+
+    async def _milestones(self) -> dict[str, Record]:
+        """Every milestone (``get_milestones``, sub-milestones flattened in; §5.9)."""
+        records = {}
+        for row in await self.client.get_milestones(self.ctx.project_id):
+            record = self.milestone_record(row)
+            records[record.key] = record
+        return records
+
+    async def _configs(self) -> dict[str, Record]:
+        """Configuration groups and their configurations (one ``get_configs``; §5.10)."""
+        records: dict[str, Record] = {}
+        for group in await self.client.get_configs(self.ctx.project_id):
+            group_key = tr_key("config_group", group["id"])
+            records[group_key] = Record(
+                "config_group", group_key, {"name": str(group.get("name") or "")}
+            )
+            for config in group.get("configs") or []:
+                key = tr_key("config", config["id"])
+                records[key] = Record(
+                    "config", key, {"name": str(config.get("name") or ""), "group": group_key}
+                )
+        return records
+
+    def plan_record(self, plan: Mapping[str, Any]) -> Record:
+        """A ``get_plan`` answer as a plan record: ``name``, ``description``, ``milestone``,
+        ``closed``, and ``runs`` (the runs of its entries, in entry order)."""
+        milestone = plan.get("milestone_id")
+        runs = [
+            tr_key("run", run["id"])
+            for entry in plan.get("entries") or []
+            for run in entry.get("runs") or []
+        ]
+        return Record(
+            "plan",
+            tr_key("plan", plan["id"]),
+            {
+                "name": str(plan.get("name") or ""),
+                "description": str(plan.get("description") or ""),
+                "milestone": tr_key("milestone", milestone) if milestone else None,
+                "closed": bool(plan.get("is_completed")),
+                "runs": runs,
+            },
+        )
+
+    async def _plans(self) -> dict[str, Record]:
+        """Every plan (``get_plans``) with its entries (one ``get_plan`` per open plan; a
+        closed plan is read once, it cannot change). The runs of the entries are kept in
+        :attr:`plan_runs`: ``get_runs`` leaves them out (§5.11)."""
+        records: dict[str, Record] = {}
+        self.plan_runs = []
+        for row in await self.client.get_plans(self.ctx.project_id):
+            plan_id = int(row["id"])
+            plan = self._closed_plans.get(plan_id)
+            if plan is None:
+                plan = await self.client.get_plan(plan_id)
+                if plan.get("is_completed"):
+                    self._closed_plans[plan_id] = plan
+            record = self.plan_record(plan)
+            records[record.key] = record
+            for entry in plan.get("entries") or []:
+                for run in entry.get("runs") or []:
+                    self.plan_runs.append({**run, "plan_id": plan_id})
+        return records
+
+    async def _create_milestone(self, values: Mapping[str, Any]) -> str:
+        body: dict[str, Any] = {"name": values.get("name") or "Untitled milestone"}
+        if values.get("description"):
+            body["description"] = values["description"]
+        for name in ("start_on", "due_on"):
+            if values.get(name) is not None:
+                body[name] = int(values[name])
+        parent = str(values.get("parent") or "")
+        if parent.startswith("tr:milestone:"):
+            body["parent_id"] = int(key_id(parent))
+        row = await self.client.add_milestone(self.ctx.project_id, body)
+        flags = {
+            name: True
+            for name, value in (("is_completed", "completed"), ("is_started", "started"))
+            if values.get(value)
+        }
+        if flags:
+            await self.client.update_milestone(int(row["id"]), flags)
+        return tr_key("milestone", row["id"])
+
+    async def _create_config(self, kind: str, values: Mapping[str, Any]) -> str:
+        name = str(values.get("name") or "")
+        if kind == "config_group":
+            group = await self.client.add_config_group(self.ctx.project_id, name)
+            return tr_key("config_group", group["id"])
+        group_key = str(values.get("group") or "")
+        if not group_key.startswith("tr:config_group:"):
+            raise MappingError(
+                f"configuration {name!r} has no TestRail configuration group ({group_key})",
+                hint="run the sync again: its group is created first",
+            )
+        config = await self.client.add_config(int(key_id(group_key)), name)
+        return tr_key("config", config["id"])
+
+    async def _update_other(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
+        """Milestones (``update_milestone``), configuration groups and configurations
+        (``update_config_group``/``update_config``), plans (``update_plan``, ``close_plan``)."""
+        ident = int(key_id(key))
+        if kind == "milestone":
+            body: dict[str, Any] = {
+                n: changes[n] or "" for n in ("name", "description") if n in changes
+            }
+            for name in ("start_on", "due_on"):
+                if name in changes:
+                    body[name] = None if changes[name] is None else int(changes[name])
+            if "completed" in changes:
+                body["is_completed"] = bool(changes["completed"])
+            if body:
+                await self.client.update_milestone(ident, body)
+        elif kind == "config_group" and "name" in changes:
+            await self.client.update_config_group(ident, str(changes["name"] or ""))
+        elif kind == "config" and "name" in changes:
+            await self.client.update_config(ident, str(changes["name"] or ""))
+        elif kind == "plan":
+            body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
+            if "milestone" in changes:
+                body["milestone_id"] = _milestone_id(changes["milestone"])
+            if body:
+                await self.client.update_plan(ident, body)
+            if "closed" in changes:
+                if not changes["closed"]:
+                    raise MappingError(
+                        f"{key}: a closed TestRail plan cannot be opened again",
+                        hint="close the TestFiesta plan again, or copy the plan in TestRail",
+                    )
+                await self.client.close_plan(ident)
+                self._closed_plans.pop(ident, None)
 
     # ------------------------------------------------------------------ writing
 
@@ -656,6 +865,23 @@ class TestRailSide:
                     },
                 )
                 keys.append(tr_key("shared_step", row["id"]))
+            elif kind == "milestone":
+                keys.append(await self._create_milestone(values))
+            elif kind in ("config_group", "config"):
+                try:
+                    keys.append(await self._create_config(kind, values))
+                except MappingError as refused:
+                    keys.append(refused)
+            elif kind == "plan":
+                keys.append(
+                    MappingError(
+                        f"{origin}: a plan made in TestFiesta cannot be added to TestRail: "
+                        "TestRail makes a plan's runs through its entries, and railfiesta does "
+                        "not build entries from TestFiesta runs",
+                        hint="create the plan in TestRail; its runs and results then reach "
+                        "TestFiesta",
+                    )
+                )
             else:
                 keys.append(
                     MappingError(
@@ -678,6 +904,8 @@ class TestRailSide:
         }
         if values.get("description"):
             body["description"] = values["description"]
+        if _milestone_id(values.get("milestone")) is not None:
+            body["milestone_id"] = _milestone_id(values.get("milestone"))
         marker = with_marker(None, origin)
         if marker:
             body["refs"] = marker
@@ -762,8 +990,13 @@ class TestRailSide:
                     int(key_id(parent)) if parent.startswith("tr:section:") else None,
                 )
             return
+        if kind in ("milestone", "config_group", "config", "plan"):
+            await self._update_other(kind, key, changes)
+            return
         if kind == "run":
             body = {n: changes[n] or "" for n in ("name", "description") if n in changes}
+            if "milestone" in changes:
+                body["milestone_id"] = _milestone_id(changes["milestone"])
             if body:
                 await self.client.update_run(int(key_id(key)), body)
             if "closed" in changes:
@@ -810,6 +1043,11 @@ class TestRailSide:
 
     async def delete(self, kind: str, key: str) -> None:
         """``delete_case``, ``delete_section`` or ``delete_suite``; gone already is fine."""
+        if kind not in ("case", "folder"):
+            raise MappingError(
+                f"{key}: railfiesta does not delete a TestRail {kind}",
+                hint='delete it in TestRail yourself, or keep delete_policy = "flag"',
+            )
         try:
             if kind == "case":
                 await self.client.delete_case(int(key_id(key)))

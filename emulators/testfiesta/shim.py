@@ -27,6 +27,7 @@ Emulated methods (ids are TestFiesta uids; see §5.2 for the id mapping):
 - Configurations: ``get_configs``, ``add_config_group``, ``add_config``,
   ``update_config_group``, ``update_config`` (answers the group, as documented),
   ``delete_config_group``, ``delete_config`` (answer JSON ``null``).
+- Plans: ``close_plan`` (archives the plan; answers it in the shim's plan shape).
 - Case attachments: ``add_attachment_to_case`` (multipart field ``attachment`` ->
   ``{"attachment_id": "<id>"}``; the bytes are kept, see ``TestFiestaState.attachments``) and
   ``get_attachments_for_case``.
@@ -646,6 +647,63 @@ class ShimApi:
     def add_results_for_cases(self, call: ShimCall) -> dict[str, Any]:
         """Like :meth:`add_results`, keyed by ``case_id`` of the run's tests."""
         return self._add_batch(call, "case_id")
+
+    # --- plans -------------------------------------------------------------------------------
+
+    def _shim_plan(self, plan: Row) -> dict[str, Any]:
+        """A plan in the shim's shape (close_plan answer in the shim spec): ``id``, ``name``,
+        ``description``, ``milestone_id`` (the first linked milestone), ``is_completed`` /
+        ``completed_on`` (archived), ``created_on``, ``created_by``, ``project_id``,
+        ``assignedto_id: null``, ``url``, and the two synthetic ``entries`` (runs with
+        configurations, runs without; §5.2) holding ``{id, name, config}`` per run [INF: the
+        entry shape is not documented]."""
+        custom = plan["customFields"] or {}
+        milestones = custom.get("milestoneUids") or []
+        runs = [self.state.db.runs.get(item["uid"]) for item in custom.get("testRuns") or []]
+        live_runs = [r for r in runs if r is not None and r["deletedAt"] is None]
+
+        def entry(index: int, with_configs: bool) -> dict[str, Any]:
+            chosen = [r for r in live_runs if bool((r["customFields"] or {}).get("configs"))
+                      == with_configs]  # fmt: skip
+            return {
+                "id": f"{plan['uid']}-{index}",
+                "name": plan["name"],
+                "runs": [
+                    {
+                        "id": r["uid"],
+                        "name": r["name"],
+                        "config": ", ".join((r["customFields"] or {}).get("configs") or []) or None,
+                    }
+                    for r in chosen
+                ],
+            }
+
+        archived = plan["archivedAt"]
+        return {
+            "id": plan["uid"],
+            "name": plan["name"],
+            "description": plan.get("description"),
+            "milestone_id": milestones[0] if milestones else None,
+            "assignedto_id": None,
+            "is_completed": archived is not None,
+            "completed_on": unix_seconds(archived) if archived else None,
+            "created_on": unix_seconds(plan["createdAt"]),
+            "created_by": plan["createdBy"],
+            "project_id": plan["projectUid"],
+            "url": f"/{self.handle}/plans/{plan['uid']}",
+            "entries": [entry(1, True), entry(2, False)],
+        }
+
+    def close_plan(self, call: ShimCall) -> dict[str, Any]:
+        """Close (archive) plan ``plan_id``: ``archivedAt`` = now; answers the closed plan
+        (shim spec: "The plan was successfully closed / archived"). A closed plan stays
+        closed [INF: whether closing twice is an error is not documented]."""
+        plan = self.state.db.plans.get(call.ids[0])
+        if plan is None or plan["deletedAt"] is not None:
+            raise not_found(f"plan {call.ids[0]} not found")
+        if plan["archivedAt"] is None:
+            self.state.update(plan, {"archivedAt": self.state.now()})
+        return without_nulls(self._shim_plan(plan), "milestone_id", "completed_on", "description")
 
     # --- configurations ----------------------------------------------------------------------
 

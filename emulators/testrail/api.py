@@ -605,6 +605,20 @@ def add_config(call: Call) -> Any:
     return dict(runs.add_config(call.state, call.ids[0], call.body))
 
 
+@endpoint("update_config_group", "POST", "config_group_id")
+def update_config_group(call: Call) -> Any:
+    """Rename a configuration group."""
+    row = runs.update_config_group(call.state, call.ids[0], call.body)
+    return dict(row, configs=[dict(c) for c in call.state.configs.values()
+                              if c["group_id"] == row["id"]])  # fmt: skip
+
+
+@endpoint("update_config", "POST", "config_id")
+def update_config(call: Call) -> Any:
+    """Rename a configuration."""
+    return dict(runs.update_config(call.state, call.ids[0], call.body))
+
+
 # ---------------------------------------------------------------------------------------------
 # runs and tests (§5.11, §5.13)
 
@@ -819,6 +833,13 @@ def update_run_in_plan_entry(call: Call) -> Any:
     """Update one run of a plan entry (6.4+, configuration runs); the run."""
     run = runs.update_run_in_plan_entry(call.state, call.ids[0], call.body)
     return runs.render_run(call.state, run, call.base)
+
+
+@endpoint("update_plan", "POST", "plan_id")
+def update_plan(call: Call) -> Any:
+    """Partial plan update (name, description, milestone_id ...); the plan with entries."""
+    row = runs.update_plan(call.state, call.ids[0], call.body)
+    return runs.render_plan(call.state, row, call.base, entries=True)
 
 
 @endpoint("close_plan", "POST", "plan_id")

@@ -702,6 +702,46 @@ def update_run_in_plan_entry(state: TestRailState, run_id: int, body: Body) -> R
     return update_run(state, run_id, {k: body[k] for k in _ENTRY_RUN_KEYS if k in body})
 
 
+def update_plan(state: TestRailState, plan_id: int, body: Body) -> Row:
+    """``update_plan/{plan_id}``: partial ``name``, ``description``, ``milestone_id``,
+    ``assignedto_id``, ``refs``, ``start_on``/``due_on`` of the plan (§5.12; entries change
+    through the entry methods). A closed plan -> 400."""
+    plan = state.plan(plan_id)
+    if plan["is_completed"]:
+        raise bad_request(CLOSED_PLAN)
+    if "name" in body:
+        plan["name"] = req_text(body, "name")
+    for key in ("description", "refs"):
+        if key in body:
+            plan[key] = to_text(body[key], key)
+    for key in ("start_on", "due_on"):
+        if key in body:
+            plan[key] = opt_int(body, key)
+    if "milestone_id" in body:
+        plan["milestone_id"] = _check_milestone(state, plan["project_id"], body["milestone_id"])
+    if "assignedto_id" in body:
+        plan["assignedto_id"] = _check_user(state, body["assignedto_id"], "assignedto_id")
+    return plan
+
+
+def update_config_group(state: TestRailState, group_id: int, body: Body) -> Row:
+    """``update_config_group/{config_group_id}``: ``name``* (§5.10)."""
+    group = state.config_groups.get(group_id)
+    if group is None:
+        raise invalid("config_group_id", "configuration group")
+    group["name"] = req_text(body, "name")
+    return group
+
+
+def update_config(state: TestRailState, config_id: int, body: Body) -> Row:
+    """``update_config/{config_id}``: ``name``* (§5.10)."""
+    config = state.configs.get(config_id)
+    if config is None:
+        raise invalid("config_id", "configuration")
+    config["name"] = req_text(body, "name")
+    return config
+
+
 def close_plan(state: TestRailState, plan_id: int) -> Row:
     """``close_plan/{plan_id}``: closes every open run of the plan and the plan itself."""
     plan = state.plan(plan_id)

@@ -550,9 +550,15 @@ def generate(
     suite_mode: int = 1,
     *,
     project_name: str | None = None,
+    plans: int = 0,
 ) -> int:
     """Create a realistic generated project and return its id; the same ``seed`` (and clock)
     gives the same project.
+
+    ``plans`` > 0 adds execution data (:func:`add_plans`): milestones with a sub-milestone and
+    a completed one, the configuration groups Browser (Chrome, Firefox) and OS (Windows,
+    macOS), that many test plans (the first with an ``include_all`` entry over both browsers
+    and a ``case_ids`` entry over both systems), a run outside the plans, and results.
 
     Sections nest 3-4 levels (module > feature > group > platform); ``cases`` cases are spread
     over them with a mix of Text (≈40%), Steps (≈55%) and Exploratory templates, multi-line and
@@ -641,6 +647,8 @@ def generate(
                 state, section_id, body, rng.choice(authors), created_on=created, updated_on=updated
             )
         add_shared_steps_and_files(state, pid, now)
+        if plans > 0:
+            add_plans(state, pid, plans, seed=seed, milestone=milestones[0], suite_id=suites[0])
         if suite_mode == 2:
             add_baseline(
                 state,
@@ -738,6 +746,136 @@ def add_shared_steps_and_files(state: TestRailState, project_id: int, now: int) 
             b"12:00:01 POST /payments 201\n12:00:02 webhook paid\n", "text/plain",
             second["created_by"],
         )  # fmt: skip
+
+
+#: Statuses of generated results (TestRail ids: mostly Passed, then Failed, Blocked, Retest).
+_RESULT_STATUSES = (1, 1, 1, 1, 5, 5, 2, 4)
+_RESULT_COMMENTS = (
+    "",
+    "Works as expected.",
+    "Fails on the second attempt:\nthe spinner never stops.",
+    "Blocked by the staging outage.",
+    "Retested after the fix in build 1432 — OK ✅",
+)
+
+
+def add_plans(
+    state: TestRailState, project_id: int, plans: int, *, seed: int, milestone: int, suite_id: int
+) -> list[int]:
+    """Execution data for a generated project (caller holds ``state.lock``); returns the plan
+    ids. Deterministic per ``seed`` (its own random stream: the cases stay as without it).
+
+    - milestones: ``milestone`` ("Release 1.0") gets a start date; "1.0 Release candidate" is
+      its sub-milestone (start and due dates); "Release 0.9" is completed;
+    - configuration groups Browser (Chrome, Firefox) and OS (Windows, macOS);
+    - plan 1, "Release 1.0 test plan" on Release 1.0: entry "Full regression"
+      (``include_all``, one run per browser) and entry "Smoke" (``case_ids``: 20 cases, one run
+      per OS); the other plans, "Sprint <n> sign-off", on the candidate: one ``case_ids`` entry
+      of 10 cases over both browsers; the last of them (with 2 plans or more) is closed, on
+      Release 0.9;
+    - a run outside the plans, "Nightly build 1432", on the candidate;
+    - results: about half the tests of every open run get 1-3 results.
+    """
+    rng = random.Random(seed * 7919 + 17)
+    now = state.now()
+    day = 86400
+    ops.update_milestone(state, milestone, {"start_on": now - 14 * day})
+    candidate = ops.add_milestone(
+        state,
+        project_id,
+        {
+            "name": "1.0 Release candidate",
+            "description": "Feature freeze; only fixes from here on.",
+            "start_on": now - 2 * day,
+            "due_on": now + 20 * day,
+            "parent_id": milestone,
+        },
+    )["id"]
+    ops.update_milestone(state, candidate, {"is_started": True})
+    previous = ops.add_milestone(
+        state,
+        project_id,
+        {"name": "Release 0.9", "start_on": now - 120 * day, "due_on": now - 60 * day},
+    )["id"]
+    ops.update_milestone(state, previous, {"is_completed": True})
+    browser = runs.add_config_group(state, project_id, {"name": "Browser"})["id"]
+    browsers = [runs.add_config(state, browser, {"name": n})["id"] for n in ("Chrome", "Firefox")]
+    os_group = runs.add_config_group(state, project_id, {"name": "OS"})["id"]
+    systems = [runs.add_config(state, os_group, {"name": n})["id"] for n in ("Windows", "macOS")]
+    case_ids = [c["id"] for c in state.cases.values() if c["suite_id"] == suite_id]
+    made: list[int] = []
+    for n in range(plans):
+        if n == 0:
+            body: Row = {
+                "name": "Release 1.0 test plan",
+                "description": "Everything that must pass before Release 1.0 ships.",
+                "milestone_id": milestone,
+                "entries": [
+                    {
+                        "suite_id": suite_id,
+                        "name": "Full regression",
+                        "include_all": True,
+                        "config_ids": browsers,
+                        "runs": [{"config_ids": [c]} for c in browsers],
+                    },
+                    {
+                        "suite_id": suite_id,
+                        "name": "Smoke",
+                        "include_all": False,
+                        "case_ids": sorted(rng.sample(case_ids, min(20, len(case_ids)))),
+                        "config_ids": systems,
+                        "runs": [{"config_ids": [c]} for c in systems],
+                    },
+                ],
+            }
+        else:
+            closed = plans > 1 and n == plans - 1
+            body = {
+                "name": f"Sprint {n} sign-off",
+                "milestone_id": previous if closed else candidate,
+                "entries": [
+                    {
+                        "suite_id": suite_id,
+                        "name": f"Sprint {n} checks",
+                        "include_all": False,
+                        "case_ids": sorted(rng.sample(case_ids, min(10, len(case_ids)))),
+                        "config_ids": browsers,
+                        "runs": [{"config_ids": [c]} for c in browsers],
+                    }
+                ],
+            }
+        plan = runs.add_plan(state, project_id, body, None)
+        made.append(int(plan["id"]))
+    nightly = runs.add_run(
+        state,
+        project_id,
+        {
+            "suite_id": suite_id,
+            "name": "Nightly build 1432",
+            "milestone_id": candidate,
+            "include_all": False,
+            "case_ids": sorted(rng.sample(case_ids, min(30, len(case_ids)))),
+        },
+        None,
+    )
+    run_ids = [r for p in made for e in state.plans[p]["_entries"] for r in e["_run_ids"]]
+    tests_of: dict[int, list[int]] = {rid: [] for rid in [*run_ids, nightly["id"]]}
+    for test in state.tests.values():
+        if test["run_id"] in tests_of:
+            tests_of[test["run_id"]].append(test["id"])
+    for rid, tests in tests_of.items():
+        rows = [
+            {"test_id": t, "status_id": rng.choice(_RESULT_STATUSES),
+             "comment": rng.choice(_RESULT_COMMENTS)}
+            for t in tests
+            if rng.random() < 0.5
+            for _ in range(rng.randint(1, 3))
+        ]  # fmt: skip
+        if rows:
+            runs.add_results(state, rid, {"results": rows}, None)
+    if plans > 1:
+        runs.close_plan(state, made[-1])
+    return made
 
 
 def add_baseline(

@@ -37,6 +37,15 @@ def test_headless_demo_json_reports_every_case_arrived(
     assert kinds["cases"]["requests"] > 0
     assert project["requests"]["testrail"] > 0
     assert "session data (logins, API sessions)" in project["not_migrated"]
+    # the generated execution data: milestones (one a sub-milestone, one completed), two
+    # configuration groups of two, three plans (8 entry runs) and a run outside them
+    parity = project["parity"]
+    expected = {"config_group": 2, "config": 4, "milestone": 4, "plan": 3, "run": 9}
+    for kind, count in expected.items():
+        assert (parity[kind]["testrail"], parity[kind]["testfiesta"]) == (count, count), kind
+        assert parity[kind]["equal"] == count, kind
+        assert parity[kind]["missing"] == parity[kind]["extra"] == [], kind
+    assert kinds["plans"]["created"] == 3
     assert known_secrets[:16] not in out + err
 
 

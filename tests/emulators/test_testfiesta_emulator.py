@@ -1444,3 +1444,47 @@ async def test_shim_case_attachments_keep_the_bytes(
     assert response.json() == {"error": "the multipart body has no file field 'attachment'"}
     response = await client.post(shim("add_attachment_to_case/987654"), files={"attachment": b"a"})
     assert response.status_code == 404
+
+
+async def test_shim_close_plan_archives_the_plan(
+    client: httpx.AsyncClient, state: TestFiestaState
+) -> None:
+    """Shim ``close_plan``: "closed / archived" (the v1 API has no plan archive); answers the
+    plan in the shim's shape with its two synthetic entries (runs with and without configs)."""
+    project = await new_project(client)
+    chrome = (
+        await client.post(
+            f"{V1}/projects/DEMO/runs", json={"name": "Chrome", "configs": ["Browser:Chrome"]}
+        )
+    ).json()
+    plain = (await client.post(f"{V1}/projects/DEMO/runs", json={"name": "Plain"})).json()
+    sets = {"type": "simple", "sets": [["Browser:Chrome"]]}
+    test_runs = [
+        {"uid": chrome["uid"], "configuration": sets},
+        {"uid": plain["uid"], "configuration": {"type": "simple", "sets": []}},
+    ]
+    plan = (
+        await client.post(
+            f"{V1}/projects/DEMO/plans", json={"name": "Release plan", "testRuns": test_runs}
+        )
+    ).json()
+    closed = await client.post(shim(f"close_plan/{plan['uid']}"))
+    answer = closed.json()
+    assert closed.status_code == 200
+    assert (answer["id"], answer["name"], answer["is_completed"]) == (
+        plan["uid"],
+        "Release plan",
+        True,
+    )
+    assert answer["project_id"] == project["uid"]
+    assert [[r["id"] for r in e["runs"]] for e in answer["entries"]] == [
+        [chrome["uid"]],
+        [plain["uid"]],
+    ]
+    assert answer["entries"][0]["runs"][0]["config"] == "Browser:Chrome"
+    listed = (
+        await client.get(f"{V1}/projects/DEMO/plans", params={"limit": 10, "offset": 0})
+    ).json()
+    assert [p["archivedAt"] is not None for p in listed["items"]] == [True]
+    missing = await client.post(shim("close_plan/99999"))
+    assert missing.status_code == 404

@@ -1788,3 +1788,78 @@ async def test_latency_and_error_status_switches(state600: TestRailState) -> Non
     async with client_for(unavailable) as c:
         assert (await c.post(API + "add_case/1", json={"title": "lost"})).status_code == 502
     assert len(state600.cases) == 600  # a fault answers before any write
+
+
+async def test_update_plan_and_renaming_configurations(state600: TestRailState) -> None:
+    """§5.12 ``update_plan`` changes name, description and milestone of an open plan (a closed
+    one: 400); §5.10 ``update_config_group``/``update_config`` rename."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        group = (await c.post(API + "add_config_group/1", json={"name": "Browsers"})).json()
+        chrome = (await c.post(API + f"add_config/{group['id']}", json={"name": "Chrome"})).json()
+        plan = (await c.post(API + "add_plan/1", json={"name": "Release plan"})).json()
+        updated = (
+            await c.post(
+                API + f"update_plan/{plan['id']}",
+                json={"name": "Release 1.0 plan", "description": "Final", "milestone_id": 1},
+            )
+        ).json()
+        bad_milestone = await c.post(API + f"update_plan/{plan['id']}", json={"milestone_id": 999})
+        renamed_group = (
+            await c.post(API + f"update_config_group/{group['id']}", json={"name": "Browser"})
+        ).json()
+        renamed = (
+            await c.post(API + f"update_config/{chrome['id']}", json={"name": "Chromium"})
+        ).json()
+        await c.post(API + f"close_plan/{plan['id']}", json={})
+        closed = await c.post(API + f"update_plan/{plan['id']}", json={"name": "x"})
+        configs = (await c.get(API + "get_configs/1")).json()
+    assert (updated["name"], updated["description"], updated["milestone_id"]) == (
+        "Release 1.0 plan", "Final", 1,
+    )  # fmt: skip
+    assert updated["entries"] == []
+    assert bad_milestone.status_code == 400
+    assert renamed_group == {"id": group["id"], "name": "Browser", "project_id": 1,
+                             "configs": [chrome]}  # fmt: skip
+    assert renamed == {"id": chrome["id"], "name": "Chromium", "group_id": group["id"]}
+    assert closed.status_code == 400
+    assert configs[0]["name"] == "Browser"
+
+
+def test_generate_with_plans_is_deterministic_and_complete(clock: ManualClock) -> None:
+    """``generate(plans=3)``: the same project twice; milestones with a sub-milestone and a
+    completed one, Browser/OS configurations, an include_all and a case_ids entry, a closed
+    plan, results; the cases are those of ``generate`` without plans."""
+    made = []
+    for plans in (3, 3, 0):
+        state = TestRailState(clock=ManualClock(START))
+        generate(state, cases=40, seed=5, plans=plans)
+        made.append(state)
+    first, second, plain = made
+    assert first.milestones == second.milestones and first.results == second.results
+    assert first.cases == plain.cases
+    milestones = {m["name"]: m for m in first.milestones.values()}
+    assert sorted(milestones) == [
+        "1.0 Release candidate", "Release 0.9", "Release 1.0", "Release 1.1 – Localisation",
+    ]  # fmt: skip
+    assert milestones["1.0 Release candidate"]["parent_id"] == milestones["Release 1.0"]["id"]
+    assert milestones["Release 0.9"]["is_completed"] is True
+    assert all(m["due_on"] for m in milestones.values())
+    groups = {g["name"]: g["id"] for g in first.config_groups.values()}
+    assert sorted(
+        (next(n for n, i in groups.items() if i == c["group_id"]), c["name"])
+        for c in first.configs.values()
+    ) == [("Browser", "Chrome"), ("Browser", "Firefox"), ("OS", "Windows"), ("OS", "macOS")]
+    plans = sorted(first.plans.values(), key=lambda p: p["id"])
+    assert [p["name"] for p in plans] == [
+        "Release 1.0 test plan", "Sprint 1 sign-off", "Sprint 2 sign-off",
+    ]  # fmt: skip
+    assert [p["is_completed"] for p in plans] == [False, False, True]
+    full, smoke = plans[0]["_entries"]
+    assert (full["include_all"], smoke["include_all"]) == (True, False)
+    run_cases = [
+        len([t for t in first.tests.values() if t["run_id"] == r])
+        for e in (full, smoke)
+        for r in e["_run_ids"]
+    ]
+    assert run_cases == [40, 40, 20, 20]
+    assert len(first.runs) == 9 and len(first.results) > 0

@@ -79,7 +79,10 @@ def test_skipped_keys_and_kinds_outside_the_list_are_not_counted() -> None:
     testrail = {"tr:suite:1": Record("folder", "tr:suite:1", {"name": "Master"})}
     result = parity(testrail, {}, LINKS.get, observed={"folder"}, skip={"tr:suite:1"})
     assert result["folder"].testrail == 0
-    assert list(result) == ["folder", "shared_step", "case", "run", "test", "result", "attachment"]
+    assert list(result) == [
+        "folder", "shared_step", "case", "config_group", "config", "milestone", "run", "test",
+        "result", "plan", "attachment",
+    ]  # fmt: skip
 
 
 def test_content_hash_ignores_key_order_and_keeps_text_exact() -> None:

@@ -956,3 +956,74 @@ def test_merge_lists_is_symmetric_for_separate_regions() -> None:
     theirs = steps("a", "b", "c")
     assert merge_lists(base, ours, theirs) == merge_lists(base, theirs, ours)
     assert merge_lists(base, ours, theirs) == ListMerge(steps("a", "x", "b", "c"))
+
+
+# ---------------------------------------------------------------------- milestones and plans
+
+MILESTONE = {
+    "name": "Release 3.0",
+    "start_on": 1772409600,
+    "due_on": 1775088000,
+    "completed": False,
+}
+
+
+def test_a_sub_milestones_parent_and_started_flag_are_never_compared() -> None:
+    """TestFiesta v1 has no milestone parent and no started flag: a linked pair whose
+    TestRail side has both (and TestFiesta neither) is in sync; a due date edited in
+    TestFiesta is propagated to TestRail and nothing else."""
+    tr_values = {**MILESTONE, "parent": "tr:milestone:1", "started": True}
+    base = Base("milestone", "tr:milestone:2", "tf:milestone:9", tr_values)
+    parent = Base("milestone", "tr:milestone:1", "tf:milestone:8", {"name": "Release"})
+    inputs = Inputs(
+        {b.testrail: b for b in (base, parent)},
+        Snapshot({"tr:milestone:2": Record("milestone", "tr:milestone:2", tr_values)}),
+        Snapshot(
+            {
+                "tf:milestone:9": Record(
+                    "milestone", "tf:milestone:9", {**MILESTONE, "due_on": 1775692800}
+                )
+            }
+        ),
+    )
+    result = reconcile(inputs, Settings())
+    assert result.decisions == [
+        Update(
+            "milestone",
+            TESTRAIL,
+            "tr:milestone:2",
+            "tr:milestone:2",
+            {"due_on": 1775692800},
+            {"due_on": 1775088000},
+            {"due_on": 1775692800},
+        )
+    ]
+    assert result.conflicts == []
+
+
+def test_a_plans_runs_are_sent_on_create_and_its_milestone_compared_in_pair_space() -> None:
+    """A new TestRail plan is created on TestFiesta with its runs and milestone; a linked
+    plan whose TestFiesta copy lists its runs' TestFiesta keys is in sync."""
+    plan = {"name": "Release plan", "milestone": "tr:milestone:1",
+            "runs": ["tr:run:5", "tr:run:6"], "closed": False}  # fmt: skip
+    bases = [
+        Base("milestone", "tr:milestone:1", "tf:milestone:8", {"name": "Release"}),
+        Base("run", "tr:run:5", "tf:run:15", {"name": "Chrome"}),
+        Base("run", "tr:run:6", "tf:run:16", {"name": "Firefox"}),
+        Base("plan", "tr:plan:3", "tf:plan:13", plan),
+    ]
+    copy = {**plan, "milestone": "tf:milestone:8", "runs": ["tf:run:15", "tf:run:16"]}
+    inputs = Inputs(
+        {b.testrail: b for b in bases},
+        Snapshot(
+            {
+                "tr:plan:3": Record("plan", "tr:plan:3", plan),
+                "tr:plan:4": Record("plan", "tr:plan:4", {**plan, "name": "Sprint 1"}),
+            }
+        ),
+        Snapshot({"tf:plan:13": Record("plan", "tf:plan:13", copy)}),
+    )
+    result = reconcile(inputs, Settings(mode=MIGRATE))
+    assert result.decisions == [
+        Create("plan", TESTFIESTA, "tr:plan:4", {**plan, "name": "Sprint 1"})
+    ]

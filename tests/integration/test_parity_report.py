@@ -38,6 +38,7 @@ async def test_a_clean_migration_shows_parity_in_every_kind(
         "differing": [],
         "missing": [],
         "extra": [],
+        "notes": [],
     }
 
 

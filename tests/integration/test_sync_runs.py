@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core.store import StateStore
@@ -309,3 +310,50 @@ async def test_assignees_travel_through_users_both_ways(
     assert again.writes == 0
     with made.tr.lock:
         assert made.tr.tests[made.tests[made.cases[0]]]["assignedto_id"] == 2
+
+
+class LoseRunAnswer(httpx.AsyncBaseTransport):
+    """Delivers every request, but loses the answer to the first ``POST /runs``: TestFiesta
+    made the run and its executions, the migration never heard."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/runs") and not self.lost:
+            self.lost += 1
+            await response.aread()
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response")
+        return response
+
+
+async def test_a_run_whose_create_answer_was_lost_still_gets_its_tests_and_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crash harness's trial 179: the run's copy is found again by its externalId and
+    linked, which took a pass; its tests were then never paired and its results never copied
+    (the migration passed again only after creating a run), so a status set later in
+    TestFiesta was overwritten as if it were the copy's default. The migration now passes
+    again after linking a run too: one run ends complete, every result arrives once."""
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 5, "Fails on Safari")
+    made.tr_result(made.cases[0], 1, "Fixed in build 118")
+    made.tr_result(made.cases[1], 2, "Blocked by the login outage")
+    lossy = LoseRunAnswer(httpx.ASGITransport(env.testfiesta))
+    async with env.service(testfiesta_transport=lossy) as service:
+        [report] = await service.migrate()
+    assert lossy.lost == 1
+    assert report.complete, report.warnings
+    assert [r["name"] for r in made.tf.db.runs.values()] == ["Release 2.4 regression"]
+    assert made.tf_comments(made.cases[0])[0].endswith("Fails on Safari")
+    assert [c.rsplit("\n", 1)[-1] for c in made.tf_comments(made.cases[0])] == [
+        "Fails on Safari",
+        "Fixed in build 118",
+    ]
+    assert made.tf_status(made.cases[0]) == "Passed"
+    assert made.tf_status(made.cases[1]) == "Blocked"
+    with StateStore(env.state_dir) as store:
+        assert all(store.linked(f"tr:test:{test}") for test in made.tests.values())
