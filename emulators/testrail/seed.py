@@ -559,6 +559,8 @@ def generate(
     a completed one, the configuration groups Browser (Chrome, Firefox) and OS (Windows,
     macOS), that many test plans (the first with an ``include_all`` entry over both browsers
     and a ``case_ids`` entry over both systems), a run outside the plans, and results.
+    Every generated project also gets two shared step sets and three files
+    (:func:`add_shared_steps_and_files`, no randomness), added before the plans.
 
     Sections nest 3-4 levels (module > feature > group > platform); ``cases`` cases are spread
     over them with a mix of Text (≈40%), Steps (≈55%) and Exploratory templates, multi-line and
