@@ -36,6 +36,7 @@ STEP_PARTS = {
     "expected": "expected",
     "additional_info": "info",
     "refs": "refs",
+    "shared_step": "shared step",
 }
 
 #: Values holding another record's key (shown by that record's name).
@@ -139,11 +140,15 @@ def compare_records(
     for index in range(max(len(tr_steps), len(tf_steps))):
         left_step = tr_steps[index] if index < len(tr_steps) else None
         right_step = tf_steps[index] if index < len(tf_steps) else None
+        # a step from a shared step set is only its reference (its text is the set's)
+        shared = all((s or {}).get("shared_step") for s in (left_step, right_step) if s)
         for part, words in STEP_PARTS.items():
             left = (left_step or {}).get(part, "")
             right = (right_step or {}).get(part, "")
-            if not left and not right and part != "content":
+            if not left and not right and (part != "content" or shared):
                 continue
+            if part == "shared_step":
+                left, right = names.get(left, left), names.get(right, right)
             rows.append(
                 DetailRow(
                     f"steps[{index + 1}].{part}",

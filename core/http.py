@@ -541,17 +541,24 @@ class ApiSession:
         json_body: Any = None,
         files: Any = None,
         headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        anonymous: bool = False,
     ) -> httpx.Response:
         """Send one request with pacing and retries; return the successful (2xx) response.
 
         ``endpoint`` is the label for stats and errors (``get_cases``, ``POST /cases``).
+        ``content`` is a raw body (bytes); ``anonymous`` sends the request without the
+        session's ``Authorization`` header (a pre-signed storage URL, which must never see
+        the API key).
         Raises :class:`AuthenticationFailed` (401), :class:`AccessDenied` (403),
         :class:`NotFound`, :class:`WrongServer` (a 3xx redirect, never followed),
         :class:`RateLimited` (429/409 after every retry), another :class:`ApiError` for other
         statuses, or :class:`ServerUnreachable` ("cannot reach ..." at once for a refused
         loopback port or an unknown host name; after the retries otherwise).
         """
-        response, _ = await self._send(method, url, endpoint, json_body, files, headers, False)
+        response, _ = await self._send(
+            method, url, endpoint, json_body, files, headers, False, content, anonymous
+        )
         return response
 
     async def send_json(
@@ -581,6 +588,8 @@ class ApiSession:
         files: Any,
         headers: dict[str, str] | None,
         decode: bool,
+        content: bytes | None = None,
+        anonymous: bool = False,
     ) -> tuple[httpx.Response, Any]:
         is_read = method.upper() == "GET"
         first = True
@@ -597,7 +606,15 @@ class ApiSession:
                         self.stats.retries += 1
                     first = False
                     response = await self._attempt(
-                        method, url, endpoint, is_read, json_body, files, headers
+                        method,
+                        url,
+                        endpoint,
+                        is_read,
+                        json_body,
+                        files,
+                        headers,
+                        content,
+                        anonymous,
                     )
                     if not decode:
                         return response, None
@@ -628,13 +645,23 @@ class ApiSession:
         json_body: Any,
         files: Any,
         headers: dict[str, str] | None,
+        content: bytes | None = None,
+        anonymous: bool = False,
     ) -> httpx.Response:
         self.stats.paced_seconds += await self.pacer.wait()
         self.stats.record(endpoint, time.monotonic())
         try:
-            response = await self.client.request(
-                method, url, json=json_body, files=files, headers=headers
-            )
+            if content is None and not anonymous:
+                response = await self.client.request(
+                    method, url, json=json_body, files=files, headers=headers
+                )
+            else:
+                request = self.client.build_request(
+                    method, url, json=json_body, files=files, headers=headers, content=content
+                )
+                if anonymous:
+                    request.headers.pop("Authorization", None)
+                response = await self.client.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Never reached the server: safe to retry reads and writes alike, except a
             # certificate the client refuses, which no retry will change.

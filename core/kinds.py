@@ -11,7 +11,9 @@ reverse order, children first, after every other operation.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 #: Each field merges three ways: base x TestRail x TestFiesta.
 THREE_WAY = "three-way"
@@ -30,7 +32,9 @@ class Kind:
     holding lists of keys (a run's ``cases``); ``create_only``: values sent when the record
     is created on the other side but never compared afterwards (the API cannot change them);
     ``creatable``: False for records that come into being with their parent (a run's tests),
-    which are matched by their :attr:`core.model.Record.natural` key instead.
+    which are matched by their :attr:`core.model.Record.natural` key instead;
+    ``item_references``: ``(list name, item value name, kind)`` for references held inside
+    the items of a list (a case step's ``shared_step``).
     """
 
     name: str
@@ -41,6 +45,7 @@ class Kind:
     list_references: tuple[tuple[str, str], ...] = ()
     create_only: tuple[str, ...] = ()
     creatable: bool = True
+    item_references: tuple[tuple[str, str, str], ...] = ()
 
     def reference_kind(self, value_name: str) -> str | None:
         """The kind a reference value points at, or None if ``value_name`` is not one."""
@@ -48,7 +53,18 @@ class Kind:
 
 
 FOLDER = Kind("folder", parents=("folder",), references=(("parent", "folder"),))
-CASE = Kind("case", parents=("folder",), references=(("folder", "folder"),), lists=("steps",))
+#: A TestRail shared step set / TestFiesta shared step: ``title`` and ``steps`` (the same step
+#: items as a case's). Cases refer to it from their steps, so it lands before them.
+SHARED_STEP = Kind("shared_step", lists=("steps",))
+#: A case's ``steps`` items are step values, or ``{"shared_step": <key>}`` for a run of steps
+#: that come from one shared step set (kept shared, never a pasted copy).
+CASE = Kind(
+    "case",
+    parents=("folder", "shared_step"),
+    references=(("folder", "folder"),),
+    lists=("steps",),
+    item_references=(("steps", "shared_step", "shared_step"),),
+)
 #: A TestRail configuration group / TestFiesta (shim) configuration group: ``name``.
 CONFIG_GROUP = Kind("config_group")
 #: A TestRail configuration / TestFiesta (shim) configuration: ``name`` and its ``group``
@@ -98,11 +114,61 @@ PLAN = Kind(
     create_only=("runs",),
 )
 
+#: A file attached to a case, run or result, or an image a case's text shows inline
+#: (``index.php?/attachments/get/N``): ``owner`` (the record it hangs on), ``name``, ``size``
+#: (bytes), ``sha256`` (hex of the bytes, DESIGN §6), and ``inline``: the cases whose text
+#: refers to it (rewritten to the copy's URL once it lands; sent when created, never
+#: compared). Copied once, never edited or merged (matched by content hash).
+ATTACHMENT = Kind(
+    "attachment",
+    parents=("case", "run", "result"),
+    references=(("owner", "case"),),
+    list_references=(("inline", "case"),),
+    create_only=("inline",),
+    merge=APPEND_ONLY,
+)
+
 #: Every kind, in apply order (parents first).
 KINDS: dict[str, Kind] = {
     kind.name: kind
-    for kind in (FOLDER, CASE, CONFIG_GROUP, CONFIG, MILESTONE, RUN, TEST, RESULT, PLAN)
+    for kind in (
+        FOLDER,
+        SHARED_STEP,
+        CASE,
+        CONFIG_GROUP,
+        CONFIG,
+        MILESTONE,
+        RUN,
+        TEST,
+        RESULT,
+        PLAN,
+        ATTACHMENT,
+    )
 }
+
+
+def map_item_references(
+    kind: Kind, values: dict[str, Any], translate: Callable[[str], Any]
+) -> None:
+    """Replace, in place, every reference held inside list items of ``values`` (see
+    :attr:`Kind.item_references`) by ``translate(reference)``; the lists are copied, never
+    changed where they came from. A ``translate`` answer of None leaves the reference out."""
+    for list_name, item_name, _ in kind.item_references:
+        items = values.get(list_name)
+        if not isinstance(items, list):
+            continue
+        out: list[Any] = []
+        for item in items:
+            if isinstance(item, Mapping) and isinstance(item.get(item_name), str):
+                new = dict(item)
+                translated = translate(item[item_name])
+                if translated is None:
+                    new.pop(item_name)
+                else:
+                    new[item_name] = translated
+                item = new
+            out.append(item)
+        values[list_name] = out
 
 
 def kind(name: str) -> Kind:

@@ -45,7 +45,7 @@ from core.mapping import (
 )
 from core.model import Record, key_id, tf_key, tr_key
 from core.report import CLEAN, PENDING
-from core.store import StateStore
+from core.store import StateStore, StoredFamily
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES, CASE_BATCH_BYTES, TestFiestaContext, TestFiestaSide
@@ -75,8 +75,8 @@ LINKED_KINDS = {
     "result": "results",
 }
 #: Kinds in the parity report, in its order.
-PARITY_KINDS = ("folder", "case", "config_group", "config", "milestone", "run", "plan", "test",
-                "result")  # fmt: skip
+PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
+                "plan", "test", "result", "attachment")  # fmt: skip
 #: What the parity of a kind does not show (testfiesta-api.md §7.6, §7.7), said under it.
 PARITY_NOTES = {
     "milestone": "a sub-milestone's parent is kept in railfiesta's links only: TestFiesta v1 "
@@ -110,6 +110,12 @@ def external_id(identity: str, kind: str, record_id: int | str) -> str:
 
 #: State-store key of the identity the last migration used (a hint, checked against TestFiesta).
 IDENTITY_KEY = "identity:testrail"
+
+
+#: Largest attachment a dry run passes without a note, in bytes. TestFiesta documents no
+#: per-file limit (testfiesta-api.md §3.13 gives only 50 GB of storage per user), so the
+#: limit is TestRail's own upload maximum, 256 MB (testrail-api.md §5.15).
+ATTACHMENT_LIMIT = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -611,8 +617,15 @@ class ProjectMigration:
                 "template": list(catalog.templates.values()),
             },
             fresh=not self._project_had_data,
+            copy_urls=StoredFamily(self.store, f"attachment-url:{project['id']}"),
         )
-        return testrail, TestFiestaSide(self.tf, context, warn=self._warn)
+        testfiesta = TestFiestaSide(self.tf, context, warn=self._warn)
+        # attachments: TestRail's bytes go straight to TestFiesta; a file already copied
+        # keeps the sha256 its base holds (not downloaded again); a dry run downloads none
+        testfiesta.blobs = testrail.attachment_bytes
+        testrail.known = lambda key: (self.store.base(key) or {}).get("values")
+        testrail.download = not self.dry_run
+        return testrail, testfiesta
 
     async def _records(
         self, project: Mapping[str, Any], suites: list[dict[str, Any]], catalog: TestRailCatalog
@@ -663,16 +676,18 @@ class ProjectMigration:
             creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
         for kind, label in (
             ("folder", "folders"),
+            ("shared_step", "shared steps"),
             ("case", "cases"),
             *LINKED_KINDS.items(),
+            ("attachment", "attachments"),
         ):
             on_testrail = sum(1 for r in tr_records.values() if r.kind == kind)
-            if kind in LINKED_KINDS and not on_testrail and not creates[kind]:
+            if kind not in ("folder", "case") and not on_testrail and not creates[kind]:
                 continue  # a project without runs: the report stays about what it has
             count = self.report.kinds.setdefault(label, KindCount())
             count.testrail = on_testrail
             count.created = creates[kind] - testfiesta.found_existing[kind]
-            if kind in LINKED_KINDS:
+            if kind not in ("folder", "case"):
                 count.testfiesta = sum(
                     1
                     for r in tr_records.values()
@@ -780,6 +795,15 @@ class ProjectMigration:
                     f"case {record.key} ({str(record.values.get('title'))[:60]!r}) holds "
                     f"{size:,} bytes, more than one request carries ({CASE_BATCH_BYTES:,}): "
                     "it may be refused (HTTP 413); shorten its text or attach it as a file"
+                )
+        for record in tr_records.values():
+            limit_size = record.values.get("size") if record.kind == "attachment" else None
+            if isinstance(limit_size, int) and limit_size > ATTACHMENT_LIMIT:
+                self.report.attention.append(
+                    f"attachment {record.key} ({str(record.values.get('name'))[:60]!r}) of "
+                    f"{record.values.get('owner')} holds {limit_size:,} bytes, more than "
+                    f"{ATTACHMENT_LIMIT:,} (TestRail's upload limit; TestFiesta documents "
+                    "none): it may be refused; keep it in TestRail or shrink it"
                 )
         people = {
             str(r.values[name])

@@ -161,8 +161,10 @@ class Record:
 
 def step_values(step: Step) -> dict[str, str]:
     """A :class:`Step` as the canonical mapping the engine compares and merges; empty columns
-    are left out. Shared-step references are not part of it yet: their keys differ per side
-    until shared steps are a kind of their own."""
+    are left out. A step that comes from a shared step set is only ``{"shared_step": key}``:
+    its text belongs to the shared step (kind ``shared_step``), never to the case."""
+    if step.shared_step:
+        return {"shared_step": step.shared_step}
     raw = {
         "content": step.content,
         "expected": step.expected,
@@ -172,13 +174,28 @@ def step_values(step: Step) -> dict[str, str]:
     return {k: v for k, v in raw.items() if v}
 
 
+def steps_values(steps: list[Step]) -> list[dict[str, str]]:
+    """A case's steps as engine values (:func:`step_values` each), where a run of consecutive
+    steps from the same shared step set is one ``{"shared_step": key}`` item: TestRail returns
+    a shared set expanded into its steps (testrail-api.md §5.4), TestFiesta as one step with
+    ``sharedStepUid`` (testfiesta-api.md §4.4)."""
+    out: list[dict[str, str]] = []
+    for step in steps:
+        values = step_values(step)
+        if step.shared_step and out and out[-1] == values:
+            continue
+        out.append(values)
+    return out
+
+
 def step_from_values(values: Mapping[str, Any]) -> Step:
-    """Inverse of :func:`step_values`."""
+    """Inverse of :func:`step_values` (a shared step item has no text of its own)."""
     return Step(
         content=str(values.get("content") or ""),
         expected=str(values.get("expected") or ""),
         additional_info=str(values.get("additional_info") or ""),
         refs=str(values.get("refs") or ""),
+        shared_step=str(values["shared_step"]) if values.get("shared_step") else None,
     )
 
 
@@ -188,7 +205,7 @@ FIELD_PREFIX = "field:"
 
 def case_values(case: CaseRecord) -> dict[str, Any]:
     """A :class:`CaseRecord` as engine values: ``title``, ``folder`` (a key), ``template``,
-    ``type``, ``priority``, ``refs``, ``estimate``, ``steps`` (list of :func:`step_values`)
+    ``type``, ``priority``, ``refs``, ``estimate``, ``steps`` (:func:`steps_values`)
     and ``field:<system name>`` per custom field."""
     values: dict[str, Any] = {
         "title": case.title,
@@ -198,7 +215,7 @@ def case_values(case: CaseRecord) -> dict[str, Any]:
         "priority": case.priority,
         "refs": case.refs,
         "estimate": case.estimate,
-        "steps": [step_values(s) for s in case.steps],
+        "steps": steps_values(case.steps),
     }
     for name, value in case.fields.items():
         values[FIELD_PREFIX + name] = value

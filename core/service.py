@@ -50,6 +50,7 @@ from core.engine.reconcile import SYNC, Settings
 from core.errors import AuthenticationFailed, ConfigError
 from core.events import Activity, ConnectionWarning, EventSink
 from core.http import RequestStats
+from core.kinds import KINDS, map_item_references
 from core.lock import StateLock, SyncLocked, read_holder
 from core.mapping import (
     ESTIMATE_FIELD,
@@ -1293,6 +1294,9 @@ class Service:
                     if linked is not None:
                         names.setdefault(linked, names.get(ref, ref))
                         tf_values[name] = linked
+            record_kind = KINDS.get(tf_record.kind)
+            if record_kind is not None:  # a case step's shared step: its TestRail key
+                map_item_references(record_kind, tf_values, lambda ref: store.linked(ref) or ref)
         labels = {name: case_field.label for name, case_field in tr_side.ctx.catalog.fields.items()}
         rows = compare_records(
             tr_record.values if tr_record else None, tf_values, labels=labels, names=names

@@ -48,7 +48,7 @@ import sqlite3
 import stat
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ _INDEX = "index:"
 
 #: Kinds whose every base is needed every cycle (their listings are always complete), so
 #: their keys are indexed per pair: ``index:bases:<scope>:<kind>``.
-LISTED_KINDS = frozenset({"folder", "run"})
+LISTED_KINDS = frozenset({"folder", "run", "shared_step"})
 
 
 def _listed_index(base: dict[str, Any]) -> str:
@@ -582,3 +582,33 @@ class StateStore:
             if at is not None:
                 self._cache.delete(f"control:{name}")
         return None if at is None else float(at)
+
+
+class StoredFamily(MutableMapping[str, Any]):
+    """One indexed family of ``store`` (:meth:`StateStore.put_in`) as a mapping: each
+    assignment is written at once, so what it holds survives a crash (the copies of
+    TestRail attachments, ``attachment-url:<pair>``: id -> ``{url, done, key}``)."""
+
+    def __init__(self, store: StateStore, name: str) -> None:
+        self.store = store
+        self.name = name
+
+    def __getitem__(self, item: str) -> Any:
+        value = self.store.get_in(self.name, item)
+        if value is None:
+            raise KeyError(item)
+        return value
+
+    def __setitem__(self, item: str, value: Any) -> None:
+        self.store.put_in(self.name, item, value)
+
+    def __delitem__(self, item: str) -> None:
+        if self.store.get_in(self.name, item) is None:
+            raise KeyError(item)
+        self.store.drop_from(self.name, item)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.store.family(self.name))
+
+    def __len__(self) -> int:
+        return len(self.store.family(self.name))

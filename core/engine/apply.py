@@ -57,7 +57,7 @@ from core.errors import (
     WrongServer,
 )
 from core.http import stage
-from core.kinds import KINDS
+from core.kinds import KINDS, map_item_references
 from core.model import canonical_values
 from core.store import StateStore
 
@@ -228,6 +228,7 @@ class Applier:
             refs = result.get(name)
             if isinstance(refs, list):
                 result[name] = [translate(name, r) for r in refs if isinstance(r, str)]
+        map_item_references(kind, result, lambda ref: translate("steps", ref))
         return result
 
     def to_pair(self, op: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,6 +249,7 @@ class Applier:
         for name, _ in kind.list_references:
             if isinstance(result.get(name), list):
                 result[name] = [pair_key(r) for r in result[name]]
+        map_item_references(kind, result, pair_key)
         return result
 
     def _side_values(self, op: Operation) -> dict[str, Any]:

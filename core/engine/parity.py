@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.kinds import KINDS
+from core.kinds import KINDS, map_item_references
 from core.model import Record
 
 
@@ -80,6 +80,7 @@ def _in_pair_space(record: Record, partner_of: Callable[[str], str | None]) -> d
         refs = values.get(name)
         if isinstance(refs, list):
             values[name] = [partner_of(r) or r if isinstance(r, str) else r for r in refs]
+    map_item_references(kind, values, lambda ref: partner_of(ref) or ref)
     return values
 
 

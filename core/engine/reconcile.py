@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.kinds import APPEND_ONLY, KINDS, Kind
+from core.kinds import APPEND_ONLY, KINDS, Kind, map_item_references
 from core.model import Record, canonical_values
 
 TESTRAIL = "testrail"
@@ -415,6 +415,7 @@ class _PairSpace:
                 refs = values.get(name)
                 if isinstance(refs, list):
                     values[name] = [self.key(r) if isinstance(r, str) else r for r in refs]
+            map_item_references(kind, values, self.key)
         return values
 
     def natural(self, record: Record) -> tuple[str, ...] | None:

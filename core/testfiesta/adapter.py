@@ -47,10 +47,22 @@ def steps_payload(steps: Sequence[Step], shared_uids: Mapping[str, int] | None =
 
     [INF] testfiesta-api.md §4.4/§7.2: ``{description, expectedResult, sharedStepUid?,
     children: []}``; TestRail's ``additional_info``/``refs`` step columns go into the step's
-    ``customFields`` (no declared home). Text is sent exactly as stored.
+    ``customFields`` (no declared home). Text is sent exactly as stored. A step from a
+    shared step (its ``shared_step`` a ``tf:shared_step:<uid>`` key) is only
+    ``{sharedStepUid}``: TestFiesta's case step references the shared step (§4.4), whose
+    text lives there, never a pasted copy.
     """
     items: list[Any] = []
     for position, step in enumerate(steps, start=1):
+        if step.shared_step and step.shared_step.startswith("tf:shared_step:"):
+            items.append(
+                {
+                    "sharedStepUid": int(step.shared_step.rsplit(":", 1)[1]),
+                    "position": position,
+                    "children": [],
+                }
+            )
+            continue
         item: dict[str, Any] = {
             "description": step.content,
             "expectedResult": step.expected,
@@ -66,6 +78,38 @@ def steps_payload(steps: Sequence[Step], shared_uids: Mapping[str, int] | None =
             item["sharedStepUid"] = shared_uids[step.shared_step]
         items.append(item)
     return items
+
+
+def shared_step_payload(
+    name: str, steps: Sequence[Mapping[str, Any]], external_id: str | None
+) -> dict[str, Any]:
+    """Engine shared step values as a CreateSharedStepDto (testfiesta-api.md §3.4): ``name``
+    and ``steps`` of SharedStepItem ``{id, description, expectedResult, children}``.
+
+    [INF] CreateSharedStepDto has no ``externalId``; the required free-text item ``id``
+    carries it instead (``<externalId>#<n>``), so a re-run finds the copy again
+    (:func:`shared_step_origin`). TestRail's ``additional_info``/``refs`` step columns have
+    no home: SharedStepItem allows no other properties (spec 0.67.1), so they are not sent
+    (the parity report then shows such a shared step as differing)."""
+    items: list[dict[str, Any]] = []
+    for n, step in enumerate(steps, start=1):
+        item: dict[str, Any] = {
+            "id": f"{external_id}#{n}" if external_id else str(n),
+            "description": str(step.get("content") or ""),
+            "expectedResult": str(step.get("expected") or ""),
+            "children": [],
+        }
+        items.append(item)
+    return {"name": name, "steps": items}
+
+
+def shared_step_origin(row: Mapping[str, Any]) -> str | None:
+    """The ``externalId`` :func:`shared_step_payload` put in a shared step's first item id,
+    or None (a shared step made in TestFiesta)."""
+    steps = row.get("steps") or []
+    first = steps[0] if steps and isinstance(steps[0], Mapping) else {}
+    ident = str(first.get("id") or "")
+    return ident.rsplit("#", 1)[0] if "#" in ident else None
 
 
 def steps_from_testfiesta(items: Iterable[Mapping[str, Any]]) -> list[Step]:

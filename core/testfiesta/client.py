@@ -472,6 +472,81 @@ class TestFiestaClient:
         )
         return result
 
+    # ------------------------------------------------------------------ shared steps
+
+    async def list_shared_steps(self, project: str) -> list[dict[str, Any]]:
+        """Every live shared step of the project (``GET /shared-steps``, S1; ``{uid, name,
+        steps, updatedAt ...}``)."""
+        return await self._list(f"/projects/{quote(project)}/shared-steps", "GET /shared-steps")
+
+    async def create_shared_step(self, project: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /shared-steps`` (CreateSharedStepDto: ``name``*, ``steps``* of
+        SharedStepItem; testfiesta-api.md §3.4); the new shared step."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/shared-steps",
+            endpoint="POST /shared-steps",
+            body=dict(body),
+        )
+        return result
+
+    async def update_shared_step(
+        self, project: str, uid: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``PATCH /shared-steps/{id}`` (UpdateSharedStepDto: ``name``, ``steps``)."""
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            f"/projects/{quote(project)}/shared-steps/{uid}",
+            endpoint="PATCH /shared-steps/{id}",
+            body=dict(body),
+        )
+        return result
+
+    async def delete_shared_step(self, project: str, uid: int) -> None:
+        """``DELETE /shared-steps/{id}`` (S5)."""
+        await self.request(
+            "DELETE",
+            f"/projects/{quote(project)}/shared-steps/{uid}",
+            endpoint="DELETE /shared-steps/{id}",
+        )
+
+    # ------------------------------------------------------------------ signed-URL upload
+
+    async def upload_urls(self, project: str, files: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """``POST /projects/{key}/data/url`` (testfiesta-api.md §3.13, undocumented, as
+        TestFiesta's CLI uses it): ``files`` of ``{fileName, fileType, size, mediaType,
+        externalId, runId?}`` -> one ``{fileName, signedUrl, objectUrl, key, clientHeaders,
+        storagePath}`` per file, in order. Raises :class:`UnexpectedResponse` for another
+        answer."""
+        answer = await self.request(
+            "POST",
+            f"/projects/{quote(project)}/data/url",
+            endpoint="POST /data/url",
+            body={"files": [dict(f) for f in files]},
+        )
+        rows = answer.get("files") if isinstance(answer, dict) else None
+        if not isinstance(rows, list) or len(rows) != len(files):
+            raise UnexpectedResponse(
+                f"testfiesta POST /data/url answered {str(answer)[:120]!r} for {len(files)} files",
+                hint="the signed-URL upload is undocumented (testfiesta-api.md §3.13): check "
+                "that the TestFiesta server still offers it",
+            )
+        return rows
+
+    async def put_signed(
+        self, url: str, content: bytes, content_type: str, headers: Mapping[str, str]
+    ) -> None:
+        """``PUT`` ``content`` to a signed upload URL, with ``headers`` (its
+        ``clientHeaders``) and ``Content-Type``, **without** the API key (§3.13)."""
+        await self.session.send(
+            "PUT",
+            url,
+            endpoint="PUT <signed upload URL>",
+            content=content,
+            headers={**{str(k): str(v) for k, v in headers.items()}, "Content-Type": content_type},
+            anonymous=True,
+        )
+
     # ------------------------------------------------------------------ bulk upsert
 
     async def upsert_data(self, project: str, entities: Mapping[str, Sequence[Any]]) -> None:

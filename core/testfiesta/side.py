@@ -21,11 +21,12 @@ spells them), so the two sides compare equal; this module translates through ``[
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,6 +40,7 @@ from core.model import (
     case_from_values,
     case_values,
     key_id,
+    step_values,
     tf_key,
     tr_key,
 )
@@ -48,10 +50,14 @@ from core.testfiesta.adapter import (
     case_payload,
     case_record,
     iso8601,
+    shared_step_origin,
+    shared_step_payload,
+    steps_from_testfiesta,
     steps_payload,
     unix_seconds,
 )
 from core.testfiesta.client import TestFiestaClient
+from core.text import COPY_MARK, from_copy_urls, map_text, to_copy_urls
 
 #: Seconds subtracted from the cursor when polling: TestFiesta's clock and ours differ, and two
 #: writes in the same second must both be seen (duplicates are harmless: values compare).
@@ -73,7 +79,9 @@ BATCH_SIZES = {("testfiesta", "case"): CASE_BATCH, ("testfiesta", "result"): RES
 #: "archive"``); v1 has no archive flag for cases.
 ARCHIVE_TAG = "Deleted in TestRail"
 
-_EXTERNAL = re.compile(r"^(?P<identity>.+)/(?P<kind>suite|section|case|run|plan)/(?P<id>\d+)$")
+_EXTERNAL = re.compile(
+    r"^(?P<identity>.+)/(?P<kind>suite|section|case|run|plan|shared_step|attachment)/(?P<id>[\w-]+)$"
+)
 
 #: Kinds listed completely every cycle (small lists, no time filter): milestones, the shim's
 #: configuration groups and configurations, plans.
@@ -100,7 +108,8 @@ class TestFiestaContext:
     ``priority_uids`` and ``tag_uids`` map TestFiesta names to uids; ``testrail_names`` holds
     TestRail's own spellings per vocabulary (``priority``, ``type``, ``template``) so values
     read from TestFiesta come back in them. ``fresh``: the project was created in this run,
-    so it holds nothing and listing it is skipped.
+    so it holds nothing and listing it is skipped. ``copy_urls``: the copies of TestRail
+    attachments made so far (see :meth:`TestFiestaSide.create`).
     """
 
     __test__ = False
@@ -116,6 +125,9 @@ class TestFiestaContext:
     tag_uids: dict[str, int] = field(default_factory=dict)
     testrail_names: dict[str, list[str]] = field(default_factory=dict)
     fresh: bool = False
+    #: TestRail attachment id -> ``{"url": copy URL, "done": upload finished}`` (kept in the
+    #: state store by the caller: text written later points at copies made before)
+    copy_urls: MutableMapping[str, Any] = field(default_factory=dict)
 
 
 def external_id(identity: str, key: str) -> str:
@@ -150,7 +162,18 @@ class TestFiestaSide:
         self._executions: list[dict[str, Any]] | None = None
         #: execution uid -> its run's uid, for every execution read (bulk result writes)
         self.execution_runs: dict[int, int] = {}
+        #: case keys this side created (their attachments need no lookup before create)
+        self.created_cases: set[str] = set()
+        #: per kind, creates answered with a copy that was already there (lookup first)
+        self.found_existing: Counter[str] = Counter()
+        #: run uid -> its externalId, for every run read or created
+        self.run_external: dict[int, str] = {}
         self.listed: dict[str, list[str]] = {"folder": [], "case": []}
+        #: the bytes and content type of a TestRail attachment by its key (the TestRail
+        #: side's :meth:`~core.testrail.side.TestRailSide.attachment_bytes`)
+        self.blobs: Callable[[str], Awaitable[tuple[bytes, str]]] | None = None
+        #: shared step key -> the externalId its items carry (kept when its steps change)
+        self._shared_external: dict[str, str] = {}
         #: ``"group:option"`` -> configuration key, and back (shim ``get_configs``)
         self.config_keys: dict[str, str] = {}
         self.config_strings: dict[str, str] = {}
@@ -162,9 +185,6 @@ class TestFiestaSide:
         self._linked: Callable[[str], bool] = lambda _key: False
         self._milestones_seen: dict[str, Record] = {}
         self._taken: set[str] = set()
-        #: per kind, creates answered with a record TestFiesta already had (same name: the
-        #: kinds without externalId), which the migration does not count as created
-        self.found_existing: Counter[str] = Counter()
         #: a run's ``"group:option"`` configs, by run key (for its plan's ``testRuns``)
         self._run_configs: dict[str, list[str]] = {}
 
@@ -213,6 +233,8 @@ class TestFiestaSide:
         tags = {uid: name for name, uid in ctx.tag_uids.items()}
         row = {
             **row,
+            "customFields": map_text(row.get("customFields") or {}, from_copy_urls),
+            "steps": map_text(row.get("steps") or [], from_copy_urls),
             "tags": [
                 t
                 for t in row.get("tags") or []
@@ -238,6 +260,30 @@ class TestFiestaSide:
                 del values[name]
         return Record("case", record.key, values, self._origin(row), record.updated_on)
 
+    def shared_step_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``GET /shared-steps`` row as a shared step record: ``title`` (its ``name``) and
+        ``steps`` (each SharedStepItem's ``description``/``expectedResult`` as a step's
+        ``content``/``expected``); its origin is the ``externalId`` kept in the first item's
+        id (:func:`core.testfiesta.adapter.shared_step_origin`)."""
+        steps = [
+            step_values(replace(step, shared_step=None))
+            for step in steps_from_testfiesta(
+                s for s in row.get("steps") or [] if isinstance(s, Mapping)
+            )
+        ]
+        external = shared_step_origin(row)
+        key = tf_key("shared_step", row["uid"])
+        if external:
+            self._shared_external[key] = external
+        origin = self._origin({"externalId": external, "source": SOURCE}) if external else None
+        return Record(
+            "shared_step",
+            key,
+            {"title": str(row.get("name") or ""), "steps": steps},
+            origin,
+            unix_seconds(row.get("updatedAt"), what=f"the updatedAt of uid {row.get('uid')}"),
+        )
+
     async def _folders(self) -> list[dict[str, Any]]:
         rows = await self.client.list_folders(self.ctx.project_key)
         live = [r for r in rows if not r.get("deletedAt")]
@@ -257,7 +303,7 @@ class TestFiestaSide:
         "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each."""
         self._linked = linked
         if self.ctx.fresh:
-            complete = LISTED | {"folder", "case", "run", "test"}
+            complete = LISTED | {"folder", "shared_step", "case", "run", "test"}
             return Observation({}, complete, dict(cursor or {}))
         records: dict[str, Record] = {}
         with stage("folders"):
@@ -269,6 +315,10 @@ class TestFiestaSide:
                 continue
             record = self.folder_record(row)
             records[record.key] = record
+        with stage("shared steps"):
+            for row in await self.client.list_shared_steps(self.ctx.project_key):
+                record = self.shared_step_record(row)
+                records[record.key] = record
         since = None if full or cursor is None else cursor.get("cases")
         newest = int(since or 0)
         listed: list[str] = []
@@ -306,7 +356,9 @@ class TestFiestaSide:
                 records, None if full or cursor is None else cursor.get("executions"), linked
             )
         complete = LISTED | (
-            {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
+            {"folder", "shared_step", "case", "run", "test"}
+            if since is None
+            else {"folder", "shared_step", "run"}
         )
         if self.configs_unread:
             complete -= {"config_group", "config"}
@@ -441,6 +493,8 @@ class TestFiestaSide:
         await self._statuses()
         new_runs: dict[int, Record] = {}
         for row in await self.client.list_runs(self.ctx.project_key):
+            if row.get("externalId"):
+                self.run_external[int(row["uid"])] = str(row["externalId"])
             record = self.run_record(row)
             if record.origin and record.origin.startswith("tr:"):
                 self.copied_runs.add(int(row["uid"]))
@@ -503,6 +557,11 @@ class TestFiestaSide:
                     continue
                 self._rows[key] = dict(row)
                 found[key] = self.case_record(row)
+        if any(k.startswith("tf:shared_step:") for k in wanted):
+            for row in await self.client.list_shared_steps(self.ctx.project_key):
+                record = self.shared_step_record(row)
+                if record.key in wanted:
+                    found[record.key] = record
         return found
 
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
@@ -529,6 +588,14 @@ class TestFiestaSide:
                 match = _RESULT_ID.match(str(row.get("comment") or ""))
                 if match and tr_key("result", match.group(1)) == origin:
                     return Record("result", tf_key("result", row["id"]), {}, origin)
+            return None
+        if kind == "attachment":
+            return await self._find_attachment(origin, values)
+        if kind == "shared_step":
+            for row in await self.client.list_shared_steps(self.ctx.project_key):
+                record = self.shared_step_record(row)
+                if record.origin == origin:
+                    return record
             return None
         if kind in ("milestone", "config_group", "config"):
             # no externalId on these DTOs (§7.7): the same name (dates, group) is the record
@@ -570,6 +637,31 @@ class TestFiestaSide:
         if found is None:
             return None
         return self.folder_record(found) if kind == "folder" else self.case_record(found)
+
+    async def _find_attachment(self, origin: str, values: Mapping[str, Any]) -> Record | None:
+        """The copy of TestRail attachment ``origin`` after a crash or a lost answer: its
+        upload finished (``copy_urls`` says done), or it was started and the owner case
+        lists a file of the same name and size (shim ``get_attachments_for_case``); its
+        inline references are then rewritten. None when nothing landed (a run's files cannot
+        be listed: one whose upload was cut is uploaded again)."""
+        ident = key_id(origin)
+        entry = self.ctx.copy_urls.get(ident)
+        if not isinstance(entry, Mapping):
+            return None
+        if not entry.get("done"):
+            owner = str(values.get("owner") or "")
+            if not owner.startswith("tf:case:"):
+                return None
+            rows = await self.client.shim.get_attachments_for_case(self._uid(owner))
+            if not any(
+                r.get("name") == values.get("name") and r.get("size") == values.get("size")
+                for r in rows
+            ):
+                return None
+            self.ctx.copy_urls[ident] = {**entry, "done": True}
+        for case in values.get("inline") or []:
+            await self._rewrite_case(str(case))
+        return Record("attachment", tf_key("attachment", str(entry.get("key"))), {}, origin)
 
     # ------------------------------------------------------------------ milestones, configs, plans
 
@@ -860,7 +952,20 @@ class TestFiestaSide:
             return None
         return self.ctx.priority_uids[found]
 
+    def _copy_url(self, ident: str) -> str | None:
+        entry = self.ctx.copy_urls.get(ident)
+        return str(entry["url"]) if isinstance(entry, Mapping) and entry.get("done") else None
+
+    def with_copy_urls(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with every inline TestRail attachment reference that has a copy here
+        pointing at the copy (:func:`core.text.to_copy_urls`)."""
+        return {
+            name: map_text(value, lambda text: to_copy_urls(text, self._copy_url))
+            for name, value in values.items()
+        }
+
     async def _case_payload(self, values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+        values = self.with_copy_urls(values)
         record = case_from_values(origin, values)
         tag = await self._tag_uid(record.type)
         target = CaseTarget(
@@ -900,6 +1005,21 @@ class TestFiestaSide:
             for values, origin in items:
                 keys.append(await self._create_run(values, origin))
             return keys
+        if kind == "shared_step":
+            for values, origin in items:
+                external = external_id(self.ctx.identity, origin)
+                created = await self.client.create_shared_step(
+                    self.ctx.project_key,
+                    shared_step_payload(
+                        str(values.get("title") or "Untitled shared step"),
+                        values.get("steps") or [],
+                        external,
+                    ),
+                )
+                key = tf_key("shared_step", created["uid"])
+                self._shared_external[key] = external
+                keys.append(key)
+            return keys
         if kind == "milestone":
             for values, _ in items:
                 keys.append(await self._create_milestone(values))
@@ -917,6 +1037,8 @@ class TestFiestaSide:
             return keys
         if kind == "result":
             return await self._create_results(items)
+        if kind == "attachment":
+            return [await self._create_attachment(values, origin) for values, origin in items]
         payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
         batch: list[tuple[dict[str, Any], str]] = []
         size = 0
@@ -949,10 +1071,127 @@ class TestFiestaSide:
         run = await self.client.create_run(self.ctx.project_key, body)
         self._run_configs[tf_key("run", run["uid"])] = configs
         self.copied_runs.add(int(run["uid"]))
+        self.run_external[int(run["uid"])] = body["externalId"]
         self._executions = None
         if values.get("closed"):
             await self.client.update_run(self.ctx.project_key, int(run["uid"]), {"archive": True})
         return tf_key("run", run["uid"])
+
+    async def _create_attachment(
+        self, values: Mapping[str, Any], origin: str
+    ) -> str | RailfiestaError:
+        """One TestRail attachment through the signed-URL upload (testfiesta-api.md §3.13,
+        as TestFiesta's CLI attaches files): ``POST /data/url`` with the owner's
+        ``externalId`` (and ``runId`` for a run's file), then ``PUT`` of the bytes to the
+        signed URL. The bytes must hash to the record's ``sha256``. Then each case whose text
+        shows the file inline is rewritten to point at the copy (:meth:`_rewrite_case`).
+        The copy's URL is kept in ``copy_urls`` before the upload (not done) and after it
+        (done), so a crash in between is settled by :meth:`find`."""
+        if self.blobs is None:
+            return MappingError(
+                f"{origin}: no TestRail side to read the file from",
+                hint="run migrate or sync (they read both sides)",
+            )
+        owner = str(values.get("owner") or "")
+        file: dict[str, Any] = {
+            "fileName": str(values.get("name") or f"attachment-{key_id(origin)}"),
+            "mediaType": "attachment",
+        }
+        if owner.startswith("tf:case:"):
+            row = await self._row(owner)
+            if not row.get("externalId"):
+                return MappingError(
+                    f"{origin}: its case {owner} was created in TestFiesta and has no "
+                    "externalId, which the upload needs",
+                    hint="attach the file to the case in TestFiesta",
+                )
+            file["externalId"] = str(row["externalId"])
+        elif owner.startswith("tf:run:"):
+            run_external = self.run_external.get(self._uid(owner))
+            if run_external:
+                file["externalId"] = run_external
+            file["runId"] = self._uid(owner)
+        else:
+            return MappingError(
+                f"{origin}: TestFiesta's API takes files for cases and runs only ({owner})",
+                hint="the file stays in TestRail",
+            )
+        if owner.startswith("tf:case:") and owner not in self.created_cases:
+            found = await self._existing_attachment(origin, owner, values)
+            if found is not None:
+                return found
+        content, content_type = await self.blobs(origin)
+        digest = hashlib.sha256(content).hexdigest()
+        if values.get("sha256") and digest != values["sha256"]:
+            return MappingError(
+                f"{origin}: TestRail sent other bytes than it did when it was read "
+                f"(sha256 {digest[:12]} instead of {str(values['sha256'])[:12]})",
+                hint="run the migration again: the file is read once more",
+            )
+        file.update(fileType=content_type, size=len(content))
+        [answer] = await self.client.upload_urls(self.ctx.project_key, [file])
+        ident = key_id(origin)
+        url = str(answer.get("objectUrl") or "")
+        self.ctx.copy_urls[ident] = {"url": url, "done": False, "key": str(answer.get("key"))}
+        await self.client.put_signed(
+            str(answer["signedUrl"]), content, content_type, answer.get("clientHeaders") or {}
+        )
+        self.ctx.copy_urls[ident] = {"url": url, "done": True, "key": str(answer.get("key"))}
+        for case in values.get("inline") or []:
+            await self._rewrite_case(str(case))
+        return tf_key("attachment", str(answer.get("key")))
+
+    async def _existing_attachment(
+        self, origin: str, owner: str, values: Mapping[str, Any]
+    ) -> str | None:
+        """Lookup before create (DESIGN §4) for a file of a case this run did not create (a
+        re-run whose state store is new): the owner's shim ``get_attachments_for_case``
+        listing a file of the same name and size is the copy (TestFiesta's API lists no
+        hash to compare). An inline copy's URL is read back from the case's text. Counted
+        in :attr:`found_existing`."""
+        rows = await self.client.shim.get_attachments_for_case(self._uid(owner))
+        match = next(
+            (
+                r
+                for r in rows
+                if r.get("name") == values.get("name") and r.get("size") == values.get("size")
+            ),
+            None,
+        )
+        if match is None:
+            return None
+        ident = key_id(origin)
+        if values.get("inline") and not self._copy_url(ident):
+            row = await self.client.get_case(self.ctx.project_key, key_id(owner))
+            text = json.dumps([row.get("customFields"), row.get("steps")], ensure_ascii=False)
+            url = re.search(r"([^\s()\"'<>#]+)" + re.escape(COPY_MARK + ident) + r"\b", text)
+            if url:
+                self.ctx.copy_urls[ident] = {"url": url.group(1), "done": True, "key": ""}
+        self.found_existing["attachment"] += 1
+        return tf_key("attachment", f"case-{match['id']}")
+
+    async def _rewrite_case(self, key: str) -> None:
+        """Point the inline attachment references of case ``key`` at their copies: one
+        ``GET /cases/{id}`` and, when something changed, one ``/data`` upsert of its steps and
+        custom fields (the case needs its ``externalId``; one without keeps TestRail's
+        references)."""
+        row = await self.client.get_case(self.ctx.project_key, key_id(key))
+        self._rows.pop(key, None)
+        swap = lambda text: to_copy_urls(text, self._copy_url)  # noqa: E731
+        custom = map_text(row.get("customFields") or {}, swap)
+        steps = map_text(row.get("steps") or [], swap)
+        if custom == (row.get("customFields") or {}) and steps == (row.get("steps") or []):
+            return
+        if not row.get("externalId") or not row.get("source"):
+            return
+        entry = {
+            "name": row.get("name") or "",
+            "externalId": row["externalId"],
+            "source": row["source"],
+            "steps": steps,
+            "customFields": custom,
+        }
+        await self.client.upsert_data(self.ctx.project_key, {"cases": [entry]})
 
     def _result_comment(self, values: Mapping[str, Any], origin: str) -> str:
         """A copied result's comment: :data:`RESULT_HEADER` (id, status, author and time kept),
@@ -1048,6 +1287,7 @@ class TestFiestaSide:
         for row in created:
             key = tf_key("case", row["uid"])
             self._rows[key] = dict(row)
+            self.created_cases.add(key)
             keys.append(key)
         return keys
 
@@ -1087,6 +1327,17 @@ class TestFiestaSide:
                     body["removeMilestoneUids"] = [m for m in current if m not in wanted]
             await self.client.update_run(self.ctx.project_key, self._uid(key), body)
             return
+        if kind == "shared_step":
+            body = {}
+            if "title" in changes:
+                body["name"] = changes["title"] or ""
+            if "steps" in changes:
+                body["steps"] = shared_step_payload(
+                    "", changes["steps"] or [], self._shared_external.get(key)
+                )["steps"]
+            if body:
+                await self.client.update_shared_step(self.ctx.project_key, self._uid(key), body)
+            return
         if kind == "test":
             execution: dict[str, Any] = {}
             if "status" in changes:
@@ -1098,6 +1349,7 @@ class TestFiestaSide:
             if execution:
                 await self.client.update_execution(self.ctx.project_key, self._uid(key), execution)
             return
+        changes = self.with_copy_urls(changes)
         row = await self._row(key)
         shim: dict[str, Any] = {}
         names = self.ctx.field_names
@@ -1188,6 +1440,8 @@ class TestFiestaSide:
         try:
             if kind == "folder":
                 await self.client.delete_folder(self.ctx.project_key, self._uid(key))
+            elif kind == "shared_step":
+                await self.client.delete_shared_step(self.ctx.project_key, self._uid(key))
             else:
                 await self.client.delete_case(self.ctx.project_key, self._uid(key))
         except NotFound:

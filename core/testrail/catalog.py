@@ -8,7 +8,7 @@ into a :class:`core.model.CaseRecord` with names and labels (testrail-api.md §5
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,10 +332,32 @@ def testrail_value(case_field: CaseField, value: Any) -> Any:
     return value
 
 
+def testrail_steps(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Engine step items as ``custom_steps_separated`` items (testrail-api.md §5.4):
+    ``content``, ``expected`` and the optional ``additional_info``/``refs``; a shared step
+    item (``{"shared_step": "tr:shared_step:N"}``) as ``{"shared_step_id": N}``, which
+    TestRail expands into the set's steps."""
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        if step.get("shared_step"):
+            out.append({"shared_step_id": int(str(step["shared_step"]).rsplit(":", 1)[1])})
+            continue
+        item: dict[str, Any] = {
+            "content": step.get("content", ""),
+            "expected": step.get("expected", ""),
+        }
+        for name in ("additional_info", "refs"):
+            if step.get(name):
+                item[name] = step[name]
+        out.append(item)
+    return out
+
+
 def case_body(catalog: TestRailCatalog, values: Mapping[str, Any]) -> dict[str, Any]:
     """Engine case values (see :func:`core.model.case_values`) as an ``add_case`` /
     ``update_case`` body (testrail-api.md §5.4): names back to ids, labels back to item ids,
-    steps into the template's Steps field. ``folder`` becomes ``section_id`` (a TestRail key
+    steps into the template's Steps field (a shared step item as ``{"shared_step_id": N}``,
+    which TestRail expands into the set's steps). ``folder`` becomes ``section_id`` (a TestRail key
     ``tr:section:<id>``). Only the names present in ``values`` are sent; a value set to None
     clears the field."""
     body: dict[str, Any] = {}
@@ -358,19 +380,7 @@ def case_body(catalog: TestRailCatalog, values: Mapping[str, Any]) -> dict[str, 
                 (f.system_name for f in catalog.fields_for(template_id) if f.kind == "steps"),
                 "custom_steps_separated",
             )
-            body[steps_field] = [
-                {
-                    "content": s.get("content", ""),
-                    "expected": s.get("expected", ""),
-                    **(
-                        {"additional_info": s["additional_info"]}
-                        if s.get("additional_info")
-                        else {}
-                    ),
-                    **({"refs": s["refs"]} if s.get("refs") else {}),
-                }
-                for s in value or []
-            ]
+            body[steps_field] = testrail_steps(value or [])
         elif name.startswith(FIELD_PREFIX):
             system = name[len(FIELD_PREFIX) :]
             case_field = catalog.fields.get(system)

@@ -401,6 +401,70 @@ class TestRailClient:
         """Delete a case (hard delete; tests in active runs go with it, §9)."""
         await self.post(f"delete_case/{case_id}")
 
+    # ------------------------------------------------------------------ shared steps (§5.8)
+
+    async def get_shared_steps(
+        self, project_id: int, *, updated_after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A project's shared step sets (``get_shared_steps``, paged under ``shared_steps``;
+        ``updated_after`` in UNIX seconds; 7.0+)."""
+        return [
+            row
+            async for row in self.paginate(
+                f"get_shared_steps/{project_id}", "shared_steps", {"updated_after": updated_after}
+            )
+        ]
+
+    async def get_shared_step(self, shared_step_id: int) -> dict[str, Any]:
+        """One shared step set with its ``custom_steps_separated``."""
+        result: dict[str, Any] = await self.get(f"get_shared_step/{shared_step_id}")
+        return result
+
+    async def add_shared_step(self, project_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a shared step set (``title``*, ``custom_steps_separated``)."""
+        result: dict[str, Any] = await self.post(f"add_shared_step/{project_id}", body)
+        return result
+
+    async def update_shared_step(
+        self, shared_step_id: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a shared step set (``title``, ``custom_steps_separated``); TestRail carries
+        the new steps into every case that uses it."""
+        result: dict[str, Any] = await self.post(f"update_shared_step/{shared_step_id}", body)
+        return result
+
+    async def delete_shared_step(self, shared_step_id: int) -> None:
+        """Delete a shared step set; its cases keep a local copy (``keep_in_cases`` 1)."""
+        await self.post(f"delete_shared_step/{shared_step_id}", {"keep_in_cases": 1})
+
+    # ------------------------------------------------------------------ attachments (§5.15)
+
+    async def get_attachments_for_case(self, case_id: int) -> list[dict[str, Any]]:
+        """A case's attachments (paged ``attachments``; bare arrays on some Cloud versions):
+        ``id`` (integer or UUID string: kept opaque), ``name``/``filename``, ``size`` bytes."""
+        return [
+            row async for row in self.paginate(f"get_attachments_for_case/{case_id}", "attachments")
+        ]
+
+    async def get_attachments_for_run(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's own attachments (paged ``attachments`` or a bare array; 6.3+)."""
+        return [
+            row async for row in self.paginate(f"get_attachments_for_run/{run_id}", "attachments")
+        ]
+
+    async def get_attachment(self, attachment_id: int | str) -> tuple[bytes, str, str | None]:
+        """One attachment's bytes (``get_attachment/{id}``): ``(bytes, content type, file
+        name from Content-Disposition or None)``."""
+        method = f"get_attachment/{attachment_id}"
+        response = await self.session.send("GET", self.url(method), endpoint=self._endpoint(method))
+        disposition = response.headers.get("content-disposition", "")
+        match = re.search(r'filename="?([^";]+)"?', disposition)
+        return (
+            response.content,
+            response.headers.get("content-type", "application/octet-stream"),
+            match.group(1) if match else None,
+        )
+
     # ------------------------------------------------------------------ runs, tests, results
 
     async def get_runs(self, project_id: int) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from core.errors import RailfiestaError
+from core.errors import NotFound, RailfiestaError
 from core.http import ApiSession
 from core.testrail.client import Params, TestRailClient, classify_testrail_error
 from core.testrail.exports import ExportData, read_export
@@ -106,6 +106,16 @@ class ExportClient(TestRailClient):
             f"the export file {data.path.name} has no {method}",
             hint="an export holds one suite's sections and cases; "
             "runs, plans, milestones and attachments need the TestRail API",
+        )
+
+    async def get_attachment(self, attachment_id: int | str) -> tuple[bytes, str, str | None]:
+        """An export file holds no file bytes: :class:`NotFound` (the image stays a
+        TestRail reference in the case text)."""
+        raise NotFound(
+            "testrail",
+            "get_attachment",
+            404,
+            f"the export file {self.data.path.name} holds no attachment {attachment_id}",
         )
 
     async def get(self, method: str, params: Params | None = None) -> Any:

@@ -23,22 +23,27 @@ parent.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
-from core.model import Record, case_values, key_id, tf_key, tr_key
+from core.model import Record, case_values, key_id, step_values, tf_key, tr_key
 from core.testrail.catalog import (
     TestRailCatalog,
     case_body,
     check_case_body,
+    step_from_testrail,
     testrail_seconds,
+    testrail_steps,
 )
 from core.testrail.client import TestRailClient
+from core.text import inline_attachment_ids, map_text
 
 #: Seconds subtracted from the cursor when polling (``updated_after`` inclusivity is not
 #: documented, timestamps have 1-second resolution, clocks differ): §6 suggests 60-120 s.
@@ -70,6 +75,18 @@ def with_marker(refs: str | None, origin: str | None) -> str:
         return refs or ""
     marker = f"testfiesta:{origin.split(':')[1]}:{key_id(origin)}"
     return f"{refs}, {marker}" if refs else marker
+
+
+def _all_text(values: Any) -> str:
+    """Every string inside ``values`` (lists and dicts walked), one per line."""
+    found: list[str] = []
+
+    def keep(text: str) -> str:
+        found.append(text)
+        return text
+
+    map_text(values, keep)
+    return "\n".join(found)
 
 
 def milestone_dates(row: Mapping[str, Any]) -> tuple[int | None, int | None]:
@@ -188,6 +205,15 @@ class TestRailSide:
         self.case_suite: dict[int, int] = {}
         self._tests_of: dict[int, list[dict[str, Any]]] = {}
         self.user_emails: dict[int, str] | None = None
+        #: whether :meth:`observe` downloads attachments it has no hash of (a dry run does
+        #: not: it needs their count and sizes only)
+        self.download = True
+        #: the stored base values of a linked record by its key, or None (the state store's
+        #: sha256 of an attachment already copied: it is not downloaded again)
+        self.known: Callable[[str], Mapping[str, Any] | None] = lambda _key: None
+        self._blobs: dict[str, tuple[bytes, str]] = {}
+        #: ``get_attachment`` requests made (each file is downloaded once)
+        self.downloads = 0
         #: every record the last :meth:`observe` returned
         self.last_observed: dict[str, Record] = {}
         #: the runs inside plans the last observation read (``get_plan`` entries' runs)
@@ -267,6 +293,10 @@ class TestRailSide:
         floor = int(self.client.session.server_time or 0)
         since = None if full or cursor is None else cursor.get("cases")
         newest = int(since or 0)
+        with stage("shared steps"):
+            shared_since = await self._shared_steps(
+                records, None if full or cursor is None else cursor.get("shared_steps")
+            )
         with stage("cases"):
             for suite in self.ctx.suites:
                 filters: dict[str, int | str | None] = {}
@@ -289,13 +319,150 @@ class TestRailSide:
             results_cursor = await self._runs(
                 records, dict((cursor or {}).get("results") or {}), full, linked
             )
+        with stage("attachments"):
+            await self._attachments(records, since is None, linked)
         self.last_observed = records
         complete = LISTED | (
-            {"folder", "case", "run", "test"} if since is None else {"folder", "run"}
+            {"folder", "shared_step", "case", "run", "test"} if since is None else {"folder", "run"}
         )
         return Observation(
-            records, complete, {"cases": max(newest, floor), "results": results_cursor}
+            records,
+            complete,
+            {
+                "cases": max(newest, floor),
+                "results": results_cursor,
+                "shared_steps": max(shared_since, floor),
+            },
         )
+
+    # ------------------------------------------------------------------ attachments
+
+    async def _attachments(
+        self, records: dict[str, Record], full: bool, linked: Callable[[str], bool]
+    ) -> None:
+        """Attachment records (kind ``attachment``) of the cases observed (one
+        ``get_attachments_for_case`` each: attachments have no time filter, §6, so a case's
+        are re-listed when the case is read) and of the runs new to railfiesta (or all, on
+        a full observation; ``get_attachments_for_run``), plus every image the cases' text
+        shows inline (``index.php?/attachments/get/N``), listed or not (§5.15). Each record
+        holds ``owner``, ``name``, ``size``, ``sha256`` and ``inline`` (the cases that show
+        it). A file not copied yet is downloaded once (``get_attachment``) to hash it; one
+        already copied keeps the hash the state store holds."""
+        inline: dict[str, list[str]] = {}
+        owners: list[tuple[str, list[dict[str, Any]]]] = []
+        for key, record in list(records.items()):
+            if record.kind == "case":
+                for ident in inline_attachment_ids(_all_text(dict(record.values))):
+                    inline.setdefault(ident, []).append(key)
+                owners.append((key, await self.client.get_attachments_for_case(int(key_id(key)))))
+            elif record.kind == "run" and (full or not linked(key)):
+                owners.append((key, await self.client.get_attachments_for_run(int(key_id(key)))))
+        found: dict[str, tuple[str, str | None, int | None]] = {}
+        for owner, rows in owners:
+            for row in rows:
+                size = row.get("size")
+                name = row.get("name") or row.get("filename")
+                found[str(row["id"])] = (
+                    owner,
+                    str(name) if name else None,
+                    int(size) if isinstance(size, int | float) else None,
+                )
+        for ident, cases in inline.items():
+            found.setdefault(ident, (cases[0], None, None))
+        for ident, (owner, name, size) in found.items():
+            key = tr_key("attachment", ident)
+            try:
+                values = await self._attachment_values(key, owner, name, size, linked(key))
+            except NotFound:
+                continue  # an inline reference to a file TestRail no longer has
+            except ApiError as error:
+                if error.status != 400:  # TestRail answers 400 for an unknown attachment id
+                    raise
+                continue
+            values["inline"] = sorted(inline.get(ident, []))
+            records[key] = Record("attachment", key, values)
+
+    async def _attachment_values(
+        self, key: str, owner: str, name: str | None, size: int | None, is_linked: bool
+    ) -> dict[str, Any]:
+        base = self.known(key) if is_linked else None
+        if base and base.get("sha256"):
+            return {
+                "owner": owner,
+                "name": name or base.get("name"),
+                "size": size if size is not None else base.get("size"),
+                "sha256": base["sha256"],
+            }
+        if not self.download:
+            return {"owner": owner, "name": name or f"attachment-{key_id(key)}", "size": size}
+        content, content_type, filename = await self._download(key)
+        self._blobs[key] = (content, content_type)
+        return {
+            "owner": owner,
+            "name": name
+            or filename
+            or f"attachment-{key_id(key)}{mimetypes.guess_extension(content_type) or ''}",
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+
+    async def _download(self, key: str) -> tuple[bytes, str, str | None]:
+        self.downloads += 1
+        return await self.client.get_attachment(key_id(key))
+
+    async def attachment_bytes(self, key: str) -> tuple[bytes, str]:
+        """The bytes and content type of attachment ``key`` (``tr:attachment:<id>``): those
+        :meth:`observe` downloaded (handed out once, then forgotten), else one
+        ``get_attachment``."""
+        blob = self._blobs.pop(key, None)
+        if blob is not None:
+            return blob
+        content, content_type, _ = await self._download(key)
+        return content, content_type
+
+    # ------------------------------------------------------------------ shared steps
+
+    def shared_step_record(self, row: Mapping[str, Any]) -> Record:
+        """A ``get_shared_step(s)`` row as a shared step record: ``title`` and ``steps``
+        (step values, as a case's: :func:`core.model.step_values`). Shared step sets carry no
+        marker (no ``refs``): one made for a TestFiesta shared step is found by its title."""
+        steps = [
+            step_values(replace(step_from_testrail(s), shared_step=None))
+            for s in row.get("custom_steps_separated") or []
+            if isinstance(s, Mapping)
+        ]
+        return Record(
+            "shared_step",
+            tr_key("shared_step", row["id"]),
+            {"title": str(row.get("title") or ""), "steps": steps},
+            updated_on=testrail_seconds(
+                row.get("updated_on"), what=f"shared step {row.get('id')} updated_on"
+            ),
+        )
+
+    async def _shared_steps(self, records: dict[str, Record], since: Any) -> int:
+        """The project's shared step sets (all, or those updated since ``since`` minus
+        :data:`OVERLAP`: they have ``updated_on``, §6); a list row without its steps (some
+        versions list only ``{id, title}``, §5.8) is read again with ``get_shared_step``.
+        Returns the newest ``updated_on`` seen. A TestRail without shared steps (before 7.0:
+        400/404) has none."""
+        try:
+            rows = await self.client.get_shared_steps(
+                self.ctx.project_id,
+                updated_after=None if since is None else max(0, int(since) - OVERLAP),
+            )
+        except ApiError as error:
+            if error.status not in (400, 404):
+                raise
+            return int(since or 0)
+        newest = int(since or 0)
+        for row in rows:
+            if "custom_steps_separated" not in row:
+                row = await self.client.get_shared_step(int(row["id"]))
+            record = self.shared_step_record(row)
+            newest = max(newest, record.updated_on or 0)
+            records[record.key] = record
+        return newest
 
     # ------------------------------------------------------------------ runs
 
@@ -461,6 +628,12 @@ class TestRailSide:
                 except NotFound:
                     continue
                 found[key] = self.case_record(row)
+            elif key.startswith("tr:shared_step:"):
+                try:
+                    row = await self.client.get_shared_step(int(key_id(key)))
+                except NotFound:
+                    continue
+                found[key] = self.shared_step_record(row)
         return found
 
     async def find(self, kind: str, origin: str, values: Mapping[str, Any]) -> Record | None:
@@ -478,6 +651,13 @@ class TestRailSide:
                     statuses, emails = await self._statuses(), await self._user_emails()
                     return self.test_record(test, run_key, False, statuses, emails)
             return None
+        if kind == "shared_step":
+            records: dict[str, Record] = {}
+            await self._shared_steps(records, None)
+            return next(
+                (r for r in records.values() if r.values.get("title") == values.get("title")),
+                None,
+            )
         if kind in ("milestone", "config_group", "config"):
             # no marker field: the same name (and parent or group) is the record
             listed = await (self._milestones() if kind == "milestone" else self._configs())
@@ -676,6 +856,15 @@ class TestRailSide:
                     keys.append(refused)
             elif kind == "run":
                 keys.append(await self._create_run(values, origin))
+            elif kind == "shared_step":
+                row = await self.client.add_shared_step(
+                    self.ctx.project_id,
+                    {
+                        "title": values.get("title") or "Untitled shared step",
+                        "custom_steps_separated": testrail_steps(values.get("steps") or []),
+                    },
+                )
+                keys.append(tr_key("shared_step", row["id"]))
             elif kind == "milestone":
                 keys.append(await self._create_milestone(values))
             elif kind in ("config_group", "config"):
@@ -818,6 +1007,15 @@ class TestRailSide:
                     )
                 await self.client.close_run(int(key_id(key)))
             return
+        if kind == "shared_step":
+            shared: dict[str, Any] = {}
+            if "title" in changes:
+                shared["title"] = changes["title"] or ""
+            if "steps" in changes:
+                shared["custom_steps_separated"] = testrail_steps(changes["steps"] or [])
+            if shared:
+                await self.client.update_shared_step(int(key_id(key)), shared)
+            return
         if kind == "test":
             result: dict[str, Any] = {"comment": ECHO_MARK}
             if "status" in changes:
@@ -853,6 +1051,8 @@ class TestRailSide:
         try:
             if kind == "case":
                 await self.client.delete_case(int(key_id(key)))
+            elif kind == "shared_step":
+                await self.client.delete_shared_step(int(key_id(key)))
             elif key.startswith("tr:suite:"):
                 await self.client.delete_suite(int(key_id(key)))
             else:

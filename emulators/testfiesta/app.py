@@ -25,6 +25,8 @@ Every request passes the gate in this order (each step optional except auth):
    NestJS guards, hence before auth here. The shim gets no limit (nothing suggests one).
 5. **Auth**: ``Authorization: Bearer <token>`` must equal the configured key, else 401
    (missing header, another scheme, or a wrong key; the message says which, never the key).
+   Not for the emulated object storage of the signed-URL upload (``/storage/...``,
+   :mod:`emulators.testfiesta.uploads`), whose URLs carry their own signature.
 
 In test mode (environment variable ``RAILFIESTA_CONTRACT_SPECS`` = a directory holding the
 published specs) a contract check sits in front of all of this: every request and answer is
@@ -61,6 +63,7 @@ from emulators.faults import KINDS, FaultInjector, FaultSwitches
 from emulators.testfiesta.errors import ApiError
 from emulators.testfiesta.shim import ShimApi
 from emulators.testfiesta.state import TestFiestaState
+from emulators.testfiesta.uploads import STORAGE_PREFIX, UploadApi
 from emulators.testfiesta.v1 import V1Api
 
 #: The fault kinds (:data:`emulators.faults.KINDS`) TestFiesta can produce (module docstring).
@@ -167,6 +170,8 @@ class _Gate:
             await asyncio.sleep(self.latency)
 
     def _authenticate(self, scope: Scope) -> None:
+        if scope["path"].startswith(STORAGE_PREFIX):
+            return  # object storage: the URL's signature is the credential (uploads.py)
         header = ""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -247,8 +252,10 @@ def create_app(
     state = state if state is not None else TestFiestaState()
     v1 = V1Api(state, handle)
     shim = ShimApi(state, handle)
+    uploads = UploadApi(state, handle, secret=token)
     routes = [
         *v1.routes(),
+        *uploads.routes(),
         Route("/trv2/{handle}/index.php", shim.endpoint, methods=["GET", "POST"]),
     ]
     middleware = [

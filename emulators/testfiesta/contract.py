@@ -48,6 +48,7 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulators.testfiesta import contract_spec as S
+from emulators.testfiesta.uploads import STORAGE_PREFIX
 
 #: When set, every TestFiesta emulator app validates its traffic against the specs in this
 #: directory (tests/conftest.py sets it for the whole test run).
@@ -217,6 +218,8 @@ class ContractChecker:
                 header=header,
             )
             request = _Request(self.v1_host, path, method.lower(), parameters, content_type, body)
+        elif path.startswith(STORAGE_PREFIX):
+            return "storage", []  # the signed-URL upload's object storage: neither API
         else:
             return "other", ([f"{path} is outside both APIs"] if status < 400 else [])
 

@@ -497,6 +497,67 @@ def tolerate_data_run_id(spec: Spec) -> None:
     schema["properties"]["runId"] = {"type": "number"}
 
 
+def tolerate_data_url(spec: Spec) -> None:
+    """§3.13: ``POST /projects/{key}/data/url`` (the signed-URL upload tacotruck attaches
+    files with) is not in the spec. Declare it with the request and answer §3.13 shows:
+    ``{files: [{fileName*, fileType, size*, mediaType, externalId, runId}]}`` -> 201
+    ``{files: [{fileName, signedUrl, objectUrl, key, clientHeaders, storagePath,
+    externalId}]}``."""
+    params = [
+        {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+    request_file = {
+        "type": "object",
+        "required": ["fileName", "size"],
+        "properties": {
+            "fileName": {"type": "string"},
+            "fileType": {"type": "string"},
+            "size": {"type": "number"},
+            "mediaType": {"type": "string"},
+            "externalId": {"type": "string"},
+            "runId": {"type": "number"},
+        },
+    }
+    answer_file = {
+        "type": "object",
+        "required": ["fileName", "signedUrl", "objectUrl", "key"],
+        "properties": {
+            "fileName": {"type": "string"},
+            "signedUrl": {"type": "string"},
+            "objectUrl": {"type": "string"},
+            "key": {"type": "string"},
+            "clientHeaders": {"type": "object"},
+            "storagePath": {"type": "string"},
+            "externalId": {"type": "string"},
+        },
+    }
+
+    def files_of(item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["files"],
+            "properties": {"files": {"type": "array", "items": item}},
+        }
+
+    spec["paths"][V1_BASE + "/projects/{key}/data/url"] = {
+        "post": {
+            "operationId": "CreateSignedUploadUrls",
+            "parameters": params,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": files_of(request_file)}},
+            },
+            "responses": {
+                "201": {
+                    "description": "one signed upload URL per file",
+                    "content": {"application/json": {"schema": files_of(answer_file)}},
+                }
+            },
+        }
+    }
+
+
 #: The §1.5 quirks, one each, and tacotruck's /data ``runId`` (§3.12; evidence: TestFiesta's
 #: own tool sends it). Quirk 1 of §1.5 (POST /runs without path parameters) is repaired by the
 #: fix ``runs_post_path_params`` because the file cannot be loaded without it.
@@ -541,6 +602,12 @@ TOLERANCES: tuple[Tolerance, ...] = (
         "the server attach the executions to that run. The spec's additionalProperties:false "
         "does not mention it, but tacotruck sends it.",
         tolerate_data_run_id,
+    ),
+    Tolerance(
+        "data_url",
+        "§3.13 Undocumented signed-URL upload — POST /v1/{handle}/projects/{key}/data/url. "
+        "This is how tacotruck attaches files to cases and executions.",
+        tolerate_data_url,
     ),
 )
 

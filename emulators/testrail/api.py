@@ -919,6 +919,15 @@ def update_shared_step(call: Call) -> Any:
     )
 
 
+@endpoint("delete_shared_step", "POST", "shared_step_id")
+def delete_shared_step(call: Call) -> Any:
+    """Delete a shared step set; empty 200. ``keep_in_cases`` 1 (the default) leaves its
+    cases a local copy of the steps, 0 removes them from the cases too (§5.8)."""
+    _shared(call)
+    ops.delete_shared_step(call.state, call.ids[0], keep_in_cases=call.body.get("keep_in_cases", 1))
+    return EMPTY
+
+
 # ---------------------------------------------------------------------------------------------
 # attachments (§5.15)
 

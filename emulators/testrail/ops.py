@@ -1195,6 +1195,27 @@ def _reexpand(steps: list[Row], shared: Row) -> list[Row]:
     return out
 
 
+def delete_shared_step(state: TestRailState, shared_id: int, *, keep_in_cases: Any) -> None:
+    """``delete_shared_step/{id}``: drop the set; its cases keep the expanded steps as their
+    own (``shared_step_id`` removed) when ``keep_in_cases`` is 1 (the default), or lose
+    those steps when it is 0 (testrail-api.md §5.8)."""
+    keep = str(keep_in_cases) not in ("0", "False", "false")
+    for case in state.cases.values():
+        for f in state.case_fields.values():
+            value = case["custom"].get(f["system_name"])
+            if f["type_id"] != STEPS or not isinstance(value, list):
+                continue
+            kept: list[Row] = []
+            for step in value:
+                if isinstance(step, dict) and step.get("shared_step_id") == shared_id:
+                    if keep:
+                        kept.append({k: v for k, v in step.items() if k != "shared_step_id"})
+                    continue
+                kept.append(step)
+            case["custom"][f["system_name"]] = kept
+    del state.shared_steps[shared_id]
+
+
 def shared_step_case_ids(state: TestRailState, shared_id: int) -> list[int]:
     """Ids of cases whose steps use shared step set ``shared_id``."""
     out = []

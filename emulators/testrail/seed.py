@@ -3,7 +3,8 @@
 - :func:`from_xml` loads a TestRail XML suite export (testrail-export-formats.md §1) as a new
   single-suite project, the way TestRail's XML import would.
 - :func:`generate` builds a realistic demo project (nested sections, Text/Steps/Exploratory
-  cases, custom dropdowns, multi-line and non-ASCII text) from a seed.
+  cases, custom dropdowns, multi-line and non-ASCII text, shared steps, attachments with an
+  inline image) from a seed.
 - :func:`add_baseline` copies a suite-mode-2 project's master into a new baseline suite.
 
 Both go through :mod:`emulators.testrail.ops`, so seeded rows obey the same rules as API writes.
@@ -30,7 +31,9 @@ from __future__ import annotations
 import copy
 import random
 import re
+import struct
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -556,6 +559,8 @@ def generate(
     a completed one, the configuration groups Browser (Chrome, Firefox) and OS (Windows,
     macOS), that many test plans (the first with an ``include_all`` entry over both browsers
     and a ``case_ids`` entry over both systems), a run outside the plans, and results.
+    Every generated project also gets two shared step sets and three files
+    (:func:`add_shared_steps_and_files`, no randomness), added before the plans.
 
     Sections nest 3-4 levels (module > feature > group > platform); ``cases`` cases are spread
     over them with a mix of Text (≈40%), Steps (≈55%) and Exploratory templates, multi-line and
@@ -643,6 +648,7 @@ def generate(
             ops.add_case(
                 state, section_id, body, rng.choice(authors), created_on=created, updated_on=updated
             )
+        add_shared_steps_and_files(state, pid, now)
         if plans > 0:
             add_plans(state, pid, plans, seed=seed, milestone=milestones[0], suite_id=suites[0])
         if suite_mode == 2:
@@ -653,6 +659,95 @@ def generate(
                 description="The test cases as they were shipped with Release 1.0.",
             )
     return int(pid)
+
+
+#: The generated project's shared step sets: title and steps ``(content, expected)``.
+_SHARED_STEPS = (
+    (
+        "Log in as a shop customer",
+        (
+            ("Open /login", "The login form is shown"),
+            ("Sign in as customer@example.com", "The account page greets the customer"),
+        ),
+    ),
+    (
+        "Empty the cart",
+        (("Open the cart and remove every item", "The cart says „Ihr Warenkorb ist leer“"),),
+    ),
+)
+
+
+def tiny_png(red: int, green: int, blue: int) -> bytes:
+    """A valid 1x1 PNG of one colour (deterministic bytes, 69 bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(bytes([0, red, green, blue]), 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def add_shared_steps_and_files(state: TestRailState, project_id: int, now: int) -> None:
+    """Give a generated project shared steps and attachments (deterministic, no randomness):
+    each set of :data:`_SHARED_STEPS` is put at the start of the steps of up to three Steps
+    cases (the last three Steps cases by id use the first set, the three before them the
+    second), as TestRail returns a used set: expanded, each step carrying ``shared_step_id``
+    (testrail-api.md §5.4); the last Steps case gets a listed screenshot
+    (``add_attachment_to_case``) and a step showing an image inline
+    (``![](index.php?/attachments/get/N)``) that is not one of its listed attachments
+    (uploaded through the editor, §5.15); the one before it gets a text file. Case
+    ``updated_on`` values stay as generated."""
+    steps_cases = [
+        c
+        for c in reversed(state.cases.values())
+        if c["template_id"] == TEMPLATE_STEPS and c["custom"].get("custom_steps_separated")
+    ]
+    for index, (title, steps) in enumerate(_SHARED_STEPS):
+        shared = ops.add_shared_step(
+            state,
+            project_id,
+            {
+                "title": title,
+                "custom_steps_separated": [{"content": c, "expected": e} for c, e in steps],
+            },
+            None,
+        )
+        shared["created_on"] = shared["updated_on"] = now - 30 * 86400
+        for case in steps_cases[3 * index : 3 * index + 3]:
+            expanded = [
+                dict(s, shared_step_id=shared["id"]) for s in shared["custom_steps_separated"]
+            ]
+            case["custom"]["custom_steps_separated"] = [
+                *expanded,
+                *case["custom"]["custom_steps_separated"],
+            ]
+    if not steps_cases:
+        return
+    first = steps_cases[0]
+    runs.add_attachment(
+        state, "case", first["id"], project_id, "checkout-screenshot.png", tiny_png(200, 30, 30),
+        "image/png", first["created_by"],
+    )  # fmt: skip
+    inline = runs.add_attachment(
+        state, "editor", 0, project_id, "payment-flow.png", tiny_png(30, 30, 200), "image/png",
+        first["created_by"],
+    )  # fmt: skip
+    steps = first["custom"]["custom_steps_separated"]
+    steps[-1] = dict(
+        steps[-1],
+        content=f"{steps[-1].get('content') or ''}\n![](index.php?/attachments/get/{inline['id']})",
+    )
+    if len(steps_cases) > 1:
+        second = steps_cases[1]
+        runs.add_attachment(
+            state, "case", second["id"], project_id, "gateway.log",
+            b"12:00:01 POST /payments 201\n12:00:02 webhook paid\n", "text/plain",
+            second["created_by"],
+        )  # fmt: skip
 
 
 #: Statuses of generated results (TestRail ids: mostly Passed, then Failed, Blocked, Retest).

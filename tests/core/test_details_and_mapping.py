@@ -45,7 +45,10 @@ async def test_record_sides_marks_the_changed_title_and_step(
         assert tf_key is not None and tf_key.startswith("tf:case:")
         row = await service.testrail.get_case(10)
         steps = row["custom_steps_separated"]
-        steps[1] = {**steps[1], "expected": "The start page shows the cart"}
+        # the generated case starts with a shared step set of two steps (one item of the
+        # case's steps, kept shared); its own second step is TestRail's steps[3]
+        assert [s.get("shared_step_id") for s in steps[:3]] == [1, 1, None]
+        steps[3] = {**steps[3], "expected": "The start page shows the cart"}
         await service.testrail.update_case(
             10, {"title": "Reject a reused one-time code", "custom_steps_separated": steps}
         )
@@ -67,19 +70,22 @@ async def test_record_sides_marks_the_changed_title_and_step(
                 True,
             ),
             DetailRow(
-                "steps[2].expected",
-                "Step 2 expected",
+                "steps[3].expected",
+                "Step 3 expected",
                 "The start page shows the cart",
                 "The start page is shown without errors",
                 True,
-                step=2,
+                step=3,
             ),
         ]
         rows = {row.name: row for row in sides.rows}
         assert rows["folder"] == DetailRow("folder", "Folder", "Desktop", "Desktop", False)
         assert rows["field:custom_preconds"].label == "Preconditions"
         assert rows["field:custom_automation_type"].testfiesta == "Playwright"
-        assert [r.label for r in sides.rows if r.step == 1] == ["Step 1 action", "Step 1 expected"]
+        assert [(r.label, r.testrail, r.differ) for r in sides.rows if r.step == 1] == [
+            ("Step 1 shared step", "tr:shared_step:1", False)
+        ]
+        assert [r.label for r in sides.rows if r.step == 2] == ["Step 2 action", "Step 2 expected"]
 
         # the TestFiesta key gives the same comparison
         again = await service.record_sides(tf_key)

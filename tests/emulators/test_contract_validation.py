@@ -477,6 +477,7 @@ def test_tolerances_are_exactly_the_quirks_of_section_1_5_and_run_id() -> None:
         "put_aliases",
         "custom_field_extras",
         "data_run_id",  # §3.12: TestFiesta's own tool sends it
+        "data_url",  # §3.13: the signed-URL upload TestFiesta's own tool attaches files with
     ]  # + quirk 1, POST /runs without path parameters: the fix runs_post_path_params
     assert all(t.quirk for t in S.TOLERANCES)
 

@@ -28,6 +28,7 @@ from emulators.testrail import (
     create_app,
     from_xml,
     generate,
+    ops,
 )
 from emulators.testrail.store import render_case, render_sections
 from emulators.testrail.timespan import format_timespan, parse_timespan
@@ -1664,10 +1665,12 @@ async def test_get_shared_steps_lists_and_filters(
         paged = (await c.get(API + "get_shared_steps/1&limit=1")).json()
         unknown = await c.get(API + "get_shared_steps/999")
     assert set(listed) == {"offset", "limit", "size", "_links", "shared_steps"}
+    # the generated project's own two sets come first (seed.add_shared_steps_and_files)
     assert [(s["id"], s["title"]) for s in listed["shared_steps"]] == [
+        (1, "Log in as a shop customer"), (2, "Empty the cart"),
         (one["id"], "Log in (SSO)"), (two["id"], "Log out"),
     ]  # fmt: skip
-    assert listed["shared_steps"][0]["custom_steps_separated"] == [
+    assert listed["shared_steps"][2]["custom_steps_separated"] == [
         {"content": "Open /login", "expected": "Form", "additional_info": None, "refs": None}
     ]
     assert [s["id"] for s in created_late["shared_steps"]] == [two["id"]]
@@ -1675,6 +1678,32 @@ async def test_get_shared_steps_lists_and_filters(
     assert by_other["size"] == 0
     assert paged["_links"]["next"] == "/api/v2/get_shared_steps/1&limit=1&offset=1"
     assert unknown.json() == {"error": "Field :project_id is not a valid or accessible project."}
+
+
+async def test_delete_shared_step_keeps_or_removes_the_steps_in_its_cases(
+    state600: TestRailState,
+) -> None:
+    """§5.8 ``delete_shared_step/{id}`` with ``keep_in_cases`` 1 (the default: the cases keep
+    the steps as their own) or 0 (the steps leave the cases too)."""
+    with state600.lock:  # the generated sets 1 and 2 are used by three cases each
+        kept_case = ops.shared_step_case_ids(state600, 1)[0]
+        dropped_case = ops.shared_step_case_ids(state600, 2)[0]
+        kept_before = list(state600.cases[kept_case]["custom"]["custom_steps_separated"])
+        dropped_before = list(state600.cases[dropped_case]["custom"]["custom_steps_separated"])
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        kept = await c.post(API + "delete_shared_step/1", json={"keep_in_cases": 1})
+        dropped = await c.post(API + "delete_shared_step/2", json={"keep_in_cases": 0})
+        gone = await c.get(API + "get_shared_step/1")
+    assert (kept.status_code, kept.content, dropped.status_code) == (200, b"", 200)
+    assert gone.status_code == 400
+    with state600.lock:
+        kept_after = state600.cases[kept_case]["custom"]["custom_steps_separated"]
+        dropped_after = state600.cases[dropped_case]["custom"]["custom_steps_separated"]
+    assert kept_after == [
+        {k: v for k, v in s.items() if k != "shared_step_id"} for s in kept_before
+    ]
+    assert dropped_after == [s for s in dropped_before if s.get("shared_step_id") != 2]
+    assert len(dropped_after) == len(dropped_before) - 1  # the set "Empty the cart" has 1 step
 
 
 async def test_run_and_plan_attachments_list_download_and_delete(

@@ -80,7 +80,8 @@ def test_skipped_keys_and_kinds_outside_the_list_are_not_counted() -> None:
     result = parity(testrail, {}, LINKS.get, observed={"folder"}, skip={"tr:suite:1"})
     assert result["folder"].testrail == 0
     assert list(result) == [
-        "folder", "case", "config_group", "config", "milestone", "run", "test", "result", "plan",
+        "folder", "shared_step", "case", "config_group", "config", "milestone", "run", "test",
+        "result", "plan", "attachment",
     ]  # fmt: skip
 
 

@@ -97,10 +97,11 @@ async def test_migration_then_sync_writes_nothing_on_either_side(pair: Pair) -> 
         again = await sync(service)
     assert report.writes == 0 and again.writes == 0
     assert tr.writes == [] and tf.writes == []
-    # an idle poll of a prepared pair (no runs): TestRail get_sections, get_cases (updated
-    # after the cursor), get_milestones, get_configs, get_plans and get_runs; TestFiesta
-    # folders, cases, milestones, the shim's get_configs, plans, runs and executions
-    assert again.requests == {"testrail": 6, "testfiesta": 7}
+    # an idle poll of a prepared pair (no runs): TestRail get_sections, get_shared_steps and
+    # get_cases (updated after the cursor), get_milestones, get_configs, get_plans and get_runs;
+    # TestFiesta folders, shared steps, cases, milestones, the shim's get_configs, plans, runs
+    # and executions
+    assert again.requests == {"testrail": 7, "testfiesta": 8}
 
 
 async def test_a_title_edited_in_testrail_reaches_testfiesta_once(pair: Pair) -> None:
