@@ -54,12 +54,18 @@ class RunPair:
     def tf_run(self) -> dict[str, Any]:
         return next(r for r in self.tf.db.runs.values() if r["name"] == "Release 2.4 regression")
 
-    def tf_execution(self, case: int) -> dict[str, Any]:
-        case_uid = next(
-            r["uid"]
-            for r in self.tf.db.cases.values()
-            if str(r.get("externalId") or "").endswith(f"/case/{case}")
+    def tf_case_uid(self, case: int) -> int:
+        """The uid of TestRail case ``case``'s TestFiesta copy."""
+        return int(
+            next(
+                r["uid"]
+                for r in self.tf.db.cases.values()
+                if str(r.get("externalId") or "").endswith(f"/case/{case}")
+            )
         )
+
+    def tf_execution(self, case: int) -> dict[str, Any]:
+        case_uid = self.tf_case_uid(case)
         run_uid = self.tf_run()["uid"]
         return next(
             e
@@ -137,14 +143,7 @@ async def test_a_run_made_in_testfiesta_reaches_testrail_with_its_cases_and_test
     over the same cases, and the cycle after pairs each test with its execution (it used to
     arrive as a run without cases: its executions never had a test)."""
     chosen = pair.cases[1:3]
-    uids = [
-        next(
-            r["uid"]
-            for r in pair.tf.db.cases.values()
-            if str(r.get("externalId") or "").endswith(f"/case/{case}")
-        )
-        for case in chosen
-    ]
+    uids = [pair.tf_case_uid(case) for case in chosen]
     async with pair.env.service() as service:
         assert service.testfiesta is not None
         # an idle cycle first: the next one reads since a cursor, so it does not observe the
@@ -180,14 +179,7 @@ async def test_a_testfiesta_run_made_before_the_cursor_still_brings_its_cases(
     than the last poll; e.g. the cycle that saw the run first failed to copy it)."""
     with pair.tr.lock:
         outside = sorted(set(pair.tr.cases) - set(pair.cases))[:2]  # in no run yet
-    uids = [
-        next(
-            r["uid"]
-            for r in pair.tf.db.cases.values()
-            if str(r.get("externalId") or "").endswith(f"/case/{case}")
-        )
-        for case in outside
-    ]
+    uids = [pair.tf_case_uid(case) for case in outside]
     async with pair.env.service() as service:
         assert service.testfiesta is not None
         [idle] = await service.sync()
@@ -215,14 +207,7 @@ async def test_the_tests_of_a_run_copied_to_testrail_pair_with_executions_older_
     executions up in a complete listing, not in the incremental one, and pairs every test."""
     with pair.tr.lock:
         outside = sorted(set(pair.tr.cases) - set(pair.cases))[:2]
-    uids = [
-        next(
-            r["uid"]
-            for r in pair.tf.db.cases.values()
-            if str(r.get("externalId") or "").endswith(f"/case/{case}")
-        )
-        for case in outside
-    ]
+    uids = [pair.tf_case_uid(case) for case in outside]
     async with pair.env.service() as service:
         assert service.testfiesta is not None
         made = await service.testfiesta.create_run("ACME", {"name": "Late", "caseUids": uids})
