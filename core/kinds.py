@@ -34,7 +34,11 @@ class Kind:
     ``creatable``: False for records that come into being with their parent (a run's tests),
     which are matched by their :attr:`core.model.Record.natural` key instead;
     ``item_references``: ``(list name, item value name, kind)`` for references held inside
-    the items of a list (a case step's ``shared_step``).
+    the items of a list (a case step's ``shared_step``); ``in_order_within``: the reference
+    value naming the record whose records of this kind land in order and together (a
+    result's ``test``: its results are its history, and the newest sets its status), so a
+    failed one holds the later ones back to the next run and one owner's records are never
+    split between two requests.
     """
 
     name: str
@@ -46,6 +50,7 @@ class Kind:
     create_only: tuple[str, ...] = ()
     creatable: bool = True
     item_references: tuple[tuple[str, str, str], ...] = ()
+    in_order_within: str | None = None
 
     def reference_kind(self, value_name: str) -> str | None:
         """The kind a reference value points at, or None if ``value_name`` is not one."""
@@ -100,8 +105,15 @@ RUN = Kind(
 #: their run; they are paired by (run, case).
 TEST = Kind("test", parents=("run", "case"), creatable=False)
 #: A TestRail result: ``test``, ``status``, ``comment``, ``author``, ``created_on``. Added,
-#: never edited; copied oldest first.
-RESULT = Kind("result", parents=("test",), references=(("test", "test"),), merge=APPEND_ONLY)
+#: never edited; copied oldest first, a test's results together and in order (the newest sets
+#: the status of the copy's execution, as it does in TestRail).
+RESULT = Kind(
+    "result",
+    parents=("test",),
+    references=(("test", "test"),),
+    merge=APPEND_ONLY,
+    in_order_within="test",
+)
 
 #: A TestRail test plan / TestFiesta plan: ``name``, ``description``, ``milestone``,
 #: ``closed``; its ``runs`` (TestRail: the runs of its entries, in entry order) are chosen when

@@ -112,8 +112,10 @@ class FaultSwitches:
     - ``slow_seconds``: how late a ``slow``/``slow-after`` answer comes (set it above the
       client's timeout).
     - ``retry_after``: seconds a ``429``/``429-date``/``409`` asks the client to wait.
-    - ``only``: a predicate on ``(method, path)``; requests it refuses get no fault (None:
-      every request may get one).
+    - ``only``: a predicate on ``(method, target)``, the target being the path plus
+      ``?<query>`` when there is one (TestRail-style APIs are routed by their query:
+      ``/index.php?/api/v2/add_results/1``); requests it refuses get no fault (None: every
+      request may get one).
     - ``injected``: what was injected so far, by kind (read it, do not set it).
     """
 
@@ -217,8 +219,11 @@ class FaultInjector:
 
     def _applicable(self, scope: Scope) -> set[str]:
         only = self.switches.only
-        if only is not None and not only(scope["method"], scope["path"]):
-            return set()
+        if only is not None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = f"{scope['path']}?{query}" if query else scope["path"]
+            if not only(scope["method"], target):
+                return set()
         kinds = set(self.supported)
         if scope["method"] != "GET" or _paged_offset(scope) <= 0:
             kinds -= PAGING

@@ -43,6 +43,7 @@ from core.engine.plan import (
     Operation,
     Plan,
     operation_id,
+    owner_of,
 )
 from core.engine.reconcile import TESTFIESTA, TESTRAIL, Base, side_of
 from core.engine.sides import LostAnswer, Side
@@ -397,15 +398,28 @@ class Applier:
     def _batch(
         self, operations: Sequence[Operation], start: int, failed: set[str]
     ) -> list[Operation]:
+        """The creates from ``start`` that go to the side together: same kind and side, at
+        most the side's batch size, and never one owner's creates split between two batches
+        (a batch ends before the owner whose creates would not all fit, unless that owner
+        alone is over the size: then the batch holds all of that owner's). The plan puts one
+        owner's creates together, so they land or fail together, in order."""
         first = operations[start]
         limit = self.batch_sizes.get((first.side or "", first.kind), 1)
         batch = [first]
         for op in operations[start + 1 :]:
-            if len(batch) >= limit or op.action != CREATE or op.kind != first.kind:
+            if op.action != CREATE or op.kind != first.kind or op.side != first.side:
                 break
-            if op.side != first.side or op.pair in failed:
+            if op.pair in failed:
+                break
+            owner = owner_of(op)
+            if len(batch) >= limit and (owner is None or owner != owner_of(batch[-1])):
                 break
             batch.append(op)
+        if len(batch) > limit:  # one owner ran past the size: end before it, if it is not first
+            owner = owner_of(batch[-1])
+            cut = next(i for i, op in enumerate(batch) if owner_of(op) == owner)
+            if cut > 0:
+                batch = batch[:cut]
         return batch
 
     async def _create(self, batch: list[Operation], report: ApplyReport, failed: set[str]) -> None:

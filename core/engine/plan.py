@@ -2,9 +2,10 @@
 
 Order: links, flags and forgets first (they write nothing), then creates and updates kind by
 kind in :data:`core.kinds.KINDS` order (parents first; within a kind a new record after the
-new record it refers to), then base refreshes (after the writes of their pair), then archives
-and deletes, cases before folders. Each operation carries
-the value it expects on the target, so the plan says exactly what will change.
+new record it refers to, and the creates of one owner together in their listed order: a
+test's results, :func:`owner_of`), then base refreshes (after the writes of their pair), then
+archives and deletes, cases before folders. Each operation carries the value it expects on
+the target, so the plan says exactly what will change.
 
 An operation's ``id`` is a hash of what it does, so planning the same change twice (after a
 crash, in the next cycle) gives the same id and the journal recognises it.
@@ -248,24 +249,47 @@ def _depths(operations: Iterable[Operation]) -> dict[str, int]:
     return depth
 
 
+def owner_of(op: Operation) -> str | None:
+    """The record whose records of ``op``'s kind land in order and together
+    (:attr:`core.kinds.Kind.in_order_within`: a result's test), for a create; else None."""
+    name = KINDS[op.kind].in_order_within
+    if name is None or op.action != CREATE:
+        return None
+    owner = op.values.get(name)
+    return owner if isinstance(owner, str) else None
+
+
+def _owner_order(operations: Iterable[Operation]) -> dict[str, int]:
+    """For creates of a kind kept in order within an owner: the rank of the owner's first
+    create, so the sort puts one owner's creates together, in their listed order."""
+    first: dict[str, int] = {}
+    out: dict[str, int] = {}
+    for op in operations:
+        owner = owner_of(op)
+        if owner is not None:
+            out[op.id] = first.setdefault(owner, len(first))
+    return out
+
+
 def plan(reconciliation: Reconciliation) -> Plan:
     """Order the decisions of ``reconciliation`` into a :class:`Plan` (see the module
     docstring); conflicts, resolutions and notices are carried over unchanged."""
     operations = [_operation(d) for d in reconciliation.decisions]
     depth = _depths(operations)
+    owners = _owner_order(operations)
     bookkeeping = {LINK: 0, FLAG: 1, FORGET: 1}
 
-    def order(op: Operation) -> tuple[int, int, int, int]:
+    def order(op: Operation) -> tuple[int, int, int, int, int]:
         if op.action in bookkeeping:
-            return (0, bookkeeping[op.action], 0, 0)
+            return (0, bookkeeping[op.action], 0, 0, 0)
         if op.action in (ARCHIVE, DELETE):
-            return (3, -apply_rank(op.kind), 0, 0)
+            return (3, -apply_rank(op.kind), 0, 0, 0)
         rank = apply_rank(op.kind)
         if op.action == CREATE:
-            return (1, rank, 0, depth.get(op.source or "", 0))
+            return (1, rank, 0, depth.get(op.source or "", 0), owners.get(op.id, 0))
         if op.action == UPDATE:
-            return (1, rank, 1, 0)
-        return (2, rank, 0, 0)  # refresh: after the writes of its pair
+            return (1, rank, 1, 0, 0)
+        return (2, rank, 0, 0, 0)  # refresh: after the writes of its pair
 
     # a stable sort: within a step, records keep the order their side listed them in (the
     # order people see; TestFiesta keeps creation order for folders)

@@ -1212,8 +1212,11 @@ class TestFiestaSide:
         """TestRail results onto their executions, oldest first, through the shim's bulk
         ``add_results/{run}`` (one request per run and :data:`RESULT_BATCH` results, capped by
         :data:`RESULT_BATCH_BYTES`); a result whose execution's run is not known yet goes alone
-        through ``add_result/{execution}``. A status nothing maps is returned as its
-        :class:`MappingError` in its place; the others still land."""
+        through ``add_result/{execution}``. One execution's results are never split between
+        two requests (a request may run past the caps for them): each request lands whole or
+        not at all, so an execution never shows an older result's status as its latest. A
+        status nothing maps is returned as its :class:`MappingError` in its place; the others
+        still land."""
         out: list[str | RailfiestaError | None] = [None] * len(items)
         group: list[tuple[int, int, dict[str, Any]]] = []
         group_run: int | None = None
@@ -1236,13 +1239,21 @@ class TestFiestaSide:
                 out[index] = tf_key("result", row["id"])
             group, size = [], 0
 
+        refused: set[int] = set()  # executions one of whose results could not be sent
         for index, (values, origin) in enumerate(items):
+            execution = self._uid(values["test"])
+            if execution in refused:
+                out[index] = MappingError(
+                    f"result {origin} waits: an older result of its test could not be copied",
+                    hint="fix the older result's problem (reported above), then run again",
+                )
+                continue
             try:
                 status = await self._status_uid(values.get("status"))
             except MappingError as error:
                 out[index] = error
+                refused.add(execution)
                 continue
-            execution = self._uid(values["test"])
             body = {"status_id": status, "comment": self._result_comment(values, origin)}
             run = self.execution_runs.get(execution)
             if run is None:
@@ -1250,9 +1261,8 @@ class TestFiestaSide:
                 out[index] = tf_key("result", row["id"])
                 continue
             length = len(json.dumps(body, ensure_ascii=False).encode()) + 24
-            if group and (
-                run != group_run or len(group) >= RESULT_BATCH or size + length > RESULT_BATCH_BYTES
-            ):
+            full = len(group) >= RESULT_BATCH or size + length > RESULT_BATCH_BYTES
+            if group and (run != group_run or (full and execution != group[-1][1])):
                 await flush()
             group_run = run
             group.append((index, execution, body))
