@@ -426,14 +426,24 @@ def _is_html(response: httpx.Response, raw: bytes) -> bool:
     return "text/html" in ctype or head.startswith((b"<!doctype html", b"<html"))
 
 
+def _cut_short(text: str, error: ValueError) -> bool:
+    """Whether ``text`` is the start of a JSON object or array that ended early: the parser
+    ran out of input (an unterminated string, or the error at the very end), as a truncated
+    answer does. Any other body is not JSON at all."""
+    if not text.lstrip().startswith(("{", "[")) or not isinstance(error, json.JSONDecodeError):
+        return False
+    return error.msg.startswith("Unterminated string") or error.pos >= len(text.rstrip())
+
+
 def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     """The JSON body of a successful answer; ``None`` for an empty body (TestRail's deletes).
 
     Strips the ``USER AUTHENTICATION SUCCESSFUL!`` prefix old TestRail servers send
     (testrail-api.md §1.4). Raises :class:`UnexpectedResponse` for a body that is not UTF-8
     (RFC 8259 §8.1: JSON between systems is UTF-8; the message names the byte and its offset)
-    or not JSON: an HTML page (a login page of a single sign-on proxy, most often) says so,
-    and any other body says "this is not a TestRail API".
+    or not JSON: JSON cut short (a truncated answer: worth another read), an HTML page (a
+    login page of a single sign-on proxy, most often) and any other body ("this is not a
+    TestRail API") each say so.
     """
     raw = response.content
     if raw.startswith(_LEGACY_PREFIX):
@@ -467,6 +477,12 @@ def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
                 f"{response.status_code}): a login page? {not_the_api(side)}",
                 hint=f"set [{side}] url to {URL_EXAMPLES.get(side, 'the API address')}: it "
                 "must reach the API itself, not a single sign-on or proxy page",
+            ) from exc
+        if _cut_short(text, exc):
+            raise UnexpectedResponse(
+                f"{side} {endpoint} answered HTTP {response.status_code} with JSON cut short "
+                f"after {len(raw)} bytes",
+                hint="the connection or a proxy cut the answer: run again",
             ) from exc
         snippet = redact(text[:2000], response._request)[:80]
         raise UnexpectedResponse(

@@ -142,7 +142,11 @@ async def test_the_legacy_prefix_is_stripped_without_a_retry(
             "https://acme.testrail.io: it must reach the API itself, not a single sign-on or "
             "proxy page)",
         ),
-        ("truncated", UnexpectedResponse, "testrail get_case answered HTTP 200 with a body that"),
+        (
+            "truncated",
+            UnexpectedResponse,
+            "testrail get_case answered HTTP 200 with JSON cut short",
+        ),
         ("503", ApiError, "testrail get_case failed with HTTP 503: emulated server fault (503)"),
         ("reset", ServerUnreachable, "testrail get_case: ReadError talking to http://testrail."),
         ("slow", ServerUnreachable, "testrail get_case: ReadTimeout talking to http://testrail."),

@@ -122,24 +122,34 @@ async def test_an_error_body_is_never_an_empty_list() -> None:
 
 
 async def test_malformed_json_names_the_endpoint() -> None:
-    """A read whose body is not JSON is retried (6 attempts), then named; an HTML page from a
-    server that never answered JSON is named at once (the URL is a web page, not the API)."""
+    """A read whose body is not JSON is retried (6 attempts), then named: JSON cut short as a
+    truncated answer, anything else as not the API; an HTML page from a server that never
+    answered JSON is named at once (the URL is a web page, not the API)."""
     client = _client(lambda request: httpx.Response(200, content=b'{"id": 1, "na'))
+    garbage = _client(lambda request: httpx.Response(200, content=b"OK id=1"))
     login = _client(lambda request: httpx.Response(200, content=b"<html>login</html>"))
     with stamina.set_testing(True, attempts=6, cap=True):
         with pytest.raises(
             UnexpectedResponse,
-            match=r"get_project answered HTTP 200 with a body that is not JSON: "
-            r"'\{\"id\": 1, \"na'",
+            match=r"^testrail get_project answered HTTP 200 with JSON cut short after 13 bytes "
+            r"\(the connection",
         ):
             await client.get_project(1)
+        with pytest.raises(
+            UnexpectedResponse,
+            match=r"get_project answered HTTP 200 with a body that is not JSON: 'OK id=1': "
+            r"this is not",
+        ):
+            await garbage.get_project(1)
         with pytest.raises(
             UnexpectedResponse, match=r"^testrail get_project got an HTML page instead of JSON"
         ):
             await login.get_project(1)
     await client.aclose()
+    await garbage.aclose()
     await login.aclose()
     assert client.session.stats.by_endpoint["get_project"] == 6
+    assert garbage.session.stats.by_endpoint["get_project"] == 6
     assert login.session.stats.by_endpoint["get_project"] == 1
 
 
