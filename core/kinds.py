@@ -126,19 +126,35 @@ PLAN = Kind(
     create_only=("runs",),
 )
 
-#: A file attached to a case, run or result, or an image a case's text shows inline
-#: (``index.php?/attachments/get/N``): ``owner`` (the record it hangs on), ``name``, ``size``
-#: (bytes), ``sha256`` (hex of the bytes, DESIGN §6), and ``inline``: the cases whose text
-#: refers to it (rewritten to the copy's URL once it lands; sent when created, never
-#: compared). Copied once, never edited or merged (matched by content hash).
+#: The value names an attachment's owner goes by, one per owner kind (each names a record of
+#: that kind, so links translate it): exactly one is set.
+ATTACHMENT_OWNERS = ("case", "run", "result", "plan")
+
+#: A file attached to a case, run, result or plan, or an image a case's text shows inline
+#: (``index.php?/attachments/get/N``): its owner under the value named after the owner's kind
+#: (:data:`ATTACHMENT_OWNERS`: ``case``, ``run``, ``result`` or ``plan``), ``name``, ``size``
+#: (bytes), ``sha256`` (hex of the bytes, DESIGN §6), ``inline``: the cases whose text refers
+#: to it (rewritten to the copy's URL once it lands), and for a result's file ``test``, the
+#: result's test (TestFiesta takes the file on that execution). ``inline`` and ``test`` are
+#: sent when created, never compared. Copied once, never edited or merged (matched by hash).
 ATTACHMENT = Kind(
     "attachment",
-    parents=("case", "run", "result"),
-    references=(("owner", "case"),),
+    parents=("case", "run", "test", "result", "plan"),
+    references=(*((name, name) for name in ATTACHMENT_OWNERS), ("test", "test")),
     list_references=(("inline", "case"),),
-    create_only=("inline",),
+    create_only=("inline", "test"),
     merge=APPEND_ONLY,
 )
+
+
+def attachment_owner(values: Mapping[str, Any]) -> str | None:
+    """The key of the record an attachment's ``values`` hang on (see :data:`ATTACHMENT`), or
+    None when none is set."""
+    for name in ATTACHMENT_OWNERS:
+        if isinstance(values.get(name), str):
+            return str(values[name])
+    return None
+
 
 #: Every kind, in apply order (parents first).
 KINDS: dict[str, Kind] = {

@@ -35,6 +35,7 @@ from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
+from core.kinds import ATTACHMENT_OWNERS, attachment_owner
 from core.mapping import (
     ESTIMATE_FIELD,
     REFS_FIELD,
@@ -87,6 +88,25 @@ PARITY_NOTES = {
     "plan": "TestFiesta plans have no entries: each TestRail entry run is a TestFiesta run of "
     "the plan with its configuration; include_all entries arrive as their resolved cases",
 }
+
+
+def attachment_owners_note(records: Mapping[str, Record]) -> str:
+    """The parity note of kind ``attachment``: TestRail's files by owner kind, in
+    :data:`core.kinds.ATTACHMENT_OWNERS` order (kinds without files left out), e.g. ``"by owner
+    on TestRail: case 3, run 1, result 2, plan 1; ..."``. Said because TestFiesta has no result
+    files: a result's file is its execution's there."""
+    owners = Counter(
+        owner.split(":")[1]
+        for r in records.values()
+        if r.kind == "attachment" and (owner := attachment_owner(r.values))
+    )
+    counts = ", ".join(f"{kind} {owners[kind]}" for kind in ATTACHMENT_OWNERS if owners[kind])
+    note = f"by owner on TestRail: {counts or 'none'}"
+    if owners["result"]:
+        note += (
+            "; on TestFiesta a result's file is its execution's (TestFiesta has no result files)"
+        )
+    return note
 
 
 def instance_identity(testrail_url: str) -> str:
@@ -750,6 +770,8 @@ class ProjectMigration:
         for kind, note in PARITY_NOTES.items():
             if kind in self.report.parity:
                 self.report.parity[kind].notes.append(note)
+        if "attachment" in self.report.parity:
+            self.report.parity["attachment"].notes.append(attachment_owners_note(tr_records))
         for check in self.report.parity.values():
             if check.differing:
                 self._warn(
@@ -801,7 +823,7 @@ class ProjectMigration:
             if isinstance(limit_size, int) and limit_size > ATTACHMENT_LIMIT:
                 self.report.attention.append(
                     f"attachment {record.key} ({str(record.values.get('name'))[:60]!r}) of "
-                    f"{record.values.get('owner')} holds {limit_size:,} bytes, more than "
+                    f"{attachment_owner(record.values)} holds {limit_size:,} bytes, more than "
                     f"{ATTACHMENT_LIMIT:,} (TestRail's upload limit; TestFiesta documents "
                     "none): it may be refused; keep it in TestRail or shrink it"
                 )

@@ -459,6 +459,16 @@ class TestFiestaClient:
             params={"orderBy": "updatedAt", "order": "desc"},
         )
 
+    async def get_execution(self, project: str, uid: int) -> dict[str, Any]:
+        """One execution (``GET /executions/{id}``, E3): ``uid``, ``testCaseUid``,
+        ``testRunUid``, ``externalId``, ``status``, ... Raises :class:`NotFound` when gone."""
+        result: dict[str, Any] = await self.request(
+            "GET",
+            f"/projects/{quote(project)}/executions/{uid}",
+            endpoint="GET /executions/{id}",
+        )
+        return result
+
     async def update_execution(
         self, project: str, uid: int, body: Mapping[str, Any]
     ) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
+from core.kinds import attachment_owner
 from core.mapping import ESTIMATE_FIELD, REFS_FIELD, USER_ID, MappingRules, match_name
 from core.model import (
     FIELD_PREFIX,
@@ -162,6 +163,12 @@ class TestFiestaSide:
         self._executions: list[dict[str, Any]] | None = None
         #: execution uid -> its run's uid, for every execution read (bulk result writes)
         self.execution_runs: dict[int, int] = {}
+        #: execution uid -> its case's uid and its own ``externalId`` (None when it has
+        #: none), for every execution read (a result's files go to its execution)
+        self.execution_cases: dict[int, int] = {}
+        self.execution_external: dict[int, str | None] = {}
+        #: plan uid -> its externalId, for every plan read or created (a plan's files)
+        self.plan_external: dict[int, str] = {}
         #: case keys this side created (their attachments need no lookup before create)
         self.created_cases: set[str] = set()
         #: per kind, creates answered with a copy that was already there (lookup first)
@@ -539,6 +546,10 @@ class TestFiestaSide:
     def _note_run(self, execution: Mapping[str, Any]) -> None:
         if execution.get("testRunUid") is not None:
             self.execution_runs[int(execution["uid"])] = int(execution["testRunUid"])
+        if execution.get("testCaseUid") is not None:
+            self.execution_cases[int(execution["uid"])] = int(execution["testCaseUid"])
+        external = execution.get("externalId")
+        self.execution_external[int(execution["uid"])] = str(external) if external else None
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
         """See :class:`core.engine.sides.Side` (one ``GET /cases/{id}`` per case)."""
@@ -642,16 +653,27 @@ class TestFiestaSide:
         """The copy of TestRail attachment ``origin`` after a crash or a lost answer: its
         upload finished (``copy_urls`` says done), or it was started and the owner case
         lists a file of the same name and size (shim ``get_attachments_for_case``); its
-        inline references are then rewritten. None when nothing landed (a run's files cannot
-        be listed: one whose upload was cut is uploaded again)."""
+        inline references are then rewritten. None when nothing landed.
+
+        The files of runs, executions and plans cannot be listed (neither v1 nor the shim has a
+        call for them), so one whose upload was cut (its ``PUT`` sent, its end not seen) is
+        ``PUT`` once more to the same signed URL: object storage replaces the object's bytes
+        with the same bytes, so TestFiesta still holds it once. When that URL no longer takes
+        it (expired: 4xx), the file is uploaded anew, with a warning that TestFiesta may now
+        hold it twice."""
         ident = key_id(origin)
         entry = self.ctx.copy_urls.get(ident)
         if not isinstance(entry, Mapping):
             return None
         if not entry.get("done"):
-            owner = str(values.get("owner") or "")
+            owner = attachment_owner(values) or ""
             if not owner.startswith("tf:case:"):
-                return None
+                if not await self._put_again(origin, entry, values):
+                    return None
+                entry = self.ctx.copy_urls[ident]
+                for case in values.get("inline") or []:
+                    await self._rewrite_case(str(case))
+                return Record("attachment", tf_key("attachment", str(entry.get("key"))), {}, origin)
             rows = await self.client.shim.get_attachments_for_case(self._uid(owner))
             if not any(
                 r.get("name") == values.get("name") and r.get("size") == values.get("size")
@@ -662,6 +684,42 @@ class TestFiestaSide:
         for case in values.get("inline") or []:
             await self._rewrite_case(str(case))
         return Record("attachment", tf_key("attachment", str(entry.get("key"))), {}, origin)
+
+    async def _put_again(
+        self, origin: str, entry: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> bool:
+        """``PUT`` the bytes of ``origin`` once more to the signed URL its cut upload got
+        (``entry``, from ``copy_urls``); True when storage took them (the entry is then marked
+        done and its signed URL dropped). False, with a warning, when it did not."""
+        signed = entry.get("signed")
+        refused = None
+        if signed and self.blobs is not None:
+            content, content_type = await self.blobs(origin)
+            if values.get("sha256") and hashlib.sha256(content).hexdigest() != values["sha256"]:
+                refused = "TestRail now sends other bytes"
+            else:
+                try:
+                    await self.client.put_signed(
+                        str(signed), content, content_type, entry.get("headers") or {}
+                    )
+                except ApiError as error:
+                    if not 400 <= (error.status or 0) < 500:
+                        raise
+                    refused = f"its signed URL answered {error.status}"
+        else:
+            refused = "its signed URL was not kept"
+        if refused is None:
+            self.ctx.copy_urls[key_id(origin)] = {
+                "url": entry.get("url"), "done": True, "key": entry.get("key")
+            }  # fmt: skip
+            return True
+        self.warn(
+            f"{origin} ({values.get('name')!r}): its upload to {attachment_owner(values)} was "
+            f"cut before railfiesta saw it finish and cannot be finished ({refused}); it is "
+            "uploaded again, so TestFiesta may hold the file twice (its API lists no files of "
+            "runs, executions or plans to check): delete the older copy in TestFiesta if so"
+        )
+        return False
 
     # ------------------------------------------------------------------ milestones, configs, plans
 
@@ -771,6 +829,8 @@ class TestFiestaSide:
             if not row.get("deletedAt"):
                 record = self.plan_record(row)
                 records[record.key] = record
+                if row.get("externalId"):
+                    self.plan_external[int(row["uid"])] = str(row["externalId"])
         return records
 
     async def _create_milestone(self, values: Mapping[str, Any]) -> str:
@@ -870,6 +930,7 @@ class TestFiestaSide:
         if values.get("milestone"):
             body["milestoneUids"] = [self._uid(values["milestone"])]
         plan = await self.client.create_plan(self.ctx.project_key, body)
+        self.plan_external[int(plan["uid"])] = body["externalId"]
         if values.get("closed"):
             await self.client.shim.close_plan(int(plan["uid"]))
         return tf_key("plan", plan["uid"])
@@ -1082,40 +1143,26 @@ class TestFiestaSide:
     ) -> str | RailfiestaError:
         """One TestRail attachment through the signed-URL upload (testfiesta-api.md §3.13,
         as TestFiesta's CLI attaches files): ``POST /data/url`` with the owner's
-        ``externalId`` (and ``runId`` for a run's file), then ``PUT`` of the bytes to the
-        signed URL. The bytes must hash to the record's ``sha256``. Then each case whose text
-        shows the file inline is rewritten to point at the copy (:meth:`_rewrite_case`).
-        The copy's URL is kept in ``copy_urls`` before the upload (not done) and after it
+        ``externalId`` (and ``runId`` for a run's or an execution's file: see
+        :meth:`_upload_target`), then ``PUT`` of the bytes to the signed URL. The bytes must
+        hash to the record's ``sha256``. Then each case whose text shows the file inline is
+        rewritten to point at the copy (:meth:`_rewrite_case`). The copy's URL is kept in
+        ``copy_urls`` before the upload (not done) and after it
         (done), so a crash in between is settled by :meth:`find`."""
         if self.blobs is None:
             return MappingError(
                 f"{origin}: no TestRail side to read the file from",
                 hint="run migrate or sync (they read both sides)",
             )
-        owner = str(values.get("owner") or "")
+        owner = attachment_owner(values) or ""
         file: dict[str, Any] = {
             "fileName": str(values.get("name") or f"attachment-{key_id(origin)}"),
             "mediaType": "attachment",
         }
-        if owner.startswith("tf:case:"):
-            row = await self._row(owner)
-            if not row.get("externalId"):
-                return MappingError(
-                    f"{origin}: its case {owner} was created in TestFiesta and has no "
-                    "externalId, which the upload needs",
-                    hint="attach the file to the case in TestFiesta",
-                )
-            file["externalId"] = str(row["externalId"])
-        elif owner.startswith("tf:run:"):
-            run_external = self.run_external.get(self._uid(owner))
-            if run_external:
-                file["externalId"] = run_external
-            file["runId"] = self._uid(owner)
-        else:
-            return MappingError(
-                f"{origin}: TestFiesta's API takes files for cases and runs only ({owner})",
-                hint="the file stays in TestRail",
-            )
+        target = await self._upload_target(origin, owner, values)
+        if isinstance(target, RailfiestaError):
+            return target
+        file.update(target)
         if owner.startswith("tf:case:") and owner not in self.created_cases:
             found = await self._existing_attachment(origin, owner, values)
             if found is not None:
@@ -1132,7 +1179,15 @@ class TestFiestaSide:
         [answer] = await self.client.upload_urls(self.ctx.project_key, [file])
         ident = key_id(origin)
         url = str(answer.get("objectUrl") or "")
-        self.ctx.copy_urls[ident] = {"url": url, "done": False, "key": str(answer.get("key"))}
+        # until the PUT is seen through, the entry keeps the signed URL (one PUT of this one
+        # object, until it expires): a restart finishes a cut upload with it (_put_again)
+        self.ctx.copy_urls[ident] = {
+            "url": url,
+            "done": False,
+            "key": str(answer.get("key")),
+            "signed": str(answer["signedUrl"]),
+            "headers": dict(answer.get("clientHeaders") or {}),
+        }
         await self.client.put_signed(
             str(answer["signedUrl"]), content, content_type, answer.get("clientHeaders") or {}
         )
@@ -1140,6 +1195,71 @@ class TestFiestaSide:
         for case in values.get("inline") or []:
             await self._rewrite_case(str(case))
         return tf_key("attachment", str(answer.get("key")))
+
+    async def _upload_target(
+        self, origin: str, owner: str, values: Mapping[str, Any]
+    ) -> dict[str, Any] | RailfiestaError:
+        """Whom an uploaded file goes to (testfiesta-api.md §3.13, §7.5, §7.9): the
+        ``externalId`` of its owner, and ``runId`` for a file on a run or an execution.
+
+        - a case's: the case's ``externalId``;
+        - a run's: the run's ``externalId`` and its uid as ``runId``;
+        - a result's: TestFiesta keeps no result records with files, so the file goes to the
+          result's execution (the attachment's ``test``): the execution's ``externalId`` (its
+          case's when it has none, as tacotruck's executions carry their case's) and its run's
+          uid as ``runId`` (execution read when it was listed, else ``GET /executions/{id}``);
+        - a plan's: the plan's ``externalId``.
+
+        A :class:`MappingError` when the owner has no ``externalId`` (made in TestFiesta)."""
+        if owner.startswith("tf:case:"):
+            row = await self._row(owner)
+            if not row.get("externalId"):
+                return MappingError(
+                    f"{origin}: its case {owner} was created in TestFiesta and has no "
+                    "externalId, which the upload needs",
+                    hint="attach the file to the case in TestFiesta",
+                )
+            return {"externalId": str(row["externalId"])}
+        if owner.startswith("tf:run:"):
+            run_external = self.run_external.get(self._uid(owner))
+            target: dict[str, Any] = {"runId": self._uid(owner)}
+            if run_external:
+                target["externalId"] = run_external
+            return target
+        if owner.startswith("tf:result:"):
+            test = str(values.get("test") or "")
+            if not test.startswith("tf:execution:"):
+                return MappingError(
+                    f"{origin}: its result {owner} names no TestFiesta execution ({test})",
+                    hint="run the sync again: the result's test is paired first",
+                )
+            execution = self._uid(test)
+            if execution not in self.execution_runs or execution not in self.execution_cases:
+                self._note_run(await self.client.get_execution(self.ctx.project_key, execution))
+            external = self.execution_external.get(execution)
+            case = self.execution_cases.get(execution)
+            if not external and case is not None:
+                external = (await self._row(tf_key("case", case))).get("externalId")
+            if not external or execution not in self.execution_runs:
+                return MappingError(
+                    f"{origin}: the execution {test} of result {owner} has no externalId "
+                    "(nor has its case), which the upload needs",
+                    hint="attach the file to the execution in TestFiesta",
+                )
+            return {"externalId": str(external), "runId": self.execution_runs[execution]}
+        if owner.startswith("tf:plan:"):
+            plan_external = self.plan_external.get(self._uid(owner))
+            if not plan_external:
+                return MappingError(
+                    f"{origin}: its plan {owner} has no externalId, which the upload needs",
+                    hint="attach the file to the plan in TestFiesta",
+                )
+            return {"externalId": plan_external}
+        return MappingError(
+            f"{origin}: TestFiesta's API takes files for cases, runs, executions and plans "
+            f"only ({owner or 'no owner'})",
+            hint="the file stays in TestRail",
+        )
 
     async def _existing_attachment(
         self, origin: str, owner: str, values: Mapping[str, Any]

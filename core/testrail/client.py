@@ -452,6 +452,19 @@ class TestRailClient:
             row async for row in self.paginate(f"get_attachments_for_run/{run_id}", "attachments")
         ]
 
+    async def get_attachments_for_plan(self, plan_id: int) -> list[dict[str, Any]]:
+        """A plan's own attachments (paged ``attachments`` or a bare array; 6.3+; §5.15)."""
+        return [
+            row async for row in self.paginate(f"get_attachments_for_plan/{plan_id}", "attachments")
+        ]
+
+    async def get_attachments_for_test(self, test_id: int) -> list[dict[str, Any]]:
+        """The attachments of every result of a test (a bare array, §2.3; 5.7+). The rows
+        name no result: a result's own ``attachment_ids`` say which are its."""
+        return [
+            row async for row in self.paginate(f"get_attachments_for_test/{test_id}", "attachments")
+        ]
+
     async def get_attachment(self, attachment_id: int | str) -> tuple[bytes, str, str | None]:
         """One attachment's bytes (``get_attachment/{id}``): ``(bytes, content type, file
         name from Content-Disposition or None)``."""

@@ -212,6 +212,7 @@ class TestRailSide:
         #: sha256 of an attachment already copied: it is not downloaded again)
         self.known: Callable[[str], Mapping[str, Any] | None] = lambda _key: None
         self._blobs: dict[str, tuple[bytes, str]] = {}
+        self._blob_names: dict[str, str] = {}
         #: ``get_attachment`` requests made (each file is downloaded once)
         self.downloads = 0
         #: every record the last :meth:`observe` returned
@@ -220,6 +221,11 @@ class TestRailSide:
         self.plan_runs: list[dict[str, Any]] = []
         #: ``get_plan`` answers of closed plans (read-only in TestRail: read once)
         self._closed_plans: dict[int, dict[str, Any]] = {}
+        #: result key -> (its test's id, the ids in its ``attachment_ids``), per observation
+        self._result_files: dict[str, tuple[int, list[str]]] = {}
+        #: ``get_attachments_for_test`` rows read so far, by attachment id (a result's files
+        #: are listed once, though its result is read again until its test is paired)
+        self._result_rows: dict[str, Mapping[str, Any]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -340,39 +346,63 @@ class TestRailSide:
     async def _attachments(
         self, records: dict[str, Record], full: bool, linked: Callable[[str], bool]
     ) -> None:
-        """Attachment records (kind ``attachment``) of the cases observed (one
-        ``get_attachments_for_case`` each: attachments have no time filter, §6, so a case's
-        are re-listed when the case is read) and of the runs new to railfiesta (or all, on
-        a full observation; ``get_attachments_for_run``), plus every image the cases' text
-        shows inline (``index.php?/attachments/get/N``), listed or not (§5.15). Each record
-        holds ``owner``, ``name``, ``size``, ``sha256`` and ``inline`` (the cases that show
-        it). A file not copied yet is downloaded once (``get_attachment``) to hash it; one
-        already copied keeps the hash the state store holds."""
+        """Attachment records (kind ``attachment``) of what this observation read (§5.15):
+        the cases observed (one ``get_attachments_for_case`` each: attachments have no time
+        filter, §6, so a case's are re-listed when the case is read); the runs and plans new
+        to railfiesta, or all on a full observation (``get_attachments_for_run``,
+        ``get_attachments_for_plan``: neither row says whether it has files); the results
+        observed whose own ``attachment_ids`` name files (one ``get_attachments_for_test``
+        per test, for the names and sizes, only when one of them is not copied yet: a result
+        without files costs nothing); plus every image the cases' text shows inline
+        (``index.php?/attachments/get/N``), listed or not. Each record names its owner under
+        the owner's kind (:data:`core.kinds.ATTACHMENT_OWNERS`) and holds ``name``, ``size``,
+        ``sha256`` and ``inline`` (the cases that show it); a result's file also its ``test``.
+        A file not copied yet is downloaded once (``get_attachment``) to hash it; one already
+        copied keeps the hash the state store holds."""
         inline: dict[str, list[str]] = {}
-        owners: list[tuple[str, list[dict[str, Any]]]] = []
-        for key, record in list(records.items()):
-            if record.kind == "case":
-                for ident in inline_attachment_ids(_all_text(dict(record.values))):
-                    inline.setdefault(ident, []).append(key)
-                owners.append((key, await self.client.get_attachments_for_case(int(key_id(key)))))
-            elif record.kind == "run" and (full or not linked(key)):
-                owners.append((key, await self.client.get_attachments_for_run(int(key_id(key)))))
-        found: dict[str, tuple[str, str | None, int | None]] = {}
-        for owner, rows in owners:
+        found: dict[str, dict[str, Any]] = {}
+
+        def note(owner: str, key: str, rows: Iterable[Mapping[str, Any]], **more: Any) -> None:
             for row in rows:
                 size = row.get("size")
                 name = row.get("name") or row.get("filename")
-                found[str(row["id"])] = (
-                    owner,
-                    str(name) if name else None,
-                    int(size) if isinstance(size, int | float) else None,
-                )
-        for ident, cases in inline.items():
-            found.setdefault(ident, (cases[0], None, None))
-        for ident, (owner, name, size) in found.items():
+                found[str(row["id"])] = {
+                    owner: key,
+                    **more,
+                    "name": str(name) if name else None,
+                    "size": int(size) if isinstance(size, int | float) else None,
+                }
+
+        for key, record in list(records.items()):
+            record_id = int(key_id(key)) if record.kind in ("case", "run", "plan") else 0
+            if record.kind == "case":
+                for image in inline_attachment_ids(_all_text(dict(record.values))):
+                    inline.setdefault(image, []).append(key)
+                note("case", key, await self.client.get_attachments_for_case(record_id))
+            elif record.kind == "run" and (full or not linked(key)):
+                note("run", key, await self.client.get_attachments_for_run(record_id))
+            elif record.kind == "plan" and (full or not linked(key)):
+                note("plan", key, await self.client.get_attachments_for_plan(record_id))
+        by_test: dict[int, list[tuple[str, str]]] = {}
+        for result_key, (test_id, idents) in self._result_files.items():
+            if result_key in records:
+                by_test.setdefault(test_id, []).extend((result_key, i) for i in idents)
+        for test_id, files in by_test.items():
+            if any(
+                i not in self._result_rows and not self._copied(tr_key("attachment", i), linked)
+                for _, i in files
+            ):
+                for row in await self.client.get_attachments_for_test(test_id):
+                    self._result_rows[str(row["id"])] = row
+            for result_key, ident in files:
+                listed_row = self._result_rows.get(ident, {"id": ident})
+                note("result", result_key, [listed_row], test=tr_key("test", test_id))
+        for image, cases in inline.items():
+            found.setdefault(image, {"case": cases[0], "name": None, "size": None})
+        for ident, seen in found.items():
             key = tr_key("attachment", ident)
             try:
-                values = await self._attachment_values(key, owner, name, size, linked(key))
+                values = await self._attachment_values(key, seen, linked(key))
             except NotFound:
                 continue  # an inline reference to a file TestRail no longer has
             except ApiError as error:
@@ -382,23 +412,41 @@ class TestRailSide:
             values["inline"] = sorted(inline.get(ident, []))
             records[key] = Record("attachment", key, values)
 
+    def _copied(self, key: str, linked: Callable[[str], bool]) -> bool:
+        """Whether attachment ``key`` is copied already (linked, its hash in the base)."""
+        if not linked(key):
+            return False
+        base = self.known(key)
+        return bool(base and base.get("sha256"))
+
     async def _attachment_values(
-        self, key: str, owner: str, name: str | None, size: int | None, is_linked: bool
+        self, key: str, seen: Mapping[str, Any], is_linked: bool
     ) -> dict[str, Any]:
+        """An attachment's values from what a listing said of it (``seen``: its owner, ``name``
+        and ``size``, None where unknown), the base of a copied one, or its bytes."""
+        name, size = seen.get("name"), seen.get("size")
+        values = {n: v for n, v in seen.items() if n not in ("name", "size")}
         base = self.known(key) if is_linked else None
         if base and base.get("sha256"):
             return {
-                "owner": owner,
+                **values,
                 "name": name or base.get("name"),
                 "size": size if size is not None else base.get("size"),
                 "sha256": base["sha256"],
             }
         if not self.download:
-            return {"owner": owner, "name": name or f"attachment-{key_id(key)}", "size": size}
-        content, content_type, filename = await self._download(key)
-        self._blobs[key] = (content, content_type)
+            return {**values, "name": name or f"attachment-{key_id(key)}", "size": size}
+        filename = None
+        if key in self._blobs:  # read by an earlier cycle, not copied yet (its owner was not)
+            content, content_type = self._blobs[key]
+            filename = self._blob_names.get(key)
+        else:
+            content, content_type, filename = await self._download(key)
+            self._blobs[key] = (content, content_type)
+            if filename:
+                self._blob_names[key] = filename
         return {
-            "owner": owner,
+            **values,
             "name": name
             or filename
             or f"attachment-{key_id(key)}{mimetypes.guess_extension(content_type) or ''}",
@@ -415,6 +463,7 @@ class TestRailSide:
         :meth:`observe` downloaded (handed out once, then forgotten), else one
         ``get_attachment``."""
         blob = self._blobs.pop(key, None)
+        self._blob_names.pop(key, None)
         if blob is not None:
             return blob
         content, content_type, _ = await self._download(key)
@@ -548,6 +597,7 @@ class TestRailSide:
         new to railfiesta, whose copy's tests are still to be paired)."""
         statuses = await self._statuses()
         self._tests_of = {}
+        self._result_files = {}
         out: dict[str, int] = {}
         for row in [*await self.client.get_runs(self.ctx.project_id), *self.plan_runs]:
             run_id = int(row["id"])
@@ -601,6 +651,9 @@ class TestRailSide:
                     },
                     updated_on=created,
                 )
+                files = [str(ident) for ident in result.get("attachment_ids") or []]
+                if files:
+                    self._result_files[tr_key("result", result["id"])] = (test_id, files)
             emails = await self._user_emails() if tests else emails
             for test in tests or []:
                 record = self.test_record(test, run_key, copied, statuses, emails)

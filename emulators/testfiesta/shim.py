@@ -820,6 +820,9 @@ class ShimApi:
         row: Row = {
             "uid": self.state.new_uid(),
             "caseUid": case["uid"],
+            "executionUid": None,
+            "runUid": None,
+            "planUid": None,
             "projectUid": case["projectUid"],
             "name": name,
             "size": len(content),

@@ -166,7 +166,8 @@ class Tables:
     #: Configuration groups and their options (shim only; v1 has no configuration CRUD).
     config_groups: dict[int, Row] = field(default_factory=dict)
     configs: dict[int, Row] = field(default_factory=dict)
-    #: Case attachments added through the shim: metadata plus the bytes (``_content``).
+    #: Files added through the shim (cases) or the signed-URL upload (cases, executions, runs,
+    #: plans; see ``emulators.testfiesta.uploads``): metadata plus the bytes (``_content``).
     attachments: dict[int, Row] = field(default_factory=dict)
     #: run uid -> the uids of its executions (deleted ones too), so a run's stats cost its
     #: own executions, not every execution of the organisation

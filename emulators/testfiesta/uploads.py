@@ -12,12 +12,15 @@
    key is written once (a second PUT replaces the bytes, as object storage does). It lives
    under :data:`STORAGE_PREFIX`, outside the API (the gate lets it through without a key).
 
-[INF] Where an uploaded file ends up: a file whose ``externalId`` is a case's (``source``
-and ``externalId`` of a case of the project) becomes an attachment of that case (listed by
-the shim's ``get_attachments_for_case``); else one whose ``externalId`` is an execution's
-becomes that execution's; else, with a ``runId``, the run's. tacotruck matches its files back
-by ``externalId::fileName``; it reads nothing back. A file whose upload never arrived is no
-attachment. The bytes are kept as received (``_content``) with their sha256.
+[INF] Where an uploaded file ends up. With a ``runId`` (tacotruck sends one for the files of
+a run's executions, whose ``externalId`` is their case's, §3.12): the execution of that run
+whose own ``externalId``, or whose case's, is the file's becomes its owner; with none such,
+the run. Without a ``runId``: the live case of the project with that ``externalId`` (listed by
+the shim's ``get_attachments_for_case``), else the execution with it, else the plan with it.
+tacotruck matches its files back by ``externalId::fileName``; it reads nothing back. A file
+whose upload never arrived is no attachment. The bytes are kept as received (``_content``)
+with their sha256; the owner in ``caseUid``, ``executionUid``, ``runUid`` or ``planUid`` (one
+set, the others None).
 """
 
 from __future__ import annotations
@@ -107,38 +110,52 @@ class UploadApi:
         self._attach(key, promised, content, f"{request.url.scheme}://{request.url.netloc}")
         return Response(b"", status_code=200)
 
-    def _attach(self, key: str, promised: Row, content: bytes, origin: str) -> None:
+    def _owner(self, promised: Row) -> dict[str, Any]:
+        """The owner of a promised file (see the module docstring): ``{caseUid, executionUid,
+        runUid, planUid}``, one set (all None when nothing matches)."""
         db = self.state.db
         project_uid = promised["projectUid"]
         external = promised.get("externalId")
-        case = next(
-            (
-                c
-                for c in db.cases.values()
-                if external
-                and c.get("externalId") == external
-                and c["projectUid"] == project_uid
-                and c.get("deletedAt") is None
-            ),
-            None,
-        )
-        execution = None
-        if case is None and external:
-            execution = next(
-                (
-                    e
-                    for e in db.executions.values()
-                    if e.get("externalId") == external and e.get("deletedAt") is None
-                ),
-                None,
+        run_uid = promised.get("runId")
+        owner: dict[str, Any] = dict.fromkeys(("caseUid", "executionUid", "runUid", "planUid"))
+
+        def named(row: Row | None) -> bool:
+            return (
+                row is not None
+                and bool(external)
+                and row.get("externalId") == external
+                and row.get("projectUid") == project_uid
+                and row.get("deletedAt") is None
             )
+
+        if run_uid is not None:
+            for execution in self.state.run_execution_rows(run_uid):
+                if named(execution) or named(db.cases.get(execution.get("testCaseUid"))):
+                    owner["executionUid"] = execution["uid"]
+                    return owner
+            run = db.runs.get(run_uid)
+            if run is not None and run.get("projectUid") == project_uid:
+                owner["runUid"] = run_uid
+            return owner
+        for name, rows in (
+            ("caseUid", db.cases),
+            ("executionUid", db.executions),
+            ("planUid", db.plans),
+        ):
+            found = next((r for r in rows.values() if named(r)), None)
+            if found is not None:
+                owner[name] = found["uid"]
+                return owner
+        return owner
+
+    def _attach(self, key: str, promised: Row, content: bytes, origin: str) -> None:
+        db = self.state.db
+        project_uid = promised["projectUid"]
         existing = next((a for a in db.attachments.values() if a.get("_key") == key), None)
         row: Row = existing or {"uid": self.state.new_uid()}
         row.update(
             {
-                "caseUid": case["uid"] if case else None,
-                "executionUid": execution["uid"] if execution else None,
-                "runUid": promised.get("runId") if case is None and execution is None else None,
+                **self._owner(promised),
                 "projectUid": project_uid,
                 "name": promised["name"],
                 "size": len(content),

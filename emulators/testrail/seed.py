@@ -776,7 +776,9 @@ def add_plans(
       of 10 cases over both browsers; the last of them (with 2 plans or more) is closed, on
       Release 0.9;
     - a run outside the plans, "Nightly build 1432", on the candidate;
-    - results: about half the tests of every open run get 1-3 results.
+    - results: about half the tests of every open run get 1-3 results;
+    - files (:func:`add_plan_and_result_files`): plan 1 gets a checklist, the nightly run's
+      first failed result a screenshot.
     """
     rng = random.Random(seed * 7919 + 17)
     now = state.now()
@@ -875,9 +877,35 @@ def add_plans(
         ]  # fmt: skip
         if rows:
             runs.add_results(state, rid, {"results": rows}, None)
+    add_plan_and_result_files(state, project_id, made[0], tests_of[nightly["id"]])
     if plans > 1:
         runs.close_plan(state, made[-1])
     return made
+
+
+def add_plan_and_result_files(
+    state: TestRailState, project_id: int, plan_id: int, tests: list[int]
+) -> None:
+    """Give plan ``plan_id`` a file (``add_attachment_to_plan``: "release-checklist.md") and
+    the first failed result of ``tests`` (else their first result) a screenshot
+    (``add_attachment_to_result``: "failure-<test id>.png"); deterministic bytes. No result
+    among ``tests``: only the plan's file."""
+    runs.add_attachment(
+        state, "plan", plan_id, project_id, "release-checklist.md",
+        b"# Release 1.0 checklist\n- [x] regression green\n- [ ] sign-off by QA lead\n",
+        "text/markdown", None,
+    )  # fmt: skip
+    wanted = set(tests)
+    results = sorted(
+        (r for r in state.results.values() if r["test_id"] in wanted), key=lambda r: r["id"]
+    )
+    failed = [r for r in results if r["status_id"] == 5] or results
+    if failed:
+        result = failed[0]
+        runs.add_attachment(
+            state, "result", result["id"], project_id, f"failure-{result['test_id']}.png",
+            tiny_png(220, 40, 40), "image/png", result["created_by"],
+        )  # fmt: skip
 
 
 def add_baseline(

@@ -55,15 +55,23 @@ class Recorder(httpx.AsyncBaseTransport):
         return sum(1 for s in self.seen if "api/v2/get_attachment/" in s)
 
 
+FAILURE = PNG + b"failure"
+CONSOLE = b"TypeError: total is undefined\n    at pay (checkout.js:12)\n"
+NOTES = "Release 2.0 plan — sign-off notes ✅\n".encode()
+
+
 def seed(env: Emulated) -> dict[str, Any]:
     """A steps case with a listed screenshot and an inline image #77 that
-    get_attachments_for_case does not list; a second case with a log file; a run with the
-    log as its own file."""
+    get_attachments_for_case does not list; a second case with a log file; a run over both
+    with the log as its own file, whose first test has a failed result carrying two files
+    and a passed one without, and whose second test has a result without files; a plan with
+    one entry over the first case and a file of its own."""
     state = env.testrail_state
     with state.lock:
         pid = next(iter(state.projects))
         steps = next(t["id"] for t in state.templates.values() if t["name"] == "Test Case (Steps)")
         section = min(state.sections)
+        suite = state.sections[section]["suite_id"]
         case = ops.add_case(
             state,
             section,
@@ -91,8 +99,75 @@ def seed(env: Emulated) -> dict[str, Any]:
         log = runs.add_attachment(
             state, "case", other["id"], pid, "checkout.log", LOG, "text/plain", None
         )
+        run = runs.add_run(
+            state,
+            pid,
+            {"suite_id": suite, "name": "Checkout regression", "include_all": False,
+             "case_ids": [case["id"], other["id"]]},
+            None,
+        )  # fmt: skip
+        tests = {t["case_id"]: t["id"] for t in state.tests.values() if t["run_id"] == run["id"]}
+        failed, passed, quiet = runs.add_results(
+            state,
+            run["id"],
+            {"results": [
+                {"test_id": tests[case["id"]], "status_id": 5, "comment": "Total missing"},
+                {"test_id": tests[case["id"]], "status_id": 1, "comment": "Fixed"},
+                {"test_id": tests[other["id"]], "status_id": 1},
+            ]},
+            None,
+        )  # fmt: skip
+        run_log = runs.add_attachment(
+            state, "run", run["id"], pid, "run.log", LOG + b"run done\n", "text/plain", None
+        )
+        failure = runs.add_attachment(
+            state, "result", failed["id"], pid, "failure.png", FAILURE, "image/png", None
+        )
+        console = runs.add_attachment(
+            state, "result", failed["id"], pid, "console.txt", CONSOLE, "text/plain", None
+        )
+        plan = runs.add_plan(
+            state,
+            pid,
+            {"name": "Release 2.0 plan", "entries": [
+                {"suite_id": suite, "include_all": False, "case_ids": [case["id"]]}
+            ]},
+            None,
+        )  # fmt: skip
+        notes = runs.add_attachment(
+            state, "plan", plan["id"], pid, "plan-notes.txt", NOTES, "text/plain", None
+        )
     assert inline["id"] == 77
-    return {"case": case["id"], "other": other["id"], "ids": [screenshot["id"], 77, log["id"]]}
+    assert state.results[failed["id"]]["attachment_ids"] == [failure["id"], console["id"]]
+    return {
+        "case": case["id"],
+        "other": other["id"],
+        "run": run["id"],
+        "plan": plan["id"],
+        "test": tests[case["id"]],
+        "results": [failed["id"], passed["id"], quiet["id"]],
+        "ids": {
+            "screenshot.png": screenshot["id"],
+            "attachment-77.png": 77,
+            "checkout.log": log["id"],
+            "run.log": run_log["id"],
+            "failure.png": failure["id"],
+            "console.txt": console["id"],
+            "plan-notes.txt": notes["id"],
+        },
+    }
+
+
+#: name -> bytes of every file the seed gives TestRail (the inline image under its copy's name)
+FILES = {
+    "attachment-77.png": DIAGRAM,
+    "checkout.log": LOG,
+    "console.txt": CONSOLE,
+    "failure.png": FAILURE,
+    "plan-notes.txt": NOTES,
+    "run.log": LOG + b"run done\n",
+    "screenshot.png": PNG,
+}
 
 
 def tf_case(env: Emulated, case_id: int) -> dict[str, Any]:
@@ -104,13 +179,61 @@ def tf_case(env: Emulated, case_id: int) -> dict[str, Any]:
     )
 
 
-def tf_files(env: Emulated) -> list[tuple[int | None, str, str]]:
-    """(case uid, name, sha256 of the bytes held) of every file TestFiesta holds."""
+def tf_copy(env: Emulated, table: str, kind: str, ident: int) -> dict[str, Any]:
+    """The live TestFiesta row of ``table`` whose externalId names TestRail ``kind`` ``ident``."""
     tf = env.testfiesta.state.testfiesta
-    return sorted(
-        ((a["caseUid"], a["name"], sha(a["_content"])) for a in tf.db.attachments.values()),
-        key=lambda row: row[1],
-    )
+    [row] = [
+        r
+        for r in getattr(tf.db, table).values()
+        if str(r.get("externalId", "")).endswith(f"/{kind}/{ident}") and not r.get("deletedAt")
+    ]
+    return dict(row)
+
+
+def owners(env: Emulated, seeded: dict[str, Any]) -> dict[str, str]:
+    """The TestFiesta owner each TestRail file must land on, by file name: ``<kind>:<uid>``."""
+    tf = env.testfiesta.state.testfiesta
+    case = tf_case(env, seeded["case"])["uid"]
+    other = tf_case(env, seeded["other"])["uid"]
+    run = tf_copy(env, "runs", "run", seeded["run"])["uid"]
+    [execution] = [e["uid"] for e in tf.run_execution_rows(run) if e["testCaseUid"] == case]
+    plan = tf_copy(env, "plans", "plan", seeded["plan"])["uid"]
+    return {
+        "attachment-77.png": f"case:{case}",
+        "checkout.log": f"case:{other}",
+        "console.txt": f"execution:{execution}",
+        "failure.png": f"execution:{execution}",
+        "plan-notes.txt": f"plan:{plan}",
+        "run.log": f"run:{run}",
+        "screenshot.png": f"case:{case}",
+    }
+
+
+def tf_files(env: Emulated) -> list[tuple[str, str, int, str]]:
+    """(owner ``<kind>:<uid>``, name, size, sha256 of the bytes held) of every file TestFiesta
+    holds, by name."""
+    tf = env.testfiesta.state.testfiesta
+    rows = []
+    for a in tf.db.attachments.values():
+        [owner] = [
+            f"{kind}:{a[column]}"
+            for kind, column in (("case", "caseUid"), ("execution", "executionUid"),
+                                 ("run", "runUid"), ("plan", "planUid"))
+            if a.get(column) is not None
+        ]  # fmt: skip
+        rows.append((owner, a["name"], a["size"], sha(a["_content"])))
+    return sorted(rows, key=lambda row: (row[1], row[0]))
+
+
+def expected_files(env: Emulated, seeded: dict[str, Any]) -> list[tuple[str, str, int, str]]:
+    """What :func:`tf_files` must say: each seeded file once, on its owner's copy."""
+    where = owners(env, seeded)
+    return [(where[name], name, len(data), sha(data)) for name, data in sorted(FILES.items())]
+
+
+def requests(recorder: Recorder, method: str) -> int:
+    """How many TestRail API requests of ``method`` (``get_attachments_for_test``) were made."""
+    return sum(1 for s in recorder.seen if f"api/v2/{method}/" in s)
 
 
 async def migrate(env: Emulated, tr: Recorder | None = None, tf: Recorder | None = None) -> Any:
@@ -124,24 +247,34 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulated:
     return emulate(tmp_path, monkeypatch, cases=0)  # no generated files: only these
 
 
-async def test_files_and_the_unlisted_inline_image_arrive_with_identical_bytes(
+async def test_files_of_cases_runs_results_and_plans_arrive_with_identical_bytes(
     env: Emulated,
 ) -> None:
     seeded = seed(env)
     tr = Recorder(httpx.ASGITransport(env.testrail))
     tf = Recorder(httpx.ASGITransport(env.testfiesta))
     report = await migrate(env, tr, tf)
-    assert report.complete
-    case, other = tf_case(env, seeded["case"]), tf_case(env, seeded["other"])
-    assert tf_files(env) == [
-        # get_attachment names no file: the name says which TestRail file it was
-        (case["uid"], "attachment-77.png", sha(DIAGRAM)),
-        (other["uid"], "checkout.log", sha(LOG)),
-        (case["uid"], "screenshot.png", sha(PNG)),
+    assert report.complete, report.warnings
+    case = tf_case(env, seeded["case"])
+    # get_attachment names no file: the inline image's name says which TestRail file it was;
+    # a result's files land on its test's execution (TestFiesta has no result files)
+    assert tf_files(env) == expected_files(env, seeded)
+    assert [(name, size) for _, name, size, _ in tf_files(env)] == [
+        ("attachment-77.png", 74), ("checkout.log", 53), ("console.txt", 58),
+        ("failure.png", 74), ("plan-notes.txt", 40), ("run.log", 62), ("screenshot.png", 67),
+    ]  # fmt: skip
+    assert tr.downloads() == 7, "each file is downloaded once"
+    assert tf.puts() == 7
+    # the listings the API needs, no more: one per test whose results carry attachment_ids
+    # (the second test's result and the passed result carry none), one per plan, one per run
+    # (the plan's entry run too); each case's files once per observation of the case
+    assert requests(tr, "get_attachments_for_test") == 1
+    assert [s for s in tr.seen if "get_attachments_for_test" in s] == [
+        f"GET /index.php?/api/v2/get_attachments_for_test/{seeded['test']}"
     ]
-    assert tr.downloads() == 3, "each file is downloaded once"
-    assert tf.puts() == 3
-    # the inline reference points at the copy of #77
+    assert requests(tr, "get_attachments_for_plan") == 1
+    assert requests(tr, "get_attachments_for_run") == 2
+    # the uploads name their owners as §3.13 wants: externalId, and runId for an execution
     tfstate = env.testfiesta.state.testfiesta
     [copy] = [a for a in tfstate.db.attachments.values() if a["name"] == "attachment-77.png"]
     assert [s["description"] for s in case["steps"]] == [
@@ -149,55 +282,67 @@ async def test_files_and_the_unlisted_inline_image_arrive_with_identical_bytes(
         f"Compare with ![]({copy['objectUrl']}#testrail-attachment-77)",
     ]
     parity = report.parity["attachment"]
-    assert (parity.testrail, parity.testfiesta, parity.missing, parity.extra) == (3, 3, [], [])
+    assert (parity.testrail, parity.testfiesta, parity.missing, parity.extra) == (7, 7, [], [])
+    assert parity.notes == [
+        "by owner on TestRail: case 3, run 1, result 2, plan 1; on TestFiesta a result's file "
+        "is its execution's (TestFiesta has no result files)"
+    ]
     assert report.parity["case"].exact, report.parity["case"].differing
-    # the state store keeps the hashes
+    # the state store keeps the hashes, and the owner under its kind's name
     async with env.service() as service:
         store = service.store
         assert store is not None
-        bases = {b["testrail"]: b["values"]["sha256"] for b in store.bases("attachment")}
-    assert bases == {
-        f"tr:attachment:{seeded['ids'][0]}": sha(PNG),
-        "tr:attachment:77": sha(DIAGRAM),
-        f"tr:attachment:{seeded['ids'][2]}": sha(LOG),
+        bases = {b["testrail"]: b["values"] for b in store.bases("attachment")}
+    ids = seeded["ids"]
+    assert {key: values["sha256"] for key, values in bases.items()} == {
+        f"tr:attachment:{ids[name]}": sha(data) for name, data in FILES.items()
     }
+    failure = bases[f"tr:attachment:{ids['failure.png']}"]
+    assert (failure["name"], failure["size"], failure["result"], failure["test"]) == (
+        "failure.png", 74, f"tr:result:{seeded['results'][0]}", f"tr:test:{seeded['test']}"
+    )  # fmt: skip
+    plan_file = bases[f"tr:attachment:{ids['plan-notes.txt']}"]
+    assert (plan_file["plan"], plan_file.get("case")) == (f"tr:plan:{seeded['plan']}", None)
 
 
 async def test_migrate_twice_then_sync_copies_and_downloads_nothing_again(env: Emulated) -> None:
-    seed(env)
+    seeded = seed(env)
     await migrate(env)
     before = tf_files(env)
+    assert before == expected_files(env, seeded)
     tr = Recorder(httpx.ASGITransport(env.testrail))
     tf = Recorder(httpx.ASGITransport(env.testfiesta))
     again = await migrate(env, tr, tf)
-    assert tf_files(env) == before and len(before) == 3
+    assert tf_files(env) == before and len(before) == 7
     assert tr.downloads() == 0 and tf.puts() == 0
-    assert (again.parity["attachment"].testfiesta, again.parity["attachment"].missing) == (3, [])
+    # the result's files are in the base: their names need no listing
+    assert requests(tr, "get_attachments_for_test") == 0
+    assert (again.parity["attachment"].testfiesta, again.parity["attachment"].missing) == (7, [])
     async with env.service() as service:
         [cycle] = await service.sync()
     assert cycle.writes == 0, "the rewritten inline reference came back as a change"
+    assert tf_files(env) == before
 
 
-async def test_killed_after_the_second_upload_the_restart_leaves_counts_and_hashes_exact(
+async def test_crashed_after_the_second_upload_the_restart_leaves_counts_and_hashes_exact(
     env: Emulated,
 ) -> None:
-    seed(env)
+    seeded = seed(env)
     tf = Recorder(httpx.ASGITransport(env.testfiesta), crash_after=2)
     with pytest.raises(Crash):
         await migrate(env, None, tf)
-    assert len(tf_files(env)) == 2
+    tfstate = env.testfiesta.state.testfiesta
+    landed = [(a["name"], a["runUid"] is not None) for a in tfstate.db.attachments.values()]
+    # the crash came right after the run's file reached storage, before railfiesta saw it:
+    # TestFiesta lists no run files, so only its signed URL can finish it without a copy
+    assert landed == [("plan-notes.txt", False), ("run.log", True)]
     tr = Recorder(httpx.ASGITransport(env.testrail))
-    report = await migrate(env, tr)
-    files = tf_files(env)
-    assert sorted(name for _, name, _ in files) == [
-        "attachment-77.png",
-        "checkout.log",
-        "screenshot.png",
-    ]
-    assert {name: digest for _, name, digest in files} == {
-        "checkout.log": sha(LOG),
-        "attachment-77.png": sha(DIAGRAM),
-        "screenshot.png": sha(PNG),
-    }
+    tf = Recorder(httpx.ASGITransport(env.testfiesta))
+    report = await migrate(env, tr, tf)
+    assert report.warnings == []
+    assert tf_files(env) == expected_files(env, seeded)
     assert report.parity["attachment"].missing == []
-    assert tr.downloads() == 1, "only the file not copied yet is read again"
+    # the five files not copied yet, and the cut one read once more to PUT it again
+    assert tr.downloads() == 6, "only the files not copied yet are read again"
+    assert tf.puts() == 6
+    assert sum(1 for s in tf.seen if s.startswith("POST /v1/acme/projects/ACME/data/url")) == 5
