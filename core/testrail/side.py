@@ -11,6 +11,9 @@ configurations (``get_configs``) and plans (``get_plans``, then ``get_plan`` per
 its entries) are re-listed every cycle (small, no time filter, §6); the runs of plan entries
 are observed as runs (``get_runs`` leaves them out, §5.11).
 
+Attachments (§5.15) of cases, runs, results and plans, and images shown inline, are observed
+as kind ``attachment`` (see :meth:`TestRailSide._attachments`), each file downloaded once.
+
 Folders: in suite mode 1 and 2 the master suite is the anchor (linked to TestFiesta's root
 folder) and sections hang under ``tr:suite:<id>``; a suite-mode-2 baseline is a folder; in
 suite mode 3 every suite is a folder under the anchor ``tr:root:<project id>``.
