@@ -346,3 +346,50 @@ async def test_crashed_after_the_second_upload_the_restart_leaves_counts_and_has
     assert tr.downloads() == 6, "only the files not copied yet are read again"
     assert tf.puts() == 6
     assert sum(1 for s in tf.seen if s.startswith("POST /v1/acme/projects/ACME/data/url")) == 5
+
+
+async def test_a_result_added_with_a_file_after_the_migration_reaches_its_execution(
+    env: Emulated,
+) -> None:
+    seeded = seed(env)
+    await migrate(env)
+    state = env.testrail_state
+    retry = b"retry 2: paid after 3.2 s\n"
+    with state.lock:
+        pid = next(iter(state.projects))
+        test = next(
+            t["id"]
+            for t in state.tests.values()
+            if t["run_id"] == seeded["run"] and t["case_id"] == seeded["other"]
+        )
+        [result] = runs.add_results(
+            state, seeded["run"], {"results": [{"test_id": test, "status_id": 5}]}, None
+        )
+        runs.add_attachment(
+            state, "result", result["id"], pid, "retry.log", retry, "text/plain", None
+        )
+    tr = Recorder(httpx.ASGITransport(env.testrail))
+    tf = Recorder(httpx.ASGITransport(env.testfiesta))
+    async with env.service(tr, tf) as service:
+        [cycle] = await service.sync()
+    assert (cycle.exit_code, cycle.warnings) == (0, [])
+    assert cycle.applied is not None
+    # the new result, its status on the execution, and its file
+    assert dict(cycle.applied.done) == {
+        "create testfiesta result": 1,
+        "update testfiesta test": 1,
+        "create testfiesta attachment": 1,
+    }
+    tfstate = env.testfiesta.state.testfiesta
+    run = tf_copy(env, "runs", "run", seeded["run"])["uid"]
+    other = tf_case(env, seeded["other"])["uid"]
+    [execution] = [e["uid"] for e in tfstate.run_execution_rows(run) if e["testCaseUid"] == other]
+    assert [f for f in tf_files(env) if f[1] == "retry.log"] == [
+        (f"execution:{execution}", "retry.log", len(retry), sha(retry))
+    ]
+    assert len(tf_files(env)) == 8
+    # one listing for the one test whose new result names a file, one download, one upload
+    assert [s for s in tr.seen if "get_attachments_for_test" in s] == [
+        f"GET /index.php?/api/v2/get_attachments_for_test/{test}"
+    ]
+    assert tr.downloads() == 1 and tf.puts() == 1
