@@ -135,8 +135,9 @@ ATTACHMENT_OWNERS = ("case", "run", "result", "plan")
 #: (:data:`ATTACHMENT_OWNERS`: ``case``, ``run``, ``result`` or ``plan``), ``name``, ``size``
 #: (bytes), ``sha256`` (hex of the bytes, DESIGN §6), ``inline``: the cases whose text refers
 #: to it (rewritten to the copy's URL once it lands), and for a result's file ``test``, the
-#: result's test (TestFiesta takes the file on that execution). ``inline`` and ``test`` are
-#: sent when created, never compared. Copied once, never edited or merged (matched by hash).
+#: result's test (TestFiesta takes the file on that execution); a plan entry's file is its
+#: plan's, with the entry's GUID in ``entry``. ``inline`` and ``test`` are sent when created,
+#: never compared. Copied once, never edited or merged (matched by content hash).
 ATTACHMENT = Kind(
     "attachment",
     parents=("case", "run", "test", "result", "plan"),

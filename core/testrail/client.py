@@ -458,6 +458,17 @@ class TestRailClient:
             row async for row in self.paginate(f"get_attachments_for_plan/{plan_id}", "attachments")
         ]
 
+    async def get_attachments_for_plan_entry(
+        self, plan_id: int, entry_id: str
+    ) -> list[dict[str, Any]]:
+        """A plan entry's own attachments (``entry_id`` its GUID; a bare array, §2.3; 6.3+)."""
+        return [
+            row
+            async for row in self.paginate(
+                f"get_attachments_for_plan_entry/{plan_id}/{entry_id}", "attachments"
+            )
+        ]
+
     async def get_attachments_for_test(self, test_id: int) -> list[dict[str, Any]]:
         """The attachments of every result of a test (a bare array, §2.3; 5.7+). The rows
         name no result: a result's own ``attachment_ids`` say which are its."""

@@ -224,6 +224,8 @@ class TestRailSide:
         self.plan_runs: list[dict[str, Any]] = []
         #: ``get_plan`` answers of closed plans (read-only in TestRail: read once)
         self._closed_plans: dict[int, dict[str, Any]] = {}
+        #: plan key -> the GUIDs of its entries, per observation (their files are the plan's)
+        self._plan_entries: dict[str, list[str]] = {}
         #: result key -> (its test's id, the ids in its ``attachment_ids``), per observation
         self._result_files: dict[str, tuple[int, list[str]]] = {}
         #: ``get_attachments_for_test`` rows read so far, by attachment id (a result's files
@@ -353,7 +355,9 @@ class TestRailSide:
         the cases observed (one ``get_attachments_for_case`` each: attachments have no time
         filter, §6, so a case's are re-listed when the case is read); the runs and plans new
         to railfiesta, or all on a full observation (``get_attachments_for_run``,
-        ``get_attachments_for_plan``: neither row says whether it has files); the results
+        ``get_attachments_for_plan``, and ``get_attachments_for_plan_entry`` per entry, whose
+        files are their plan's: TestFiesta plans have no entries; neither row says whether it
+        has files); the results
         observed whose own ``attachment_ids`` name files (one ``get_attachments_for_test``
         per test, for the names and sizes, only when one of them is not copied yet: a result
         without files costs nothing); plus every image the cases' text shows inline
@@ -386,6 +390,9 @@ class TestRailSide:
                 note("run", key, await self.client.get_attachments_for_run(record_id))
             elif record.kind == "plan" and (full or not linked(key)):
                 note("plan", key, await self.client.get_attachments_for_plan(record_id))
+                for entry in self._plan_entries.get(key, []):
+                    rows = await self.client.get_attachments_for_plan_entry(record_id, entry)
+                    note("plan", key, rows, entry=entry)
         by_test: dict[int, list[tuple[str, str]]] = {}
         for result_key, (test_id, idents) in self._result_files.items():
             if result_key in records:
@@ -812,6 +819,7 @@ class TestRailSide:
         :attr:`plan_runs`: ``get_runs`` leaves them out (§5.11)."""
         records: dict[str, Record] = {}
         self.plan_runs = []
+        self._plan_entries = {}
         for row in await self.client.get_plans(self.ctx.project_id):
             plan_id = int(row["id"])
             plan = self._closed_plans.get(plan_id)
@@ -821,6 +829,9 @@ class TestRailSide:
                     self._closed_plans[plan_id] = plan
             record = self.plan_record(plan)
             records[record.key] = record
+            self._plan_entries[record.key] = [
+                str(entry["id"]) for entry in plan.get("entries") or [] if entry.get("id")
+            ]
             for entry in plan.get("entries") or []:
                 for run in entry.get("runs") or []:
                     self.plan_runs.append({**run, "plan_id": plan_id})

@@ -981,6 +981,14 @@ def add_attachment_to_plan(call: Call) -> Any:
     return _upload(call, "plan", call.ids[0], call.state.plan(call.ids[0])["project_id"])
 
 
+@endpoint("add_attachment_to_plan_entry", "POST", "plan_id", "entry_id", multipart=True)
+def add_attachment_to_plan_entry(call: Call) -> Any:
+    """Upload to a plan entry (6.3+; ``entry_id`` is the entry's GUID)."""
+    plan = call.state.plan(call.ids[0])
+    entry = runs.plan_entry(plan, call.text_ids["entry_id"])
+    return _upload(call, "plan_entry", entry["id"], plan["project_id"])
+
+
 @endpoint("get_attachments_for_case", "GET", "case_id")
 def get_attachments_for_case(call: Call) -> Any:
     """Paged ``attachments`` of a case."""
@@ -1001,6 +1009,13 @@ def get_attachments_for_plan(call: Call) -> Any:
     """Paged ``attachments`` of a plan."""
     call.state.plan(call.ids[0])
     return call.paged(runs.attachments_for(call.state, "plan", {str(call.ids[0])}), "attachments")
+
+
+@endpoint("get_attachments_for_plan_entry", "GET", "plan_id", "entry_id")
+def get_attachments_for_plan_entry(call: Call) -> Any:
+    """Attachments of a plan entry: a bare array (§2.3, not in the 6.7 paged list)."""
+    entry = runs.plan_entry(call.state.plan(call.ids[0]), call.text_ids["entry_id"])
+    return runs.attachments_for(call.state, "plan_entry", {str(entry["id"])})
 
 
 @endpoint("get_attachments_for_test", "GET", "test_id")

@@ -659,6 +659,11 @@ def _entry(plan: Row, entry_id: str) -> Row:
     raise bad_request(NOT_AN_ENTRY)
 
 
+def plan_entry(plan: Row, entry_id: str) -> Row:
+    """The entry of ``plan`` whose GUID is ``entry_id`` (400 when it has none)."""
+    return _entry(plan, entry_id)
+
+
 def update_plan_entry(state: TestRailState, plan_id: int, entry_id: str, body: Body) -> Row:
     """``update_plan_entry/{plan_id}/{entry_id}``: partial ``name``, ``description``,
     ``assignedto_id``, ``start_on``, ``due_on``, ``include_all``, ``case_ids``, ``refs``,

@@ -1766,6 +1766,52 @@ async def test_run_and_plan_attachments_list_download_and_delete(
     assert result_after["results"][0]["attachment_ids"] == []
 
 
+async def test_plan_entry_and_test_attachments_are_bare_arrays(state600: TestRailState) -> None:
+    """§5.15, §2.3: ``add_attachment_to_plan_entry/{plan}/{entry GUID}`` and
+    ``get_attachments_for_plan_entry`` (a bare array, the entry's files only: not the plan's);
+    ``get_attachments_for_test`` (a bare array of the files of all the test's results, which
+    name theirs in ``attachment_ids``); an unknown entry is refused."""
+    async with client_for(create_app(state600, user=USER, api_key=KEY)) as c:
+        plan = (await c.post(API + "add_plan/1", json={"name": "p", "entries": [
+            {"suite_id": 1, "include_all": False, "case_ids": [1, 2]}]})).json()  # fmt: skip
+        entry = plan["entries"][0]
+        to_entry = await c.post(
+            API + f"add_attachment_to_plan_entry/{plan['id']}/{entry['id']}",
+            files={"attachment": ("entry.txt", b"entry notes", "text/plain")},
+        )
+        await c.post(
+            API + f"add_attachment_to_plan/{plan['id']}",
+            files={"attachment": ("plan.txt", b"plan", "text/plain")},
+        )
+        listed = await c.get(API + f"get_attachments_for_plan_entry/{plan['id']}/{entry['id']}")
+        unknown = await c.get(API + f"get_attachments_for_plan_entry/{plan['id']}/nope")
+        run_id = entry["runs"][0]["id"]
+        [first, second] = (await c.get(API + f"get_tests/{run_id}")).json()["tests"]
+        results = (await c.post(API + f"add_results/{run_id}", json={"results": [
+            {"test_id": first["id"], "status_id": 5}, {"test_id": first["id"], "status_id": 1},
+            {"test_id": second["id"], "status_id": 1}]})).json()  # fmt: skip
+        files = []
+        for result, name in ((results[0], "a.log"), (results[1], "b.log"), (results[2], "c.log")):
+            answer = await c.post(
+                API + f"add_attachment_to_result/{result['id']}",
+                files={"attachment": (name, name.encode(), "text/plain")},
+            )
+            files.append(answer.json()["attachment_id"])
+        of_test = (await c.get(API + f"get_attachments_for_test/{first['id']}")).json()
+        rows = (await c.get(API + f"get_results_for_run/{run_id}")).json()["results"]
+    assert isinstance(to_entry.json()["attachment_id"], int)
+    assert [(a["id"], a["name"], a["size"]) for a in listed.json()] == [
+        (to_entry.json()["attachment_id"], "entry.txt", 11)
+    ]
+    assert unknown.status_code == 400
+    assert [(a["id"], a["name"]) for a in of_test] == [(files[0], "a.log"), (files[1], "b.log")]
+    assert {r["id"]: r["attachment_ids"] for r in rows} == {
+        results[0]["id"]: [files[0]],
+        results[1]["id"]: [files[1]],
+        results[2]["id"]: [files[2]],
+    }
+
+
 async def test_latency_and_error_status_switches(state600: TestRailState) -> None:
     """The outage switches: ``latency`` seconds before each answer; ``error_rate`` of
     answers with ``error_status`` (500 unless set) and the emulator's fault text."""

@@ -3,8 +3,8 @@ and hashes stay exact", with a real process and a real SIGKILL.
 
 Both emulators listen on TCP ports of 127.0.0.1 (uvicorn threads of this process) and
 ``railfiesta migrate --json`` runs in a child process (:func:`tests.crashkit.run_killable`).
-The project holds the seven files of :func:`tests.integration.test_attachments.seed`: on
-cases (one an inline image no listing shows), a run, a result and a plan. The TestFiesta
+The project holds the eight files of :func:`tests.integration.test_attachments.seed`: on
+cases (one an inline image no listing shows), a run, a result, a plan and its entry. The TestFiesta
 emulator's front (:class:`Hold`) lets the second signed ``PUT`` reach storage and keeps its
 answer back, and the child is SIGKILLed right then: the file is in TestFiesta, railfiesta
 never saw it land. The restart finishes it without a second copy; every file is then on
@@ -115,8 +115,12 @@ def test_killed_after_the_second_attachment_the_restart_and_a_second_migration_s
     killed = served.migrate(tmp_path / "killed", Kill(nth_write=1, delay=0.0))
     assert killed.killed, killed.stderr.read_text()
     tf = served.env.testfiesta.state.testfiesta
-    assert [a["name"] for a in tf.db.attachments.values()] == ["plan-notes.txt", "run.log"]
-    assert served.downloads() == 7
+    # the plan's file, then its entry's: cut after it reached storage (TestFiesta lists no
+    # plan files, so only the signed URL it got can finish it without a second copy)
+    landed = [(a["name"], a["planUid"]) for a in tf.db.attachments.values()]
+    plan_uid = landed[0][1]
+    assert landed == [("plan-notes.txt", plan_uid), ("entry-matrix.csv", plan_uid)]
+    assert served.downloads() == 8
 
     served.testfiesta.hold_at = None
     before = len(served.testrail.seen), len(served.testfiesta.seen)
@@ -125,19 +129,19 @@ def test_killed_after_the_second_attachment_the_restart_and_a_second_migration_s
     assert tf_files(served.env) == expected_files(served.env, served.seeded)
     parity = restarted["parity"]["attachment"]
     assert (parity["testrail"], parity["testfiesta"], parity["missing"], parity["extra"]) == (
-        7, 7, [], []
+        8, 8, [], []
     )  # fmt: skip
-    # the five files not copied yet, and the cut one once more: PUT again to its signed URL
-    assert served.downloads() == 7 + 6
-    assert served.testfiesta.puts() == 2 + 6
+    # the six files not copied yet, and the cut one once more: PUT again to its signed URL
+    assert served.downloads() == 8 + 7
+    assert served.testfiesta.puts() == 2 + 7
     uploads = [s for s in served.testfiesta.seen[before[1] :] if s.endswith("/data/url?")]
-    assert len(uploads) == 5
+    assert len(uploads) == 6
 
     again = report_of(served.migrate(tmp_path / "again"))
     assert again["warnings"] == []
     assert tf_files(served.env) == expected_files(served.env, served.seeded)
-    assert served.downloads() == 13 and served.testfiesta.puts() == 8, "copied again"
-    assert again["parity"]["attachment"]["testfiesta"] == 7
+    assert served.downloads() == 15 and served.testfiesta.puts() == 9, "copied again"
+    assert again["parity"]["attachment"]["testfiesta"] == 8
 
     ids = served.seeded["ids"]
     with StateStore(served.env.state_dir) as store:

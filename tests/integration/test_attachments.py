@@ -58,6 +58,7 @@ class Recorder(httpx.AsyncBaseTransport):
 FAILURE = PNG + b"failure"
 CONSOLE = b"TypeError: total is undefined\n    at pay (checkout.js:12)\n"
 NOTES = "Release 2.0 plan — sign-off notes ✅\n".encode()
+MATRIX = b"browser;os\nChrome;Windows\n"
 
 
 def seed(env: Emulated) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def seed(env: Emulated) -> dict[str, Any]:
     get_attachments_for_case does not list; a second case with a log file; a run over both
     with the log as its own file, whose first test has a failed result carrying two files
     and a passed one without, and whose second test has a result without files; a plan with
-    one entry over the first case and a file of its own."""
+    one entry over the first case, a file of its own and one of the entry's."""
     state = env.testrail_state
     with state.lock:
         pid = next(iter(state.projects))
@@ -137,6 +138,10 @@ def seed(env: Emulated) -> dict[str, Any]:
         notes = runs.add_attachment(
             state, "plan", plan["id"], pid, "plan-notes.txt", NOTES, "text/plain", None
         )
+        [entry] = plan["_entries"]
+        matrix = runs.add_attachment(
+            state, "plan_entry", entry["id"], pid, "entry-matrix.csv", MATRIX, "text/csv", None
+        )
     assert inline["id"] == 77
     assert state.results[failed["id"]]["attachment_ids"] == [failure["id"], console["id"]]
     return {
@@ -154,7 +159,9 @@ def seed(env: Emulated) -> dict[str, Any]:
             "failure.png": failure["id"],
             "console.txt": console["id"],
             "plan-notes.txt": notes["id"],
+            "entry-matrix.csv": matrix["id"],
         },
+        "entry": entry["id"],
     }
 
 
@@ -163,6 +170,7 @@ FILES = {
     "attachment-77.png": DIAGRAM,
     "checkout.log": LOG,
     "console.txt": CONSOLE,
+    "entry-matrix.csv": MATRIX,
     "failure.png": FAILURE,
     "plan-notes.txt": NOTES,
     "run.log": LOG + b"run done\n",
@@ -202,6 +210,7 @@ def owners(env: Emulated, seeded: dict[str, Any]) -> dict[str, str]:
         "attachment-77.png": f"case:{case}",
         "checkout.log": f"case:{other}",
         "console.txt": f"execution:{execution}",
+        "entry-matrix.csv": f"plan:{plan}",
         "failure.png": f"execution:{execution}",
         "plan-notes.txt": f"plan:{plan}",
         "run.log": f"run:{run}",
@@ -261,18 +270,22 @@ async def test_files_of_cases_runs_results_and_plans_arrive_with_identical_bytes
     assert tf_files(env) == expected_files(env, seeded)
     assert [(name, size) for _, name, size, _ in tf_files(env)] == [
         ("attachment-77.png", 74), ("checkout.log", 53), ("console.txt", 58),
-        ("failure.png", 74), ("plan-notes.txt", 40), ("run.log", 62), ("screenshot.png", 67),
+        ("entry-matrix.csv", 26), ("failure.png", 74), ("plan-notes.txt", 40), ("run.log", 62),
+        ("screenshot.png", 67),
     ]  # fmt: skip
-    assert tr.downloads() == 7, "each file is downloaded once"
-    assert tf.puts() == 7
+    assert tr.downloads() == 8, "each file is downloaded once"
+    assert tf.puts() == 8
     # the listings the API needs, no more: one per test whose results carry attachment_ids
-    # (the second test's result and the passed result carry none), one per plan, one per run
-    # (the plan's entry run too); each case's files once per observation of the case
+    # (the second test's result and the passed result carry none), one per plan and per plan
+    # entry, one per run (the plan's entry run too); each case's once per observation of it
     assert requests(tr, "get_attachments_for_test") == 1
     assert [s for s in tr.seen if "get_attachments_for_test" in s] == [
         f"GET /index.php?/api/v2/get_attachments_for_test/{seeded['test']}"
     ]
     assert requests(tr, "get_attachments_for_plan") == 1
+    assert [s for s in tr.seen if "get_attachments_for_plan_entry" in s] == [
+        f"GET /index.php?/api/v2/get_attachments_for_plan_entry/{seeded['plan']}/{seeded['entry']}"
+    ]
     assert requests(tr, "get_attachments_for_run") == 2
     # the uploads name their owners as §3.13 wants: externalId, and runId for an execution
     tfstate = env.testfiesta.state.testfiesta
@@ -282,9 +295,9 @@ async def test_files_of_cases_runs_results_and_plans_arrive_with_identical_bytes
         f"Compare with ![]({copy['objectUrl']}#testrail-attachment-77)",
     ]
     parity = report.parity["attachment"]
-    assert (parity.testrail, parity.testfiesta, parity.missing, parity.extra) == (7, 7, [], [])
+    assert (parity.testrail, parity.testfiesta, parity.missing, parity.extra) == (8, 8, [], [])
     assert parity.notes == [
-        "by owner on TestRail: case 3, run 1, result 2, plan 1; on TestFiesta a result's file "
+        "by owner on TestRail: case 3, run 1, result 2, plan 2; on TestFiesta a result's file "
         "is its execution's (TestFiesta has no result files)"
     ]
     assert report.parity["case"].exact, report.parity["case"].differing
@@ -313,39 +326,44 @@ async def test_migrate_twice_then_sync_copies_and_downloads_nothing_again(env: E
     tr = Recorder(httpx.ASGITransport(env.testrail))
     tf = Recorder(httpx.ASGITransport(env.testfiesta))
     again = await migrate(env, tr, tf)
-    assert tf_files(env) == before and len(before) == 7
+    assert tf_files(env) == before and len(before) == 8
     assert tr.downloads() == 0 and tf.puts() == 0
     # the result's files are in the base: their names need no listing
     assert requests(tr, "get_attachments_for_test") == 0
-    assert (again.parity["attachment"].testfiesta, again.parity["attachment"].missing) == (7, [])
+    assert (again.parity["attachment"].testfiesta, again.parity["attachment"].missing) == (8, [])
     async with env.service() as service:
         [cycle] = await service.sync()
     assert cycle.writes == 0, "the rewritten inline reference came back as a change"
     assert tf_files(env) == before
 
 
-async def test_crashed_after_the_second_upload_the_restart_leaves_counts_and_hashes_exact(
-    env: Emulated,
+@pytest.mark.parametrize("crash_after", range(1, len(FILES) + 1))
+async def test_crashed_after_an_upload_the_restart_leaves_counts_and_hashes_exact(
+    env: Emulated, crash_after: int
 ) -> None:
+    """A crash right after the n-th file reached storage, before railfiesta saw it land, for
+    every n: the files of every owner kind get cut once."""
     seeded = seed(env)
-    tf = Recorder(httpx.ASGITransport(env.testfiesta), crash_after=2)
+    tf = Recorder(httpx.ASGITransport(env.testfiesta), crash_after=crash_after)
     with pytest.raises(Crash):
         await migrate(env, None, tf)
-    tfstate = env.testfiesta.state.testfiesta
-    landed = [(a["name"], a["runUid"] is not None) for a in tfstate.db.attachments.values()]
-    # the crash came right after the run's file reached storage, before railfiesta saw it:
-    # TestFiesta lists no run files, so only its signed URL can finish it without a copy
-    assert landed == [("plan-notes.txt", False), ("run.log", True)]
+    landed = tf_files(env)
+    assert len(landed) == crash_after
+    [cut] = [a for a in env.testfiesta.state.testfiesta.db.attachments.values()][-1:]
+    on_case = cut["caseUid"] is not None
     tr = Recorder(httpx.ASGITransport(env.testrail))
     tf = Recorder(httpx.ASGITransport(env.testfiesta))
     report = await migrate(env, tr, tf)
     assert report.warnings == []
     assert tf_files(env) == expected_files(env, seeded)
     assert report.parity["attachment"].missing == []
-    # the five files not copied yet, and the cut one read once more to PUT it again
-    assert tr.downloads() == 6, "only the files not copied yet are read again"
-    assert tf.puts() == 6
-    assert sum(1 for s in tf.seen if s.startswith("POST /v1/acme/projects/ACME/data/url")) == 5
+    left = len(FILES) - crash_after
+    # the files not copied yet; a cut case file is found in its case's listing, any other
+    # (TestFiesta lists no run, execution or plan files) is read once more and PUT again to
+    # the signed URL its cut upload got
+    assert tr.downloads() == left + (0 if on_case else 1)
+    assert tf.puts() == left + (0 if on_case else 1)
+    assert sum(1 for s in tf.seen if s.startswith("POST /v1/acme/projects/ACME/data/url")) == left
 
 
 async def test_a_result_added_with_a_file_after_the_migration_reaches_its_execution(
@@ -387,7 +405,7 @@ async def test_a_result_added_with_a_file_after_the_migration_reaches_its_execut
     assert [f for f in tf_files(env) if f[1] == "retry.log"] == [
         (f"execution:{execution}", "retry.log", len(retry), sha(retry))
     ]
-    assert len(tf_files(env)) == 8
+    assert len(tf_files(env)) == 9
     # one listing for the one test whose new result names a file, one download, one upload
     assert [s for s in tr.seen if "get_attachments_for_test" in s] == [
         f"GET /index.php?/api/v2/get_attachments_for_test/{test}"
