@@ -89,3 +89,43 @@ def test_content_hash_ignores_key_order_and_keeps_text_exact() -> None:
     assert content_hash({"a": 1, "b": "x"}) == content_hash({"b": "x", "a": 1})
     assert content_hash({"t": "Prix £5 — 日本語"}) != content_hash({"t": "Prix £5 - 日本語"})
     assert len(content_hash({})) == 16
+
+
+def test_attachments_of_every_owner_kind_translate_their_owner_and_are_noted_by_owner() -> None:
+    """An attachment names its owner under the owner's kind (core.kinds.ATTACHMENT_OWNERS), so
+    the link of a result (or run, or case) translates it like any reference; the migration's
+    parity note counts TestRail's files by owner kind."""
+    from core.kinds import attachment_owner
+    from core.migrate import attachment_owners_note
+
+    def attachment(key: str, **values: object) -> Record:
+        return Record("attachment", key, {"name": "f", "size": 1, "sha256": "ab", **values})
+
+    testrail = {
+        "tr:attachment:1": attachment("tr:attachment:1", case="tr:case:1", inline=[]),
+        "tr:attachment:2": attachment("tr:attachment:2", run="tr:run:1"),
+        "tr:attachment:3": attachment("tr:attachment:3", result="tr:result:5", test="tr:test:1"),
+        "tr:attachment:4": attachment("tr:attachment:4", result="tr:result:6"),
+    }
+    links = {**LINKS, "tr:attachment:1": "tf:attachment:a", "tr:attachment:2": "tf:attachment:b",
+             "tr:attachment:3": "tf:attachment:c"}  # fmt: skip
+    links.update({tf: tr for tr, tf in list(links.items())})
+    testfiesta = {
+        "tf:attachment:a": attachment("tf:attachment:a", case="tf:case:100", inline=[]),
+        "tf:attachment:b": attachment("tf:attachment:b", run="tf:run:7"),
+        # the file hangs on the copy of result 5 (its test is create-only: not compared)
+        "tf:attachment:c": attachment("tf:attachment:c", result="tf:result:tr-5"),
+    }
+    result = parity(testrail, testfiesta, links.get, observed={"attachment"}, kinds=["attachment"])
+    files = result["attachment"]
+    assert (files.testrail, files.testfiesta, files.equal) == (4, 3, 3)
+    assert files.missing == ["tr:attachment:4"] and files.differing == []
+    assert [attachment_owner(r.values) for r in testrail.values()] == [
+        "tr:case:1", "tr:run:1", "tr:result:5", "tr:result:6"
+    ]  # fmt: skip
+    assert attachment_owner({"name": "orphan"}) is None
+    assert attachment_owners_note(testrail) == (
+        "by owner on TestRail: case 1, run 1, result 2; on TestFiesta a result's file is its "
+        "execution's (TestFiesta has no result files)"
+    )
+    assert attachment_owners_note({}) == "by owner on TestRail: none"
