@@ -46,7 +46,7 @@ from core.mapping import (
 )
 from core.model import Record, key_id, tf_key, tr_key
 from core.report import CLEAN, PENDING
-from core.store import StateStore, StoredFamily
+from core.store import ATTACHMENT_URLS, StateStore, StoredFamily
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES, CASE_BATCH_BYTES, TestFiestaContext, TestFiestaSide
@@ -637,7 +637,7 @@ class ProjectMigration:
                 "template": list(catalog.templates.values()),
             },
             fresh=not self._project_had_data,
-            copy_urls=StoredFamily(self.store, f"attachment-url:{project['id']}"),
+            copy_urls=StoredFamily(self.store, f"{ATTACHMENT_URLS}{project['id']}"),
         )
         testfiesta = TestFiestaSide(self.tf, context, warn=self._warn)
         # attachments: TestRail's bytes go straight to TestFiesta; a file already copied

@@ -338,9 +338,16 @@ class StateStore:
     def export(self) -> dict[str, Any]:
         """Every key and value, read in one transaction (a consistent copy while a sync
         writes): ``{"format": EXPORT_FORMAT, "schema": SCHEMA_VERSION, "exported": UNIX
-        seconds, "entries": {key: value}}``. The store holds no secret, so neither does this."""
+        seconds, "entries": {key: value}}``. The store holds no credential, so neither does
+        this; the one short-lived permission it may hold, the signed URL of a file upload cut
+        by a crash (``attachment-url:<pair>:<id>`` values ``signed`` and ``headers``, kept
+        until the next run finishes that upload), is left out: a restored store uploads such a
+        file anew and warns that TestFiesta may hold it twice."""
         with self._cache.transact():
             entries = {key: self._cache.get(key) for key in self.keys() if key != _SCHEMA_KEY}
+        for key, value in entries.items():
+            if key.startswith(ATTACHMENT_URLS) and isinstance(value, dict):
+                entries[key] = {k: v for k, v in value.items() if k not in ("signed", "headers")}
         return {
             "format": EXPORT_FORMAT,
             "schema": self.schema,
@@ -582,6 +589,10 @@ class StateStore:
             if at is not None:
                 self._cache.delete(f"control:{name}")
         return None if at is None else float(at)
+
+
+#: The family prefix of the copies of TestRail attachments (``attachment-url:<pair>``).
+ATTACHMENT_URLS = "attachment-url:"
 
 
 class StoredFamily(MutableMapping[str, Any]):
