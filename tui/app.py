@@ -11,11 +11,12 @@ line and a notification, never as a traceback.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from functools import partial
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -41,10 +42,7 @@ from tui.messages import (
     SyncCycleStarted,
     WatchPausedChanged,
 )
-from tui.screens.conflicts import ConflictsScreen
-from tui.screens.help import NAVIGATION, HelpScreen, KeyRows
 from tui.screens.main import MainScreen, ServerNews, plural
-from tui.screens.mapping import MappingEditor
 from tui.screens.modals import Confirm
 from tui.sync_control import ATTACHED, SyncControl
 from tui.themes import (
@@ -55,6 +53,13 @@ from tui.themes import (
 )
 from tui.widgets.panes import ProjectPane
 from tui.widgets.project_tree import ProjectTree, display_id
+
+if TYPE_CHECKING:
+    from tui.screens.help import KeyRows
+
+# The conflicts, mapping and help screens are imported when first opened: they pull in
+# Textual widgets the main screen does not use (TextArea, DataTable, TabbedContent), and a
+# console start paid for them (bench/console.py, "imports").
 
 
 def summarize(reports: Iterable[MigrationReport]) -> str:
@@ -98,6 +103,17 @@ def pair_name(pair: Pair) -> str:
     if pair.testfiesta_project:
         return f"{pair.testrail_project} → {pair.testfiesta_project}"
     return str(pair.testrail_project)
+
+
+def freeze_startup() -> None:
+    """Move every object alive now (modules, classes, the app's widgets and styles) to the
+    collector's permanent generation (:func:`gc.freeze`): they live as long as the console,
+    and each full collection would walk them again. A full collection over the imports alone
+    took ~40 ms, long enough to make a key press late whenever one ran (Textual allocates
+    plenty per press); afterwards it walks only what was made since. Cycles that are garbage
+    already stay in memory (a few from startup); nothing frozen is ever freed, so this runs
+    once, before records are loaded (they are replaced on each reload)."""
+    gc.freeze()
 
 
 #: What quitting during a migration asks.
@@ -245,11 +261,13 @@ class RailfiestaApp(App[None]):
         return await super().run_async(mouse=mouse and self.mouse_enabled, **kwargs)
 
     def on_mount(self) -> None:
-        """Show startup warnings and open the service."""
+        """Show startup warnings and open the service; once the first screen is drawn, the
+        objects made so far are set aside from garbage collection (:func:`freeze_startup`)."""
         for warning in self._startup_warnings:
             self.notify(warning, severity="warning", markup=False)
             self.bridge.log("warning", warning)
         self._open_service()
+        self.call_after_refresh(freeze_startup)
 
     async def on_unmount(self) -> None:
         """Stop the console's own sync (after the operation in flight), close the service."""
@@ -421,6 +439,8 @@ class RailfiestaApp(App[None]):
     def action_mapping(self) -> None:
         """Open the mapping editor of the pair shown."""
         if self.screen is self._main:
+            from tui.screens.mapping import MappingEditor
+
             self.push_screen(MappingEditor(self.service, pair_index=self.pair_index))
 
     def _show_details(self) -> None:
@@ -452,11 +472,15 @@ class RailfiestaApp(App[None]):
 
     def action_conflicts(self) -> None:
         """Open the conflicts screen (once)."""
+        from tui.screens.conflicts import ConflictsScreen
+
         if not isinstance(self.screen, ConflictsScreen):
             self.push_screen(ConflictsScreen(self.service))
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""
+        from tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.key_groups()))
@@ -467,6 +491,8 @@ class RailfiestaApp(App[None]):
         focused pane's and the screen's, then :data:`tui.screens.help.NAVIGATION` (cursor,
         scrolling, paging: the help shows it collapsed). Keys bound to the same action share
         a row (``"q ^q"``); empty groups are left out."""
+        from tui.screens.help import NAVIGATION
+
         own = [b.action for b in self.BINDINGS if isinstance(b, Binding)]
         rows: dict[str, tuple[tuple[int, int], list[str], str]] = {}
         for active in self.screen.active_bindings.values():
@@ -497,6 +523,8 @@ class RailfiestaApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette: every console action once, in our words, with its key. Textual's own
         commands are left out (its "Keys" and "Theme" would repeat ours)."""
+        from tui.screens.conflicts import ConflictsScreen
+
         yield SystemCommand(
             "Sync on/off",
             "Switch two-way sync on or off, in the config file as `railfiesta sync on|off` (s)",

@@ -48,6 +48,7 @@ from tui.messages import (
 from tui.screens.details import RecordDetails, RecordInfo
 from tui.widgets.activity import ActivityLog, KindProgress, MigrationProgressRow
 from tui.widgets.connection_bar import ConnectionBar
+from tui.widgets.filter_line import FilterInput
 from tui.widgets.footer import KeyFooter
 from tui.widgets.panes import LEGEND, ProjectPane, TestFiestaPane, TestRailPane
 from tui.widgets.project_tree import PaneItem, ProjectTree, display_id
@@ -146,7 +147,7 @@ class MainScreen(Screen[None]):
         testrail, testfiesta = self.service.config.testrail, self.service.config.testfiesta
         yield ConnectionBar((testrail.url, testrail.user), (testfiesta.url, testfiesta.handle))
         yield Static("", id="service-note", markup=False)
-        yield Input(placeholder=FILTER_PLACEHOLDER, id="filter")
+        yield FilterInput(placeholder=FILTER_PLACEHOLDER, id="filter")
         with Container(id="panes"):
             yield TestRailPane(self.service, self.pair_index, id="testrail-pane")
             yield TestFiestaPane(self.service, self.pair_index, id="testfiesta-pane")
@@ -475,10 +476,10 @@ class MainScreen(Screen[None]):
         tree.mark_linked(None, reveal=False)
         found = other.project_tree.mark_linked(linked)
         if linked is not None and not found:
-            other.border_subtitle = f"linked: {display_id(linked)}, in a section not opened yet"
+            other.show_subtitle(f"linked: {display_id(linked)}, in a section not opened yet")
         else:
-            other.border_subtitle = LEGEND
-        pane.border_subtitle = LEGEND
+            other.show_subtitle(LEGEND)
+        pane.show_subtitle(LEGEND)
 
     # ------------------------------------------------------------------ filter
 

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from core.monitor import eta_seconds
+from tui.widgets.text import show_text
 
 #: Seconds between two flushes of buffered lines into the log.
 FLUSH_INTERVAL = 0.15
@@ -120,11 +121,11 @@ class MigrationProgressRow(Horizontal):
                 text = notice.format(s=math.ceil(left))
             else:
                 self._notice = None
-        self.query_one("#progress-label", Label).update(text)
+        show_text(self.query_one("#progress-label", Label), text)
         clock = ""
         if self._started is not None:
             clock = elapsed_text((self._ended or now) - self._started)
-        self.query_one("#progress-clock", Label).update(clock)
+        show_text(self.query_one("#progress-clock", Label), clock)
 
     def tick(self) -> None:
         """Advance the clock and any countdown."""

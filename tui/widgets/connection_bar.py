@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label
 
 from core.service import Budget
+from tui.widgets.text import show_text
 
 #: The words shown for each connection state.
 STATE_TEXT = {
@@ -187,7 +188,7 @@ class ConnectionBar(Vertical):
 
     def show_pair(self, text: str) -> None:
         """Show the pair line (``""`` hides it)."""
-        self.query_one("#pair-text", Label).update(text)
+        show_text(self.query_one("#pair-text", Label), text)
         self.query_one("#pair-row").display = bool(text)
 
     def show_budgets(self, budgets: list[Budget] | None) -> None:

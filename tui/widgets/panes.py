@@ -30,6 +30,7 @@ from core.service import PaneRead, Service, TreeNode
 from core.sync_state import STATES
 from tui.messages import BackgroundFailed, CasesLoaded, ConnectionChanged, PaneLoaded
 from tui.widgets.project_tree import BADGES, PaneItem, ProjectTree, record_id
+from tui.widgets.text import show_text
 
 LEGEND = "  ".join(f"{BADGES[state][0]} {BADGES[state][1]}" for state in STATES)
 
@@ -55,7 +56,7 @@ class ProjectPane(Vertical):
         self.service = service
         self.pair_index = pair_index
         self.border_title = self.title
-        self.border_subtitle = LEGEND
+        self.border_subtitle = self._subtitle = LEGEND
         self._loaded_once = False
         self._fresh = True
         #: the last load of the current pair succeeded / failed (neither while loading)
@@ -92,6 +93,14 @@ class ProjectPane(Vertical):
         self.set_class(active, "-active", update=False)
         self.app.stylesheet.update_nodes([self], animate=True)
 
+    def show_subtitle(self, text: str) -> None:
+        """Put ``text`` under the pane's bottom border. Only a change is drawn: setting
+        ``border_subtitle`` repaints the whole pane, tree included, even with the same text
+        (it was most of a cursor move's CPU: each move sets both panes' subtitles)."""
+        if text != self._subtitle:
+            self._subtitle = text
+            self.border_subtitle = text
+
     @property
     def project_tree(self) -> ProjectTree:
         """The pane's tree."""
@@ -106,10 +115,11 @@ class ProjectPane(Vertical):
     def show_note(self, text: str, *, error: bool = False) -> None:
         """Empty the tree and show ``text`` instead (styled as an error if ``error``)."""
         widget = self.query_one(".pane-note", Static)
-        widget.update(text)
+        changed = show_text(widget, text) or not widget.display
         widget.set_class(error, "-error")
         widget.display = True
-        self.project_tree.clear_records()
+        if changed or self.project_tree.records():
+            self.project_tree.clear_records()
 
     def hide_note(self) -> None:
         """Hide the note (the tree has content)."""

@@ -14,7 +14,9 @@ Each record row carries its sync badge (:data:`BADGES`; the state comes from
 ``Service.sync_states``, the rule lives in ``core.sync_state``); :meth:`ProjectTree.mark_linked`
 underlines the record linked to the other pane's cursor and opens the way to it; and
 :meth:`ProjectTree.apply_filter` narrows the tree to the records whose name or id holds a text,
-with their parents, still at most :attr:`ProjectTree.CHUNK` children per node.
+with their parents, still at most :attr:`ProjectTree.CHUNK` children per node; the
+containers holding matches open (showing them) until :attr:`ProjectTree.FILTER_LINES` lines
+are shown, the others stay closed and show their matches when opened.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import Tree
@@ -143,6 +145,11 @@ class ProjectTree(Tree[PaneItem]):
 
     #: Most children added under one node in one go.
     CHUNK: ClassVar[int] = 200
+    #: While a filter is set, containers with matches open until this many lines show
+    #: (two screens at 160x48); the rest stay closed until opened. A filter over a big
+    #: project finds thousands of cases, and every line added is a node to make and to
+    #: measure (bench/console.py: most of a filter's CPU), though a screen shows ~40.
+    FILTER_LINES: ClassVar[int] = 100
 
     # Same keys as Tree, described for the help screen; ``i`` is ours.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -215,6 +222,10 @@ class ProjectTree(Tree[PaneItem]):
         self._visible: set[str] | None = None
         #: records open before the filter was set (reopened when it is cleared)
         self._before_filter: set[str] = set()
+        #: lines a filtered build may still add before it stops opening containers
+        self._filter_room = 0
+        #: what the filter searches in each record: (name, display id), case-folded
+        self._haystack: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ batching
 
@@ -245,6 +256,53 @@ class ProjectTree(Tree[PaneItem]):
                 self._batch_dirty = False
                 super()._invalidate()
 
+    # ------------------------------------------------------------------ layout
+
+    _updating_scrollbars = False
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> ProjectTree:
+        """``Widget.refresh``, without the layout of the whole screen that ``Tree`` asks for
+        whenever its lines change (nodes added, opened, closed; its ``virtual_size``): the
+        tree's size comes from the stylesheet, not from its lines, so only a scrollbar that
+        appears or goes needs one. Otherwise the scrollbars take the new line count here and
+        the tree is repainted (a screen layout redraws every widget: it was most of the CPU
+        of opening a section or applying a filter, bench/console.py)."""
+        if layout and not recompose and self._scrollbars_stay():
+            layout = False
+            self._updating_scrollbars = True
+            try:
+                self._scroll_update(self.virtual_size)
+            finally:
+                self._updating_scrollbars = False
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        return self
+
+    def _scrollbars_stay(self) -> bool:
+        """True when the tree was laid out and its line count shows the same scrollbars as
+        now (``Widget._refresh_scrollbars`` under ``overflow: auto``), whichever way the
+        other scrollbar's room is counted; False when unsure (then a layout decides)."""
+        if self._updating_scrollbars or not self.is_attached or not self.size:
+            return False
+        styles = self.styles
+        if styles.overflow_x != "auto" or styles.overflow_y != "auto":
+            return False
+        width, height = self.container_size
+        lines: Size = self.virtual_size
+        wide = {lines.width > width, lines.width > width - styles.scrollbar_size_vertical}
+        tall = {lines.height > height, lines.height > height - styles.scrollbar_size_horizontal}
+        if len(wide) > 1 or len(tall) > 1:
+            return False
+        return (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) == (
+            wide.pop(),
+            tall.pop(),
+        )
+
     # ------------------------------------------------------------------ feeding
 
     @batched
@@ -253,6 +311,7 @@ class ProjectTree(Tree[PaneItem]):
         self.clear()
         self._reopen = set()
         self._records = {}
+        self._haystack = {}
         self._filled = set()
         self._leaves = {}
         self._top = []
@@ -280,18 +339,20 @@ class ProjectTree(Tree[PaneItem]):
         self.clear()
         self._reopen = set(reopen or ())
         self._records = {}
+        self._haystack = {}
         self._filled = set()
         self._leaves = {}
         self._node_by_key = {}
         self._top, self._top_suite, self._empty = list(records), suite_id, empty
         self._index(records)
         if self.filter_text:
-            self._visible = self._matching(self.filter_text)
+            self._visible = self._matching(self.filter_text)[0]
         self._build_top(first=reopen is None)
         self._place_cursor(path)
 
     def _build_top(self, *, first: bool) -> None:
         """Add the top level (filtered while a filter is set) under the emptied root."""
+        self._filter_room = self.FILTER_LINES
         records = self._shown(self._top)
         if records:
             self._add_chunk(self.root, records, suite_id=self._top_suite)
@@ -334,8 +395,13 @@ class ProjectTree(Tree[PaneItem]):
         stack = list(records)
         while stack:
             record = stack.pop()
-            self._records[record.key] = record
+            self._hold(record)
             stack.extend(record.children)
+
+    def _hold(self, record: TreeNode) -> None:
+        """Keep ``record`` (not its children), with what the filter searches in it."""
+        self._records[record.key] = record
+        self._haystack[record.key] = (record.name.casefold(), display_id(record.key).casefold())
 
     # ------------------------------------------------------------------ cursor
 
@@ -402,7 +468,7 @@ class ProjectTree(Tree[PaneItem]):
             self._leaves[item.key] = list(leaves)
         self._index(leaves)
         if self._visible is not None:  # a filter is set: the new leaves it lets through
-            self._visible |= self._matching(self.filter_text) & {leaf.key for leaf in leaves}
+            self._visible |= self._matching(self.filter_text)[0] & {leaf.key for leaf in leaves}
             leaves = self._shown(leaves)
         if leaves:
             self._add_chunk(node, list(leaves), suite_id=suite_id)
@@ -425,6 +491,7 @@ class ProjectTree(Tree[PaneItem]):
 
     @on(Tree.NodeExpanded)
     def _populate(self, event: Tree.NodeExpanded[PaneItem]) -> None:
+        self._filter_room = self.FILTER_LINES  # opened by hand: its matches open below it
         self._populate_node(event.node)
 
     @batched
@@ -473,6 +540,7 @@ class ProjectTree(Tree[PaneItem]):
         self, parent: UiNode[PaneItem], records: list[TreeNode], *, suite_id: int | None
     ) -> None:
         shown, rest = records[: self.CHUNK], records[self.CHUNK :]
+        self._filter_room -= len(shown)
         for record in shown:
             item = PaneItem(record.kind, record, suite_id=suite_id)
             if record.kind == "case":
@@ -480,7 +548,8 @@ class ProjectTree(Tree[PaneItem]):
             else:
                 child = parent.add(Text(record.name), item)
                 self._node_by_key[record.key] = child
-                if record.key in self._reopen or self._visible is not None:
+                filtering = self._visible is not None
+                if record.key in self._reopen or (filtering and self._filter_room > 0):
                     child.expand()
                     self._populate_node(child)  # now, so the cursor can return to it
         if rest:
@@ -500,12 +569,22 @@ class ProjectTree(Tree[PaneItem]):
         # Labels are measured before the widget is styled (e.g. when show_root is set).
         return self.get_component_rich_style(name, partial=True, default=Style())
 
+    #: the theme the drawn lines in ``Tree``'s line cache were drawn in
+    _drawn_in: str | None = None
+
     def notify_style_update(self) -> None:
         """Styles changed (focus, theme): redraw the lines. ``Tree``'s own also rebuilds the
         line list and lays out the whole screen, which a change of colours does not need (it
-        was most of the CPU of a pane switch: every focus change restyles the trees)."""
+        was most of the CPU of a pane switch: every focus change restyles the trees).
+
+        The drawn lines are kept unless the theme changed: ``Tree`` files each under the
+        focus, hover and enabled state it was drawn in (and the tree's and its nodes' change
+        counts), so a focus change finds the lines of the other state there when the focus
+        comes back, and draws only those it has not drawn yet."""
         super(Tree, self).notify_style_update()  # Widget's: its style caches
-        self._line_cache.clear()
+        if self.is_attached and self.app.theme != self._drawn_in:
+            self._drawn_in = self.app.theme
+            self._line_cache.clear()
         self.refresh()
 
     _style_now: Style | None = None
@@ -537,6 +616,11 @@ class ProjectTree(Tree[PaneItem]):
         if item is not None and item.record is not None:
             width += BADGE_CELLS[self._state_of_record(item.record)]
         return width
+
+    def _drawn_state(self, key: str) -> str | None:
+        """The badge state record ``key``'s line shows (None: the tree does not hold it)."""
+        record = self._records.get(key)
+        return self._state_of_record(record) if record is not None else None
 
     def _state_of_record(self, record: TreeNode) -> str:
         state = self.states.get(record.key) or (SYNCED if record.linked else ONLY_HERE)
@@ -571,19 +655,39 @@ class ProjectTree(Tree[PaneItem]):
         fallback = SYNCED if record is not None and record.linked else ONLY_HERE
         return self.states.get(key, fallback)
 
+    #: Above this many changed badges the whole view is redrawn instead of line by line.
+    REDRAW_LINES: ClassVar[int] = 40
+
     def set_states(self, states: dict[str, str]) -> None:
-        """Take the sync states of some records (``Service.sync_states``) and redraw."""
-        self.states.update(states)
-        self._refresh_labels()
+        """Take the sync states of some records (``Service.sync_states``) and redraw the
+        lines whose badge changed (most answers repeat what the lines show)."""
+        self._redraw_badges(list(states), lambda: self.states.update(states))
 
     def set_badges(self, badges: dict[str, tuple[str, str | None]]) -> None:
         """Take ``(state, linked key)`` of some records (``Service.badges``): the records
-        the tree holds get the link, their lines the state; one redraw."""
-        for key, (_state, linked) in badges.items():
-            record = self._records.get(key)
-            if record is not None:
-                record.linked = linked
-        self.set_states({key: state for key, (state, _linked) in badges.items()})
+        the tree holds get the link, their lines the state; the lines whose badge changed
+        are redrawn."""
+
+        def take() -> None:
+            for key, (state, linked) in badges.items():
+                record = self._records.get(key)
+                if record is not None:
+                    record.linked = linked
+                self.states[key] = state
+
+        self._redraw_badges(list(badges), take)
+
+    def _redraw_badges(self, keys: list[str], change: Callable[[], None]) -> None:
+        """Run ``change`` (new states or links of ``keys``) and redraw the lines whose
+        badge it changed: one by one, or the whole view when there are many."""
+        before = {key: self._drawn_state(key) for key in keys}
+        change()
+        changed = [key for key in keys if self._drawn_state(key) != before[key]]
+        if len(changed) > self.REDRAW_LINES:
+            self._refresh_labels()
+        else:
+            for key in changed:
+                self._refresh_record(key)
 
     def _refresh_labels(self) -> None:
         """Redraw the lines (labels changed, not the shape of the tree nor the width of a
@@ -666,18 +770,21 @@ class ProjectTree(Tree[PaneItem]):
             return [self._top_suite]
         return [record_id(r.key) for r in self._top if r.kind == "suite"]
 
-    def _matching(self, text: str) -> set[str]:
-        """Keys of the records whose name or id holds ``text`` (case-insensitive), and of
-        their parents."""
+    def _matching(self, text: str) -> tuple[set[str], int]:
+        """(keys of the records whose name or id holds ``text`` (case-insensitive) and of
+        their parents, how many records match)."""
         needle = text.casefold()
         visible: set[str] = set()
-        for key, record in self._records.items():
-            if needle in record.name.casefold() or needle in display_id(key).casefold():
-                up: TreeNode | None = record
+        matches = 0
+        records = self._records
+        for key, (name, shown_id) in self._haystack.items():
+            if needle in name or needle in shown_id:
+                matches += 1
+                up: TreeNode | None = records[key]
                 while up is not None and up.key not in visible:
                     visible.add(up.key)
-                    up = self._records.get(up.parent) if up.parent else None
-        return visible
+                    up = records.get(up.parent) if up.parent else None
+        return visible, matches
 
     @batched
     def apply_filter(self, text: str, extra: Sequence[TreeNode] = ()) -> int:
@@ -689,7 +796,7 @@ class ProjectTree(Tree[PaneItem]):
         added = 0
         for leaf in extra:
             if leaf.key not in self._records and leaf.parent in self._records:
-                self._records[leaf.key] = leaf
+                self._hold(leaf)
                 self._leaves.setdefault(leaf.parent, []).append(leaf)
                 added += 1
         if not text and not self.filter_text:
@@ -700,22 +807,15 @@ class ProjectTree(Tree[PaneItem]):
             self._before_filter = self.expanded_keys()
         path = self._cursor_path()
         self.filter_text = text
-        self._visible = self._matching(text) if text else None
+        self._visible, matches = self._matching(text) if text else (None, len(self._records))
         reopen = self._before_filter if not text else set()
         self.clear()
         self._node_by_key = {}
         self._reopen = reopen
         self._build_top(first=False)
         self._place_cursor(path)
-        return self._count_matching(text)
+        return matches
 
     def _count_matching(self, text: str) -> int:
         """How many records the filter ``text`` matches (all of them for "")."""
-        needle = text.casefold()
-        if not text:
-            return len(self._records)
-        return sum(
-            1
-            for key, record in self._records.items()
-            if needle in record.name.casefold() or needle in display_id(key).casefold()
-        )
+        return self._matching(text)[1] if text else len(self._records)
