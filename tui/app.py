@@ -111,8 +111,9 @@ def freeze_startup() -> None:
     and each full collection would walk them again. A full collection over the imports alone
     took ~40 ms, long enough to make a key press late whenever one ran (Textual allocates
     plenty per press); afterwards it walks only what was made since. Cycles that are garbage
-    already stay in memory (a few from startup); nothing frozen is ever freed, so this runs
-    once, before records are loaded (they are replaced on each reload)."""
+    already stay in memory (a few from startup); nothing frozen is freed while the console
+    runs, so this runs once, before records are loaded (they are replaced on each reload),
+    and :meth:`RailfiestaApp.on_unmount` undoes it."""
     gc.freeze()
 
 
@@ -270,9 +271,12 @@ class RailfiestaApp(App[None]):
         self.call_after_refresh(freeze_startup)
 
     async def on_unmount(self) -> None:
-        """Stop the console's own sync (after the operation in flight), close the service."""
+        """Stop the console's own sync (after the operation in flight), close the service;
+        what :func:`freeze_startup` set aside is collectable again (a process that runs
+        several consoles, such as the tests, would otherwise keep each one's widgets)."""
         self.sync.stop()
         await self.service.close()
+        gc.unfreeze()
 
     @work(exclusive=True, group="service", exit_on_error=False, description="connect")
     async def _open_service(self) -> None:
