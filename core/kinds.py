@@ -36,9 +36,9 @@ class Kind:
     ``item_references``: ``(list name, item value name, kind)`` for references held inside
     the items of a list (a case step's ``shared_step``); ``in_order_within``: the reference
     value naming the record whose records of this kind land in order and together (a
-    result's ``test``: its results are its history, and the newest sets its status), so a
-    failed one holds the later ones back to the next run and one owner's records are never
-    split between two requests.
+    result's ``test``: its results are its history, and the newest sets its status): the
+    plan keeps one owner's records together and no batch or request splits them, so they
+    land or fail together.
     """
 
     name: str

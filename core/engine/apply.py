@@ -406,20 +406,22 @@ class Applier:
         first = operations[start]
         limit = self.batch_sizes.get((first.side or "", first.kind), 1)
         batch = [first]
+        last_owner = owner_of(first)
+        owner_starts = 0  # index in the batch of the last owner's first create
         for op in operations[start + 1 :]:
             if op.action != CREATE or op.kind != first.kind or op.side != first.side:
                 break
             if op.pair in failed:
                 break
             owner = owner_of(op)
-            if len(batch) >= limit and (owner is None or owner != owner_of(batch[-1])):
+            same_owner = owner is not None and owner == last_owner
+            if len(batch) >= limit and not same_owner:
                 break
+            if not same_owner:
+                owner_starts, last_owner = len(batch), owner
             batch.append(op)
-        if len(batch) > limit:  # one owner ran past the size: end before it, if it is not first
-            owner = owner_of(batch[-1])
-            cut = next(i for i, op in enumerate(batch) if owner_of(op) == owner)
-            if cut > 0:
-                batch = batch[:cut]
+        if len(batch) > limit and owner_starts > 0:  # the last owner ran past the size
+            batch = batch[:owner_starts]
         return batch
 
     async def _create(self, batch: list[Operation], report: ApplyReport, failed: set[str]) -> None:
