@@ -557,6 +557,20 @@ class StateStore:
         """Store a JSON value."""
         self._cache.set(key, value)
 
+    def pairs(self) -> list[str]:
+        """The pairs (TestRail project ids, as text) a migration or sync has run for
+        (``meta:pairs``), sorted."""
+        return [str(k) for k in self._cache.get("meta:pairs") or []]
+
+    def note_pairs(self, pairs: Iterable[str]) -> None:
+        """Add ``pairs`` to :meth:`pairs`."""
+        with self._cache.transact():
+            self._cache.set("meta:pairs", sorted({*self.pairs(), *pairs}))
+
+    def delete(self, key: str) -> None:
+        """Remove a value stored by :meth:`set` (nothing happens when there is none)."""
+        self._cache.delete(key)
+
     # ------------------------------------------------------------------ monitor and control
 
     def publish(
