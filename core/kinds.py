@@ -38,7 +38,9 @@ class Kind:
     value naming the record whose records of this kind land in order and together (a
     result's ``test``: its results are its history, and the newest sets its status): the
     plan keeps one owner's records together and no batch or request splits them, so they
-    land or fail together.
+    land or fail together; ``backfill``: records a team can start without (a result's
+    history, files): a migration copies them after every other kind has landed, the usable
+    core of folders, cases, runs and latest statuses first (:data:`BACKFILL`).
     """
 
     name: str
@@ -51,6 +53,7 @@ class Kind:
     creatable: bool = True
     item_references: tuple[tuple[str, str, str], ...] = ()
     in_order_within: str | None = None
+    backfill: bool = False
 
     def reference_kind(self, value_name: str) -> str | None:
         """The kind a reference value points at, or None if ``value_name`` is not one."""
@@ -113,6 +116,7 @@ RESULT = Kind(
     references=(("test", "test"),),
     merge=APPEND_ONLY,
     in_order_within="test",
+    backfill=True,
 )
 
 #: A TestRail test plan / TestFiesta plan: ``name``, ``description``, ``milestone``,
@@ -145,6 +149,7 @@ ATTACHMENT = Kind(
     list_references=(("inline", "case"),),
     create_only=("inline", "test"),
     merge=APPEND_ONLY,
+    backfill=True,
 )
 
 
@@ -169,11 +174,15 @@ KINDS: dict[str, Kind] = {
         MILESTONE,
         RUN,
         TEST,
-        RESULT,
         PLAN,
+        RESULT,
         ATTACHMENT,
     )
 }
+
+#: The kinds a migration backfills after the usable core (:attr:`Kind.backfill`), in apply
+#: order.
+BACKFILL: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.backfill)
 
 
 def map_item_references(
