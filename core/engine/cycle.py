@@ -13,7 +13,8 @@ next cycle, so a failure never hides a change behind a cursor that moved on.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from core.engine.apply import (
     StepHook,
     _no_hook,
 )
-from core.engine.plan import Plan, plan
+from core.engine.plan import CREATE, Operation, Plan, plan
 from core.engine.reconcile import (
     TESTFIESTA,
     TESTRAIL,
@@ -39,6 +40,7 @@ from core.engine.reconcile import (
     side_of,
 )
 from core.engine.sides import Observation, Side
+from core.kinds import KINDS
 from core.store import StateStore
 
 #: The ``kind`` a progress hook gets once both sides are observed.
@@ -48,13 +50,16 @@ OBSERVED = "observed"
 @dataclass
 class CycleReport:
     """What one cycle did: the ``plan`` it made, what ``applied`` did (None for a dry run),
-    ``recovered`` journal entries settled first, and ``observed`` records per side."""
+    ``recovered`` journal entries settled first, ``observed`` records per side, and ``held``
+    the operations of the plan that :meth:`Engine.run` was asked to hold back (not applied;
+    see :meth:`Engine.backfill`)."""
 
     plan: Plan
     applied: ApplyReport | None = None
     recovered: int = 0
     observed: dict[str, int] = field(default_factory=dict)
     inputs: Inputs | None = None
+    held: list[Operation] = field(default_factory=list)
 
     @property
     def pending(self) -> int:
@@ -261,9 +266,15 @@ class Engine:
         *,
         full: bool = False,
         on_progress: ProgressHook | None = None,
+        hold: Collection[str] = (),
     ) -> CycleReport:
         """One whole cycle: settle the journal, observe, reconcile, plan, apply, then store
-        the conflicts, log the policy resolutions and commit the cursors."""
+        the conflicts, log the policy resolutions and commit the cursors.
+
+        The operations on records of the kinds in ``hold`` are not applied but handed back in
+        :attr:`CycleReport.held`, in plan order, for :meth:`backfill` (a migration's usable
+        core first). The cursors are committed all the same: whoever holds operations back
+        must apply them or leave :meth:`backfill_pending` set."""
         recovered = await self.applier.recover()
         inputs, observations = await self.observe(full=full)
         if on_progress is not None:
@@ -278,7 +289,12 @@ class Engine:
         )
         if on_progress is not None:
             self.applier.on_progress = on_progress
-        report.applied = applied = await self.applier.apply(the_plan)
+        to_apply = the_plan
+        if hold:
+            held = set(hold)
+            report.held = [op for op in the_plan.operations if op.kind in held]
+            to_apply = Plan([op for op in the_plan.operations if op.kind not in held])
+        report.applied = applied = await self.applier.apply(to_apply)
         self._store_conflicts(the_plan.conflicts)
         self._log_resolutions(report)
         retry = sorted(
@@ -291,7 +307,70 @@ class Engine:
             for name, observation in observations.items():
                 self.store.set(self._cursor_key(name), dict(observation.cursor))
             self.store.set(self._retry_key(), retry)
+            if full and not hold and not applied.failed and not applied.skipped:
+                self.store.delete(self._backfill_key())  # a whole read, all of it applied
         return report
+
+    def _backfill_key(self) -> str:
+        return f"{BACKFILLING}{self.pair}"
+
+    def backfill_pending(self) -> dict[str, int]:
+        """See :func:`backfill_pending` (this pair's)."""
+        return backfill_pending(self.store, self.pair)
+
+    async def backfill(
+        self, operations: Sequence[Operation], on_progress: ProgressHook | None = None
+    ) -> ApplyReport:
+        """Apply ``operations`` held back by earlier :meth:`run` s (several cycles' held
+        lists, concatenated), after their cycles' other operations: in apply order of their
+        kinds (stable, so one test's results stay in order), each record's first operation
+        only, and creates whose source got linked meanwhile left out. While they land
+        :meth:`backfill_pending` names what is left (updated after each batch, so a kill
+        leaves it right); the records of failed or skipped writes go to the retry list, as
+        a cycle's do."""
+        rank = {name: index for index, name in enumerate(KINDS)}
+        seen: set[tuple[str, str, str]] = set()
+        todo: list[Operation] = []
+        for op in sorted(operations, key=lambda o: rank.get(o.kind, len(rank))):
+            mark = (op.kind, op.action, op.source or op.pair or op.id)
+            if mark in seen or (op.action == CREATE and op.source and self.store.linked(op.source)):
+                continue
+            seen.add(mark)
+            todo.append(op)
+        left = Counter(op.kind for op in todo if op.writes)
+        if not left:
+            self.store.delete(self._backfill_key())
+            return ApplyReport()
+        self.store.set(self._backfill_key(), dict(left))
+        report_progress = on_progress or self.applier.on_progress
+        planned = dict(left)
+
+        def progress(kind: str, done: int, total: int) -> None:
+            if kind in planned:
+                left[kind] = planned[kind] - done
+                self.store.set(self._backfill_key(), {k: n for k, n in left.items() if n > 0})
+            report_progress(kind, done, total)
+
+        self.applier.on_progress = progress
+        try:
+            applied = await self.applier.apply(Plan(todo))
+        finally:
+            self.applier.on_progress = report_progress
+        retry = {k for op, _ in applied.failed for k in (op.pair, op.source, op.target) if k}
+        retry |= {k for op in applied.skipped for k in (op.pair, op.source, op.target) if k}
+        with self.store.transact():
+            if retry:
+                old = {str(k) for k in self.store.get(self._retry_key()) or []}
+                self.store.set(self._retry_key(), sorted(old | retry))
+            unfinished = Counter(op.kind for op, _ in applied.failed)
+            unfinished.update(op.kind for op in applied.skipped)
+            if applied.stopped:
+                unfinished.update({k: n for k, n in left.items() if n > 0})
+            if unfinished:
+                self.store.set(self._backfill_key(), dict(unfinished))
+            else:
+                self.store.delete(self._backfill_key())
+        return applied
 
     def request_stop(self) -> None:
         """Stop the cycle in flight after its current operation (Ctrl-C, SIGTERM)."""
@@ -304,6 +383,22 @@ class Engine:
     def unresolve(self, conflict_id: str) -> bool:
         """See :func:`unresolve_conflict`."""
         return unresolve_conflict(self.store, conflict_id)
+
+
+# ---------------------------------------------------------------------- backfill
+
+
+#: Store key prefix of a pair's unfinished backfill (``meta:backfill:<pair>``).
+BACKFILLING = "meta:backfill:"
+
+
+def backfill_pending(store: StateStore, pair: str) -> dict[str, int]:
+    """``{kind: operations}`` an :meth:`Engine.backfill` of ``pair`` started and did not
+    finish (a kill, a stop, failed writes), empty when none waits. Their records are read
+    again only by a full observation, so the next cycle of the pair must be full; a full
+    cycle that applies its whole plan ends the backfill."""
+    value = store.get(f"{BACKFILLING}{pair}")
+    return {str(k): int(n) for k, n in value.items()} if isinstance(value, dict) else {}
 
 
 # ---------------------------------------------------------------------- conflicts in the store
