@@ -35,7 +35,7 @@ from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
 from core.http import stage
-from core.kinds import ATTACHMENT_OWNERS, attachment_owner
+from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner
 from core.mapping import (
     ESTIMATE_FIELD,
     REFS_FIELD,
@@ -74,6 +74,14 @@ LINKED_KINDS = {
     "run": "runs",
     "plan": "plans",
     "result": "results",
+}
+#: The report's name of each kind it counts.
+KIND_LABELS = {
+    "folder": "folders",
+    "shared_step": "shared steps",
+    "case": "cases",
+    **LINKED_KINDS,
+    "attachment": "attachments",
 }
 #: Kinds in the parity report, in its order.
 PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
@@ -286,14 +294,19 @@ class MigrationReport:
     notes: list[str] = field(default_factory=list)
     #: per record kind, the read-back's parity (:mod:`core.engine.parity`); empty for a dry run
     parity: dict[str, KindParity] = field(default_factory=dict)
+    #: what is still backfilling (``{"results": operations left}``, :data:`core.kinds.BACKFILL`)
+    #: when the run stopped or failed part-way through it: a resume continues there
+    backfilling: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
         """Everything on TestRail is on TestFiesta, each copy equal to its original (never
         true for a dry run that would write)."""
-        return all(
-            k.testrail == k.testfiesta and not k.duplicates for k in self.kinds.values()
-        ) and all(p.exact for p in self.parity.values())
+        return (
+            not self.backfilling
+            and all(k.testrail == k.testfiesta and not k.duplicates for k in self.kinds.values())
+            and all(p.exact for p in self.parity.values())
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view for ``--json``."""
@@ -306,6 +319,7 @@ class MigrationReport:
             "requests": self.requests,
             "warnings": self.warnings,
             "parity": {kind: count.as_dict() for kind, count in self.parity.items()},
+            "backfilling": dict(self.backfilling),
             "attention": self.attention,
             "notes": self.notes,
             "not_migrated": list(self.not_migrated),
@@ -658,6 +672,8 @@ class ProjectMigration:
         anchor = testrail.ctx.anchor
         if self.root_uid and not self.dry_run:
             self.store.link(anchor, tf_key("folder", self.root_uid))
+        if not self.dry_run:
+            self.store.note_pairs([f"{project['id']}"])
         engine = Engine(
             self.store,
             testrail,
@@ -670,11 +686,16 @@ class ProjectMigration:
         if self.dry_run:
             cycle_plan = await engine.make_plan(settings, full=True)
         else:
-            cycle = await engine.run(settings, full=True, on_progress=self.apply_progress)
+            # the usable core first (folders, cases, runs, latest statuses): the backfill
+            # kinds (result history, files) wait until every pass has applied the rest
+            cycle = await engine.run(
+                settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
+            )
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
             done = Counter(cycle.applied.done if cycle.applied else {})
+            held = list(cycle.held)
             # a run copied to TestFiesta gets its executions there; the next pass pairs them
             # with TestRail's tests and copies the results onto them. A run linked to the copy
             # an interrupted migration left (a create whose answer was lost) needs that pass too
@@ -683,10 +704,27 @@ class ProjectMigration:
                     op.kind == "run" and op.action in (CREATE, LINK) for op in cycle.plan.operations
                 ):
                     break
-                cycle = await engine.run(settings, on_progress=self.apply_progress)
+                cycle = await engine.run(settings, on_progress=self.apply_progress, hold=BACKFILL)
                 done.update(cycle.applied.done if cycle.applied else {})
+                held.extend(cycle.held)
             cycle_plan = cycle.plan
-            for op, reason in cycle.applied.failed if cycle.applied else []:
+            if any(op.writes for op in held):
+                waiting = sorted({op.kind for op in held if op.writes}, key=BACKFILL.index)
+                self.emit(
+                    Activity(
+                        "info",
+                        f"{self.report.testrail_project}: folders, cases, runs and their "
+                        "latest statuses are on TestFiesta; backfilling "
+                        + ", ".join(KIND_LABELS.get(k, k) for k in waiting),
+                    )
+                )
+            backfilled = await engine.backfill(held, on_progress=self.apply_progress)
+            done.update(backfilled.done)
+            failed = [*(cycle.applied.failed if cycle.applied else []), *backfilled.failed]
+            self.report.backfilling = {
+                KIND_LABELS.get(k, k): n for k, n in engine.backfill_pending().items()
+            }
+            for op, reason in failed:
                 self._warn(f"{op.kind} {op.source}: {reason}")
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
@@ -694,13 +732,7 @@ class ProjectMigration:
         if self.dry_run:
             tr_records = testrail.last_observed
             creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
-        for kind, label in (
-            ("folder", "folders"),
-            ("shared_step", "shared steps"),
-            ("case", "cases"),
-            *LINKED_KINDS.items(),
-            ("attachment", "attachments"),
-        ):
+        for kind, label in KIND_LABELS.items():
             on_testrail = sum(1 for r in tr_records.values() if r.kind == kind)
             if kind not in ("folder", "case") and not on_testrail and not creates[kind]:
                 continue  # a project without runs: the report stays about what it has

@@ -37,6 +37,7 @@ from core.conflicts import (
 from core.details import RecordSides, compare_records
 from core.engine.cycle import (
     Engine,
+    backfill_pending,
     find_conflict,
     record_title,
     resolve_conflict,
@@ -642,7 +643,8 @@ class Service:
             pairs_seen.add(engine.pair)
             self._engine = engine
             now = time.time()
-            whole = full or self._full_due(engine.pair, now)
+            # a migration stopped while backfilling: only a full read finds what is left
+            whole = full or self._full_due(engine.pair, now) or bool(engine.backfill_pending())
             settings = self._settings(confirm_deletes=confirm_deletes)
             assert migration.report is not None
             report = SyncReport(
@@ -674,7 +676,7 @@ class Service:
             reports.append(report)
             self.emit(SyncFinished(report))
         if not plan_only:
-            store.set("meta:pairs", sorted({*self._pair_ids(), *pairs_seen}))
+            store.note_pairs(pairs_seen)
             store.set("meta:last_poll", time.time())
             store.set("meta:requests", requests)
         return reports
@@ -956,7 +958,8 @@ class Service:
         (open), ``resolved_waiting`` (chosen, not applied yet), ``pending`` (journal entries
         and held or failed items of the last cycle), ``last_poll`` (UNIX seconds or None),
         ``requests`` (``{"testrail": n, "testfiesta": n}`` spent by the last poll) and
-        ``holder`` (the process running ``sync --watch``, or None)."""
+        ``holder`` (the process running ``sync --watch``, or None) and ``backfilling``
+        (``{pair: {kind: operations left}}`` of migrations stopped while backfilling)."""
         store = self._state()
         conflicts = stored_conflicts(store)
         retry = sum(len(store.get(k) or []) for k in self._retry_keys())
@@ -971,6 +974,9 @@ class Service:
             "last_poll": store.get("meta:last_poll"),
             "requests": store.get("meta:requests") or {"testrail": 0, "testfiesta": 0},
             "holder": read_holder(self.state_dir),
+            "backfilling": {
+                pair: left for pair in self._pair_ids() if (left := backfill_pending(store, pair))
+            },
         }
 
     def _retry_keys(self) -> list[str]:
@@ -979,7 +985,7 @@ class Service:
 
     def _pair_ids(self) -> list[str]:
         assert self.store is not None
-        return [str(k) for k in self.store.get("meta:pairs") or []]
+        return self.store.pairs()
 
     # ------------------------------------------------------------------ preflight (read-only)
 

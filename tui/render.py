@@ -109,6 +109,12 @@ def print_migration_reports(
             _write_parity(report, out)
         for warning in report.warnings:
             out.write(f"warning: {warning}\n")
+        if report.backfilling:
+            out.write(
+                "still backfilling: "
+                + ", ".join(f"{kind} ({n} left)" for kind, n in report.backfilling.items())
+                + ": run the same command again to continue where it stopped\n"
+            )
         for line in report.attention:
             out.write(f"needs attention: {line}\n")
         for line in report.notes:
