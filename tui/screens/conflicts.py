@@ -24,6 +24,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -124,7 +125,7 @@ class EditValue(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """A label and a text area per part, the error line and the keys."""
         with VerticalScroll(id="edit-body") as body:
-            body.border_title = self.heading
+            body.border_title = escape(self.heading)  # a border title reads markup
             for index, part in enumerate(self.parts):
                 yield Label(part.label, classes="edit-label", markup=False)
                 yield TextArea(part.draft, id=f"edit-{index}", soft_wrap=True)
@@ -423,7 +424,7 @@ class ConflictsScreen(Screen[None]):
             text.append(f"{OPEN_MARK} open", self._style("open"))
             text.append(": > TestRail wins, < TestFiesta wins, e edit, / skip")
         record.update(text)
-        box.border_title = f"{view.label}  ·  conflict {view.id}"
+        box.border_title = f"{escape(view.label)}  ·  conflict {view.id}"
         self.diff.show(view.rows)
 
     # ------------------------------------------------------------------ moving

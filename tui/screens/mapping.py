@@ -117,7 +117,8 @@ class CounterpartPicker(ModalScreen[str | None]):
                 yield OptionList(
                     *[
                         Option(
-                            f"{item.name}  ({item.label})" if item.label else item.name, item.name
+                            Text(f"{item.name}  ({item.label})" if item.label else item.name),
+                            item.name,
                         )
                         for item in self.choices
                     ],
@@ -295,9 +296,9 @@ class MappingEditor(Screen[None]):
                     label += " required"
                 table.add_row(
                     Text(mark, style=styles[mark]),
-                    label,
-                    chosen or "—",
-                    sample_text(item.sample),
+                    Text(label),  # TestRail's words, shown literally (a str reads markup)
+                    Text(chosen or "—"),
+                    Text(sample_text(item.sample)),
                     key=item.name,
                 )
             if vocabulary.testrail:
@@ -386,6 +387,15 @@ class MappingEditor(Screen[None]):
             return
         if not self.changes:
             self.notify("Nothing to save: the config already says this.")
+            return
+        blocking = next((p for p in self.problems if p.blocks_save), None)
+        if blocking is not None:
+            self.notify(
+                f"{blocking.message}: fix it first (the config cannot hold it)",
+                title="Not saved",
+                severity="error",
+                markup=False,
+            )
             return
         errors = sum(1 for p in self.problems if p.severity == ERROR)
         if errors:

@@ -20,12 +20,13 @@ import time
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.widgets import Static
 from textual.widgets.tree import TreeNode as UiNode
 from textual.widgets.tree import UnknownNodeID
 from textual.worker import Worker, WorkerState
 
-from core.errors import RailfiestaError
+from core.errors import ConfigError, RailfiestaError
 from core.service import PaneRead, Service, TreeNode
 from core.sync_state import STATES
 from tui.messages import BackgroundFailed, CasesLoaded, ConnectionChanged, PaneLoaded
@@ -165,7 +166,12 @@ class ProjectPane(Vertical):
             detail = str(error)
         else:
             detail = f"unexpected error: {type(error).__name__}: {error}"
-        self.post_message(ConnectionChanged(self.side, "error", detail))
+        if isinstance(error, ConfigError):
+            # The server answered; the [[pair]] names what is wrong. The pane says it, the
+            # header keeps the server up (S and M then say the pane's problem themselves).
+            self.post_message(ConnectionChanged(self.side, "connected"))
+        else:
+            self.post_message(ConnectionChanged(self.side, "error", detail))
         if self.cached_at is not None:
             self.offline = True
             self.loaded, self.failed = True, False
@@ -180,7 +186,7 @@ class ProjectPane(Vertical):
 
     def _titled(self, name: str, read: PaneRead) -> None:
         """The border title: side, project, and the cached copy's time while it shows."""
-        self._title_base = f"{self.title} · {name}"
+        self._title_base = f"{self.title} · {escape(name)}"  # a border title reads markup
         self.cached_at = read.at if read.cached else None
         self.offline = False
         suffix = f" · cached {clock(read.at)}, reading…" if read.cached else ""
@@ -314,7 +320,7 @@ class TestFiestaPane(ProjectPane):
     #: ... and this follows while TestRail can be read (see :meth:`offer_migration`).
     MIGRATE_HINT = ": press M to migrate"
     #: Shown instead while a migration runs (see :meth:`migrating`).
-    MIGRATING = "Migrating… (the project shows here when the migration ends)"
+    MIGRATING = "Migrating… (records show here as they arrive)"
 
     def __init__(self, service: Service, pair_index: int = 0, *, id: str | None = None) -> None:
         super().__init__(service, pair_index, id=id)
