@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from core.config import Pair
 from core.errors import RailfiestaError
 from core.migrate import MigrationReport
+from core.report import CLEAN, FATAL
 from core.service import Service
 from tui.bridge import EventBridge
 from tui.messages import (
@@ -163,7 +164,7 @@ class RailfiestaApp(App[None]):
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("m", "mapping", "Mapping", id="mapping"),
         Binding("p", "next_pair", "Next pair", id="next_pair"),
-        Binding("t", "next_theme", "Theme", id="next_theme"),
+        Binding("t", "next_theme", "Theme", id="next_theme", show=False),
         Binding("y", "copy_id", "Copy id", id="copy_id", show=False),
         Binding("Y", "copy_url", "Copy URL", id="copy_url", show=False, key_display="Y"),
         Binding("question_mark", "help", "Keys", id="help", key_display="?"),
@@ -190,6 +191,8 @@ class RailfiestaApp(App[None]):
         self.mouse_enabled = service.config.ui.mouse if mouse is None else mouse
         self.bridge = EventBridge(self.post_message)
         self.service_open = False
+        #: the service could not open (config, secret, state): the console exits 3 (FATAL)
+        self.startup_failed = False
         self._migration: Worker[None] | None = None
         self._main: MainScreen | None = None
         self._startup_warnings: list[str] = []
@@ -286,6 +289,7 @@ class RailfiestaApp(App[None]):
             # Nothing was sent yet (secrets, state directory): the note above the panes says
             # why, once; the toast only points there.
             detail = str(error)
+            self.startup_failed = True  # q then exits 3, as the headless verbs do
             self.bridge.log("error", f"cannot start: {detail}")
             self.notify(STARTUP_FAILED, title="Cannot start", severity="error")
             self.main_screen.post_message(ServiceFailed(detail))
@@ -307,7 +311,7 @@ class RailfiestaApp(App[None]):
     def action_migrate(self) -> None:
         """Migrate every pair into TestFiesta (once at a time)."""
         if self.unavailable("migrate"):
-            self.notify(self.unavailable("migrate"), severity="warning")
+            self.notify(self.unavailable("migrate"), severity="warning", markup=False)
             return
         if self.migrating:
             self.bridge.log("info", "a migration is already running")
@@ -391,8 +395,12 @@ class RailfiestaApp(App[None]):
                 return f"S needs both servers ({down})"
             if self.migrating:
                 return "S waits for the migration"
-        if action == "migrate" and (self.sync.running or self.sync.mode == ATTACHED):
-            return "M waits while a sync runs"
+        if action == "migrate":
+            if self.sync.running or self.sync.mode == ATTACHED:
+                return "M waits while a sync runs"
+            down = self.servers_down()
+            if down:
+                return f"M needs both servers ({down})"
         return ""
 
     def _sync_changed(self) -> None:
@@ -462,7 +470,7 @@ class RailfiestaApp(App[None]):
     async def action_quit(self) -> None:
         """Quit; during a migration, only after the user confirms (y/n)."""
         if not self.migrating:
-            self.exit()
+            self.exit(return_code=FATAL if self.startup_failed else CLEAN)
             return
         if isinstance(self.screen, Confirm):
             return

@@ -163,8 +163,8 @@ async def test_a_side_that_is_down_makes_S_unavailable_and_says_why(
         # TestRail's row carries no error of the other side
         assert bar.row("testrail").target_text == "http://testrail.test as qa@example.com"
         assert app.check_action("sync_now", ()) is None  # dimmed in the footer
-        await wait_for(pilot, lambda: "S needs both servers" in bar.sync_text)
-        assert bar.sync_text.endswith("S needs both servers (TestFiesta down)")
+        await wait_for(pilot, lambda: "need both servers" in bar.sync_text)
+        assert bar.sync_text.endswith("S and M need both servers (TestFiesta down)")
         await pilot.press("S")  # nothing happens: no cycle, no lock
         await pilot.pause(0.3)
         assert app.sync.mode == "none"

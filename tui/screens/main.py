@@ -163,6 +163,7 @@ class MainScreen(Screen[None]):
         self.query_one("#testrail-tree").focus()
         self.progress.idle("Connecting…")
         self._show_pair_line()
+        self.call_after_refresh(self.refresh_sync)  # the sync line at once, not on the tick
 
     # ------------------------------------------------------------------ parts
 
@@ -249,7 +250,11 @@ class MainScreen(Screen[None]):
         if control is None:
             return
         text = control.header_text()
-        reasons = [self.app.unavailable(a) for a in ("sync_now", "migrate")]  # type: ignore[attr-defined]
+        down = self.app.servers_down()  # type: ignore[attr-defined]
+        if down:  # one reason for both keys
+            reasons = [f"S and M need both servers ({down})"]
+        else:
+            reasons = [self.app.unavailable(a) for a in ("sync_now", "migrate")]  # type: ignore[attr-defined]
         text = " · ".join([text, *[r for r in reasons if r]])
         self.header.show_sync(text, on=control.enabled)
         if control.mode == "attached":
@@ -399,6 +404,8 @@ class MainScreen(Screen[None]):
     @on(ConnectionChanged)
     def _connection(self, message: ConnectionChanged) -> None:
         self.header.row(message.side).set_state(message.state, message.detail)
+        self.app.refresh_bindings()  # M and S need both servers: dim or undim them now
+        self.refresh_sync()  # and the sync line says why
 
     @on(PaneLoaded)
     @on(CasesLoaded)
@@ -574,4 +581,4 @@ class MainScreen(Screen[None]):
             path.insert(0, parent.data.record.name)
             parent = parent.parent
         counterpart = other.project_tree.record(record.linked) if record.linked else None
-        return RecordInfo(pane.side, record, path, counterpart)
+        return RecordInfo(pane.side, record, path, counterpart, tree.state_of(record.key))
