@@ -22,9 +22,10 @@ from textual.widgets import Static
 from core.details import RecordSides
 from core.errors import RailfiestaError
 from core.service import Service, TreeNode
+from core.sync_state import ONLY_HERE, SYNCED
 from tui.bridge import SIDE_NAMES
 from tui.widgets.footer import KeyFooter
-from tui.widgets.project_tree import ONLY_HERE_BADGE, SYNCED_BADGE
+from tui.widgets.project_tree import BADGES
 
 _KIND_NAMES = {"suite": "Suite", "section": "Section", "folder": "Folder", "case": "Case"}
 
@@ -40,13 +41,15 @@ class RecordInfo:
     """What the details show about one record before anything is read.
 
     ``side`` is where it lives; ``path`` the names of the containers above it (top first);
-    ``counterpart`` the linked record on the other side when that pane holds it.
+    ``counterpart`` the linked record on the other side when that pane holds it; ``state``
+    its badge as the pane shows it (``core.sync_state`` names; None: from the link alone).
     """
 
     side: str
     record: TreeNode
     path: list[str]
     counterpart: TreeNode | None = None
+    state: str | None = None
 
 
 def detail_lines(info: RecordInfo) -> list[tuple[str, str]]:
@@ -59,12 +62,14 @@ def detail_lines(info: RecordInfo) -> list[tuple[str, str]]:
         ("Title" if record.kind == "case" else "Name", record.name),
         ("In", " › ".join(info.path) if info.path else f"the {here} project"),
     ]
+    state = info.state or (SYNCED if record.linked else ONLY_HERE)
+    glyph, words = BADGES[state]
     if record.linked:
-        rows.append(("Badge", f"{SYNCED_BADGE} synced: linked to {other} {record.linked}"))
+        rows.append(("Badge", f"{glyph} {words}: linked to {other} {record.linked}"))
         if info.counterpart is not None:
             rows.append(("There", info.counterpart.name))
     else:
-        rows.append(("Badge", f"{ONLY_HERE_BADGE} only here: not in {other} yet"))
+        rows.append(("Badge", f"{glyph} {words}: not in {other} yet"))
     return rows
 
 
