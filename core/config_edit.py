@@ -26,6 +26,7 @@ import re
 import stat
 import tempfile
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,33 @@ def remove_value(path: Path, table: str, key: str) -> bool:
     _check_result(target, rendered, parts, key, _ABSENT)
     _commit(target, original, _encode(rendered, bom, crlf))
     return True
+
+
+def apply_edits(path: Path, edits: Sequence[tuple[str, str, Value | None]]) -> None:
+    """Make every edit ``(table, key, value)`` to the TOML file at ``path``, all or none:
+    a ``value`` of None removes the key (:func:`remove_value`), any other sets it
+    (:func:`set_value`), each a byte-exact tomlkit edit.
+
+    Raises :class:`~core.errors.ConfigError` as those do; the file then holds its original
+    bytes again (the message says nothing was saved), however many edits had been made.
+    """
+    if not edits:
+        return
+    target = _real(path)
+    original = _read(target)
+    try:
+        for table, key, value in edits:
+            if value is None:
+                remove_value(target, table, key)
+            else:
+                set_value(target, table, key, value)
+    except ConfigError as refused:
+        _write_atomic(target, original)
+        raise ConfigError(
+            f"nothing was saved: [{table}] {key}: {refused.message}",
+            path=str(target),
+            hint=refused.hint,
+        ) from refused
 
 
 def set_sync_enabled(path: Path, enabled: bool) -> None:

@@ -271,12 +271,15 @@ class Vocabulary:
 @dataclass(frozen=True)
 class MappingProblem:
     """Something wrong with a mapping: ``severity`` :data:`ERROR` (it cannot be carried as
-    configured) or :data:`WARNING`; ``testrail`` the TestRail items it is about."""
+    configured) or :data:`WARNING`; ``testrail`` the TestRail items it is about;
+    ``blocks_save``: the config file cannot hold it at all (:func:`core.config.load_config`
+    refuses it), so it must be fixed before anything is saved."""
 
     vocabulary: str
     testrail: tuple[str, ...]
     severity: str
     message: str
+    blocks_save: bool = False
 
 
 def configured_table(rules: MappingRules, vocabulary: str) -> Mapping[str, str]:
@@ -363,6 +366,7 @@ def validate_mapping(
                         ERROR,
                         f"TestRail user {item.name!r} maps to {target!r}, which is not a "
                         "TestFiesta user id (a UUID)",
+                        blocks_save=True,
                     )
                 )
         for sources in by_target.values():

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import httpx
 
 from core.config import Config, connection_warnings, load_config, resolve_secret
-from core.config_edit import remove_value, set_sync_enabled, set_value
+from core.config_edit import apply_edits, set_sync_enabled
 from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
 from core.conflicts import EditPart as EditPart
 from core.conflicts import ResolutionHistory as ResolutionHistory
@@ -688,7 +688,8 @@ class Service:
             Activity(
                 "info" if report.exit_code == 0 else "warning",
                 f"{report.testrail_project}: synced ({done or 'nothing to do'}); "
-                f"{len(report.plan.conflicts)} conflicts open",
+                f"{len(report.plan.conflicts)} conflict{'s' * (len(report.plan.conflicts) != 1)} "
+                "open",
             )
         )
         for op, reason in applied.failed if applied else []:
@@ -1446,15 +1447,11 @@ class Service:
         stay as they were. Then the config is read again and engines prepared under the old
         mapping are dropped. Returns the edits made ``(table, key, value or None)``.
 
-        Raises :class:`core.errors.ConfigError` when the file cannot be written or would
-        become invalid (the edits before that one stay written: each is a valid file).
+        Raises :class:`core.errors.ConfigError` when the file cannot be written or one edit
+        would make it invalid: then no edit is saved (:func:`core.config_edit.apply_edits`).
         """
         edits = mapping_edits(self.config.mapping, vocabularies, chosen)
-        for table, key, value in edits:
-            if value is None:
-                remove_value(self.config.path, table, key)
-            else:
-                set_value(self.config.path, table, key, value)
+        apply_edits(self.config.path, edits)
         if edits:
             self.config = load_config(self.config.path)
             self._prepared.clear()

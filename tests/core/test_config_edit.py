@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.config import load_config
-from core.config_edit import remove_value, set_sync_enabled, set_value
+from core.config_edit import apply_edits, remove_value, set_sync_enabled, set_value
 from core.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -529,3 +529,25 @@ def test_a_failed_restore_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "device"
     )
     assert isinstance(caught.value.__cause__, ConfigError)
+
+
+def test_apply_edits_saves_all_of_them_or_none(tmp_path: Path) -> None:
+    path = _write(tmp_path, SAMPLE)
+    before = path.read_bytes()
+    edits: list[tuple[str, str, str | None]] = [
+        ("mapping.types", "Smoke & Sanity", "smoke"),
+        ("users", "admin@example.com", "not-a-uuid"),  # load_config refuses it
+    ]
+    with pytest.raises(ConfigError) as raised:
+        apply_edits(path, edits)
+    assert "nothing was saved: [users] admin@example.com: " in str(raised.value)
+    assert "'not-a-uuid' is not a TestFiesta user id" in str(raised.value)
+    assert path.read_bytes() == before  # the first edit, made and valid, is undone too
+
+    apply_edits(path, [("mapping.types", "Smoke & Sanity", "smoke")])
+    changed = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line not in before.decode("utf-8").splitlines()
+    ]
+    assert len(changed) == 1 and changed[0].startswith('"Smoke & Sanity" = "smoke"')
