@@ -606,9 +606,12 @@ def test_a_change_shows_what_was_removed_and_what_was_added() -> None:
 
     added, removed = Style(bold=True), Style(strike=True)
     text = change_text("Pay with a saved card", "Pay with a stored card", added, removed)
-    assert text.plain == "Pay with a savedstored card"
+    assert text.plain == "Pay with a [-saved-]{+stored+} card"
     spans = [(text.plain[s.start : s.end], s.style) for s in text.spans]
-    assert spans == [("saved", removed), ("stored", added)]
+    assert spans == [
+        ("[-", removed), ("saved", removed), ("-]", removed),
+        ("{+", added), ("stored", added), ("+}", added),
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- snapshots

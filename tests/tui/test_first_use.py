@@ -284,7 +284,7 @@ async def test_testfiesta_pane_says_migrating_while_the_migration_runs(
         assert pane.note == "Not migrated yet: press M to migrate"
         await pilot.press("M")
         await wait_for(pilot, lambda: screen.progress.running)
-        migrating = "Migrating… (the project shows here when the migration ends)"
+        migrating = "Migrating… (records show here as they arrive)"
         await wait_for(pilot, lambda: pane.note == migrating)
         assert migrating in screen_text(app)
         assert "press M to migrate" not in screen_text(app)

@@ -96,18 +96,27 @@ def base_text(base: str, sides: Sequence[str], removed: Style) -> Text:
     return text
 
 
+#: Around removed and added text in a change (git's ``--word-diff=plain`` marks), so it
+#: reads where strike-through and bold do not show: copied text, a plain terminal.
+REMOVED_MARKS, ADDED_MARKS = ("[-", "-]"), ("{+", "+}")
+
+
 def change_text(base: str, side: str, added: Style, removed: Style) -> Text:
-    """``side`` as its change against ``base``: removed text in ``removed`` (struck), added
-    text in ``added``, kept text plain."""
+    """``side`` as its change against ``base``: removed text ``[-like this-]`` in
+    ``removed`` (struck), added text ``{+like this+}`` in ``added``, kept text plain."""
     text = Text()
     for tag, old, new in word_pieces(base, side):
         if tag == "equal":
             text.append(new)
             continue
-        if old:
-            text.append(old, removed)
-        if new:
-            text.append(new, added)
+        for part, style, (opening, closing) in (
+            (old, removed, REMOVED_MARKS),
+            (new, added, ADDED_MARKS),
+        ):
+            if part:
+                text.append(opening, style)
+                text.append(part, style)
+                text.append(closing, style)
     return text
 
 

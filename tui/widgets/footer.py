@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.binding import Binding
 from textual.widgets import Footer
 
@@ -29,8 +30,21 @@ def shown(
     return (binding.key, display, binding.description, binding.action, enabled, tooltip, group)
 
 
+#: Below this many columns the footer drops the padding around keys (``Footer.compact``) and
+#: the palette's key, so the main screen's keys fit in 80 columns.
+COMPACT_BELOW = 100
+
+
 class KeyFooter(Footer):
-    """A ``Footer`` that skips the recompose when the shown keys are unchanged."""
+    """A ``Footer`` that skips the recompose when the shown keys are unchanged, compact
+    below :data:`COMPACT_BELOW` columns."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Compact on a narrow terminal, and without the palette's key there (``?`` lists
+        it); roomy on a wide one."""
+        narrow = event.size.width < COMPACT_BELOW
+        self.compact = narrow
+        self.show_command_palette = not narrow
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
