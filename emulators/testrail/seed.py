@@ -961,19 +961,21 @@ def add_baseline(
 
 def _generated_history(state: TestRailState, case: Row, n: int, user_id: int, when: int) -> None:
     """The history entry of generated case number ``n``, updated at ``when`` by ``user_id``
-    (no randomness, so the generated project stays the same): by turns its title was reworded
-    (``"Draft: "`` dropped), its priority changed from another one, or its references added;
-    the case's values are its current ones."""
+    (no randomness, so the generated project stays the same): by turns its priority changed
+    from another one, its references were added, or its estimate changed (a case without
+    references or an estimate gets the priority change); the case's values are its current
+    ones. Titles are left alone: their history is the sync's own to show."""
     turn = n % 3
     changes: dict[str, tuple[Any, Any]]
-    if turn == 0 or (turn == 2 and not case.get("refs")):
-        changes = {"title": (f"Draft: {case['title']}", case["title"])}
-    elif turn == 1:
+    if turn == 1 and case.get("refs"):
+        changes = {"refs": (None, case["refs"])}
+    elif turn == 2 and case.get("estimate"):
+        before = "30m" if case["estimate"] != "30m" else "15m"
+        changes = {"estimate": (before, case["estimate"])}
+    else:
         current = case.get("priority_id")
         other = next((i for i in sorted(state.priorities) if i != current), None)
         changes = {"priority_id": (other, current)}
-    else:
-        changes = {"refs": (None, case["refs"])}
     ops.record_history(state, int(case["id"]), user_id, when, changes)
 
 
