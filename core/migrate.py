@@ -8,7 +8,10 @@ Order (parents before children, metadata before records):
 3. Folders: in suite mode 3 one top-level folder per suite, else the suite is the root folder;
    then the section tree, parents first.
 4. Cases, created in batches through ``POST /cases``.
-5. A read-back of both sides' counts for the report.
+5. The backfill: results, attachments and the cases' TestRail history (read by the first pass
+   only, for the cases updated after they were created; written read-only to the case field
+   :data:`core.history.HISTORY_FIELD` and archived in the state store, :data:`HISTORY_ARCHIVE`).
+6. A read-back of both sides' counts for the report.
 
 Every record created carries ``source="testrail"`` and ``externalId="<host>/<kind>/<id>"``.
 Before creating anything the migration lists what TestFiesta already holds and links what it
