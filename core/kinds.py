@@ -19,6 +19,10 @@ from typing import Any
 THREE_WAY = "three-way"
 #: Records are added on either side and copied to the other, never edited or merged.
 APPEND_ONLY = "append-only"
+#: Records read from TestRail and kept on TestFiesta as a read-only copy: TestRail always wins
+#: (a difference is written to TestFiesta, never a conflict), nothing is created on or written
+#: back to TestRail, and neither side's deletions are propagated.
+READ_ONLY = "read-only"
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,10 @@ class Kind:
     ``parents``: kinds this one refers to; ``references``: value names holding a key of
     another record (``{"folder": "folder"}``: a case's ``folder`` is a folder key);
     ``lists``: value names holding lists merged item by item (a case's ``steps``);
-    ``merge``: :data:`THREE_WAY` or :data:`APPEND_ONLY`; ``list_references``: value names
-    holding lists of keys (a run's ``cases``); ``create_only``: values sent when the record
-    is created on the other side but never compared afterwards (the API cannot change them);
+    ``merge``: :data:`THREE_WAY`, :data:`APPEND_ONLY` or :data:`READ_ONLY`;
+    ``list_references``: value names holding lists of keys (a run's ``cases``);
+    ``create_only``: values sent when the record is created on the other side but never
+    compared afterwards (the API cannot change them);
     ``creatable``: False for records that come into being with their parent (a run's tests),
     which are matched by their :attr:`core.model.Record.natural` key instead;
     ``item_references``: ``(list name, item value name, kind)`` for references held inside
@@ -39,8 +44,9 @@ class Kind:
     result's ``test``: its results are its history, and the newest sets its status): the
     plan keeps one owner's records together and no batch or request splits them, so they
     land or fail together; ``backfill``: records a team can start without (a result's
-    history, files): a migration copies them after every other kind has landed, the usable
-    core of folders, cases, runs and latest statuses first (:data:`BACKFILL`).
+    history, files, a case's TestRail history): a migration copies them after every other
+    kind has landed, the usable core of folders, cases, runs and latest statuses first
+    (:data:`BACKFILL`).
     """
 
     name: str
@@ -153,6 +159,21 @@ ATTACHMENT = Kind(
 )
 
 
+#: A TestRail case's history (``get_history_for_case``, testrail-api.md §5.5), kept read-only
+#: on TestFiesta: ``case`` (the case it belongs to) and ``text`` (one line per change,
+#: :func:`core.history.history_text`). Read only during a migration and only for cases
+#: updated after they were created; written to the TestFiesta case's text custom field
+#: "TestRail history" (:data:`core.history.HISTORY_FIELD`), one write per case; never created
+#: on TestRail, never a conflict (TestRail always wins), never synced back (:data:`READ_ONLY`).
+CASE_HISTORY = Kind(
+    "case_history",
+    parents=("case",),
+    references=(("case", "case"),),
+    merge=READ_ONLY,
+    backfill=True,
+)
+
+
 def attachment_owner(values: Mapping[str, Any]) -> str | None:
     """The key of the record an attachment's ``values`` hang on (see :data:`ATTACHMENT`), or
     None when none is set."""
@@ -177,6 +198,7 @@ KINDS: dict[str, Kind] = {
         PLAN,
         RESULT,
         ATTACHMENT,
+        CASE_HISTORY,
     )
 }
 

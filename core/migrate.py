@@ -8,7 +8,10 @@ Order (parents before children, metadata before records):
 3. Folders: in suite mode 3 one top-level folder per suite, else the suite is the root folder;
    then the section tree, parents first.
 4. Cases, created in batches through ``POST /cases``.
-5. A read-back of both sides' counts for the report.
+5. The backfill: results, attachments and the cases' TestRail history (read by the first pass
+   only, for the cases updated after they were created; written read-only to the case field
+   :data:`core.history.HISTORY_FIELD` and archived in the state store, :data:`HISTORY_ARCHIVE`).
+6. A read-back of both sides' counts for the report.
 
 Every record created carries ``source="testrail"`` and ``externalId="<host>/<kind>/<id>"``.
 Before creating anything the migration lists what TestFiesta already holds and links what it
@@ -28,12 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import KindParity, parity
 from core.engine.plan import CREATE, LINK
 from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, EventSink, Progress, ignore
+from core.history import HISTORY_FIELD
 from core.http import stage
 from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner
 from core.mapping import (
@@ -82,10 +87,11 @@ KIND_LABELS = {
     "case": "cases",
     **LINKED_KINDS,
     "attachment": "attachments",
+    "case_history": "case history",
 }
 #: Kinds in the parity report, in its order.
 PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
-                "plan", "test", "result", "attachment")  # fmt: skip
+                "plan", "test", "result", "attachment", "case_history")  # fmt: skip
 #: What the parity of a kind does not show (testfiesta-api.md §7.6, §7.7), said under it.
 PARITY_NOTES = {
     "milestone": "a sub-milestone's parent is kept in railfiesta's links only: TestFiesta v1 "
@@ -95,6 +101,9 @@ PARITY_NOTES = {
     "other (or started_on/completed_on), see core.testrail.side.milestone_dates",
     "plan": "TestFiesta plans have no entries: each TestRail entry run is a TestFiesta run of "
     "the plan with its configuration; include_all entries arrive as their resolved cases",
+    "case_history": "counted per case: TestRail's cases with history, TestFiesta's cases whose "
+    f"{HISTORY_FIELD!r} field holds it; read-only (TestFiesta has no history import): kept in "
+    "that field and in the state store (history:<project id>), never synced back",
 }
 
 
@@ -138,6 +147,11 @@ def external_id(identity: str, kind: str, record_id: int | str) -> str:
 
 #: State-store key of the identity the last migration used (a hint, checked against TestFiesta).
 IDENTITY_KEY = "identity:testrail"
+
+#: State-store family of a project's archived case history (``history:<project id>``): item
+#: ``<case id>`` -> the raw ``get_history_for_case`` entries (testrail-api.md §5.5), kept
+#: read-only; ``railfiesta state export`` includes it.
+HISTORY_ARCHIVE = "history:"
 
 
 #: Largest attachment a dry run passes without a note, in bytes. TestFiesta documents no
@@ -654,6 +668,7 @@ class ProjectMigration:
             copy_urls=StoredFamily(self.store, f"{ATTACHMENT_URLS}{project['id']}"),
         )
         testfiesta = TestFiestaSide(self.tf, context, warn=self._warn)
+        testrail.warn = self._warn
         # attachments: TestRail's bytes go straight to TestFiesta; a file already copied
         # keeps the sha256 its base holds (not downloaded again); a dry run downloads none
         testfiesta.blobs = testrail.attachment_bytes
@@ -683,14 +698,20 @@ class ProjectMigration:
         )
         settings = Settings(mode=MIGRATE)
         self._progress("reading", 0, None)
+        # the history is read by the first (full) pass of a migration only: an audit trail,
+        # kept read-only on TestFiesta, so sync cycles never ask for it
+        testrail.read_history = True
         if self.dry_run:
             cycle_plan = await engine.make_plan(settings, full=True)
+            testrail.read_history = False
         else:
             # the usable core first (folders, cases, runs, latest statuses): the backfill
             # kinds (result history, files) wait until every pass has applied the rest
             cycle = await engine.run(
                 settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
             )
+            testrail.read_history = False
+            self._archive_history(project, testrail.history_entries)
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
@@ -812,6 +833,20 @@ class ProjectMigration:
                     + (" ..." if len(check.differing) > 5 else "")
                 )
 
+    def _archive_history(
+        self, project: Mapping[str, Any], entries: Mapping[int, list[dict[str, Any]]]
+    ) -> None:
+        """Keep the raw case history a migration read in the state store's local archive
+        (:data:`HISTORY_ARCHIVE` ``<project id>``, item ``<case id>``), in one transaction;
+        entries already archived unchanged are not written again."""
+        family = f"{HISTORY_ARCHIVE}{project['id']}"
+        changed = [
+            (str(case_id), rows)
+            for case_id, rows in entries.items()
+            if self.store.get_in(family, str(case_id)) != rows
+        ]
+        self.store.put_many_in(family, changed)
+
     async def _attention(
         self, tr_records: Mapping[str, Record], testfiesta: TestFiestaSide
     ) -> None:
@@ -878,7 +913,7 @@ class ProjectMigration:
         """The engine's progress hook (:data:`core.engine.apply.ProgressHook`): emits
         :class:`Progress` for stage ``reading`` (both sides observed) or ``<kind>s``
         (``cases``: written so far of those planned), coalesced."""
-        self._progress("reading" if kind == OBSERVED else f"{kind}s", done, total)
+        self._progress("reading" if kind == OBSERVED else stage_of(kind), done, total)
 
     # ------------------------------------------------------------------ verification
 

@@ -128,6 +128,11 @@ def print_migration_reports(
 PARITY_KEYS_SHOWN = 10
 
 
+def _kind_rows(kind: str) -> str:
+    """A kind's name in the parity table: ``case`` -> ``cases``; ``case_history`` stays."""
+    return kind if kind.endswith("history") else f"{kind}s"
+
+
 def _write_parity(report: MigrationReport, out: TextIO) -> None:
     """The read-back: per kind, copies found and content hashes equal, with the keys of what
     is missing, extra or different."""
@@ -139,7 +144,7 @@ def _write_parity(report: MigrationReport, out: TextIO) -> None:
     for kind, count in report.parity.items():
         equal = str(count.equal) if count.compared else "-"
         out.write(
-            f"{kind + 's':<14}{count.testrail:>10}{count.testfiesta:>12}{equal:>8}"
+            f"{_kind_rows(kind):<14}{count.testrail:>10}{count.testfiesta:>12}{equal:>8}"
             f"{len(count.differing):>8}{len(count.missing):>9}{len(count.extra):>7}\n"
         )
     for kind, count in report.parity.items():
@@ -155,10 +160,10 @@ def _write_parity(report: MigrationReport, out: TextIO) -> None:
                     if len(keys) > PARITY_KEYS_SHOWN
                     else ""
                 )
-                out.write(f"{kind}s {what}: {shown}{more}\n")
+                out.write(f"{_kind_rows(kind)} {what}: {shown}{more}\n")
     for kind, count in report.parity.items():
         for note in count.notes:
-            out.write(f"{kind}s: {note}\n")
+            out.write(f"{_kind_rows(kind)}: {note}\n")
     if any(not count.compared for count in report.parity.values()):
         out.write("- : counted by link (TestFiesta's API lists no such records to compare)\n")
 

@@ -144,9 +144,14 @@ def _no_progress(_kind: str, _done: int, _total: int) -> None:
     return None
 
 
+#: Stages whose name is not the kind's plural.
+_STAGES = {"case_history": "case history"}
+
+
 def stage_of(kind: str) -> str:
-    """The request-counting stage of a kind: ``"case"`` -> ``"cases"``."""
-    return f"{kind}s"
+    """The request-counting stage of a kind: ``"case"`` -> ``"cases"``, ``"case_history"``
+    -> ``"case history"``."""
+    return _STAGES.get(kind, f"{kind}s")
 
 
 class Applier:

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.kinds import APPEND_ONLY, KINDS, Kind, map_item_references
+from core.kinds import APPEND_ONLY, KINDS, READ_ONLY, Kind, map_item_references
 from core.model import Record, canonical_values
 
 TESTRAIL = "testrail"
@@ -445,6 +445,9 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
         tf_rec = tf_records.get(base.testfiesta)
         tr_gone = tr_rec is None and base.kind in inputs.testrail.complete
         tf_gone = tf_rec is None and base.kind in inputs.testfiesta.complete
+        if kind.merge == READ_ONLY:
+            _read_only(out, base, kind, tr_rec, tf_rec, space, tf_seen_all=tf_gone)
+            continue
         if base.gone is not None:
             if (base.gone == TESTRAIL and tf_gone) or (base.gone == TESTFIESTA and tr_gone):
                 out.decisions.append(Forget(base.kind, base.testrail))
@@ -519,8 +522,10 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
         if key in by_tf or key in adopted_tf or record.kind not in KINDS:
             continue
         kind = KINDS[record.kind]
-        if not kind.creatable:
-            continue  # comes with its parent; paired by its natural key once both exist
+        if not kind.creatable or kind.merge == READ_ONLY:
+            # comes with its parent (paired by its natural key once both exist), or a
+            # read-only copy of TestRail's: never created on, or reported to, TestRail
+            continue
         if record.origin is not None:
             out.notices.append(
                 Notice(
@@ -593,11 +598,55 @@ def _adopt(
     out.decisions.append(Link(kind.name, tr_rec.key, tf_rec.key, agreed, unknown))
     if kind.merge == APPEND_ONLY:
         return
+    if kind.merge == READ_ONLY:
+        # TestRail wins: what the copy found lacks of it is written to TestFiesta
+        changes = {n: v for n, v in tr_vals.items() if tf_vals.get(n) != v}
+        if changes:
+            expected = {n: tf_vals.get(n) for n in changes}
+            out.decisions.append(
+                Update(kind.name, TESTFIESTA, tr_rec.key, tf_rec.key, changes, expected, changes)
+            )
+        return
     if (unknown or tr_vals != agreed or tf_vals != agreed) and (
         settings.mode == SYNC or tr_rec.copy != tf_rec.copy
     ):
         base = Base(kind.name, tr_rec.key, tf_rec.key, agreed, unknown)
         _merge_pair(out, base, kind, tr_vals, tf_vals, tr_rec, tf_rec, inputs, settings)
+
+
+def _read_only(
+    out: Reconciliation,
+    base: Base,
+    kind: Kind,
+    tr_rec: Record | None,
+    tf_rec: Record | None,
+    space: _PairSpace,
+    *,
+    tf_seen_all: bool = False,
+) -> None:
+    """A linked pair of a :data:`core.kinds.READ_ONLY` kind (a case's TestRail history): only
+    TestRail's values count. Not read on TestRail this cycle (history is read by migrations
+    only): nothing to do. Read: values TestFiesta's copy lacks or holds otherwise (edited
+    there, or cleared) are written to it again (TestRail wins, never a conflict); equal
+    values refresh a lagging base. Deletions on either side are never propagated: a copy
+    missing from a complete TestFiesta listing (``tf_seen_all``) is written again, one
+    TestFiesta did not list is taken to hold the base."""
+    if tr_rec is None:
+        return
+    tr_vals = space.values(tr_rec, kind)
+    if tf_rec is not None:
+        tf_vals = space.values(tf_rec, kind)
+    else:
+        tf_vals = {} if tf_seen_all else dict(base.values)
+    changes = {n: v for n, v in tr_vals.items() if tf_vals.get(n) != v}
+    if changes:
+        expected = {n: tf_vals.get(n) for n in changes}
+        out.decisions.append(
+            Update(kind.name, TESTFIESTA, base.testrail, base.testfiesta, changes, expected,
+                   dict(tr_vals))
+        )  # fmt: skip
+    elif dict(base.values) != tr_vals:
+        out.decisions.append(Refresh(kind.name, base.testrail, tr_vals))
 
 
 def _tombstone(

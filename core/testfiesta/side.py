@@ -15,6 +15,12 @@ Milestones (``GET``/``POST``/``PATCH /milestones``), plans (``GET``/``POST``/``P
 cycle; a run's configurations travel as ``configs: ["<group>:<option>"]`` and in its plan's
 ``testRuns`` ``configuration``.
 
+A case's TestRail history (kind ``case_history``, :mod:`core.history`) lives in the case's text
+custom field :data:`core.history.HISTORY_FIELD` (created when missing, before the first one is
+written; one shim ``update_case`` per case): a case whose field is set is observed as a
+``tf:case_history:<case uid>`` record. The field is not one of the case's synced values, so
+writing it never comes back as an edit of the case.
+
 Values are canonical in TestRail's vocabulary (priority, type and template names as TestRail
 spells them), so the two sides compare equal; this module translates through ``[mapping]``.
 """
@@ -32,6 +38,7 @@ from typing import Any
 
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
+from core.history import HISTORY_FIELD
 from core.http import stage
 from core.kinds import attachment_owner
 from core.mapping import ESTIMATE_FIELD, REFS_FIELD, USER_ID, MappingRules, match_name
@@ -194,6 +201,8 @@ class TestFiestaSide:
         self._taken: set[str] = set()
         #: a run's ``"group:option"`` configs, by run key (for its plan's ``testRuns``)
         self._run_configs: dict[str, list[str]] = {}
+        #: whether the project has the custom field :data:`HISTORY_FIELD` (checked once)
+        self._history_field = False
 
     # ------------------------------------------------------------------ reading
 
@@ -267,6 +276,50 @@ class TestFiestaSide:
                 del values[name]
         return Record("case", record.key, values, self._origin(row), record.updated_on)
 
+    def history_record(self, row: Mapping[str, Any], case: Record) -> Record | None:
+        """The case history a case row holds in :data:`HISTORY_FIELD`, as a ``case_history``
+        record (``tf:case_history:<case uid>``: ``case``, ``text``), its origin the TestRail
+        case history of the case's origin; None when the field is empty."""
+        text = (row.get("customFields") or {}).get(HISTORY_FIELD)
+        if not isinstance(text, str) or not text:
+            return None
+        origin = case.origin
+        if origin and origin.startswith("tr:case:"):
+            origin = tr_key("case_history", key_id(origin))
+        else:
+            origin = None
+        key = tf_key("case_history", key_id(case.key))
+        return Record("case_history", key, {"case": case.key, "text": text}, origin)
+
+    async def _ensure_history_field(self) -> None:
+        """The project's text custom field :data:`HISTORY_FIELD`: listed once
+        (``GET /customFields``), created when missing (``POST /customFields``, type
+        ``text``)."""
+        if self._history_field:
+            return
+        fields = await self.client.list_custom_fields(self.ctx.project_key)
+        if not any(str(f.get("name")) == HISTORY_FIELD for f in fields):
+            await self.client.create_custom_field(
+                self.ctx.project_key, name=HISTORY_FIELD, field_type="text"
+            )
+        self._history_field = True
+
+    async def _write_history(self, case: Any, text: Any) -> str:
+        """Write a case's TestRail history ``text`` into its :data:`HISTORY_FIELD` (one shim
+        ``update_case`` with ``custom_case_<field>``); returns the ``case_history`` key."""
+        case_key = str(case or "")
+        if not case_key.startswith("tf:case:"):
+            raise MappingError(
+                f"case history of {case_key or 'no case'}: its case has no TestFiesta copy",
+                hint="run the migration again: the case is copied first",
+            )
+        await self._ensure_history_field()
+        await self.client.shim.update_case(
+            self._uid(case_key), {f"custom_case_{HISTORY_FIELD}": str(text or "")}
+        )
+        self._rows.pop(case_key, None)
+        return tf_key("case_history", key_id(case_key))
+
     def shared_step_record(self, row: Mapping[str, Any]) -> Record:
         """A ``GET /shared-steps`` row as a shared step record: ``title`` (its ``name``) and
         ``steps`` (each SharedStepItem's ``description``/``expectedResult`` as a step's
@@ -310,7 +363,7 @@ class TestFiestaSide:
         "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each."""
         self._linked = linked
         if self.ctx.fresh:
-            complete = LISTED | {"folder", "shared_step", "case", "run", "test"}
+            complete = LISTED | {"folder", "shared_step", "case", "case_history", "run", "test"}
             return Observation({}, complete, dict(cursor or {}))
         records: dict[str, Record] = {}
         with stage("folders"):
@@ -350,6 +403,9 @@ class TestFiestaSide:
                 record = self.case_record(row)
                 self._rows[record.key] = dict(row)
                 records[record.key] = record
+                history = self.history_record(row, record)
+                if history is not None:
+                    records[history.key] = history
         if since is None:
             self.listed["case"] = listed
         with stage("milestones"):
@@ -363,7 +419,7 @@ class TestFiestaSide:
                 records, None if full or cursor is None else cursor.get("executions"), linked
             )
         complete = LISTED | (
-            {"folder", "shared_step", "case", "run", "test"}
+            {"folder", "shared_step", "case", "case_history", "run", "test"}
             if since is None
             else {"folder", "shared_step", "run"}
         )
@@ -602,6 +658,18 @@ class TestFiestaSide:
             return None
         if kind == "attachment":
             return await self._find_attachment(origin, values)
+        if kind == "case_history":
+            case = str(values.get("case") or "")
+            if not case.startswith("tf:case:"):
+                return None
+            try:
+                row = await self.client.get_case(self.ctx.project_key, key_id(case))
+            except NotFound:
+                return None
+            history = self.history_record(row, self.case_record(row))
+            if history is None or history.values.get("text") != values.get("text"):
+                return None  # not written (or not this text): writing it again is harmless
+            return history
         if kind == "shared_step":
             for row in await self.client.list_shared_steps(self.ctx.project_key):
                 record = self.shared_step_record(row)
@@ -1100,6 +1168,13 @@ class TestFiestaSide:
             return await self._create_results(items)
         if kind == "attachment":
             return [await self._create_attachment(values, origin) for values, origin in items]
+        if kind == "case_history":
+            for values, _ in items:
+                try:
+                    keys.append(await self._write_history(values.get("case"), values.get("text")))
+                except MappingError as refused:
+                    keys.append(refused)
+            return keys
         payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
         batch: list[tuple[dict[str, Any], str]] = []
         size = 0
@@ -1443,6 +1518,11 @@ class TestFiestaSide:
             return
         if kind in ("milestone", "config_group", "config", "plan"):
             await self._update_other(kind, key, changes)
+            return
+        if kind == "case_history":
+            if "text" in changes:
+                await self._write_history(changes.get("case") or tf_key("case", key_id(key)),
+                                          changes["text"])  # fmt: skip
             return
         if kind == "run":
             body = {n: changes[n] or "" for n in ("name", "description") if n in changes}

@@ -437,6 +437,13 @@ class TestRailClient:
         """Delete a shared step set; its cases keep a local copy (``keep_in_cases`` 1)."""
         await self.post(f"delete_shared_step/{shared_step_id}", {"keep_in_cases": 1})
 
+    def get_history_for_case(self, case_id: int) -> AsyncIterator[dict[str, Any]]:
+        """Stream a case's history entries (``get_history_for_case/{case_id}``, §5.5, TestRail
+        6.5.4+): paged under ``history`` (the documented example's outer array around the
+        envelope is unwrapped by :meth:`paginate`). Rows: ``{id, type_id, created_on,
+        user_id, changes: [...]}``. 403 on older versions or without permission."""
+        return self.paginate(f"get_history_for_case/{case_id}", "history")
+
     # ------------------------------------------------------------------ attachments (§5.15)
 
     async def get_attachments_for_case(self, case_id: int) -> list[dict[str, Any]]:

@@ -33,12 +33,13 @@ STOCK_STATUSES: list[dict[str, Any]] = [
     {"id": 4, "name": "retest", "label": "Retest", "is_system": True, "is_untested": False},
     {"id": 5, "name": "failed", "label": "Failed", "is_system": True, "is_untested": False},
 ]
-#: Methods whose answer is an empty list: an export has no runs, plans, results or users.
+#: Methods whose answer is an empty list: an export has no runs, plans, results, users or
+#: case history.
 EMPTY_LISTS = frozenset(
     {
         "get_runs", "get_plans", "get_milestones", "get_tests", "get_results",
         "get_results_for_run", "get_users", "get_attachments_for_case", "get_shared_steps",
-        "get_configs",
+        "get_configs", "get_history_for_case",
     }
 )  # fmt: skip
 

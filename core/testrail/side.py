@@ -14,6 +14,11 @@ are observed as runs (``get_runs`` leaves them out, §5.11).
 Attachments (§5.15) of cases, runs, results and plans, and images shown inline, are observed
 as kind ``attachment`` (see :meth:`TestRailSide._attachments`), each file downloaded once.
 
+Case history (§5.5, kind ``case_history``) is read only while :attr:`TestRailSide.read_history`
+is set, which a migration does for its first pass (never a sync cycle: the history is an audit
+trail, kept read-only on TestFiesta), and only for the cases updated after they were created
+(TestRail has none for the others): see :meth:`TestRailSide._history`.
+
 Folders: in suite mode 1 and 2 the master suite is the anchor (linked to TestFiesta's root
 folder) and sections hang under ``tr:suite:<id>``; a suite-mode-2 baseline is a folder; in
 suite mode 3 every suite is a folder under the anchor ``tr:root:<project id>``.
@@ -35,6 +40,7 @@ from typing import Any
 
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
+from core.history import has_history, history_text
 from core.http import stage
 from core.model import Record, case_values, key_id, step_values, tf_key, tr_key
 from core.testrail.catalog import (
@@ -208,6 +214,18 @@ class TestRailSide:
         self.case_suite: dict[int, int] = {}
         self._tests_of: dict[int, list[dict[str, Any]]] = {}
         self.user_emails: dict[int, str] | None = None
+        #: TestRail user id -> name (``get_users``), read with :attr:`user_emails`
+        self.user_names: dict[int, str] = {}
+        #: whether :meth:`observe` reads case history (a migration's first pass only)
+        self.read_history = False
+        #: case id -> the raw ``get_history_for_case`` entries the last observation read, for
+        #: the cases that have any (the migration archives them in the state store)
+        self.history_entries: dict[int, list[dict[str, Any]]] = {}
+        #: ``get_history_for_case`` requests made (pages included)
+        self.history_requests = 0
+        #: gets one sentence per problem that does not stop the observation (case history
+        #: this TestRail cannot give)
+        self.warn: Callable[[str], None] = lambda _message: None
         #: whether :meth:`observe` downloads attachments it has no hash of (a dry run does
         #: not: it needs their count and sizes only)
         self.download = True
@@ -304,6 +322,7 @@ class TestRailSide:
         floor = int(self.client.session.server_time or 0)
         since = None if full or cursor is None else cursor.get("cases")
         newest = int(since or 0)
+        times: dict[int, tuple[Any, Any]] = {}  # case id -> (created_on, updated_on)
         with stage("shared steps"):
             shared_since = await self._shared_steps(
                 records, None if full or cursor is None else cursor.get("shared_steps")
@@ -318,6 +337,7 @@ class TestRailSide:
                 ):
                     record = self.case_record(row)
                     self.case_suite[int(row["id"])] = int(suite["id"])
+                    times[int(row["id"])] = (row.get("created_on"), row.get("updated_on"))
                     newest = max(newest, record.updated_on or 0)
                     records[record.key] = record
         with stage("milestones"):
@@ -332,6 +352,9 @@ class TestRailSide:
             )
         with stage("attachments"):
             await self._attachments(records, since is None, linked)
+        if self.read_history:
+            with stage("case history"):
+                await self._history(records, times)
         self.last_observed = records
         complete = LISTED | (
             {"folder", "shared_step", "case", "run", "test"} if since is None else {"folder", "run"}
@@ -345,6 +368,93 @@ class TestRailSide:
                 "shared_steps": max(shared_since, floor),
             },
         )
+
+    # ------------------------------------------------------------------ case history
+
+    async def _history(
+        self, records: dict[str, Record], times: Mapping[int, tuple[Any, Any]]
+    ) -> None:
+        """Case history records (kind ``case_history``, ``tr:case_history:<case id>``) of the
+        cases this observation read: ``get_history_for_case`` (§5.5, TestRail 6.5.4+, paged
+        under ``history``; the documented outer array is unwrapped by the client) only for a
+        case whose ``updated_on`` is later than its ``created_on`` (TestRail keeps no history
+        of a case never updated: this saves one request per such case). Each record holds
+        ``case`` and ``text`` (one line per change, users named through ``get_users``,
+        :func:`core.history.history_text`); the raw entries stay in :attr:`history_entries`.
+
+        A TestRail that cannot give history does not stop the migration: 403 (the API or the
+        method refused: TestRail before 6.5.4, or no permission) and 404 (no such method) are
+        said once through :attr:`warn` and no more history is asked for; a 400 for one case is
+        said for that case and the others are read."""
+        self.history_entries = {}
+        wanted = [
+            (key, record)
+            for key, record in records.items()
+            if record.kind == "case" and has_history(*times.get(int(key_id(key)), (0, 0)))
+        ]
+        if not wanted:
+            return
+        users = await self._user_names()
+        catalog = self.ctx.catalog
+        labels = {name: f.label for name, f in catalog.fields.items()}
+        names: dict[str, Mapping[Any, str]] = {
+            "priority_id": catalog.priorities,
+            "type_id": catalog.types,
+            "template_id": catalog.templates,
+            "section_id": {
+                int(key_id(k)): str(r.values.get("name"))
+                for k, r in self.sections_seen.items()
+                if k.startswith("tr:section:")
+            },
+        }
+        for key, _ in wanted:
+            case_id = int(key_id(key))
+            try:
+                entries = [
+                    row async for row in self._history_pages(case_id) if isinstance(row, dict)
+                ]
+            except ApiError as error:
+                if error.status in (403, 404):
+                    self.warn(
+                        "case history not available on this TestRail (needs 6.5.4+): "
+                        f"get_history_for_case answered {error.status}; the cases are "
+                        "migrated without their history"
+                    )
+                    return
+                if error.status == 400:
+                    self.warn(
+                        f"case history of TestRail case {case_id} could not be read "
+                        f"(get_history_for_case answered 400: {error.server_message}); the "
+                        "case is migrated without it"
+                    )
+                    continue
+                raise
+            if not entries:
+                continue
+            self.history_entries[case_id] = entries
+            history_key = tr_key("case_history", case_id)
+            records[history_key] = Record(
+                "case_history",
+                history_key,
+                {
+                    "case": key,
+                    "text": history_text(entries, users, labels=labels, names=names),
+                },
+            )
+
+    async def _history_pages(self, case_id: int) -> Any:
+        """The rows of ``get_history_for_case/{case_id}``, counting each page's request."""
+        before = self.client.session.stats.total
+        try:
+            async for row in self.client.get_history_for_case(case_id):
+                yield row
+        finally:
+            self.history_requests += self.client.session.stats.total - before
+
+    async def _user_names(self) -> dict[int, str]:
+        """TestRail user id -> name (e-mail when a row has no name), read once."""
+        await self._user_emails()
+        return self.user_names
 
     # ------------------------------------------------------------------ attachments
 
@@ -543,6 +653,7 @@ class TestRailSide:
                     users = []
             for row in users:
                 self.user_emails[int(row["id"])] = str(row.get("email") or row.get("name"))
+                self.user_names[int(row["id"])] = str(row.get("name") or row.get("email"))
         return self.user_emails
 
     def test_record(

@@ -570,7 +570,9 @@ def generate(
     the modules over three suites. Suite mode 2 adds one baseline of the finished master,
     "Release 1.0 baseline" (:func:`add_baseline`: a copy with new ids, so the project holds
     ``2 * cases`` cases). ``created_on``/``updated_on`` lie up to a year before the state
-    clock's now; authors are five generated users.
+    clock's now; authors are five generated users. A case updated after it was created has
+    one ``get_history_for_case`` entry at its ``updated_on`` (:func:`_generated_history`), as
+    TestRail records one per update (§5.5); the others have none.
     """
     if suite_mode not in (1, 2, 3):
         raise ValueError("suite_mode must be 1, 2 or 3")
@@ -645,9 +647,11 @@ def generate(
             body = _generated_case(rng, n, module, feature, types, priorities, milestones)
             created = now - rng.randint(2 * 86400, 365 * 86400)
             updated = min(now, created + rng.choice([0, 0, 3600, 86400, 7 * 86400, 40 * 86400]))
-            ops.add_case(
+            case = ops.add_case(
                 state, section_id, body, rng.choice(authors), created_on=created, updated_on=updated
             )
+            if updated > created:
+                _generated_history(state, case, n, authors[(n + 1) % len(authors)], updated)
         add_shared_steps_and_files(state, pid, now)
         if plans > 0:
             add_plans(state, pid, plans, seed=seed, milestone=milestones[0], suite_id=suites[0])
@@ -953,6 +957,26 @@ def add_baseline(
             row.update(id=cid, section_id=section_ids[case["section_id"]], suite_id=baseline["id"])
             state.cases[cid] = row
     return int(baseline["id"])
+
+
+def _generated_history(state: TestRailState, case: Row, n: int, user_id: int, when: int) -> None:
+    """The history entry of generated case number ``n``, updated at ``when`` by ``user_id``
+    (no randomness, so the generated project stays the same): by turns its priority changed
+    from another one, its references were added, or its estimate changed (a case without
+    references or an estimate gets the priority change); the case's values are its current
+    ones. Titles are left alone: their history is the sync's own to show."""
+    turn = n % 3
+    changes: dict[str, tuple[Any, Any]]
+    if turn == 1 and case.get("refs"):
+        changes = {"refs": (None, case["refs"])}
+    elif turn == 2 and case.get("estimate"):
+        before = "30m" if case["estimate"] != "30m" else "15m"
+        changes = {"estimate": (before, case["estimate"])}
+    else:
+        current = case.get("priority_id")
+        other = next((i for i in sorted(state.priorities) if i != current), None)
+        changes = {"priority_id": (other, current)}
+    ops.record_history(state, int(case["id"]), user_id, when, changes)
 
 
 def _generated_case(

@@ -81,7 +81,7 @@ def test_skipped_keys_and_kinds_outside_the_list_are_not_counted() -> None:
     assert result["folder"].testrail == 0
     assert list(result) == [
         "folder", "shared_step", "case", "config_group", "config", "milestone", "run", "test",
-        "plan", "result", "attachment",
+        "plan", "result", "attachment", "case_history",
     ]  # fmt: skip
 
 
