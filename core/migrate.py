@@ -652,6 +652,7 @@ class ProjectMigration:
             },
             fresh=not self._project_had_data,
             copy_urls=StoredFamily(self.store, f"{ATTACHMENT_URLS}{project['id']}"),
+            result_fields=catalog.result_fields,
         )
         testfiesta = TestFiestaSide(self.tf, context, warn=self._warn)
         # attachments: TestRail's bytes go straight to TestFiesta; a file already copied

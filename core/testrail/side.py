@@ -231,6 +231,8 @@ class TestRailSide:
         #: ``get_attachments_for_test`` rows read so far, by attachment id (a result's files
         #: are listed once, though its result is read again until its test is paired)
         self._result_rows: dict[str, Mapping[str, Any]] = {}
+        #: whether ``get_result_fields`` was read (once per side: a migration, a sync engine)
+        self._result_fields_read = False
 
     # ------------------------------------------------------------------ reading
 
@@ -531,6 +533,21 @@ class TestRailSide:
                 self.status_names[int(row["id"])] = str(row.get("label") or row.get("name"))
         return self.status_names
 
+    async def _result_fields(self) -> None:
+        """Read ``get_result_fields`` into the catalog once (:meth:`TestRailCatalog.
+        set_result_fields`), when results are first read; a TestRail that refuses it (400,
+        403, 404) has no result fields railfiesta can name, and the results still travel."""
+        if self._result_fields_read:
+            return
+        self._result_fields_read = True
+        try:
+            rows = await self.client.get_result_fields()
+        except ApiError as error:
+            if error.status not in (400, 403, 404):
+                raise
+            rows = []
+        self.ctx.catalog.set_result_fields(rows)
+
     async def _user_emails(self) -> dict[int, str]:
         if self.user_emails is None:
             self.user_emails = {}
@@ -630,6 +647,8 @@ class TestRailSide:
             latest: dict[int, tuple[int, int, int]] = {}
             newest = since or 0
             emails = await self._user_emails() if results else {}
+            if results:
+                await self._result_fields()
             # oldest first: they are copied in the order people added them
             for result in results:
                 result["created_on"] = testrail_seconds(
@@ -658,6 +677,7 @@ class TestRailSide:
                         "comment": str(result.get("comment") or ""),
                         "author": emails.get(int(author), str(author)) if author else "",
                         "created_on": created,
+                        **self.ctx.catalog.result_details(result, statuses),
                     },
                     updated_on=created,
                 )
