@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.model import FIELD_PREFIX
-from core.testrail.catalog import CaseField
+from core.testrail.catalog import CaseField, testrail_value
 
 #: The line a details block starts with.
 DETAILS_HEADER = "— TestRail result details —"
@@ -196,3 +196,29 @@ def details_values(
     if steps:
         values["step_results"] = [steps.get(n, {}) for n in range(1, max(steps) + 1)]
     return values, unknown
+
+
+def testrail_result_fields(
+    comment: str, fields: Mapping[str, CaseField]
+) -> tuple[str, dict[str, Any]]:
+    """A TestFiesta result's comment as TestRail's ``add_result`` takes it (§5.14): the
+    comment without its details block, and the block's known values in their own TestRail
+    fields (``elapsed``, ``version``, ``defects``, and each result field of ``fields`` by
+    its system name, a dropdown label back to its item id by
+    :func:`core.testrail.catalog.testrail_value`). What the block holds that has no TestRail
+    field of its own here (step results: TestRail's need each step's action; names no field
+    explains) stays in the comment, in a block of its own."""
+    names = [*BUILT_IN.values(), *detail_names(fields).values()]
+    text, entries = split_details(comment, names)
+    values, _ = details_values(entries, fields)
+    body: dict[str, Any] = {}
+    for name in BUILT_IN:
+        if values.get(name):
+            body[name] = values[name]
+    by_field = set(detail_names(fields).values())
+    for system, result_field in fields.items():
+        value = values.get(FIELD_PREFIX + system)
+        if value not in (None, "", []):
+            body[system] = testrail_value(result_field, value)
+    rest = [(n, v) for n, v in entries if n not in BUILT_IN.values() and n not in by_field]
+    return with_details(text, rest), body

@@ -37,6 +37,7 @@ from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.http import stage
 from core.model import Record, case_values, key_id, step_values, tf_key, tr_key
+from core.testfiesta.results import testrail_result_fields
 from core.testrail.catalog import (
     TestRailCatalog,
     case_body,
@@ -931,7 +932,8 @@ class TestRailSide:
         self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
     ) -> list[str | RailfiestaError]:
         """One ``add_section``/``add_suite``/``add_case`` per record (TestRail has no bulk
-        create that keeps per-record values)."""
+        create that keeps per-record values); a result one ``add_result`` (see
+        :meth:`_create_result`)."""
         keys: list[str | RailfiestaError] = []
         for values, origin in items:
             if kind == "folder":
@@ -958,6 +960,11 @@ class TestRailSide:
                 try:
                     keys.append(await self._create_config(kind, values))
                 except MappingError as refused:
+                    keys.append(refused)
+            elif kind == "result":
+                try:
+                    keys.append(await self._create_result(values, origin))
+                except MappingError as refused:  # checked before sending: nothing written
                     keys.append(refused)
             elif kind == "plan":
                 keys.append(
@@ -1000,6 +1007,28 @@ class TestRailSide:
         if values.get("closed"):
             await self.client.close_run(int(run["id"]))
         return tr_key("run", run["id"])
+
+    async def _create_result(self, values: Mapping[str, Any], origin: str) -> str:
+        """A TestFiesta result onto its TestRail test (``add_result/{test_id}``): its status,
+        and its comment with a details block's known values in TestRail's own result fields
+        (:func:`core.testfiesta.results.testrail_result_fields`: ``elapsed``, ``version``,
+        ``defects``, result fields by label), not as text."""
+        test = str(values.get("test") or "")
+        if not test.startswith("tr:test:"):
+            raise MappingError(
+                f"result {origin} names no TestRail test ({test or 'none'})",
+                hint="run the sync again: the result's test is paired first",
+            )
+        await self._result_fields()
+        comment, fields = testrail_result_fields(
+            str(values.get("comment") or ""), self.ctx.catalog.result_fields
+        )
+        body: dict[str, Any] = {"status_id": await self._status_id(values.get("status"))}
+        if comment:
+            body["comment"] = comment
+        body.update(fields)
+        row = await self.client.add_result(int(key_id(test)), body)
+        return tr_key("result", row["id"])
 
     async def _status_id(self, name: Any) -> int:
         statuses = await self._statuses()

@@ -12,11 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
+from core.model import key_id
 from core.testfiesta.results import details_values, split_details
 from core.testrail.catalog import TestRailCatalog
+from core.testrail.client import TestRailClient
+from core.testrail.side import TestRailContext, TestRailSide
 from emulators.testrail import runs
 from emulators.testrail.store import DROPDOWN, TEMPLATE_STEPS
-from tests.helpers import Emulated, emulate
+from tests.helpers import API_KEY, TESTRAIL_URL, Emulated, emulate
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -240,3 +243,43 @@ async def test_step_statuses_already_on_the_execution_cost_no_request(
     # only the steps whose status changed are sent
     assert [s["position"] for s in testfiesta.step_patches[0]] == [1, 2]
     assert pair.step_statuses() == ["Passed", "Passed", "Passed"]
+
+
+async def test_a_testfiesta_result_s_details_go_to_testrail_s_own_result_fields(
+    pair: DetailsPair,
+) -> None:
+    client = TestRailClient.connect(
+        TESTRAIL_URL,
+        "qa@example.com",
+        API_KEY,
+        requests_per_minute=0,
+        transport=httpx.ASGITransport(pair.env.testrail),
+    )
+    project = next(iter(pair.tr.projects.values()))
+    side = TestRailSide(
+        client, TestRailContext(project, [], TestRailCatalog.build(project["id"], [], [], [], []))
+    )
+    comment = (
+        "Checked on the phone ✅\n\n— TestRail result details —\nElapsed: 2m 5s\n"
+        "Version: 2.5.0\nDefects: BUG-20, BUG-21\nEnvironment: Live\n"
+        "Step 1 (Passed): ok\nReviewer: Ana"
+    )
+    values = {"test": f"tr:test:{pair.test}", "status": "Failed", "comment": comment}
+    try:
+        [key] = await side.create("result", [(values, "tf:result:77")])
+    finally:
+        await client.aclose()
+    assert isinstance(key, str)
+    with pair.tr.lock:
+        row = runs.render_result(pair.tr, pair.tr.results[int(key_id(key))])
+    assert (row["status_id"], row["elapsed"], row["version"], row["defects"]) == (
+        5,
+        "2m 5s",
+        "2.5.0",
+        "BUG-20, BUG-21",
+    )
+    assert row["custom_environment"] == 2  # "Live" in this project's context
+    # what TestRail has no field of its own for stays in the comment
+    assert row["comment"] == (
+        "Checked on the phone ✅\n\n— TestRail result details —\nStep 1 (Passed): ok\nReviewer: Ana"
+    )
