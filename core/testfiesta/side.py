@@ -15,6 +15,11 @@ Milestones (``GET``/``POST``/``PATCH /milestones``), plans (``GET``/``POST``/``P
 cycle; a run's configurations travel as ``configs: ["<group>:<option>"]`` and in its plan's
 ``testRuns`` ``configuration``.
 
+TestRail results land through the shim's ``add_results``/``add_result`` (status and comment
+only): the comment keeps the original author and time in its first line and ends with the
+details v1 has no field for (:mod:`core.testfiesta.results`); the newest result's step
+statuses go onto the execution's steps (``PATCH /executions/{id}``, only where they differ).
+
 Values are canonical in TestRail's vocabulary (priority, type and template names as TestRail
 spells them), so the two sides compare equal; this module translates through ``[mapping]``.
 """

@@ -283,3 +283,33 @@ async def test_a_testfiesta_result_s_details_go_to_testrail_s_own_result_fields(
     assert row["comment"] == (
         "Checked on the phone ✅\n\n— TestRail result details —\nStep 1 (Passed): ok\nReviewer: Ana"
     )
+
+
+async def test_a_step_result_past_the_execution_s_last_step_is_added_as_a_step(
+    pair: DetailsPair,
+) -> None:
+    await pair.migrate()
+    steps = [
+        {**step, "actual": "ok", "status_id": 1} for step in STEPS
+    ] + [{"content": "Log out", "expected": "Signed out", "actual": "Still signed in",
+          "status_id": 5}]  # fmt: skip
+    with pair.tr.lock:
+        runs.add_result(pair.tr, pair.test, {"status_id": 5, "custom_step_results": steps}, 1)
+    testfiesta = Recorder(httpx.ASGITransport(pair.env.testfiesta))
+    async with pair.env.service(None, testfiesta) as service:
+        [report] = await service.sync()
+    assert report.writes == 1
+    names = {s.uid: s.name for s in pair.tf.execution_statuses}
+    uid = {name: uid for uid, name in names.items()}
+    [patch] = testfiesta.step_patches
+    assert [(s.get("uid") is not None, s["position"], s["status"]) for s in patch] == [
+        (True, 1, uid["Passed"]),
+        (True, 2, uid["Passed"]),
+        (False, 3, uid["Failed"]),
+    ]
+    assert patch[-1]["description"] == "Log out" and patch[-1]["expectedResult"] == "Signed out"
+    assert pair.step_statuses() == ["Passed", "Passed", "Passed", "Failed"]
+    assert pair.comments()[-1].endswith(
+        "— TestRail result details —\nStep 1 (Passed): ok\nStep 2 (Passed): ok\n"
+        "Step 3 (Passed): ok\nStep 4 (Failed): Still signed in"
+    )
