@@ -232,8 +232,10 @@ class TestRailSide:
         #: ``get_attachments_for_test`` rows read so far, by attachment id (a result's files
         #: are listed once, though its result is read again until its test is paired)
         self._result_rows: dict[str, Mapping[str, Any]] = {}
-        #: whether ``get_result_fields`` was read (once per side: a migration, a sync engine)
+        #: whether ``get_result_fields`` was read, and read during the current observation
+        #: (see :meth:`_result_fields`)
         self._result_fields_read = False
+        self._result_fields_fresh = False
 
     # ------------------------------------------------------------------ reading
 
@@ -301,6 +303,7 @@ class TestRailSide:
         """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
         "results": {run id: UNIX seconds}}``: the newest ``updated_on`` and, per open run, the
         newest result ``created_on`` seen."""
+        self._result_fields_fresh = False
         with stage("folders"):
             records = dict(await self._folders())
         # what changes after this answer has a later updated_on: the next poll starts here
@@ -534,20 +537,42 @@ class TestRailSide:
                 self.status_names[int(row["id"])] = str(row.get("label") or row.get("name"))
         return self.status_names
 
-    async def _result_fields(self) -> None:
-        """Read ``get_result_fields`` into the catalog once (:meth:`TestRailCatalog.
-        set_result_fields`), when results are first read; a TestRail that refuses it (400,
-        403, 404) has no result fields railfiesta can name, and the results still travel."""
-        if self._result_fields_read:
+    async def _result_fields(self, rows: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Read ``get_result_fields`` into the catalog (:meth:`TestRailCatalog.
+        set_result_fields`) when results are first read, and again (at most once per
+        observation) when result ``rows`` hold a value the fields read do not explain: a
+        ``custom_*`` key of no known field, or a dropdown or multi-select item id the
+        project's config does not list (a field or an option added since). A TestRail that
+        refuses it (400, 403, 404) has no result fields railfiesta can name; the results
+        still travel."""
+        if self._result_fields_read and (
+            self._result_fields_fresh or not any(map(self._unexplained, rows))
+        ):
             return
-        self._result_fields_read = True
+        self._result_fields_read = self._result_fields_fresh = True
         try:
-            rows = await self.client.get_result_fields()
+            listed = await self.client.get_result_fields()
         except ApiError as error:
             if error.status not in (400, 403, 404):
                 raise
-            rows = []
-        self.ctx.catalog.set_result_fields(rows)
+            listed = []
+        self.ctx.catalog.set_result_fields(listed)
+
+    def _unexplained(self, row: Mapping[str, Any]) -> bool:
+        """Whether result ``row`` holds a custom value the catalog's result fields do not
+        explain (see :meth:`_result_fields`)."""
+        fields = self.ctx.catalog.result_fields
+        for name, value in row.items():
+            if not name.startswith("custom_") or value is None:
+                continue
+            result_field = fields.get(name)
+            if result_field is None:
+                return True
+            if result_field.kind in ("dropdown", "multi_select"):
+                ids = value if isinstance(value, list) else [value]
+                if any(str(i) == result_field.label_of(i) for i in ids):
+                    return True
+        return False
 
     async def _user_emails(self) -> dict[int, str]:
         if self.user_emails is None:
@@ -649,7 +674,7 @@ class TestRailSide:
             newest = since or 0
             emails = await self._user_emails() if results else {}
             if results:
-                await self._result_fields()
+                await self._result_fields(results)
             # oldest first: they are copied in the order people added them
             for result in results:
                 result["created_on"] = testrail_seconds(

@@ -313,3 +313,37 @@ async def test_a_step_result_past_the_execution_s_last_step_is_added_as_a_step(
         "— TestRail result details —\nStep 1 (Passed): ok\nStep 2 (Passed): ok\n"
         "Step 3 (Passed): ok\nStep 4 (Failed): Still signed in"
     )
+
+
+async def test_a_result_field_added_during_a_sync_is_read_again_once(pair: DetailsPair) -> None:
+    await pair.migrate()
+    testrail = Recorder(httpx.ASGITransport(pair.env.testrail))
+    async with pair.env.service(testrail, None) as service:
+        pair.tr_result(1, [1, 1, 1], comment="Green again")
+        await service.sync()
+        assert testrail.count("api/v2/get_result_fields") == 1
+        with pair.tr.lock:
+            pair.tr.add_field_row(
+                pair.tr.result_fields,
+                "result_field",
+                name="build",
+                label="Build",
+                type_id=1,
+                include_all=True,
+            )
+        pair.tr_result(1, [1, 1, 1], comment="On the new build", custom_build="1433")
+        await service.sync()
+        assert testrail.count("api/v2/get_result_fields") == 2
+        assert pair.comments()[-1].endswith(
+            "On the new build\n\n— TestRail result details —\nBuild: 1433\n"
+            "Step 1 (Passed): Cart shows 2 items\nStep 2 (Passed): Zahlung abgelehnt — 402\n"
+            "Step 3 (Passed):"
+        )
+        pair.tr_result(1, [1, 1, 1], comment="Still green", custom_build="1434")
+        await service.sync()
+        assert testrail.count("api/v2/get_result_fields") == 2
+    assert (
+        pair.comments()[-1]
+        .split("\n\n", 1)[1]
+        .startswith("Still green\n\n— TestRail result details —\nBuild: 1434\n")
+    )
