@@ -113,9 +113,12 @@ RUN = Kind(
 #: A TestRail test / TestFiesta execution: its ``status`` (a status name). Tests come with
 #: their run; they are paired by (run, case).
 TEST = Kind("test", parents=("run", "case"), creatable=False)
-#: A TestRail result: ``test``, ``status``, ``comment``, ``author``, ``created_on``. Added,
-#: never edited; copied oldest first, a test's results together and in order (the newest sets
-#: the status of the copy's execution, as it does in TestRail).
+#: A TestRail result: ``test``, ``status``, ``comment``, ``author``, ``created_on``, and what
+#: else it holds (:meth:`core.testrail.catalog.TestRailCatalog.result_details`: ``elapsed``,
+#: ``version``, ``defects``, ``step_results``, ``field:<system name>`` per result field).
+#: Added, never edited; copied oldest first, a test's results together and in order (the
+#: newest sets the status of the copy's execution, and its step statuses the execution's
+#: steps, as it does in TestRail).
 RESULT = Kind(
     "result",
     parents=("test",),

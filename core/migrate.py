@@ -666,6 +666,7 @@ class ProjectMigration:
             },
             fresh=not self._project_had_data,
             copy_urls=StoredFamily(self.store, f"{ATTACHMENT_URLS}{project['id']}"),
+            result_fields=catalog.result_fields,
         )
         testfiesta = TestFiestaSide(self.tf, context, warn=self._warn)
         testrail.warn = self._warn

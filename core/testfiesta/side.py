@@ -21,6 +21,11 @@ written; one shim ``update_case`` per case): a case whose field is set is observ
 ``tf:case_history:<case uid>`` record. The field is not one of the case's synced values, so
 writing it never comes back as an edit of the case.
 
+TestRail results land through the shim's ``add_results``/``add_result`` (status and comment
+only): the comment keeps the original author and time in its first line and ends with the
+details v1 has no field for (:mod:`core.testfiesta.results`); the newest result's step
+statuses go onto the execution's steps (``PATCH /executions/{id}``, only where they differ).
+
 Values are canonical in TestRail's vocabulary (priority, type and template names as TestRail
 spells them), so the two sides compare equal; this module translates through ``[mapping]``.
 """
@@ -65,6 +70,8 @@ from core.testfiesta.adapter import (
     unix_seconds,
 )
 from core.testfiesta.client import TestFiestaClient
+from core.testfiesta.results import detail_entries, with_details
+from core.testrail.catalog import CaseField
 from core.text import COPY_MARK, from_copy_urls, map_text, to_copy_urls
 
 #: Seconds subtracted from the cursor when polling: TestFiesta's clock and ours differ, and two
@@ -136,6 +143,10 @@ class TestFiestaContext:
     #: TestRail attachment id -> ``{"url": copy URL, "done": upload finished}`` (kept in the
     #: state store by the caller: text written later points at copies made before)
     copy_urls: MutableMapping[str, Any] = field(default_factory=dict)
+    #: TestRail's result fields by system name (the TestRail catalog's
+    #: :attr:`~core.testrail.catalog.TestRailCatalog.result_fields`, the same dict: filled when
+    #: TestRail's results are first read), for their labels in a copied result's comment
+    result_fields: Mapping[str, CaseField] = field(default_factory=dict)
 
 
 def external_id(identity: str, key: str) -> str:
@@ -174,6 +185,9 @@ class TestFiestaSide:
         #: none), for every execution read (a result's files go to its execution)
         self.execution_cases: dict[int, int] = {}
         self.execution_external: dict[int, str | None] = {}
+        #: execution uid -> its steps (``{uid, position, status, ...}``) as last read or
+        #: written (a copied result's step statuses are sent only where they differ)
+        self.execution_steps: dict[int, list[dict[str, Any]]] = {}
         #: plan uid -> its externalId, for every plan read or created (a plan's files)
         self.plan_external: dict[int, str] = {}
         #: case keys this side created (their attachments need no lookup before create)
@@ -606,6 +620,10 @@ class TestFiestaSide:
             self.execution_cases[int(execution["uid"])] = int(execution["testCaseUid"])
         external = execution.get("externalId")
         self.execution_external[int(execution["uid"])] = str(external) if external else None
+        if isinstance(execution.get("steps"), list):
+            self.execution_steps[int(execution["uid"])] = [
+                dict(step) for step in execution["steps"] if isinstance(step, Mapping)
+            ]
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
         """See :class:`core.engine.sides.Side` (one ``GET /cases/{id}`` per case)."""
@@ -1390,7 +1408,9 @@ class TestFiestaSide:
 
     def _result_comment(self, values: Mapping[str, Any], origin: str) -> str:
         """A copied result's comment: :data:`RESULT_HEADER` (id, status, author and time kept),
-        a blank line, and TestRail's comment."""
+        a blank line, and TestRail's comment followed by the details TestFiesta has no field
+        for (:func:`core.testfiesta.results.with_details`: elapsed, version, defects, result
+        fields by their labels, step results)."""
         created = values.get("created_on")
         header = RESULT_HEADER.format(
             id=key_id(origin),
@@ -1398,7 +1418,8 @@ class TestFiestaSide:
             author=values.get("author") or "unknown",
             time=iso8601(int(created)) if created else "unknown time",
         )
-        comment = str(values.get("comment") or "")
+        entries = detail_entries(values, self.ctx.result_fields)
+        comment = with_details(str(values.get("comment") or ""), entries)
         return f"{header}\n\n{comment}" if comment else header
 
     async def _create_results(
@@ -1463,7 +1484,58 @@ class TestFiestaSide:
             group.append((index, execution, body))
             size += length
         await flush()
+        latest: dict[int, Mapping[str, Any]] = {}
+        for index, (values, _) in enumerate(items):
+            if isinstance(out[index], str):
+                latest[self._uid(values["test"])] = values
+        for execution, values in latest.items():
+            if values.get("step_results"):
+                await self._step_statuses(execution, values["step_results"])
         return [key if key is not None else RailfiestaError("not written") for key in out]
+
+    async def _step_statuses(
+        self, execution: int, step_results: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """The step statuses of an execution's newest copied result onto its steps (§7.5:
+        ``PATCH /executions/{id}`` ``steps[] {uid, position, status}``, only the latest
+        state): the N-th step result onto the execution's N-th step by ``position``, a step
+        result past its last step added as a step (``description``, ``expectedResult``).
+        Nothing is sent when every step already has its status (the execution's steps as
+        last read, else one ``GET /executions/{id}``); a step status nothing maps is left
+        out (warned)."""
+        if execution not in self.execution_steps:
+            self._note_run(await self.client.get_execution(self.ctx.project_key, execution))
+        steps = sorted(
+            self.execution_steps.get(execution, []), key=lambda s: s.get("position") or 0
+        )
+        body: list[dict[str, Any]] = []
+        for index, result in enumerate(step_results):
+            if not result.get("status"):
+                continue
+            try:
+                status = await self._status_uid(result["status"])
+            except MappingError as error:
+                self.warn(f"execution {execution}, step {index + 1}: {error}")
+                continue
+            if index < len(steps):
+                step = steps[index]
+                if step.get("status") != status:
+                    body.append(
+                        {"uid": step["uid"], "position": step.get("position", index),
+                         "status": status}
+                    )  # fmt: skip
+                continue
+            position = (steps[-1].get("position") or 0) + index - len(steps) + 1 if steps else index
+            added: dict[str, Any] = {"position": position, "status": status}
+            if result.get("content"):
+                added["description"] = result["content"]
+            if result.get("expected"):
+                added["expectedResult"] = result["expected"]
+            body.append(added)
+        if not body:
+            return
+        row = await self.client.update_execution(self.ctx.project_key, execution, {"steps": body})
+        self._note_run(row)
 
     async def _create_cases(
         self, batch: list[tuple[dict[str, Any], str]]

@@ -149,6 +149,47 @@ def _project_config(raw: Mapping[str, Any], project_id: int) -> Mapping[str, Any
     return None
 
 
+def project_fields(
+    rows: Iterable[Mapping[str, Any]], project_id: int, *, what: str = "case"
+) -> dict[str, CaseField]:
+    """The fields of ``get_case_fields`` or ``get_result_fields`` rows (§5.6, the same shape)
+    that apply to ``project_id``, by system name: a field whose configs do not cover the
+    project, or an inactive one, is left out; ``items`` (dropdown and multi-select option ids
+    -> labels) and ``is_required`` come from the config that applies to the project.
+    ``what`` names the fields in the error (``"case"``, ``"result"``).
+
+    Raises :class:`MappingError` for an active field of the project whose ``type_id`` is not
+    in :data:`FIELD_KINDS` (a type newer than §5.4's table): its values have no known
+    encoding, so nothing is copied until the field is dealt with."""
+    fields: dict[str, CaseField] = {}
+    for raw in rows:
+        config = _project_config(raw, project_id)
+        if config is None or raw.get("is_active") is False:
+            continue
+        options = config.get("options") or {}
+        system_name = str(raw.get("system_name") or f"custom_{raw.get('name')}")
+        label = str(raw.get("label") or raw.get("name") or system_name)
+        type_id = raw.get("type_id")
+        kind = FIELD_KINDS.get(type_id) if isinstance(type_id, int) else None
+        if kind is None:
+            raise MappingError(
+                f"TestRail {what} field {system_name} ({label!r}) has type_id {type_id!r}, "
+                f"which railfiesta does not know (known: 1-{max(FIELD_KINDS)}, §5.4)",
+                hint="in TestRail (Administration > Customizations) deactivate the field or "
+                "remove this project from its configs, then run again; nothing was written",
+            )
+        fields[system_name] = CaseField(
+            system_name=system_name,
+            label=label,
+            kind=kind,
+            include_all=bool(raw.get("include_all")),
+            template_ids=frozenset(int(t) for t in raw.get("template_ids") or []),
+            items=parse_items(options.get("items")),
+            is_required=bool(options.get("is_required")),
+        )
+    return fields
+
+
 @dataclass
 class TestRailCatalog:
     """Lookups for one TestRail project: fields that apply to it, types, priorities, templates.
@@ -164,6 +205,10 @@ class TestRailCatalog:
     priorities: dict[int, str]
     templates: dict[int, str]
     default_template: int | None = None
+    #: result fields of the project by system name (``get_result_fields`` through
+    #: :func:`project_fields`, the same rule as case fields), filled in place by
+    #: :meth:`set_result_fields`
+    result_fields: dict[str, CaseField] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -174,38 +219,10 @@ class TestRailCatalog:
         priorities: Iterable[Mapping[str, Any]],
         templates: Iterable[Mapping[str, Any]],
     ) -> TestRailCatalog:
-        """Interpret the metadata rows for ``project_id``; fields whose configs do not cover the
-        project and inactive fields are left out (§5.6).
-
-        Raises :class:`MappingError` for an active field of the project whose ``type_id`` is
-        not in :data:`FIELD_KINDS` (a type newer than §5.4's table): its values have no known
-        encoding, so nothing is copied until the field is dealt with."""
-        fields: dict[str, CaseField] = {}
-        for raw in case_fields:
-            config = _project_config(raw, project_id)
-            if config is None or raw.get("is_active") is False:
-                continue
-            options = config.get("options") or {}
-            system_name = str(raw.get("system_name") or f"custom_{raw.get('name')}")
-            label = str(raw.get("label") or raw.get("name") or system_name)
-            type_id = raw.get("type_id")
-            kind = FIELD_KINDS.get(type_id) if isinstance(type_id, int) else None
-            if kind is None:
-                raise MappingError(
-                    f"TestRail case field {system_name} ({label!r}) has type_id {type_id!r}, "
-                    f"which railfiesta does not know (known: 1-{max(FIELD_KINDS)}, §5.4)",
-                    hint="in TestRail (Administration > Customizations) deactivate the field or "
-                    "remove this project from its configs, then run again; nothing was written",
-                )
-            fields[system_name] = CaseField(
-                system_name=system_name,
-                label=label,
-                kind=kind,
-                include_all=bool(raw.get("include_all")),
-                template_ids=frozenset(int(t) for t in raw.get("template_ids") or []),
-                items=parse_items(options.get("items")),
-                is_required=bool(options.get("is_required")),
-            )
+        """Interpret the metadata rows for ``project_id`` (:func:`project_fields` for the case
+        fields; raises its :class:`MappingError`). :attr:`result_fields` starts empty: the
+        TestRail side reads ``get_result_fields`` when it first reads results."""
+        fields = project_fields(case_fields, project_id)
         template_rows = list(templates)
         default = next((int(t["id"]) for t in template_rows if t.get("is_default")), None)
         return cls(
@@ -216,6 +233,44 @@ class TestRailCatalog:
             templates={int(t["id"]): str(t["name"]) for t in template_rows},
             default_template=default,
         )
+
+    def set_result_fields(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Take ``get_result_fields`` rows (§5.6) as :attr:`result_fields`, in place (the
+        TestFiesta side holds the same dict for the labels), by :func:`project_fields`."""
+        self.result_fields.clear()
+        self.result_fields.update(project_fields(rows, self.project_id, what="result"))
+
+    def result_details(
+        self, row: Mapping[str, Any], status_names: Mapping[int, str]
+    ) -> dict[str, Any]:
+        """What a ``get_results*`` row (§5.14) holds besides its status and comment, as
+        canonical result values: ``elapsed`` (TestRail's timespan text, ``"1m 30s"``),
+        ``version`` and ``defects`` (text as stored), ``step_results`` (the first Step
+        Results field's items as ``{content, expected, actual, status}``: text as Markdown,
+        ``status`` the status label from ``status_names``, empty parts left out) and
+        ``field:<system name>`` per other result field of :attr:`result_fields` with a value,
+        in canonical form (:meth:`canonical_value`: dropdown ids as the labels of the
+        project's config). None values are left out; BDD scenario results are not carried."""
+        values: dict[str, Any] = {}
+        for name in ("elapsed", "version", "defects"):
+            if row.get(name) not in (None, ""):
+                values[name] = str(row[name])
+        for result_field in self.result_fields.values():
+            value = row.get(result_field.system_name)
+            if value is None or result_field.kind in ("steps", "bdd", "bdd_results"):
+                continue
+            if result_field.kind == "step_results":
+                if "step_results" not in values and isinstance(value, list):
+                    values["step_results"] = [
+                        step_result_from_testrail(item, status_names)
+                        for item in value
+                        if isinstance(item, Mapping)
+                    ]
+                continue
+            values[FIELD_PREFIX + result_field.system_name] = self.canonical_value(
+                result_field, value
+            )
+        return values
 
     def template_name(self, template_id: int | None) -> str:
         """Name of a template id (``"Test Case (Steps)"``); the default template when None."""
@@ -301,6 +356,24 @@ def step_from_testrail(raw: Mapping[str, Any]) -> Step:
         refs=str(raw.get("refs") or ""),
         shared_step=tr_key("shared_step", shared) if shared else None,
     )
+
+
+def step_result_from_testrail(
+    raw: Mapping[str, Any], status_names: Mapping[int, str]
+) -> dict[str, str]:
+    """A Step Results item (``content``, ``expected``, ``actual``, ``status_id``; §5.14) as
+    a canonical step result: text as Markdown (:func:`core.text.as_markdown`), ``status``
+    the label of ``status_id`` (its id as text when unknown); empty parts left out."""
+    item = {
+        name: as_markdown(str(raw.get(name) or "")) for name in ("content", "expected", "actual")
+    }
+    status = raw.get("status_id")
+    if status is not None:
+        try:
+            item["status"] = status_names.get(int(status), str(status))
+        except (TypeError, ValueError):
+            item["status"] = str(status)
+    return {k: v for k, v in item.items() if v}
 
 
 def _id_of(names: Mapping[int, str], wanted: str | None) -> int | None:

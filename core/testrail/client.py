@@ -334,6 +334,11 @@ class TestRailClient:
         """Instance-wide case field definitions (§5.6)."""
         return [row async for row in self.paginate("get_case_fields", "case_fields")]
 
+    async def get_result_fields(self) -> list[dict[str, Any]]:
+        """Instance-wide result field definitions (§5.6: the shape of case fields; the stock
+        ``custom_step_results`` is type 11, Step Results)."""
+        return [row async for row in self.paginate("get_result_fields", "result_fields")]
+
     async def get_case_types(self) -> list[dict[str, Any]]:
         """Case types ``{id, name, is_default}`` (§5.7)."""
         return [row async for row in self.paginate("get_case_types", "case_types")]

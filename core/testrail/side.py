@@ -43,6 +43,7 @@ from core.errors import ApiError, MappingError, NotFound, RailfiestaError, Unexp
 from core.history import has_history, history_text
 from core.http import stage
 from core.model import Record, case_values, key_id, step_values, tf_key, tr_key
+from core.testfiesta.results import testrail_result_fields
 from core.testrail.catalog import (
     TestRailCatalog,
     case_body,
@@ -249,6 +250,10 @@ class TestRailSide:
         #: ``get_attachments_for_test`` rows read so far, by attachment id (a result's files
         #: are listed once, though its result is read again until its test is paired)
         self._result_rows: dict[str, Mapping[str, Any]] = {}
+        #: whether ``get_result_fields`` was read, and read during the current observation
+        #: (see :meth:`_result_fields`)
+        self._result_fields_read = False
+        self._result_fields_fresh = False
 
     # ------------------------------------------------------------------ reading
 
@@ -316,6 +321,7 @@ class TestRailSide:
         """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
         "results": {run id: UNIX seconds}}``: the newest ``updated_on`` and, per open run, the
         newest result ``created_on`` seen."""
+        self._result_fields_fresh = False
         with stage("folders"):
             records = dict(await self._folders())
         # what changes after this answer has a later updated_on: the next poll starts here
@@ -641,6 +647,43 @@ class TestRailSide:
                 self.status_names[int(row["id"])] = str(row.get("label") or row.get("name"))
         return self.status_names
 
+    async def _result_fields(self, rows: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Read ``get_result_fields`` into the catalog (:meth:`TestRailCatalog.
+        set_result_fields`) when results are first read, and again (at most once per
+        observation) when result ``rows`` hold a value the fields read do not explain: a
+        ``custom_*`` key of no known field, or a dropdown or multi-select item id the
+        project's config does not list (a field or an option added since). A TestRail that
+        refuses it (400, 403, 404) has no result fields railfiesta can name; the results
+        still travel."""
+        if self._result_fields_read and (
+            self._result_fields_fresh or not any(map(self._unexplained, rows))
+        ):
+            return
+        self._result_fields_read = self._result_fields_fresh = True
+        try:
+            listed = await self.client.get_result_fields()
+        except ApiError as error:
+            if error.status not in (400, 403, 404):
+                raise
+            listed = []
+        self.ctx.catalog.set_result_fields(listed)
+
+    def _unexplained(self, row: Mapping[str, Any]) -> bool:
+        """Whether result ``row`` holds a custom value the catalog's result fields do not
+        explain (see :meth:`_result_fields`)."""
+        fields = self.ctx.catalog.result_fields
+        for name, value in row.items():
+            if not name.startswith("custom_") or value is None:
+                continue
+            result_field = fields.get(name)
+            if result_field is None:
+                return True
+            if result_field.kind in ("dropdown", "multi_select"):
+                ids = value if isinstance(value, list) else [value]
+                if any(str(i) == result_field.label_of(i) for i in ids):
+                    return True
+        return False
+
     async def _user_emails(self) -> dict[int, str]:
         if self.user_emails is None:
             self.user_emails = {}
@@ -741,6 +784,8 @@ class TestRailSide:
             latest: dict[int, tuple[int, int, int]] = {}
             newest = since or 0
             emails = await self._user_emails() if results else {}
+            if results:
+                await self._result_fields(results)
             # oldest first: they are copied in the order people added them
             for result in results:
                 result["created_on"] = testrail_seconds(
@@ -769,6 +814,7 @@ class TestRailSide:
                         "comment": str(result.get("comment") or ""),
                         "author": emails.get(int(author), str(author)) if author else "",
                         "created_on": created,
+                        **self.ctx.catalog.result_details(result, statuses),
                     },
                     updated_on=created,
                 )
@@ -1022,7 +1068,8 @@ class TestRailSide:
         self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
     ) -> list[str | RailfiestaError]:
         """One ``add_section``/``add_suite``/``add_case`` per record (TestRail has no bulk
-        create that keeps per-record values)."""
+        create that keeps per-record values); a result one ``add_result`` (see
+        :meth:`_create_result`)."""
         keys: list[str | RailfiestaError] = []
         for values, origin in items:
             if kind == "folder":
@@ -1049,6 +1096,11 @@ class TestRailSide:
                 try:
                     keys.append(await self._create_config(kind, values))
                 except MappingError as refused:
+                    keys.append(refused)
+            elif kind == "result":
+                try:
+                    keys.append(await self._create_result(values, origin))
+                except MappingError as refused:  # checked before sending: nothing written
                     keys.append(refused)
             elif kind == "plan":
                 keys.append(
@@ -1091,6 +1143,28 @@ class TestRailSide:
         if values.get("closed"):
             await self.client.close_run(int(run["id"]))
         return tr_key("run", run["id"])
+
+    async def _create_result(self, values: Mapping[str, Any], origin: str) -> str:
+        """A TestFiesta result onto its TestRail test (``add_result/{test_id}``): its status,
+        and its comment with a details block's known values in TestRail's own result fields
+        (:func:`core.testfiesta.results.testrail_result_fields`: ``elapsed``, ``version``,
+        ``defects``, result fields by label), not as text."""
+        test = str(values.get("test") or "")
+        if not test.startswith("tr:test:"):
+            raise MappingError(
+                f"result {origin} names no TestRail test ({test or 'none'})",
+                hint="run the sync again: the result's test is paired first",
+            )
+        await self._result_fields()
+        comment, fields = testrail_result_fields(
+            str(values.get("comment") or ""), self.ctx.catalog.result_fields
+        )
+        body: dict[str, Any] = {"status_id": await self._status_id(values.get("status"))}
+        if comment:
+            body["comment"] = comment
+        body.update(fields)
+        row = await self.client.add_result(int(key_id(test)), body)
+        return tr_key("result", row["id"])
 
     async def _status_id(self, name: Any) -> int:
         statuses = await self._statuses()

@@ -765,6 +765,43 @@ _RESULT_COMMENTS = (
 )
 
 
+#: Options of the generated result field "Environment" (a dropdown, ``custom_environment``).
+RESULT_ENVIRONMENTS = {1: "Staging", 2: "Live", 3: "Local"}
+
+
+def add_result_details(state: TestRailState, rows: list[Row]) -> None:
+    """Give generated ``add_results`` rows (in place, by their position: no random numbers,
+    so the rest of the project stays as it was) what a result holds besides its status and
+    comment (§5.14): every second row an ``elapsed`` time, every third a ``version``, a
+    failed one (status 5) ``defects``, every row an "Environment" (:data:`RESULT_ENVIRONMENTS`),
+    and a row whose case has separated steps its ``custom_step_results`` (each step passed but
+    the last, which has the result's status)."""
+    for index, row in enumerate(rows):
+        if index % 2 == 0:
+            row["elapsed"] = f"{index % 4 + 1}m {index * 7 % 60 + 1}s"
+        if index % 3 == 0:
+            row["version"] = f"1.0.{index % 4}"
+        if row.get("status_id") == 5:
+            row["defects"] = f"PAY-{900 + index % 40}, PAY-{950 + index % 10}"
+        row["custom_environment"] = index % 3 + 1
+        test = state.tests.get(row["test_id"])
+        case = state.cases.get(test["case_id"]) if test else None
+        steps = ((case or {}).get("custom") or {}).get("custom_steps_separated") or []
+        if steps:
+            last = len(steps) - 1
+            row["custom_step_results"] = [
+                {
+                    "content": step.get("content") or "",
+                    "expected": step.get("expected") or "",
+                    "actual": "As expected" if n < last or row["status_id"] == 1
+                    else "The spinner never stops",
+                    "status_id": 1 if n < last else row["status_id"],
+                }
+                for n, step in enumerate(steps)
+                if isinstance(step, dict)
+            ]  # fmt: skip
+
+
 def add_plans(
     state: TestRailState, project_id: int, plans: int, *, seed: int, milestone: int, suite_id: int
 ) -> list[int]:
@@ -780,7 +817,9 @@ def add_plans(
       of 10 cases over both browsers; the last of them (with 2 plans or more) is closed, on
       Release 0.9;
     - a run outside the plans, "Nightly build 1432", on the candidate;
-    - results: about half the tests of every open run get 1-3 results;
+    - results: about half the tests of every open run get 1-3 results, with elapsed times,
+      versions, defects, the result field "Environment" (a dropdown of the project) and step
+      results (:func:`add_result_details`);
     - files (:func:`add_plan_and_result_files`): plan 1 gets a checklist, the nightly run's
       first failed result a screenshot.
     """
@@ -806,6 +845,17 @@ def add_plans(
         {"name": "Release 0.9", "start_on": now - 120 * day, "due_on": now - 60 * day},
     )["id"]
     ops.update_milestone(state, previous, {"is_completed": True})
+    state.add_field_row(
+        state.result_fields,
+        "result_field",
+        name="environment",
+        label="Environment",
+        type_id=DROPDOWN,
+        include_all=True,
+        options={"is_required": False, "default_value": "",
+                 "items": _items_text(RESULT_ENVIRONMENTS)},
+        project_ids=[project_id],
+    )  # fmt: skip
     browser = runs.add_config_group(state, project_id, {"name": "Browser"})["id"]
     browsers = [runs.add_config(state, browser, {"name": n})["id"] for n in ("Chrome", "Firefox")]
     os_group = runs.add_config_group(state, project_id, {"name": "OS"})["id"]
@@ -880,6 +930,7 @@ def add_plans(
             for _ in range(rng.randint(1, 3))
         ]  # fmt: skip
         if rows:
+            add_result_details(state, rows)
             runs.add_results(state, rid, {"results": rows}, None)
     add_plan_and_result_files(state, project_id, made[0], tests_of[nightly["id"]])
     if plans > 1:
