@@ -8,6 +8,7 @@ Update after a deliberate change with ``pytest tests/tui/test_snapshots_details_
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from core.service import Service
+from core.sync_state import PENDING
 from tests.tui.pilot import child, loaded, names, wait_for
 from tui.app import RailfiestaApp
 from tui.screens.details import RecordDetails
@@ -47,6 +49,9 @@ async def _settle(pilot: Pilot[Any], app: RailfiestaApp) -> None:
 async def _open_details(pilot: Pilot[Any]) -> None:
     app = await _migrated(pilot)
     assert app.service.testrail is not None
+    # TestRail stamps whole seconds: past the next one, the edit is surely later than the
+    # migration's last read, so the case's badge is "pending" (DESIGN §8), not by chance
+    await asyncio.sleep(1.05)
     await app.service.testrail.update_case(
         1,
         {
@@ -69,6 +74,7 @@ async def _open_details(pilot: Pilot[Any]) -> None:
         await pilot.pause(0.05)
     else:
         raise AssertionError(f"no {case!r} under Login: {names(left.root)}")
+    await wait_for(pilot, lambda: left.state_of("tr:case:1") == PENDING, timeout=10)
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
     screen = app.screen
