@@ -946,12 +946,12 @@ def add_baseline(
                 parent_id=section_ids.get(section["parent_id"]),
             )
             section_ids[section["id"]] = sid
-        for case in [c for c in state.cases.values() if c["suite_id"] == master["id"]]:
+        for case in sorted(state.indexed("suite", master["id"]), key=lambda c: c["id"]):
             cid = state.next_id("case")
             row = copy.deepcopy(case)
             row.pop("_forecast", None)
             row.update(id=cid, section_id=section_ids[case["section_id"]], suite_id=baseline["id"])
-            state.cases[cid] = row
+            state.put("cases", row)
     return int(baseline["id"])
 
 
