@@ -52,7 +52,7 @@ from core.config import load_config  # noqa: E402
 from core.events import CoreLanded  # noqa: E402
 from core.migrate import MigrationReport  # noqa: E402
 from core.service import Service  # noqa: E402
-from core.testfiesta.side import BATCH_SIZES, CASE_BATCH_BYTES  # noqa: E402
+from core.testfiesta.side import CASE_BATCH, CASE_BATCH_BYTES  # noqa: E402
 from core.testrail.client import PAGE_SIZE  # noqa: E402
 
 USER, API_KEY = "bench@example.com", "bench-api-key"
@@ -250,7 +250,7 @@ def minimum(kind: str, n: Mapping[str, int], log: list[Sent]) -> tuple[int | Non
             f"{pages(sections)} + {sections} + {pages(sections + 1)}",
         )
     if kind == "cases":
-        batch = BATCH_SIZES[("testfiesta", "case")]
+        batch = CASE_BATCH
         creates = max(math.ceil(cases / batch), math.ceil(sent_bytes("/cases") / CASE_BATCH_BYTES))
         return 2 * pages(cases) + creates, f"2*{pages(cases)} + {creates}"
     if kind in ("shared steps", "milestones", "plans"):
@@ -397,6 +397,11 @@ def run(args: argparse.Namespace) -> int:
         f"RSS {rss_mb:.0f} MB (emulators {server_rss / 1024:.0f} MB); complete: "
         f"{report.complete}; worst ratio {worst:.2f}"
     )
+    for kind in args.trace or []:
+        print(f"\n{kind}, in order (seconds from the start):")
+        for sent in log:
+            if sent.stage == kind:
+                print(f"  {sent.at - started:7.2f} {sent.side:<10} {sent.what[:110]}")
     if args.endpoints:
         for kind, tally in tallies.items():
             print(f"  {kind}: " + ", ".join(f"{e} {c}" for e, c in tally.endpoints.most_common()))
@@ -412,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-only", action="store_true", help="peak RSS and time, no cap")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--endpoints", action="store_true", help="requests per endpoint too")
+    parser.add_argument("--trace", action="append", metavar="KIND", help="list a kind's requests")
     args = parser.parse_args(argv)
     if args.memory_only and args.cases is None:
         args.cases = 100_000
