@@ -352,7 +352,9 @@ def run(args: argparse.Namespace) -> int:
         server.join(10)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     counts = dict(seeded.counts)
-    what = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
+    tables = ("sections", "cases", "runs", "tests", "results", "plans", "milestones",
+              "attachments", "shared_steps")  # fmt: skip
+    what = ", ".join(f"{counts[k]:,} {k.replace('_', ' ')}" for k in tables)
     print(f"\nSeeded in {seeded.seconds:.1f} s: {what}")
     if args.memory_only:
         print("\n| cases | peak RSS (railfiesta) | time | emulators' peak RSS | complete |")
@@ -369,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
         tally.last = max(tally.last, sent.at)
         tally.endpoints[endpoint_of(sent)] += 1
     print(f"\nRate: TestRail {rate}/min (emulator and client), TestFiesta uncapped\n")
-    print("| kind | TestRail | TestFiesta | requests | minimum | ratio | span | how the "
+    print("| kind | TestRail | TestFiesta | requests | minimum | ratio | first to last | how the "
           "minimum is computed |\n|---|---:|---:|---:|---:|---:|---:|---|")  # fmt: skip
     worst = 0.0
     for kind, tally in tallies.items():
@@ -386,13 +388,16 @@ def run(args: argparse.Namespace) -> int:
     shares = ", ".join(
         f"{kind} {n} requests in {span:.0f} s: {share:.0%}" for kind, n, span, share in long_phases
     )
-    tr_total = sum(1 for s in log if s.side == "testrail")
+    tr_times = [s.at for s in log if s.side == "testrail"]
+    tr_total = len(tr_times)
+    overall = tr_total / (rate * (tr_times[-1] - tr_times[0] + 60.0 / rate) / 60.0)
     none = "none (no kind needs more than one minute of budget)"
     fits = "fits" if tr_total <= rate else "does not fit"
     print(
         f"\nrequests: TestRail {report.requests['testrail']}, TestFiesta "
         f"{report.requests['testfiesta']}; time to usable core {landed - started:.1f} s, total "
-        f"{total:.1f} s; budget used in the long phases: {shares or none}; a TestRail job of "
+        f"{total:.1f} s; budget used in the long phases: {shares or none}, from TestRail's "
+        f"first request to its last: {overall:.0%}; a TestRail job of "
         f"{tr_total} requests {fits} in one minute's budget; 429s received: {limited}; peak "
         f"RSS {rss_mb:.0f} MB (emulators {server_rss / 1024:.0f} MB); complete: "
         f"{report.complete}; worst ratio {worst:.2f}"
