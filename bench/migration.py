@@ -396,8 +396,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"\nrequests: TestRail {report.requests['testrail']}, TestFiesta "
         f"{report.requests['testfiesta']}; time to usable core {landed - started:.1f} s, total "
-        f"{total:.1f} s; budget used in the long phases: {shares or none}, from TestRail's "
-        f"first request to its last: {overall:.0%}; a TestRail job of "
+        f"{total:.1f} s; budget used in the long phases: {shares or none}"
+        + (f", from TestRail's first request to its last: {overall:.0%}" if tr_total > rate else "")
+        + f"; a TestRail job of "
         f"{tr_total} requests {fits} in one minute's budget; 429s received: {limited}; peak "
         f"RSS {rss_mb:.0f} MB (emulators {server_rss / 1024:.0f} MB); complete: "
         f"{report.complete}; worst ratio {worst:.2f}"

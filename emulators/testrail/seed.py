@@ -1112,8 +1112,9 @@ def generate_shape(
     id. Deterministic per ``seed``. On top of what :func:`generate` makes: milestones "Sprint
     <n>" (every fifth a sub-milestone of the one before, every fourth completed), shared step
     sets "Shared step <n>" (each used by one Steps case), plans "Plan <n>" with one entry of one
-    run each, runs "Run <n>", results round robin over every test (statuses mostly passed) and
-    files "file-<n>.txt" (small text) on cases (60 %), results (30 %), runs and plans."""
+    run each, runs "Run <n>", results round robin over every test (statuses mostly passed,
+    ``created_on`` spread over the month before the last day, in id order) and files
+    "file-<n>.txt" (small text) on cases (60 %), results (30 %), runs and plans."""
     with state.lock:
         pid = generate(
             state,
@@ -1225,6 +1226,11 @@ def generate_shape(
         results: list[int] = []
         for rid, rows in per_run.items():
             results += [int(r["id"]) for r in runs.add_results(state, rid, {"results": rows}, None)]
+        # results lie in the last month, oldest first (as people added them), not all at now:
+        # a sync's created_after window sees none of them again
+        step = 30 * 86400 // max(1, len(results))
+        for n, result_id in enumerate(results):
+            state.results[result_id]["created_on"] = now - 31 * 86400 + n * step
         have = sum(1 for a in state.attachments.values() if a["project_id"] == pid)
         owners: list[tuple[str, int]] = []
         for n in range(shape.attachments - have):

@@ -1930,3 +1930,5 @@ def test_generate_shape_makes_exactly_the_scaled_medium_project() -> None:
     owners = sorted({a["_entity_type"] for a in state.attachments.values()})
     assert owners == ["case", "editor", "plan", "result", "run"]
     assert [p["name"] for p in state.plans.values()] == ["Plan 1", "Plan 2"]
+    created = [r["created_on"] for r in state.results.values()]
+    assert created == sorted(created) and max(created) < state.now() - 86400
