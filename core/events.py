@@ -44,6 +44,18 @@ class ConnectionWarning(Activity):
     host: str = ""
 
 
+@dataclass(frozen=True)
+class CoreLanded:
+    """Event of a migration (not a dry run): the usable core of TestRail project ``project``
+    (folders, cases, runs and their latest statuses) is on TestFiesta and the backfill starts;
+    ``backfilling`` names the kinds it still writes (``"results"``, ``"attachments"``; empty
+    when nothing waits). ``at`` is UNIX seconds. The benchmark times "usable core" by it."""
+
+    project: str
+    backfilling: tuple[str, ...] = ()
+    at: float = field(default_factory=time.time)
+
+
 EventSink = Callable[[object], None]
 
 

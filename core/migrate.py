@@ -37,7 +37,7 @@ from core.engine.parity import KindParity, parity
 from core.engine.plan import CREATE, LINK
 from core.engine.reconcile import MIGRATE, Settings
 from core.errors import ConfigError, NotFound
-from core.events import Activity, EventSink, Progress, ignore
+from core.events import Activity, CoreLanded, EventSink, Progress, ignore
 from core.history import HISTORY_FIELD
 from core.http import stage
 from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner
@@ -730,8 +730,13 @@ class ProjectMigration:
                 done.update(cycle.applied.done if cycle.applied else {})
                 held.extend(cycle.held)
             cycle_plan = cycle.plan
-            if any(op.writes for op in held):
-                waiting = sorted({op.kind for op in held if op.writes}, key=BACKFILL.index)
+            waiting = sorted({op.kind for op in held if op.writes}, key=BACKFILL.index)
+            self.emit(
+                CoreLanded(
+                    self.report.testrail_project, tuple(KIND_LABELS.get(k, k) for k in waiting)
+                )
+            )
+            if waiting:
                 self.emit(
                     Activity(
                         "info",

@@ -1,11 +1,11 @@
 """An asyncio event loop on a virtual clock: sleeping costs no real time.
 
 ``loop.time()`` starts at 0 and jumps forward to the next timer whenever nothing is ready, so
-``asyncio.sleep(300)`` (stamina's backoff) and ``aiolimiter``'s timers (the pacer) return at
+``asyncio.sleep(300)`` (stamina's backoff and the pacer's waits) return at
 once while the loop's clock shows the time they waited. Nothing is patched in the code under
 test: it sleeps as in production, only the clock is virtual. Each turn of the loop also costs
-:data:`TICK` (one microsecond), as real turns do: code that re-arms a timer for "now" (the
-leaky bucket's rounding) would otherwise spin forever at one instant. Compare times with
+:data:`TICK` (one microsecond), as real turns do: code that re-arms a timer for "now" (a
+limiter's rounding) would otherwise spin forever at one instant. Compare times with
 ``pytest.approx(..., abs=0.01)``.
 
     result, loop = run_on_fake_clock(coroutine)

@@ -269,6 +269,16 @@ def _case_rows(call: Call, project: Row) -> list[Row]:
     section_id = param_int(p, "section_id")
     if section_id is not None and st.section(section_id)["suite_id"] != suite["id"]:
         raise invalid("section_id", "section")
+    key = ("get_cases", project["id"], tuple(call.page.filters))
+    first = call.page.offset in (None, "", "0")
+    return st.listing(key, first, lambda: _filter_cases(call, suite, section_id))
+
+
+def _filter_cases(call: Call, suite: Row, section_id: int | None) -> list[Row]:
+    """The cases of ``suite`` (of one section when ``section_id`` is given: read through the
+    ``section`` index, so other sections' rows are never looked at) that pass the call's
+    filters, in UI order."""
+    st, p = call.state, call.params
     csv = {
         k: csv_ints(p, k)
         for k in (
@@ -285,10 +295,13 @@ def _case_rows(call: Call, project: Row) -> list[Row]:
     ref = (p.get("refs") or "").strip()
     order = {sec["id"]: i for i, (sec, _) in enumerate(st.section_order(suite["id"]))}
     out = []
-    for case in st.cases.values():
+    candidates = (
+        st.indexed("suite", suite["id"])
+        if section_id is None
+        else st.indexed("section", section_id)
+    )
+    for case in candidates:
         if case["suite_id"] != suite["id"]:
-            continue
-        if section_id is not None and case["section_id"] != section_id:
             continue
         if not _time_filters(
             p,
@@ -686,8 +699,8 @@ def get_tests(call: Call) -> Any:
     statuses = csv_ints(call.params, "status_id")
     rows = [
         t
-        for t in call.state.tests.values()
-        if t["run_id"] == call.ids[0] and (statuses is None or t["status_id"] in statuses)
+        for t in call.state.indexed("run", call.ids[0])
+        if statuses is None or t["status_id"] in statuses
     ]
     return call.paged(rows, "tests", lambda t: runs.render_test(call.state, t))
 
@@ -723,9 +736,7 @@ def _results_page(call: Call, rows: list[Row]) -> Any:
 def get_results(call: Call) -> Any:
     """Paged ``results`` of a test, newest first."""
     call.state.test(call.ids[0])
-    return _results_page(
-        call, [r for r in call.state.results.values() if r["test_id"] == call.ids[0]]
-    )
+    return _results_page(call, call.state.indexed("test", call.ids[0]))
 
 
 @endpoint("get_results_for_case", "GET", "run_id", "case_id")
@@ -734,17 +745,15 @@ def get_results_for_case(call: Call) -> Any:
     call.state.run(call.ids[0])
     call.state.case(call.ids[1])
     test = runs._test_for_case(call.state, call.ids[0], call.ids[1])
-    return _results_page(
-        call, [r for r in call.state.results.values() if r["test_id"] == test["id"]]
-    )
+    return _results_page(call, call.state.indexed("test", test["id"]))
 
 
 @endpoint("get_results_for_run", "GET", "run_id")
 def get_results_for_run(call: Call) -> Any:
     """Paged ``results`` of every test in a run, newest first."""
     call.state.run(call.ids[0])
-    tests = {t["id"] for t in call.state.tests.values() if t["run_id"] == call.ids[0]}
-    return _results_page(call, [r for r in call.state.results.values() if r["test_id"] in tests])
+    tests = call.state.indexed("run", call.ids[0])
+    return _results_page(call, [r for t in tests for r in call.state.indexed("test", t["id"])])
 
 
 @endpoint("add_result", "POST", "test_id")
@@ -1022,7 +1031,7 @@ def get_attachments_for_plan_entry(call: Call) -> Any:
 def get_attachments_for_test(call: Call) -> Any:
     """Attachments of all results of a test: a bare array (§2.3)."""
     call.state.test(call.ids[0])
-    results = {str(r["id"]) for r in call.state.results.values() if r["test_id"] == call.ids[0]}
+    results = {str(r["id"]) for r in call.state.indexed("test", call.ids[0])}
     return runs.attachments_for(call.state, "result", results)
 
 

@@ -376,6 +376,8 @@ async def _handle(request: Request, rt: _Runtime) -> Response:
             next_limit_zero=options.next_link_limit_zero,
         )
         with state.lock:
+            if verb == "POST":
+                state.generation += 1  # a write: listings built before it are stale
             result = ep.handler(call)
     except ApiError as err:
         return _error(err)

@@ -865,7 +865,7 @@ def add_case(
     )
     ordered = {k: row[k] for k in ("id", "title", "section_id", "suite_id")}
     ordered.update(row)
-    state.cases[cid] = ordered
+    state.put("cases", ordered)
     from emulators.testrail import runs as _runs  # local: runs imports this module
 
     _runs.add_case_to_open_runs(state, ordered)
@@ -907,6 +907,7 @@ def update_case(state: TestRailState, case_id: int, body: Body, user_id: int | N
     work["updated_by"] = user_id
     row.clear()
     row.update(work)
+    state.reindex("cases", row)
     if changes:
         record_history(state, case_id, user_id, now, changes)
     return row
@@ -965,6 +966,7 @@ def _cross_suite_move(state: TestRailState, case: Row, target: Row, user_id: int
     case["section_id"] = target["id"]
     case["suite_id"] = target["suite_id"]
     case["display_order"] = state.next_display_order(target["id"], case["id"])
+    state.reindex("cases", case)
     case["updated_on"] = state.now()
     case["updated_by"] = user_id
     record_history(
@@ -975,15 +977,19 @@ def _cross_suite_move(state: TestRailState, case: Row, target: Row, user_id: int
 def delete_cases(state: TestRailState, case_ids: list[int], *, soft: bool) -> Row | None:
     """Delete cases (hard) with their tests and results in active runs; ``soft`` only counts
     (§9): returns ``{"affected_tests": n}`` for a soft call, None after a hard delete."""
-    tests = [
-        t
-        for t in state.tests.values()
-        if t["case_id"] in case_ids and not state.runs[t["run_id"]]["is_completed"]
-    ]
+    tests = sorted(
+        (
+            t
+            for cid in dict.fromkeys(case_ids)
+            for t in state.indexed("case", cid)
+            if not state.runs[t["run_id"]]["is_completed"]
+        ),
+        key=lambda t: t["id"],
+    )
     if soft:
         return {"affected_tests": len(tests)}
     for t in tests:
-        for rid in [r["id"] for r in state.results.values() if r["test_id"] == t["id"]]:
+        for rid in [r["id"] for r in state.indexed("test", t["id"])]:
             del state.results[rid]
         del state.tests[t["id"]]
     for cid in case_ids:
@@ -997,7 +1003,7 @@ def delete_section(state: TestRailState, section_id: int, *, soft: bool) -> Row 
     ``soft`` returns ``{"affected_sections", "affected_cases", "affected_tests"}`` instead."""
     state.section(section_id)
     sections = state.descendants(section_id)
-    cases = [c["id"] for c in state.cases.values() if c["section_id"] in sections]
+    cases = sorted(c["id"] for sid in sections for c in state.indexed("section", sid))
     counts = delete_cases(state, cases, soft=True) or {}
     if soft:
         return {"affected_sections": len(sections), "affected_cases": len(cases), **counts}

@@ -58,7 +58,7 @@ def _include_all(value: Any) -> bool:
 
 def _suite_case_ids(state: TestRailState, suite_id: int) -> list[int]:
     order = {sec["id"]: i for i, (sec, _) in enumerate(state.section_order(suite_id))}
-    cases = [c for c in state.cases.values() if c["suite_id"] == suite_id]
+    cases = list(state.indexed("suite", suite_id))
     cases.sort(key=lambda c: (order.get(c["section_id"], 0), c["display_order"], c["id"]))
     return [c["id"] for c in cases]
 
@@ -159,7 +159,7 @@ def _new_test(state: TestRailState, run: Row, case_id: int) -> Row:
         "run_id": run["id"],
         "_snapshot": None,
     }
-    state.tests[tid] = test
+    state.put("tests", test)
     return test
 
 
@@ -197,10 +197,11 @@ def update_run(state: TestRailState, run_id: int, body: Body) -> Row:
 
 
 def _set_run_cases(state: TestRailState, run: Row, wanted: list[int]) -> None:
-    current = {t["case_id"]: t for t in state.tests.values() if t["run_id"] == run["id"]}
+    current = {t["case_id"]: t for t in state.indexed("run", run["id"])}
+    keep = set(wanted)
     for cid, test in current.items():
-        if cid not in wanted:
-            for res in [r["id"] for r in state.results.values() if r["test_id"] == test["id"]]:
+        if cid not in keep:
+            for res in [r["id"] for r in state.indexed("test", test["id"])]:
                 del state.results[res]
             del state.tests[test["id"]]
     for cid in wanted:
@@ -214,9 +215,8 @@ def close_run(state: TestRailState, run_id: int) -> Row:
     run = state.run(run_id)
     if run["is_completed"]:
         raise bad_request(CLOSED_RUN)
-    for test in state.tests.values():
-        if test["run_id"] == run_id:
-            test["_snapshot"] = _test_case_data(state, test)
+    for test in state.indexed("run", run_id):
+        test["_snapshot"] = _test_case_data(state, test)
     run["is_completed"] = True
     run["completed_on"] = state.now()
     return run
@@ -226,11 +226,11 @@ def delete_run(state: TestRailState, run_id: int, *, soft: bool) -> Row | None:
     """``delete_run``: the run with its tests and results; ``soft`` returns
     ``{"affected_tests": n}`` without deleting (§9)."""
     state.run(run_id)
-    tests = [t["id"] for t in state.tests.values() if t["run_id"] == run_id]
+    tests = [t["id"] for t in state.indexed("run", run_id)]
     if soft:
         return {"affected_tests": len(tests)}
     for tid in tests:
-        for res in [r["id"] for r in state.results.values() if r["test_id"] == tid]:
+        for res in [r["id"] for r in state.indexed("test", tid)]:
             del state.results[res]
         del state.tests[tid]
     del state.runs[run_id]
@@ -238,10 +238,11 @@ def delete_run(state: TestRailState, run_id: int, *, soft: bool) -> Row | None:
 
 
 def run_counts(state: TestRailState, run_ids: set[int]) -> Row:
-    """``passed_count`` ... ``custom_status7_count`` over the tests of ``run_ids``."""
+    """``passed_count`` ... ``custom_status7_count`` over the tests of ``run_ids`` (read
+    through the ``run`` index: a run's counters cost its own tests)."""
     counts = dict.fromkeys(STATUS_COUNTER_KEYS.values(), 0)
-    for test in state.tests.values():
-        if test["run_id"] in run_ids:
+    for run_id in run_ids:
+        for test in state.indexed("run", run_id):
             key = STATUS_COUNTER_KEYS.get(test["status_id"])
             if key:
                 counts[key] += 1
@@ -377,7 +378,7 @@ def _commit_results(state: TestRailState, pending: list[Row]) -> list[Row]:
     for row in pending:
         row["id"] = state.next_id("result")
         row["created_on"] = now
-        state.results[row["id"]] = row
+        state.put("results", row)
         test = state.tests[row["test_id"]]
         if row["status_id"] is not None:
             test["status_id"] = row["status_id"]
@@ -397,8 +398,12 @@ def _update_forecast(state: TestRailState, case_id: int) -> None:
     TestRail mixes estimates and elapsed times in an undocumented way (§5.4: read-only,
     computed from past results); the mean of the recorded elapsed times stands in for it.
     """
-    tests = {t["id"] for t in state.tests.values() if t["case_id"] == case_id}
-    spans = [r["elapsed"] for r in state.results.values() if r["test_id"] in tests and r["elapsed"]]
+    spans = [
+        r["elapsed"]
+        for t in state.indexed("case", case_id)
+        for r in state.indexed("test", t["id"])
+        if r["elapsed"]
+    ]
     case = state.cases.get(case_id)
     if case is not None and spans:
         case["_forecast"] = round(sum(spans) / len(spans))
@@ -421,8 +426,8 @@ def add_result(state: TestRailState, test_id: int, body: Body, user_id: int | No
 
 
 def _test_for_case(state: TestRailState, run_id: int, case_id: int) -> Row:
-    for test in state.tests.values():
-        if test["run_id"] == run_id and test["case_id"] == case_id:
+    for test in state.indexed("run", run_id):
+        if test["case_id"] == case_id:
             return test
     raise bad_request(NO_ACTIVE_TEST)
 
@@ -838,7 +843,7 @@ def add_attachment(
         "_data": data,
         "_content_type": ctype,
     }
-    state.attachments[aid] = row
+    state.put("attachments", row)
     if entity_type == "result":
         state.results[int(entity_id)]["attachment_ids"].append(aid)
     return row
@@ -846,11 +851,8 @@ def add_attachment(
 
 def attachments_for(state: TestRailState, entity_type: str, entity_ids: set[str]) -> list[Row]:
     """Public rows of the attachments of ``entity_type`` whose entity id is in ``entity_ids``."""
-    return [
-        public(a)
-        for a in state.attachments.values()
-        if a["_entity_type"] == entity_type and a["_entity_id"] in entity_ids
-    ]
+    rows = [a for i in entity_ids for a in state.indexed("entity", (entity_type, i))]
+    return [public(a) for a in sorted(rows, key=lambda a: a["id"])]
 
 
 def delete_attachment(state: TestRailState, attachment_id: int) -> None:

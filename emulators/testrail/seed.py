@@ -35,6 +35,7 @@ import struct
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -551,6 +552,7 @@ def generate(
     *,
     project_name: str | None = None,
     plans: int = 0,
+    sections: int | None = None,
 ) -> int:
     """Create a realistic generated project and return its id; the same ``seed`` (and clock)
     gives the same project.
@@ -573,6 +575,10 @@ def generate(
     clock's now; authors are five generated users. A case updated after it was created has
     one ``get_history_for_case`` entry at its ``updated_on`` (:func:`_generated_history`), as
     TestRail records one per update (§5.5); the others have none.
+
+    ``sections`` (≥ 1) makes the tree exactly that many sections: the generated tree loses its
+    last leaves while it has more, and gets "Area <n>" sections under its features (round
+    robin) while it has fewer; None keeps the tree as generated (about 110 sections).
     """
     if suite_mode not in (1, 2, 3):
         raise ValueError("suite_mode must be 1, 2 or 3")
@@ -637,6 +643,8 @@ def generate(
                                 {"name": platform, "suite_id": suite_id, "parent_id": grp["id"]},
                             )
                             leaves.append((plat["id"], module, feature))
+        if sections is not None:
+            _fit_sections(state, pid, leaves, sections)
         types = [t["id"] for t in state.case_types.values()]
         prio_by_name = {p["name"]: p["id"] for p in state.priorities.values()}
         priorities = [prio_by_name.get(n) for n in ("Critical", "High", "Medium", "Medium", "Low")]
@@ -663,6 +671,46 @@ def generate(
                 description="The test cases as they were shipped with Release 1.0.",
             )
     return int(pid)
+
+
+def _fit_sections(
+    state: TestRailState, project_id: int, leaves: list[tuple[int, str, str]], wanted: int
+) -> None:
+    """Make the project's (case-less) section tree exactly ``wanted`` sections, keeping
+    ``leaves`` (where cases go) in step: drop the newest sections without children while
+    there are too many, then add "Area <n>" sections under the features in turn."""
+    if wanted < 1:
+        raise ValueError("sections must be at least 1")
+    mine = [s for s in state.sections.values() if s["suite_id"] in _suite_ids(state, project_id)]
+    parents = {s["parent_id"] for s in mine}
+    for section in reversed(mine):
+        if len(mine) <= wanted:
+            break
+        if section["id"] in parents:
+            continue
+        ops.delete_section(state, section["id"], soft=False)
+        mine.remove(section)
+        parents = {s["parent_id"] for s in mine}
+        leaves[:] = [leaf for leaf in leaves if leaf[0] != section["id"]]
+    if not leaves:  # only top sections (modules) are left: their cases use a first feature
+        leaves += [(s["id"], s["name"], next(iter(_MODULES[s["name"]]))) for s in mine]
+    hosts = list(leaves)
+    n = 0
+    while len(mine) < wanted:
+        feature_id, module, feature = hosts[n % len(hosts)]
+        parent = state.sections[feature_id]
+        area = ops.add_section(
+            state,
+            project_id,
+            {"name": f"Area {n + 1}", "suite_id": parent["suite_id"], "parent_id": feature_id},
+        )
+        mine.append(area)
+        leaves.append((area["id"], module, feature))
+        n += 1
+
+
+def _suite_ids(state: TestRailState, project_id: int) -> set[int]:
+    return {s["id"] for s in state.suites.values() if s["project_id"] == project_id}
 
 
 #: The generated project's shared step sets: title and steps ``(content, expected)``.
@@ -1001,12 +1049,12 @@ def add_baseline(
                 parent_id=section_ids.get(section["parent_id"]),
             )
             section_ids[section["id"]] = sid
-        for case in [c for c in state.cases.values() if c["suite_id"] == master["id"]]:
+        for case in sorted(state.indexed("suite", master["id"]), key=lambda c: c["id"]):
             cid = state.next_id("case")
             row = copy.deepcopy(case)
             row.pop("_forecast", None)
             row.update(id=cid, section_id=section_ids[case["section_id"]], suite_id=baseline["id"])
-            state.cases[cid] = row
+            state.put("cases", row)
     return int(baseline["id"])
 
 
@@ -1085,3 +1133,202 @@ def _generated_case(
             "- Find crashes 💥\n- Note confusing texts\n- Try non-ASCII input: ÄÖÜ, ё, 漢字"
         )
     return body
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The size of a generated project for benchmarks (issue 7): ``cases`` cases in exactly
+    ``sections`` sections, ``runs`` open runs of ``tests`` tests each (the first ``plans`` of
+    them are the one-run entries of as many test plans), ``results`` results spread over
+    those tests, ``milestones``, ``attachments`` (files on cases, results, runs and plans) and
+    ``shared_steps`` shared step sets. Counts include what :func:`generate` always adds (two
+    milestones, two shared step sets, three files). :data:`MEDIUM` is the medium project."""
+
+    cases: int = 5000
+    sections: int = 300
+    runs: int = 100
+    tests: int = 200
+    results: int = 30_000
+    plans: int = 20
+    milestones: int = 30
+    attachments: int = 500
+    shared_steps: int = 50
+
+    def scaled(self, cases: int) -> Shape:
+        """This shape at ``cases`` cases: every count in proportion (at least 1; at least the
+        three files and two milestones and step sets :func:`generate` makes), tests per run
+        kept (at most ``cases``)."""
+        factor = cases / self.cases
+
+        def part(count: int, floor: int = 1) -> int:
+            return max(floor, round(count * factor))
+
+        return Shape(
+            cases=cases,
+            sections=part(self.sections),
+            runs=part(self.runs),
+            tests=min(self.tests, cases),
+            results=part(self.results),
+            plans=min(part(self.plans), part(self.runs)),
+            milestones=part(self.milestones, 2),
+            attachments=part(self.attachments, 3),
+            shared_steps=part(self.shared_steps, 2),
+        )
+
+
+#: The medium project of issue 7.
+MEDIUM = Shape()
+
+
+def generate_shape(
+    state: TestRailState, shape: Shape, *, seed: int = 1, project_name: str | None = None
+) -> int:
+    """A generated project (:func:`generate`, suite mode 1) of exactly ``shape``; returns its
+    id. Deterministic per ``seed``. On top of what :func:`generate` makes: milestones "Sprint
+    <n>" (every fifth a sub-milestone of the one before, every fourth completed), shared step
+    sets "Shared step <n>" (each used by one Steps case), plans "Plan <n>" with one entry of one
+    run each, runs "Run <n>", results round robin over every test (statuses mostly passed,
+    ``created_on`` spread over the month before the last day, in id order) and files
+    "file-<n>.txt" (small text) on cases (60 %), results (30 %), runs and plans."""
+    with state.lock:
+        pid = generate(
+            state,
+            cases=shape.cases,
+            seed=seed,
+            project_name=project_name,
+            sections=shape.sections,
+        )
+        rng = random.Random(seed * 104729 + 3)
+        now = state.now()
+        project = state.projects[pid]
+        suite = state.master_suite(project)
+        assert suite is not None
+        milestones = [m["id"] for m in state.milestones.values() if m["project_id"] == pid]
+        for n in range(len(milestones), shape.milestones):
+            parent = milestones[-1] if n % 5 == 4 else None
+            row = ops.add_milestone(
+                state,
+                pid,
+                {
+                    "name": f"Sprint {n + 1}",
+                    "start_on": now - (60 - n) * 86400,
+                    "due_on": now + n * 86400,
+                    **({"parent_id": parent} if parent else {}),
+                },
+            )
+            if n % 4 == 3:
+                ops.update_milestone(state, row["id"], {"is_completed": True})
+            milestones.append(row["id"])
+        steps_cases = [
+            c
+            for c in state.cases.values()
+            if c["template_id"] == TEMPLATE_STEPS
+            and not any(
+                s.get("shared_step_id") for s in c["custom"].get("custom_steps_separated") or []
+            )
+        ]
+        have = sum(1 for s in state.shared_steps.values() if s["project_id"] == pid)
+        for n in range(have, shape.shared_steps):
+            shared = ops.add_shared_step(
+                state,
+                pid,
+                {
+                    "title": f"Shared step {n + 1}",
+                    "custom_steps_separated": [
+                        {"content": f"Open screen {n + 1}", "expected": "It is shown"},
+                        {"content": f"Fill form {n + 1}", "expected": "It is saved"},
+                    ],
+                },
+                None,
+            )
+            if steps_cases:
+                case = steps_cases[n % len(steps_cases)]
+                expanded = [
+                    dict(s, shared_step_id=shared["id"]) for s in shared["custom_steps_separated"]
+                ]
+                case["custom"]["custom_steps_separated"] = [
+                    *expanded,
+                    *case["custom"]["custom_steps_separated"],
+                ]
+        case_ids = [c["id"] for c in _ordered_cases(state, suite["id"])]
+        tests = min(shape.tests, len(case_ids))
+        run_ids: list[int] = []
+        plan_ids: list[int] = []
+        for n in range(shape.runs):
+            start = (n * tests) % len(case_ids)
+            chosen = sorted((case_ids[start:] + case_ids[:start])[:tests])
+            milestone = milestones[n % len(milestones)] if milestones else None
+            if n < shape.plans:
+                plan = runs.add_plan(
+                    state,
+                    pid,
+                    {
+                        "name": f"Plan {n + 1}",
+                        "milestone_id": milestone,
+                        "entries": [
+                            {
+                                "suite_id": suite["id"],
+                                "name": f"Plan {n + 1} checks",
+                                "include_all": False,
+                                "case_ids": chosen,
+                            }
+                        ],
+                    },
+                    None,
+                )
+                plan_ids.append(int(plan["id"]))
+                run_ids += [r for e in plan["_entries"] for r in e["_run_ids"]]
+            else:
+                body: Row = {
+                    "suite_id": suite["id"],
+                    "name": f"Run {n + 1}",
+                    "milestone_id": milestone,
+                    "include_all": False,
+                    "case_ids": chosen,
+                }
+                run_ids.append(int(runs.add_run(state, pid, body, None)["id"]))
+        all_tests = [(rid, t["id"]) for rid in run_ids for t in state.indexed("run", rid)]
+        per_run: dict[int, list[Row]] = {}
+        for n in range(shape.results if all_tests else 0):
+            rid, tid = all_tests[n % len(all_tests)]
+            per_run.setdefault(rid, []).append(
+                {
+                    "test_id": tid,
+                    "status_id": rng.choice(_RESULT_STATUSES),
+                    "comment": rng.choice(_RESULT_COMMENTS),
+                }
+            )
+        results: list[int] = []
+        for rid, rows in per_run.items():
+            results += [int(r["id"]) for r in runs.add_results(state, rid, {"results": rows}, None)]
+        # results lie in the last month, oldest first (as people added them), not all at now:
+        # a sync's created_after window sees none of them again
+        step = 30 * 86400 // max(1, len(results))
+        for n, result_id in enumerate(results):
+            state.results[result_id]["created_on"] = now - 31 * 86400 + n * step
+        have = sum(1 for a in state.attachments.values() if a["project_id"] == pid)
+        owners: list[tuple[str, int]] = []
+        for n in range(shape.attachments - have):
+            slot = n % 20
+            if slot < 12 or not (results or run_ids):
+                owners.append(("case", case_ids[(n * 7) % len(case_ids)]))
+            elif slot < 18 and results:
+                owners.append(("result", results[(n * 13) % len(results)]))
+            elif slot == 18 and run_ids[shape.plans :]:
+                standalone = run_ids[shape.plans :]
+                owners.append(("run", standalone[n % len(standalone)]))
+            elif plan_ids:
+                owners.append(("plan", plan_ids[n % len(plan_ids)]))
+            else:
+                owners.append(("case", case_ids[(n * 7) % len(case_ids)]))
+        for n, (kind, owner) in enumerate(owners):
+            data = f"file {n + 1} of {kind} {owner}\n".encode() * 4
+            runs.add_attachment(
+                state, kind, owner, pid, f"file-{n + 1}.txt", data, "text/plain", None
+            )
+    return pid
+
+
+def _ordered_cases(state: TestRailState, suite_id: int) -> list[Row]:
+    """The cases of a suite by id (through the suite index)."""
+    return sorted(state.indexed("suite", suite_id), key=lambda c: c["id"])

@@ -167,6 +167,20 @@ STATUS_COUNTER_KEYS = {
 }
 STATUS_COUNTER_KEYS.update({6 + i: f"custom_status{i + 1}_count" for i in range(7)})
 
+#: Indexes of :class:`TestRailState`: name -> (table, the row's key). ``section``/``suite``:
+#: cases by ``section_id``/``suite_id``; ``run``/``case``: tests by ``run_id``/``case_id``;
+#: ``test``: results by ``test_id``; ``entity``: attachments by ``(entity type, entity id)``.
+#: They make a page read, a run's counters and a test's results cost what they hold, not the
+#: whole instance (seeding and paging 100,000 cases stays linear).
+INDEXES: dict[str, tuple[str, Callable[[Row], Any]]] = {
+    "section": ("cases", lambda r: r["section_id"]),
+    "suite": ("cases", lambda r: r["suite_id"]),
+    "run": ("tests", lambda r: r["run_id"]),
+    "case": ("tests", lambda r: r["case_id"]),
+    "test": ("results", lambda r: r["test_id"]),
+    "entity": ("attachments", lambda r: (r["_entity_type"], r["_entity_id"])),
+}
+
 _UUID_NS = uuid.UUID("6f1b6c52-2d1e-4c55-9a55-7e0f2a9b1c01")
 
 
@@ -240,6 +254,15 @@ class TestRailState:
         self.roles: dict[int, Row] = {}
         self.history: dict[int, list[Row]] = {}
         self.import_ids: dict[int, str] = {}  # case id -> <id> text of the XML it came from
+        #: index name -> key -> row ids (an ordered set), see :meth:`put` and :meth:`indexed`;
+        #: a dict, so :meth:`checkpoint`/:meth:`restore` keep it in step with the tables
+        self._index: dict[str, dict[Any, dict[int, None]]] = {name: {} for name in INDEXES}
+        #: bumped by every write through :meth:`put`/:meth:`reindex` and every API write: a
+        #: :meth:`listing` made before a write is not served after it
+        self.generation = 0
+        #: the last few listings (query key, generation, ordered rows); a list, not a dict, so
+        #: checkpoints never copy it
+        self._listings: list[tuple[Any, int, list[Row]]] = []
         if defaults:
             self._install_defaults()
 
@@ -263,11 +286,54 @@ class TestRailState:
                 known = None
         if known is None:
             order = max(
-                (c["display_order"] for c in self.cases.values() if c["section_id"] == section_id),
-                default=0,
+                (c["display_order"] for c in self.indexed("section", section_id)), default=0
             )
         self._last_order[section_id] = (order + 1, case_id)
         return order + 1
+
+    # -- indexes ---------------------------------------------------------------------------
+    def put(self, table: str, row: Row) -> Row:
+        """Store ``row`` in table ``table`` (``"cases"``, ``"tests"``, ...) under its ``id``
+        and note it in that table's :data:`INDEXES`; returns ``row``. Every writer that adds a
+        row to an indexed table goes through here (or :meth:`reindex` after changing a key)."""
+        getattr(self, table)[row["id"]] = row
+        self.reindex(table, row)
+        return row
+
+    def listing(self, key: Any, fresh: bool, build: Callable[[], list[Row]]) -> list[Row]:
+        """The ordered rows of a paged listing named by ``key`` (method, path ids, filters).
+        ``fresh`` (a first page, offset 0) always builds them (``build()``); a later page of
+        the same listing reuses what the first page built as long as nothing was written
+        since (:attr:`generation`), so paging N rows filters and sorts them once, not once
+        per page. The rows themselves are the live table rows (rendered at read time)."""
+        if not fresh:
+            for known, generation, rows in self._listings:
+                if known == key and generation == self.generation:
+                    return rows
+        rows = build()
+        self._listings = [(key, self.generation, rows), *self._listings[:3]]
+        return rows
+
+    def reindex(self, table: str, row: Row) -> None:
+        """Note ``row`` of ``table`` under its current keys (after a move: ``section_id``,
+        ``suite_id``). The old entries need no removal: :meth:`indexed` skips them."""
+        self.generation += 1
+        for name, (of, key) in INDEXES.items():
+            if of == table:
+                self._index[name].setdefault(key(row), {})[row["id"]] = None
+
+    def indexed(self, name: str, value: Any) -> list[Row]:
+        """The rows that index ``name`` (:data:`INDEXES`) lists under ``value``, in the order
+        they were noted, each checked against its table: a row deleted, or moved to another
+        key, is left out. Costs the rows under ``value``, not the table; changes nothing."""
+        table_name, key = INDEXES[name]
+        table: dict[int, Row] = getattr(self, table_name)
+        out: list[Row] = []
+        for row_id in self._index[name].get(value, ()):
+            row = table.get(row_id)
+            if row is not None and key(row) == value:
+                out.append(row)
+        return out
 
     def now(self) -> int:
         """Current server time, UNIX seconds."""

@@ -12,7 +12,7 @@ import pytest
 import stamina
 
 from core.errors import AccessDenied, ApiError, RateLimited, ServerUnreachable
-from core.http import MAX_RETRY_AFTER, Pacer, RateLimitWait
+from core.http import MAX_RETRY_AFTER, PACER_MARGIN, Pacer, RateLimitWait
 from core.testfiesta.client import TestFiestaClient
 from core.testrail.client import TestRailClient
 from tests.fakeclock import run_on_fake_clock
@@ -177,12 +177,18 @@ async def test_testfiesta_pages_until_the_count_is_read() -> None:
 
 @pytest.mark.parametrize("per_minute", [19, 60, 180, 300, 500, 1000])
 def test_pacer_never_admits_more_than_the_limit_in_any_minute(per_minute: int) -> None:
-    """A leaky bucket admits at most capacity + drain rate x 60 s in any 60-second window."""
-    limiter = Pacer(per_minute)._limiter
-    assert limiter is not None
-    worst_minute = limiter.max_rate + limiter.max_rate / limiter.time_period * 60.0
-    assert per_minute * 0.9 <= worst_minute <= per_minute + 1e-9
-    assert Pacer(None)._limiter is None
+    """The slots handed out: the first minute's budget at once, then each slot one window
+    (60 s + the margin) after the one it replaces; no 60-second window holds more than
+    ``per_minute``, and every 61-second window from the first slot holds exactly that many."""
+    pacer = Pacer(per_minute)
+    asked = [i * 0.01 for i in range(3 * per_minute)]  # everyone asks within seconds
+    slots = [pacer.reserve(t) for t in asked]
+    assert slots[:per_minute] == asked[:per_minute]  # not spread over the minute
+    assert slots[per_minute] == pytest.approx(asked[0] + 60.0 + PACER_MARGIN)
+    assert slots == sorted(slots)
+    for i, start in enumerate(slots):
+        assert sum(1 for t in slots[i:] if t < start + 60.0) <= per_minute
+    assert Pacer(None).requests_per_minute is None and Pacer(0).requests_per_minute is None
 
 
 async def test_an_untrusted_certificate_is_not_retried_and_names_ca_bundle() -> None:
@@ -197,7 +203,7 @@ async def test_an_untrusted_certificate_is_not_retried_and_names_ca_bundle() -> 
 
 
 # ---------------------------------------------------------------------- on a virtual clock
-# stamina sleeps with asyncio.sleep and the pacer with aiolimiter's loop timers: both run on
+# stamina and the pacer sleep with asyncio.sleep: both run on
 # tests.fakeclock's loop, whose clock jumps to the next timer, so the waits below are the
 # real waits the code asks for, measured when each request reaches the server.
 
@@ -351,9 +357,33 @@ def test_the_pacer_admits_at_most_n_requests_in_any_sliding_minute_on_the_clock(
     for i, start in enumerate(times):
         in_window = sum(1 for t in times[i:] if t < start + 60.0)
         busiest = max(busiest, in_window)
-    assert per_minute - 1 <= busiest <= per_minute  # the last slot opens as the minute ends
-    # and over the whole run it keeps at least 90 % of the allowed pace
-    assert times[-1] <= (count - 1) / (0.9 * per_minute) * 60.0
+    assert busiest == per_minute  # a whole minute's budget goes at once
+    # and over the whole run it keeps at least 95 % of the allowed pace
+    assert times[-1] <= (count - 1) / (0.95 * per_minute) * 60.0
+
+
+@pytest.mark.parametrize("count", [1, 25, 180])
+def test_a_job_that_fits_in_one_minutes_budget_is_not_spread_over_the_minute(count: int) -> None:
+    """At 180 a minute, up to 180 requests go at once (issue 7); the 181st would wait."""
+    transport, seen = _clocked(*[httpx.Response(200, json=[])] * count)
+
+    async def go() -> None:
+        client = TestRailClient.connect(
+            "https://acme.testrail.io",
+            "qa@example.com",
+            "k3y",
+            requests_per_minute=180,
+            transport=transport,
+        )
+        try:
+            for _ in range(count):  # one after the other, as a paging read does
+                await client.get("get_priorities")
+        finally:
+            await client.aclose()
+
+    run_on_fake_clock(go())
+    assert len(seen) == count
+    assert max(t for _, t in seen) == pytest.approx(0.0, abs=0.01)
 
 
 @pytest.mark.parametrize("gap", [b"", b"\n", b"\r\n  "], ids=["none", "newline", "crlf"])

@@ -1916,3 +1916,26 @@ def test_generate_with_plans_is_deterministic_and_complete(clock: ManualClock) -
     ]
     assert run_cases == [40, 40, 20, 20]
     assert len(first.runs) == 9 and len(first.results) > 0
+
+
+def test_generate_shape_makes_exactly_the_scaled_medium_project() -> None:
+    from emulators.testrail.seed import MEDIUM, generate_shape
+
+    shape = MEDIUM.scaled(500)
+    assert (shape.sections, shape.runs, shape.tests, shape.results, shape.plans) == (
+        30, 10, 200, 3000, 2
+    )  # fmt: skip
+    assert (shape.milestones, shape.attachments, shape.shared_steps) == (3, 50, 5)
+    state = TestRailState()
+    pid = generate_shape(state, shape, seed=11, project_name="Medium")
+    assert state.projects[pid]["name"] == "Medium"
+    counts = [len(state.sections), len(state.cases), len(state.runs), len(state.tests),
+              len(state.results), len(state.plans), len(state.milestones),
+              len(state.attachments), len(state.shared_steps)]  # fmt: skip
+    assert counts == [30, 500, 10, 2000, 3000, 2, 3, 50, 5]
+    assert sorted({len(state.indexed("run", r)) for r in state.runs}) == [200]
+    owners = sorted({a["_entity_type"] for a in state.attachments.values()})
+    assert owners == ["case", "editor", "plan", "result", "run"]
+    assert [p["name"] for p in state.plans.values()] == ["Plan 1", "Plan 2"]
+    created = [r["created_on"] for r in state.results.values()]
+    assert created == sorted(created) and max(created) < state.now() - 86400

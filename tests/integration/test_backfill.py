@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from core.engine.apply import Crash
-from core.events import Activity
+from core.events import Activity, CoreLanded
 from tests.helpers import emulate
 from tests.integration.test_attachments import Recorder, expected_files, seed, tf_files
 from tui.render import print_migration_reports
@@ -54,10 +54,20 @@ async def test_the_usable_core_lands_before_results_and_files(
     events: list[object] = []
     async with env.service(testfiesta_transport=recorder) as service:
         service.subscribe(events.append)
+        service.subscribe(
+            lambda e: recorder.seen.append("CORE LANDED") if isinstance(e, CoreLanded) else None
+        )
         [report] = await service.migrate()
         status = service.status()
     writes = _writes(recorder.seen)
     first = next(i for i, w in enumerate(writes) if _is_backfill(w))
+    # the event that times "usable core" comes once, right before the first backfill write
+    assert writes.index("CORE LANDED") == first - 1
+    assert [(e.project, e.backfilling) for e in events if isinstance(e, CoreLanded)] == [
+        ("Acme Web Shop", ("results", "attachments"))
+    ]
+    writes.remove("CORE LANDED")
+    first -= 1
     core = [w for w in writes[first:] if not _is_backfill(w)]
     assert core == []  # nothing of the core after the first result or file
     core_writes = writes[:first]
