@@ -485,6 +485,9 @@ def print_status(status: Mapping[str, Any], *, as_json: bool, out: TextIO | None
     if waiting:
         out.write(f"chosen, waiting: {waiting} (the next cycle applies them)\n")
     out.write(f"pending:         {status['pending']}\n")
+    for pair, left in (status.get("backfilling") or {}).items():
+        kinds = ", ".join(f"{kind} ({n} left)" for kind, n in left.items())
+        out.write(f"backfilling:     project {pair}: {kinds}; migrate or sync continues it\n")
     out.write(f"last poll:       {when(status.get('last_poll'))}\n")
     requests = status.get("requests") or {}
     out.write(f"last requests:   {_requests(requests)}\n")

@@ -160,3 +160,28 @@ async def test_a_kill_while_backfilling_is_continued_by_sync(
     [cut] = list(env.testfiesta.state.testfiesta.db.attachments.values())[:1]
     assert cut["caseUid"] is None
     assert recorder.puts() == 8
+
+
+def test_status_says_what_is_still_backfilling() -> None:
+    import io
+
+    from tui.render import print_status
+
+    out = io.StringIO()
+    print_status(
+        {
+            "sync": {"enabled": False, "interval": 300},
+            "holder": None,
+            "conflicts": 0,
+            "pending": 0,
+            "last_poll": None,
+            "requests": {"testrail": 0, "testfiesta": 0},
+            "backfilling": {"1": {"result": 3, "attachment": 2}},
+        },
+        as_json=False,
+        out=out,
+    )
+    assert (
+        "backfilling:     project 1: result (3 left), attachment (2 left); "
+        "migrate or sync continues it\n"
+    ) in out.getvalue()
