@@ -1027,3 +1027,54 @@ def test_a_plans_runs_are_sent_on_create_and_its_milestone_compared_in_pair_spac
     assert result.decisions == [
         Create("plan", TESTFIESTA, "tr:plan:4", {**plan, "name": "Sprint 1"})
     ]
+
+
+# ------------------------------------------------------------ read-only kinds (case history)
+
+TR_HISTORY, TF_HISTORY = "tr:case_history:10", "tf:case_history:20"
+HISTORY_BASE = Base(
+    "case_history", TR_HISTORY, TF_HISTORY, {"case": TR_CASE, "text": "2026-03-01 · Ann · a"}
+)
+
+
+def history(key: str, text: str, case: str) -> Record:
+    return Record("case_history", key, {"case": case, "text": text})
+
+
+def test_a_read_only_copy_edited_on_testfiesta_is_written_again_never_a_conflict() -> None:
+    grown = "2026-03-01 · Ann · a\n2026-03-02 · Bob · b"
+    result = reconcile(
+        inputs(
+            tr_case(), tf_case(),
+            history(TR_HISTORY, grown, TR_CASE),
+            history(TF_HISTORY, "edited on TestFiesta", TF_CASE),
+            bases=[*FOLDER_BASES, case_base(), HISTORY_BASE],
+        ),
+        Settings(),
+    )  # fmt: skip
+    assert result.conflicts == []
+    assert result.decisions == [
+        Update(
+            "case_history", TESTFIESTA, TR_HISTORY, TF_HISTORY,
+            changes={"text": grown},
+            expected={"text": "edited on TestFiesta"},
+            settles={"case": TR_CASE, "text": grown},
+        )
+    ]  # fmt: skip
+
+
+def test_a_read_only_kind_not_read_on_testrail_or_deleted_on_testfiesta_decides_nothing() -> None:
+    # a sync cycle reads no history: nothing is written, nothing forgotten, nothing removed
+    not_read = reconcile(
+        inputs(tr_case(), tf_case(), history(TF_HISTORY, "2026-03-01 · Ann · a", TF_CASE),
+               bases=[*FOLDER_BASES, case_base(), HISTORY_BASE]),
+        Settings(),
+    )  # fmt: skip
+    assert not_read.decisions == [] and not_read.conflicts == []
+    # a TestFiesta copy with no TestRail original is never created on TestRail
+    stray = reconcile(
+        inputs(tr_case(), tf_case(), history("tf:case_history:99", "typed there", TF_CASE)),
+        Settings(mode=MIGRATE),
+    )
+    assert [d for d in stray.decisions if isinstance(d, Create)] == []
+    assert stray.notices == []
