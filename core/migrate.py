@@ -359,6 +359,7 @@ class ProjectMigration:
         dry_run: bool = False,
         reserved_keys: set[str] | None = None,
         create_project: bool = True,
+        verb: str = "migrating",
     ) -> None:
         self.tr = testrail
         self.tf = testfiesta
@@ -367,6 +368,8 @@ class ProjectMigration:
         self.emit = on_event
         self.dry_run = dry_run
         self.create_project = create_project
+        #: what the activity line says the run is doing ("migrating", "syncing")
+        self.verb = verb
         #: project keys already chosen in this run (a dry run creates none, so it must
         #: remember them to predict the keys of later pairs)
         self.reserved_keys = reserved_keys if reserved_keys is not None else set()
@@ -462,7 +465,7 @@ class ProjectMigration:
             project = await find_testrail_project(self.tr, testrail_project)
             name = str(project["name"])
             self.report = report = MigrationReport(name, "", dry_run=self.dry_run)
-            self.emit(Activity("info", f"migrating TestRail project {name!r}"))
+            self.emit(Activity("info", f"{self.verb} TestRail project {name!r}"))
             self._progress("project", 0, 1)
             pid = int(project["id"])
             catalog = TestRailCatalog.build(

@@ -583,6 +583,7 @@ class Service:
             on_event=self.emit,
             dry_run=read_only,
             create_project=False,
+            verb="syncing",
         )
         try:
             project, suites, catalog = await migration.prepare(
