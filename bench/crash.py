@@ -319,8 +319,11 @@ testfiesta_project = "{KEY}"
 
     def tf_case(self, title: str) -> dict[str, Any]:
         """The live TestFiesta case called ``title``."""
-        [row] = [r for r in self.tf_live(self.tf.db.cases) if r["name"] == title]
-        return row
+        rows = [r for r in self.tf_live(self.tf.db.cases) if r["name"] == title]
+        if len(rows) != 1:
+            names = sorted(str(r["name"]) for r in self.tf_live(self.tf.db.cases))
+            raise ValueError(f"{len(rows)} live TestFiesta cases called {title!r}; live: {names}")
+        return rows[0]
 
     async def edit(self, round_no: int) -> None:
         """People at work on both sides between two syncs (see the module docstring)."""
@@ -622,7 +625,14 @@ def run_trial(seed: int, size: Size, tmp: Path) -> Trial:
     try:
         phase(world, trial, "migrate", _command(world, "migrate"))
         for round_no in range(1, size.rounds + 1):
-            asyncio.run(world.edit(round_no))
+            try:
+                asyncio.run(world.edit(round_no))
+            except (AssertionError, ValueError) as broken:
+                # the people's edits found a side not as the trial expects it: say so, and
+                # let the checks below count what is missing or doubled
+                trial.findings.odd(f"edit round {round_no}: {type(broken).__name__}: {broken}")
+                trial.story.append(f"edit round {round_no} failed")
+                break
             phase(world, trial, "sync", _command(world, "sync", "--once"))
         marks = [time.monotonic()]
         check_records(world, trial.findings)
