@@ -135,6 +135,10 @@ def test_demo_names_an_export_that_is_not_a_testrail_one(
         assert "root element <testsuites> is neither <suite> nor <sections>" in err
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_migration_exits_130(tmp_path: Path) -> None:
     """A real process, a real SIGINT: the migration waits on a server that accepts the
     connection and never answers; Ctrl-C ends it with 130 and the README's words."""
@@ -161,6 +165,9 @@ def test_ctrl_c_during_a_migration_exits_130(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # as from a terminal: an ignored SIGINT is inherited (a test worker may run with
+            # one), and a process started so would rightly ignore Ctrl-C
+            preexec_fn=_sigint_as_in_a_terminal,
         )
         try:
             deadline = time.monotonic() + 30
