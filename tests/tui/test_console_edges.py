@@ -115,8 +115,9 @@ async def test_at_80x24_the_footer_keeps_help_and_quit_and_toasts_leave_the_acti
     app = RailfiestaApp(make_service())
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await loaded(pilot, app)
-        lines = screen_text(app).splitlines()
-        assert "? Keys" in lines[23] and "q Quit" in lines[23]
+        # the footer draws its keys once the screen's bindings are ready (a refresh later)
+        await wait_for(pilot, lambda: "? Keys" in screen_text(app).splitlines()[23], timeout=5)
+        assert "q Quit" in screen_text(app).splitlines()[23]
         for _ in range(3):
             app.notify("a long error message " * 8, title="Sync failed", severity="error")
         await pilot.pause(0.3)
