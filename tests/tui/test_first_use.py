@@ -543,8 +543,9 @@ async def test_p_switches_the_panes_between_pairs(
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         assert {"Show pair: Webshop → WEB", "Show pair: Backoffice → BO"} <= set(commands)
         commands["Show pair: Webshop → WEB"].callback()
+        # each pane loads in its own worker: either may be shown first
         await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
-        assert names(left.root) == ["Login", "Checkout"]
+        await wait_for(pilot, lambda: names(left.root) == ["Login", "Checkout"])
         assert screen.header.pair_text == "1 of 2: Webshop → WEB  · p next pair"
 
 
