@@ -84,6 +84,42 @@ async def test_cursor_starts_on_the_first_row_so_enter_opens_it(
         assert child(right.root, "Login").is_expanded
 
 
+def cursor_background(tree: ProjectTree) -> str | None:
+    """The background colour (hex) of the label on ``tree``'s cursor line, as drawn."""
+    strip = tree.render_line(tree.cursor_line - tree.scroll_offset.y)
+    label = cursor_label(tree)
+    for segment in strip:
+        if label in segment.text and segment.style is not None and segment.style.bgcolor:
+            color = segment.style.bgcolor.triplet
+            return color.hex if color is not None else None
+    return None
+
+
+async def test_tab_moves_the_cursor_look_to_the_other_pane(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    """Only the focused tree's cursor is drawn in the cursor colour; the other's in the
+    blurred one (the focus repaints the cursor lines alone, without a restyle)."""
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating)
+        left, right = trees(app)
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])
+        focused = app.theme_variables["block-cursor-background"].lower()
+        assert app.focused is left
+        assert cursor_background(left) == focused
+        blurred = cursor_background(right)  # the theme's blurred cursor, over the pane
+        assert blurred is not None and blurred != focused
+        await pilot.press("tab")
+        assert app.focused is right
+        assert (cursor_background(left), cursor_background(right)) == (blurred, focused)
+        await pilot.press("tab", "tab")  # the log, then back to the TestRail tree
+        assert app.focused is left
+        assert (cursor_background(left), cursor_background(right)) == (focused, blurred)
+
+
 # ---------------------------------------------------------------------------------- 2 details
 
 

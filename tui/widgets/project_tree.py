@@ -30,7 +30,7 @@ from typing import ClassVar, Concatenate, ParamSpec, TypeVar
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -131,6 +131,7 @@ class ProjectTree(Tree[PaneItem]):
         "project-tree--only-here",
         "project-tree--note",
         "project-tree--linked",
+        "project-tree--cursor",
     }
 
     # The console's stylesheet recolours the badges with its theme variables ($synced ...).
@@ -141,6 +142,32 @@ class ProjectTree(Tree[PaneItem]):
     ProjectTree > .project-tree--only-here { color: $secondary; }
     ProjectTree > .project-tree--note { color: $text-muted; text-style: italic; }
     ProjectTree > .project-tree--linked { text-style: bold underline; }
+    /* the focus is not restyled (ProjectTree._focus_changed): a focused tree looks as an
+       unfocused one but for its cursor, drawn in project-tree--cursor */
+    ProjectTree {
+        & > .tree--cursor {
+            color: $foreground;
+        }
+        & > .project-tree--cursor {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+        &:focus {
+            background-tint: transparent;
+            & > .tree--cursor {
+                color: $foreground;
+                background: $block-cursor-blurred-background;
+                text-style: $block-cursor-blurred-text-style;
+            }
+            & > .tree--guides, & > .tree--guides-hover {
+                color: $surface-lighten-2;
+            }
+            & > .tree--guides-selected {
+                color: $block-cursor-blurred-background;
+            }
+        }
+    }
     """
 
     #: Most children added under one node in one go.
@@ -571,6 +598,45 @@ class ProjectTree(Tree[PaneItem]):
 
     #: the theme the drawn lines in ``Tree``'s line cache were drawn in
     _drawn_in: str | None = None
+
+    def _on_focus(self, event: events.Focus) -> None:
+        """``Widget._on_focus`` (which it replaces: ``prevent_default``), repainting only the
+        lines the focus changes (:meth:`_focus_changed`)."""
+        event.prevent_default()
+        self._focus_changed(True)
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        """``Widget._on_blur``, repainting only the lines the focus changes."""
+        event.prevent_default()
+        self._focus_changed(False)
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
+
+    def _focus_changed(self, focused: bool) -> None:
+        """Take the focus state and repaint the cursor's line and its children's (their
+        guides): the only lines it changes. The tree is not restyled (:meth:`watch_has_focus`):
+        its stylesheet draws every line alike in and out of focus (app.tcss), and the cursor
+        takes the focused look from ``project-tree--cursor`` (:meth:`get_component_rich_style`).
+        A restyle and a repaint of both trees were most of a pane switch (bench/console.py)."""
+        self.has_focus = focused
+        node = self.cursor_node
+        if node is not None and self.is_attached and self.size:
+            self._refresh_node(node)
+
+    def watch_has_focus(self, _has_focus: bool) -> None:
+        """No restyle on a focus change (``Widget.watch_has_focus`` restyles the tree and its
+        component classes): see :meth:`_focus_changed`."""
+
+    def get_component_rich_style(
+        self, *names: str, partial: bool = False, default: Style | None = None
+    ) -> Style:
+        """``Widget.get_component_rich_style``; the cursor (``tree--cursor``) of the focused
+        tree is drawn in ``project-tree--cursor``, which no ``:focus`` rule changes."""
+        if self.has_focus and names == ("tree--cursor",):
+            names = ("project-tree--cursor",)
+        return super().get_component_rich_style(*names, partial=partial, default=default)
 
     def notify_style_update(self) -> None:
         """Styles changed (focus, theme): redraw the lines. ``Tree``'s own also rebuilds the
