@@ -221,9 +221,12 @@ def minimum(kind: str, n: Mapping[str, int], log: list[Sent]) -> tuple[int | Non
     - configs: 1 ``get_configs`` + 1 create per group and config + 1 shim ``get_configs``
       read back;
     - runs: ceil(runs/250) ``get_runs`` + per run ceil(tests/250) ``get_tests`` and
-      ceil(results/250) ``get_results_for_run`` + ``get_statuses`` + ``get_users``;
-      TestFiesta: 1 create per run + per run 1 executions list to pair them with the tests
-      and 1 to read them back + ceil(runs/250) run pages read back + the shim's statuses;
+      ceil(results/250) ``get_results_for_run`` + ``get_statuses`` + ``get_users`` +
+      ``get_result_fields`` (a result's custom fields are named by it);
+      TestFiesta: 1 create per run + the project's executions listed once to pair them with
+      the tests and once to read them back, ceil(tests/250) pages each (``GET /executions``
+      has no run filter, testfiesta-api.md §2 E1: one list serves every run) +
+      ceil(runs/250) run pages read back + the shim's statuses;
     - tests: 1 execution update per tested test (its latest status; no bulk update);
     - results: max(sum over runs of ceil(results/250), ceil(bytes/64 KB)) shim
       ``add_results`` (at most 250 a request);
@@ -262,11 +265,12 @@ def minimum(kind: str, n: Mapping[str, int], log: list[Sent]) -> tuple[int | Non
         made = n["config_groups"] + n["configs"]
         return 2 + made, f"1 + {made} + 1"
     if kind == "runs":
-        read = pages(runs) + n["test_pages"] + n["result_pages"] + 2
-        write = runs + 2 * runs + pages(runs) + 1
+        read = pages(runs) + n["test_pages"] + n["result_pages"] + 3
+        executions = pages(n["tests"])
+        write = runs + 2 * executions + pages(runs) + 1
         return read + write, (
-            f"{pages(runs)} + {n['test_pages']} + {n['result_pages']} + 2 + {runs} + 2*{runs} "
-            f"+ {pages(runs)} + 1"
+            f"{pages(runs)} + {n['test_pages']} + {n['result_pages']} + 3 + {runs} + "
+            f"2*{executions} + {pages(runs)} + 1"
         )
     if kind == "tests":
         return n["tested"], f"{n['tested']} tested tests"
