@@ -114,6 +114,10 @@ def _serve(args: argparse.Namespace, rate: int | None, pipe: Any) -> None:
     }  # fmt: skip
     counts["plan_entries"] = sum(len(p["_entries"]) for p in state.plans.values())
     counts["tested"] = sum(1 for t in state.tests.values() if t["status_id"] != 3)
+    # created open, then closed: TestFiesta's create DTOs have no archived flag
+    counts["closed_milestones"] = sum(1 for m in state.milestones.values() if m.get("is_completed"))
+    counts["closed_runs"] = sum(1 for r in state.runs.values() if r.get("is_completed"))
+    counts["closed_plans"] = sum(1 for p in state.plans.values() if p.get("is_completed"))
     per_run = [
         sum(len(state.indexed("test", t["id"])) for t in state.indexed("run", rid))
         for rid in state.runs
@@ -218,12 +222,19 @@ def minimum(kind: str, n: Mapping[str, int], log: list[Sent]) -> tuple[int | Non
       ``POST /cases`` + ceil(cases/250) pages read back;
     - shared steps, milestones: ceil(n/250) list pages + 1 create each (no bulk) + ceil(n/250)
       pages read back; plans the same plus 1 ``get_plan`` each (entries are only there);
+      + 1 close per completed milestone (``PATCH`` ``archived``) and per closed plan (the
+      shim's ``close_plan``): ``CreateMilestoneDTO`` and ``CreatePlanDTO`` have no such flag
+      (testfiesta-api.md §3.9, §3.10);
     - configs: 1 ``get_configs`` + 1 create per group and config + 1 shim ``get_configs``
       read back;
     - runs: ceil(runs/250) ``get_runs`` + per run ceil(tests/250) ``get_tests`` and
-      ceil(results/250) ``get_results_for_run`` + ``get_statuses`` + ``get_users``;
-      TestFiesta: 1 create per run + per run 1 executions list to pair them with the tests
-      and 1 to read them back + ceil(runs/250) run pages read back + the shim's statuses;
+      ceil(results/250) ``get_results_for_run`` + ``get_statuses`` + ``get_users`` +
+      ``get_result_fields`` (a result's custom fields are named by it);
+      TestFiesta: 1 create per run + the project's executions listed once to pair them with
+      the tests and once to read them back, ceil(tests/250) pages each (``GET /executions``
+      has no run filter, testfiesta-api.md §2 E1: one list serves every run) +
+      ceil(runs/250) run pages read back + the shim's statuses + 1 ``PATCH`` ``archive``
+      per closed run (``CreateRunDTO`` has none, §3.9);
     - tests: 1 execution update per tested test (its latest status; no bulk update);
     - results: max(sum over runs of ceil(results/250), ceil(bytes/64 KB)) shim
       ``add_results`` (at most 250 a request);
@@ -256,17 +267,24 @@ def minimum(kind: str, n: Mapping[str, int], log: list[Sent]) -> tuple[int | Non
     if kind in ("shared steps", "milestones", "plans"):
         count = n[kind.replace(" ", "_")]
         plans = count if kind == "plans" else 0
-        least = 2 * pages(count) + count + plans
-        return least, f"2*{pages(count)} + {count}" + (f" + {plans}" if plans else "")
+        closed = n.get(f"closed_{kind}", 0)
+        least = 2 * pages(count) + count + plans + closed
+        return least, (
+            f"2*{pages(count)} + {count}"
+            + (f" + {plans}" if plans else "")
+            + (f" + {closed} closed" if closed else "")
+        )
     if kind == "configs":
         made = n["config_groups"] + n["configs"]
         return 2 + made, f"1 + {made} + 1"
     if kind == "runs":
-        read = pages(runs) + n["test_pages"] + n["result_pages"] + 2
-        write = runs + 2 * runs + pages(runs) + 1
+        read = pages(runs) + n["test_pages"] + n["result_pages"] + 3
+        executions = pages(n["tests"])
+        closed = n.get("closed_runs", 0)
+        write = runs + 2 * executions + pages(runs) + 1 + closed
         return read + write, (
-            f"{pages(runs)} + {n['test_pages']} + {n['result_pages']} + 2 + {runs} + 2*{runs} "
-            f"+ {pages(runs)} + 1"
+            f"{pages(runs)} + {n['test_pages']} + {n['result_pages']} + 3 + {runs} + "
+            f"2*{executions} + {pages(runs)} + 1" + (f" + {closed} closed" if closed else "")
         )
     if kind == "tests":
         return n["tested"], f"{n['tested']} tested tests"

@@ -35,7 +35,7 @@ from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import KindParity, parity
 from core.engine.plan import CREATE, LINK
-from core.engine.reconcile import MIGRATE, Settings
+from core.engine.reconcile import MIGRATE, TESTFIESTA, TESTRAIL, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, CoreLanded, EventSink, Progress, ignore
 from core.history import HISTORY_FIELD
@@ -61,6 +61,12 @@ from core.testrail.side import TestRailContext, TestRailSide, check_section_tree
 
 #: Seconds between two progress events of one stage (the console redraws on each).
 PROGRESS_INTERVAL = 0.25
+
+#: What a migration's passes after the first observe, per side (``Engine.run(scope=)``):
+#: nothing of TestRail (the migration writes only TestFiesta) and TestFiesta's executions
+#: (the runs the first pass created made them); the tests they pair with are those the first
+#: pass read.
+FOLLOW_UP = {TESTRAIL: frozenset[str](), TESTFIESTA: frozenset({"test"})}
 
 
 #: What a migration never carries over, and says so in its report (DESIGN §1).
@@ -721,17 +727,24 @@ class ProjectMigration:
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
             done = Counter(cycle.applied.done if cycle.applied else {})
             held = list(cycle.held)
+            failed = list(cycle.applied.failed if cycle.applied else [])
             # a run copied to TestFiesta gets its executions there; the next pass pairs them
             # with TestRail's tests and copies the results onto them. A run linked to the copy
-            # an interrupted migration left (a create whose answer was lost) needs that pass too
+            # an interrupted migration left (a create whose answer was lost) needs that pass too.
+            # Those passes read only what the first one can have changed (FOLLOW_UP): the
+            # migration writes TestFiesta alone, and of it only the executions appear by
+            # themselves; every other record is as the first pass read and wrote it
             for _ in range(3):
                 if not any(
                     op.kind == "run" and op.action in (CREATE, LINK) for op in cycle.plan.operations
                 ):
                     break
-                cycle = await engine.run(settings, on_progress=self.apply_progress, hold=BACKFILL)
+                cycle = await engine.run(
+                    settings, on_progress=self.apply_progress, hold=BACKFILL, scope=FOLLOW_UP
+                )
                 done.update(cycle.applied.done if cycle.applied else {})
                 held.extend(cycle.held)
+                failed.extend(cycle.applied.failed if cycle.applied else [])
             cycle_plan = cycle.plan
             waiting = sorted({op.kind for op in held if op.writes}, key=BACKFILL.index)
             self.emit(
@@ -750,7 +763,13 @@ class ProjectMigration:
                 )
             backfilled = await engine.backfill(held, on_progress=self.apply_progress)
             done.update(backfilled.done)
-            failed = [*(cycle.applied.failed if cycle.applied else []), *backfilled.failed]
+            # a pass's failed create whose record a later pass copied is no failure
+            failed = [
+                (op, reason)
+                for op, reason in failed
+                if not (op.action == CREATE and op.source and self.store.linked(op.source))
+            ]
+            failed.extend(backfilled.failed)
             self.report.backfilling = {
                 KIND_LABELS.get(k, k): n for k, n in engine.backfill_pending().items()
             }

@@ -391,12 +391,16 @@ class Applier:
             with stage(stage_of(op.kind)):
                 if op.action == CREATE:
                     batch = self._batch(operations, index, failed_pairs)
-                    await self._create(batch, report, failed_pairs)
+                    after = index + len(batch)
+                    more = after < len(operations) and self._joins(
+                        operations[after], batch[0], failed_pairs
+                    )
+                    handled = await self._create(batch, report, failed_pairs, more=more)
                 else:
-                    batch = [op]
+                    handled = 1
                     await self._write(op, report, failed_pairs)
-            index += len(batch)
-            done[op.kind] += len(batch)
+            index += handled
+            done[op.kind] += handled
             self.on_progress(op.kind, done[op.kind], totals[op.kind])
         return report
 
@@ -414,9 +418,7 @@ class Applier:
         last_owner = owner_of(first)
         owner_starts = 0  # index in the batch of the last owner's first create
         for op in operations[start + 1 :]:
-            if op.action != CREATE or op.kind != first.kind or op.side != first.side:
-                break
-            if op.pair in failed:
+            if not self._joins(op, first, failed):
                 break
             owner = owner_of(op)
             same_owner = owner is not None and owner == last_owner
@@ -429,44 +431,89 @@ class Applier:
             batch = batch[:owner_starts]
         return batch
 
-    async def _create(self, batch: list[Operation], report: ApplyReport, failed: set[str]) -> None:
+    @staticmethod
+    def _joins(op: Operation, first: Operation, failed: set[str]) -> bool:
+        """Whether ``op`` may go to the side in one call with the creates from ``first``:
+        a create of the same kind to the same side, of a pair that did not fail."""
+        return (
+            op.action == CREATE
+            and op.kind == first.kind
+            and op.side == first.side
+            and op.pair not in failed
+        )
+
+    async def _create(
+        self, batch: list[Operation], report: ApplyReport, failed: set[str], *, more: bool = False
+    ) -> int:
+        """Hand ``batch`` to its side's ``create`` and commit what landed; returns how many
+        of ``batch`` (a prefix) were dealt with. ``more``: creates that may join it follow,
+        so the side may send only the requests it fills (:meth:`core.engine.sides.Side.
+        create`); the creates it leaves are handed again, at the head of the next batch."""
         side_name = batch[0].side or ""
         side = self.sides[side_name]
         ready: list[tuple[Operation, dict[str, Any]]] = []
-        for op in batch:
+        unresolved: list[tuple[int, Operation, str]] = []
+        for position, op in enumerate(batch):
             try:
                 ready.append((op, self.to_side(op, side_name, op.values)))
             except UnresolvedReference as error:
-                report.failed.append((op, str(error)))
-                failed.add(op.pair)
+                unresolved.append((position, op, str(error)))
+
+        def refuse(upto: int) -> None:
+            for position, op, reason in unresolved:
+                if position < upto:
+                    report.failed.append((op, reason))
+                    failed.add(op.pair)
+
         if not ready:
-            return
+            refuse(len(batch))
+            return len(batch)
         ops = [op for op, _ in ready]
         self._mark_sent(ops)
         try:
-            keys = await side.create(
-                ops[0].kind, [(values, op.source or "") for op, values in ready]
+            items = [(values, op.source or "") for op, values in ready]
+            keys = await (
+                side.create(ops[0].kind, items, more=True)
+                if more
+                else side.create(ops[0].kind, items)
             )
         except (LostAnswer, RailfiestaError) as error:
             if stops_the_apply(error):
                 raise
             if not may_have_landed(error):
+                refuse(len(batch))
                 for op in ops:
                     self.store.drop_from(JOURNAL, op.id)
                     report.failed.append((op, str(error)))
                     failed.add(op.pair)
-                return
+                return len(batch)
             # maybe landed: settle by lookup now, as recovery would after a crash
-            for op in ops:
-                found = await side.find(op.kind, op.source or "", self._side_values(op))
-                if found is not None:
-                    self._commit_create(op, found.key)
+            found = [await side.find(op.kind, op.source or "", self._side_values(op)) for op in ops]
+            last = max((i for i, record in enumerate(found) if record is not None), default=-1)
+            handled = len(batch)
+            if 0 <= last < len(ops) - 1:
+                # the side sends a batch in several requests: those after the last create
+                # found were most likely never sent (it stopped at the lost one), so they
+                # are handed again, at the head of the next batch, rather than failed
+                handled = batch.index(ops[last + 1])
+            for index, (op, record) in enumerate(zip(ops, found, strict=True)):
+                if record is not None:
+                    self._commit_create(op, record.key)
                     report.count(op)
-                else:
-                    self.store.drop_from(JOURNAL, op.id)
+                    continue
+                self.store.drop_from(JOURNAL, op.id)
+                if index <= last or handled == len(batch):
                     report.failed.append((op, str(error)))
                     failed.add(op.pair)
-            return
+            refuse(handled)
+            return handled
+        handled = len(batch)
+        if more and 0 < len(keys) < len(ops):
+            # not sent: out of the journal, handed again with the creates that follow
+            self.store.drop_many_from(JOURNAL, [op.id for op in ops[len(keys) :]])
+            handled = batch.index(ops[len(keys)])
+            ops = ops[: len(keys)]
+        refuse(handled)
         landed = [(op, key) for op, key in zip(ops, keys, strict=True) if isinstance(key, str)]
         self._confirmed([op for op, _ in landed])
         with self.store.transact():
@@ -478,6 +525,7 @@ class Applier:
                     report.failed.append((op, str(result)))
                     failed.add(op.pair)
             self.store.drop_many_from(JOURNAL, [op.id for op in ops])
+        return handled
 
     async def _write(self, op: Operation, report: ApplyReport, failed: set[str]) -> None:
         side_name = op.side or ""

@@ -161,14 +161,26 @@ class Engine:
 
     # ------------------------------------------------------------------ the cycle
 
-    async def observe(self, *, full: bool) -> tuple[Inputs, dict[str, Observation]]:
+    async def observe(
+        self, *, full: bool, scope: Mapping[str, Collection[str]] | None = None
+    ) -> tuple[Inputs, dict[str, Observation]]:
         """Observe both sides since their cursors and gather what reconcile needs: the bases
         of every observed record (all bases of a kind a side listed completely), and the
         records the other side did not observe but reconcile must compare (a record whose
-        origin names an unlinked record; both copies of a pair with a chosen resolution)."""
+        origin names an unlinked record; both copies of a pair with a chosen resolution).
+
+        ``scope`` (side name -> kinds; a side not named observes every kind) limits what a
+        side reads (see :meth:`core.engine.sides.Side.observe`): the kinds it leaves out are
+        taken to hold their bases (never deleted: they are not ``complete``)."""
+        scoped = {name: kinds for name, kinds in (scope or {}).items() if name in self.sides}
         observations = {
+            # a scoped side gets its cursor even for a full read: it keeps what it says of
+            # the kinds not read
             name: await side.observe(
-                None if full else self.cursor(name), full=full, linked=self._linked
+                None if full and name not in scoped else self.cursor(name),
+                full=full,
+                linked=self._linked,
+                **({"kinds": scoped[name]} if name in scoped else {}),
             )
             for name, side in self.sides.items()
         }
@@ -267,16 +279,20 @@ class Engine:
         full: bool = False,
         on_progress: ProgressHook | None = None,
         hold: Collection[str] = (),
+        scope: Mapping[str, Collection[str]] | None = None,
     ) -> CycleReport:
         """One whole cycle: settle the journal, observe, reconcile, plan, apply, then store
         the conflicts, log the policy resolutions and commit the cursors.
+
+        ``scope`` limits what each side observes (see :meth:`observe`; a migration's later
+        passes read only what its first pass can have changed).
 
         The operations on records of the kinds in ``hold`` are not applied but handed back in
         :attr:`CycleReport.held`, in plan order, for :meth:`backfill` (a migration's usable
         core first). The cursors are committed all the same: whoever holds operations back
         must apply them or leave :meth:`backfill_pending` set."""
         recovered = await self.applier.recover()
-        inputs, observations = await self.observe(full=full)
+        inputs, observations = await self.observe(full=full, scope=scope)
         if on_progress is not None:
             seen = sum(len(o.records) for o in observations.values())
             on_progress(OBSERVED, seen, seen)

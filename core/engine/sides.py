@@ -8,7 +8,7 @@ side's own keys (the engine translates them through the links).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,10 +42,15 @@ class Side(Protocol):
         *,
         full: bool,
         linked: Callable[[str], bool] = ...,
+        kinds: Collection[str] | None = None,
     ) -> Observation:
         """Records changed since ``cursor`` (None: everything); ``full`` lists every record
         of every kind, so deletions show. ``linked`` tells whether a key of this side is
-        paired already (a side may read more of what is not)."""
+        paired already (a side may read more of what is not). ``kinds`` (None: all) names
+        the kinds the cycle needs: the side reads at least their listings and may read more
+        (listings that come together); ``complete`` names only kinds it listed whole, so a
+        kind it did not read is never taken as deleted, and the cursor keeps what it said of
+        what was not read."""
         ...
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
@@ -58,11 +63,16 @@ class Side(Protocol):
         ...
 
     async def create(
-        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]], *, more: bool = False
     ) -> list[str | RailfiestaError]:
         """Create one record per ``(values, origin)``; their new keys in order, or in a
         record's place the error that kept that one record out (the others landed). Raises
-        :class:`LostAnswer` when it cannot tell what landed."""
+        :class:`LostAnswer` when it cannot tell what landed.
+
+        ``more``: more creates of this kind follow these. A side that packs creates into
+        requests may then send only the requests it filled and return the keys of a prefix
+        of ``items`` (at least one): the rest were not sent and come again at the head of
+        the next call, so no request goes out half full at a hand-off."""
         ...
 
     async def update(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
@@ -153,17 +163,23 @@ class MemorySide:
         *,
         full: bool,
         linked: Callable[[str], bool] = lambda _key: False,
+        kinds: Collection[str] | None = None,
     ) -> Observation:
-        """See :meth:`Side.observe`; the cursor is ``{"tick": n}``."""
+        """See :meth:`Side.observe`; the cursor is ``{"tick": n}``. A scoped observation
+        (``kinds``) reads those kinds since the cursor and keeps the cursor where it was (it
+        has one tick for every kind)."""
         since = int((cursor or {}).get("tick", -1))
         records = {
             key: self.record(key)
             for key, row in self.rows.items()
-            if full or cursor is None or row.kind in self.listed or row.changed > since
+            if (full or cursor is None or row.kind in self.listed or row.changed > since)
+            and (kinds is None or row.kind in kinds)
         }
-        kinds = {"folder", "case"}
-        complete = frozenset(kinds if full or cursor is None else self.listed)
-        return Observation(records, complete, {"tick": self.clock})
+        complete = set({"folder", "case"} if full or cursor is None else self.listed)
+        if kinds is not None:
+            complete &= set(kinds)
+            return Observation(records, frozenset(complete), dict(cursor or {"tick": -1}))
+        return Observation(records, frozenset(complete), {"tick": self.clock})
 
     async def fetch(self, keys: Iterable[str]) -> dict[str, Record]:
         """See :meth:`Side.fetch`."""
@@ -177,9 +193,9 @@ class MemorySide:
         return None
 
     async def create(
-        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]], *, more: bool = False
     ) -> list[str | RailfiestaError]:
-        """See :meth:`Side.create`."""
+        """See :meth:`Side.create` (every item, ``more`` or not)."""
         self.writes += 1
         keys: list[str | RailfiestaError] = [
             self.add(kind, values, origin) for values, origin in items

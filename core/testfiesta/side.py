@@ -37,7 +37,15 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -372,13 +380,23 @@ class TestFiestaSide:
         *,
         full: bool,
         linked: Callable[[str], bool] = lambda _key: False,
+        kinds: Collection[str] | None = None,
     ) -> Observation:
         """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
-        "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each."""
+        "executions": UNIX seconds}``, the newest ``updatedAt`` seen of each.
+
+        Scoped to tests (``kinds`` within ``{"test"}``, a migration's later passes): only the
+        executions are listed, with the runs as the last observation or this side's creates
+        knew them; an empty scope reads nothing. A case cursor that no observation set yet
+        (the project was fresh: nothing in it predates the first pass) starts at this
+        observation's server time, as the whole read it stands in for would have set it.
+        Any other scope is read as a whole observation."""
         self._linked = linked
         if self.ctx.fresh:
             complete = LISTED | {"folder", "shared_step", "case", "case_history", "run", "test"}
             return Observation({}, complete, dict(cursor or {}))
+        if kinds is not None and not set(kinds) - {"test"}:
+            return await self._observe_tests(cursor, full=full, linked=linked, kinds=kinds)
         records: dict[str, Record] = {}
         with stage("folders"):
             folders = await self._folders()
@@ -443,6 +461,31 @@ class TestFiestaSide:
             records,
             complete,
             {"cases": max(newest, floor), "executions": max(executions_since, floor)},
+        )
+
+    async def _observe_tests(
+        self,
+        cursor: Mapping[str, Any] | None,
+        *,
+        full: bool,
+        linked: Callable[[str], bool],
+        kinds: Collection[str],
+    ) -> Observation:
+        """A scoped :meth:`observe` of kind ``test`` (or of nothing): the executions updated
+        since the cursor's (all of them without one), no runs listing."""
+        records: dict[str, Record] = {}
+        since = None if full or cursor is None else cursor.get("executions")
+        newest = int(since or 0)
+        if "test" in kinds:
+            with stage("runs"):
+                newest = await self._runs(records, since, linked, runs=False)
+        floor = int(self.client.session.server_time or 0)
+        complete = frozenset({"test"} if "test" in kinds and since is None else ())
+        before = dict(cursor or {})
+        return Observation(
+            records,
+            complete,
+            {**before, "cases": before.get("cases", floor), "executions": max(newest, floor)},
         )
 
     # ------------------------------------------------------------------ runs
@@ -561,15 +604,18 @@ class TestFiestaSide:
         records: dict[str, Record],
         since: Any,
         linked: Callable[[str], bool] = lambda _key: False,
+        *,
+        runs: bool = True,
     ) -> int:
-        """Every run (one ``GET /runs``) and the executions updated since ``since`` (UNIX
-        seconds; None: all), newest first. A run made in TestFiesta that is not linked yet
-        (new to railfiesta) carries its ``cases`` (the cases of its executions, by execution
-        uid), so its TestRail copy is created with the same cases: when the listing since
-        ``since`` may not hold all its executions, every execution is listed once more."""
+        """Every run (one ``GET /runs``; not with ``runs=False``) and the executions updated
+        since ``since`` (UNIX seconds; None: all), newest first. A run made in TestFiesta
+        that is not linked yet (new to railfiesta) carries its ``cases`` (the cases of its
+        executions, by execution uid), so its TestRail copy is created with the same cases:
+        when the listing since ``since`` may not hold all its executions, every execution is
+        listed once more."""
         await self._statuses()
         new_runs: dict[int, Record] = {}
-        for row in await self.client.list_runs(self.ctx.project_key):
+        for row in await self.client.list_runs(self.ctx.project_key) if runs else []:
             if row.get("externalId"):
                 self.run_external[int(row["uid"])] = str(row["externalId"])
             record = self.run_record(row)
@@ -1126,11 +1172,16 @@ class TestFiestaSide:
         return case_payload(record, target, external_id(self.ctx.identity, origin))
 
     async def create(
-        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]], *, more: bool = False
     ) -> list[str | RailfiestaError]:
         """Folders one request each (``POST /folders``), cases in batches (``POST /cases``).
         Every record carries ``source`` and the ``externalId`` of its origin. A case too large
-        for TestFiesta even alone is returned as its :class:`core.errors.MappingError`."""
+        for TestFiesta even alone is returned as its :class:`core.errors.MappingError`.
+
+        With ``more`` (more creates of the kind follow), cases and results are sent only in
+        requests they fill (:data:`CASE_BATCH` cases or the next one past
+        :data:`CASE_BATCH_BYTES`; a run's results likewise, see :meth:`_create_results`):
+        the keys returned are those of the items sent, a prefix; the rest come again."""
         self._by_external = None
         keys: list[str | RailfiestaError] = []
         if kind == "folder":
@@ -1183,7 +1234,7 @@ class TestFiestaSide:
                 keys.append(await self._create_plan(values, origin))
             return keys
         if kind == "result":
-            return await self._create_results(items)
+            return await self._create_results(items, more=more)
         if kind == "attachment":
             return [await self._create_attachment(values, origin) for values, origin in items]
         if kind == "case_history":
@@ -1203,7 +1254,7 @@ class TestFiestaSide:
                 batch, size = [], 0
             batch.append((payload, origin))
             size += length
-        if batch:
+        if batch and (not more or not keys or len(batch) >= CASE_BATCH):
             keys += await self._create_cases(batch)
         return keys
 
@@ -1423,7 +1474,7 @@ class TestFiestaSide:
         return f"{header}\n\n{comment}" if comment else header
 
     async def _create_results(
-        self, items: Sequence[tuple[Mapping[str, Any], str]]
+        self, items: Sequence[tuple[Mapping[str, Any], str]], *, more: bool = False
     ) -> list[str | RailfiestaError]:
         """TestRail results onto their executions, oldest first, through the shim's bulk
         ``add_results/{run}`` (one request per run and :data:`RESULT_BATCH` results, capped by
@@ -1432,7 +1483,9 @@ class TestFiestaSide:
         two requests (a request may run past the caps for them): each request lands whole or
         not at all, so an execution never shows an older result's status as its latest. A
         status nothing maps is returned as its :class:`MappingError` in its place; the others
-        still land."""
+        still land. With ``more``, a last request that is neither full nor followed by
+        another run's results is not sent when it holds the last items: the keys returned
+        end before them (see :meth:`create`)."""
         out: list[str | RailfiestaError | None] = [None] * len(items)
         group: list[tuple[int, int, dict[str, Any]]] = []
         group_run: int | None = None
@@ -1483,15 +1536,25 @@ class TestFiestaSide:
             group_run = run
             group.append((index, execution, body))
             size += length
-        await flush()
+        end = len(items)
+        if (
+            more
+            and group
+            and len(group) < RESULT_BATCH
+            and group[0][0] > 0
+            and [i for i, _, _ in group] == list(range(group[0][0], len(items)))
+        ):
+            end = group[0][0]  # an open request at the end: sent with what follows
+        else:
+            await flush()
         latest: dict[int, Mapping[str, Any]] = {}
-        for index, (values, _) in enumerate(items):
+        for index, (values, _) in enumerate(items[:end]):
             if isinstance(out[index], str):
                 latest[self._uid(values["test"])] = values
         for execution, values in latest.items():
             if values.get("step_results"):
                 await self._step_statuses(execution, values["step_results"])
-        return [key if key is not None else RailfiestaError("not written") for key in out]
+        return [key if key is not None else RailfiestaError("not written") for key in out[:end]]
 
     async def _step_statuses(
         self, execution: int, step_results: Sequence[Mapping[str, Any]]

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -317,10 +317,17 @@ class TestRailSide:
         *,
         full: bool,
         linked: Callable[[str], bool] = lambda _key: False,
+        kinds: Collection[str] | None = None,
     ) -> Observation:
         """See :class:`core.engine.sides.Side`; the cursor is ``{"cases": UNIX seconds,
         "results": {run id: UNIX seconds}}``: the newest ``updated_on`` and, per open run, the
-        newest result ``created_on`` seen."""
+        newest result ``created_on`` seen.
+
+        Scoped (``kinds``): an empty scope reads nothing (the cursor stays; what was read
+        before, such as the tests :meth:`find` pairs with, stays known); any other scope is
+        read as a whole observation (this side's listings come together)."""
+        if kinds is not None and not kinds:
+            return Observation({}, frozenset(), dict(cursor or {}))
         self._result_fields_fresh = False
         with stage("folders"):
             records = dict(await self._folders())
@@ -1065,11 +1072,11 @@ class TestRailSide:
     # ------------------------------------------------------------------ writing
 
     async def create(
-        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]], *, more: bool = False
     ) -> list[str | RailfiestaError]:
         """One ``add_section``/``add_suite``/``add_case`` per record (TestRail has no bulk
         create that keeps per-record values); a result one ``add_result`` (see
-        :meth:`_create_result`)."""
+        :meth:`_create_result`). Every item is written, ``more`` or not."""
         keys: list[str | RailfiestaError] = []
         for values, origin in items:
             if kind == "folder":

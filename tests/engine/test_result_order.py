@@ -71,13 +71,13 @@ class RecordingSide(MemorySide):
         self.refuse = refuse
 
     async def create(
-        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]]
+        self, kind: str, items: Sequence[tuple[Mapping[str, Any], str]], *, more: bool = False
     ) -> list[str | RailfiestaError]:
         origins = [origin for _, origin in items]
         self.calls.append(origins)
         if self.refuse in origins:
             raise ApiError("testfiesta", "add_results/1", 400, "refused")
-        return await super().create(kind, items)
+        return await super().create(kind, items, more=more)
 
 
 def apply_results(tmp_path: Path, side: RecordingSide, batch: int) -> Any:

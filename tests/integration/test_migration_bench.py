@@ -25,8 +25,11 @@ def test_the_scaled_medium_bench_prints_its_table_and_lands_everything(
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in out.splitlines()
             if line.startswith("| ") and not line.startswith("| kind")}  # fmt: skip
     # four sections: the minimum is one get_sections, four creates, one page read back; the
-    # migration's second pass (it pairs the runs' executions with the tests) reads both
-    # sides' folders once more
-    assert rows["folders"][:5] == ["2", "6", "8", "6", "1.33"], rows["folders"]
+    # migration's second pass (it pairs the runs' executions with the tests) reads no folders
+    assert rows["folders"][:5] == ["1", "5", "6", "6", "1.00"], rows["folders"]
+    # one run of 60 tests and 360 results: get_runs, get_tests, 2 result pages, statuses,
+    # users, result fields; one create, the executions listed to pair and to read back, the
+    # runs read back, the shim's statuses
+    assert rows["runs"][:5] == ["7", "5", "12", "12", "1.00"], rows["runs"]
     assert rows["tests"][:5] == ["0", "60", "60", "60", "1.00"], rows["tests"]
     assert "429s received: 0" in out and "complete: True" in out
