@@ -457,6 +457,11 @@ def _cut_short(text: str, error: ValueError) -> bool:
     return error.msg.startswith("Unterminated string") or error.pos >= len(text.rstrip())
 
 
+#: Bodies longer than this (bytes) are decoded in a worker thread, not on the event loop: a
+#: page of 250 TestRail cases is ~2.5 ms of JSON, which the console's loop need not spend
+DECODE_IN_THREAD = 64 * 1024
+
+
 def decode_json(response: httpx.Response, side: str, endpoint: str) -> Any:
     """The JSON body of a successful answer; ``None`` for an empty body (TestRail's deletes).
 
@@ -657,7 +662,12 @@ class ApiSession:
                     if not decode:
                         return response, None
                     try:
-                        body = decode_json(response, self.side, endpoint)
+                        if len(response.content) > DECODE_IN_THREAD:
+                            body = await asyncio.to_thread(
+                                decode_json, response, self.side, endpoint
+                            )
+                        else:
+                            body = decode_json(response, self.side, endpoint)
                     except UnexpectedResponse as error:
                         self.stats.errors += 1
                         if (
