@@ -48,10 +48,10 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import stamina
@@ -219,6 +219,41 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
         return max(0.0, delay)
+
+
+_T = TypeVar("_T")
+
+#: Requests :func:`each_in_flight` keeps open at once. A request read one after another
+#: waits out its round trip (request, server work, answer) before the next one can use
+#: its pacer slot. When the round trip takes longer than one slot (60 s / requests per
+#: minute: 33 ms at 1,800/min, 333 ms at Cloud's 180/min), the budget is left unused.
+#: Four in flight cover a round trip of up to four slots. The :class:`Pacer` still sets
+#: the pace: each request reserves its slot when it asks.
+IN_FLIGHT = 4
+
+
+async def each_in_flight(
+    items: Sequence[_T], work: Callable[[_T], Awaitable[None]], *, limit: int = IN_FLIGHT
+) -> None:
+    """Await ``work(item)`` for each item, in order, with at most ``limit`` running at once.
+    For independent reads through one :class:`ApiSession`: its pacer keeps the rate, and
+    this keeps the pacer busy. ``work`` keeps what it reads (this returns nothing). The
+    first exception stops it: no item is started after that, the running ones are cancelled
+    and awaited, and the exception is raised. The current :func:`stage` carries over."""
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:  # one shared iterator: each item is taken once
+            await work(item)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(limit, len(items))))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def tls_verification(ca_bundle: str | None, *, verify_tls: bool = True) -> ssl.SSLContext | bool:

@@ -41,7 +41,7 @@ from typing import Any
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.history import has_history, history_text
-from core.http import stage
+from core.http import each_in_flight, stage
 from core.model import Record, case_values, key_id, step_values, tf_key, tr_key
 from core.testfiesta.results import testrail_result_fields
 from core.testrail.catalog import (
@@ -394,11 +394,15 @@ class TestRailSide:
         of a case never updated: this saves one request per such case). Each record holds
         ``case`` and ``text`` (one line per change, users named through ``get_users``,
         :func:`core.history.history_text`); the raw entries stay in :attr:`history_entries`.
+        The first case is read alone, the others with :data:`core.http.IN_FLIGHT` requests
+        open at once (:func:`core.http.each_in_flight`) under the session's pacer, so a
+        round trip longer than one pacer slot does not leave the rate budget unused.
 
         A TestRail that cannot give history does not stop the migration: 403 (the API or the
         method refused: TestRail before 6.5.4, or no permission) and 404 (no such method) are
         said once through :attr:`warn` and no more history is asked for; a 400 for one case is
-        said for that case and the others are read."""
+        said for that case and the others are read (records and warnings come in the cases'
+        order)."""
         self.history_entries = {}
         wanted = [
             (key, record)
@@ -420,28 +424,47 @@ class TestRailSide:
                 if k.startswith("tr:section:")
             },
         }
-        for key, _ in wanted:
-            case_id = int(key_id(key))
+        read: dict[int, list[dict[str, Any]]] = {}
+        refused: dict[int, ApiError] = {}  # case id -> its 400
+
+        async def read_one(case_id: int) -> None:
             try:
-                entries = [
-                    row async for row in self._history_pages(case_id) if isinstance(row, dict)
+                read[case_id] = [
+                    row
+                    async for row in self.client.get_history_for_case(case_id)
+                    if isinstance(row, dict)
                 ]
             except ApiError as error:
-                if error.status in (403, 404):
-                    self.warn(
-                        "case history not available on this TestRail (needs 6.5.4+): "
-                        f"get_history_for_case answered {error.status}; the cases are "
-                        "migrated without their history"
-                    )
-                    return
-                if error.status == 400:
-                    self.warn(
-                        f"case history of TestRail case {case_id} could not be read "
-                        f"(get_history_for_case answered 400: {error.server_message}); the "
-                        "case is migrated without it"
-                    )
-                    continue
+                if error.status != 400:
+                    raise
+                refused[case_id] = error
+
+        case_ids = [int(key_id(key)) for key, _ in wanted]
+        before = self.client.session.stats.by_endpoint["get_history_for_case"]
+        unavailable: ApiError | None = None
+        try:
+            # the first case alone: a TestRail without the method says so once; the rest
+            # with a few requests in flight, so the pacer, not the round trip, sets the pace
+            await read_one(case_ids[0])
+            await each_in_flight(case_ids[1:], read_one)
+        except ApiError as error:
+            if error.status not in (403, 404):
                 raise
+            unavailable = error
+        finally:
+            self.history_requests += (
+                self.client.session.stats.by_endpoint["get_history_for_case"] - before
+            )
+        for key, _ in wanted:
+            case_id = int(key_id(key))
+            if case_id in refused:
+                self.warn(
+                    f"case history of TestRail case {case_id} could not be read "
+                    f"(get_history_for_case answered 400: {refused[case_id].server_message}); "
+                    "the case is migrated without it"
+                )
+                continue
+            entries = read.get(case_id)
             if not entries:
                 continue
             self.history_entries[case_id] = entries
@@ -454,15 +477,12 @@ class TestRailSide:
                     "text": history_text(entries, users, labels=labels, names=names),
                 },
             )
-
-    async def _history_pages(self, case_id: int) -> Any:
-        """The rows of ``get_history_for_case/{case_id}``, counting each page's request."""
-        before = self.client.session.stats.total
-        try:
-            async for row in self.client.get_history_for_case(case_id):
-                yield row
-        finally:
-            self.history_requests += self.client.session.stats.total - before
+        if unavailable is not None:
+            self.warn(
+                "case history not available on this TestRail (needs 6.5.4+): "
+                f"get_history_for_case answered {unavailable.status}; the cases are "
+                "migrated without their history"
+            )
 
     async def _user_names(self) -> dict[int, str]:
         """TestRail user id -> name (e-mail when a row has no name), read once."""

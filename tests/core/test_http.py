@@ -12,7 +12,14 @@ import pytest
 import stamina
 
 from core.errors import AccessDenied, ApiError, RateLimited, ServerUnreachable
-from core.http import MAX_RETRY_AFTER, PACER_MARGIN, Pacer, RateLimitWait
+from core.http import (
+    IN_FLIGHT,
+    MAX_RETRY_AFTER,
+    PACER_MARGIN,
+    Pacer,
+    RateLimitWait,
+    each_in_flight,
+)
 from core.testfiesta.client import TestFiestaClient
 from core.testrail.client import TestRailClient
 from tests.fakeclock import run_on_fake_clock
@@ -399,3 +406,73 @@ async def test_the_legacy_text_before_the_json_is_stripped(gap: bytes) -> None:
     assert await client.get_project(1) == {"id": 1, "name": "Datahub"}
     assert await client.get_priorities() == [{"id": 2, "name": "High"}]
     await client.aclose()
+
+
+# ---------------------------------------------------------------------- reads kept in flight
+
+
+def test_reads_in_flight_use_the_budget_a_slow_round_trip_would_leave_on_the_clock() -> None:
+    """400 reads at 180 a minute whose round trip takes 1 s (three pacer slots): one after
+    another they would need 400 s; with :func:`each_in_flight` the pacer sets the pace (at
+    most 180 in any minute, >= 95 % of the budget used) and never more than 4 are open."""
+    count, per_minute = 400, 180
+    open_now = [0, 0]  # open, most open at once
+    sent: list[float] = []
+    read: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(asyncio.get_running_loop().time())
+        open_now[0] += 1
+        open_now[1] = max(open_now[1], open_now[0])
+        await asyncio.sleep(1.0)
+        open_now[0] -= 1
+        return httpx.Response(200, json=[])
+
+    async def go() -> None:
+        client = TestRailClient.connect(
+            "https://acme.testrail.io",
+            "qa@example.com",
+            "k3y",
+            requests_per_minute=per_minute,
+            transport=httpx.MockTransport(handler),
+        )
+
+        async def one(n: int) -> None:
+            await client.get(f"get_case/{n}")
+            read.append(n)
+
+        try:
+            await each_in_flight(range(count), one)
+        finally:
+            await client.aclose()
+
+    run_on_fake_clock(go())
+    assert sorted(read) == list(range(count)) and len(sent) == count
+    assert open_now[1] == IN_FLIGHT == 4
+    busiest = max(sum(1 for t in sent[i:] if t < start + 60.0) for i, start in enumerate(sent))
+    assert busiest == per_minute
+    span = sent[-1] - sent[0] + 60.0 / per_minute
+    assert count / (per_minute * span / 60.0) >= 0.95
+
+
+def test_the_first_failure_stops_the_reads_in_flight() -> None:
+    """An exception stops :func:`each_in_flight`: nothing starts after it, the reads still
+    running are cancelled, and the exception is raised."""
+    started: list[int] = []
+    finished: list[int] = []
+
+    async def one(n: int) -> None:
+        started.append(n)
+        await asyncio.sleep(0.5 if n != 5 else 0.1)
+        if n == 5:
+            raise AccessDenied("testrail", "get_history_for_case", 403, "no")
+        finished.append(n)
+
+    async def go() -> None:
+        with pytest.raises(AccessDenied):
+            await each_in_flight(list(range(4, 20)), one, limit=3)
+
+    _, loop = run_on_fake_clock(go())
+    assert started == [4, 5, 6]  # the first three; none after the failure
+    assert finished == []  # 4 and 6 were cancelled
+    assert loop.time() == pytest.approx(0.1, abs=0.01)

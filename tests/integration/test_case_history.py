@@ -143,3 +143,44 @@ async def test_a_testrail_without_case_history_gives_a_warning_and_the_migration
     assert report.kinds["cases"].testrail == report.kinds["cases"].testfiesta == 8
     assert "case history" not in report.kinds
     assert "TestRail history" not in _tf_case(env, edited)["customFields"]  # type: ignore[operator]
+
+
+class RefuseOneHistory(httpx.AsyncBaseTransport):
+    """TestRail as it is, except ``get_history_for_case/<case_id>`` answers 400."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, case_id: int) -> None:
+        self.inner = inner
+        self.case_id = case_id
+        self.asked: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if "get_history_for_case" in url:
+            self.asked.append(url.rsplit("/", 1)[-1])
+        if f"get_history_for_case/{self.case_id}" in url:
+            return httpx.Response(400, json={"error": "Field :case_id is not a valid case."})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_case_whose_history_is_refused_is_named_and_the_others_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=6)  # four generated cases were updated
+    _, edited, never = _seed(env)
+    refusing = RefuseOneHistory(httpx.ASGITransport(env.testrail), edited)
+    async with env.service(testrail_transport=refusing) as svc:
+        [report] = await svc.migrate()
+    assert report.warnings == [
+        f"case history of TestRail case {edited} could not be read (get_history_for_case "
+        "answered 400: Field :case_id is not a valid case.); the case is migrated without it"
+    ]
+    # each updated case asked once (the six generated ones and the edited one), the case
+    # never updated not at all
+    asked = sorted(int(c) for c in refusing.asked)
+    assert asked == [1, 2, 3, 4, 5, 6, edited] and never not in asked
+    assert "TestRail history" not in _tf_case(env, edited)["customFields"]  # type: ignore[operator]
+    for case_id in asked[:-1]:
+        assert _tf_case(env, case_id)["customFields"]["TestRail history"]  # type: ignore[index]
+    assert report.kinds["case history"].testrail == report.kinds["case history"].testfiesta == 6
+    parity = report.parity["case_history"]
+    assert (parity.testrail, parity.testfiesta, parity.equal) == (6, 6, 6)
