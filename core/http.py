@@ -256,6 +256,16 @@ async def each_in_flight(
         raise
 
 
+def json_body_bytes(value: Any) -> int:
+    """Bytes of ``value`` as a JSON request body, exactly as httpx sends ``json=`` (compact
+    separators, UTF-8 left unescaped: ``httpx._content.encode_json``), so a batch packed
+    under a byte cap is measured as it goes on the wire. Raises ``TypeError`` and
+    ``ValueError`` as :func:`json.dumps` does (no NaN)."""
+    return len(
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    )
+
+
 def tls_verification(ca_bundle: str | None, *, verify_tls: bool = True) -> ssl.SSLContext | bool:
     """httpx's ``verify`` for one host: an SSL context that requires a certificate chaining to
     httpx's default authorities (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``) or to

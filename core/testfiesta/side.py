@@ -52,7 +52,7 @@ from typing import Any
 from core.engine.sides import Observation
 from core.errors import ApiError, MappingError, NotFound, RailfiestaError, UnexpectedResponse
 from core.history import HISTORY_FIELD
-from core.http import stage
+from core.http import json_body_bytes, stage
 from core.kinds import attachment_owner
 from core.mapping import ESTIMATE_FIELD, REFS_FIELD, USER_ID, MappingRules, match_name
 from core.model import (
@@ -86,9 +86,10 @@ from core.text import COPY_MARK, from_copy_urls, map_text, to_copy_urls
 #: writes in the same second must both be seen (duplicates are harmless: values compare).
 OVERLAP = 120
 
-#: Most cases per ``POST /cases`` request, and most JSON bytes. No limit is documented; web
-#: frameworks commonly refuse bodies above 100 KB with 413, so batches stay well below that,
-#: and a 413 halves them.
+#: Most cases per ``POST /cases`` request, and most bytes of its JSON body as sent
+#: (:func:`core.http.json_body_bytes`). No limit is documented (testfiesta-api.md §2 C2, the
+#: spec's CreateCases body is an array without maxItems); web frameworks commonly refuse
+#: bodies above 100 KB with 413, so batches stay well below that, and a 413 halves them.
 CASE_BATCH = 100
 CASE_BATCH_BYTES = 64_000
 #: Most results per shim ``add_results`` request, and most JSON bytes (the same reasoning as
@@ -1246,12 +1247,12 @@ class TestFiestaSide:
             return keys
         payloads = [(await self._case_payload(values, origin), origin) for values, origin in items]
         batch: list[tuple[dict[str, Any], str]] = []
-        size = 0
+        size = 1  # the body's bytes: "[" and "]", less the comma the first case goes without
         for payload, origin in payloads:
-            length = len(json.dumps(payload, ensure_ascii=False).encode())
+            length = json_body_bytes(payload) + 1  # the case and the comma before it
             if batch and (len(batch) >= CASE_BATCH or size + length > CASE_BATCH_BYTES):
                 keys += await self._create_cases(batch)
-                batch, size = [], 0
+                batch, size = [], 1
             batch.append((payload, origin))
             size += length
         if batch and (not more or not keys or len(batch) >= CASE_BATCH):
@@ -1489,7 +1490,9 @@ class TestFiestaSide:
         out: list[str | RailfiestaError | None] = [None] * len(items)
         group: list[tuple[int, int, dict[str, Any]]] = []
         group_run: int | None = None
-        size = 0
+        # the body's bytes: {"results":[ and ]}, less the comma the first result goes without
+        empty = json_body_bytes({"results": []}) - 1
+        size = empty
 
         async def flush() -> None:
             nonlocal group, size
@@ -1506,7 +1509,7 @@ class TestFiestaSide:
                 )
             for (index, _, _), row in zip(group, rows, strict=True):
                 out[index] = tf_key("result", row["id"])
-            group, size = [], 0
+            group, size = [], empty
 
         refused: set[int] = set()  # executions one of whose results could not be sent
         for index, (values, origin) in enumerate(items):
@@ -1529,7 +1532,7 @@ class TestFiestaSide:
                 row = await self.client.shim.add_result(execution, body)
                 out[index] = tf_key("result", row["id"])
                 continue
-            length = len(json.dumps(body, ensure_ascii=False).encode()) + 24
+            length = json_body_bytes({"test_id": execution, **body}) + 1  # and its comma
             full = len(group) >= RESULT_BATCH or size + length > RESULT_BATCH_BYTES
             if group and (run != group_run or (full and execution != group[-1][1])):
                 await flush()
