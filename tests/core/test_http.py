@@ -182,6 +182,40 @@ async def test_testfiesta_pages_until_the_count_is_read() -> None:
     ]
 
 
+@pytest.mark.parametrize("per_minute", [19, 180, 1800])
+def test_after_the_first_minute_a_long_job_is_spaced_evenly(per_minute: int) -> None:
+    """The first minute's budget at once; once a request had to wait, one slot (window /
+    limit) between sends: no burst of the whole budget every minute, so any stretch of the
+    job after its first minute, wherever it starts, sends at 98 % of the budget."""
+    pacer = Pacer(per_minute)
+    count = 4 * per_minute
+    slots = [pacer.reserve(i * 1e-4) for i in range(count)]  # a fast client asks at once
+    window = 60.0 + PACER_MARGIN
+    assert slots[:per_minute] == pytest.approx([i * 1e-4 for i in range(per_minute)])
+    assert slots[per_minute:] == pytest.approx(
+        [window + k * window / per_minute for k in range(count - per_minute)]
+    )
+    for i, start in enumerate(slots):
+        assert sum(1 for t in slots[i:] if t < start + 60.0) <= per_minute
+    # a stretch of a minute's budget starting anywhere after the first minute
+    third = count // 3 + 7
+    stretch = slots[third : third + per_minute + 1]
+    span = stretch[-1] - stretch[0] + 60.0 / per_minute
+    assert len(stretch) / (per_minute * span / 60.0) == pytest.approx(60 / 61, abs=0.01)
+
+
+def test_the_spacing_ends_a_window_after_the_last_wait() -> None:
+    """A client that stopped for a window is back to the burst: the budget it left unused
+    goes at once, as for a new job."""
+    pacer = Pacer(180)
+    window = 60.0 + PACER_MARGIN
+    slots = [pacer.reserve(0.0) for _ in range(200)]
+    assert slots[-1] == pytest.approx(window + 19 * window / 180)
+    later = slots[-1] + window + 1.0  # nothing asked for a window and a second
+    again = [pacer.reserve(later) for _ in range(150)]
+    assert again == [later] * 150
+
+
 @pytest.mark.parametrize("per_minute", [19, 60, 180, 300, 500, 1000])
 def test_pacer_never_admits_more_than_the_limit_in_any_minute(per_minute: int) -> None:
     """The slots handed out: the first minute's budget at once, then each slot one window
