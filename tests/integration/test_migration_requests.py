@@ -11,6 +11,8 @@ as a changed count.
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -20,6 +22,8 @@ import httpx
 import pytest
 
 from core import http as core_http
+from core.http import json_body_bytes
+from core.testfiesta.side import CASE_BATCH, CASE_BATCH_BYTES
 from emulators import testrail as testrail_emulator
 from emulators.testrail.seed import MEDIUM, generate_shape
 from tests.helpers import API_KEY, Emulated, emulate
@@ -205,3 +209,47 @@ def test_the_sync_after_a_migration_reads_each_list_once_and_writes_nothing(
     for key, n in seen.items():
         without_stage[re.sub(r"^.*? (TR|TF) ", r"\1 ", key)] += n
     assert dict(without_stage) == SYNC_AFTER
+
+
+class CaseBodies(httpx.AsyncBaseTransport):
+    """Forwards to ``inner`` and keeps the body of each ``POST .../cases`` as sent."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.bodies: list[bytes] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/cases"):
+            self.bodies.append(request.content)
+        return await self.inner.handle_async_request(request)
+
+
+def test_case_creates_are_filled_up_to_the_byte_cap_as_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """600 cases of the medium shape: every ``POST /cases`` body, measured on the wire, is
+    within :data:`CASE_BATCH` cases and :data:`CASE_BATCH_BYTES`, and each but the last is
+    full: its next case would not have fitted (the sizes are httpx's compact JSON, so no
+    batch is cut short by a measure that counts spaces never sent)."""
+    emulated = emulate(tmp_path, monkeypatch, cases=1)
+    state = testrail_emulator.TestRailState()
+    generate_shape(state, MEDIUM.scaled(600), seed=11, project_name="Acme Web Shop")
+    emulated.testrail = testrail_emulator.create_app(state, user="qa@example.com", api_key=API_KEY)
+    recorder = CaseBodies(httpx.ASGITransport(emulated.testfiesta))
+
+    async def go() -> bool:
+        async with emulated.service(httpx.ASGITransport(emulated.testrail), recorder) as service:
+            [report] = await service.migrate()
+        return report.complete
+
+    assert asyncio.run(go())
+    batches = [json.loads(body) for body in recorder.bodies]
+    assert sum(len(b) for b in batches) == 600
+    assert all(len(b) <= CASE_BATCH for b in batches)
+    assert all(len(body) <= CASE_BATCH_BYTES for body in recorder.bodies)
+    for body, batch, after in zip(recorder.bodies, batches, batches[1:], strict=False):
+        assert len(batch) == CASE_BATCH or len(body) + 1 + json_body_bytes(after[0]) > (
+            CASE_BATCH_BYTES
+        )
+    total = sum(len(body) for body in recorder.bodies)
+    assert len(batches) == math.ceil(total / CASE_BATCH_BYTES)
