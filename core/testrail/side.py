@@ -495,8 +495,9 @@ class TestRailSide:
         self, records: dict[str, Record], full: bool, linked: Callable[[str], bool]
     ) -> None:
         """Attachment records (kind ``attachment``) of what this observation read (§5.15):
-        the cases observed (one ``get_attachments_for_case`` each: attachments have no time
-        filter, §6, so a case's are re-listed when the case is read); the runs and plans new
+        the cases observed (one ``get_attachments_for_case`` each, :data:`core.http.IN_FLIGHT`
+        open at once under the session's pacer: attachments have no time filter, §6, so a
+        case's are re-listed when the case is read); the runs and plans new
         to railfiesta, or all on a full observation (``get_attachments_for_run``,
         ``get_attachments_for_plan``, and ``get_attachments_for_plan_entry`` per entry, whose
         files are their plan's: TestFiesta plans have no entries; neither row says whether it
@@ -523,12 +524,20 @@ class TestRailSide:
                     "size": int(size) if isinstance(size, int | float) else None,
                 }
 
+        case_files: dict[str, list[dict[str, Any]]] = {}
+
+        async def list_case(key: str) -> None:
+            case_files[key] = await self.client.get_attachments_for_case(int(key_id(key)))
+
+        # one list per case, the requests in flight so the pacer, not the round trip, sets
+        # the pace; noted below in the cases' order
+        await each_in_flight([k for k, r in records.items() if r.kind == "case"], list_case)
         for key, record in list(records.items()):
             record_id = int(key_id(key)) if record.kind in ("case", "run", "plan") else 0
             if record.kind == "case":
                 for image in inline_attachment_ids(_all_text(dict(record.values))):
                     inline.setdefault(image, []).append(key)
-                note("case", key, await self.client.get_attachments_for_case(record_id))
+                note("case", key, case_files.pop(key))
             elif record.kind == "run" and (full or not linked(key)):
                 note("run", key, await self.client.get_attachments_for_run(record_id))
             elif record.kind == "plan" and (full or not linked(key)):

@@ -6,6 +6,7 @@ counts and hashes exact."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from core.engine.apply import Crash
+from core.http import IN_FLIGHT
 from emulators.testrail import ops, runs
 from tests.helpers import Emulated, emulate
 
@@ -411,3 +413,44 @@ async def test_a_result_added_with_a_file_after_the_migration_reaches_its_execut
         f"GET /index.php?/api/v2/get_attachments_for_test/{test}"
     ]
     assert tr.downloads() == 1 and tf.puts() == 1
+
+
+class SlowCaseLists(httpx.AsyncBaseTransport):
+    """TestRail as it is, except each ``get_attachments_for_case`` answers after 20 ms (a
+    round trip longer than a pacer slot); counts how many of them are open at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.open = self.most_open = 0
+        self.asked: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if "get_attachments_for_case/" not in url:
+            return await self.inner.handle_async_request(request)
+        self.asked.append(int(url.rsplit("/", 1)[-1].split("&")[0]))
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            await asyncio.sleep(0.02)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.open -= 1
+
+
+async def test_case_attachment_lists_are_read_four_at_once_and_every_file_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)  # and the seed's two
+    seeded = seed(env)
+    slow = SlowCaseLists(httpx.ASGITransport(env.testrail))
+    async with env.service(testrail_transport=slow) as service:
+        [report] = await service.migrate()
+    assert report.complete, report.warnings
+    case_ids = sorted(env.testrail_state.cases)
+    assert len(case_ids) == 14 and sorted(slow.asked) == case_ids  # each case listed once
+    assert slow.most_open == IN_FLIGHT == 4
+    assert {name for _, name, _, _ in tf_files(env)} >= set(FILES)
+    assert {(o, n, s, h) for o, n, s, h in tf_files(env) if n in FILES} == set(
+        expected_files(env, seeded)
+    )
