@@ -221,6 +221,40 @@ async def test_the_filter_matches_ids_and_says_when_nothing_matches(
         assert names(right.root) == ["nothing matches “zzz-nothing”"]
 
 
+async def test_the_filter_matches_record_keys_and_typed_case_ids_in_sections_not_opened(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        assert left.record("tr:case:3") is None  # "Password reset" was never opened
+        screen = app.main_screen
+        await pilot.press("slash")
+        # the key as the details screen and the log show it: TestRail asked for that case
+        await pilot.press(*"tr:case:3")
+        await wait_for(pilot, lambda: left.record("tr:case:3") is not None)
+        await wait_for(pilot, lambda: names(left.root) == ["Login"])
+        login = child(left.root, "Login")
+        assert names(login) == ["Password reset"]
+        assert names(child(login, "Password reset")) == ["Reset link expires after 24 hours"]
+        assert names(right.root) == ["nothing matches “tr:case:3”"]  # no tf: key holds it
+        # TestRail's own form, C4, in "Checkout", never opened either
+        screen.filter_input.value = ""
+        await pilot.press(*"c4 ")  # 2 characters (a title search needs 3): a case id asks now
+        await wait_for(pilot, lambda: left.record("tr:case:4") is not None)
+        await wait_for(pilot, lambda: names(left.root) == ["Checkout"])
+        assert names(child(left.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        # TestFiesta's key: the copy of C4 in the right pane
+        tf_key = left.record("tr:case:4").linked
+        assert tf_key is not None and tf_key.startswith("tf:case:")
+        screen.apply_filter(tf_key)
+        assert names(child(right.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        # a word that is in every key but in no name matches nothing
+        screen.apply_filter("case")
+        assert names(right.root) == ["nothing matches “case”"]
+
+
 # ---------------------------------------------------------------------------------- layout
 
 
@@ -361,10 +395,13 @@ async def test_y_copies_the_id_and_shift_y_the_url_through_osc52(
         right.move_cursor(right._node_of(key))
         await pilot.pause()
         await pilot.press("Y")
-        assert app.clipboard == f"http://testfiesta.test/v1/acme/projects/WEB/cases/{uid}"
-        assert f"copied URL: http://testfiesta.test/v1/acme/projects/WEB/cases/{uid}" in log_text(
-            app
-        )
+        # the web page (core.addresses), not the API resource /v1/acme/projects/WEB/cases/N
+        assert app.clipboard == f"http://testfiesta.test/acme/WEB/cases/{uid}"
+        assert f"copied URL: http://testfiesta.test/acme/WEB/cases/{uid}" in log_text(app)
+        folder = next(r.key for r in right.records() if r.name == "Login")
+        right.move_cursor(right._node_of(folder))
+        await pilot.press("Y")
+        assert app.clipboard == f"http://testfiesta.test/acme/WEB/folders/{folder.split(':')[2]}"
 
 
 # ---------------------------------------------------------------------------------- palette, keys

@@ -26,6 +26,7 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets._toast import ToastRack
 from textual.widgets.tree import TreeNode as UiNode
 
+from core.addresses import testrail_case_ref
 from core.errors import RailfiestaError
 from core.http import RequestStats
 from core.service import Budget, Service
@@ -513,12 +514,15 @@ class MainScreen(Screen[None]):
         self.testrail_pane.project_tree.focus()
 
     def apply_filter(self, text: str) -> None:
-        """Narrow both trees to the records whose name or id holds ``text`` (""): all).
-        TestRail cases of sections not opened yet are asked of the server a moment later."""
+        """Narrow both trees to the records whose name, id or key holds ``text`` (""): all).
+        TestRail cases of sections not opened yet are asked of the server a moment later,
+        from :data:`SEARCH_MIN` characters on, or at once for a case id (``C4``,
+        ``tr:case:4``: ``Service.testrail_search`` then also asks for that case)."""
         for pane in (self.testrail_pane, self.testfiesta_pane):
             pane.project_tree.apply_filter(text)
         wanted = text.strip()
-        if len(wanted) >= SEARCH_MIN and self._service_open and not self.testrail_pane.offline:
+        asked = len(wanted) >= SEARCH_MIN or testrail_case_ref(wanted) is not None
+        if asked and self._service_open and not self.testrail_pane.offline:
             self._search_testrail(wanted)
         else:
             self.workers.cancel_group(self, "filter-search")

@@ -838,13 +838,17 @@ class ProjectTree(Tree[PaneItem]):
 
     def _matching(self, text: str) -> tuple[set[str], int]:
         """(keys of the records whose name or id holds ``text`` (case-insensitive) and of
-        their parents, how many records match)."""
+        their parents, how many records match). The id is the one the pane shows and ``y``
+        copies (:func:`display_id`: ``C12``, ``S3``, ``40``) and, for a ``text`` with a
+        colon, the record key the details and the log show (``tr:case:12``, ``tf:case:40``);
+        without a colon the key is not searched, or ``case`` would match every case."""
         needle = text.casefold()
+        by_key = ":" in needle
         visible: set[str] = set()
         matches = 0
         records = self._records
         for key, (name, shown_id) in self._haystack.items():
-            if needle in name or needle in shown_id:
+            if needle in name or needle in shown_id or (by_key and needle in key):
                 matches += 1
                 up: TreeNode | None = records[key]
                 while up is not None and up.key not in visible:
