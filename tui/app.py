@@ -227,21 +227,27 @@ class RailfiestaApp(App[None]):
             for name in list(self.available_themes):
                 if name not in self.own_themes:
                     self.unregister_theme(name)
-        for error in errors:
-            self._startup_warnings.append(f"theme file skipped: {error}")
+        # one warning per bad file, by file name; the theme asked for, when its own file is
+        # bad, is said there ("...; using X"), not once more as an unknown theme
+        skipped = {error.file or str(error): f"theme file skipped: {error}" for error in errors}
         if wanted is None or (wanted == DEFAULT_THEME and self.no_color):
             wanted = NO_COLOR_THEME if self.no_color else DEFAULT_THEME
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self._startup_warnings.append(
-                f"unknown theme {wanted!r}; using {DEFAULT_THEME}. "
-                f"Known: {', '.join(sorted(self.available_themes))}"
-            )
             if DEFAULT_THEME in self.available_themes:
                 self.theme = DEFAULT_THEME
             elif self.own_themes:  # the default's file is bad: the first good one
                 self.theme = self.own_themes[0]
+            own = f"{wanted}.toml"
+            if own in skipped:
+                skipped[own] += f"; using {self.theme}"
+            else:
+                skipped[""] = (
+                    f"unknown theme {wanted!r}; using {self.theme}. "
+                    f"Known: {', '.join(sorted(self.available_themes))}"
+                )
+        self._startup_warnings.extend(skipped.values())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The console's colour variables for themes that do not set them."""

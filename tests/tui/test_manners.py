@@ -351,6 +351,46 @@ async def test_a_bad_theme_file_is_reported_and_the_others_load(
         assert message in " ".join(log_text(app).split())
 
 
+@pytest.mark.parametrize(
+    ("bad", "wanted", "using"),
+    [
+        ("railfiesta-light", "railfiesta-light", "railfiesta-dark"),
+        ("railfiesta-dark", None, "railfiesta-high-contrast"),  # the default's own file
+    ],
+)
+async def test_a_bad_file_of_the_theme_asked_for_is_reported_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets: None,
+    make_service: Callable[..., Service],
+    bad: str,
+    wanted: str | None,
+    using: str,
+) -> None:
+    folder = tmp_path / "themes"
+    folder.mkdir()
+    for theme in (ROOT / "themes").glob("*.toml"):
+        (folder / theme.name).write_bytes(theme.read_bytes())
+    (folder / f"{bad}.toml").write_text(f'name = "{bad}"\nprimary = "not a colour"\n')
+    monkeypatch.setattr(RailfiestaApp, "THEME_FOLDERS", [folder])
+    app = RailfiestaApp(make_service(), theme=wanted)
+    toasts: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: (toasts.append(message), notify(message, **kw))
+    )
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause()
+        assert app.theme == using
+        message = (
+            f"theme file skipped: {bad}.toml: primary = 'not a colour' is not a colour; "
+            f"using {using}"
+        )
+        assert toasts == [message]  # no second "unknown theme" toast for the same file
+        assert log_text(app).count("theme") == 1
+        assert message in " ".join(log_text(app).split())
+
+
 async def test_no_color_gives_monochrome_in_black_and_white(
     monkeypatch: pytest.MonkeyPatch, secrets: None, make_service: Callable[..., Service]
 ) -> None:
