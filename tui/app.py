@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widgets._toast import Toast, ToastRack
 from textual.worker import Worker, WorkerState
 
 from core.config import Pair
@@ -136,6 +138,9 @@ DESCRIPTIONS = {
 
 #: The toast when the service cannot open (the cause is in the note it points to).
 STARTUP_FAILED = "Neither server was contacted: see the note at the top."
+
+#: Rows below the toast rack on a screen other than the main one (app.tcss: its margin).
+TOAST_RACK_BELOW = 8
 
 #: Seconds the "migration finished" toast stays.
 NOTICE_SECONDS = 3.0
@@ -673,6 +678,46 @@ class RailfiestaApp(App[None]):
 
     def _reload_panes(self) -> None:
         self.main_screen.reload_panes()
+
+    # ------------------------------------------------------------------ toasts
+
+    def _refresh_notifications(self) -> None:
+        """Textual's toast rack, then :meth:`fit_toasts` once the new toasts are laid out.
+
+        Textual 8.2.8 (pinned) lays the rack out top-down and clips what does not fit, so
+        with many toasts the oldest showed and the newest were cut off (its scroll to the end
+        does nothing: the rack is invisible and so has no size to scroll)."""
+        super()._refresh_notifications()
+        try:
+            rack = self.screen.get_child_by_type(ToastRack)
+        except (NoMatches, ScreenStackError):
+            return
+        # after the rack's own show (queued first), once its toasts have their heights
+        self.call_later(rack.call_after_refresh, self.fit_toasts, rack)
+
+    def toast_room(self) -> int:
+        """Rows the toasts may take on the current screen: on the main screen the pane that
+        is not active (``MainScreen.toast_room``), elsewhere the screen less the progress
+        row, the log and the footer below the rack (app.tcss)."""
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            return screen.toast_room()
+        return max(screen.size.height - TOAST_RACK_BELOW, 2)
+
+    def fit_toasts(self, rack: ToastRack) -> None:
+        """Dismiss the oldest toasts that do not fit :meth:`toast_room` (their messages are
+        in the log when they matter): the newest always show, whole; the newest one stays
+        even if it alone is taller."""
+        room = self.toast_room()
+        used = 0
+        toasts = list(rack.query(Toast))
+        for index, toast in enumerate(reversed(toasts)):
+            height = toast.region.height + toast.styles.margin.top + toast.styles.margin.bottom
+            if index and used + height > room:
+                for old in toasts[: len(toasts) - index]:
+                    old._expire()  # as its timer would: the app forgets it, the rack drops it
+                return
+            used += height
 
     # ------------------------------------------------------------------ failures
 

@@ -281,6 +281,39 @@ async def test_toasts_never_cover_the_active_pane_at_80x24(
         assert screen.query_one("#activity").region.height == 3
 
 
+@pytest.mark.parametrize(
+    ("size", "newest"),
+    [((80, 24), [16, 17, 18, 19]), ((120, 40), list(range(5, 20)))],
+)
+@pytest.mark.parametrize("active", ["testrail", "testfiesta"])
+async def test_many_toasts_show_the_newest_and_never_over_the_active_pane(
+    secrets: None,
+    make_service: Callable[..., Service],
+    size: tuple[int, int],
+    newest: list[int],
+    active: str,
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        pane = screen.testrail_pane if active == "testrail" else screen.testfiesta_pane
+        pane.project_tree.focus()
+        await pilot.pause()
+        for number in range(20):
+            app.notify(f"toast number {number}", timeout=60)
+            await pilot.pause(0.01)
+        await pilot.pause(0.3)
+        rows = screen_text(app).splitlines()
+        shown = [int(row.split("toast number ")[1].split()[0]) for row in rows if "toast" in row]
+        # the other pane holds 8 (80x24) or 30 rows (120x40): a one-line toast takes 2
+        assert shown == newest
+        region = pane.region
+        over = [row[region.x : region.right] for row in rows[region.y : region.bottom]]
+        assert not any("toast" in row for row in over)
+        assert len(app._notifications) == len(newest)  # the older ones were dismissed
+
+
 # ---------------------------------------------------------------------------------- themes
 
 

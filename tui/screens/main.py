@@ -465,6 +465,14 @@ class MainScreen(Screen[None]):
         for rack in self.query_children(ToastRack):
             rack.set_class(right, "-active-right")
 
+    def toast_room(self) -> int:
+        """Rows the toasts may take: the height of the pane that is not active (they sit over
+        it, app.tcss), so the newest fit there whole (``RailfiestaApp.fit_toasts``)."""
+        focused = self.focused
+        right = focused is not None and self.testfiesta_pane in focused.ancestors_with_self
+        other = self.testrail_pane if right else self.testfiesta_pane
+        return other.region.height
+
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[PaneItem]) -> None:
         """The cursor moved in a pane: underline (and bring into view) the linked record in
