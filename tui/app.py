@@ -136,6 +136,9 @@ DESCRIPTIONS = {
 }
 
 
+#: The same keys' words on a screen other than the main one.
+OTHER_SCREENS = {"app.focus_next": "Next part", "app.focus_previous": "Previous part"}
+
 #: The toast when the service cannot open (the cause is in the note it points to).
 STARTUP_FAILED = "Neither server was contacted: see the note at the top."
 
@@ -464,7 +467,10 @@ class RailfiestaApp(App[None]):
         if self.screen is self._main:
             from tui.screens.mapping import MappingEditor
 
-            self.push_screen(MappingEditor(self.service, pair_index=self.pair_index))
+            key = self._main.testfiesta_pane.project_key if self._main is not None else None
+            self.push_screen(
+                MappingEditor(self.service, pair_index=self.pair_index, project_key=key)
+            )
 
     def _show_details(self) -> None:
         """The details of the record under the cursor of the focused pane."""
@@ -534,7 +540,10 @@ class RailfiestaApp(App[None]):
             if action in rows:
                 rows[action][1].append(key)
             else:
-                rows[action] = (rank, [key], DESCRIPTIONS.get(action, binding.description))
+                what = DESCRIPTIONS.get(action, binding.description)
+                if action in OTHER_SCREENS and self.screen is not self._main:
+                    what = OTHER_SCREENS[action]  # no panes nor log here
+                rows[action] = (rank, [key], what)
         focused = self.screen.focused
         here = "Panes" if isinstance(focused, ProjectTree) else "This screen"
         titles = ("Console", here, NAVIGATION)
@@ -596,7 +605,7 @@ class RailfiestaApp(App[None]):
         if self._main is not None:
             yield SystemCommand(
                 "Filter both trees",
-                "Show only records whose name or id holds a text (/)",
+                "Show only records whose name, id (C12) or key (tr:case:12) holds a text (/)",
                 self._main.action_filter,
             )
         yield SystemCommand(
@@ -604,7 +613,7 @@ class RailfiestaApp(App[None]):
         )
         yield SystemCommand(
             "Copy URL",
-            "Copy the selected record's address to the clipboard (Y)",
+            "Copy the web address of the selected record's page to the clipboard (Y)",
             self.action_copy_url,
         )
         yield SystemCommand(

@@ -74,7 +74,7 @@ FILTER_DELAY = 0.15
 SEARCH_DELAY = 0.3
 SEARCH_MIN = 3
 #: What the filter line says before anything is typed.
-FILTER_PLACEHOLDER = "Filter both trees by name or id · enter: to the tree · escape: clear"
+FILTER_PLACEHOLDER = "Filter by name, id (C12) or key · enter: to the tree · escape: clear"
 
 
 #: What the app hands to :meth:`MainScreen.show_migration`.
