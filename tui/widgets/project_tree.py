@@ -108,6 +108,10 @@ def batched(
     return run
 
 
+#: How record keys start, per side.
+SIDES = ("tr:", "tf:")
+
+
 def _case_key(needle: str) -> str | None:
     """``"c12"`` (a TestRail case id, case-folded) -> ``"tr:case:12"``; None otherwise."""
     if len(needle) > 1 and needle[0] == "c" and needle[1:].isascii() and needle[1:].isdigit():
@@ -852,7 +856,13 @@ class ProjectTree(Tree[PaneItem]):
         key and in the key of the record linked to it, so both trees show the case and its
         copy. Other texts are not looked for in keys, or ``case`` would match every case."""
         needle = text.casefold()
-        key_needle = needle if ":" in needle else _case_key(needle)
+        key_needle = (needle if ":" in needle else _case_key(needle)) or ""
+        # a key of one side (tr:..., tf:...) is looked for in this tree's own keys or in its
+        # links, not both: each pass over 50,000 records costs ~10 ms
+        side = next(iter(self._haystack), "")[:3]
+        named = key_needle[:3] if key_needle[:3] in SIDES else None
+        own = bool(key_needle) and named in (None, side)
+        links = bool(key_needle) and named != side
         visible: set[str] = set()
         matches = 0
         records = self._records
@@ -860,10 +870,8 @@ class ProjectTree(Tree[PaneItem]):
             if (
                 needle in name
                 or needle in shown_id
-                or (
-                    key_needle is not None
-                    and (key_needle in key or key_needle in (records[key].linked or ""))
-                )
+                or (own and key_needle in key)
+                or (links and key_needle in (records[key].linked or ""))
             ):
                 matches += 1
                 up: TreeNode | None = records[key]
