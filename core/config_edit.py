@@ -5,7 +5,8 @@ edit goes through tomlkit, so comments, blank lines, key order, quoting and ever
 of the edited value stay exactly as they were:
 
 * an existing key keeps its line: only the value token changes, the inline comment after it is
-  kept and stays in its column while there is room (one space at least);
+  kept and stays in its column while there is room (one space at least); an edited last line
+  gets the final newline the file lacked;
 * a missing key is added after the last key of its table;
 * a missing table is added at the end of the file, after a blank line, as ``[a.b]``;
 * the file's line endings (all CRLF stays CRLF), a UTF-8 byte-order mark and its permission bits
@@ -98,7 +99,7 @@ def set_value(path: Path, table: str, key: str, value: Value) -> None:
             holder[key] = _replacement(old, value)
         else:
             _add(tables, missing, key, value)
-        rendered = doc.as_string()
+        rendered = _end_last_line(text, doc.as_string())
 
     _check_result(target, rendered, parts, key, value)
     _commit(target, original, _encode(rendered, bom, crlf))
@@ -376,6 +377,16 @@ def _append_table(text: str, parts: list[str], key: str, value: Value) -> str:
     if text.strip() and not text.endswith("\n\n"):
         text += "\n"
     return text + header + line
+
+
+def _end_last_line(before: str, after: str) -> str:
+    """``after`` with a final newline when the edit wrote its last line and the file had none
+    (``enabled = false`` as the file's last bytes: ``sync on`` leaves ``enabled = true\n``,
+    not a file that still ends mid-line); a last line the edit did not touch stays as it
+    was, byte for byte."""
+    if after.endswith("\n") or after.rpartition("\n")[2] == before.rpartition("\n")[2]:
+        return after
+    return after + "\n"
 
 
 def _same(held: object, value: Value) -> bool:

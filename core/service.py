@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from core.addresses import record_web_url, testrail_case_ref
 from core.config import Config, connection_warnings, load_config, resolve_secret
 from core.config_edit import apply_edits, set_sync_enabled
 from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
@@ -48,7 +49,7 @@ from core.engine.cycle import (
 )
 from core.engine.plan import Plan
 from core.engine.reconcile import SYNC, Settings
-from core.errors import AuthenticationFailed, ConfigError
+from core.errors import ApiError, AuthenticationFailed, ConfigError
 from core.events import Activity, ConnectionWarning, EventSink
 from core.http import RequestStats
 from core.kinds import KINDS, map_item_references
@@ -1135,13 +1136,28 @@ class Service:
         """Cases of one suite whose title holds ``text`` (``get_cases`` with ``filter``, a
         case-insensitive substring, TestRail 6.7+), at most ``limit``, as tree leaves under
         their sections: the console's filter finds cases in sections not opened yet. The
-        leaves are linked in a worker thread (see :meth:`testrail_cases`)."""
+        leaves are linked in a worker thread (see :meth:`testrail_cases`).
+
+        A ``text`` that names a case id (``C123``, ``tr:case:123``:
+        :func:`core.addresses.testrail_case_ref`) also asks for that case (``get_case``, one
+        request), kept when it belongs to this suite; a case TestRail does not have (its 400)
+        adds nothing. Other errors are raised (:class:`core.errors.RailfiestaError`)."""
         testrail, _, store = self._clients()
         rows: list[dict[str, Any]] = []
         async for row in testrail.iter_cases(project_id, suite_id, filter=text):
             rows.append(row)
             if len(rows) >= limit:
                 break
+        case_id = testrail_case_ref(text)
+        if case_id is not None and all(int(row["id"]) != case_id for row in rows):
+            try:
+                row = await testrail.get_case(case_id)
+            except ApiError as error:
+                if error.status not in (400, 404):  # 400: "not a valid test case"
+                    raise
+            else:
+                if row.get("suite_id") in (None, suite_id):
+                    rows.append(row)
         return await asyncio.to_thread(
             lambda: [case_leaf(row, tr_key("section", row["section_id"]), store) for row in rows]
         )
@@ -1541,21 +1557,16 @@ class Service:
     # ------------------------------------------------------------------ links to share
 
     def record_url(self, key: str, *, project_key: str | None = None) -> str | None:
-        """Where a person or a script finds record ``key``: a TestRail case or suite in the
-        web UI (``{url}/index.php?/cases/view/<id>``, ``.../suites/view/<id>``,
-        testrail-api.md §4), a TestFiesta folder or case as its v1 API resource
-        (``{url}/v1/{handle}/projects/{key}/cases/<uid>``; ``project_key`` needed). None for
-        kinds without one (TestRail sections are shown inside a suite page)."""
-        side, kind, number = ([*key.split(":"), "", ""])[:3]
-        if side == "tr":
-            base = self.config.testrail.url.rstrip("/")
-            paths = {"case": "cases/view", "suite": "suites/view"}
-            return f"{base}/index.php?/{paths[kind]}/{number}" if kind in paths else None
-        if side == "tf" and project_key and kind in ("case", "folder"):
-            base = self.config.testfiesta.url.rstrip("/")
-            handle = self.config.testfiesta.handle
-            return f"{base}/v1/{handle}/projects/{project_key}/{kind}s/{number}"
-        return None
+        """The web page a person opens for record ``key`` (``Y`` in the console): a TestRail
+        case or suite page, a TestFiesta case or folder page in its web app (``project_key``
+        needed); None for kinds without one. The rules: :func:`core.addresses.record_web_url`."""
+        return record_web_url(
+            key,
+            testrail_url=self.config.testrail.url,
+            testfiesta_url=self.config.testfiesta.url,
+            handle=self.config.testfiesta.handle,
+            project_key=project_key,
+        )
 
     # ------------------------------------------------------------------ badges
 

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widgets._toast import Toast, ToastRack
 from textual.worker import Worker, WorkerState
 
 from core.config import Pair
@@ -134,8 +136,14 @@ DESCRIPTIONS = {
 }
 
 
+#: The same keys' words on a screen other than the main one.
+OTHER_SCREENS = {"app.focus_next": "Next part", "app.focus_previous": "Previous part"}
+
 #: The toast when the service cannot open (the cause is in the note it points to).
 STARTUP_FAILED = "Neither server was contacted: see the note at the top."
+
+#: Rows below the toast rack on a screen other than the main one (app.tcss: its margin).
+TOAST_RACK_BELOW = 8
 
 #: Seconds the "migration finished" toast stays.
 NOTICE_SECONDS = 3.0
@@ -227,21 +235,27 @@ class RailfiestaApp(App[None]):
             for name in list(self.available_themes):
                 if name not in self.own_themes:
                     self.unregister_theme(name)
-        for error in errors:
-            self._startup_warnings.append(f"theme file skipped: {error}")
+        # one warning per bad file, by file name; the theme asked for, when its own file is
+        # bad, is said there ("...; using X"), not once more as an unknown theme
+        skipped = {error.file or str(error): f"theme file skipped: {error}" for error in errors}
         if wanted is None or (wanted == DEFAULT_THEME and self.no_color):
             wanted = NO_COLOR_THEME if self.no_color else DEFAULT_THEME
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self._startup_warnings.append(
-                f"unknown theme {wanted!r}; using {DEFAULT_THEME}. "
-                f"Known: {', '.join(sorted(self.available_themes))}"
-            )
             if DEFAULT_THEME in self.available_themes:
                 self.theme = DEFAULT_THEME
             elif self.own_themes:  # the default's file is bad: the first good one
                 self.theme = self.own_themes[0]
+            own = f"{wanted}.toml"
+            if own in skipped:
+                skipped[own] += f"; using {self.theme}"
+            else:
+                skipped[""] = (
+                    f"unknown theme {wanted!r}; using {self.theme}. "
+                    f"Known: {', '.join(sorted(self.available_themes))}"
+                )
+        self._startup_warnings.extend(skipped.values())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The console's colour variables for themes that do not set them."""
@@ -453,7 +467,10 @@ class RailfiestaApp(App[None]):
         if self.screen is self._main:
             from tui.screens.mapping import MappingEditor
 
-            self.push_screen(MappingEditor(self.service, pair_index=self.pair_index))
+            key = self._main.testfiesta_pane.project_key if self._main is not None else None
+            self.push_screen(
+                MappingEditor(self.service, pair_index=self.pair_index, project_key=key)
+            )
 
     def _show_details(self) -> None:
         """The details of the record under the cursor of the focused pane."""
@@ -523,7 +540,10 @@ class RailfiestaApp(App[None]):
             if action in rows:
                 rows[action][1].append(key)
             else:
-                rows[action] = (rank, [key], DESCRIPTIONS.get(action, binding.description))
+                what = DESCRIPTIONS.get(action, binding.description)
+                if action in OTHER_SCREENS and self.screen is not self._main:
+                    what = OTHER_SCREENS[action]  # no panes nor log here
+                rows[action] = (rank, [key], what)
         focused = self.screen.focused
         here = "Panes" if isinstance(focused, ProjectTree) else "This screen"
         titles = ("Console", here, NAVIGATION)
@@ -585,7 +605,7 @@ class RailfiestaApp(App[None]):
         if self._main is not None:
             yield SystemCommand(
                 "Filter both trees",
-                "Show only records whose name or id holds a text (/)",
+                "Show only records whose name, id (C12) or key (tr:case:12) holds a text (/)",
                 self._main.action_filter,
             )
         yield SystemCommand(
@@ -593,7 +613,7 @@ class RailfiestaApp(App[None]):
         )
         yield SystemCommand(
             "Copy URL",
-            "Copy the selected record's address to the clipboard (Y)",
+            "Copy the web address of the selected record's page to the clipboard (Y)",
             self.action_copy_url,
         )
         yield SystemCommand(
@@ -667,6 +687,46 @@ class RailfiestaApp(App[None]):
 
     def _reload_panes(self) -> None:
         self.main_screen.reload_panes()
+
+    # ------------------------------------------------------------------ toasts
+
+    def _refresh_notifications(self) -> None:
+        """Textual's toast rack, then :meth:`fit_toasts` once the new toasts are laid out.
+
+        Textual 8.2.8 (pinned) lays the rack out top-down and clips what does not fit, so
+        with many toasts the oldest showed and the newest were cut off (its scroll to the end
+        does nothing: the rack is invisible and so has no size to scroll)."""
+        super()._refresh_notifications()
+        try:
+            rack = self.screen.get_child_by_type(ToastRack)
+        except (NoMatches, ScreenStackError):
+            return
+        # after the rack's own show (queued first), once its toasts have their heights
+        self.call_later(rack.call_after_refresh, self.fit_toasts, rack)
+
+    def toast_room(self) -> int:
+        """Rows the toasts may take on the current screen: on the main screen the pane that
+        is not active (``MainScreen.toast_room``), elsewhere the screen less the progress
+        row, the log and the footer below the rack (app.tcss)."""
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            return screen.toast_room()
+        return max(screen.size.height - TOAST_RACK_BELOW, 2)
+
+    def fit_toasts(self, rack: ToastRack) -> None:
+        """Dismiss the oldest toasts that do not fit :meth:`toast_room` (their messages are
+        in the log when they matter): the newest always show, whole; the newest one stays
+        even if it alone is taller."""
+        room = self.toast_room()
+        used = 0
+        toasts = list(rack.query(Toast))
+        for index, toast in enumerate(reversed(toasts)):
+            height = toast.region.height + toast.styles.margin.top + toast.styles.margin.bottom
+            if index and used + height > room:
+                for old in toasts[: len(toasts) - index]:
+                    old._expire()  # as its timer would: the app forgets it, the rack drops it
+                return
+            used += height
 
     # ------------------------------------------------------------------ failures
 

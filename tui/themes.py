@@ -37,7 +37,14 @@ _COLOUR_KEYS = {
 
 
 class ThemeFileError(ValueError):
-    """A theme file is not TOML, misses ``name``/``primary``, or holds an unknown key."""
+    """A theme file is not TOML, misses ``name``/``primary``, or holds an unknown key.
+
+    ``file``: the file's name (``railfiesta-light.toml``) when a folder was read
+    (:func:`load_theme_files`), else None."""
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
 
 
 def theme_from_toml(text: str, *, source: str = "<theme>") -> Theme:
@@ -93,17 +100,18 @@ def load_theme_files(
         for entry in sorted(folder.iterdir(), key=lambda item: item.name):
             if not (entry.name.endswith(".toml") and entry.is_file()):
                 continue
+            name = entry.name
             try:
                 text = entry.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
-                errors.append(ThemeFileError(f"{entry.name}: cannot be read ({error})"))
+                errors.append(ThemeFileError(f"{name}: cannot be read ({error})", file=name))
                 continue
             try:
-                themes.append(theme_from_toml(text, source=entry.name))
+                themes.append(theme_from_toml(text, source=name))
             except ThemeFileError as error:
-                errors.append(error)
+                errors.append(ThemeFileError(str(error), file=name))
             except (TypeError, ValueError) as error:  # Theme() refused a value
-                errors.append(ThemeFileError(f"{entry.name}: {error}"))
+                errors.append(ThemeFileError(f"{name}: {error}", file=name))
     return themes, errors
 
 

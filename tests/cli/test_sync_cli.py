@@ -173,6 +173,26 @@ def test_sync_on_and_off_change_exactly_one_line_and_need_no_network(
     assert not (tmp_path / "state").exists()
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_sync_on_and_off_end_the_file_with_a_newline_when_its_last_line_is_the_switch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], newline: str
+) -> None:
+    config = tmp_path / "railfiesta.toml"
+    head = (REPO_ROOT / "sample-config.toml").read_text(encoding="utf-8").split("[sync]")[0]
+    text = head + "[sync]\nenabled = false"  # the last bytes: no final newline
+    config.write_bytes(text.replace("\n", newline).encode())
+    argv = ["--config", str(config), "--state", str(tmp_path / "state")]
+
+    assert main(["sync", "on", *argv]) == 0
+    assert capsys.readouterr().out == "sync is on\n"
+    wanted = head + "[sync]\nenabled = true\n"
+    assert config.read_bytes() == wanted.replace("\n", newline).encode()
+    assert main(["sync", "off", *argv]) == 0
+    assert capsys.readouterr().out == "sync is off\n"
+    wanted = head + "[sync]\nenabled = false\n"
+    assert config.read_bytes() == wanted.replace("\n", newline).encode()
+
+
 def test_sync_needs_one_mode_and_only_its_options(
     env: Emulated, capsys: pytest.CaptureFixture[str]
 ) -> None:

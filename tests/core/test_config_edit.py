@@ -203,6 +203,19 @@ def test_a_new_table_is_one_blank_line_after_whatever_ends_the_file(
     assert path.read_text(encoding="utf-8") == text + separator + "[sync]\nenabled = true\n"
 
 
+def test_an_edited_last_line_gets_the_final_newline_an_untouched_one_stays(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, MINIMAL + "\n[sync]\nenabled = false")
+    set_sync_enabled(path, True)
+    assert path.read_text(encoding="utf-8") == MINIMAL + "\n[sync]\nenabled = true\n"
+
+    untouched = MINIMAL + '\n[sync]\nenabled = false\ninterval = "5m"'
+    path = _write(tmp_path, untouched)
+    set_sync_enabled(path, True)  # not the last line: the last line keeps its bytes
+    assert path.read_text(encoding="utf-8") == untouched.replace("false", "true")
+
+
 def test_a_missing_sub_table_goes_to_the_end_not_beside_its_siblings(tmp_path: Path) -> None:
     types = (
         "[mapping.types]                       # TestRail case type = TestFiesta tag (types "

@@ -417,6 +417,26 @@ async def test_e_opens_both_changes_merged_and_lands_the_value_on_both_sides(
     assert world.tf_title(case) == "Pay with a stored Visa card"
 
 
+async def test_e_puts_the_cursor_in_the_value_so_typing_edits_it(world: World) -> None:
+    case = world.tr_case_id("Pay with a saved Visa card")
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_conflicts(pilot, app)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditValue))
+        editor = app.screen
+        assert isinstance(editor, EditValue)
+        [area] = editor.areas()
+        assert app.focused is area
+        await pilot.press("end", *" now")
+        assert area.text == "Pay with a stored Visa card now"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
+        await sync_and_reload(app, screen)
+    assert world.tr_title(case) == "Pay with a stored Visa card now"
+    assert world.tf_title(case) == "Pay with a stored Visa card now"
+
+
 async def test_e_keeps_a_clash_for_the_person_and_lands_the_edited_value(world: World) -> None:
     case = world.tr_case_id("Pay with a gift card and points")
     app = world.app()

@@ -18,6 +18,7 @@ from emulators.testfiesta.app import create_app as create_testfiesta
 from emulators.testrail.app import create_app as create_testrail
 from emulators.testrail.seed import from_xml
 from emulators.testrail.store import TestRailState
+from tests.helpers import emulate
 from tests.tui.conftest import SUITE_XML, TESTFIESTA_HANDLE, TESTRAIL_KEY, TESTRAIL_USER
 from tests.tui.pilot import child, cursor_label, loaded, names, wait_for
 from tui.app import RailfiestaApp
@@ -371,3 +372,32 @@ async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
             ("c", "Conflicts"),
             ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
         ]
+
+
+async def test_the_mapping_title_names_a_generated_project_key_and_its_help_has_no_panes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=4)
+    text = env.config_path.read_text(encoding="utf-8")
+    env.config_path.write_text(text.replace('testfiesta_project = "ACME"\n', ""), "utf-8")
+    app = RailfiestaApp(env.service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        title = app.screen.query_one("#mapping-title", Static)
+        assert str(title.content) == "Mapping  Acme Web Shop → (new project)  ·  railfiesta.toml"
+        await pilot.press("escape")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating, timeout=30)
+        await wait_for(pilot, lambda: screen.testfiesta_pane.project_key == "ACMEWEBSHOP")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        title = app.screen.query_one("#mapping-title", Static)
+        assert str(title.content) == "Mapping  Acme Web Shop → ACMEWEBSHOP  ·  railfiesta.toml"
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = dict(app.screen.keys)
+        assert keys["tab"] == "Next part"  # not "Next pane or log": this screen has neither
+        assert keys["shift+tab"] == "Previous part"

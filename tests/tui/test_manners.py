@@ -221,6 +221,47 @@ async def test_the_filter_matches_ids_and_says_when_nothing_matches(
         assert names(right.root) == ["nothing matches “zzz-nothing”"]
 
 
+async def test_the_filter_matches_record_keys_and_typed_case_ids_in_sections_not_opened(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        assert left.record("tr:case:3") is None  # "Password reset" was never opened
+        screen = app.main_screen
+        await pilot.press("slash")
+        # the key as the details screen and the log show it: TestRail asked for that case
+        await pilot.press(*"tr:case:3")
+        await wait_for(pilot, lambda: left.record("tr:case:3") is not None)
+        await wait_for(pilot, lambda: names(left.root) == ["Login"])
+        login = child(left.root, "Login")
+        assert names(login) == ["Password reset"]
+        assert names(child(login, "Password reset")) == ["Reset link expires after 24 hours"]
+        # and TestFiesta's copy of it, through its link
+        assert names(child(child(right.root, "Login"), "Password reset")) == [
+            "Reset link expires after 24 hours"
+        ]
+        # TestRail's own form, C4, in "Checkout", never opened either
+        screen.filter_input.value = ""
+        await pilot.press(*"c4 ")  # 2 characters (a title search needs 3): a case id asks now
+        await wait_for(pilot, lambda: left.record("tr:case:4") is not None)
+        await wait_for(pilot, lambda: names(left.root) == ["Checkout"])
+        assert names(child(left.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        assert names(right.root) == ["Checkout"]  # the copy of C4
+        assert names(child(right.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        # TestFiesta's key: the copy of C4, and C4 through the link
+        record = left.record("tr:case:4")
+        tf_key = record.linked if record is not None else None
+        assert tf_key is not None and tf_key.startswith("tf:case:")
+        screen.apply_filter(tf_key)
+        assert names(child(right.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        assert names(child(left.root, "Checkout")) == ["Cart keeps items after sign-out – Größe L"]
+        # a word that is in every key but in no name matches nothing
+        screen.apply_filter("case")
+        assert names(right.root) == ["nothing matches “case”"]
+
+
 # ---------------------------------------------------------------------------------- layout
 
 
@@ -245,6 +286,39 @@ async def test_toasts_never_cover_the_active_pane_at_80x24(
         assert screen.testrail_pane.region.height >= 5
         assert screen.testfiesta_pane.region.height >= 5
         assert screen.query_one("#activity").region.height == 3
+
+
+@pytest.mark.parametrize(
+    ("size", "newest"),
+    [((80, 24), [16, 17, 18, 19]), ((120, 40), list(range(5, 20)))],
+)
+@pytest.mark.parametrize("active", ["testrail", "testfiesta"])
+async def test_many_toasts_show_the_newest_and_never_over_the_active_pane(
+    secrets: None,
+    make_service: Callable[..., Service],
+    size: tuple[int, int],
+    newest: list[int],
+    active: str,
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        pane = screen.testrail_pane if active == "testrail" else screen.testfiesta_pane
+        pane.project_tree.focus()
+        await pilot.pause()
+        for number in range(20):
+            app.notify(f"toast number {number}", timeout=60)
+            await pilot.pause(0.01)
+        await pilot.pause(0.3)
+        rows = screen_text(app).splitlines()
+        shown = [int(row.split("toast number ")[1].split()[0]) for row in rows if "toast" in row]
+        # the other pane holds 8 (80x24) or 30 rows (120x40): a one-line toast takes 2
+        assert shown == newest
+        region = pane.region
+        over = [row[region.x : region.right] for row in rows[region.y : region.bottom]]
+        assert not any("toast" in row for row in over)
+        assert len(app._notifications) == len(newest)  # the older ones were dismissed
 
 
 # ---------------------------------------------------------------------------------- themes
@@ -317,6 +391,46 @@ async def test_a_bad_theme_file_is_reported_and_the_others_load(
         assert message in " ".join(log_text(app).split())
 
 
+@pytest.mark.parametrize(
+    ("bad", "wanted", "using"),
+    [
+        ("railfiesta-light", "railfiesta-light", "railfiesta-dark"),
+        ("railfiesta-dark", None, "railfiesta-high-contrast"),  # the default's own file
+    ],
+)
+async def test_a_bad_file_of_the_theme_asked_for_is_reported_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets: None,
+    make_service: Callable[..., Service],
+    bad: str,
+    wanted: str | None,
+    using: str,
+) -> None:
+    folder = tmp_path / "themes"
+    folder.mkdir()
+    for theme in (ROOT / "themes").glob("*.toml"):
+        (folder / theme.name).write_bytes(theme.read_bytes())
+    (folder / f"{bad}.toml").write_text(f'name = "{bad}"\nprimary = "not a colour"\n')
+    monkeypatch.setattr(RailfiestaApp, "THEME_FOLDERS", [folder])
+    app = RailfiestaApp(make_service(), theme=wanted)
+    toasts: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: (toasts.append(message), notify(message, **kw))
+    )
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause()
+        assert app.theme == using
+        message = (
+            f"theme file skipped: {bad}.toml: primary = 'not a colour' is not a colour; "
+            f"using {using}"
+        )
+        assert toasts == [message]  # no second "unknown theme" toast for the same file
+        assert log_text(app).count("theme") == 1
+        assert message in " ".join(log_text(app).split())
+
+
 async def test_no_color_gives_monochrome_in_black_and_white(
     monkeypatch: pytest.MonkeyPatch, secrets: None, make_service: Callable[..., Service]
 ) -> None:
@@ -361,10 +475,13 @@ async def test_y_copies_the_id_and_shift_y_the_url_through_osc52(
         right.move_cursor(right._node_of(key))
         await pilot.pause()
         await pilot.press("Y")
-        assert app.clipboard == f"http://testfiesta.test/v1/acme/projects/WEB/cases/{uid}"
-        assert f"copied URL: http://testfiesta.test/v1/acme/projects/WEB/cases/{uid}" in log_text(
-            app
-        )
+        # the web page (core.addresses), not the API resource /v1/acme/projects/WEB/cases/N
+        assert app.clipboard == f"http://testfiesta.test/acme/WEB/cases/{uid}"
+        assert f"copied URL: http://testfiesta.test/acme/WEB/cases/{uid}" in log_text(app)
+        folder = next(r.key for r in right.records() if r.name == "Login")
+        right.move_cursor(right._node_of(folder))
+        await pilot.press("Y")
+        assert app.clipboard == f"http://testfiesta.test/acme/WEB/folders/{folder.split(':')[2]}"
 
 
 # ---------------------------------------------------------------------------------- palette, keys
@@ -407,8 +524,14 @@ async def test_question_mark_lists_the_new_keys_and_badges(
         await loaded(pilot, app)
         await pilot.press("question_mark")
         await pilot.pause()
-        labels = app.screen.query(".help-key, .help-badge").results(Label)
-        text = "\n".join(str(label.content).strip() for label in labels)
+        labels = list(app.screen.query(".help-key, .help-badge").results(Label))
+        # a long row wraps under its own text, not under the keys (13 cells: "shift+space  ")
+        mapping = next(str(label.content) for label in labels if "Mapping" in str(label.content))
+        assert mapping.splitlines() == [
+            "          m  Mapping editor (fields, statuses, priorities,",
+            "             types, users)",
+        ]
+        text = "\n".join(re.sub(r"\n +", " ", str(label.content)).strip() for label in labels)
         for line in (
             "t  Theme",
             "y  Copy id",

@@ -111,6 +111,10 @@ class EditValue(ModalScreen[bool]):
     }
     """
 
+    #: The cursor starts in the first text area, so the keys typed edit the value (the
+    #: scrolling body around the areas would take the focus first).
+    AUTO_FOCUS = "TextArea"
+
     def __init__(
         self,
         heading: str,

@@ -6,6 +6,7 @@ Keys come in groups: the console's own first, then those of the focused pane, th
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -29,6 +30,19 @@ BADGES = (
 NAVIGATION = "Navigation"
 
 KeyRows = list[tuple[str, str]]
+
+
+#: Cells a help row has for its text: the help's 64 columns less its border, padding and
+#: scrollbar (app.tcss ``#help-body``).
+ROW_CELLS = 58
+
+
+def key_row(key: str, what: str, width: int) -> str:
+    """``key`` right-aligned in ``width`` cells, two spaces, ``what``; a ``what`` too long for
+    :data:`ROW_CELLS` wraps under itself, not under the keys."""
+    indent = " " * (width + 2)
+    lines = textwrap.wrap(what, max(ROW_CELLS - len(indent), 16)) or [""]
+    return f"{key:>{width}}  " + f"\n{indent}".join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -61,7 +75,7 @@ class HelpScreen(ModalScreen[None]):
             body.border_subtitle = "escape closes"
             for title, rows in self.groups:
                 labels = [
-                    Label(f"{key:>{width}}  {what}", classes="help-key", markup=False)
+                    Label(key_row(key, what, width), classes="help-key", markup=False)
                     for key, what in rows
                 ]
                 if title == NAVIGATION:
@@ -71,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
                     yield from labels
             yield Label("Badges", classes="help-group")
             for badge, meaning in BADGES:
-                yield Label(f"{badge:>{width}}  {meaning}", classes="help-badge", markup=False)
+                yield Label(key_row(badge, meaning, width), classes="help-badge", markup=False)
             yield Static("")
 
     def action_close(self) -> None:

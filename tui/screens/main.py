@@ -26,6 +26,7 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets._toast import ToastRack
 from textual.widgets.tree import TreeNode as UiNode
 
+from core.addresses import testrail_case_ref
 from core.errors import RailfiestaError
 from core.http import RequestStats
 from core.service import Budget, Service
@@ -73,7 +74,7 @@ FILTER_DELAY = 0.15
 SEARCH_DELAY = 0.3
 SEARCH_MIN = 3
 #: What the filter line says before anything is typed.
-FILTER_PLACEHOLDER = "Filter both trees by name or id · enter: to the tree · escape: clear"
+FILTER_PLACEHOLDER = "Filter by name, id (C12) or key · enter: to the tree · escape: clear"
 
 
 #: What the app hands to :meth:`MainScreen.show_migration`.
@@ -464,6 +465,14 @@ class MainScreen(Screen[None]):
         for rack in self.query_children(ToastRack):
             rack.set_class(right, "-active-right")
 
+    def toast_room(self) -> int:
+        """Rows the toasts may take: the height of the pane that is not active (they sit over
+        it, app.tcss), so the newest fit there whole (``RailfiestaApp.fit_toasts``)."""
+        focused = self.focused
+        right = focused is not None and self.testfiesta_pane in focused.ancestors_with_self
+        other = self.testrail_pane if right else self.testfiesta_pane
+        return other.region.height
+
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[PaneItem]) -> None:
         """The cursor moved in a pane: underline (and bring into view) the linked record in
@@ -513,12 +522,15 @@ class MainScreen(Screen[None]):
         self.testrail_pane.project_tree.focus()
 
     def apply_filter(self, text: str) -> None:
-        """Narrow both trees to the records whose name or id holds ``text`` (""): all).
-        TestRail cases of sections not opened yet are asked of the server a moment later."""
+        """Narrow both trees to the records whose name, id or key holds ``text`` (""): all).
+        TestRail cases of sections not opened yet are asked of the server a moment later,
+        from :data:`SEARCH_MIN` characters on, or at once for a case id (``C4``,
+        ``tr:case:4``: ``Service.testrail_search`` then also asks for that case)."""
         for pane in (self.testrail_pane, self.testfiesta_pane):
             pane.project_tree.apply_filter(text)
         wanted = text.strip()
-        if len(wanted) >= SEARCH_MIN and self._service_open and not self.testrail_pane.offline:
+        asked = len(wanted) >= SEARCH_MIN or testrail_case_ref(wanted) is not None
+        if asked and self._service_open and not self.testrail_pane.offline:
             self._search_testrail(wanted)
         else:
             self.workers.cancel_group(self, "filter-search")

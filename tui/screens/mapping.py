@@ -176,10 +176,14 @@ class MappingEditor(Screen[None]):
         Binding("5", "tab('users')", "Users", show=False),
     ]
 
-    def __init__(self, service: Service, *, pair_index: int = 0) -> None:
+    def __init__(
+        self, service: Service, *, pair_index: int = 0, project_key: str | None = None
+    ) -> None:
         super().__init__(id="mapping")
         self.service = service
         self.pair_index = pair_index
+        #: the TestFiesta project's key when the main screen found it (a generated key)
+        self.project_key = project_key
         self.vocabularies: dict[str, Vocabulary] = {}
         self.chosen: dict[str, dict[str, str]] = {}
         self.problems: list[MappingProblem] = []
@@ -188,7 +192,7 @@ class MappingEditor(Screen[None]):
     def compose(self) -> ComposeResult:
         """Tabs of tables, the problems, the footer."""
         pair = self.service.config.pairs[self.pair_index]
-        target = pair.testfiesta_project or "(new project)"
+        target = pair.testfiesta_project or self.project_key or "(new project)"
         yield Static(
             f"Mapping  {pair.testrail_project} → {target}  ·  {self.service.config.path.name}",
             id="mapping-title",

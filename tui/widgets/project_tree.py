@@ -108,6 +108,17 @@ def batched(
     return run
 
 
+#: How record keys start, per side.
+SIDES = ("tr:", "tf:")
+
+
+def _case_key(needle: str) -> str | None:
+    """``"c12"`` (a TestRail case id, case-folded) -> ``"tr:case:12"``; None otherwise."""
+    if len(needle) > 1 and needle[0] == "c" and needle[1:].isascii() and needle[1:].isdigit():
+        return "tr:case:" + needle[1:]
+    return None
+
+
 def record_id(key: str) -> int:
     """The numeric id at the end of a record key: ``"tr:section:12"`` -> ``12``.
 
@@ -838,13 +849,30 @@ class ProjectTree(Tree[PaneItem]):
 
     def _matching(self, text: str) -> tuple[set[str], int]:
         """(keys of the records whose name or id holds ``text`` (case-insensitive) and of
-        their parents, how many records match)."""
+        their parents, how many records match). The id is the one the pane shows and ``y``
+        copies (:func:`display_id`: ``C12``, ``S3``, ``40``). A ``text`` with a colon is also
+        looked for in the record keys the details and the log show (``tr:case:12``,
+        ``tf:case:40``), and a TestRail case id (``C12``) as ``tr:case:12``: in each record's
+        key and in the key of the record linked to it, so both trees show the case and its
+        copy. Other texts are not looked for in keys, or ``case`` would match every case."""
         needle = text.casefold()
+        key_needle = (needle if ":" in needle else _case_key(needle)) or ""
+        # a key of one side (tr:..., tf:...) is looked for in this tree's own keys or in its
+        # links, not both: each pass over 50,000 records costs ~10 ms
+        side = next(iter(self._haystack), "")[:3]
+        named = key_needle[:3] if key_needle[:3] in SIDES else None
+        own = bool(key_needle) and named in (None, side)
+        links = bool(key_needle) and named != side
         visible: set[str] = set()
         matches = 0
         records = self._records
         for key, (name, shown_id) in self._haystack.items():
-            if needle in name or needle in shown_id:
+            if (
+                needle in name
+                or needle in shown_id
+                or (own and key_needle in key)
+                or (links and key_needle in (records[key].linked or ""))
+            ):
                 matches += 1
                 up: TreeNode | None = records[key]
                 while up is not None and up.key not in visible:
