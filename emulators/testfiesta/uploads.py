@@ -130,7 +130,8 @@ class UploadApi:
 
         if run_uid is not None:
             for execution in self.state.run_execution_rows(run_uid):
-                if named(execution) or named(db.cases.get(execution.get("testCaseUid"))):
+                case_uid = execution.get("testCaseUid")
+                if named(execution) or (case_uid is not None and named(db.cases.get(case_uid))):
                     owner["executionUid"] = execution["uid"]
                     return owner
             run = db.runs.get(run_uid)
