@@ -32,10 +32,12 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import Tree
+from textual.widgets._tree import LineCacheKey, _TreeLine
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import TreeNode
@@ -84,6 +86,12 @@ class PaneItem:
     suite_id: int | None = None
     rest: list[TreeNode] = field(default_factory=list)
     populated: bool = False
+    #: the width of the node's label (:meth:`ProjectTree._label_width`) and what it was
+    #: measured at: (the node's change count, the tree's label generation)
+    width: int = field(default=-1, repr=False, compare=False)
+    width_at: tuple[int, int] = field(default=(-1, -1), repr=False, compare=False)
+    #: the node's line as the last rebuild made it (:meth:`ProjectTree._build` reuses it)
+    line: _TreeLine[PaneItem] | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str | None:
@@ -125,6 +133,25 @@ def record_id(key: str) -> int:
     Raises ``ValueError`` when the key does not end in a number.
     """
     return int(key.rsplit(":", 1)[-1])
+
+
+class _NoLineCache(LRUCache[LineCacheKey, Strip]):
+    """Keeps nothing: stands in for ``Tree``'s line cache, whose key holds the tree's change
+    count (every node added, opened or removed moves it); :class:`ProjectTree` keeps its
+    drawn lines itself (:meth:`ProjectTree._render_line`)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+    def set(self, key: LineCacheKey, value: Strip) -> None:
+        """Keep nothing."""
+
+    __setitem__ = set
+
+    def __contains__(self, key: object) -> bool:
+        return False
 
 
 class ProjectTree(Tree[PaneItem]):
@@ -264,6 +291,10 @@ class ProjectTree(Tree[PaneItem]):
         self._filter_room = 0
         #: what the filter searches in each record: (name, display id), case-folded
         self._haystack: dict[str, tuple[str, str]] = {}
+        #: drawn lines, by what they show (:meth:`_render_line`); ``Tree``'s own line cache
+        #: is replaced by one that keeps nothing (:class:`_NoLineCache`)
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        self._line_cache = _NoLineCache()
 
     # ------------------------------------------------------------------ batching
 
@@ -527,6 +558,20 @@ class ProjectTree(Tree[PaneItem]):
 
     # ------------------------------------------------------------------ lazy growth
 
+    def _toggle_node(self, node: UiNode[PaneItem]) -> None:
+        """``Tree._toggle_node`` (space, enter, a click on the icon); a node opened for the
+        first time gets its children in the same batch as the open: one rebuild of the lines
+        and one frame, not one for the open and another when ``NodeExpanded`` arrives."""
+        if not node.allow_expand:
+            return
+        if node.is_expanded:
+            node.collapse()
+            return
+        with self._batch():
+            node.expand()
+            self._filter_room = self.FILTER_LINES  # opened by hand: its matches open below
+            self._populate_node(node)
+
     @on(Tree.NodeExpanded)
     def _populate(self, event: Tree.NodeExpanded[PaneItem]) -> None:
         self._filter_room = self.FILTER_LINES  # opened by hand: its matches open below it
@@ -654,32 +699,161 @@ class ProjectTree(Tree[PaneItem]):
         line list and lays out the whole screen, which a change of colours does not need (it
         was most of the CPU of a pane switch: every focus change restyles the trees).
 
-        The drawn lines are kept unless the theme changed: ``Tree`` files each under the
-        focus, hover and enabled state it was drawn in (and the tree's and its nodes' change
-        counts), so a focus change finds the lines of the other state there when the focus
-        comes back, and draws only those it has not drawn yet."""
+        The drawn lines are kept unless the theme changed: each is filed under the styles,
+        focus, hover and enabled state it was drawn in (:meth:`_render_line`), so a focus
+        change finds the lines of the other state there when the focus comes back, and draws
+        only those it has not drawn yet."""
         super(Tree, self).notify_style_update()  # Widget's: its style caches
         if self.is_attached and self.app.theme != self._drawn_in:
             self._drawn_in = self.app.theme
-            self._line_cache.clear()
+            self._drawn.clear()
         self.refresh()
 
     _style_now: Style | None = None
+    #: the component styles of this drawing pass (:meth:`_styles_seen`), or None
+    _styles_now: tuple[Style, ...] | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """The lines in ``crop``; the widget's style is worked out once for all of them
-        (``Tree.render_line`` asks for it on every line, and it walks the ancestors)."""
+        """The lines in ``crop``; the widget's style and its component styles are worked out
+        once for all of them (``Tree.render_line`` asks for the style on every line, and it
+        walks the ancestors)."""
         self._style_now = self.rich_style
+        self._styles_now = self._styles_seen()
         try:
             return super().render_lines(crop)
         finally:
-            self._style_now = None
+            self._style_now = self._styles_now = None
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the view (``Tree.render_line``, with the style of this pass)."""
         scroll_x, scroll_y = self.scroll_offset
         style = self._style_now if self._style_now is not None else self.rich_style
         return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
+
+    def _styles_seen(self) -> tuple[Style, ...]:
+        """Every component style a line may be drawn with, whole and partial (a line drawn
+        under other styles is drawn again: a theme, a class or a rule changed)."""
+        get = super().get_component_rich_style  # not :meth:`get_component_rich_style`'s swap
+        blank = Style()
+        return tuple(
+            get(name, partial=partial, default=blank)
+            for name in sorted(self.COMPONENT_CLASSES)
+            for partial in (False, True)
+        )
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """Line ``y`` of the tree, cells ``x1`` to ``x2`` (``Tree._render_line``), drawn once
+        per look it has and kept in :attr:`_drawn`.
+
+        ``Tree`` files its drawn lines under its own change count, which every node added,
+        opened or removed moves: after each, every line shown was drawn again (two thirds of
+        opening a section in a tree of thousands of lines, bench/console.py). Here a line is
+        filed under what its drawing reads: the node, the line number (the line's mouse
+        meta), the change count and last-child flag of each node on its path (labels, icons,
+        hover, cursor, guides), whether the cursor or the mouse is on it, the padded width,
+        the widget's and its component styles, focus and the guide settings. Lines whose
+        node did not change are then taken as drawn, wherever the tree changed."""
+        tree_lines = self._tree_lines
+        if y >= len(tree_lines):
+            return Strip.blank(self.size.width, base_style)
+        line = tree_lines[y]
+        path = line.path
+        hover_line = self.hover_line
+        styles = self._styles_now if self._styles_now is not None else self._styles_seen()
+        key = (
+            path[-1],
+            y,
+            line.last,
+            tuple([(node._updates, node.is_last) for node in path]),
+            self.cursor_line == y,
+            hover_line == y,
+            hover_line >= 0 and any(node._hover for node in path),
+            max(self.virtual_size.width, self.size.width),
+            base_style,
+            styles,
+            self.get_pseudo_class_state(),
+            self.has_focus,
+            self.guide_depth,
+            self.show_guides,
+            self.show_root,
+        )
+        strip = self._drawn.get(key)
+        if strip is None:
+            # Tree's drawing, whole (the crop of x2 beyond its end is the strip itself)
+            strip = super()._render_line(y, 0, key[7], base_style)
+            self._drawn[key] = strip
+        return strip.crop(x1, x2)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        """``Tree._on_resize``: room for a screen of drawn lines, the lines rebuilt."""
+        self._drawn.grow(event.size.height * 4)
+        super()._on_resize(event)
+
+    #: moves when every label may have changed width (:meth:`_refresh_labels`)
+    _label_generation = 0
+
+    def _label_width(self, node: UiNode[PaneItem]) -> int:
+        """:meth:`get_label_width`, kept on the node's item until the node changes."""
+        item = node.data
+        if item is None:
+            return self.get_label_width(node)
+        at = (node._updates, self._label_generation)
+        if item.width_at != at:
+            item.width, item.width_at = self.get_label_width(node), at
+        return item.width
+
+    def _build(self) -> None:
+        """``Tree._build``: the lines (each node's ``_line``), the virtual size and the
+        cursor's line, with each label's width kept on its item (:meth:`_label_width`) and
+        each node's line object reused while it has the same path and last-child flag.
+        ``Tree``'s measured every label of every line on each rebuild (twice per section
+        opened: the open, then its cases) and made a path list and a line per line, most of
+        its cost in a tree of thousands of lines, and garbage that set off the collector's
+        full walks (100 ms pauses, bench/console.py). ``tests/tui/test_project_tree.py``
+        checks it against ``Tree._build``."""
+        lines: list[_TreeLine[PaneItem]] = []
+        add_line = lines.append
+        guide_depth = self.guide_depth
+        label_width = self._label_width
+        widest = 0
+
+        def add(path: list[UiNode[PaneItem]], nodes: Sequence[UiNode[PaneItem]], top: bool) -> None:
+            nonlocal widest
+            # Tree: the guide of a line is (path length - 1) * guide_depth cells, root or not
+            guide = len(path) * guide_depth
+            last_index = len(nodes) - 1
+            for index, node in enumerate(nodes):
+                last = top or index == last_index
+                item = node.data
+                line = item.line if item is not None else None
+                # a node's parent never changes, so neither does its path, but for the root
+                # in it or not (show_root)
+                if (
+                    line is None
+                    or line.last != last
+                    or line.path[-1] is not node
+                    or len(line.path) != len(path) + 1
+                ):
+                    line = _TreeLine([*path, node], last)
+                    if item is not None:
+                        item.line = line
+                node._line = len(lines)
+                add_line(line)
+                width = label_width(node) + guide
+                if width > widest:
+                    widest = width
+                if node._expanded and node._children:
+                    add(line.path, node._children, False)
+
+        # Tree: without the root, each top-level line is drawn as a last child
+        add([], [self.root] if self.show_root else self.root._children, True)
+        self._tree_lines_cached = lines
+        self.virtual_size = Size(widest if lines else self.size.width, len(lines))
+        if self.cursor_line != -1:
+            if self.cursor_node is not None:
+                self.cursor_line = self.cursor_node._line
+            if self.cursor_line >= len(lines):
+                self.cursor_line = -1
 
     def get_label_width(self, node: UiNode[PaneItem]) -> int:
         """Cells of the line :meth:`render_label` draws for ``node``, without drawing it
@@ -769,7 +943,8 @@ class ProjectTree(Tree[PaneItem]):
     def _refresh_labels(self) -> None:
         """Redraw the lines (labels changed, not the shape of the tree nor the width of a
         line: every badge is two cells)."""
-        self._line_cache.clear()
+        self._drawn.clear()
+        self._label_generation += 1
         self.refresh()
 
     def _refresh_record(self, key: str | None) -> None:

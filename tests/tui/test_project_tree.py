@@ -1,0 +1,183 @@
+"""ProjectTree's replacements of Textual ``Tree`` internals (textual==8.2.8, pinned in
+pyproject.toml): its line list (``_build``) must equal Textual's, and its kept drawn lines
+(``_render_line``) must equal lines drawn afresh, after every kind of change to the tree. A
+Textual upgrade that changes these internals fails here."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+from rich.segment import Segment
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import Tree
+from textual.widgets._tree import _TreeLine
+from textual.widgets.tree import TreeNode as UiNode
+
+from core.service import TreeNode
+from core.sync_state import CONFLICT, PENDING
+from tui.widgets.project_tree import PaneItem, ProjectTree
+
+
+class TreeHost(App[None]):
+    """A bare app around one ProjectTree."""
+
+    def compose(self) -> ComposeResult:
+        yield ProjectTree("t", id="t")
+
+
+def records() -> list[TreeNode]:
+    """Two folders of cases, one holding a subfolder: ``tf:folder:1`` > (``tf:folder:3`` >
+    3 cases, 4 cases); ``tf:folder:2`` > 2 cases."""
+    sub_cases = [
+        TreeNode("case", f"tf:case:3{n}", f"sub case {n}", "tf:folder:3") for n in range(3)
+    ]
+    sub = TreeNode("folder", "tf:folder:3", "Sub", "tf:folder:1", children=sub_cases)
+    cases = [TreeNode("case", f"tf:case:1{n}", f"case {n}", "tf:folder:1") for n in range(4)]
+    big = TreeNode("folder", "tf:folder:1", "Big", None, "tr:section:1", children=[sub, *cases])
+    small_cases = [TreeNode("case", f"tf:case:2{n}", f"small {n}", "tf:folder:2") for n in range(2)]
+    return [big, TreeNode("folder", "tf:folder:2", "Small", None, children=small_cases)]
+
+
+def textual_lines(tree: ProjectTree) -> tuple[list[tuple[list[int], bool]], list[int], object]:
+    """What ``Tree._build`` makes of the tree now: (each line's path as node ids and its
+    last flag, each node's line in line order, the virtual size)."""
+    Tree._build(tree)
+    return shape(tree)
+
+
+def shape(tree: ProjectTree) -> tuple[list[tuple[list[int], bool]], list[int], object]:
+    lines: list[_TreeLine[PaneItem]] = tree._tree_lines
+    paths = [([node.id for node in line.path], line.last) for line in lines]
+    return paths, [line.node._line for line in lines], tree.virtual_size
+
+
+def ours(tree: ProjectTree) -> tuple[list[tuple[list[int], bool]], list[int], object]:
+    tree._build()
+    return shape(tree)
+
+
+def node_named(tree: ProjectTree, name: str) -> UiNode[PaneItem]:
+    return next(line.node for line in tree._tree_lines if str(line.node.label) == name)
+
+
+def drawn(tree: ProjectTree) -> list[list[Segment]]:
+    """The segments of every line on screen, as the tree draws them now (kept lines)."""
+    style = tree.rich_style
+    tree._styles_now = tree._styles_seen()
+    try:
+        return [
+            list(tree._render_line(y, 0, tree.size.width, style)) for y in range(tree.size.height)
+        ]
+    finally:
+        tree._styles_now = None
+
+
+def fresh(tree: ProjectTree) -> list[list[Segment]]:
+    """The same lines drawn with no line kept."""
+    tree._drawn.clear()
+    return drawn(tree)
+
+
+def test_textual_is_the_version_these_replacements_copy() -> None:
+    assert version("textual") == "8.2.8"
+    # ProjectTree replaces Tree's line cache, so Tree must still draw through it
+    source = inspect.getsource(Tree._render_line)
+    assert "if cache_key in self._line_cache:" in source
+    assert "self._line_cache[cache_key] = Strip(segments)" in source
+    assert "pad_width = max(self.virtual_size.width, width)" in source
+    assert 'Style(meta={"line": y})' in source
+
+
+async def test_build_equals_textuals_after_each_change() -> None:
+    app = TreeHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        tree = app.query_one(ProjectTree)
+        tree.show_records(records())
+        await pilot.pause()
+        assert ours(tree) == textual_lines(tree)
+        steps = [
+            lambda: tree._toggle_node(node_named(tree, "Big")),
+            lambda: tree._toggle_node(node_named(tree, "Sub")),
+            lambda: tree._toggle_node(node_named(tree, "Small")),
+            lambda: node_named(tree, "small 1").remove(),  # "small 0" becomes the last
+            lambda: node_named(tree, "Sub").set_label("A much longer folder name than any"),
+            lambda: tree._toggle_node(node_named(tree, "Big")),  # closed again
+            lambda: setattr(tree, "show_root", True),
+            lambda: tree._toggle_node(node_named(tree, "Big")),
+            lambda: setattr(tree, "show_root", False),
+        ]
+        for step in steps:
+            step()
+            await pilot.pause()
+            assert ours(tree) == textual_lines(tree)
+            assert tree.cursor_line == (tree.cursor_node.line if tree.cursor_node else -1)
+        assert len(tree._tree_lines) == 11
+
+
+async def test_opening_adds_the_children_at_once() -> None:
+    app = TreeHost()
+    async with app.run_test(size=(60, 20)):
+        tree = app.query_one(ProjectTree)
+        tree.show_records(records())
+        big = node_named(tree, "Big")
+        tree._toggle_node(big)  # no NodeExpanded handled yet
+        assert [str(child.label) for child in big.children] == [
+            "Sub",
+            "case 0",
+            "case 1",
+            "case 2",
+            "case 3",
+        ]
+        assert big.is_expanded
+
+
+async def press_and_settle(pilot: Pilot[None], key: str) -> None:
+    await pilot.press(key)
+    await pilot.pause()
+
+
+async def test_kept_lines_equal_lines_drawn_afresh() -> None:
+    app = TreeHost()
+    async with app.run_test(size=(60, 12)) as pilot:
+        tree = app.query_one(ProjectTree)
+        tree.show_records(records())
+        tree.focus()
+        await pilot.pause()
+        changes = [
+            lambda: press_and_settle(pilot, "space"),  # open Big (cursor on it)
+            lambda: press_and_settle(pilot, "down"),
+            lambda: press_and_settle(pilot, "space"),  # open Sub
+            lambda: press_and_settle(pilot, "down"),
+            lambda: press_and_settle(pilot, "down"),
+            lambda: press_and_settle(pilot, "up"),
+        ]
+        edits = [
+            lambda: tree.set_states({"tf:case:30": CONFLICT}),
+            lambda: tree.set_states({f"tf:case:1{n}": PENDING for n in range(4)}),
+            lambda: tree.mark_linked("tf:case:31"),
+            lambda: node_named(tree, "sub case 2").remove(),  # "sub case 1" now the last
+            lambda: tree.mark_linked("tf:case:12"),  # scrolls
+            # Sub becomes Big's last child: the guides of its children's lines change
+            lambda: [node_named(tree, f"case {n}").remove() for n in range(4)],
+            lambda: setattr(tree, "hover_line", 2),
+            lambda: setattr(tree, "hover_line", -1),
+            lambda: tree.blur(),
+            lambda: tree.focus(),
+            lambda: setattr(app, "theme", "textual-light"),
+        ]
+        seen = 0
+        for change in changes:
+            await change()
+            kept = drawn(tree)
+            assert kept == fresh(tree)
+            seen += 1
+        for edit in edits:
+            edit()
+            await pilot.pause()
+            kept = drawn(tree)
+            assert kept == fresh(tree)
+            seen += 1
+        assert seen == 17
+        assert len(tree._tree_lines) == 5
