@@ -18,7 +18,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -32,6 +32,7 @@ from core.migrate import MigrationReport
 from core.report import CLEAN, FATAL
 from core.service import Service
 from tui.bridge import EventBridge
+from tui.collector import IdleCollector
 from tui.messages import (
     BackgroundFailed,
     MigrationFinished,
@@ -198,6 +199,7 @@ class RailfiestaApp(App[None]):
         self.pair_index = pair_index
         self.mouse_enabled = service.config.ui.mouse if mouse is None else mouse
         self.bridge = EventBridge(self.post_message)
+        self.collector = IdleCollector()
         self.service_open = False
         #: the service could not open (config, secret, state): the console exits 3 (FATAL)
         self.startup_failed = False
@@ -280,18 +282,29 @@ class RailfiestaApp(App[None]):
 
     def on_mount(self) -> None:
         """Show startup warnings and open the service; once the first screen is drawn, the
-        objects made so far are set aside from garbage collection (:func:`freeze_startup`)."""
+        objects made so far are set aside from garbage collection (:func:`freeze_startup`);
+        full collections wait for the user's pauses (:class:`tui.collector.IdleCollector`)."""
         for warning in self._startup_warnings:
             self.notify(warning, severity="warning", markup=False)
             self.bridge.log("warning", warning)
         self._open_service()
         self.call_after_refresh(freeze_startup)
+        self.collector.start()
+        self.set_interval(0.5, self.collector.tick, name="idle garbage collection")
+
+    async def on_event(self, event: events.Event) -> None:
+        """Note keys and mouse events for :class:`tui.collector.IdleCollector` (full garbage
+        collections wait for a pause), then handle the event as Textual does."""
+        if isinstance(event, events.Key | events.MouseEvent):
+            self.collector.input()
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         """Stop the console's own sync (after the operation in flight), close the service;
         what :func:`freeze_startup` set aside is collectable again (a process that runs
         several consoles, such as the tests, would otherwise keep each one's widgets)."""
         self.sync.stop()
+        self.collector.stop()
         await self.service.close()
         gc.unfreeze()
 
