@@ -450,7 +450,8 @@ class ProjectMigration:
             "testrail": self.tr.session.stats.total - tr_total,
             "testfiesta": self.tf.session.stats.total - tf_total,
         }
-        level = "info" if report.complete else "warning"
+        # a dry run writes nothing, so its counts differ by what it would create: no warning
+        level = "info" if report.complete or report.dry_run else "warning"
         self.emit(
             Activity(
                 level,
@@ -792,7 +793,7 @@ class ProjectMigration:
                 count.testfiesta = sum(
                     1
                     for r in tr_records.values()
-                    if r.kind == kind and (self.dry_run is False and self.store.linked(r.key))
+                    if r.kind == kind and self.store.linked(r.key)
                 )
         present = {r.kind for r in tr_records.values()} | {"folder", "case"}
         types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.events import Activity
 from core.migrate import migration_exit_code
+from emulators.testrail import seed
 from tests.helpers import emulate
 from tests.integration.test_sync_runs import RunPair
 from tui.render import print_migration_reports
@@ -62,3 +64,46 @@ async def test_unmapped_statuses_and_priorities_and_unknown_people_are_listed(
         [mapped] = await service.migrate(dry_run=True)
     assert mapped.attention == []
     assert migration_exit_code([mapped]) == 0
+
+
+async def test_a_dry_run_after_a_migration_counts_what_testfiesta_holds_and_warns_of_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=20)
+    state = env.testrail_state
+    with state.lock:
+        [project] = state.projects.values()
+        [suite] = (s for s in state.suites.values() if s["project_id"] == project["id"])
+        milestone = min(m["id"] for m in state.milestones.values())
+        seed.add_plans(state, project["id"], 1, seed=3, milestone=milestone, suite_id=suite["id"])
+    async with env.service() as service:
+        [migrated] = await service.migrate()
+    assert migrated.complete
+    events: list[object] = []
+    async with env.service() as service:
+        service.subscribe(events.append)
+        [plan] = await service.migrate(dry_run=True)
+    counts = {k: (c.testrail, c.testfiesta, c.created) for k, c in plan.kinds.items()}
+    expected = {k: (c.testrail, c.testrail, 0) for k, c in migrated.kinds.items()}
+    assert counts == expected
+    assert counts["runs"] == (5, 5, 0)
+    assert counts["milestones"] == (4, 4, 0)
+    assert counts["results"][0] > 0
+    warnings = [e.message for e in events if isinstance(e, Activity) and e.level == "warning"]
+    assert warnings == []
+    assert migration_exit_code([plan]) == 0
+
+
+async def test_a_first_dry_run_raises_no_warning_for_what_it_would_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=10)
+    events: list[object] = []
+    async with env.service() as service:
+        service.subscribe(events.append)
+        [plan] = await service.migrate(dry_run=True)
+    assert plan.kinds["cases"].created == 10
+    activities = [(e.level, e.message) for e in events if isinstance(e, Activity)]
+    assert [level for level, message in activities if message.startswith("Acme Web Shop:")] == [
+        "info"
+    ]
