@@ -368,6 +368,27 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- migrate
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the block runs, SIGTERM (``kill``, a service manager) stops it as Ctrl-C does:
+    the work in flight is cancelled, the state lock released, "interrupted; run the same
+    command again to resume" said and 130 returned (:func:`main`); without it Python's
+    default would end the process at once, silently, leaving the lock behind. What was
+    written stays linked either way (the journal). Outside the main thread: nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 async def _migrate(
     service: Service, project: str | None, dry_run: bool, command: str
 ) -> list[MigrationReport]:
@@ -390,7 +411,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         service.testrail_export = Path(source)
     if not args.json:
         service.subscribe(ProgressPrinter(sys.stderr))
-    reports = asyncio.run(_migrate(service, args.project, args.dry_run, args.command_line))
+    with _sigterm_as_ctrl_c():
+        reports = asyncio.run(_migrate(service, args.project, args.dry_run, args.command_line))
     if args.project is not None and not reports:
         names = ", ".join(repr(str(p.testrail_project)) for p in config.pairs)
         raise ConfigError(
