@@ -791,9 +791,7 @@ class ProjectMigration:
             count.created = creates[kind] - testfiesta.found_existing[kind]
             if kind not in ("folder", "case"):
                 count.testfiesta = sum(
-                    1
-                    for r in tr_records.values()
-                    if r.kind == kind and self.store.linked(r.key)
+                    1 for r in tr_records.values() if r.kind == kind and self.store.linked(r.key)
                 )
         present = {r.kind for r in tr_records.values()} | {"folder", "case"}
         types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
