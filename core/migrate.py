@@ -71,9 +71,11 @@ FOLLOW_UP = {TESTRAIL: frozenset[str](), TESTFIESTA: frozenset({"test"})}
 
 #: What a migration never carries over, and says so in its report (DESIGN §1).
 NOT_MIGRATED = (
-    "user settings and preferences (TestFiesta users are invited in its UI)",
+    "user settings and preferences: invite each user in TestFiesta's UI, where they set "
+    "theirs again",
     "external integrations (Jira, CI hooks): configure them again in TestFiesta",
-    "session data (logins, API sessions)",
+    "session data (logins, API sessions): sign in to TestFiesta; make API keys for scripts "
+    "and CI again under Settings > API Keys",
 )
 
 
