@@ -889,7 +889,16 @@ class ProjectMigration:
             for r in tr_records.values()
             if r.kind in ("test", "result") and r.values.get("status")
         }
-        for name in await testfiesta.unmapped_statuses(statuses):
+        unmapped_statuses = await testfiesta.unmapped_statuses(statuses)
+        have = ", ".join(sorted(set(testfiesta.status_names.values())))
+        for name in unmapped_statuses:
+            if name in self.rules.status:  # mapped, to a name TestFiesta does not have
+                self.report.attention.append(
+                    f"TestRail status {name!r} is mapped to {self.rules.status[name]!r}, which "
+                    "TestFiesta does not have: results with it are not copied; change its "
+                    f"[mapping.status] line to one of TestFiesta's statuses: {have}"
+                )
+                continue
             self.report.attention.append(
                 f"TestRail status {name!r} has no TestFiesta status: results with it are not "
                 f'copied; add "{name}" = "<TestFiesta status>" under [mapping.status]'
@@ -899,7 +908,15 @@ class ProjectMigration:
             for r in tr_records.values()
             if r.kind == "case" and r.values.get("priority")
         }
+        have = ", ".join(sorted(testfiesta.ctx.priority_uids))
         for name in testfiesta.unmapped_priorities(priorities):
+            if name in self.rules.priority:  # mapped, to a name TestFiesta does not have
+                self.report.attention.append(
+                    f"TestRail priority {name!r} is mapped to {self.rules.priority[name]!r}, "
+                    "which TestFiesta does not have: its cases arrive without one; change its "
+                    f"[mapping.priority] line to one of TestFiesta's priorities: {have}"
+                )
+                continue
             self.report.attention.append(
                 f"TestRail priority {name!r} has no TestFiesta priority: its cases arrive "
                 f'without one; add "{name}" = "<TestFiesta priority>" under [mapping.priority]'

@@ -107,3 +107,26 @@ async def test_a_first_dry_run_raises_no_warning_for_what_it_would_create(
     assert [level for level, message in activities if message.startswith("Acme Web Shop:")] == [
         "info"
     ]
+
+
+async def test_a_status_or_priority_mapped_to_a_name_testfiesta_lacks_names_that_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 1, "fine")
+    env.config_path.write_text(
+        env.config_path.read_text()
+        + '\n[mapping.status]\nPassed = "Groen"\n[mapping.priority]\nHigh = "Hoch"\n'
+    )
+    async with env.service() as service:
+        [report] = await service.migrate(dry_run=True)
+    assert report.attention == [
+        "TestRail status 'Passed' is mapped to 'Groen', which TestFiesta does not have: "
+        "results with it are not copied; change its [mapping.status] line to one of "
+        "TestFiesta's statuses: Blocked, Failed, Passed, Retest, Skipped, Untested",
+        "TestRail priority 'High' is mapped to 'Hoch', which TestFiesta does not have: its "
+        "cases arrive without one; change its [mapping.priority] line to one of TestFiesta's "
+        "priorities: Critical, High, Low, Medium",
+    ]
+    assert migration_exit_code([report]) == 1
