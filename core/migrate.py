@@ -777,7 +777,7 @@ class ProjectMigration:
                 KIND_LABELS.get(k, k): n for k, n in engine.backfill_pending().items()
             }
             for op, reason in failed:
-                self._warn(f"{op.kind} {op.source}: {reason}")
+                self._warn(f"{op.kind} {op.source or op.target}: {reason}")
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )

@@ -130,3 +130,24 @@ async def test_a_status_or_priority_mapped_to_a_name_testfiesta_lacks_names_that
         "priorities: Critical, High, Low, Medium",
     ]
     assert migration_exit_code([report]) == 1
+
+
+async def test_a_migration_with_a_status_mapped_to_a_missing_name_says_which_line_to_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 1, "fine")
+    env.config_path.write_text(
+        env.config_path.read_text() + '\n[mapping.status]\nPassed = "Groen"\n'
+    )
+    async with env.service() as service:
+        [report] = await service.migrate()
+    assert not report.complete
+    mapping = [w for w in report.warnings if "'Groen'" in w]
+    assert sorted(w.split(":", 1)[0] for w in mapping) == ["result tr", "test tf"]
+    assert {w.split(": ", 1)[1] for w in mapping} == {
+        "TestRail status 'Passed' has no TestFiesta status named 'Groen'; it is not replaced "
+        "by another one (change its [mapping.status] line to one of TestFiesta's statuses: "
+        "Blocked, Failed, Passed, Retest, Skipped, Untested)"
+    }
