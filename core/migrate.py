@@ -312,7 +312,7 @@ class MigrationReport:
     not_migrated: tuple[str, ...] = NOT_MIGRATED
     #: a dry run: what in its plan needs a person before it is applied (one line each)
     attention: list[str] = field(default_factory=list)
-    #: a dry run: what it only points out
+    #: what it only points out (people ``[users]`` does not name: a dry run and a migration)
     notes: list[str] = field(default_factory=list)
     #: per record kind, the read-back's parity (:mod:`core.engine.parity`); empty for a dry run
     parity: dict[str, KindParity] = field(default_factory=dict)
@@ -854,6 +854,7 @@ class ProjectMigration:
                 self.report.parity[kind].notes.append(note)
         if "attachment" in self.report.parity:
             self.report.parity["attachment"].notes.append(attachment_owners_note(tr_records))
+        self._note_people(tr_records)
         for check in self.report.parity.values():
             if check.differing:
                 self._warn(
@@ -940,6 +941,13 @@ class ProjectMigration:
                     f"{ATTACHMENT_LIMIT:,} (TestRail's upload limit; TestFiesta documents "
                     "none): it may be refused; keep it in TestRail or shrink it"
                 )
+        self._note_people(tr_records)
+
+    def _note_people(self, tr_records: Mapping[str, Record]) -> None:
+        """Note (:attr:`MigrationReport.notes`) the TestRail authors and assignees of tests
+        and results that ``[users]`` does not name: kept as text, never assigned. A dry run
+        and a migration both say it."""
+        assert self.report is not None
         people = {
             str(r.values[name])
             for r in tr_records.values()

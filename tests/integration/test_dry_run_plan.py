@@ -151,3 +151,27 @@ async def test_a_migration_with_a_status_mapped_to_a_missing_name_says_which_lin
         "by another one (change its [mapping.status] line to one of TestFiesta's statuses: "
         "Blocked, Failed, Passed, Retest, Skipped, Untested)"
     }
+
+
+async def test_a_migration_notes_the_people_users_does_not_name_as_its_dry_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 1, "fine")
+    async with env.service() as service:
+        [plan] = await service.migrate(dry_run=True)
+    async with env.service() as service:
+        [report] = await service.migrate()
+    assert report.complete
+    assert (
+        report.notes
+        == plan.notes
+        == [
+            "1 TestRail people are not under [users] and are kept as text (author lines, no "
+            "assignee): anna.schmidt@example.com"
+        ]
+    )
+    out = io.StringIO()
+    print_migration_reports([report], as_json=False, out=out)
+    assert f"note: {report.notes[0]}\n" in out.getvalue()
