@@ -253,7 +253,8 @@ class ProgressPrinter:
         if isinstance(event, ConnectionWarning):
             return  # said once by the verb's own subscriber (_connection_warning)
         if isinstance(event, RateLimitWait):
-            line = f"{event.side} rate limit: waiting {event.seconds:.0f} s ({event.endpoint})"
+            why = "is down for maintenance (HTTP 409):" if event.status == 409 else "rate limit:"
+            line = f"{event.side} {why} waiting {event.seconds:.0f} s ({event.endpoint})"
         elif isinstance(event, Retrying):
             line = f"{event.side} {event.endpoint}: {event.reason}; retrying"
         elif not self.activities:
