@@ -129,10 +129,15 @@ def test_migrate_without_the_secret_says_which_variable(
 def test_demo_tells_a_csv_export_from_an_xml_one(
     real_exports: Path, name: str, says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["demo", "--headless", "--from-xml", str(real_exports / name)])
+    path = real_exports / name
+    code = main(["demo", "--headless", "--from-xml", str(path)])
     _, err = capsys.readouterr()
     assert code == 3
     assert says in err
+    assert err.splitlines()[-1] == (
+        f"  fix: migrate the CSV itself: railfiesta migrate --config FILE --from-csv {path}; "
+        "or export the suite from TestRail with Export > XML and pass that file"
+    )
 
 
 def test_an_empty_export_and_a_directory_are_named(
