@@ -144,6 +144,10 @@ def parse_duration(value: Any, *, what: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+#: An environment variable name (POSIX shells: letters, digits and _, not first a digit).
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 class _Reader:
     """Walks the parsed TOML, turning problems into ConfigErrors with line numbers."""
 
@@ -187,6 +191,31 @@ class _Reader:
                 )
             raise self.fail(name, key, f"unknown key {key!r} in [{name}]", hint)
         return value
+
+    def env_name(self, section: Mapping[str, Any], table: str, key: str, default: str) -> str:
+        """``api_key_env``/``token_env``: the name of an environment variable. A value that
+        is no variable name (``testfiesta_...``, a ``/``, ``.`` or ``-``) or looks like a key
+        (20+ characters mixing upper and lower case letters and digits) is refused without
+        being repeated, since it is most likely the secret itself."""
+        value = section.get(key, default)
+        name = value if isinstance(value, str) else ""
+        looks_secret = (
+            len(name) >= 20
+            and any(c.islower() for c in name)
+            and any(c.isupper() for c in name)
+            and any(c.isdigit() for c in name)
+        )
+        if not _ENV_NAME.fullmatch(name) or name.startswith("testfiesta_") or looks_secret:
+            raise self.fail(
+                table,
+                key,
+                f"[{table}] {key} must be the name of an environment variable (letters, digits "
+                "and _), and its value is not one: it looks like the secret itself, so it is "
+                "not repeated here",
+                hint=f'put the secret in the environment and name it: {key} = "{default}", '
+                f"then export {default}=...",
+            )
+        return name
 
     def required(self, section: Mapping[str, Any], table: str, key: str) -> str:
         value = section.get(key)
@@ -294,7 +323,7 @@ def load_config(path: str | Path) -> Config:
     testrail = TestRailSettings(
         url=reader.url(tr, "testrail"),
         user=reader.required(tr, "testrail", "user"),
-        api_key_env=str(tr.get("api_key_env", "TESTRAIL_API_KEY")),
+        api_key_env=reader.env_name(tr, "testrail", "api_key_env", "TESTRAIL_API_KEY"),
         requests_per_minute=reader.integer(tr, "testrail", "requests_per_minute", 180) or None,
         timeout=reader.number(tr, "testrail", "timeout", 30.0),
         ca_bundle=str(tr["ca_bundle"]) if tr.get("ca_bundle") else None,
@@ -303,7 +332,7 @@ def load_config(path: str | Path) -> Config:
     testfiesta = TestFiestaSettings(
         url=reader.url(tf, "testfiesta"),
         handle=reader.required(tf, "testfiesta", "handle"),
-        token_env=str(tf.get("token_env", "TESTFIESTA_TOKEN")),
+        token_env=reader.env_name(tf, "testfiesta", "token_env", "TESTFIESTA_TOKEN"),
         requests_per_minute=reader.integer(tf, "testfiesta", "requests_per_minute", 600) or None,
         timeout=reader.number(tf, "testfiesta", "timeout", 30.0),
         ca_bundle=str(tf["ca_bundle"]) if tf.get("ca_bundle") else None,

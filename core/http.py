@@ -152,11 +152,13 @@ class Retrying:
 
 @dataclass(frozen=True)
 class RateLimitWait:
-    """Event: the server said 429/409 and the session sleeps ``seconds`` before retrying."""
+    """Event: the server said 429/409 and the session sleeps ``seconds`` before retrying.
+    ``status`` is the HTTP status: 429 (rate limit) or 409 (TestRail's maintenance mode)."""
 
     side: str
     endpoint: str
     seconds: float
+    status: int = 429
 
 
 class _Retry(Exception):
@@ -812,7 +814,7 @@ class ApiSession:
             self.stats.rate_limited += 1
             wait = _retry_after_seconds(response)
             self.stats.rate_limit_wait_seconds += wait
-            self._tell(RateLimitWait(self.side, endpoint, wait))
+            self._tell(RateLimitWait(self.side, endpoint, wait, status))
             raise _Retry(self._rate_limited(endpoint, response), backoff=wait)
         api_error = self.classify(self.side, endpoint, response)
         if status >= 500 and is_read:

@@ -132,7 +132,9 @@ class StateLock:
         self.taken_over_from = previous
         self.warning = _takeover_warning(previous, self.path) if previous else None
         if self.warning:
-            _log.warning("%s", self.warning)
+            # info, not warning: the caller says it (the CLI as "railfiesta: warning: ..."),
+            # and Python's last-resort handler would print a warning a second time
+            _log.info("%s", self.warning)
         return self.warning
 
     def release(self) -> None:

@@ -71,9 +71,11 @@ FOLLOW_UP = {TESTRAIL: frozenset[str](), TESTFIESTA: frozenset({"test"})}
 
 #: What a migration never carries over, and says so in its report (DESIGN §1).
 NOT_MIGRATED = (
-    "user settings and preferences (TestFiesta users are invited in its UI)",
+    "user settings and preferences: invite each user in TestFiesta's UI, where they set "
+    "theirs again",
     "external integrations (Jira, CI hooks): configure them again in TestFiesta",
-    "session data (logins, API sessions)",
+    "session data (logins, API sessions): sign in to TestFiesta; make API keys for scripts "
+    "and CI again under Settings > API Keys",
 )
 
 
@@ -310,7 +312,7 @@ class MigrationReport:
     not_migrated: tuple[str, ...] = NOT_MIGRATED
     #: a dry run: what in its plan needs a person before it is applied (one line each)
     attention: list[str] = field(default_factory=list)
-    #: a dry run: what it only points out
+    #: what it only points out (people ``[users]`` does not name: a dry run and a migration)
     notes: list[str] = field(default_factory=list)
     #: per record kind, the read-back's parity (:mod:`core.engine.parity`); empty for a dry run
     parity: dict[str, KindParity] = field(default_factory=dict)
@@ -450,7 +452,8 @@ class ProjectMigration:
             "testrail": self.tr.session.stats.total - tr_total,
             "testfiesta": self.tf.session.stats.total - tf_total,
         }
-        level = "info" if report.complete else "warning"
+        # a dry run writes nothing, so its counts differ by what it would create: no warning
+        level = "info" if report.complete or report.dry_run else "warning"
         self.emit(
             Activity(
                 level,
@@ -774,7 +777,7 @@ class ProjectMigration:
                 KIND_LABELS.get(k, k): n for k, n in engine.backfill_pending().items()
             }
             for op, reason in failed:
-                self._warn(f"{op.kind} {op.source}: {reason}")
+                self._warn(f"{op.kind} {op.source or op.target}: {reason}")
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )
@@ -790,9 +793,7 @@ class ProjectMigration:
             count.created = creates[kind] - testfiesta.found_existing[kind]
             if kind not in ("folder", "case"):
                 count.testfiesta = sum(
-                    1
-                    for r in tr_records.values()
-                    if r.kind == kind and (self.dry_run is False and self.store.linked(r.key))
+                    1 for r in tr_records.values() if r.kind == kind and self.store.linked(r.key)
                 )
         present = {r.kind for r in tr_records.values()} | {"folder", "case"}
         types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
@@ -853,6 +854,7 @@ class ProjectMigration:
                 self.report.parity[kind].notes.append(note)
         if "attachment" in self.report.parity:
             self.report.parity["attachment"].notes.append(attachment_owners_note(tr_records))
+        self._note_people(tr_records)
         for check in self.report.parity.values():
             if check.differing:
                 self._warn(
@@ -888,7 +890,16 @@ class ProjectMigration:
             for r in tr_records.values()
             if r.kind in ("test", "result") and r.values.get("status")
         }
-        for name in await testfiesta.unmapped_statuses(statuses):
+        unmapped_statuses = await testfiesta.unmapped_statuses(statuses)
+        have = ", ".join(sorted(set(testfiesta.status_names.values())))
+        for name in unmapped_statuses:
+            if name in self.rules.status:  # mapped, to a name TestFiesta does not have
+                self.report.attention.append(
+                    f"TestRail status {name!r} is mapped to {self.rules.status[name]!r}, which "
+                    "TestFiesta does not have: results with it are not copied; change its "
+                    f"[mapping.status] line to one of TestFiesta's statuses: {have}"
+                )
+                continue
             self.report.attention.append(
                 f"TestRail status {name!r} has no TestFiesta status: results with it are not "
                 f'copied; add "{name}" = "<TestFiesta status>" under [mapping.status]'
@@ -898,7 +909,15 @@ class ProjectMigration:
             for r in tr_records.values()
             if r.kind == "case" and r.values.get("priority")
         }
+        have = ", ".join(sorted(testfiesta.ctx.priority_uids))
         for name in testfiesta.unmapped_priorities(priorities):
+            if name in self.rules.priority:  # mapped, to a name TestFiesta does not have
+                self.report.attention.append(
+                    f"TestRail priority {name!r} is mapped to {self.rules.priority[name]!r}, "
+                    "which TestFiesta does not have: its cases arrive without one; change its "
+                    f"[mapping.priority] line to one of TestFiesta's priorities: {have}"
+                )
+                continue
             self.report.attention.append(
                 f"TestRail priority {name!r} has no TestFiesta priority: its cases arrive "
                 f'without one; add "{name}" = "<TestFiesta priority>" under [mapping.priority]'
@@ -922,6 +941,13 @@ class ProjectMigration:
                     f"{ATTACHMENT_LIMIT:,} (TestRail's upload limit; TestFiesta documents "
                     "none): it may be refused; keep it in TestRail or shrink it"
                 )
+        self._note_people(tr_records)
+
+    def _note_people(self, tr_records: Mapping[str, Record]) -> None:
+        """Note (:attr:`MigrationReport.notes`) the TestRail authors and assignees of tests
+        and results that ``[users]`` does not name: kept as text, never assigned. A dry run
+        and a migration both say it."""
+        assert self.report is not None
         people = {
             str(r.values[name])
             for r in tr_records.values()

@@ -520,9 +520,14 @@ class Service:
                 reserved_keys=reserved,
             )
             try:
-                reports.append(await migration.run(pair.testrail_project, pair.testfiesta_project))
+                report = await migration.run(pair.testrail_project, pair.testfiesta_project)
             except AuthenticationFailed as error:
                 raise self._explain(error) from None
+            if isinstance(testrail, ExportClient):
+                # what the file's reader repaired (a repeated or missing case id, a short
+                # line) is in the report too, so --json, which prints no progress, keeps it
+                report.notes[:0] = testrail.data.warnings
+            reports.append(report)
         return reports
 
     def explain(self, error: AuthenticationFailed) -> AuthenticationFailed:

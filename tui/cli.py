@@ -253,7 +253,8 @@ class ProgressPrinter:
         if isinstance(event, ConnectionWarning):
             return  # said once by the verb's own subscriber (_connection_warning)
         if isinstance(event, RateLimitWait):
-            line = f"{event.side} rate limit: waiting {event.seconds:.0f} s ({event.endpoint})"
+            why = "is down for maintenance (HTTP 409):" if event.status == 409 else "rate limit:"
+            line = f"{event.side} {why} waiting {event.seconds:.0f} s ({event.endpoint})"
         elif isinstance(event, Retrying):
             line = f"{event.side} {event.endpoint}: {event.reason}; retrying"
         elif not self.activities:
@@ -368,6 +369,27 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- migrate
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the block runs, SIGTERM (``kill``, a service manager) stops it as Ctrl-C does:
+    the work in flight is cancelled, the state lock released, "interrupted; run the same
+    command again to resume" said and 130 returned (:func:`main`); without it Python's
+    default would end the process at once, silently, leaving the lock behind. What was
+    written stays linked either way (the journal). Outside the main thread: nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 async def _migrate(
     service: Service, project: str | None, dry_run: bool, command: str
 ) -> list[MigrationReport]:
@@ -390,7 +412,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         service.testrail_export = Path(source)
     if not args.json:
         service.subscribe(ProgressPrinter(sys.stderr))
-    reports = asyncio.run(_migrate(service, args.project, args.dry_run, args.command_line))
+    with _sigterm_as_ctrl_c():
+        reports = asyncio.run(_migrate(service, args.project, args.dry_run, args.command_line))
     if args.project is not None and not reports:
         names = ", ".join(repr(str(p.testrail_project)) for p in config.pairs)
         raise ConfigError(

@@ -93,7 +93,12 @@ def seed_from_export(state: testrail_emulator.TestRailState, path: Path) -> int:
         if head[:1] in (b"{", b"["):
             kind = "JSON (an API dump?), not XML"
         elif b"," in head or b";" in head:
-            kind = "a TestRail CSV/Excel export"
+            raise ConfigError(
+                f"{path} is a TestRail CSV/Excel export; the demo seeds its TestRail "
+                "emulator from XML suite exports only",
+                hint=f"migrate the CSV itself: railfiesta migrate --config FILE --from-csv {path}"
+                f"; or {fix}",
+            )
         else:
             kind = "not XML"
         raise ConfigError(

@@ -532,7 +532,12 @@ class TestFiestaSide:
             raise MappingError(
                 f"TestRail status {testrail_name!r} has no TestFiesta status named {wanted!r}; "
                 "it is not replaced by another one",
-                hint=f'add "{testrail_name}" = "<TestFiesta status>" under [mapping.status]',
+                hint=(
+                    "change its [mapping.status] line to one of TestFiesta's statuses: "
+                    + ", ".join(sorted(set(statuses.values())))
+                    if str(testrail_name) in self.ctx.rules.status
+                    else f'add "{testrail_name}" = "<TestFiesta status>" under [mapping.status]'
+                ),
             )
         return next(uid for uid, name in statuses.items() if name == found)
 

@@ -75,6 +75,8 @@ CSV_STEP_COLUMNS = {
 #: The locale date forms seen in CSV exports (§2.2): US ``10/29/2022 1:51 PM`` and the dotted
 #: day-first ``24.4.2021 11:31``; no seconds, no time zone (read as UTC).
 CSV_DATE_FORMATS = ("%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M")
+#: The first bytes of a binary Excel workbook: .xls (OLE2 compound file) and .xlsx (ZIP).
+OLE2_MAGIC, ZIP_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PK\x03\x04"
 _CASE_ID = re.compile(r"\s*C?(\d+)\s*")
 _SUITE_ID = re.compile(r"\s*S?(\d+)\s*")
 
@@ -274,6 +276,13 @@ def export_text(path: Path, raw: bytes) -> str:
     """The text of an export file's bytes ``raw`` (UTF-8, a byte-order mark allowed). Raises
     :class:`ConfigError` naming ``path`` and the first byte that is not UTF-8: TestRail writes
     its exports as UTF-8 (the one rule for every export reader, the demo's included)."""
+    if raw.startswith((OLE2_MAGIC, ZIP_MAGIC)):
+        raise ConfigError(
+            f"{path} is an Excel workbook (binary), not a TestRail export: TestRail's "
+            '"Excel" export is a CSV file with a .xls name',
+            hint="use the file TestRail exported as it is (Suite > Export > CSV/Excel), "
+            'or save the workbook from Excel as "CSV UTF-8"',
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -469,7 +478,17 @@ def _read_csv(builder: _Builder, text: str) -> None:
     header_line = text.split("\n", 1)[0]
     if delimiter is None:
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # a cell may hold a long text (a pasted log): no cell is longer than the file, and the
+    # csv module's default limit (131,072 characters) would refuse a valid export
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ConfigError(
+            f"{builder.path} is not a readable CSV file (line {reader.line_num}: {exc})",
+            hint="export the suite again from TestRail (Suite > Export > CSV)",
+        ) from None
     if not rows or "ID" not in rows[0] or "Title" not in rows[0]:
         raise ConfigError(
             f"{builder.path} is neither a TestRail XML export nor a TestRail CSV export "

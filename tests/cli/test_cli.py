@@ -36,7 +36,13 @@ def test_headless_demo_json_reports_every_case_arrived(
     assert kinds["folders"]["testrail"] == kinds["folders"]["testfiesta"] > 10
     assert kinds["cases"]["requests"] > 0
     assert project["requests"]["testrail"] > 0
-    assert "session data (logins, API sessions)" in project["not_migrated"]
+    assert project["not_migrated"] == [
+        "user settings and preferences: invite each user in TestFiesta's UI, where they set "
+        "theirs again",
+        "external integrations (Jira, CI hooks): configure them again in TestFiesta",
+        "session data (logins, API sessions): sign in to TestFiesta; make API keys for scripts "
+        "and CI again under Settings > API Keys",
+    ]
     # the generated execution data: milestones (one a sub-milestone, one completed), two
     # configuration groups of two, three plans (8 entry runs) and a run outside them
     parity = project["parity"]
@@ -123,10 +129,15 @@ def test_migrate_without_the_secret_says_which_variable(
 def test_demo_tells_a_csv_export_from_an_xml_one(
     real_exports: Path, name: str, says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["demo", "--headless", "--from-xml", str(real_exports / name)])
+    path = real_exports / name
+    code = main(["demo", "--headless", "--from-xml", str(path)])
     _, err = capsys.readouterr()
     assert code == 3
     assert says in err
+    assert err.splitlines()[-1] == (
+        f"  fix: migrate the CSV itself: railfiesta migrate --config FILE --from-csv {path}; "
+        "or export the suite from TestRail with Export > XML and pass that file"
+    )
 
 
 def test_an_empty_export_and_a_directory_are_named(

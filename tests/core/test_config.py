@@ -116,3 +116,47 @@ def test_secret_from_the_environment_and_a_clear_miss(monkeypatch: pytest.Monkey
         resolve_secret("RF_TEST_KEY", account="testrail:a@b", what="TestRail API key")
     assert "RF_TEST_KEY is not set" in str(missing.value)
     assert "keyring set railfiesta testrail:a@b" in missing.value.hint
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "secret", "default"),
+    [
+        (
+            "testrail",
+            "api_key_env",
+            "Ob5ODnuP0PkCoRBa3x5K-2mQQ8wRkqvpjjt0XJPQd",
+            "TESTRAIL_API_KEY",
+        ),
+        ("testrail", "api_key_env", "Ob5ODnuP0PkCoRBa3x5K2mQQ8wRkqvpjjt0XJPQd", "TESTRAIL_API_KEY"),
+        ("testfiesta", "token_env", "testfiesta_0f0f0f0f.e1e1e1e1", "TESTFIESTA_TOKEN"),
+    ],
+    ids=["key-with-dash", "key-like-a-name", "token"],
+)
+def test_a_secret_pasted_where_its_variable_name_goes_is_refused_and_not_repeated(
+    tmp_path: Path, table: str, key: str, secret: str, default: str
+) -> None:
+    text = MINIMAL.replace(f"[{table}]\n", f'[{table}]\n{key} = "{secret}"\n')
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    line = 3 if table == "testrail" else 7
+    assert error.value.message == (
+        f"{path}:{line}: [{table}] {key} must be the name of an environment variable "
+        "(letters, digits and _), and its value is not one: it looks like the secret itself, "
+        "so it is not repeated here"
+    )
+    assert error.value.hint == (
+        f'put the secret in the environment and name it: {key} = "{default}", '
+        f"then export {default}=..."
+    )
+    assert secret not in str(error.value) + error.value.hint
+
+
+def test_ordinary_variable_names_are_taken(tmp_path: Path) -> None:
+    text = MINIMAL.replace("[testrail]\n", '[testrail]\napi_key_env = "ci_testrail_key_2"\n')
+    text = text.replace("[testfiesta]\n", '[testfiesta]\ntoken_env = "RF_TEST_TESTFIESTA_TOKEN"\n')
+    config = load_config(_write(tmp_path, text))
+    assert (config.testrail.api_key_env, config.testfiesta.token_env) == (
+        "ci_testrail_key_2",
+        "RF_TEST_TESTFIESTA_TOKEN",
+    )

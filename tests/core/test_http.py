@@ -364,6 +364,7 @@ def test_testrail_409_maintenance_is_retried_reads_and_writes_on_the_clock() -> 
     assert [method for method, _ in seen] == ["GET", "GET", "GET", "POST", "POST"]
     assert [t for _, t in seen] == pytest.approx([0.0, 20.0, 35.0, 35.0, 55.0], abs=0.01)
     assert [e.seconds for e in events if isinstance(e, RateLimitWait)] == [20.0, 15.0, 20.0]
+    assert {e.status for e in events if isinstance(e, RateLimitWait)} == {409}
 
 
 @pytest.mark.parametrize("per_minute", [20, 60, 180, 300])

@@ -277,3 +277,25 @@ def test_the_default_command_is_this_process_command_line(
     monkeypatch.setattr(sys, "argv", ["railfiesta", "sync", "--config", "my config.toml"])
     with StateLock(tmp_path):
         assert _contents(tmp_path)["command"] == "railfiesta sync --config 'my config.toml'"
+
+
+def test_taking_over_a_stale_lock_prints_nothing_itself_so_the_cli_says_it_once(
+    tmp_path: Path,
+) -> None:
+    pid = _dead_pid()
+    stale = {"pid": pid, "host": socket.gethostname(), "started": 1_700_000_000, "command": "x"}
+    (tmp_path / LOCK_NAME).write_text(json.dumps(stale), encoding="utf-8")
+    script = (
+        "import sys; from core.lock import StateLock; "
+        f"lock = StateLock({str(tmp_path)!r}, command='t'); "
+        "print(lock.acquire() is not None); lock.release()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
+    assert (done.stdout, done.stderr) == ("True\n", "")

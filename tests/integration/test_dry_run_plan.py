@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.events import Activity
 from core.migrate import migration_exit_code
+from emulators.testrail import seed
 from tests.helpers import emulate
 from tests.integration.test_sync_runs import RunPair
 from tui.render import print_migration_reports
@@ -62,3 +64,114 @@ async def test_unmapped_statuses_and_priorities_and_unknown_people_are_listed(
         [mapped] = await service.migrate(dry_run=True)
     assert mapped.attention == []
     assert migration_exit_code([mapped]) == 0
+
+
+async def test_a_dry_run_after_a_migration_counts_what_testfiesta_holds_and_warns_of_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=20)
+    state = env.testrail_state
+    with state.lock:
+        [project] = state.projects.values()
+        [suite] = (s for s in state.suites.values() if s["project_id"] == project["id"])
+        milestone = min(m["id"] for m in state.milestones.values())
+        seed.add_plans(state, project["id"], 1, seed=3, milestone=milestone, suite_id=suite["id"])
+    async with env.service() as service:
+        [migrated] = await service.migrate()
+    assert migrated.complete
+    events: list[object] = []
+    async with env.service() as service:
+        service.subscribe(events.append)
+        [plan] = await service.migrate(dry_run=True)
+    counts = {k: (c.testrail, c.testfiesta, c.created) for k, c in plan.kinds.items()}
+    expected = {k: (c.testrail, c.testrail, 0) for k, c in migrated.kinds.items()}
+    assert counts == expected
+    assert counts["runs"] == (5, 5, 0)
+    assert counts["milestones"] == (4, 4, 0)
+    assert counts["results"][0] > 0
+    warnings = [e.message for e in events if isinstance(e, Activity) and e.level == "warning"]
+    assert warnings == []
+    assert migration_exit_code([plan]) == 0
+
+
+async def test_a_first_dry_run_raises_no_warning_for_what_it_would_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=10)
+    events: list[object] = []
+    async with env.service() as service:
+        service.subscribe(events.append)
+        [plan] = await service.migrate(dry_run=True)
+    assert plan.kinds["cases"].created == 10
+    activities = [(e.level, e.message) for e in events if isinstance(e, Activity)]
+    assert [level for level, message in activities if message.startswith("Acme Web Shop:")] == [
+        "info"
+    ]
+
+
+async def test_a_status_or_priority_mapped_to_a_name_testfiesta_lacks_names_that_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 1, "fine")
+    env.config_path.write_text(
+        env.config_path.read_text()
+        + '\n[mapping.status]\nPassed = "Groen"\n[mapping.priority]\nHigh = "Hoch"\n'
+    )
+    async with env.service() as service:
+        [report] = await service.migrate(dry_run=True)
+    assert report.attention == [
+        "TestRail status 'Passed' is mapped to 'Groen', which TestFiesta does not have: "
+        "results with it are not copied; change its [mapping.status] line to one of "
+        "TestFiesta's statuses: Blocked, Failed, Passed, Retest, Skipped, Untested",
+        "TestRail priority 'High' is mapped to 'Hoch', which TestFiesta does not have: its "
+        "cases arrive without one; change its [mapping.priority] line to one of TestFiesta's "
+        "priorities: Critical, High, Low, Medium",
+    ]
+    assert migration_exit_code([report]) == 1
+
+
+async def test_a_migration_with_a_status_mapped_to_a_missing_name_says_which_line_to_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 1, "fine")
+    env.config_path.write_text(
+        env.config_path.read_text() + '\n[mapping.status]\nPassed = "Groen"\n'
+    )
+    async with env.service() as service:
+        [report] = await service.migrate()
+    assert not report.complete
+    mapping = [w for w in report.warnings if "'Groen'" in w]
+    assert sorted(w.split(":", 1)[0] for w in mapping) == ["result tr", "test tf"]
+    assert {w.split(": ", 1)[1] for w in mapping} == {
+        "TestRail status 'Passed' has no TestFiesta status named 'Groen'; it is not replaced "
+        "by another one (change its [mapping.status] line to one of TestFiesta's statuses: "
+        "Blocked, Failed, Passed, Retest, Skipped, Untested)"
+    }
+
+
+async def test_a_migration_notes_the_people_users_does_not_name_as_its_dry_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    made.tr_result(made.cases[0], 1, "fine")
+    async with env.service() as service:
+        [plan] = await service.migrate(dry_run=True)
+    async with env.service() as service:
+        [report] = await service.migrate()
+    assert report.complete
+    assert (
+        report.notes
+        == plan.notes
+        == [
+            "1 TestRail people are not under [users] and are kept as text (author lines, no "
+            "assignee): anna.schmidt@example.com"
+        ]
+    )
+    out = io.StringIO()
+    print_migration_reports([report], as_json=False, out=out)
+    assert f"note: {report.notes[0]}\n" in out.getvalue()

@@ -246,3 +246,22 @@ def test_a_file_source_refuses_to_write_to_testrail(
 
     with pytest.raises(RailfiestaError, match="TestRail is read from the export file"):
         asyncio.run(go())
+
+
+def test_what_the_reader_repaired_is_in_the_report_so_json_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_exports: Path
+) -> None:
+    name = "klaros-testmanagement__klaros-testrail-migration__master-testrail.xml"
+    [report], _, _ = _migrate(tmp_path, monkeypatch, real_exports / name)
+    assert report.complete
+    assert report.notes == [
+        f"{name}: case C2221114 appears more than once ('Test case 2'); it is migrated as a "
+        "case of its own",
+        f"{name}: case C2221114 appears more than once ('Test case 8'); it is migrated as a "
+        "case of its own",
+        f"{name}: case C2221116 appears more than once ('Test case 9'); it is migrated as a "
+        "case of its own",
+        f"{name}: case C2228993 appears more than once ('GUI Logger 3'); it is migrated as a "
+        "case of its own",
+    ]
+    assert report.as_dict()["notes"] == report.notes
