@@ -145,7 +145,7 @@ def _serve(args: argparse.Namespace, rate: int | None, pipe: Any) -> None:
 # ---------------------------------------------------------------------------- the recorder
 
 
-@dataclass
+@dataclass(slots=True)
 class Sent:
     """One request as the client sent it: monotonic ``at``, the ``stage`` it counts under,
     its ``side``, method + path and the answer's status."""

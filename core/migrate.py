@@ -722,6 +722,7 @@ class ProjectMigration:
             )
             testrail.read_history = False
             self._archive_history(project, testrail.history_entries)
+            testrail.history_entries = {}  # archived: the raw entries need not stay in memory
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
