@@ -1649,7 +1649,9 @@ class TestFiestaSide:
         creates every case, and a whole row is ~3 KB (bench/migration.py's cases)."""
         kept = {name: row[name] for name in ("externalId", "source") if name in row}
         if "tags" in row:
-            kept["tags"] = [t for t in (self._tag_of(x) for x in row["tags"] or []) if t is not None]
+            kept["tags"] = [
+                t for t in (self._tag_of(x) for x in row["tags"] or []) if t is not None
+            ]
         return kept
 
     async def update(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
