@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import KindParity, parity
-from core.engine.plan import CREATE, LINK
+from core.engine.plan import CREATE, LINK, Plan
 from core.engine.reconcile import MIGRATE, TESTFIESTA, TESTRAIL, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, CoreLanded, EventSink, Progress, ignore
@@ -779,6 +779,13 @@ class ProjectMigration:
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )
+            # the plans are applied: their operations (a first pass plans one create per
+            # record, values and all) are not held through the read-back, which holds every
+            # TestFiesta record; only the last cycle's conflicts and, when nothing was
+            # written, its observation stay
+            last_inputs = None if sum(done.values()) else cycle.inputs
+            cycle_plan = Plan(conflicts=list(cycle_plan.conflicts))
+            del cycle, held
         if self.dry_run:
             tr_records = testrail.last_observed
             creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
@@ -832,13 +839,13 @@ class ProjectMigration:
             return
         # the read-back: one full read of TestFiesta after the writes (when nothing was
         # written, the cycle's own read is the read-back)
-        if sum(done.values()) or cycle.inputs is None:
+        if last_inputs is None:
             with stage("parity"):
                 observation = await testfiesta.observe(None, full=True)
             tf_records, observed = observation.records, observation.complete
         else:
-            tf_records = cycle.inputs.testfiesta.records
-            observed = cycle.inputs.testfiesta.complete
+            tf_records = last_inputs.testfiesta.records
+            observed = last_inputs.testfiesta.complete
         self._tally("folders", expected["folder"], testfiesta.listed["folder"])
         self._tally("cases", expected["case"], testfiesta.listed["case"])
         self.report.parity = parity(
