@@ -158,6 +158,8 @@ IDENTITY_KEY = "identity:testrail"
 #: ``<case id>`` -> the raw ``get_history_for_case`` entries (testrail-api.md §5.5), kept
 #: read-only; ``railfiesta state export`` includes it.
 HISTORY_ARCHIVE = "history:"
+#: Cases whose raw history is archived in one transaction while a migration reads it.
+ARCHIVE_BATCH = 250
 
 
 #: Largest attachment a dry run passes without a note, in bytes. TestFiesta documents no
@@ -717,12 +719,26 @@ class ProjectMigration:
         else:
             # the usable core first (folders, cases, runs, latest statuses): the backfill
             # kinds (result history, files) wait until every pass has applied the rest
-            cycle = await engine.run(
-                settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
-            )
+            # the raw history is archived as it is read, a transaction per ARCHIVE_BATCH
+            # cases, not held in memory through the pass
+            read_history: list[tuple[int, list[dict[str, Any]]]] = []
+
+            def archive(case_id: int, entries: list[dict[str, Any]]) -> None:
+                read_history.append((case_id, entries))
+                if len(read_history) >= ARCHIVE_BATCH:
+                    self._archive_history(project, dict(read_history))
+                    read_history.clear()
+
+            testrail.on_history = archive
+            try:
+                cycle = await engine.run(
+                    settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
+                )
+            finally:
+                testrail.on_history = None
             testrail.read_history = False
-            self._archive_history(project, testrail.history_entries)
-            testrail.history_entries = {}  # archived: the raw entries need not stay in memory
+            self._archive_history(project, dict(read_history))
+            read_history.clear()
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
