@@ -516,7 +516,9 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
                 )
             )
             continue
-        out.decisions.append(Create(record.kind, TESTFIESTA, key, space.values(record, kind)))
+        # a TestRail record's values are pair space already: the create shares them (read
+        # only, as every record's) rather than a copy per record of a first pass
+        out.decisions.append(Create(record.kind, TESTFIESTA, key, record.values))
 
     for key, record in tf_records.items():
         if key in by_tf or key in adopted_tf or record.kind not in KINDS:
