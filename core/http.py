@@ -132,6 +132,8 @@ class RequestStats:
         self.by_endpoint[endpoint] += 1
         self.by_stage[_current_stage.get()] += 1
         self._recent.append(now)
+        while self._recent[0] < now - 60.0:  # only the last minute is asked for
+            self._recent.popleft()
 
     def last_minute(self, now: float | None = None) -> int:
         """Requests sent in the 60 seconds before ``now`` (monotonic seconds; default: now)."""

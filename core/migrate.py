@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import KindParity, parity
-from core.engine.plan import CREATE, LINK
+from core.engine.plan import CREATE, LINK, Plan
 from core.engine.reconcile import MIGRATE, TESTFIESTA, TESTRAIL, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, CoreLanded, EventSink, Progress, ignore
@@ -160,6 +160,8 @@ IDENTITY_KEY = "identity:testrail"
 #: ``<case id>`` -> the raw ``get_history_for_case`` entries (testrail-api.md §5.5), kept
 #: read-only; ``railfiesta state export`` includes it.
 HISTORY_ARCHIVE = "history:"
+#: Cases whose raw history is archived in one transaction while a migration reads it.
+ARCHIVE_BATCH = 250
 
 
 #: Largest attachment a dry run passes without a note, in bytes. TestFiesta documents no
@@ -720,11 +722,26 @@ class ProjectMigration:
         else:
             # the usable core first (folders, cases, runs, latest statuses): the backfill
             # kinds (result history, files) wait until every pass has applied the rest
-            cycle = await engine.run(
-                settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
-            )
+            # the raw history is archived as it is read, a transaction per ARCHIVE_BATCH
+            # cases, not held in memory through the pass
+            read_history: list[tuple[int, list[dict[str, Any]]]] = []
+
+            def archive(case_id: int, entries: list[dict[str, Any]]) -> None:
+                read_history.append((case_id, entries))
+                if len(read_history) >= ARCHIVE_BATCH:
+                    self._archive_history(project, dict(read_history))
+                    read_history.clear()
+
+            testrail.on_history = archive
+            try:
+                cycle = await engine.run(
+                    settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
+                )
+            finally:
+                testrail.on_history = None
             testrail.read_history = False
-            self._archive_history(project, testrail.history_entries)
+            self._archive_history(project, dict(read_history))
+            read_history.clear()
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
@@ -781,6 +798,13 @@ class ProjectMigration:
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )
+            # the plans are applied: their operations (a first pass plans one create per
+            # record, values and all) are not held through the read-back, which holds every
+            # TestFiesta record; only the last cycle's conflicts and, when nothing was
+            # written, its observation stay
+            last_inputs = None if sum(done.values()) else cycle.inputs
+            cycle_plan = Plan(conflicts=list(cycle_plan.conflicts))
+            del cycle, held
         if self.dry_run:
             tr_records = testrail.last_observed
             creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
@@ -832,13 +856,13 @@ class ProjectMigration:
             return
         # the read-back: one full read of TestFiesta after the writes (when nothing was
         # written, the cycle's own read is the read-back)
-        if sum(done.values()) or cycle.inputs is None:
+        if last_inputs is None:
             with stage("parity"):
                 observation = await testfiesta.observe(None, full=True)
             tf_records, observed = observation.records, observation.complete
         else:
-            tf_records = cycle.inputs.testfiesta.records
-            observed = cycle.inputs.testfiesta.complete
+            tf_records = last_inputs.testfiesta.records
+            observed = last_inputs.testfiesta.complete
         self._tally("folders", expected["folder"], testfiesta.listed["folder"])
         self._tally("cases", expected["case"], testfiesta.listed["case"])
         self.report.parity = parity(

@@ -34,7 +34,7 @@ def key_id(key: str) -> str:
     return key.rsplit(":", 1)[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One separated step: action ``content`` and ``expected`` result, as typed by a person.
 
@@ -123,7 +123,7 @@ def content_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One record of one side as the sync engine sees it (DESIGN §5).
 

@@ -40,7 +40,7 @@ CREATE, UPDATE, ARCHIVE, DELETE = "create", "update", "archive", "delete"
 WRITES = (CREATE, UPDATE, ARCHIVE, DELETE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Operation:
     """One step of a plan, JSON-ready (it is journaled as :meth:`as_dict`).
 

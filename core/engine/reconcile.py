@@ -75,7 +75,7 @@ def conflict_id(pair: str, value_name: str) -> str:
     return hashlib.sha256(f"{pair}|{value_name}".encode()).hexdigest()[:12]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Base:
     """What both sides last agreed on for one link.
 
@@ -148,7 +148,7 @@ class Settings:
 # ---------------------------------------------------------------------- decisions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Create:
     """Create on ``side`` a copy of ``source`` (a key of the other side) with ``values``
     (pair space). ``replaces`` is a pair whose link is dropped when this one is made (an edit
@@ -161,7 +161,7 @@ class Create:
     replaces: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Update:
     """Write ``changes`` (pair space) to ``target`` on ``side``; ``expected`` are the values
     the target holds now, ``settles`` the base values committed when it lands."""
@@ -175,7 +175,7 @@ class Update:
     settles: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """Pair two records that are copies of each other; ``base`` holds the values they agree
     on, ``unknown`` those they do not (no common ancestor)."""
@@ -187,7 +187,7 @@ class Link:
     unknown: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refresh:
     """Commit ``settles`` to the base of ``pair`` without writing (both sides already agree),
     and close the conflicts in ``resolves``."""
@@ -198,7 +198,7 @@ class Refresh:
     resolves: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Remove:
     """``action`` (``archive`` or ``delete``) the copy ``target`` on ``side``, because the
     record was deleted on the other side."""
@@ -210,7 +210,7 @@ class Remove:
     action: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forget:
     """Drop the link and base of ``pair`` (gone on both sides)."""
 
@@ -218,7 +218,7 @@ class Forget:
     pair: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Conflict:
     """One value changed differently on both sides since the base. ``values`` has
     ``testrail``, ``base`` (None when there was no common ancestor) and ``testfiesta``."""
@@ -516,7 +516,9 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
                 )
             )
             continue
-        out.decisions.append(Create(record.kind, TESTFIESTA, key, space.values(record, kind)))
+        # a TestRail record's values are pair space already: the create shares them (read
+        # only, as every record's) rather than a copy per record of a first pass
+        out.decisions.append(Create(record.kind, TESTFIESTA, key, record.values))
 
     for key, record in tf_records.items():
         if key in by_tf or key in adopted_tf or record.kind not in KINDS:

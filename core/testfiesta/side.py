@@ -181,6 +181,8 @@ class TestFiestaSide:
         self.client = client
         self.ctx = context
         self.warn = warn
+        #: case key -> what later writes need of its row (:meth:`_kept_row`), for every case
+        #: read or created
         self._rows: dict[str, dict[str, Any]] = {}
         self._by_external: dict[str, dict[str, Any]] | None = None
         self.created_tags = 0
@@ -434,7 +436,7 @@ class TestFiestaSide:
                 if row.get("source") == SOURCE:
                     listed.append(str(row.get("externalId")))
                 record = self.case_record(row)
-                self._rows[record.key] = dict(row)
+                self._rows[record.key] = self._kept_row(row)
                 records[record.key] = record
                 history = self.history_record(row, record)
                 if history is not None:
@@ -692,7 +694,7 @@ class TestFiestaSide:
                     row = await self.client.get_case(self.ctx.project_key, key_id(key))
                 except NotFound:
                     continue
-                self._rows[key] = dict(row)
+                self._rows[key] = self._kept_row(row)
                 found[key] = self.case_record(row)
         if any(k.startswith("tf:shared_step:") for k in wanted):
             for row in await self.client.list_shared_steps(self.ctx.project_key):
@@ -1634,15 +1636,28 @@ class TestFiestaSide:
         keys: list[str | RailfiestaError] = []
         for row in created:
             key = tf_key("case", row["uid"])
-            self._rows[key] = dict(row)
+            self._rows[key] = self._kept_row(row)
             self.created_cases.add(key)
             keys.append(key)
         return keys
 
     async def _row(self, key: str) -> dict[str, Any]:
         if key not in self._rows:
-            self._rows[key] = dict(await self.client.get_case(self.ctx.project_key, key_id(key)))
+            row = await self.client.get_case(self.ctx.project_key, key_id(key))
+            self._rows[key] = self._kept_row(row)
         return self._rows[key]
+
+    def _kept_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """What the writes after a read need of a case row (:meth:`update`, :meth:`archive`,
+        the steps' ``/data`` upsert, a file's owner): ``externalId``, ``source`` and ``tags``
+        as tag uids (ints), the keys it has. Not the whole row: a migration reads or
+        creates every case, and a whole row is ~3 KB (bench/migration.py's cases)."""
+        kept = {name: row[name] for name in ("externalId", "source") if name in row}
+        if "tags" in row:
+            kept["tags"] = [
+                t for t in (self._tag_of(x) for x in row["tags"] or []) if t is not None
+            ]
+        return kept
 
     async def update(self, kind: str, key: str, changes: Mapping[str, Any]) -> None:
         """Folders: ``PATCH /folders/{id}``. Cases: shim ``update_case``, plus the ``/data``

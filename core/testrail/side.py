@@ -222,6 +222,10 @@ class TestRailSide:
         #: case id -> the raw ``get_history_for_case`` entries the last observation read, for
         #: the cases that have any (the migration archives them in the state store)
         self.history_entries: dict[int, list[dict[str, Any]]] = {}
+        #: when set, called with (case id, its raw entries) as each case's history is read,
+        #: instead of keeping them in :attr:`history_entries` (the migration archives them
+        #: as they come: a project's raw history is not held in memory)
+        self.on_history: Callable[[int, list[dict[str, Any]]], None] | None = None
         #: ``get_history_for_case`` requests made (pages included)
         self.history_requests = 0
         #: gets one sentence per problem that does not stop the observation (case history
@@ -393,10 +397,12 @@ class TestRailSide:
         case whose ``updated_on`` is later than its ``created_on`` (TestRail keeps no history
         of a case never updated: this saves one request per such case). Each record holds
         ``case`` and ``text`` (one line per change, users named through ``get_users``,
-        :func:`core.history.history_text`); the raw entries stay in :attr:`history_entries`.
-        The first case is read alone, the others with :data:`core.http.IN_FLIGHT` requests
-        open at once (:func:`core.http.each_in_flight`) under the session's pacer, so a
-        round trip longer than one pacer slot does not leave the rate budget unused.
+        :func:`core.history.history_text`); the raw entries go to :attr:`on_history` as each
+        case's are read when it is set (they are not held), else they stay in
+        :attr:`history_entries`. The first case is read alone, the others with
+        :data:`core.http.IN_FLIGHT` requests open at once (:func:`core.http.each_in_flight`)
+        under the session's pacer, so a round trip longer than one pacer slot does not leave
+        the rate budget unused.
 
         A TestRail that cannot give history does not stop the migration: 403 (the API or the
         method refused: TestRail before 6.5.4, or no permission) and 404 (no such method) are
@@ -424,12 +430,12 @@ class TestRailSide:
                 if k.startswith("tr:section:")
             },
         }
-        read: dict[int, list[dict[str, Any]]] = {}
+        read: dict[int, str] = {}  # case id -> its history's text (cases with any)
         refused: dict[int, ApiError] = {}  # case id -> its 400
 
         async def read_one(case_id: int) -> None:
             try:
-                read[case_id] = [
+                entries = [
                     row
                     async for row in self.client.get_history_for_case(case_id)
                     if isinstance(row, dict)
@@ -438,6 +444,14 @@ class TestRailSide:
                 if error.status != 400:
                     raise
                 refused[case_id] = error
+                return
+            if not entries:
+                return
+            read[case_id] = history_text(entries, users, labels=labels, names=names)
+            if self.on_history is not None:
+                self.on_history(case_id, entries)
+            else:
+                self.history_entries[case_id] = entries
 
         case_ids = [int(key_id(key)) for key, _ in wanted]
         before = self.client.session.stats.by_endpoint["get_history_for_case"]
@@ -464,19 +478,11 @@ class TestRailSide:
                     "the case is migrated without it"
                 )
                 continue
-            entries = read.get(case_id)
-            if not entries:
+            text = read.pop(case_id, None)
+            if text is None:
                 continue
-            self.history_entries[case_id] = entries
             history_key = tr_key("case_history", case_id)
-            records[history_key] = Record(
-                "case_history",
-                history_key,
-                {
-                    "case": key,
-                    "text": history_text(entries, users, labels=labels, names=names),
-                },
-            )
+            records[history_key] = Record("case_history", history_key, {"case": key, "text": text})
         if unavailable is not None:
             self.warn(
                 "case history not available on this TestRail (needs 6.5.4+): "
