@@ -8,12 +8,15 @@ export (reference testrail-export-formats.md).
 API migration takes (catalog -> records -> engine). :mod:`core.testrail.offline` serves them.
 
 What the formats do not carry is synthesised, deterministically, so a re-run produces the same
-rows: sections have no id (numbered in document order from 1), templates, types and priorities
+rows: sections have no id (numbered in document order from 1 under the file's namespace,
+``S2-1``, :func:`namespace_of`, so two files migrated into one project keep their folders
+apart), templates, types and priorities
 come by name (numbered in order of first appearance, TestRail's stock names keep their stock
 ids), dropdown options of a CSV come without ids (numbered in order of first appearance).
 A case id (``C123``) is kept, so the externalId of a case migrated from a file equals the one
-an API migration of the same instance gives it; a repeated or missing id gets a fresh number
-above the file's largest, and :attr:`ExportData.warnings` says so.
+an API migration of the same instance gives it; a repeated or missing id gets a made-up number
+in the file's own range (:func:`synthetic_base`, never a real id nor another file's), and
+:attr:`ExportData.warnings` says so.
 
 Raises :class:`core.errors.ConfigError` naming the file for anything that is not a TestRail
 export (not XML or CSV, another XML root, no ``ID``/``Title`` header, bytes that are not UTF-8).
@@ -25,6 +28,7 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +137,8 @@ class _Builder:
         self.options: dict[str, dict[int, str]] = {}
         self.warnings: list[str] = []
         self.suite: Row = {"id": 1, "name": "Master", "description": None}
+        #: the file named its suite's id (``<id>S2</id>``, a ``Suite ID`` cell)
+        self.suite_named = False
         self._seen_ids: set[int] = set()
         self._pending_ids: list[Row] = []
 
@@ -181,11 +187,23 @@ class _Builder:
             self.field_templates[name].add(row["template_id"])
         self.cases.append(row)
 
+    def namespace(self) -> str:
+        """What makes this file's synthesised ids its own (see :func:`namespace_of`)."""
+        return namespace_of(self.path, self.suite["id"] if self.suite_named else None)
+
     def finish(self) -> ExportData:
-        next_id = max(self._seen_ids, default=0)
-        for row in self._pending_ids:
-            next_id += 1
-            row["id"] = next_id
+        space = self.namespace()
+        number = synthetic_base(self.path, self.suite["id"] if self.suite_named else None)
+        for n, row in enumerate(self._pending_ids, 1):
+            row["id"] = number + n
+        for row in self.sections:
+            row["id"] = f"{space}-{row['id']}"
+            if row["parent_id"] is not None:
+                row["parent_id"] = f"{space}-{row['parent_id']}"
+            row["suite_id"] = self.suite["id"]
+        for row in self.cases:
+            row["section_id"] = f"{space}-{row['section_id']}"
+            row["suite_id"] = self.suite["id"]
         project = {
             "id": 1,
             "name": self.project_name,
@@ -272,6 +290,35 @@ class _Builder:
         return rows
 
 
+def namespace_of(path: Path, suite_id: int | None) -> str:
+    """The prefix of the ids an export file's reader makes up (sections; a repeated or missing
+    case id), so two files migrated into one TestFiesta project never share one: ``S<suite
+    id>`` when the file names its suite (suite ids are unique on an instance, and a new export
+    of the same suite, XML or CSV, keeps them), else the file name without its extension, each
+    run of characters other than letters, digits and ``_`` as one ``_`` (``"my suite.xml"`` ->
+    ``"my_suite"``). A section's externalId is then ``<host>/section/S2-3`` (the suite's third
+    section in document order). Case ids stay numbers (the engine reads them as TestRail's
+    integer ids): see :func:`synthetic_base`."""
+    if suite_id is not None:
+        return f"S{suite_id}"
+    return re.sub(r"[^\w]+", "_", path.stem).strip("_") or "export"
+
+
+def synthetic_base(path: Path, suite_id: int | None) -> int:
+    """The number above which an export file's made-up case ids (a repeated or missing id) are
+    counted: ``10**12 + namespace * 10**6``, the ``n``-th such case getting ``base + n``.
+    ``namespace`` is the suite id when the file names it (``S8123`` -> 1008123000000, so its
+    first repeated case is ``<host>/case/1008123000001``), else the CRC-32 of the file name
+    without its extension modulo 10**6. TestRail's own ids are 32-bit, far below 10**12, so a
+    made-up id never takes a real case's externalId, and two suites' made-up ids never meet
+    (up to 999,999 made-up ids per file). The same file gives the same ids on every run."""
+    if suite_id is not None:
+        space = suite_id % 10**6
+    else:
+        space = zlib.crc32(path.stem.encode("utf-8")) % 10**6
+    return 10**12 + space * 10**6
+
+
 def export_text(path: Path, raw: bytes) -> str:
     """The text of an export file's bytes ``raw`` (UTF-8, a byte-order mark allowed). Raises
     :class:`ConfigError` naming ``path`` and the first byte that is not UTF-8: TestRail writes
@@ -349,6 +396,7 @@ def _read_xml(builder: _Builder, text: str) -> None:
         root = holder
     elif root.tag == "suite":
         suite_id = _SUITE_ID.fullmatch(root.findtext("id") or "")
+        builder.suite_named = suite_id is not None
         builder.suite = {
             "id": int(suite_id.group(1)) if suite_id else 1,
             "name": _text(root.find("name")) or "Master",
@@ -515,6 +563,7 @@ def _read_csv(builder: _Builder, text: str) -> None:
             builder.suite["name"] = record["Suite"]
             if suite_id:
                 builder.suite["id"] = int(suite_id.group(1))
+                builder.suite_named = True
         _csv_case(builder, record, [cells[i] for i in steps_columns if i < len(cells)], section)
 
 
