@@ -29,6 +29,8 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,9 +78,16 @@ CSV_STEP_COLUMNS = {
     "Steps (References)": "refs",
     "Steps (Shared step ID)": "shared_step_id",
 }
-#: The locale date forms seen in CSV exports (§2.2): US ``10/29/2022 1:51 PM`` and the dotted
-#: day-first ``24.4.2021 11:31``; no seconds, no time zone (read as UTC).
-CSV_DATE_FORMATS = ("%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M")
+#: CSV date columns (§2.2): locale text, no seconds, no time zone (read as UTC).
+CSV_DATE_COLUMNS = ("Created On", "Updated On")
+#: The orders a CSV export's locale writes day and month in (§2.2: US ``10/29/2022 1:51 PM``,
+#: dotted day-first ``24.4.2021 11:31``; slashed day-first ``24/04/2021 13:51`` too), as the
+#: ``strptime`` directives of the first two numbers.
+DATE_ORDERS = {"day-first": ("%d", "%m"), "month-first": ("%m", "%d")}
+#: The times a locale writes after the date: 24-hour or 12-hour, seconds optional.
+_TIME_FORMS = ("%H:%M", "%I:%M %p", "%H:%M:%S", "%I:%M:%S %p")
+#: Year-first forms, unambiguous (``2021-04-24 13:51``).
+_ISO_FORMS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 #: The first bytes of a binary Excel workbook: .xls (OLE2 compound file) and .xlsx (ZIP).
 OLE2_MAGIC, ZIP_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PK\x03\x04"
 _CASE_ID = re.compile(r"\s*C?(\d+)\s*")
@@ -139,6 +148,8 @@ class _Builder:
         self.suite: Row = {"id": 1, "name": "Master", "description": None}
         #: the file named its suite's id (``<id>S2</id>``, a ``Suite ID`` cell)
         self.suite_named = False
+        #: the order a CSV file writes its dates in (:func:`date_order`, decided per file)
+        self.date_order = "month-first"
         self._seen_ids: set[int] = set()
         self._pending_ids: list[Row] = []
 
@@ -546,6 +557,10 @@ def _read_csv(builder: _Builder, text: str) -> None:
         )
     header = [cell.strip() for cell in rows[0]]
     steps_columns = [i for i, name in enumerate(header) if name == "Steps"]
+    date_columns = [i for i, name in enumerate(header) if name in CSV_DATE_COLUMNS]
+    builder.date_order = date_order(
+        cells[i] for cells in rows[1:] for i in date_columns if i < len(cells)
+    )
     sections: dict[tuple[str, ...], Row] = {}
     for number, cells in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in cells):
@@ -564,7 +579,13 @@ def _read_csv(builder: _Builder, text: str) -> None:
             if suite_id:
                 builder.suite["id"] = int(suite_id.group(1))
                 builder.suite_named = True
-        _csv_case(builder, record, [cells[i] for i in steps_columns if i < len(cells)], section)
+        _csv_case(
+            builder,
+            record,
+            [cells[i] for i in steps_columns if i < len(cells)],
+            section,
+            number,
+        )
 
 
 def _csv_path(record: dict[str, str]) -> tuple[str, ...]:
@@ -651,11 +672,8 @@ def _csv_steps(record: dict[str, str]) -> list[Row] | None:
     return steps
 
 
-def csv_time(value: str) -> int | None:
-    """A CSV ``Created On``/``Updated On`` cell (locale text, §2.2) as UNIX seconds (UTC);
-    None when empty or in no form of :data:`CSV_DATE_FORMATS`."""
-    value = " ".join(value.split())
-    for form in CSV_DATE_FORMATS:
+def _strptime(value: str, forms: Iterable[str]) -> int | None:
+    for form in forms:
         try:
             return int(datetime.strptime(value, form).replace(tzinfo=UTC).timestamp())
         except ValueError:
@@ -663,8 +681,82 @@ def csv_time(value: str) -> int | None:
     return None
 
 
+def _order_forms(order: str) -> list[str]:
+    first, second = DATE_ORDERS[order]
+    return [f"{first}{sep}{second}{sep}%Y {t}" for sep in "/.-" for t in _TIME_FORMS]
+
+
+def _orders_of(value: str) -> set[str]:
+    """The orders of :data:`DATE_ORDERS` in which ``value`` is a date (both for
+    ``3/4/2021 9:00``, one for ``24/04/2021 13:51``, none for text that is no date)."""
+    return {order for order in DATE_ORDERS if _strptime(value, _order_forms(order)) is not None}
+
+
+def date_order(values: Iterable[str]) -> str:
+    """The order (a key of :data:`DATE_ORDERS`) a CSV file writes its dates in, decided once
+    per file from the ``values`` that only one order reads (a first number above 12 is a day:
+    ``24/04/2021 13:51``; a second one above 12 is a day too: ``10/29/2022 1:51 PM``). When no
+    value decides, or values decide both ways, the separator of the first date decides as the
+    locales do: dotted dates are day-first (``24.4.2021``), slashed and dashed ones
+    month-first (``4/3/2021`` is April 3)."""
+    votes: Counter[str] = Counter()
+    first: str | None = None
+    for raw in values:
+        value = " ".join(raw.split())
+        if not value:
+            continue
+        orders = _orders_of(value)
+        if orders and first is None:
+            first = value
+        if len(orders) == 1:
+            votes.update(orders)
+    if len(votes) == 1:
+        return next(iter(votes))
+    return "day-first" if first is not None and "." in first.split(" ", 1)[0] else "month-first"
+
+
+def csv_time(value: str, order: str | None = None) -> int | None:
+    """A CSV ``Created On``/``Updated On`` cell (locale text, §2.2) as UNIX seconds (UTC);
+    None when empty or no date. ``order`` (a key of :data:`DATE_ORDERS`, from
+    :func:`date_order` over the file) reads an ambiguous ``3/4/2021``; without it the value
+    decides alone (:func:`date_order` of this one value). Year-first dates
+    (``2021-04-24 13:51``) read the same in every order."""
+    value = " ".join(value.split())
+    if not value:
+        return None
+    found = _strptime(value, _ISO_FORMS)
+    if found is not None:
+        return found
+    order = order or date_order([value])
+    found = _strptime(value, _order_forms(order))
+    if found is None:  # only the other order reads it (the file decided the other way)
+        other = "month-first" if order == "day-first" else "day-first"
+        found = _strptime(value, _order_forms(other))
+    return found
+
+
+def _csv_date(builder: _Builder, record: dict[str, str], column: str, number: int) -> int | None:
+    """The date in ``column`` of the CSV row ``number`` (the header is row 1), read in the
+    file's :attr:`_Builder.date_order`; a cell that holds no date adds a warning naming the
+    file, the row, its case id, the column and the value (the case is migrated without it)."""
+    value = record.get(column) or ""
+    found = csv_time(value, builder.date_order)
+    if found is None and value.strip():
+        case = (record.get("ID") or "").strip() or "no id"
+        builder.warnings.append(
+            f"{builder.path.name}: row {number} ({case}), column {column!r}: {value!r} is not "
+            "a date TestRail writes (10/29/2022 1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, "
+            "2021-04-24 13:51); the case is migrated without it"
+        )
+    return found
+
+
 def _csv_case(
-    builder: _Builder, record: dict[str, str], steps_cells: list[str], section: Row
+    builder: _Builder,
+    record: dict[str, str],
+    steps_cells: list[str],
+    section: Row,
+    number: int,
 ) -> None:
     template_name = record.get("Template") or ""
     steps = _csv_steps(record)
@@ -704,8 +796,8 @@ def _csv_case(
         "priority_id": _named(builder.priorities, record.get("Priority")),
         "estimate": (record.get("Estimate") or "").strip() or None,
         "refs": (record.get("References") or "").strip() or None,
-        "created_on": csv_time(record.get("Created On") or ""),
-        "updated_on": csv_time(record.get("Updated On") or ""),
+        "created_on": _csv_date(builder, record, "Created On", number),
+        "updated_on": _csv_date(builder, record, "Updated On", number),
         **values,
     }
     builder.case(record.get("ID"), row, set(values))

@@ -22,7 +22,13 @@ from core.config import load_config
 from core.errors import ConfigError, RailfiestaError
 from core.migrate import MigrationReport
 from core.service import Service
-from core.testrail.exports import csv_time, read_export, split_numbered, timespan
+from core.testrail.exports import (
+    csv_time,
+    date_order,
+    read_export,
+    split_numbered,
+    timespan,
+)
 from emulators import testfiesta as testfiesta_emulator
 from tests.integration.test_real_exports import EXPORTS, expected_from_xml, read_back
 
@@ -355,3 +361,47 @@ def test_files_without_suite_ids_keep_their_sections_and_made_up_case_ids_apart(
         (("Login",), "Reset password"),
         (("Search",), "Find"),
     ]
+
+
+def _dated_csv(path: Path, dates: list[tuple[str, str]]) -> Path:
+    """A CSV export with one case per ``(Created On, Updated On)`` pair, ids C1, C2, ..."""
+    lines = ['"ID","Title","Created On","Section","Updated On"']
+    for n, (created, updated) in enumerate(dates, 1):
+        lines.append(f'"C{n}","Case {n}","{created}","Main","{updated}"')
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return path
+
+
+def test_day_first_csv_dates_are_read_per_file_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    """``24/04/2021 13:51`` (a day above 12) makes the file day-first, so its ambiguous
+    ``03/04/2021 10:00`` is April 3; a file whose ``10/29/2022`` decides month-first reads the
+    same ``03/04/2021 10:00`` as March 4. A cell that is no date is dropped with a warning
+    naming the file, row, case, column and value."""
+    day_first = read_export(
+        _dated_csv(
+            tmp_path / "eu.csv",
+            [("03/04/2021 10:00", "24/04/2021 13:51"), ("3.4.2021 9:05", "soon")],
+        )
+    )
+    assert [(c["created_on"], c["updated_on"]) for c in day_first.cases] == [
+        (1617444000, 1619272260),
+        (1617440700, None),
+    ]
+    assert day_first.warnings == [
+        "eu.csv: row 3 (C2), column 'Updated On': 'soon' is not a date TestRail writes "
+        "(10/29/2022 1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, 2021-04-24 13:51); the case "
+        "is migrated without it"
+    ]
+    month_first = read_export(
+        _dated_csv(tmp_path / "us.csv", [("03/04/2021 10:00", "10/29/2022 1:51 PM")])
+    )
+    assert [(c["created_on"], c["updated_on"]) for c in month_first.cases] == [
+        (1614852000, 1667051460)
+    ]
+    assert month_first.warnings == []
+    # nothing decides: dotted dates are day-first, slashed ones month-first
+    assert date_order(["3.4.2021 9:00"]) == "day-first"
+    assert date_order(["3/4/2021 9:00", ""]) == "month-first"
+    assert date_order(["2021-04-03 09:00", "13/4/2021 9:00"]) == "day-first"
+    assert csv_time("2021-04-24 13:51") == 1619272260
+    assert csv_time("24/04/2021 13:51") == 1619272260
