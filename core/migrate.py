@@ -50,7 +50,7 @@ from core.mapping import (
     match_name,
 )
 from core.model import Record, key_id, tf_key, tr_key
-from core.report import CLEAN, PENDING
+from core.report import CLEAN, PENDING, failure_lines
 from core.store import ATTACHMENT_URLS, StateStore, StoredFamily
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
@@ -321,6 +321,9 @@ class MigrationReport:
     #: what is still backfilling (``{"results": operations left}``, :data:`core.kinds.BACKFILL`)
     #: when the run stopped or failed part-way through it: a resume continues there
     backfilling: dict[str, int] = field(default_factory=dict)
+    #: every write that failed, ``{"operation": Operation.as_dict(), "reason": text}``, in
+    #: order (:attr:`warnings` groups them, :func:`core.report.failure_lines`)
+    failed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -342,6 +345,7 @@ class MigrationReport:
             "kinds": {name: vars(count) for name, count in self.kinds.items()},
             "requests": self.requests,
             "warnings": self.warnings,
+            "failed": list(self.failed),
             "parity": {kind: count.as_dict() for kind, count in self.parity.items()},
             "backfilling": dict(self.backfilling),
             "attention": self.attention,
@@ -793,8 +797,13 @@ class ProjectMigration:
             self.report.backfilling = {
                 KIND_LABELS.get(k, k): n for k, n in engine.backfill_pending().items()
             }
-            for op, reason in failed:
-                self._warn(f"{op.kind} {op.source or op.target}: {reason}")
+            # one line per kind of failure (761 refused results are one line); --json
+            # and the report keep every one (MigrationReport.failed)
+            for line in failure_lines(failed):
+                self._warn(line)
+            self.report.failed = [
+                {"operation": op.as_dict(), "reason": str(reason)} for op, reason in failed
+            ]
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )

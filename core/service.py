@@ -83,7 +83,14 @@ from core.monitor import (
     WatchMonitor,
 )
 from core.read_cache import ReadCache
-from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused, exit_code
+from core.report import (
+    SyncFinished,
+    SyncReport,
+    SyncStarted,
+    WatchPaused,
+    exit_code,
+    failure_lines,
+)
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
 from core.sync_state import attention_from_store, record_state
 from core.testfiesta.adapter import unix_seconds
@@ -713,10 +720,9 @@ class Service:
                 "open",
             )
         )
-        for op, reason in applied.failed if applied else []:
-            self.emit(
-                Activity("error", f"{op.action} {op.kind} {op.source or op.target}: {reason}")
-            )
+        # one line per kind of failure; the report's applied.failed (--json) has each one
+        for line in failure_lines(applied.failed if applied else [], verb=True):
+            self.emit(Activity("error", line))
         for notice in report.plan.notices:
             self.emit(Activity("warning", notice.message))
 

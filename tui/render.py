@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from core.engine.plan import WRITES, Operation
 from core.migrate import MigrationReport, migration_exit_code
-from core.report import CLEAN, SyncReport
+from core.report import CLEAN, SyncReport, group_failures, more_like
 
 #: How each side is named in text.
 SIDE_NAMES = {"testrail": "TestRail", "testfiesta": "TestFiesta"}
@@ -261,8 +261,9 @@ def print_sync_reports(
         )
         failed = applied.failed if applied else []
         out.write(f"  failed: {len(failed)}\n")
-        for op, reason in failed:
-            out.write(f"    {_operation_line(op)}: {reason}\n")
+        for group in group_failures(failed):  # one line per kind of failure
+            op, reason = group[0]
+            out.write(f"    {_operation_line(op)}: {reason}{more_like(group)}\n")
         skipped = applied.skipped if applied else []
         if skipped:
             out.write(
@@ -281,7 +282,8 @@ def print_sync_reports(
 
 
 def sync_summary(report: SyncReport) -> list[str]:
-    """One line for a cycle of ``sync --watch`` (plus one per failure and notice)."""
+    """One line for a cycle of ``sync --watch`` (plus one per kind of failure,
+    :func:`core.report.group_failures`, and one per notice)."""
     applied = report.applied
     rows = _done_rows(applied.done if applied else {})
     writes = ", ".join(f"{action} {side} {kind} {n}" for kind, action, side, n in rows)
@@ -294,7 +296,10 @@ def sync_summary(report: SyncReport) -> list[str]:
     if applied and applied.stopped:
         line += "; stopped early"
     lines = [line]
-    lines += [f"  failed: {_operation_line(op)}: {reason}" for op, reason in failed]
+    lines += [
+        f"  failed: {_operation_line(g[0][0])}: {g[0][1]}{more_like(g)}"
+        for g in group_failures(failed)
+    ]
     lines += [f"  {n.what}: {n.message}" for n in report.plan.notices]
     lines += [f"  warning: {w}" for w in report.warnings]
     return lines

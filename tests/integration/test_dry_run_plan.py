@@ -4,6 +4,7 @@ when something in it needs a person: an unmapped status or priority, a case too 
 from __future__ import annotations
 
 import io
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,36 @@ async def test_a_migration_notes_the_people_users_does_not_name_as_its_dry_run_d
     out = io.StringIO()
     print_migration_reports([report], as_json=False, out=out)
     assert f"note: {report.notes[0]}\n" in out.getvalue()
+
+
+async def test_results_refused_the_same_way_are_one_warning_and_json_keeps_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight results whose status maps to a missing name: one warning line for the results
+    (the first, then how many more and which), while the report's ``failed`` (``--json``)
+    keeps all eight (a tester saw 761 lines, one per result)."""
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    results = [made.tr_result(case, 1, f"fine {n}") for n in (1, 2) for case in made.cases]
+    env.config_path.write_text(
+        env.config_path.read_text() + '\n[mapping.status]\nPassed = "Groen"\n'
+    )
+    async with env.service() as service:
+        [report] = await service.migrate()
+    keys = [f"tr:result:{r['id']}" for r in results]
+    refused = [f for f in report.failed if f["operation"]["kind"] == "result"]
+    assert sorted(f["operation"]["source"] for f in refused) == sorted(keys)
+    # each test's first result is refused for its status, its second waits for the first
+    assert [w for w in report.warnings if w.startswith("result ")] == [
+        f"result {keys[0]}: TestRail status 'Passed' has no TestFiesta status named 'Groen'; "
+        "it is not replaced by another one (change its [mapping.status] line to one of "
+        "TestFiesta's statuses: Blocked, Failed, Passed, Retest, Skipped, Untested) "
+        f"(and 3 more the same way: {', '.join(keys[1:4])}; --json lists all)",
+        f"result {keys[4]}: result {keys[4]} waits: an older result of its test could not be "
+        "copied (fix the older result's problem (reported above), then run again) "
+        f"(and 3 more the same way: {', '.join(keys[5:8])}; --json lists all)",
+    ]
+    assert report.as_dict()["failed"] == report.failed
+    # and the four tests whose status waits for those results: one line too
+    assert Counter(f["operation"]["kind"] for f in report.failed) == {"result": 8, "test": 4}
+    assert len([w for w in report.warnings if w.startswith("test ")]) == 1
