@@ -40,7 +40,7 @@ from core.errors import ConfigError, NotFound
 from core.events import Activity, CoreLanded, EventSink, Progress, ignore
 from core.history import HISTORY_FIELD
 from core.http import stage
-from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner
+from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner, counted, kind_label
 from core.mapping import (
     ESTIMATE_FIELD,
     REFS_FIELD,
@@ -79,23 +79,16 @@ NOT_MIGRATED = (
 )
 
 
-#: Kinds counted in the report by their links (label per kind), in the report's order.
+#: Kinds counted in the report by their links (label per kind, :data:`core.kinds.KIND_LABELS`),
+#: in the report's order.
 LINKED_KINDS = {
-    "config_group": "config_groups",
-    "config": "configs",
-    "milestone": "milestones",
-    "run": "runs",
-    "plan": "plans",
-    "result": "results",
+    kind: kind_label(kind)
+    for kind in ("config_group", "config", "milestone", "run", "plan", "result")
 }
-#: The report's name of each kind it counts.
+#: The report's name of each kind it counts (:func:`core.kinds.kind_label`).
 KIND_LABELS = {
-    "folder": "folders",
-    "shared_step": "shared steps",
-    "case": "cases",
-    **LINKED_KINDS,
-    "attachment": "attachments",
-    "case_history": "case history",
+    kind: kind_label(kind)
+    for kind in ("folder", "shared_step", "case", *LINKED_KINDS, "attachment", "case_history")
 }
 #: Kinds in the parity report, in its order.
 PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
@@ -891,7 +884,9 @@ class ProjectMigration:
         for check in self.report.parity.values():
             if check.differing:
                 self._warn(
-                    f"{len(check.differing)} {check.kind}s differ on TestFiesta from TestRail: "
+                    f"{counted(len(check.differing), kind_label(check.kind))} "
+                    f"{'differs' if len(check.differing) == 1 else 'differ'} on TestFiesta "
+                    "from TestRail: "
                     + ", ".join(check.differing[:5])
                     + (" ..." if len(check.differing) > 5 else "")
                 )
@@ -991,8 +986,13 @@ class ProjectMigration:
         unmatched = sorted(p for p in people if p.casefold() not in known)
         if unmatched:
             self.report.notes.append(
-                f"{len(unmatched)} TestRail people are not under [users] and are kept as text "
-                f"(author lines, no assignee): {', '.join(unmatched[:10])}"
+                (
+                    "1 TestRail person is not under [users] and is kept as text "
+                    if len(unmatched) == 1
+                    else f"{len(unmatched)} TestRail people are not under [users] and are kept "
+                    "as text "
+                )
+                + f"(author lines, no assignee): {', '.join(unmatched[:10])}"
                 + (" ..." if len(unmatched) > 10 else "")
             )
 
@@ -1016,13 +1016,14 @@ class ProjectMigration:
         strays = sum(n for ext, n in seen.items() if ext not in expected)
         if count.duplicates:
             self._warn(
-                f"TestFiesta project {self.project_key} holds {count.duplicates} duplicate "
-                f"{kind} (the same TestRail record twice)"
+                f"TestFiesta project {self.project_key} holds "
+                f"{counted(count.duplicates, 'duplicate ' + kind)} (the same TestRail record "
+                "twice)"
             )
         if strays:
             self._warn(
-                f"TestFiesta project {self.project_key} holds {strays} {kind} migrated from "
-                "TestRail records this project no longer has (deleted, or another TestRail)"
+                f"TestFiesta project {self.project_key} holds {counted(strays, kind)} migrated "
+                "from TestRail records this project no longer has (deleted, or another TestRail)"
             )
 
 

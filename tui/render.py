@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from core.engine.plan import WRITES, Operation
+from core.kinds import kind_label
 from core.migrate import MigrationReport, migration_exit_code
 from core.report import CLEAN, SyncReport, group_failures, more_like
 
@@ -129,8 +130,10 @@ PARITY_KEYS_SHOWN = 10
 
 
 def _kind_rows(kind: str) -> str:
-    """A kind's name in the parity table: ``case`` -> ``cases``; ``case_history`` stays."""
-    return kind if kind.endswith("history") else f"{kind}s"
+    """A kind's name in the parity table, the one the kinds table uses
+    (:func:`core.kinds.kind_label`): ``case`` -> ``cases``, ``shared_step`` -> ``shared
+    steps``."""
+    return kind_label(kind)
 
 
 def _write_parity(report: MigrationReport, out: TextIO) -> None:

@@ -54,7 +54,9 @@ async def test_unmapped_statuses_and_priorities_and_unknown_people_are_listed(
         'add "Urgent" = "<TestFiesta priority>" under [mapping.priority]',
     ]
     assert migration_exit_code([report]) == 1
-    assert any("not under [users] and are kept as text" in note for note in report.notes)
+    assert [n.split(":")[0] for n in report.notes if "[users]" in n] == [
+        "1 TestRail person is not under [users] and is kept as text (author lines, no assignee)"
+    ]
 
     env.config_path.write_text(
         env.config_path.read_text()
@@ -169,7 +171,7 @@ async def test_a_migration_notes_the_people_users_does_not_name_as_its_dry_run_d
         report.notes
         == plan.notes
         == [
-            "1 TestRail people are not under [users] and are kept as text (author lines, no "
+            "1 TestRail person is not under [users] and is kept as text (author lines, no "
             "assignee): anna.schmidt@example.com"
         ]
     )
