@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from core.engine.plan import WRITES, Operation
 from core.kinds import kind_label
 from core.migrate import MigrationReport, migration_exit_code
-from core.report import CLEAN, SyncReport, group_failures, more_like
+from core.report import SyncReport, group_failures, more_like
 
 #: How each side is named in text.
 SIDE_NAMES = {"testrail": "TestRail", "testfiesta": "TestFiesta"}
@@ -74,13 +74,20 @@ def print_migration_reports(
     reports: Sequence[MigrationReport], *, as_json: bool, out: TextIO | None = None
 ) -> None:
     """Migration reports as a table per project, or as one JSON document
-    ``{"projects": [...], "complete": bool}``."""
+    ``{"projects": [...], "complete": bool, "exit_code": int}``.
+
+    ``complete`` means one thing at both levels: everything on TestRail is on TestFiesta,
+    each copy equal (:attr:`MigrationReport.complete`); the top level is true when every
+    project is, so a dry run that would write is never complete. ``exit_code`` is the
+    command's (:func:`core.migrate.migration_exit_code`): 0 when complete without warnings
+    or, for a dry run, when its plan can be applied as it is."""
     out = _out(out)
     if as_json:
         print_json(
             {
                 "projects": [r.as_dict() for r in reports],
-                "complete": migration_exit_code(reports) == CLEAN,
+                "complete": all(r.complete for r in reports),
+                "exit_code": migration_exit_code(reports),
             },
             out,
         )

@@ -4,6 +4,7 @@ when something in it needs a person: an unmapped status or priority, a case too 
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -211,3 +212,25 @@ async def test_results_refused_the_same_way_are_one_warning_and_json_keeps_each(
     # and the four tests whose status waits for those results: one line too
     assert Counter(f["operation"]["kind"] for f in report.failed) == {"result": 8, "test": 4}
     assert len([w for w in report.warnings if w.startswith("test ")]) == 1
+
+
+async def test_dry_run_json_complete_means_one_thing_and_the_exit_code_says_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``complete`` at the top level and per project both mean "everything is on TestFiesta";
+    a dry run that would write is not, and its ready plan is the top-level exit code 0."""
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    async with env.service() as service:
+        [plan] = await service.migrate(dry_run=True)
+    out = io.StringIO()
+    print_migration_reports([plan], as_json=True, out=out)
+    document = json.loads(out.getvalue())
+    assert (document["complete"], document["exit_code"]) == (False, 0)
+    assert document["projects"][0]["complete"] is False
+    async with env.service() as service:
+        [report] = await service.migrate()
+    out = io.StringIO()
+    print_migration_reports([report], as_json=True, out=out)
+    document = json.loads(out.getvalue())
+    assert (document["complete"], document["exit_code"]) == (True, 0)
+    assert document["projects"][0]["complete"] is True
