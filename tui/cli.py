@@ -22,7 +22,7 @@ Every verb goes through :class:`core.service.Service`, the facade the console us
 printed by :mod:`tui.render`. Exit codes: 0 clean, 1 something pending (conflicts, held
 deletes, items skipped or not arrived, warnings), 2 failures, 3 fatal (bad command line or
 config, missing secret, wrong credentials, API disabled, server unreachable, the state directory
-locked by another sync), 130 interrupted (Ctrl-C). Textual is imported only by the verbs that
+locked by another migrate or sync), 130 interrupted (Ctrl-C). Textual is imported only by the verbs that
 open the console.
 """
 
@@ -85,8 +85,8 @@ EXIT_CODES = """exit codes:
   1    something is pending: conflicts, held deletes, warnings, items skipped or missing
   2    failures while working (what was written stays linked; run again to resume)
   3    fatal: bad command line or config, missing secret, wrong credentials or URL,
-       API disabled, server unreachable, the state directory locked by another sync
-       or damaged
+       API disabled, server unreachable, the state directory locked by another
+       migrate or sync, or damaged
   130  interrupted (Ctrl-C)"""
 _FATAL = (
     ConfigError,
