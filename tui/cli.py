@@ -22,8 +22,8 @@ Every verb goes through :class:`core.service.Service`, the facade the console us
 printed by :mod:`tui.render`. Exit codes: 0 clean, 1 something pending (conflicts, held
 deletes, items skipped or not arrived, warnings), 2 failures, 3 fatal (bad command line or
 config, missing secret, wrong credentials, API disabled, server unreachable, the state directory
-locked by another migrate or sync), 130 interrupted (Ctrl-C). Textual is imported only by the verbs that
-open the console.
+locked by another migrate or sync), 130 interrupted (Ctrl-C). Textual is imported only by the
+verbs that open the console.
 """
 
 from __future__ import annotations
@@ -1264,7 +1264,12 @@ cycle runs with --confirm-deletes.""",
         "--api-key", help="API key accepted by Basic auth (default: $RAILFIESTA_EMULATOR_KEY)"
     )
     testrail.add_argument("--from-xml", metavar="FILE", help="seed from an XML suite export")
-    testrail.add_argument("--cases", type=int, help="seed a generated project with N cases")
+    testrail.add_argument(
+        "--cases",
+        type=int,
+        help="seed a generated project with N cases (default 600) and, as the demo, 3 test "
+        "plans with runs and results",
+    )
     testrail.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     testrail.add_argument("--rpm", type=int, help="answer 429 above this many requests/minute")
     _fault_options(testrail)
