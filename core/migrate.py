@@ -317,6 +317,10 @@ class MigrationReport:
     #: every write that failed, ``{"operation": Operation.as_dict(), "reason": text}``, in
     #: order (:attr:`warnings` groups them, :func:`core.report.failure_lines`)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: an export file's cells that could not be read (CSV dates: ``{"file", "row", "case",
+    #: "column", "value"}``, :attr:`core.testrail.exports.ExportData.unread_dates`); its
+    #: :attr:`notes` say so, grouped
+    unread: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -339,6 +343,7 @@ class MigrationReport:
             "requests": self.requests,
             "warnings": self.warnings,
             "failed": list(self.failed),
+            "unread": list(self.unread),
             "parity": {kind: count.as_dict() for kind, count in self.parity.items()},
             "backfilling": dict(self.backfilling),
             "attention": self.attention,

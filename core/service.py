@@ -534,6 +534,7 @@ class Service:
                 # what the file's reader repaired (a repeated or missing case id, a short
                 # line) is in the report too, so --json, which prints no progress, keeps it
                 report.notes[:0] = testrail.data.warnings
+                report.unread = list(testrail.data.unread_dates)
             reports.append(report)
         return reports
 

@@ -86,6 +86,8 @@ CSV_DATE_COLUMNS = ("Created On", "Updated On")
 DATE_ORDERS = {"day-first": ("%d", "%m"), "month-first": ("%m", "%d")}
 #: The times a locale writes after the date: 24-hour or 12-hour, seconds optional.
 _TIME_FORMS = ("%H:%M", "%I:%M %p", "%H:%M:%S", "%I:%M:%S %p")
+#: Cells a grouped warning names before it says how many more there are.
+SHOWN_CELLS = 3
 #: Year-first forms, unambiguous (``2021-04-24 13:51``).
 _ISO_FORMS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 #: The first bytes of a binary Excel workbook: .xls (OLE2 compound file) and .xlsx (ZIP).
@@ -112,6 +114,9 @@ class ExportData:
     priorities: list[Row]
     templates: list[Row]
     warnings: list[str] = field(default_factory=list)
+    #: CSV date cells that held no date, ``{"file", "row", "case", "column", "value"}`` (row 1
+    #: is the header); :attr:`warnings` says so, grouped per column
+    unread_dates: list[Row] = field(default_factory=list)
 
 
 class _Names:
@@ -145,6 +150,7 @@ class _Builder:
         self.field_templates: dict[str, set[int]] = {}
         self.options: dict[str, dict[int, str]] = {}
         self.warnings: list[str] = []
+        self.unread_dates: list[Row] = []
         self.suite: Row = {"id": 1, "name": "Master", "description": None}
         #: the file named its suite's id (``<id>S2</id>``, a ``Suite ID`` cell)
         self.suite_named = False
@@ -250,7 +256,8 @@ class _Builder:
                 {"id": ident, "name": name, "is_default": ident == 1}
                 for name, ident in sorted(self.templates.ids.items(), key=lambda item: item[1])
             ],
-            warnings=self.warnings,
+            warnings=self.warnings + _date_warnings(self.path, self.unread_dates),
+            unread_dates=self.unread_dates,
         )
 
     def _field(self, ident: int, row: Row) -> Row:
@@ -742,13 +749,44 @@ def _csv_date(builder: _Builder, record: dict[str, str], column: str, number: in
     value = record.get(column) or ""
     found = csv_time(value, builder.date_order)
     if found is None and value.strip():
-        case = (record.get("ID") or "").strip() or "no id"
-        builder.warnings.append(
-            f"{builder.path.name}: row {number} ({case}), column {column!r}: {value!r} is not "
-            "a date TestRail writes (10/29/2022 1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, "
-            "2021-04-24 13:51); the case is migrated without it"
+        builder.unread_dates.append(
+            {
+                "file": builder.path.name,
+                "row": number,
+                "case": (record.get("ID") or "").strip() or "no id",
+                "column": column,
+                "value": value,
+            }
         )
     return found
+
+
+def _date_warnings(path: Path, unread: list[Row]) -> list[str]:
+    """The warnings of the date cells that held no date (:attr:`ExportData.unread_dates`):
+    one per cell when a column has one, else one per column with the count and the first
+    :data:`SHOWN_CELLS` (the report's ``unread`` in ``--json`` lists every one)."""
+    forms = "10/29/2022 1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, 2021-04-24 13:51"
+    lines = []
+    for column in CSV_DATE_COLUMNS:
+        cells = [c for c in unread if c["column"] == column]
+        if len(cells) == 1:
+            [cell] = cells
+            lines.append(
+                f"{path.name}: row {cell['row']} ({cell['case']}), column {column!r}: "
+                f"{cell['value']!r} is not a date TestRail writes ({forms}); the case is "
+                "migrated without it"
+            )
+        elif cells:
+            shown = ", ".join(
+                f"row {c['row']} ({c['case']}) {c['value']!r}" for c in cells[:SHOWN_CELLS]
+            )
+            more = f", ... {len(cells) - SHOWN_CELLS} more" if len(cells) > SHOWN_CELLS else ""
+            lines.append(
+                f"{path.name}: {len(cells)} cells of column {column!r} are not dates TestRail "
+                f"writes ({forms}): {shown}{more} (--json lists all); those cases are migrated "
+                "without them"
+            )
+    return lines
 
 
 def _csv_case(

@@ -405,3 +405,27 @@ def test_day_first_csv_dates_are_read_per_file_and_a_bad_one_is_named(tmp_path: 
     assert date_order(["2021-04-03 09:00", "13/4/2021 9:00"]) == "day-first"
     assert csv_time("2021-04-24 13:51") == 1619272260
     assert csv_time("24/04/2021 13:51") == 1619272260
+
+
+def test_many_unreadable_dates_are_one_warning_and_the_report_lists_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five cases whose ``Updated On`` holds no date: one note for the column (count, the
+    first three cells), every cell in the report's ``unread``; the cases still arrive."""
+    source = _dated_csv(
+        tmp_path / "late.csv",
+        [("24/04/2021 13:51", f"later {n}") for n in range(1, 6)],
+    )
+    [report], _, cases = _migrate(tmp_path / "run", monkeypatch, source)
+    assert len(cases) == 5
+    assert report.notes == [
+        "late.csv: 5 cells of column 'Updated On' are not dates TestRail writes (10/29/2022 "
+        "1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, 2021-04-24 13:51): row 2 (C1) 'later 1', "
+        "row 3 (C2) 'later 2', row 4 (C3) 'later 3', ... 2 more (--json lists all); those "
+        "cases are migrated without them"
+    ]
+    assert report.as_dict()["unread"] == [
+        {"file": "late.csv", "row": n + 1, "case": f"C{n}", "column": "Updated On",
+         "value": f"later {n}"}
+        for n in range(1, 6)
+    ]  # fmt: skip
