@@ -476,20 +476,34 @@ class TestRailSide:
             self.history_requests += (
                 self.client.session.stats.by_endpoint["get_history_for_case"] - before
             )
+        # one warning per refusal the server gave, however many cases it refused so
+        by_message: dict[str, list[int]] = {}
         for key, _ in wanted:
             case_id = int(key_id(key))
             if case_id in refused:
-                self.warn(
-                    f"case history of TestRail case {case_id} could not be read "
-                    f"(get_history_for_case answered 400: {refused[case_id].server_message}); "
-                    "the case is migrated without it"
-                )
+                by_message.setdefault(str(refused[case_id].server_message), []).append(case_id)
                 continue
             text = read.pop(case_id, None)
             if text is None:
                 continue
             history_key = tr_key("case_history", case_id)
             records[history_key] = Record("case_history", history_key, {"case": key, "text": text})
+        for message, ids in by_message.items():
+            if len(ids) == 1:
+                self.warn(
+                    f"case history of TestRail case {ids[0]} could not be read "
+                    f"(get_history_for_case answered 400: {message}); the case is migrated "
+                    "without it"
+                )
+                continue
+            shown = ", ".join(str(i) for i in ids[:3]) + (
+                f", ... {len(ids) - 3} more" if len(ids) > 3 else ""
+            )
+            self.warn(
+                f"case history of {len(ids)} TestRail cases could not be read "
+                f"(get_history_for_case answered 400: {message}): {shown}; the cases are "
+                "migrated without it"
+            )
         if unavailable is not None:
             self.warn(
                 "case history not available on this TestRail (needs 6.5.4+): "
