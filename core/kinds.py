@@ -233,6 +233,14 @@ def kind_label(name: str) -> str:
     return KIND_LABELS.get(name) or name.replace("_", " ") + "s"
 
 
+def kind_word(name: str) -> str:
+    """One record of kind ``name`` for people, its label in the singular: ``"shared_step"`` ->
+    ``"shared step"``, ``"case"`` -> ``"case"``, ``"case_history"`` -> ``"case history"``
+    (in phrases naming one record: ``update testfiesta shared step tf:shared_step:3``)."""
+    label = kind_label(name)
+    return label[:-1] if label.endswith("s") else label
+
+
 def counted(n: int, label: str) -> str:
     """``n`` and a plural label (:data:`KIND_LABELS`), singular for one: ``counted(1,
     "cases")`` -> ``"1 case"``, ``counted(2, "config groups")`` -> ``"2 config groups"``;

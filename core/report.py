@@ -13,6 +13,7 @@ from typing import Any
 
 from core.engine.apply import ApplyReport
 from core.engine.plan import Operation, Plan
+from core.kinds import kind_word
 
 CLEAN, PENDING, FAILED, FATAL = 0, 1, 2, 3
 #: Records a grouped failure line names before it says how many more there are.
@@ -68,7 +69,7 @@ def failure_lines(failed: Sequence[Failure], *, verb: bool = False) -> list[str]
     lines = []
     for group in group_failures(failed):
         op, reason = group[0]
-        head = f"{op.action} {op.kind}" if verb else op.kind
+        head = f"{op.action} {kind_word(op.kind)}" if verb else kind_word(op.kind)
         lines.append(f"{head} {_record(op)}: {reason}{more_like(group)}")
     return lines
 

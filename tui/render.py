@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from core.engine.plan import WRITES, Operation
-from core.kinds import kind_label
+from core.kinds import counted, kind_label, kind_word
 from core.migrate import MigrationReport, migration_exit_code
 from core.report import SyncReport, group_failures, more_like
 
@@ -193,9 +193,9 @@ def _requests(requests: Mapping[str, int]) -> str:
 def _operation_line(op: Operation) -> str:
     """``update testfiesta case tf:case:7 (pair tr:case:3)``: what is written where."""
     if op.writes:
-        head = f"{op.action} {op.side} {op.kind}"
+        head = f"{op.action} {op.side} {kind_word(op.kind)}"
     else:
-        head = f"{op.action} {op.kind} (bookkeeping, no request)"
+        head = f"{op.action} {kind_word(op.kind)} (bookkeeping, no request)"
     where = op.target or ""
     if op.action == "create":
         where = f"from {op.source}" if op.source else ""
@@ -211,15 +211,15 @@ def _done_rows(done: Mapping[str, int]) -> list[tuple[str, str, str, int]]:
         parts = key.split(" ")
         if len(parts) == 3 and parts[0] in WRITES:
             action, side, kind = parts
-            rows.append((kind, action, side, n))
+            rows.append((kind_label(kind), action, side, n))
     return sorted(rows)
 
 
 def _write_table(rows: Sequence[tuple[str, str, str, int]], count_header: str, out: TextIO) -> None:
-    header = f"  {'kind':<10}{'action':<9}{'side':<12}{count_header:>7}"
+    header = f"  {'kind':<14}{'action':<9}{'side':<12}{count_header:>7}"
     out.write(header + "\n  " + "-" * (len(header) - 2) + "\n")
     for kind, action, side, n in rows:
-        out.write(f"  {kind:<10}{action:<9}{side:<12}{n:>7}\n")
+        out.write(f"  {kind:<14}{action:<9}{side:<12}{n:>7}\n")
 
 
 def _notices(report: SyncReport, out: TextIO) -> None:
@@ -296,7 +296,7 @@ def sync_summary(report: SyncReport) -> list[str]:
     :func:`core.report.group_failures`, and one per notice)."""
     applied = report.applied
     rows = _done_rows(applied.done if applied else {})
-    writes = ", ".join(f"{action} {side} {kind} {n}" for kind, action, side, n in rows)
+    writes = ", ".join(f"{action} {side} {counted(n, kind)}" for kind, action, side, n in rows)
     failed = applied.failed if applied else []
     line = (
         f"{report.testrail_project} -> {report.testfiesta_project}: "
@@ -343,7 +343,7 @@ def print_plans(reports: Sequence[SyncReport], *, as_json: bool, out: TextIO | N
             out.write("  counts:\n")
             for kind, per in counts.items():
                 for action_side, n in per.items():
-                    out.write(f"    {kind:<10}{action_side:<24}{n:>6}\n")
+                    out.write(f"    {kind_label(kind):<14}{action_side:<24}{n:>6}\n")
         elif not plan.operations:
             out.write("  nothing to do\n")
         for conflict in plan.conflicts:

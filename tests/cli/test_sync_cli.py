@@ -268,7 +268,7 @@ def test_plan_text_shows_the_value_it_would_change_and_writes_nothing(cli: Cli) 
     assert lines[1].endswith(f"(pair tr:case:{case})")
     assert lines[2].startswith("      title: '")
     assert lines[2].endswith(f" -> {NEW_TITLE!r}")
-    assert lines[3:5] == ["  counts:", "    case      update testfiesta            1"]
+    assert lines[3:5] == ["  counts:", "    cases         update testfiesta            1"]
     assert cli.tf_title(case) == old
 
 
@@ -306,9 +306,9 @@ def test_sync_once_text_table(cli: Cli) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[1:7] == [
-        "  kind      action   side           done",
-        "  --------------------------------------",
-        "  case      update   testfiesta        1",
+        "  kind          action   side           done",
+        "  ------------------------------------------",
+        "  cases         update   testfiesta        1",
         "  conflicts: 0",
         "  deletes held: 0",
         "  failed: 0",
@@ -501,7 +501,7 @@ def test_watch_syncs_while_enabled_and_sigterm_stops_it(
     assert lines[0].startswith("watching ")
     assert lines[1] == "sync is on: a cycle every 1s"
     assert lines[2].startswith(
-        "Acme Web Shop -> ACME: update testfiesta case 1; 0 conflicts, 0 held, 0 failed;"
+        "Acme Web Shop -> ACME: update testfiesta 1 case; 0 conflicts, 0 held, 0 failed;"
     )
     assert lines[-1] == "stopped"
     assert "SIGTERM: stopping the watch after the operation in flight" in err

@@ -6,7 +6,7 @@ import io
 
 from core.engine.apply import stage_of
 from core.engine.parity import KindParity
-from core.kinds import KIND_LABELS, KINDS, counted, kind_label
+from core.kinds import KIND_LABELS, KINDS, counted, kind_label, kind_word
 from core.migrate import KIND_LABELS as REPORT_LABELS
 from core.migrate import PARITY_KINDS, KindCount, MigrationReport
 from tui.render import print_migration_reports
@@ -42,3 +42,12 @@ def test_the_kinds_and_parity_tables_name_a_kind_alike() -> None:
     print_migration_reports([report], as_json=False, out=out)
     rows = [line.split()[:2] for line in out.getvalue().splitlines() if line.startswith("config")]
     assert rows == [["config", "groups"], ["config", "groups"]]
+
+
+def test_one_record_is_named_in_the_singular_with_spaces() -> None:
+    assert [kind_word(k) for k in ("case", "shared_step", "config_group", "case_history")] == [
+        "case",
+        "shared step",
+        "config group",
+        "case history",
+    ]
