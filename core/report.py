@@ -7,13 +7,13 @@ failures, 3 fatal (bad config, wrong credentials, server unreachable; raised, no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.engine.apply import ApplyReport
 from core.engine.plan import Operation, Plan
-from core.kinds import kind_word
+from core.kinds import counted, kind_label, kind_word
 
 CLEAN, PENDING, FAILED, FATAL = 0, 1, 2, 3
 #: Records a grouped failure line names before it says how many more there are.
@@ -58,6 +58,21 @@ def more_like(group: Sequence[Failure], shown: int = SHOWN_IDS) -> str:
         return ""
     listed = ", ".join(others[:shown]) + (", ..." if len(others) > shown else "")
     return f" (and {len(others)} more the same way: {listed}; --json lists all)"
+
+
+def done_text(done: Mapping[str, int]) -> str:
+    """An apply's write counts (``{"update testfiesta case": 1}``) in words, sorted:
+    ``"update testfiesta 1 case, create testrail 2 shared steps"`` (kinds by their labels,
+    :data:`core.kinds.KIND_LABELS`); a key of another shape is kept as ``"<key> <n>"``."""
+    parts = []
+    for key, n in sorted(done.items()):
+        words = key.split(" ")
+        if len(words) == 3:
+            action, side, kind = words
+            parts.append(f"{action} {side} {counted(n, kind_label(kind))}")
+        else:
+            parts.append(f"{key} {n}")
+    return ", ".join(parts)
 
 
 def failure_lines(failed: Sequence[Failure], *, verb: bool = False) -> list[str]:

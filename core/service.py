@@ -88,6 +88,7 @@ from core.report import (
     SyncReport,
     SyncStarted,
     WatchPaused,
+    done_text,
     exit_code,
     failure_lines,
 )
@@ -712,7 +713,7 @@ class Service:
 
     def _emit_cycle(self, report: SyncReport) -> None:
         applied = report.applied
-        done = ", ".join(f"{k} {n}" for k, n in sorted((applied.done if applied else {}).items()))
+        done = done_text(applied.done if applied else {})
         self.emit(
             Activity(
                 "info" if report.exit_code == 0 else "warning",

@@ -4,7 +4,7 @@ failure, however many records it hit; the JSON keeps each one."""
 from __future__ import annotations
 
 from core.engine.plan import Operation
-from core.report import failure_lines, group_failures, more_like
+from core.report import done_text, failure_lines, group_failures, more_like
 
 
 def _result(n: int, reason: str | None = None) -> tuple[Operation, str]:
@@ -46,3 +46,11 @@ def test_different_reasons_of_one_kind_stay_apart_and_ids_alone_do_not_split() -
     ]
     assert more_like(groups[1]) == ""
     assert more_like(groups[2]) == " (and 1 more the same way: tr:result:41; --json lists all)"
+
+
+def test_write_counts_read_as_words_with_one_label_per_kind() -> None:
+    done = {"update testfiesta case": 1, "create testrail shared_step": 2, "link case": 3}
+    assert done_text(done) == (
+        "create testrail 2 shared steps, link case 3, update testfiesta 1 case"
+    )
+    assert done_text({}) == ""
