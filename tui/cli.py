@@ -55,7 +55,7 @@ from core.errors import (
     WrongServer,
     transient,
 )
-from core.lock import StateLock, SyncLocked, read_holder
+from core.lock import StateLock, SyncLocked, holder_name, read_holder
 from core.mapping import check_field_names, match_name
 from core.migrate import MigrationReport, migration_exit_code
 from core.report import CLEAN, FAILED, FATAL, PENDING, SyncFinished, SyncReport, WatchPaused
@@ -674,8 +674,15 @@ def _resolve(args: argparse.Namespace, service: Service) -> int:
         lock.acquire()
     except SyncLocked as held:
         pid = held.holder.get("pid")
-        who_runs = f"pid {pid}: {held.holder.get('command') or '?'}" if pid else "another sync"
-        print(f"the running sync ({who_runs}) applies it at its next cycle")
+        holder = holder_name(held.holder.get("command"))
+        who_runs = f"pid {pid}: {held.holder.get('command') or '?'}" if pid else "not said yet"
+        if holder in ("another railfiesta sync", "a railfiesta console"):
+            print(f"the running sync ({who_runs}) applies it at its next cycle")
+        else:  # a migrate or a state import: it applies no choices
+            print(
+                f"{holder} holds the state ({who_runs}): the choice is kept and the next "
+                "sync applies it"
+            )
         return EXIT_OK
     try:
         if lock.warning:

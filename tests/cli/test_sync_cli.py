@@ -404,6 +404,22 @@ def test_conflicts_show_prints_every_value_and_a_diff_of_each_side(cli: Cli) -> 
     )
 
 
+def test_a_choice_while_a_migrate_holds_the_lock_says_the_next_sync_applies_it(
+    cli: Cli,
+) -> None:
+    case, _, conflict_id = conflict_on_the_first_case(cli)
+    with StateLock(cli.env.state_dir, command="railfiesta migrate --config acme.toml"):
+        code, out, _ = cli("conflicts", "resolve", conflict_id, "--value", "Agreed title")
+    assert code == 0
+    assert out.splitlines()[1] == (
+        f"another railfiesta migrate holds the state (pid {os.getpid()}: railfiesta migrate "
+        "--config acme.toml): the choice is kept and the next sync applies it"
+    )
+    assert cli.tf_title(case) == "Title from TestFiesta"  # nothing applied yet
+    assert cli("sync", "--once")[0] == 0
+    assert cli.tr_title(case) == cli.tf_title(case) == "Agreed title"
+
+
 def test_a_typed_value_while_a_watch_holds_the_lock_waits_for_that_sync(cli: Cli) -> None:
     case, _, conflict_id = conflict_on_the_first_case(cli)
     with StateLock(cli.env.state_dir, command="railfiesta sync --watch"):
