@@ -205,6 +205,49 @@ KINDS: dict[str, Kind] = {
     )
 }
 
+#: Each kind's one name for people, plural, in every report row, parity line, progress and
+#: warning (and the keys of a migration report's ``kinds`` in ``--json``): words joined by
+#: spaces, never the underscores of the kind's own name. :func:`kind_label` reads it.
+KIND_LABELS: dict[str, str] = {
+    "suite": "suites",
+    "section": "sections",
+    "folder": "folders",
+    "shared_step": "shared steps",
+    "case": "cases",
+    "config_group": "config groups",
+    "config": "configs",
+    "milestone": "milestones",
+    "run": "runs",
+    "test": "tests",
+    "plan": "plans",
+    "result": "results",
+    "attachment": "attachments",
+    "case_history": "case history",
+    "tag": "tags",
+}
+
+
+def kind_label(name: str) -> str:
+    """The name for people of kind ``name`` (:data:`KIND_LABELS`): ``"config_group"`` ->
+    ``"config groups"``; a kind not listed gets its words and an ``s``."""
+    return KIND_LABELS.get(name) or name.replace("_", " ") + "s"
+
+
+def kind_word(name: str) -> str:
+    """One record of kind ``name`` for people, its label in the singular: ``"shared_step"`` ->
+    ``"shared step"``, ``"case"`` -> ``"case"``, ``"case_history"`` -> ``"case history"``
+    (in phrases naming one record: ``update testfiesta shared step tf:shared_step:3``)."""
+    label = kind_label(name)
+    return label[:-1] if label.endswith("s") else label
+
+
+def counted(n: int, label: str) -> str:
+    """``n`` and a plural label (:data:`KIND_LABELS`), singular for one: ``counted(1,
+    "cases")`` -> ``"1 case"``, ``counted(2, "config groups")`` -> ``"2 config groups"``;
+    a label not ending in ``s`` (``"case history"``) stays."""
+    return f"{n} {label[:-1] if n == 1 and label.endswith('s') else label}"
+
+
 #: The kinds a migration backfills after the usable core (:attr:`Kind.backfill`), in apply
 #: order.
 BACKFILL: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.backfill)

@@ -37,7 +37,7 @@ from typing import Any
 
 from core.errors import ConfigError, RailfiestaError
 
-__all__ = ["LOCK_NAME", "StateLock", "SyncLocked", "read_holder"]
+__all__ = ["LOCK_NAME", "StateLock", "SyncLocked", "holder_name", "read_holder"]
 
 LOCK_NAME = "sync.lock"
 
@@ -49,24 +49,46 @@ _SETTLE_STEP = 0.01
 _log = logging.getLogger(__name__)
 
 
+#: The verbs that hold the lock, as a holder's command line names them.
+LOCKING_VERBS = ("migrate", "sync", "state", "conflicts", "demo")
+
+
+def holder_name(command: object) -> str:
+    """Who holds the lock, by the verb of its ``command`` line (the lock file's ``command``):
+    ``"railfiesta migrate --config x.toml"`` -> ``"another railfiesta migrate"``, the console
+    (``"railfiesta (console)"``) -> ``"a railfiesta console"``; a command that names no verb
+    of :data:`LOCKING_VERBS` (or none at all) -> ``"another railfiesta run"``."""
+    text = str(command or "")
+    if "(console)" in text:
+        return "a railfiesta console"
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    verb = next((w for w in words[1:] if w in LOCKING_VERBS), None)
+    return f"another railfiesta {verb}" if verb else "another railfiesta run"
+
+
 class SyncLocked(RailfiestaError):
     """Another live process holds the sync lock of this state directory.
 
     ``holder`` is its lock file's JSON (``pid``, ``host``, ``started``, ``command``; empty when
-    it has not written them yet), ``path`` the lock file. The message names the pid, host,
-    command and start time; the hint is ``wait for it to finish, or stop it (kill <pid>)``.
+    it has not written them yet), ``path`` the lock file. The message names the holder's verb
+    (:func:`holder_name`: ``another railfiesta migrate holds ...``), pid, host, command and
+    start time; the hint is ``wait for it to finish, or stop it (kill <pid>)``.
     """
 
     def __init__(self, holder: Mapping[str, Any], *, path: Path) -> None:
         self.holder = dict(holder)
         self.path = path
         pid = self.holder.get("pid")
+        who = holder_name(self.holder.get("command"))
         if pid is None:
-            message = f"another sync holds {path} (it has not said who it is yet)"
+            message = f"{who} holds {path} (it has not said who it is yet)"
             hint = "wait for it to finish"
         else:
             message = (
-                f"another sync holds {path}: pid {pid} on {self.holder.get('host', '?')}, "
+                f"{who} holds {path}: pid {pid} on {self.holder.get('host', '?')}, "
                 f"running {self.holder.get('command') or '?'!r}, "
                 f"started {_when(self.holder.get('started'))}"
             )

@@ -40,7 +40,7 @@ from core.errors import ConfigError, NotFound
 from core.events import Activity, CoreLanded, EventSink, Progress, ignore
 from core.history import HISTORY_FIELD
 from core.http import stage
-from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner
+from core.kinds import ATTACHMENT_OWNERS, BACKFILL, attachment_owner, counted, kind_label
 from core.mapping import (
     ESTIMATE_FIELD,
     REFS_FIELD,
@@ -50,7 +50,7 @@ from core.mapping import (
     match_name,
 )
 from core.model import Record, key_id, tf_key, tr_key
-from core.report import CLEAN, PENDING
+from core.report import CLEAN, PENDING, failure_lines
 from core.store import ATTACHMENT_URLS, StateStore, StoredFamily
 from core.testfiesta.adapter import SOURCE, custom_field_key, root_folder
 from core.testfiesta.client import TestFiestaClient
@@ -79,23 +79,16 @@ NOT_MIGRATED = (
 )
 
 
-#: Kinds counted in the report by their links (label per kind), in the report's order.
+#: Kinds counted in the report by their links (label per kind, :data:`core.kinds.KIND_LABELS`),
+#: in the report's order.
 LINKED_KINDS = {
-    "config_group": "config_groups",
-    "config": "configs",
-    "milestone": "milestones",
-    "run": "runs",
-    "plan": "plans",
-    "result": "results",
+    kind: kind_label(kind)
+    for kind in ("config_group", "config", "milestone", "run", "plan", "result")
 }
-#: The report's name of each kind it counts.
+#: The report's name of each kind it counts (:func:`core.kinds.kind_label`).
 KIND_LABELS = {
-    "folder": "folders",
-    "shared_step": "shared steps",
-    "case": "cases",
-    **LINKED_KINDS,
-    "attachment": "attachments",
-    "case_history": "case history",
+    kind: kind_label(kind)
+    for kind in ("folder", "shared_step", "case", *LINKED_KINDS, "attachment", "case_history")
 }
 #: Kinds in the parity report, in its order.
 PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
@@ -321,6 +314,13 @@ class MigrationReport:
     #: what is still backfilling (``{"results": operations left}``, :data:`core.kinds.BACKFILL`)
     #: when the run stopped or failed part-way through it: a resume continues there
     backfilling: dict[str, int] = field(default_factory=dict)
+    #: every write that failed, ``{"operation": Operation.as_dict(), "reason": text}``, in
+    #: order (:attr:`warnings` groups them, :func:`core.report.failure_lines`)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    #: an export file's cells that could not be read (CSV dates: ``{"file", "row", "case",
+    #: "column", "value"}``, :attr:`core.testrail.exports.ExportData.unread_dates`); its
+    #: :attr:`notes` say so, grouped
+    unread: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -342,6 +342,8 @@ class MigrationReport:
             "kinds": {name: vars(count) for name, count in self.kinds.items()},
             "requests": self.requests,
             "warnings": self.warnings,
+            "failed": list(self.failed),
+            "unread": list(self.unread),
             "parity": {kind: count.as_dict() for kind, count in self.parity.items()},
             "backfilling": dict(self.backfilling),
             "attention": self.attention,
@@ -793,8 +795,13 @@ class ProjectMigration:
             self.report.backfilling = {
                 KIND_LABELS.get(k, k): n for k, n in engine.backfill_pending().items()
             }
-            for op, reason in failed:
-                self._warn(f"{op.kind} {op.source or op.target}: {reason}")
+            # one line per kind of failure (761 refused results are one line); --json
+            # and the report keep every one (MigrationReport.failed)
+            for line in failure_lines(failed):
+                self._warn(line)
+            self.report.failed = [
+                {"operation": op.as_dict(), "reason": str(reason)} for op, reason in failed
+            ]
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )
@@ -882,7 +889,9 @@ class ProjectMigration:
         for check in self.report.parity.values():
             if check.differing:
                 self._warn(
-                    f"{len(check.differing)} {check.kind}s differ on TestFiesta from TestRail: "
+                    f"{counted(len(check.differing), kind_label(check.kind))} "
+                    f"{'differs' if len(check.differing) == 1 else 'differ'} on TestFiesta "
+                    "from TestRail: "
                     + ", ".join(check.differing[:5])
                     + (" ..." if len(check.differing) > 5 else "")
                 )
@@ -982,8 +991,13 @@ class ProjectMigration:
         unmatched = sorted(p for p in people if p.casefold() not in known)
         if unmatched:
             self.report.notes.append(
-                f"{len(unmatched)} TestRail people are not under [users] and are kept as text "
-                f"(author lines, no assignee): {', '.join(unmatched[:10])}"
+                (
+                    "1 TestRail person is not under [users] and is kept as text "
+                    if len(unmatched) == 1
+                    else f"{len(unmatched)} TestRail people are not under [users] and are kept "
+                    "as text "
+                )
+                + f"(author lines, no assignee): {', '.join(unmatched[:10])}"
                 + (" ..." if len(unmatched) > 10 else "")
             )
 
@@ -1007,13 +1021,14 @@ class ProjectMigration:
         strays = sum(n for ext, n in seen.items() if ext not in expected)
         if count.duplicates:
             self._warn(
-                f"TestFiesta project {self.project_key} holds {count.duplicates} duplicate "
-                f"{kind} (the same TestRail record twice)"
+                f"TestFiesta project {self.project_key} holds "
+                f"{counted(count.duplicates, 'duplicate ' + kind)} (the same TestRail record "
+                "twice)"
             )
         if strays:
             self._warn(
-                f"TestFiesta project {self.project_key} holds {strays} {kind} migrated from "
-                "TestRail records this project no longer has (deleted, or another TestRail)"
+                f"TestFiesta project {self.project_key} holds {counted(strays, kind)} migrated "
+                "from TestRail records this project no longer has (deleted, or another TestRail)"
             )
 
 

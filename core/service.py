@@ -83,7 +83,15 @@ from core.monitor import (
     WatchMonitor,
 )
 from core.read_cache import ReadCache
-from core.report import SyncFinished, SyncReport, SyncStarted, WatchPaused, exit_code
+from core.report import (
+    SyncFinished,
+    SyncReport,
+    SyncStarted,
+    WatchPaused,
+    done_text,
+    exit_code,
+    failure_lines,
+)
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
 from core.sync_state import attention_from_store, record_state
 from core.testfiesta.adapter import unix_seconds
@@ -527,6 +535,7 @@ class Service:
                 # what the file's reader repaired (a repeated or missing case id, a short
                 # line) is in the report too, so --json, which prints no progress, keeps it
                 report.notes[:0] = testrail.data.warnings
+                report.unread = list(testrail.data.unread_dates)
             reports.append(report)
         return reports
 
@@ -704,7 +713,7 @@ class Service:
 
     def _emit_cycle(self, report: SyncReport) -> None:
         applied = report.applied
-        done = ", ".join(f"{k} {n}" for k, n in sorted((applied.done if applied else {}).items()))
+        done = done_text(applied.done if applied else {})
         self.emit(
             Activity(
                 "info" if report.exit_code == 0 else "warning",
@@ -713,10 +722,9 @@ class Service:
                 "open",
             )
         )
-        for op, reason in applied.failed if applied else []:
-            self.emit(
-                Activity("error", f"{op.action} {op.kind} {op.source or op.target}: {reason}")
-            )
+        # one line per kind of failure; the report's applied.failed (--json) has each one
+        for line in failure_lines(applied.failed if applied else [], verb=True):
+            self.emit(Activity("error", line))
         for notice in report.plan.notices:
             self.emit(Activity("warning", notice.message))
 

@@ -22,8 +22,8 @@ Every verb goes through :class:`core.service.Service`, the facade the console us
 printed by :mod:`tui.render`. Exit codes: 0 clean, 1 something pending (conflicts, held
 deletes, items skipped or not arrived, warnings), 2 failures, 3 fatal (bad command line or
 config, missing secret, wrong credentials, API disabled, server unreachable, the state directory
-locked by another sync), 130 interrupted (Ctrl-C). Textual is imported only by the verbs that
-open the console.
+locked by another migrate or sync), 130 interrupted (Ctrl-C). Textual is imported only by the
+verbs that open the console.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from core.errors import (
     WrongServer,
     transient,
 )
-from core.lock import StateLock, SyncLocked, read_holder
+from core.lock import StateLock, SyncLocked, holder_name, read_holder
 from core.mapping import check_field_names, match_name
 from core.migrate import MigrationReport, migration_exit_code
 from core.report import CLEAN, FAILED, FATAL, PENDING, SyncFinished, SyncReport, WatchPaused
@@ -85,8 +85,8 @@ EXIT_CODES = """exit codes:
   1    something is pending: conflicts, held deletes, warnings, items skipped or missing
   2    failures while working (what was written stays linked; run again to resume)
   3    fatal: bad command line or config, missing secret, wrong credentials or URL,
-       API disabled, server unreachable, the state directory locked by another sync
-       or damaged
+       API disabled, server unreachable, the state directory locked by another
+       migrate or sync, or damaged
   130  interrupted (Ctrl-C)"""
 _FATAL = (
     ConfigError,
@@ -674,8 +674,15 @@ def _resolve(args: argparse.Namespace, service: Service) -> int:
         lock.acquire()
     except SyncLocked as held:
         pid = held.holder.get("pid")
-        who_runs = f"pid {pid}: {held.holder.get('command') or '?'}" if pid else "another sync"
-        print(f"the running sync ({who_runs}) applies it at its next cycle")
+        holder = holder_name(held.holder.get("command"))
+        who_runs = f"pid {pid}: {held.holder.get('command') or '?'}" if pid else "not said yet"
+        if holder in ("another railfiesta sync", "a railfiesta console"):
+            print(f"the running sync ({who_runs}) applies it at its next cycle")
+        else:  # a migrate or a state import: it applies no choices
+            print(
+                f"{holder} holds the state ({who_runs}): the choice is kept and the next "
+                "sync applies it"
+            )
         return EXIT_OK
     try:
         if lock.warning:
@@ -1264,7 +1271,12 @@ cycle runs with --confirm-deletes.""",
         "--api-key", help="API key accepted by Basic auth (default: $RAILFIESTA_EMULATOR_KEY)"
     )
     testrail.add_argument("--from-xml", metavar="FILE", help="seed from an XML suite export")
-    testrail.add_argument("--cases", type=int, help="seed a generated project with N cases")
+    testrail.add_argument(
+        "--cases",
+        type=int,
+        help="seed a generated project with N cases (default 600) and, as the demo, 3 test "
+        "plans with runs and results",
+    )
     testrail.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     testrail.add_argument("--rpm", type=int, help="answer 429 above this many requests/minute")
     _fault_options(testrail)

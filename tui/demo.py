@@ -155,9 +155,7 @@ def demo_environment(
     if from_xml is not None:
         project: str | int = seed_from_export(state, from_xml)
     else:
-        testrail_emulator.generate(
-            state, cases=cases, seed=seed, project_name=DEMO_PROJECT, plans=DEMO_PLANS
-        )
+        generate_project(state, cases, seed, project_name=DEMO_PROJECT)
         project = DEMO_PROJECT
     testrail_app = testrail_emulator.create_app(
         state, user=DEMO_USER, api_key=api_key, requests_per_minute=requests_per_minute
@@ -232,6 +230,25 @@ def _faults(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def generate_project(
+    state: testrail_emulator.TestRailState,
+    cases: int,
+    seed: int,
+    *,
+    project_name: str | None = None,
+) -> int:
+    """The generated TestRail project of the demo and of ``railfiesta emulate testrail
+    --cases N``, so both serve the same kind of project: ``cases`` cases, and with any case
+    :data:`DEMO_PLANS` test plans, their milestones, configurations, runs and results
+    (:func:`emulators.testrail.seed.add_plans`: the first plan's "Full regression" runs every
+    case on two browsers, so runs' tests and results grow with ``cases``). Returns the
+    project id; deterministic per ``seed``."""
+    plans = DEMO_PLANS if cases > 0 else 0
+    return testrail_emulator.generate(
+        state, cases=cases, seed=seed, project_name=project_name, plans=plans
+    )
+
+
 def emulate(args: argparse.Namespace) -> int:
     """``railfiesta emulate testrail|testfiesta``: serve one emulator until Ctrl-C."""
     if args.server == "testrail":
@@ -246,7 +263,7 @@ def emulate(args: argparse.Namespace) -> int:
         if args.from_xml:
             seed_from_export(state, Path(args.from_xml))
         else:
-            testrail_emulator.generate(state, cases=max(0, args.cases or 600), seed=args.seed)
+            generate_project(state, max(0, args.cases or 600), args.seed)
         try:
             app = testrail_emulator.create_app(
                 state, user=args.user, api_key=api_key, requests_per_minute=args.rpm,

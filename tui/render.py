@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from core.engine.plan import WRITES, Operation
+from core.kinds import counted, kind_label, kind_word
 from core.migrate import MigrationReport, migration_exit_code
-from core.report import CLEAN, SyncReport
+from core.report import SyncReport, group_failures, more_like
 
 #: How each side is named in text.
 SIDE_NAMES = {"testrail": "TestRail", "testfiesta": "TestFiesta"}
@@ -73,13 +74,20 @@ def print_migration_reports(
     reports: Sequence[MigrationReport], *, as_json: bool, out: TextIO | None = None
 ) -> None:
     """Migration reports as a table per project, or as one JSON document
-    ``{"projects": [...], "complete": bool}``."""
+    ``{"projects": [...], "complete": bool, "exit_code": int}``.
+
+    ``complete`` means one thing at both levels: everything on TestRail is on TestFiesta,
+    each copy equal (:attr:`MigrationReport.complete`); the top level is true when every
+    project is, so a dry run that would write is never complete. ``exit_code`` is the
+    command's (:func:`core.migrate.migration_exit_code`): 0 when complete without warnings
+    or, for a dry run, when its plan can be applied as it is."""
     out = _out(out)
     if as_json:
         print_json(
             {
                 "projects": [r.as_dict() for r in reports],
-                "complete": migration_exit_code(reports) == CLEAN,
+                "complete": all(r.complete for r in reports),
+                "exit_code": migration_exit_code(reports),
             },
             out,
         )
@@ -129,8 +137,10 @@ PARITY_KEYS_SHOWN = 10
 
 
 def _kind_rows(kind: str) -> str:
-    """A kind's name in the parity table: ``case`` -> ``cases``; ``case_history`` stays."""
-    return kind if kind.endswith("history") else f"{kind}s"
+    """A kind's name in the parity table, the one the kinds table uses
+    (:func:`core.kinds.kind_label`): ``case`` -> ``cases``, ``shared_step`` -> ``shared
+    steps``."""
+    return kind_label(kind)
 
 
 def _write_parity(report: MigrationReport, out: TextIO) -> None:
@@ -183,9 +193,9 @@ def _requests(requests: Mapping[str, int]) -> str:
 def _operation_line(op: Operation) -> str:
     """``update testfiesta case tf:case:7 (pair tr:case:3)``: what is written where."""
     if op.writes:
-        head = f"{op.action} {op.side} {op.kind}"
+        head = f"{op.action} {op.side} {kind_word(op.kind)}"
     else:
-        head = f"{op.action} {op.kind} (bookkeeping, no request)"
+        head = f"{op.action} {kind_word(op.kind)} (bookkeeping, no request)"
     where = op.target or ""
     if op.action == "create":
         where = f"from {op.source}" if op.source else ""
@@ -201,15 +211,15 @@ def _done_rows(done: Mapping[str, int]) -> list[tuple[str, str, str, int]]:
         parts = key.split(" ")
         if len(parts) == 3 and parts[0] in WRITES:
             action, side, kind = parts
-            rows.append((kind, action, side, n))
+            rows.append((kind_label(kind), action, side, n))
     return sorted(rows)
 
 
 def _write_table(rows: Sequence[tuple[str, str, str, int]], count_header: str, out: TextIO) -> None:
-    header = f"  {'kind':<10}{'action':<9}{'side':<12}{count_header:>7}"
+    header = f"  {'kind':<14}{'action':<9}{'side':<12}{count_header:>7}"
     out.write(header + "\n  " + "-" * (len(header) - 2) + "\n")
     for kind, action, side, n in rows:
-        out.write(f"  {kind:<10}{action:<9}{side:<12}{n:>7}\n")
+        out.write(f"  {kind:<14}{action:<9}{side:<12}{n:>7}\n")
 
 
 def _notices(report: SyncReport, out: TextIO) -> None:
@@ -261,8 +271,9 @@ def print_sync_reports(
         )
         failed = applied.failed if applied else []
         out.write(f"  failed: {len(failed)}\n")
-        for op, reason in failed:
-            out.write(f"    {_operation_line(op)}: {reason}\n")
+        for group in group_failures(failed):  # one line per kind of failure
+            op, reason = group[0]
+            out.write(f"    {_operation_line(op)}: {reason}{more_like(group)}\n")
         skipped = applied.skipped if applied else []
         if skipped:
             out.write(
@@ -281,10 +292,11 @@ def print_sync_reports(
 
 
 def sync_summary(report: SyncReport) -> list[str]:
-    """One line for a cycle of ``sync --watch`` (plus one per failure and notice)."""
+    """One line for a cycle of ``sync --watch`` (plus one per kind of failure,
+    :func:`core.report.group_failures`, and one per notice)."""
     applied = report.applied
     rows = _done_rows(applied.done if applied else {})
-    writes = ", ".join(f"{action} {side} {kind} {n}" for kind, action, side, n in rows)
+    writes = ", ".join(f"{action} {side} {counted(n, kind)}" for kind, action, side, n in rows)
     failed = applied.failed if applied else []
     line = (
         f"{report.testrail_project} -> {report.testfiesta_project}: "
@@ -294,7 +306,10 @@ def sync_summary(report: SyncReport) -> list[str]:
     if applied and applied.stopped:
         line += "; stopped early"
     lines = [line]
-    lines += [f"  failed: {_operation_line(op)}: {reason}" for op, reason in failed]
+    lines += [
+        f"  failed: {_operation_line(g[0][0])}: {g[0][1]}{more_like(g)}"
+        for g in group_failures(failed)
+    ]
     lines += [f"  {n.what}: {n.message}" for n in report.plan.notices]
     lines += [f"  warning: {w}" for w in report.warnings]
     return lines
@@ -328,7 +343,7 @@ def print_plans(reports: Sequence[SyncReport], *, as_json: bool, out: TextIO | N
             out.write("  counts:\n")
             for kind, per in counts.items():
                 for action_side, n in per.items():
-                    out.write(f"    {kind:<10}{action_side:<24}{n:>6}\n")
+                    out.write(f"    {kind_label(kind):<14}{action_side:<24}{n:>6}\n")
         elif not plan.operations:
             out.write("  nothing to do\n")
         for conflict in plan.conflicts:

@@ -58,7 +58,7 @@ from core.errors import (
     WrongServer,
 )
 from core.http import stage
-from core.kinds import KINDS, map_item_references
+from core.kinds import KINDS, kind_label, map_item_references
 from core.model import canonical_values
 from core.store import StateStore
 
@@ -144,14 +144,12 @@ def _no_progress(_kind: str, _done: int, _total: int) -> None:
     return None
 
 
-#: Stages whose name is not the kind's plural.
-_STAGES = {"case_history": "case history"}
-
-
 def stage_of(kind: str) -> str:
-    """The request-counting stage of a kind: ``"case"`` -> ``"cases"``, ``"case_history"``
-    -> ``"case history"``."""
-    return _STAGES.get(kind, f"{kind}s")
+    """The request-counting stage of a kind, its name for people
+    (:func:`core.kinds.kind_label`): ``"case"`` -> ``"cases"``, ``"shared_step"`` ->
+    ``"shared steps"`` (the stage its reads count under too), ``"case_history"`` -> ``"case
+    history"``."""
+    return kind_label(kind)
 
 
 class Applier:

@@ -1561,13 +1561,23 @@ class TestFiestaSide:
         for index, (values, _) in enumerate(items[:end]):
             if isinstance(out[index], str):
                 latest[self._uid(values["test"])] = values
+        unmapped: dict[str, list[str]] = {}  # refusal -> "execution <uid>, step <n>"
         for execution, values in latest.items():
             if values.get("step_results"):
-                await self._step_statuses(execution, values["step_results"])
+                await self._step_statuses(execution, values["step_results"], unmapped)
+        for refusal, steps in unmapped.items():  # one line per refusal, however many steps
+            shown = "; ".join(steps[:3]) + (
+                f"; ... {len(steps) - 3} more" if len(steps) > 3 else ""
+            )
+            where = steps[0] if len(steps) == 1 else f"{len(steps)} steps ({shown})"
+            self.warn(f"{where}: {refusal}")
         return [key if key is not None else RailfiestaError("not written") for key in out[:end]]
 
     async def _step_statuses(
-        self, execution: int, step_results: Sequence[Mapping[str, Any]]
+        self,
+        execution: int,
+        step_results: Sequence[Mapping[str, Any]],
+        unmapped: dict[str, list[str]],
     ) -> None:
         """The step statuses of an execution's newest copied result onto its steps (§7.5:
         ``PATCH /executions/{id}`` ``steps[] {uid, position, status}``, only the latest
@@ -1575,7 +1585,8 @@ class TestFiestaSide:
         result past its last step added as a step (``description``, ``expectedResult``).
         Nothing is sent when every step already has its status (the execution's steps as
         last read, else one ``GET /executions/{id}``); a step status nothing maps is left
-        out (warned)."""
+        out and added to ``unmapped`` (its refusal -> ``"execution <uid>, step <n>"``), which
+        the caller warns of once per refusal."""
         if execution not in self.execution_steps:
             self._note_run(await self.client.get_execution(self.ctx.project_key, execution))
         steps = sorted(
@@ -1588,7 +1599,9 @@ class TestFiestaSide:
             try:
                 status = await self._status_uid(result["status"])
             except MappingError as error:
-                self.warn(f"execution {execution}, step {index + 1}: {error}")
+                unmapped.setdefault(str(error), []).append(
+                    f"execution {execution}, step {index + 1}"
+                )
                 continue
             if index < len(steps):
                 step = steps[index]

@@ -8,12 +8,15 @@ export (reference testrail-export-formats.md).
 API migration takes (catalog -> records -> engine). :mod:`core.testrail.offline` serves them.
 
 What the formats do not carry is synthesised, deterministically, so a re-run produces the same
-rows: sections have no id (numbered in document order from 1), templates, types and priorities
+rows: sections have no id (numbered in document order from 1 under the file's namespace,
+``S2-1``, :func:`namespace_of`, so two files migrated into one project keep their folders
+apart), templates, types and priorities
 come by name (numbered in order of first appearance, TestRail's stock names keep their stock
 ids), dropdown options of a CSV come without ids (numbered in order of first appearance).
 A case id (``C123``) is kept, so the externalId of a case migrated from a file equals the one
-an API migration of the same instance gives it; a repeated or missing id gets a fresh number
-above the file's largest, and :attr:`ExportData.warnings` says so.
+an API migration of the same instance gives it; a repeated or missing id gets a made-up number
+in the file's own range (:func:`synthetic_base`, never a real id nor another file's), and
+:attr:`ExportData.warnings` says so.
 
 Raises :class:`core.errors.ConfigError` naming the file for anything that is not a TestRail
 export (not XML or CSV, another XML root, no ``ID``/``Title`` header, bytes that are not UTF-8).
@@ -25,6 +28,9 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
+import zlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,9 +78,18 @@ CSV_STEP_COLUMNS = {
     "Steps (References)": "refs",
     "Steps (Shared step ID)": "shared_step_id",
 }
-#: The locale date forms seen in CSV exports (§2.2): US ``10/29/2022 1:51 PM`` and the dotted
-#: day-first ``24.4.2021 11:31``; no seconds, no time zone (read as UTC).
-CSV_DATE_FORMATS = ("%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M")
+#: CSV date columns (§2.2): locale text, no seconds, no time zone (read as UTC).
+CSV_DATE_COLUMNS = ("Created On", "Updated On")
+#: The orders a CSV export's locale writes day and month in (§2.2: US ``10/29/2022 1:51 PM``,
+#: dotted day-first ``24.4.2021 11:31``; slashed day-first ``24/04/2021 13:51`` too), as the
+#: ``strptime`` directives of the first two numbers.
+DATE_ORDERS = {"day-first": ("%d", "%m"), "month-first": ("%m", "%d")}
+#: The times a locale writes after the date: 24-hour or 12-hour, seconds optional.
+_TIME_FORMS = ("%H:%M", "%I:%M %p", "%H:%M:%S", "%I:%M:%S %p")
+#: Cells a grouped warning names before it says how many more there are.
+SHOWN_CELLS = 3
+#: Year-first forms, unambiguous (``2021-04-24 13:51``).
+_ISO_FORMS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 #: The first bytes of a binary Excel workbook: .xls (OLE2 compound file) and .xlsx (ZIP).
 OLE2_MAGIC, ZIP_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PK\x03\x04"
 _CASE_ID = re.compile(r"\s*C?(\d+)\s*")
@@ -99,6 +114,9 @@ class ExportData:
     priorities: list[Row]
     templates: list[Row]
     warnings: list[str] = field(default_factory=list)
+    #: CSV date cells that held no date, ``{"file", "row", "case", "column", "value"}`` (row 1
+    #: is the header); :attr:`warnings` says so, grouped per column
+    unread_dates: list[Row] = field(default_factory=list)
 
 
 class _Names:
@@ -132,7 +150,12 @@ class _Builder:
         self.field_templates: dict[str, set[int]] = {}
         self.options: dict[str, dict[int, str]] = {}
         self.warnings: list[str] = []
+        self.unread_dates: list[Row] = []
         self.suite: Row = {"id": 1, "name": "Master", "description": None}
+        #: the file named its suite's id (``<id>S2</id>``, a ``Suite ID`` cell)
+        self.suite_named = False
+        #: the order a CSV file writes its dates in (:func:`date_order`, decided per file)
+        self.date_order = "month-first"
         self._seen_ids: set[int] = set()
         self._pending_ids: list[Row] = []
 
@@ -181,11 +204,23 @@ class _Builder:
             self.field_templates[name].add(row["template_id"])
         self.cases.append(row)
 
+    def namespace(self) -> str:
+        """What makes this file's synthesised ids its own (see :func:`namespace_of`)."""
+        return namespace_of(self.path, self.suite["id"] if self.suite_named else None)
+
     def finish(self) -> ExportData:
-        next_id = max(self._seen_ids, default=0)
-        for row in self._pending_ids:
-            next_id += 1
-            row["id"] = next_id
+        space = self.namespace()
+        number = synthetic_base(self.path, self.suite["id"] if self.suite_named else None)
+        for n, row in enumerate(self._pending_ids, 1):
+            row["id"] = number + n
+        for row in self.sections:
+            row["id"] = f"{space}-{row['id']}"
+            if row["parent_id"] is not None:
+                row["parent_id"] = f"{space}-{row['parent_id']}"
+            row["suite_id"] = self.suite["id"]
+        for row in self.cases:
+            row["section_id"] = f"{space}-{row['section_id']}"
+            row["suite_id"] = self.suite["id"]
         project = {
             "id": 1,
             "name": self.project_name,
@@ -221,7 +256,8 @@ class _Builder:
                 {"id": ident, "name": name, "is_default": ident == 1}
                 for name, ident in sorted(self.templates.ids.items(), key=lambda item: item[1])
             ],
-            warnings=self.warnings,
+            warnings=self.warnings + _date_warnings(self.path, self.unread_dates),
+            unread_dates=self.unread_dates,
         )
 
     def _field(self, ident: int, row: Row) -> Row:
@@ -270,6 +306,35 @@ class _Builder:
                 }
             )
         return rows
+
+
+def namespace_of(path: Path, suite_id: int | None) -> str:
+    """The prefix of the ids an export file's reader makes up (sections; a repeated or missing
+    case id), so two files migrated into one TestFiesta project never share one: ``S<suite
+    id>`` when the file names its suite (suite ids are unique on an instance, and a new export
+    of the same suite, XML or CSV, keeps them), else the file name without its extension, each
+    run of characters other than letters, digits and ``_`` as one ``_`` (``"my suite.xml"`` ->
+    ``"my_suite"``). A section's externalId is then ``<host>/section/S2-3`` (the suite's third
+    section in document order). Case ids stay numbers (the engine reads them as TestRail's
+    integer ids): see :func:`synthetic_base`."""
+    if suite_id is not None:
+        return f"S{suite_id}"
+    return re.sub(r"[^\w]+", "_", path.stem).strip("_") or "export"
+
+
+def synthetic_base(path: Path, suite_id: int | None) -> int:
+    """The number above which an export file's made-up case ids (a repeated or missing id) are
+    counted: ``10**12 + namespace * 10**6``, the ``n``-th such case getting ``base + n``.
+    ``namespace`` is the suite id when the file names it (``S8123`` -> 1008123000000, so its
+    first repeated case is ``<host>/case/1008123000001``), else the CRC-32 of the file name
+    without its extension modulo 10**6. TestRail's own ids are 32-bit, far below 10**12, so a
+    made-up id never takes a real case's externalId, and two suites' made-up ids never meet
+    (up to 999,999 made-up ids per file). The same file gives the same ids on every run."""
+    if suite_id is not None:
+        space = suite_id % 10**6
+    else:
+        space = zlib.crc32(path.stem.encode("utf-8")) % 10**6
+    return 10**12 + space * 10**6
 
 
 def export_text(path: Path, raw: bytes) -> str:
@@ -349,6 +414,7 @@ def _read_xml(builder: _Builder, text: str) -> None:
         root = holder
     elif root.tag == "suite":
         suite_id = _SUITE_ID.fullmatch(root.findtext("id") or "")
+        builder.suite_named = suite_id is not None
         builder.suite = {
             "id": int(suite_id.group(1)) if suite_id else 1,
             "name": _text(root.find("name")) or "Master",
@@ -498,6 +564,10 @@ def _read_csv(builder: _Builder, text: str) -> None:
         )
     header = [cell.strip() for cell in rows[0]]
     steps_columns = [i for i, name in enumerate(header) if name == "Steps"]
+    date_columns = [i for i, name in enumerate(header) if name in CSV_DATE_COLUMNS]
+    builder.date_order = date_order(
+        cells[i] for cells in rows[1:] for i in date_columns if i < len(cells)
+    )
     sections: dict[tuple[str, ...], Row] = {}
     for number, cells in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in cells):
@@ -515,7 +585,14 @@ def _read_csv(builder: _Builder, text: str) -> None:
             builder.suite["name"] = record["Suite"]
             if suite_id:
                 builder.suite["id"] = int(suite_id.group(1))
-        _csv_case(builder, record, [cells[i] for i in steps_columns if i < len(cells)], section)
+                builder.suite_named = True
+        _csv_case(
+            builder,
+            record,
+            [cells[i] for i in steps_columns if i < len(cells)],
+            section,
+            number,
+        )
 
 
 def _csv_path(record: dict[str, str]) -> tuple[str, ...]:
@@ -602,11 +679,8 @@ def _csv_steps(record: dict[str, str]) -> list[Row] | None:
     return steps
 
 
-def csv_time(value: str) -> int | None:
-    """A CSV ``Created On``/``Updated On`` cell (locale text, §2.2) as UNIX seconds (UTC);
-    None when empty or in no form of :data:`CSV_DATE_FORMATS`."""
-    value = " ".join(value.split())
-    for form in CSV_DATE_FORMATS:
+def _strptime(value: str, forms: Iterable[str]) -> int | None:
+    for form in forms:
         try:
             return int(datetime.strptime(value, form).replace(tzinfo=UTC).timestamp())
         except ValueError:
@@ -614,8 +688,113 @@ def csv_time(value: str) -> int | None:
     return None
 
 
+def _order_forms(order: str) -> list[str]:
+    first, second = DATE_ORDERS[order]
+    return [f"{first}{sep}{second}{sep}%Y {t}" for sep in "/.-" for t in _TIME_FORMS]
+
+
+def _orders_of(value: str) -> set[str]:
+    """The orders of :data:`DATE_ORDERS` in which ``value`` is a date (both for
+    ``3/4/2021 9:00``, one for ``24/04/2021 13:51``, none for text that is no date)."""
+    return {order for order in DATE_ORDERS if _strptime(value, _order_forms(order)) is not None}
+
+
+def date_order(values: Iterable[str]) -> str:
+    """The order (a key of :data:`DATE_ORDERS`) a CSV file writes its dates in, decided once
+    per file from the ``values`` that only one order reads (a first number above 12 is a day:
+    ``24/04/2021 13:51``; a second one above 12 is a day too: ``10/29/2022 1:51 PM``). When no
+    value decides, or values decide both ways, the separator of the first date decides as the
+    locales do: dotted dates are day-first (``24.4.2021``), slashed and dashed ones
+    month-first (``4/3/2021`` is April 3)."""
+    votes: Counter[str] = Counter()
+    first: str | None = None
+    for raw in values:
+        value = " ".join(raw.split())
+        if not value:
+            continue
+        orders = _orders_of(value)
+        if orders and first is None:
+            first = value
+        if len(orders) == 1:
+            votes.update(orders)
+    if len(votes) == 1:
+        return next(iter(votes))
+    return "day-first" if first is not None and "." in first.split(" ", 1)[0] else "month-first"
+
+
+def csv_time(value: str, order: str | None = None) -> int | None:
+    """A CSV ``Created On``/``Updated On`` cell (locale text, §2.2) as UNIX seconds (UTC);
+    None when empty or no date. ``order`` (a key of :data:`DATE_ORDERS`, from
+    :func:`date_order` over the file) reads an ambiguous ``3/4/2021``; without it the value
+    decides alone (:func:`date_order` of this one value). Year-first dates
+    (``2021-04-24 13:51``) read the same in every order."""
+    value = " ".join(value.split())
+    if not value:
+        return None
+    found = _strptime(value, _ISO_FORMS)
+    if found is not None:
+        return found
+    order = order or date_order([value])
+    found = _strptime(value, _order_forms(order))
+    if found is None:  # only the other order reads it (the file decided the other way)
+        other = "month-first" if order == "day-first" else "day-first"
+        found = _strptime(value, _order_forms(other))
+    return found
+
+
+def _csv_date(builder: _Builder, record: dict[str, str], column: str, number: int) -> int | None:
+    """The date in ``column`` of the CSV row ``number`` (the header is row 1), read in the
+    file's :attr:`_Builder.date_order`; a cell that holds no date adds a warning naming the
+    file, the row, its case id, the column and the value (the case is migrated without it)."""
+    value = record.get(column) or ""
+    found = csv_time(value, builder.date_order)
+    if found is None and value.strip():
+        builder.unread_dates.append(
+            {
+                "file": builder.path.name,
+                "row": number,
+                "case": (record.get("ID") or "").strip() or "no id",
+                "column": column,
+                "value": value,
+            }
+        )
+    return found
+
+
+def _date_warnings(path: Path, unread: list[Row]) -> list[str]:
+    """The warnings of the date cells that held no date (:attr:`ExportData.unread_dates`):
+    one per cell when a column has one, else one per column with the count and the first
+    :data:`SHOWN_CELLS` (the report's ``unread`` in ``--json`` lists every one)."""
+    forms = "10/29/2022 1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, 2021-04-24 13:51"
+    lines = []
+    for column in CSV_DATE_COLUMNS:
+        cells = [c for c in unread if c["column"] == column]
+        if len(cells) == 1:
+            [cell] = cells
+            lines.append(
+                f"{path.name}: row {cell['row']} ({cell['case']}), column {column!r}: "
+                f"{cell['value']!r} is not a date TestRail writes ({forms}); the case is "
+                "migrated without it"
+            )
+        elif cells:
+            shown = ", ".join(
+                f"row {c['row']} ({c['case']}) {c['value']!r}" for c in cells[:SHOWN_CELLS]
+            )
+            more = f", ... {len(cells) - SHOWN_CELLS} more" if len(cells) > SHOWN_CELLS else ""
+            lines.append(
+                f"{path.name}: {len(cells)} cells of column {column!r} are not dates TestRail "
+                f"writes ({forms}): {shown}{more} (--json lists all); those cases are migrated "
+                "without them"
+            )
+    return lines
+
+
 def _csv_case(
-    builder: _Builder, record: dict[str, str], steps_cells: list[str], section: Row
+    builder: _Builder,
+    record: dict[str, str],
+    steps_cells: list[str],
+    section: Row,
+    number: int,
 ) -> None:
     template_name = record.get("Template") or ""
     steps = _csv_steps(record)
@@ -655,8 +834,8 @@ def _csv_case(
         "priority_id": _named(builder.priorities, record.get("Priority")),
         "estimate": (record.get("Estimate") or "").strip() or None,
         "refs": (record.get("References") or "").strip() or None,
-        "created_on": csv_time(record.get("Created On") or ""),
-        "updated_on": csv_time(record.get("Updated On") or ""),
+        "created_on": _csv_date(builder, record, "Created On", number),
+        "updated_on": _csv_date(builder, record, "Updated On", number),
         **values,
     }
     builder.case(record.get("ID"), row, set(values))

@@ -66,7 +66,7 @@ class ExportClient(TestRailClient):
         )
         super().__init__(session, base_url)
         self.data = data
-        self._cases = {int(row["id"]): row for row in data.cases}
+        self._cases = {str(row["id"]): row for row in data.cases}
 
     @classmethod
     def open(cls, path: Path, base_url: str, *, project_name: str | None = None) -> ExportClient:
@@ -91,8 +91,8 @@ class ExportClient(TestRailClient):
             return data.sections
         if name == "get_cases":
             return [row for row in data.cases if _matches(row, params or {})]
-        if name == "get_case" and arg.isdigit() and int(arg) in self._cases:
-            return self._cases[int(arg)]
+        if name == "get_case" and arg in self._cases:
+            return self._cases[arg]
         if name == "get_case_fields":
             return data.case_fields
         if name == "get_case_types":
@@ -142,7 +142,7 @@ class ExportClient(TestRailClient):
 def _matches(row: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     """``get_cases`` filters (§5.4): ``section_id``, ``updated_after``/``created_after``."""
     section = params.get("section_id")
-    if section is not None and row.get("section_id") != int(section):
+    if section is not None and str(row.get("section_id")) != str(section):
         return False
     for name, column in (("updated_after", "updated_on"), ("created_after", "created_on")):
         after = params.get(name)

@@ -156,16 +156,23 @@ class TestRailContext:
         return tr_key("suite", master["id"])
 
 
+def _number_or_text(ident: str) -> int | str:
+    """A key's id as the API gives it: ``"12"`` -> 12; an export file's ``"S2-3"`` stays."""
+    return int(ident) if ident.isdigit() else ident
+
+
 def check_section_tree(suite: Mapping[str, Any], sections: Sequence[Mapping[str, Any]]) -> None:
     """Refuse a section tree that is not a tree (``get_sections`` rows of one suite, §5.3):
     a ``parent_id`` naming no section of the suite (an orphan), or parents that loop back (a
-    cycle). Raises :class:`UnexpectedResponse` naming the section, its parent and the fix,
-    before anything is written: a folder tree cannot be built from it."""
-    by_id = {int(s["id"]): s for s in sections}
+    cycle). Ids compare as text: an export file's sections have ids such as ``S2-3``
+    (:func:`core.testrail.exports.namespace_of`). Raises :class:`UnexpectedResponse` naming
+    the section, its parent and the fix, before anything is written: a folder tree cannot be
+    built from it."""
+    by_id = {str(s["id"]): s for s in sections}
     where = f"suite {suite.get('id')} ({suite.get('name')!r})"
     for section in sections:
         parent = section.get("parent_id")
-        if parent and int(parent) not in by_id:
+        if parent and str(parent) not in by_id:
             raise UnexpectedResponse(
                 f"TestRail section {section['id']} ({section.get('name')!r}) of {where} has "
                 f"parent_id {parent}, which is not a section of that suite (an orphan)",
@@ -173,10 +180,10 @@ def check_section_tree(suite: Mapping[str, Any], sections: Sequence[Mapping[str,
                 "administrator to repair the section tree), then run again; nothing was written",
             )
     for section in sections:
-        seen: list[int] = []
+        seen: list[str] = []
         current: Mapping[str, Any] | None = section
         while current is not None and current.get("parent_id"):
-            ident = int(current["id"])
+            ident = str(current["id"])
             if ident in seen:
                 loop = " -> ".join(str(i) for i in [*seen[seen.index(ident) :], ident])
                 raise UnexpectedResponse(
@@ -186,7 +193,7 @@ def check_section_tree(suite: Mapping[str, Any], sections: Sequence[Mapping[str,
                     "written",
                 )
             seen.append(ident)
-            current = by_id.get(int(current["parent_id"]))
+            current = by_id.get(str(current["parent_id"]))
 
 
 class TestRailSide:
@@ -424,8 +431,8 @@ class TestRailSide:
             "priority_id": catalog.priorities,
             "type_id": catalog.types,
             "template_id": catalog.templates,
-            "section_id": {
-                int(key_id(k)): str(r.values.get("name"))
+            "section_id": {  # an export file's section ids are text (S2-3)
+                _number_or_text(key_id(k)): str(r.values.get("name"))
                 for k, r in self.sections_seen.items()
                 if k.startswith("tr:section:")
             },
@@ -469,20 +476,34 @@ class TestRailSide:
             self.history_requests += (
                 self.client.session.stats.by_endpoint["get_history_for_case"] - before
             )
+        # one warning per refusal the server gave, however many cases it refused so
+        by_message: dict[str, list[int]] = {}
         for key, _ in wanted:
             case_id = int(key_id(key))
             if case_id in refused:
-                self.warn(
-                    f"case history of TestRail case {case_id} could not be read "
-                    f"(get_history_for_case answered 400: {refused[case_id].server_message}); "
-                    "the case is migrated without it"
-                )
+                by_message.setdefault(str(refused[case_id].server_message), []).append(case_id)
                 continue
             text = read.pop(case_id, None)
             if text is None:
                 continue
             history_key = tr_key("case_history", case_id)
             records[history_key] = Record("case_history", history_key, {"case": key, "text": text})
+        for message, ids in by_message.items():
+            if len(ids) == 1:
+                self.warn(
+                    f"case history of TestRail case {ids[0]} could not be read "
+                    f"(get_history_for_case answered 400: {message}); the case is migrated "
+                    "without it"
+                )
+                continue
+            shown = ", ".join(str(i) for i in ids[:3]) + (
+                f", ... {len(ids) - 3} more" if len(ids) > 3 else ""
+            )
+            self.warn(
+                f"case history of {len(ids)} TestRail cases could not be read "
+                f"(get_history_for_case answered 400: {message}): {shown}; the cases are "
+                "migrated without it"
+            )
         if unavailable is not None:
             self.warn(
                 "case history not available on this TestRail (needs 6.5.4+): "

@@ -158,7 +158,7 @@ def test_import_refuses_while_a_sync_holds_the_lock(
             str(state),
         )
     assert (code, out) == (3, "")
-    assert f"railfiesta: another sync holds {state / 'sync.lock'}: pid " in err
+    assert f"railfiesta: another railfiesta sync holds {state / 'sync.lock'}: pid " in err
     assert "running 'railfiesta sync --watch'" in err
 
 

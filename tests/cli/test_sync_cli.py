@@ -268,7 +268,7 @@ def test_plan_text_shows_the_value_it_would_change_and_writes_nothing(cli: Cli) 
     assert lines[1].endswith(f"(pair tr:case:{case})")
     assert lines[2].startswith("      title: '")
     assert lines[2].endswith(f" -> {NEW_TITLE!r}")
-    assert lines[3:5] == ["  counts:", "    case      update testfiesta            1"]
+    assert lines[3:5] == ["  counts:", "    cases         update testfiesta            1"]
     assert cli.tf_title(case) == old
 
 
@@ -306,9 +306,9 @@ def test_sync_once_text_table(cli: Cli) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[1:7] == [
-        "  kind      action   side           done",
-        "  --------------------------------------",
-        "  case      update   testfiesta        1",
+        "  kind          action   side           done",
+        "  ------------------------------------------",
+        "  cases         update   testfiesta        1",
         "  conflicts: 0",
         "  deletes held: 0",
         "  failed: 0",
@@ -402,6 +402,22 @@ def test_conflicts_show_prints_every_value_and_a_diff_of_each_side(cli: Cli) -> 
         "diff base -> TestFiesta:\n    --- base\n    +++ testfiesta\n    @@ -1 +1,2 @@\n"
         "     Line one\n    +from TestFiesta"
     )
+
+
+def test_a_choice_while_a_migrate_holds_the_lock_says_the_next_sync_applies_it(
+    cli: Cli,
+) -> None:
+    case, _, conflict_id = conflict_on_the_first_case(cli)
+    with StateLock(cli.env.state_dir, command="railfiesta migrate --config acme.toml"):
+        code, out, _ = cli("conflicts", "resolve", conflict_id, "--value", "Agreed title")
+    assert code == 0
+    assert out.splitlines()[1] == (
+        f"another railfiesta migrate holds the state (pid {os.getpid()}: railfiesta migrate "
+        "--config acme.toml): the choice is kept and the next sync applies it"
+    )
+    assert cli.tf_title(case) == "Title from TestFiesta"  # nothing applied yet
+    assert cli("sync", "--once")[0] == 0
+    assert cli.tr_title(case) == cli.tf_title(case) == "Agreed title"
 
 
 def test_a_typed_value_while_a_watch_holds_the_lock_waits_for_that_sync(cli: Cli) -> None:
@@ -501,7 +517,7 @@ def test_watch_syncs_while_enabled_and_sigterm_stops_it(
     assert lines[0].startswith("watching ")
     assert lines[1] == "sync is on: a cycle every 1s"
     assert lines[2].startswith(
-        "Acme Web Shop -> ACME: update testfiesta case 1; 0 conflicts, 0 held, 0 failed;"
+        "Acme Web Shop -> ACME: update testfiesta 1 case; 0 conflicts, 0 held, 0 failed;"
     )
     assert lines[-1] == "stopped"
     assert "SIGTERM: stopping the watch after the operation in flight" in err

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, RailfiestaError
-from core.lock import LOCK_NAME, StateLock, SyncLocked, read_holder
+from core.lock import LOCK_NAME, StateLock, SyncLocked, holder_name, read_holder
 from tests.conftest import REPO_ROOT
 
 HOLDER = """
@@ -116,7 +116,7 @@ def test_a_second_lock_in_the_same_process_is_refused(tmp_path: Path) -> None:
         assert isinstance(error, RailfiestaError)
         when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started))
         assert error.message == (
-            f"another sync holds {state / LOCK_NAME}: pid {os.getpid()} on "
+            f"another railfiesta sync holds {state / LOCK_NAME}: pid {os.getpid()} on "
             f"{socket.gethostname()}, running 'railfiesta sync', started {when}"
         )
         assert error.hint == f"wait for it to finish, or stop it (kill {os.getpid()})"
@@ -299,3 +299,21 @@ def test_taking_over_a_stale_lock_prints_nothing_itself_so_the_cli_says_it_once(
         cwd=REPO_ROOT,
     )
     assert (done.stdout, done.stderr) == ("True\n", "")
+
+
+def test_the_refusal_names_the_verb_that_holds_the_lock(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with (
+        StateLock(state, command="railfiesta migrate --config acme.toml"),
+        pytest.raises(SyncLocked) as caught,
+    ):
+        StateLock(state, command="railfiesta sync --once").acquire()
+    assert caught.value.message.startswith(
+        f"another railfiesta migrate holds {state / LOCK_NAME}: pid {os.getpid()} on "
+    )
+    assert "running 'railfiesta migrate --config acme.toml'" in caught.value.message
+    assert holder_name("railfiesta --config a.toml sync --watch") == "another railfiesta sync"
+    assert holder_name("railfiesta (console)") == "a railfiesta console"
+    assert holder_name("railfiesta state import b.json") == "another railfiesta state"
+    assert holder_name(None) == "another railfiesta run"
+    assert holder_name("python bench.py 'unclosed") == "another railfiesta run"

@@ -184,3 +184,32 @@ async def test_a_case_whose_history_is_refused_is_named_and_the_others_are_read(
     assert report.kinds["case history"].testrail == report.kinds["case history"].testfiesta == 6
     parity = report.parity["case_history"]
     assert (parity.testrail, parity.testfiesta, parity.equal) == (6, 6, 6)
+
+
+class RefuseSomeHistory(RefuseOneHistory):
+    """``get_history_for_case`` answers 400 for every case in ``case_ids``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, case_ids: set[int]) -> None:
+        super().__init__(inner, 0)
+        self.case_ids = case_ids
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if "get_history_for_case" in url and int(url.rsplit("/", 1)[-1]) in self.case_ids:
+            return httpx.Response(400, json={"error": "Field :case_id is not a valid case."})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_cases_whose_history_is_refused_the_same_way_are_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=6)  # cases 1-6 have history
+    _seed(env)
+    refusing = RefuseSomeHistory(httpx.ASGITransport(env.testrail), {1, 2, 3, 4, 5})
+    async with env.service(testrail_transport=refusing) as svc:
+        [report] = await svc.migrate()
+    assert report.warnings == [
+        "case history of 5 TestRail cases could not be read (get_history_for_case answered "
+        "400: Field :case_id is not a valid case.): 1, 2, 3, ... 2 more; the cases are "
+        "migrated without it"
+    ]

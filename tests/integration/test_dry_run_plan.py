@@ -4,6 +4,8 @@ when something in it needs a person: an unmapped status or priority, a case too 
 from __future__ import annotations
 
 import io
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -53,7 +55,9 @@ async def test_unmapped_statuses_and_priorities_and_unknown_people_are_listed(
         'add "Urgent" = "<TestFiesta priority>" under [mapping.priority]',
     ]
     assert migration_exit_code([report]) == 1
-    assert any("not under [users] and are kept as text" in note for note in report.notes)
+    assert [n.split(":")[0] for n in report.notes if "[users]" in n] == [
+        "1 TestRail person is not under [users] and is kept as text (author lines, no assignee)"
+    ]
 
     env.config_path.write_text(
         env.config_path.read_text()
@@ -168,10 +172,65 @@ async def test_a_migration_notes_the_people_users_does_not_name_as_its_dry_run_d
         report.notes
         == plan.notes
         == [
-            "1 TestRail people are not under [users] and are kept as text (author lines, no "
+            "1 TestRail person is not under [users] and is kept as text (author lines, no "
             "assignee): anna.schmidt@example.com"
         ]
     )
     out = io.StringIO()
     print_migration_reports([report], as_json=False, out=out)
     assert f"note: {report.notes[0]}\n" in out.getvalue()
+
+
+async def test_results_refused_the_same_way_are_one_warning_and_json_keeps_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight results whose status maps to a missing name: one warning line for the results
+    (the first, then how many more and which), while the report's ``failed`` (``--json``)
+    keeps all eight (a tester saw 761 lines, one per result)."""
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    made = RunPair(env)
+    results = [made.tr_result(case, 1, f"fine {n}") for n in (1, 2) for case in made.cases]
+    env.config_path.write_text(
+        env.config_path.read_text() + '\n[mapping.status]\nPassed = "Groen"\n'
+    )
+    async with env.service() as service:
+        [report] = await service.migrate()
+    keys = [f"tr:result:{r['id']}" for r in results]
+    refused = [f for f in report.failed if f["operation"]["kind"] == "result"]
+    assert sorted(f["operation"]["source"] for f in refused) == sorted(keys)
+    # each test's first result is refused for its status, its second waits for the first
+    assert [w for w in report.warnings if w.startswith("result ")] == [
+        f"result {keys[0]}: TestRail status 'Passed' has no TestFiesta status named 'Groen'; "
+        "it is not replaced by another one (change its [mapping.status] line to one of "
+        "TestFiesta's statuses: Blocked, Failed, Passed, Retest, Skipped, Untested) "
+        f"(and 3 more the same way: {', '.join(keys[1:4])}; --json lists all)",
+        f"result {keys[4]}: result {keys[4]} waits: an older result of its test could not be "
+        "copied (fix the older result's problem (reported above), then run again) "
+        f"(and 3 more the same way: {', '.join(keys[5:8])}; --json lists all)",
+    ]
+    assert report.as_dict()["failed"] == report.failed
+    # and the four tests whose status waits for those results: one line too
+    assert Counter(f["operation"]["kind"] for f in report.failed) == {"result": 8, "test": 4}
+    assert len([w for w in report.warnings if w.startswith("test ")]) == 1
+
+
+async def test_dry_run_json_complete_means_one_thing_and_the_exit_code_says_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``complete`` at the top level and per project both mean "everything is on TestFiesta";
+    a dry run that would write is not, and its ready plan is the top-level exit code 0."""
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    async with env.service() as service:
+        [plan] = await service.migrate(dry_run=True)
+    out = io.StringIO()
+    print_migration_reports([plan], as_json=True, out=out)
+    document = json.loads(out.getvalue())
+    assert (document["complete"], document["exit_code"]) == (False, 0)
+    assert document["projects"][0]["complete"] is False
+    async with env.service() as service:
+        [report] = await service.migrate()
+    out = io.StringIO()
+    print_migration_reports([report], as_json=True, out=out)
+    document = json.loads(out.getvalue())
+    assert (document["complete"], document["exit_code"]) == (True, 0)
+    assert document["projects"][0]["complete"] is True

@@ -10,6 +10,7 @@ folders and cases.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,13 @@ from core.config import load_config
 from core.errors import ConfigError, RailfiestaError
 from core.migrate import MigrationReport
 from core.service import Service
-from core.testrail.exports import csv_time, read_export, split_numbered, timespan
+from core.testrail.exports import (
+    csv_time,
+    date_order,
+    read_export,
+    split_numbered,
+    timespan,
+)
 from emulators import testfiesta as testfiesta_emulator
 from tests.integration.test_real_exports import EXPORTS, expected_from_xml, read_back
 
@@ -265,3 +272,160 @@ def test_what_the_reader_repaired_is_in_the_report_so_json_keeps_it(
         "case of its own",
     ]
     assert report.as_dict()["notes"] == report.notes
+
+
+def test_two_suite_exports_go_into_one_project_apart_and_a_rerun_creates_nothing(
+    real_exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two suites of one instance (Parabank S1: 5 sections, 16 cases; Swag Labs S2: 4
+    sections, 26 cases) migrated one after the other into one TestFiesta project: each keeps
+    its own folders (section numbers restart per file, the suite id namespaces them), and
+    migrating both again creates nothing."""
+    monkeypatch.setenv("TEST_EXPORT_TESTFIESTA_TOKEN", TOKEN)
+    tf_app = testfiesta_emulator.create_app(handle="acme", token=TOKEN)
+    config = _config(tmp_path)
+    files = [real_exports / f"{suite}.xml" for suite in TWINS[2:]]
+    expected = [expected_from_xml(path) for path in files]
+
+    async def go() -> tuple[list[MigrationReport], Any]:
+        reports = []
+        for _ in range(2):
+            for path in files:
+                async with _service(config, tf_app, tmp_path / "state", path) as service:
+                    reports.append((await service.migrate())[0])
+        return reports, await _read_back(tf_app)
+
+    reports, (folders, cases) = asyncio.run(go())
+    assert [r.kinds["folders"].created for r in reports] == [5, 4, 0, 0]
+    assert [r.kinds["cases"].created for r in reports] == [16, 26, 0, 0]
+    assert all(r.complete for r in reports)
+    assert len(folders) == 9
+    assert len(cases) == 42
+    assert Counter(folders) == Counter(expected[0][0] + expected[1][0])
+    assert Counter(cases) == Counter(expected[0][1] + expected[1][1])
+
+
+def _small_export(path: Path, sections: dict[str, list[str]]) -> Path:
+    """An import-format XML file (root ``<sections>``, no suite id): section name -> its
+    cases as ``"C<id> <title>"``."""
+    parts = ["<?xml version='1.0' encoding='UTF-8'?><sections>"]
+    for name, cases in sections.items():
+        parts.append(f"<section><name>{name}</name><cases>")
+        for case in cases:
+            ident, title = case.split(" ", 1)
+            parts.append(f"<case><id>{ident}</id><title>{title}</title></case>")
+        parts.append("</cases></section>")
+    parts.append("</sections>")
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def test_files_without_suite_ids_keep_their_sections_and_made_up_case_ids_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two files with no suite id: their sections are both numbered 1 and 2, and the case id
+    one repeats (C5) once became 6, the real id of a case in the other file. Each file's name
+    now namespaces them; both land whole in one project and a re-run creates nothing."""
+    first = _small_export(
+        tmp_path / "alpha.xml", {"Login": ["C5 Log in", "C5 Log out"], "Cart": ["C4 Add"]}
+    )
+    second = _small_export(
+        tmp_path / "beta.xml", {"Login": ["C6 Reset password"], "Search": ["C7 Find"]}
+    )
+    data = read_export(first), read_export(second)
+    assert [s["id"] for s in data[0].sections] == ["alpha-1", "alpha-2"]
+    assert [s["id"] for s in data[1].sections] == ["beta-1", "beta-2"]
+    base = 10**12 + zlib.crc32(b"alpha") % 10**6 * 10**6
+    assert [c["id"] for c in data[0].cases] == [5, base + 1, 4]
+    assert [c["section_id"] for c in data[0].cases] == ["alpha-1", "alpha-1", "alpha-2"]
+
+    monkeypatch.setenv("TEST_EXPORT_TESTFIESTA_TOKEN", TOKEN)
+    tf_app = testfiesta_emulator.create_app(handle="acme", token=TOKEN)
+    config = _config(tmp_path)
+
+    async def go() -> tuple[list[MigrationReport], Any]:
+        reports = []
+        for path in (first, second, first, second):
+            async with _service(config, tf_app, tmp_path / "state", path) as service:
+                reports.append((await service.migrate())[0])
+        return reports, await _read_back(tf_app)
+
+    reports, (folders, cases) = asyncio.run(go())
+    assert [r.kinds["folders"].created for r in reports] == [2, 2, 0, 0]
+    assert [r.kinds["cases"].created for r in reports] == [3, 2, 0, 0]
+    assert sorted(folders) == [("Cart",), ("Login",), ("Login",), ("Search",)]
+    assert sorted((c[0], c[1]) for c in cases) == [
+        (("Cart",), "Add"),
+        (("Login",), "Log in"),
+        (("Login",), "Log out"),
+        (("Login",), "Reset password"),
+        (("Search",), "Find"),
+    ]
+
+
+def _dated_csv(path: Path, dates: list[tuple[str, str]]) -> Path:
+    """A CSV export with one case per ``(Created On, Updated On)`` pair, ids C1, C2, ..."""
+    lines = ['"ID","Title","Created On","Section","Updated On"']
+    for n, (created, updated) in enumerate(dates, 1):
+        lines.append(f'"C{n}","Case {n}","{created}","Main","{updated}"')
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return path
+
+
+def test_day_first_csv_dates_are_read_per_file_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    """``24/04/2021 13:51`` (a day above 12) makes the file day-first, so its ambiguous
+    ``03/04/2021 10:00`` is April 3; a file whose ``10/29/2022`` decides month-first reads the
+    same ``03/04/2021 10:00`` as March 4. A cell that is no date is dropped with a warning
+    naming the file, row, case, column and value."""
+    day_first = read_export(
+        _dated_csv(
+            tmp_path / "eu.csv",
+            [("03/04/2021 10:00", "24/04/2021 13:51"), ("3.4.2021 9:05", "soon")],
+        )
+    )
+    assert [(c["created_on"], c["updated_on"]) for c in day_first.cases] == [
+        (1617444000, 1619272260),
+        (1617440700, None),
+    ]
+    assert day_first.warnings == [
+        "eu.csv: row 3 (C2), column 'Updated On': 'soon' is not a date TestRail writes "
+        "(10/29/2022 1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, 2021-04-24 13:51); the case "
+        "is migrated without it"
+    ]
+    month_first = read_export(
+        _dated_csv(tmp_path / "us.csv", [("03/04/2021 10:00", "10/29/2022 1:51 PM")])
+    )
+    assert [(c["created_on"], c["updated_on"]) for c in month_first.cases] == [
+        (1614852000, 1667051460)
+    ]
+    assert month_first.warnings == []
+    # nothing decides: dotted dates are day-first, slashed ones month-first
+    assert date_order(["3.4.2021 9:00"]) == "day-first"
+    assert date_order(["3/4/2021 9:00", ""]) == "month-first"
+    assert date_order(["2021-04-03 09:00", "13/4/2021 9:00"]) == "day-first"
+    assert csv_time("2021-04-24 13:51") == 1619272260
+    assert csv_time("24/04/2021 13:51") == 1619272260
+
+
+def test_many_unreadable_dates_are_one_warning_and_the_report_lists_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five cases whose ``Updated On`` holds no date: one note for the column (count, the
+    first three cells), every cell in the report's ``unread``; the cases still arrive."""
+    source = _dated_csv(
+        tmp_path / "late.csv",
+        [("24/04/2021 13:51", f"later {n}") for n in range(1, 6)],
+    )
+    [report], _, cases = _migrate(tmp_path / "run", monkeypatch, source)
+    assert len(cases) == 5
+    assert report.notes == [
+        "late.csv: 5 cells of column 'Updated On' are not dates TestRail writes (10/29/2022 "
+        "1:51 PM, 24/04/2021 13:51, 24.4.2021 11:31, 2021-04-24 13:51): row 2 (C1) 'later 1', "
+        "row 3 (C2) 'later 2', row 4 (C3) 'later 3', ... 2 more (--json lists all); those "
+        "cases are migrated without them"
+    ]
+    assert report.as_dict()["unread"] == [
+        {"file": "late.csv", "row": n + 1, "case": f"C{n}", "column": "Updated On",
+         "value": f"later {n}"}
+        for n in range(1, 6)
+    ]  # fmt: skip

@@ -88,6 +88,6 @@ async def test_a_stray_on_testfiesta_does_not_hide_a_missing_case_in_the_tally(
     assert (cases.testrail, cases.testfiesta, cases.duplicates) == (8, 7, 0)
     assert not report.complete
     assert report.warnings == [
-        "TestFiesta project ACME holds 1 cases migrated from TestRail records this project no "
+        "TestFiesta project ACME holds 1 case migrated from TestRail records this project no "
         "longer has (deleted, or another TestRail)"
     ]

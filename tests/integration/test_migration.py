@@ -237,7 +237,7 @@ async def test_duplicates_in_testfiesta_are_reported_not_hidden(
     assert not report.complete
     assert report.kinds["cases"].testfiesta == 12
     assert report.kinds["cases"].duplicates == 1
-    assert "holds 1 duplicate cases" in report.warnings[0]
+    assert "holds 1 duplicate case (the same TestRail record twice)" in report.warnings[0]
 
 
 class BodyLimit(httpx.AsyncBaseTransport):

@@ -128,7 +128,7 @@ EXPECTED = {
     "runs TR get_users": 1,
     "shared steps TF GET projects/shared-steps": 1,
     "shared steps TR get_shared_steps": 1,
-    "shared_steps TF POST projects/shared-steps": 2,
+    "shared steps TF POST projects/shared-steps": 2,
     "tags TF GET tags": 1,
     "tags TF POST tags": 12,
     "templates TF GET projects/templates": 1,

@@ -347,3 +347,25 @@ async def test_a_result_field_added_during_a_sync_is_read_again_once(pair: Detai
         .split("\n\n", 1)[1]
         .startswith("Still green\n\n— TestRail result details —\nBuild: 1434\n")
     )
+
+
+async def test_step_statuses_nothing_maps_are_one_warning_for_all_their_steps(
+    pair: DetailsPair,
+) -> None:
+    """The newest result's three steps are Blocked, and Blocked maps to a name TestFiesta
+    lacks: one warning names the three steps (was one line per step)."""
+    pair.tr_result(5, [2, 2, 2], comment="Blocked all the way")
+    pair.env.config_path.write_text(
+        pair.env.config_path.read_text() + '\n[mapping.status]\nBlocked = "Gesperrt"\n'
+    )
+    async with pair.env.service() as service:
+        [report] = await service.migrate()
+    uid = pair.execution()["uid"]
+    steps = [w for w in report.warnings if "step" in w and "Gesperrt" in w]
+    assert steps == [
+        f"3 steps (execution {uid}, step 1; execution {uid}, step 2; execution {uid}, step 3): "
+        "TestRail status 'Blocked' has no TestFiesta status named 'Gesperrt'; it is not "
+        "replaced by another one (change its [mapping.status] line to one of TestFiesta's "
+        "statuses: Blocked, Failed, Passed, Retest, Skipped, Untested)"
+    ]
+    assert pair.step_statuses() == [None, None, None]

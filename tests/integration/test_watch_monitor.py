@@ -91,7 +91,7 @@ async def test_the_watch_publishes_its_cycle_and_obeys_sync_now_and_off(watched:
         assert doc["progress"][PROJECT]["cases"]["done"] == 1
         assert doc["progress"][PROJECT]["cases"]["total"] == 1
         log = [line["message"] for line in watched.console.monitor()["log"]]
-        assert f"{PROJECT}: synced (update testfiesta case 1); 0 conflicts open" in log
+        assert f"{PROJECT}: synced (update testfiesta 1 case); 0 conflicts open" in log
 
         # sync now, from the other service: a cycle at once instead of in an hour
         watched.tr_edit(case, "Edited again, synced now")

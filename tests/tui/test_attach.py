@@ -142,9 +142,9 @@ async def test_the_console_attaches_to_a_running_watch_and_its_keys_reach_it(
                 )
             await pilot.press("S")
             await wait_for(pilot, lambda: tf_title(served, case_id) == "Edited, synced now", 15)
-            await wait_for(pilot, lambda: child.said("update testfiesta case 1"), timeout=5)
+            await wait_for(pilot, lambda: child.said("update testfiesta 1 case"), timeout=5)
             await wait_for(
-                pilot, lambda: "synced (update testfiesta case 1)" in log_text(app), timeout=5
+                pilot, lambda: "synced (update testfiesta 1 case)" in log_text(app), timeout=5
             )
             assert f"sync now: asked sync --watch (pid {pid})" in log_text(app)
 

@@ -111,7 +111,7 @@ async def test_S_brings_a_testrail_edit_to_testfiesta_and_into_the_panes(
         assert screen.progress.text == "Synced Webshop -> WEB: 1 write, 0 conflicts open"
         # 7 records a side observed, 1 case written
         assert screen.kinds.text == "reading 14/14 ✓   cases 1/1 ✓"
-        assert f"{PROJECT}: synced (update testfiesta case 1); 0 conflicts open" in log_text(app)
+        assert f"{PROJECT}: synced (update testfiesta 1 case); 0 conflicts open" in log_text(app)
         # the pane reloaded with the new title, the folder still open
         await wait_for(
             pilot,
