@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 
 from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
-from core.engine.parity import KindParity, parity
+from core.engine.parity import Digest, KindParity, digest, parity
 from core.engine.plan import CREATE, LINK, Plan
 from core.engine.reconcile import MIGRATE, TESTFIESTA, TESTRAIL, Settings
 from core.errors import ConfigError, NotFound
@@ -97,6 +97,9 @@ KIND_LABELS = {
     "attachment": "attachments",
     "case_history": "case history",
 }
+#: Kinds whose records a migration's read-back compares by their digests
+#: (:class:`core.engine.parity.Digest`): the cases and their history, a record per case.
+DIGESTED = frozenset({"case", "case_history"})
 #: Kinds in the parity report, in its order.
 PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
                 "plan", "test", "result", "attachment", "case_history")  # fmt: skip
@@ -855,10 +858,31 @@ class ProjectMigration:
             await self._attention(tr_records, testfiesta)
             return
         # the read-back: one full read of TestFiesta after the writes (when nothing was
-        # written, the cycle's own read is the read-back)
+        # written, the cycle's own read is the read-back). Of the cases and their history,
+        # the most numerous records, parity keeps only digests (core.engine.parity.Digest):
+        # TestRail's are made before the read, TestFiesta's as it is read, so the values of
+        # both sides are never held at once
+        tr_digests: dict[str, Record | Digest] = {}
+        tf_digests: dict[str, Record | Digest] = {}
         if last_inputs is None:
-            with stage("parity"):
-                observation = await testfiesta.observe(None, full=True)
+            for key, record in tr_records.items():
+                if record.kind in DIGESTED:
+                    tr_digests[key] = digest(record)
+            tr_records = {k: r for k, r in tr_records.items() if k not in tr_digests}
+            testrail.last_observed = {}
+
+            def set_aside(record: Record) -> bool:
+                if record.kind not in DIGESTED:
+                    return False
+                tf_digests[record.key] = digest(record, self.store.linked)
+                return True
+
+            testfiesta.set_aside = set_aside
+            try:
+                with stage("parity"):
+                    observation = await testfiesta.observe(None, full=True)
+            finally:
+                testfiesta.set_aside = None
             tf_records, observed = observation.records, observation.complete
         else:
             tf_records = last_inputs.testfiesta.records
@@ -866,8 +890,8 @@ class ProjectMigration:
         self._tally("folders", expected["folder"], testfiesta.listed["folder"])
         self._tally("cases", expected["case"], testfiesta.listed["case"])
         self.report.parity = parity(
-            tr_records,
-            tf_records,
+            {**tr_records, **tr_digests},
+            {**tf_records, **tf_digests},
             self.store.linked,
             observed=observed,
             kinds=[k for k in PARITY_KINDS if k in present],
