@@ -249,6 +249,26 @@ def _depths(operations: Iterable[Operation]) -> dict[str, int]:
     return depth
 
 
+def create_depths(operations: Iterable[Operation]) -> dict[str, int]:
+    """For the creates among ``operations``: how many records being created sit above each
+    one, by its source (see :func:`plan`'s order)."""
+    return _depths(operations)
+
+
+def depth_under(kind: str, values: Mapping[str, Any], depths: Mapping[str, int]) -> int:
+    """Where :func:`plan` would order a create of ``kind`` with ``values`` among creates
+    planned with it whose depths are ``depths`` (:func:`create_depths`): one below the
+    deepest record it refers to, 0 when it refers to none of them."""
+    return max(
+        (
+            depths[ref] + 1
+            for name, _ in KINDS[kind].references
+            if isinstance(ref := values.get(name), str) and ref in depths
+        ),
+        default=0,
+    )
+
+
 def owner_of(op: Operation) -> str | None:
     """The record whose records of ``op``'s kind land in order and together
     (:attr:`core.kinds.Kind.in_order_within`: a result's test), for a create; else None."""
