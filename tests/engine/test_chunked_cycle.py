@@ -132,9 +132,7 @@ async def test_a_migration_in_parts_does_what_one_plan_does(tmp_path: Path, chun
     assert cases[0] == (0, 20) and cases[-1] == (20, 20)
     assert [d for d, _ in cases] == sorted(d for d, _ in cases)
     if chunk < 20:
-        assert sorted(k for keys in handed for k in keys) == sorted(
-            r.key for r in tr.live("case")
-        )
+        assert sorted(k for keys in handed for k in keys) == sorted(r.key for r in tr.live("case"))
     else:
         assert progress == one_progress and handed == []
 
