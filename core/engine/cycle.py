@@ -44,6 +44,7 @@ from core.engine.reconcile import (
     Base,
     Conflict,
     Inputs,
+    Reconciliation,
     Settings,
     Snapshot,
     reconcile,
@@ -376,14 +377,17 @@ class Engine:
         settings: Settings,
         inputs: Inputs,
         observations: Mapping[str, Observation],
-        chunks: tuple[Plan, list[Inputs]],
+        chunks: tuple[Reconciliation, Plan, dict[str, int], list[Inputs]],
         recovered: int,
         hold: Collection[str],
         full: bool,
         on_chunk: Callable[[Sequence[Record]], None] | None,
     ) -> CycleReport:
-        """:meth:`run` with ``chunk`` (see there): the other kinds' plan, then each part's."""
-        rest_plan, parts = chunks
+        """:meth:`run` with ``chunk`` (see there): the other kinds' plan up to the chunked
+        kinds, then each part's, then the rest of the other kinds' plan, planned again with
+        the depths of the parts' creates it refers to (an attachment below its case), so it
+        is in the order one plan gives."""
+        rest_decided, rest_plan, depths, parts = chunks
         rank = min(apply_rank(kind) for kind in CHUNKED)
         before = [
             op
@@ -393,6 +397,15 @@ class Engine:
         ]
         taken = {id(op) for op in before}
         after = [op for op in rest_plan.operations if id(op) not in taken]
+        # the parts' creates the rest refers to: their depths place the rest's creates
+        wanted = {
+            ref
+            for op in after
+            if op.action == CREATE
+            for name, _ in KINDS[op.kind].references
+            if isinstance(ref := op.values.get(name), str)
+        }
+        placed: dict[str, int] = {}
         report = CycleReport(
             Plan(
                 before + after,
@@ -436,6 +449,9 @@ class Engine:
             records = list(part.testrail.records.values())
             unplanned.subtract(r.kind for r in records)
             planned.update(op.kind for op in part_plan.operations if op.writes)
+            for op in part_plan.operations:
+                if op.action == CREATE and op.source in wanted:
+                    placed[op.source] = depth_under(op.kind, op.values, depths)
             for kind in CHUNKED:
                 totals[kind] = planned[kind] + unplanned[kind]
             going = await apply(part_plan.operations, more=bool(parts))
@@ -448,6 +464,11 @@ class Engine:
                         held_records.pop(key, None)
             del records
         if going:
+            if placed:
+                before_ids = {op.id for op in before}
+                replanned = plan(rest_decided, placed=placed).operations
+                after = [op for op in replanned if op.id not in before_ids]
+                report.plan.operations = before + after
             await apply(after)
         return self._finish(report, observations, full=full, hold=hold)
 
@@ -532,9 +553,12 @@ class Engine:
 CHUNKED = ("case",)
 
 
-def _chunks(inputs: Inputs, size: int, settings: Settings) -> tuple[Plan, list[Inputs]] | None:
-    """``inputs`` split for :meth:`Engine.run` ``chunk``: the plan of the rest (every record
-    and base not of a :data:`CHUNKED` kind, and those no part holds) and the parts, each
+def _chunks(
+    inputs: Inputs, size: int, settings: Settings
+) -> tuple[Reconciliation, Plan, dict[str, int], list[Inputs]] | None:
+    """``inputs`` split for :meth:`Engine.run` ``chunk``: the reconciliation and plan of the
+    rest (every record and base not of a :data:`CHUNKED` kind, and those no part holds), the
+    depths of the rest's creates (:func:`core.engine.plan.create_depths`) and the parts, each
     with ``size`` of TestRail's records of a chunked kind (in the order one plan would
     create them: :func:`core.engine.plan.depth_under` the rest's creates, stable), their
     bases and the TestFiesta records that pair with them (by base, by the TestRail record's
@@ -573,8 +597,9 @@ def _chunks(inputs: Inputs, size: int, settings: Settings) -> tuple[Plan, list[I
             **{b.testfiesta: b.testrail for k, b in inputs.bases.items() if k not in rest_bases},
         },
     )
-    rest_plan = plan(reconcile(rest, settings))
+    rest_decided = reconcile(rest, settings)
     del rest
+    rest_plan = plan(rest_decided)
     depths = create_depths(op for op in rest_plan.operations if op.action == CREATE)
     wanted.sort(key=lambda r: depth_under(r.kind, r.values, depths))
     part_of = {r.key: index // size for index, r in enumerate(wanted)}
@@ -602,7 +627,7 @@ def _chunks(inputs: Inputs, size: int, settings: Settings) -> tuple[Plan, list[I
         )
         for i in range(count)
     ]
-    return rest_plan, parts
+    return rest_decided, rest_plan, depths, parts
 
 
 # ---------------------------------------------------------------------- backfill

@@ -59,14 +59,17 @@ def alive() -> tuple[int, int]:
 
 def project(cases: int) -> tuple[MemorySide, PackingSide]:
     """A TestRail project of nested folders (a case in a deeper folder is created after the
-    shallower ones', as one plan orders them) and ``cases`` cases spread over them."""
+    shallower ones', as one plan orders them), ``cases`` cases spread over them and the
+    history of every fourth case (created after the cases, deeper ones' later)."""
     tr, tf = MemorySide("testrail", "tr"), PackingSide("testfiesta", "tf")
     root = tr.add("folder", {"name": "Root"})
     sub = tr.add("folder", {"name": "Sub", "parent": root})
     deeper = tr.add("folder", {"name": "Deeper", "parent": sub})
     folders = [deeper, root, sub]
     for n in range(cases):
-        tr.add("case", {"title": f"Case {n}", "folder": folders[n % 3], "refs": f"R-{n}"})
+        case = tr.add("case", {"title": f"Case {n}", "folder": folders[n % 3], "refs": f"R-{n}"})
+        if n % 4 == 1:  # a record of a later kind, created below its case
+            tr.add("case_history", {"case": case, "text": f"edited {n}"})
     return tr, tf
 
 
@@ -98,7 +101,11 @@ async def test_a_migration_in_parts_holds_at_most_a_part_of_cases_at_once(
     tr, tf = project(40)
     tf.held = []
     _, handed, (applied, bases, _) = await migrate(tmp_path, "parts", tr, tf, chunk=10)
-    assert applied.done == {"create testfiesta folder": 3, "create testfiesta case": 40}
+    assert applied.done == {
+        "create testfiesta folder": 3,
+        "create testfiesta case": 40,
+        "create testfiesta case_history": 10,
+    }
     assert len(bases) == 40
     assert [len(keys) for keys in handed] == [10, 10, 10, 10]
     # at every case request: the operations of the part being applied and the creates of
@@ -125,7 +132,8 @@ async def test_a_migration_in_parts_does_what_one_plan_does(tmp_path: Path, chun
     one_progress, _, one_outcome = await migrate(tmp_path, "one", one_tr, one_tf, chunk=None)
     # the same records in the same order (keys are creation order), the same requests
     assert rows(tf) == rows(one_tf)
-    assert tf.requests == one_tf.requests == 3 + 7  # 3 folders, 20 cases in 7 requests
+    # 3 folders, 20 cases in 7 requests, the history of 5 cases
+    assert tf.requests == one_tf.requests == 3 + 7 + 5
     assert outcome == one_outcome
     # one count for the whole cycle: each case once, up to the total
     cases = [(done, total) for kind, done, total in progress if kind == "case"]
