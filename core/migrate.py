@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 
 from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
-from core.engine.parity import KindParity, parity
+from core.engine.parity import Digest, KindParity, digest, parity
 from core.engine.plan import CREATE, LINK, Plan
 from core.engine.reconcile import MIGRATE, TESTFIESTA, TESTRAIL, Settings
 from core.errors import ConfigError, NotFound
@@ -90,6 +90,9 @@ KIND_LABELS = {
     kind: kind_label(kind)
     for kind in ("folder", "shared_step", "case", *LINKED_KINDS, "attachment", "case_history")
 }
+#: Kinds whose records a migration's read-back compares by their digests
+#: (:class:`core.engine.parity.Digest`): the cases and their history, a record per case.
+DIGESTED = frozenset({"case", "case_history"})
 #: Kinds in the parity report, in its order.
 PARITY_KINDS = ("folder", "shared_step", "case", "config_group", "config", "milestone", "run",
                 "plan", "test", "result", "attachment", "case_history")  # fmt: skip
@@ -153,6 +156,10 @@ IDENTITY_KEY = "identity:testrail"
 #: ``<case id>`` -> the raw ``get_history_for_case`` entries (testrail-api.md §5.5), kept
 #: read-only; ``railfiesta state export`` includes it.
 HISTORY_ARCHIVE = "history:"
+#: Cases a migration's first pass reconciles, plans and applies at a time
+#: (``Engine.run(chunk=)``): ten full ``POST /cases`` batches; a part's values are let go
+#: once it landed, so a 100,000-case project is never held whole from plan to read-back.
+MIGRATION_CHUNK = 1000
 #: Cases whose raw history is archived in one transaction while a migration reads it.
 ARCHIVE_BATCH = 250
 
@@ -715,6 +722,19 @@ class ProjectMigration:
         )
         settings = Settings(mode=MIGRATE)
         self._progress("reading", 0, None)
+        # TestRail's records parity compares by their digests (core.engine.parity.Digest):
+        # the first pass hands over its cases part by part (MIGRATION_CHUNK) as they land,
+        # and lets go of their values; the other digested kinds are added before the read-back
+        tr_digests: dict[str, Record | Digest] = {}
+        case_types: set[str] = set()
+
+        def release(records: Sequence[Record]) -> None:
+            for record in records:
+                if record.kind == "case" and record.values.get("type"):
+                    case_types.add(str(record.values["type"]))
+                tr_digests[record.key] = digest(record)
+                testrail.last_observed.pop(record.key, None)
+
         # the history is read by the first (full) pass of a migration only: an audit trail,
         # kept read-only on TestFiesta, so sync cycles never ask for it
         testrail.read_history = True
@@ -737,7 +757,12 @@ class ProjectMigration:
             testrail.on_history = archive
             try:
                 cycle = await engine.run(
-                    settings, full=True, on_progress=self.apply_progress, hold=BACKFILL
+                    settings,
+                    full=True,
+                    on_progress=self.apply_progress,
+                    hold=BACKFILL,
+                    chunk=MIGRATION_CHUNK,
+                    on_chunk=release,
                 )
             finally:
                 testrail.on_history = None
@@ -815,8 +840,10 @@ class ProjectMigration:
         if self.dry_run:
             tr_records = testrail.last_observed
             creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
+        on_testrail_of = Counter(r.kind for r in tr_records.values())
+        on_testrail_of.update(r.kind for r in tr_digests.values())
         for kind, label in KIND_LABELS.items():
-            on_testrail = sum(1 for r in tr_records.values() if r.kind == kind)
+            on_testrail = on_testrail_of[kind]
             if kind not in ("folder", "case") and not on_testrail and not creates[kind]:
                 continue  # a project without runs: the report stays about what it has
             count = self.report.kinds.setdefault(label, KindCount())
@@ -824,10 +851,14 @@ class ProjectMigration:
             count.created = creates[kind] - testfiesta.found_existing[kind]
             if kind not in ("folder", "case"):
                 count.testfiesta = sum(
-                    1 for r in tr_records.values() if r.kind == kind and self.store.linked(r.key)
+                    1
+                    for r in (*tr_records.values(), *tr_digests.values())
+                    if r.kind == kind and self.store.linked(r.key)
                 )
-        present = {r.kind for r in tr_records.values()} | {"folder", "case"}
-        types = {str(r.values["type"]) for r in tr_records.values() if r.values.get("type")}
+        present = set(on_testrail_of) | {"folder", "case"}
+        types = case_types | {
+            str(r.values["type"]) for r in tr_records.values() if r.values.get("type")
+        }
         if self.dry_run and types and not self.tag_uids:
             # tags are organization-wide: they may exist though the project does not yet, and
             # a real run lists them (GET /tags) before creating any, so the dry run does too
@@ -850,7 +881,7 @@ class ProjectMigration:
         expected = {
             kind: {
                 external_id(self.identity, key_kind, key_id(r.key))
-                for r in tr_records.values()
+                for r in (*tr_records.values(), *tr_digests.values())
                 if r.kind == kind
                 for key_kind in [r.key.split(":")[1]]
             }
@@ -862,10 +893,30 @@ class ProjectMigration:
             await self._attention(tr_records, testfiesta)
             return
         # the read-back: one full read of TestFiesta after the writes (when nothing was
-        # written, the cycle's own read is the read-back)
+        # written, the cycle's own read is the read-back). Of the cases and their history,
+        # the most numerous records, parity keeps only digests (core.engine.parity.Digest):
+        # TestRail's are made before the read, TestFiesta's as it is read, so the values of
+        # both sides are never held at once
+        tf_digests: dict[str, Record | Digest] = {}
         if last_inputs is None:
-            with stage("parity"):
-                observation = await testfiesta.observe(None, full=True)
+            for key, record in tr_records.items():
+                if record.kind in DIGESTED:
+                    tr_digests[key] = digest(record)
+            tr_records = {k: r for k, r in tr_records.items() if k not in tr_digests}
+            testrail.last_observed = {}
+
+            def set_aside(record: Record) -> bool:
+                if record.kind not in DIGESTED:
+                    return False
+                tf_digests[record.key] = digest(record, self.store.linked)
+                return True
+
+            testfiesta.set_aside = set_aside
+            try:
+                with stage("parity"):
+                    observation = await testfiesta.observe(None, full=True)
+            finally:
+                testfiesta.set_aside = None
             tf_records, observed = observation.records, observation.complete
         else:
             tf_records = last_inputs.testfiesta.records
@@ -873,8 +924,8 @@ class ProjectMigration:
         self._tally("folders", expected["folder"], testfiesta.listed["folder"])
         self._tally("cases", expected["case"], testfiesta.listed["case"])
         self.report.parity = parity(
-            tr_records,
-            tf_records,
+            {**tr_records, **tr_digests},
+            {**tf_records, **tf_digests},
             self.store.linked,
             observed=observed,
             kinds=[k for k in PARITY_KINDS if k in present],

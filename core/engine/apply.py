@@ -115,6 +115,20 @@ class ApplyReport:
     skipped: list[Operation] = field(default_factory=list)
     recreated: list[Operation] = field(default_factory=list)
     stopped: bool = False
+    #: creates at the plan's end not sent because more of their kind follow in the next
+    #: plan (:meth:`Applier.apply` ``more``): they go at the head of that plan's creates
+    carried: list[Operation] = field(default_factory=list)
+
+    def merge(self, other: ApplyReport) -> None:
+        """Add ``other`` (the apply of a later part of the same cycle) to this report; its
+        ``carried`` replaces this one's."""
+        for key, n in other.done.items():
+            self.done[key] = self.done.get(key, 0) + n
+        self.failed.extend(other.failed)
+        self.skipped.extend(other.skipped)
+        self.recreated.extend(other.recreated)
+        self.stopped = self.stopped or other.stopped
+        self.carried = list(other.carried)
 
     def count(self, op: Operation, n: int = 1) -> None:
         """Count ``n`` landed operations like ``op``."""
@@ -361,14 +375,29 @@ class Applier:
 
     # ------------------------------------------------------------------ apply
 
-    async def apply(self, plan: Plan) -> ApplyReport:
+    async def apply(
+        self,
+        plan: Plan,
+        *,
+        more: bool = False,
+        totals: Counter[str] | None = None,
+        done: Counter[str] | None = None,
+    ) -> ApplyReport:
         """Apply ``plan`` in order. A failing write is reported and the later operations of
-        its pair are skipped; the rest go on. :class:`Crash` and cancellation propagate."""
+        its pair are skipped; the rest go on. :class:`Crash` and cancellation propagate.
+
+        A cycle applied in parts (:meth:`core.engine.cycle.Engine.run` ``chunk``) passes
+        ``more`` (another part follows: creates at the plan's end that do not fill a batch
+        are not sent but handed back in :attr:`ApplyReport.carried`, so no request goes out
+        half full between two parts) and one ``totals`` and ``done`` (writes planned and
+        made per kind, for :attr:`on_progress`) for all its parts."""
         report = ApplyReport()
         failed_pairs: set[str] = set()
         operations = plan.operations
-        totals = Counter(op.kind for op in operations if op.writes)
-        done: Counter[str] = Counter()
+        if totals is None:
+            totals = Counter(op.kind for op in operations if op.writes)
+        if done is None:
+            done = Counter()
         index = 0
         while index < len(operations):
             if self.stop_requested:
@@ -390,10 +419,15 @@ class Applier:
                 if op.action == CREATE:
                     batch = self._batch(operations, index, failed_pairs)
                     after = index + len(batch)
-                    more = after < len(operations) and self._joins(
-                        operations[after], batch[0], failed_pairs
-                    )
-                    handled = await self._create(batch, report, failed_pairs, more=more)
+                    limit = self.batch_sizes.get((op.side or "", op.kind), 1)
+                    if more and after == len(operations) and len(batch) < limit:
+                        report.carried = list(batch)  # the next part's creates fill it
+                        break
+                    joins = (
+                        after < len(operations)
+                        and self._joins(operations[after], batch[0], failed_pairs)
+                    ) or (more and after == len(operations))
+                    handled = await self._create(batch, report, failed_pairs, more=joins)
                 else:
                     handled = 1
                     await self._write(op, report, failed_pairs)

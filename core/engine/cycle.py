@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,20 +27,32 @@ from core.engine.apply import (
     StepHook,
     _no_hook,
 )
-from core.engine.plan import CREATE, Operation, Plan, plan
+from core.engine.plan import (
+    CREATE,
+    REFRESH,
+    UPDATE,
+    Operation,
+    Plan,
+    create_depths,
+    depth_under,
+    plan,
+)
 from core.engine.reconcile import (
+    MIGRATE,
     TESTFIESTA,
     TESTRAIL,
     Base,
     Conflict,
     Inputs,
+    Reconciliation,
     Settings,
     Snapshot,
     reconcile,
     side_of,
 )
 from core.engine.sides import Observation, Side
-from core.kinds import KINDS
+from core.kinds import KINDS, apply_rank
+from core.model import Record
 from core.store import StateStore
 
 #: The ``kind`` a progress hook gets once both sides are observed.
@@ -280,9 +292,23 @@ class Engine:
         on_progress: ProgressHook | None = None,
         hold: Collection[str] = (),
         scope: Mapping[str, Collection[str]] | None = None,
+        chunk: int | None = None,
+        on_chunk: Callable[[Sequence[Record]], None] | None = None,
     ) -> CycleReport:
         """One whole cycle: settle the journal, observe, reconcile, plan, apply, then store
         the conflicts, log the policy resolutions and commit the cursors.
+
+        ``chunk`` (``migrate`` mode): when TestRail observed more than ``chunk`` records of
+        a kind in :data:`CHUNKED` (cases), those are reconciled, planned and applied
+        ``chunk`` at a time, in the order one plan would give them, between the operations
+        of the kinds before and after theirs (reconciled and planned together, as one plan
+        orders them): the operations and the values of a 100,000-case migration are not
+        all held at once. After each part is applied, ``on_chunk`` gets TestRail's records
+        of it, and the cycle lets them go, from its inputs and from TestRail's observation
+        (:attr:`CycleReport.inputs` and ``plan`` then hold only the other kinds' records and
+        operations; the conflicts, resolutions and notices of every part are in ``plan``).
+        A migration writes one side only and each pair is decided on its own, so the parts
+        decide what one reconcile would.
 
         ``scope`` limits what each side observes (see :meth:`observe`; a migration's later
         passes read only what its first pass can have changed).
@@ -296,6 +322,13 @@ class Engine:
         if on_progress is not None:
             seen = sum(len(o.records) for o in observations.values())
             on_progress(OBSERVED, seen, seen)
+        if on_progress is not None:
+            self.applier.on_progress = on_progress
+        chunks = _chunks(inputs, chunk, settings) if chunk and settings.mode == MIGRATE else None
+        if chunks is not None:
+            return await self._run_in_chunks(
+                settings, inputs, observations, chunks, recovered, hold, full, on_chunk
+            )
         the_plan = plan(reconcile(inputs, settings))
         report = CycleReport(
             the_plan,
@@ -303,15 +336,27 @@ class Engine:
             observed={name: len(o.records) for name, o in observations.items()},
             inputs=inputs,
         )
-        if on_progress is not None:
-            self.applier.on_progress = on_progress
         to_apply = the_plan
         if hold:
             held = set(hold)
             report.held = [op for op in the_plan.operations if op.kind in held]
             to_apply = Plan([op for op in the_plan.operations if op.kind not in held])
-        report.applied = applied = await self.applier.apply(to_apply)
-        self._store_conflicts(the_plan.conflicts)
+        report.applied = await self.applier.apply(to_apply)
+        return self._finish(report, observations, full=full, hold=hold)
+
+    def _finish(
+        self,
+        report: CycleReport,
+        observations: Mapping[str, Observation],
+        *,
+        full: bool,
+        hold: Collection[str],
+    ) -> CycleReport:
+        """After the apply: store the conflicts, log the resolutions, commit the cursors and
+        the retry list (not after a stop)."""
+        applied = report.applied
+        assert applied is not None
+        self._store_conflicts(report.plan.conflicts)
         self._log_resolutions(report)
         retry = sorted(
             {k for op, _ in applied.failed for k in (op.pair, op.source, op.target) if k}
@@ -326,6 +371,106 @@ class Engine:
             if full and not hold and not applied.failed and not applied.skipped:
                 self.store.delete(self._backfill_key())  # a whole read, all of it applied
         return report
+
+    async def _run_in_chunks(
+        self,
+        settings: Settings,
+        inputs: Inputs,
+        observations: Mapping[str, Observation],
+        chunks: tuple[Reconciliation, Plan, dict[str, int], list[Inputs]],
+        recovered: int,
+        hold: Collection[str],
+        full: bool,
+        on_chunk: Callable[[Sequence[Record]], None] | None,
+    ) -> CycleReport:
+        """:meth:`run` with ``chunk`` (see there): the other kinds' plan up to the chunked
+        kinds, then each part's, then the rest of the other kinds' plan, planned again with
+        the depths of the parts' creates it refers to (an attachment below its case), so it
+        is in the order one plan gives."""
+        rest_decided, rest_plan, depths, parts = chunks
+        rank = min(apply_rank(kind) for kind in CHUNKED)
+        before = [
+            op
+            for op in rest_plan.operations
+            if (not op.writes and op.action != REFRESH)
+            or (op.action in (CREATE, UPDATE) and apply_rank(op.kind) < rank)
+        ]
+        taken = {id(op) for op in before}
+        after = [op for op in rest_plan.operations if id(op) not in taken]
+        # the parts' creates the rest refers to: their depths place the rest's creates
+        wanted = {
+            ref
+            for op in after
+            if op.action == CREATE
+            for name, _ in KINDS[op.kind].references
+            if isinstance(ref := op.values.get(name), str)
+        }
+        placed: dict[str, int] = {}
+        report = CycleReport(
+            Plan(
+                before + after,
+                list(rest_plan.conflicts),
+                list(rest_plan.resolutions),
+                list(rest_plan.notices),
+            ),
+            recovered=recovered,
+            observed={name: len(o.records) for name, o in observations.items()},
+            inputs=inputs,
+        )
+        del rest_plan
+        held = set(hold)
+        report.applied = applied = ApplyReport()
+        # one progress count for the whole cycle: a chunked kind's total is what its parts
+        # planned so far plus a write for each record not planned yet
+        totals = Counter(op.kind for op in before + after if op.writes and op.kind not in held)
+        unplanned = Counter(r.kind for part in parts for r in part.testrail.records.values())
+        planned: Counter[str] = Counter()
+        done: Counter[str] = Counter()
+
+        async def apply(operations: list[Operation], *, more: bool = False) -> bool:
+            report.held.extend(op for op in operations if op.kind in held)
+            todo = [op for op in operations if op.kind not in held]
+            if applied.carried:
+                # creates of the part before that did not fill a batch: at the head of
+                # this part's creates, as one plan would send them
+                first = next((i for i, op in enumerate(todo) if op.action == CREATE), len(todo))
+                todo[first:first] = applied.carried
+            applied.merge(await self.applier.apply(Plan(todo), more=more, totals=totals, done=done))
+            return not applied.stopped
+
+        tr_records = inputs.testrail.records
+        going = await apply(before)
+        while parts and going:
+            part = parts.pop(0)  # let go once applied
+            part_plan = plan(reconcile(part, settings))
+            report.plan.conflicts.extend(part_plan.conflicts)
+            report.plan.resolutions.extend(part_plan.resolutions)
+            report.plan.notices.extend(part_plan.notices)
+            records = list(part.testrail.records.values())
+            unplanned.subtract(r.kind for r in records)
+            planned.update(op.kind for op in part_plan.operations if op.writes)
+            for op in part_plan.operations:
+                if op.action == CREATE and op.source in wanted:
+                    placed[op.source] = depth_under(op.kind, op.values, depths)
+            for kind in CHUNKED:
+                totals[kind] = planned[kind] + unplanned[kind]
+            going = await apply(part_plan.operations, more=bool(parts))
+            del part_plan, part
+            if on_chunk is not None:
+                on_chunk(records)
+            for held_records in (tr_records, observations[TESTRAIL].records):
+                if isinstance(held_records, dict):
+                    for key in [r.key for r in records]:
+                        held_records.pop(key, None)
+            del records
+        if going:
+            if placed:
+                before_ids = {op.id for op in before}
+                replanned = plan(rest_decided, placed=placed).operations
+                after = [op for op in replanned if op.id not in before_ids]
+                report.plan.operations = before + after
+            await apply(after)
+        return self._finish(report, observations, full=full, hold=hold)
 
     def _backfill_key(self) -> str:
         return f"{BACKFILLING}{self.pair}"
@@ -399,6 +544,90 @@ class Engine:
     def unresolve(self, conflict_id: str) -> bool:
         """See :func:`unresolve_conflict`."""
         return unresolve_conflict(self.store, conflict_id)
+
+
+# ---------------------------------------------------------------------- parts of a cycle
+
+
+#: Kinds a migration's cycle reconciles, plans and applies in parts (``Engine.run(chunk=)``).
+CHUNKED = ("case",)
+
+
+def _chunks(
+    inputs: Inputs, size: int, settings: Settings
+) -> tuple[Reconciliation, Plan, dict[str, int], list[Inputs]] | None:
+    """``inputs`` split for :meth:`Engine.run` ``chunk``: the reconciliation and plan of the
+    rest (every record and base not of a :data:`CHUNKED` kind, and those no part holds), the
+    depths of the rest's creates (:func:`core.engine.plan.create_depths`) and the parts, each
+    with ``size`` of TestRail's records of a chunked kind (in the order one plan would
+    create them: :func:`core.engine.plan.depth_under` the rest's creates, stable), their
+    bases and the TestFiesta records that pair with them (by base, by the TestRail record's
+    origin, by their own origin). Each part's ``links`` also map the TestFiesta keys of the
+    rest's bases, so its references read as in one reconcile. None when no kind has more
+    than ``size`` records (one plan does)."""
+    chunked = set(CHUNKED)
+    tr_all, tf_all = inputs.testrail.records, inputs.testfiesta.records
+    wanted = [r for r in tr_all.values() if r.kind in chunked]
+    if len(wanted) <= size:
+        return None
+    keys = {r.key for r in wanted}
+    by_tf = {b.testfiesta: b.testrail for b in inputs.bases.values()}
+    origin_of = {r.origin: r.key for r in wanted if r.origin}
+
+    def owner(key: str, record: Record) -> str | None:
+        """The TestRail record of a part a TestFiesta record pairs with, or None."""
+        if record.kind not in chunked:
+            return None
+        found = by_tf.get(key) or origin_of.get(key) or record.origin
+        return found if found in keys else None
+
+    rest_bases = {
+        k: b for k, b in inputs.bases.items() if b.kind not in chunked or b.testrail not in keys
+    }
+    rest = Inputs(
+        rest_bases,
+        Snapshot({k: r for k, r in tr_all.items() if k not in keys}, inputs.testrail.complete),
+        Snapshot(
+            {k: r for k, r in tf_all.items() if owner(k, r) is None}, inputs.testfiesta.complete
+        ),
+        inputs.resolutions,
+        # the rest's references to records of the parts (a run's cases) read through these
+        {
+            **inputs.links,
+            **{b.testfiesta: b.testrail for k, b in inputs.bases.items() if k not in rest_bases},
+        },
+    )
+    rest_decided = reconcile(rest, settings)
+    del rest
+    rest_plan = plan(rest_decided)
+    depths = create_depths(op for op in rest_plan.operations if op.action == CREATE)
+    wanted.sort(key=lambda r: depth_under(r.kind, r.values, depths))
+    part_of = {r.key: index // size for index, r in enumerate(wanted)}
+    count = -(-len(wanted) // size)
+    bases: list[dict[str, Base]] = [{} for _ in range(count)]
+    for key, base in inputs.bases.items():
+        if key not in rest_bases:
+            bases[part_of[base.testrail]][key] = base
+    tf_parts: list[dict[str, Record]] = [{} for _ in range(count)]
+    for key, record in tf_all.items():
+        found = owner(key, record)
+        if found is not None:
+            tf_parts[part_of[found]][key] = record
+    tr_parts: list[dict[str, Record]] = [{} for _ in range(count)]
+    for record in wanted:
+        tr_parts[part_of[record.key]][record.key] = record
+    links = {**inputs.links, **{b.testfiesta: b.testrail for b in rest_bases.values()}}
+    parts = [
+        Inputs(
+            bases[i],
+            Snapshot(tr_parts[i], inputs.testrail.complete),
+            Snapshot(tf_parts[i], inputs.testfiesta.complete),
+            inputs.resolutions,
+            links,
+        )
+        for i in range(count)
+    ]
+    return rest_decided, rest_plan, depths, parts
 
 
 # ---------------------------------------------------------------------- backfill

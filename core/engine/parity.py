@@ -7,6 +7,10 @@ Values are compared in pair space, as :mod:`core.engine.reconcile` compares them
 references are turned into TestRail keys through the links, so a case in the copy of its
 folder compares equal. Each side's content is summarised by :func:`content_hash` over the
 values both sides carry (a partial record carries only some).
+
+A record may come as its :class:`Digest` instead (:func:`digest`): the hashes parity compares,
+without the values, so a migration of 100,000 cases need not hold both sides' values at once
+to report their parity.
 """
 
 from __future__ import annotations
@@ -69,6 +73,45 @@ def content_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What parity compares of a whole (not partial) record, its values let go: ``kind``,
+    ``key``, ``hash`` (:func:`content_hash` of its values in pair space less the kind's
+    create-only ones) and ``create_only``: (name, :func:`content_hash` of ``{name: value}``)
+    per create-only value it holds, sorted by name (a value one side may not list at all,
+    compared only where both hold it, as :func:`parity` does for records)."""
+
+    kind: str
+    key: str
+    hash: str
+    create_only: tuple[tuple[str, str], ...] = ()
+
+
+def digest(record: Record, partner_of: Callable[[str], str | None] | None = None) -> Digest:
+    """The :class:`Digest` of ``record``: its values as they are (a TestRail record: already
+    pair space), or with ``partner_of`` (a TestFiesta record: the linked key of a reference,
+    either direction, or None) turned into pair space first. Raises ValueError for a partial
+    record (parity compares only the values both sides carry, which a digest cannot tell)."""
+    if record.partial:
+        raise ValueError(f"{record.key} is partial: parity needs its values")
+    values = dict(record.values) if partner_of is None else _in_pair_space(record, partner_of)
+    only = set(KINDS[record.kind].create_only) & values.keys()
+    kept = {name: values.pop(name) for name in sorted(only)}
+    return Digest(
+        record.kind,
+        record.key,
+        content_hash(values),
+        tuple((name, content_hash({name: value})) for name, value in kept.items()),
+    )
+
+
+def _same(ours: Digest, theirs: Digest) -> bool:
+    """Whether two digests say equal content: the hashes, and the create-only values both
+    hold."""
+    mine, yours = dict(ours.create_only), dict(theirs.create_only)
+    return ours.hash == theirs.hash and all(mine[n] == yours[n] for n in mine.keys() & yours)
+
+
 def _in_pair_space(record: Record, partner_of: Callable[[str], str | None]) -> dict[str, Any]:
     kind = KINDS[record.kind]
     values = dict(record.values)
@@ -85,8 +128,8 @@ def _in_pair_space(record: Record, partner_of: Callable[[str], str | None]) -> d
 
 
 def parity(
-    testrail: Mapping[str, Record],
-    testfiesta: Mapping[str, Record],
+    testrail: Mapping[str, Record | Digest],
+    testfiesta: Mapping[str, Record | Digest],
     partner_of: Callable[[str], str | None],
     *,
     observed: Collection[str],
@@ -94,7 +137,9 @@ def parity(
     skip: Collection[str] = (),
 ) -> dict[str, KindParity]:
     """Parity per kind (in ``kinds`` order) of TestRail's ``testrail`` records and
-    TestFiesta's ``testfiesta`` records (both keyed by record key, each from a full read).
+    TestFiesta's ``testfiesta`` records (both keyed by record key, each from a full read);
+    a record may come as its :class:`Digest` (:func:`digest`, a TestFiesta one made with
+    ``partner_of``), compared by its hashes with the other copy's.
 
     ``partner_of(key)`` is the linked key on the other side (either direction) or None;
     ``observed`` the kinds TestFiesta's read lists (others are counted by link);
@@ -116,6 +161,14 @@ def parity(
         if not count.compared:
             continue
         copy = testfiesta[partner]
+        if isinstance(record, Digest) or isinstance(copy, Digest):
+            ours_digest = record if isinstance(record, Digest) else digest(record)
+            theirs_digest = copy if isinstance(copy, Digest) else digest(copy, partner_of)
+            if _same(ours_digest, theirs_digest):
+                count.equal += 1
+            else:
+                count.differing.append(key)
+            continue
         ours, theirs = dict(record.values), _in_pair_space(copy, partner_of)
         # a partial record carries only some values; a create-only value (a run's cases) is
         # one a side may not list at all (its executions stand for it, as kind "test")

@@ -225,9 +225,13 @@ def _operation(decision: Decision) -> Operation:
     )
 
 
-def _depths(operations: Iterable[Operation]) -> dict[str, int]:
+def _depths(
+    operations: Iterable[Operation], placed: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """For creates: how many records being created this plan sit above each one (through its
-    references), so a child is created after its parent."""
+    references), so a child is created after its parent; ``placed`` gives the depths of
+    records created in the same cycle by another plan (see :func:`plan`)."""
+    placed = placed or {}
     creates = {op.source: op for op in operations if op.action == CREATE and op.source}
     depth: dict[str, int] = {}
 
@@ -241,12 +245,34 @@ def _depths(operations: Iterable[Operation]) -> dict[str, int]:
             ref = op.values.get(name)
             if isinstance(ref, str) and ref in creates and ref not in seen:
                 result = max(result, of(ref, seen | {key}) + 1)
+            elif isinstance(ref, str) and ref in placed:
+                result = max(result, placed[ref] + 1)
         depth[key] = result
         return result
 
     for key in creates:
         of(key, frozenset())
     return depth
+
+
+def create_depths(operations: Iterable[Operation]) -> dict[str, int]:
+    """For the creates among ``operations``: how many records being created sit above each
+    one, by its source (see :func:`plan`'s order)."""
+    return _depths(operations)
+
+
+def depth_under(kind: str, values: Mapping[str, Any], depths: Mapping[str, int]) -> int:
+    """Where :func:`plan` would order a create of ``kind`` with ``values`` among creates
+    planned with it whose depths are ``depths`` (:func:`create_depths`): one below the
+    deepest record it refers to, 0 when it refers to none of them."""
+    return max(
+        (
+            depths[ref] + 1
+            for name, _ in KINDS[kind].references
+            if isinstance(ref := values.get(name), str) and ref in depths
+        ),
+        default=0,
+    )
 
 
 def owner_of(op: Operation) -> str | None:
@@ -271,11 +297,15 @@ def _owner_order(operations: Iterable[Operation]) -> dict[str, int]:
     return out
 
 
-def plan(reconciliation: Reconciliation) -> Plan:
+def plan(reconciliation: Reconciliation, *, placed: Mapping[str, int] | None = None) -> Plan:
     """Order the decisions of ``reconciliation`` into a :class:`Plan` (see the module
-    docstring); conflicts, resolutions and notices are carried over unchanged."""
+    docstring); conflicts, resolutions and notices are carried over unchanged.
+
+    ``placed``: the depths (:func:`create_depths`) of records another plan of the same cycle
+    creates (a cycle planned in parts); a create here that refers to one sits below it, as
+    in one plan of both."""
     operations = [_operation(d) for d in reconciliation.decisions]
-    depth = _depths(operations)
+    depth = _depths(operations, placed)
     owners = _owner_order(operations)
     bookkeeping = {LINK: 0, FLAG: 1, FORGET: 1}
 

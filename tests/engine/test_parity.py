@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core.engine.parity import content_hash, parity
+import pytest
+
+from core.engine.parity import Digest, content_hash, digest, parity
 from core.model import Record
 
 LINKS = {
@@ -129,3 +131,65 @@ def test_attachments_of_every_owner_kind_translate_their_owner_and_are_noted_by_
         "execution's (TestFiesta has no result files)"
     )
     assert attachment_owners_note({}) == "by owner on TestRail: none"
+
+
+def test_digests_give_the_parity_their_records_give() -> None:
+    """A record given as its digest (TestRail's as it is, TestFiesta's turned into pair space
+    through the links) counts as the record itself: equal, differing, missing and extra."""
+    testrail = {
+        "tr:case:1": case("tr:case:1", "Log in", "tr:section:1", [{"content": "Open"}]),
+        "tr:case:2": case("tr:case:2", "Log out", "tr:section:1"),
+        "tr:case:3": case("tr:case:3", "Reset password", "tr:section:1"),
+        "tr:run:1": Record(
+            "run", "tr:run:1", {"name": "Nightly", "closed": False, "cases": ["tr:case:1"]}
+        ),
+    }
+    testfiesta = {
+        "tf:case:100": case("tf:case:100", "Log in", "tf:folder:10", [{"content": "Open"}]),
+        "tf:case:200": case("tf:case:200", "Log out (edited)", "tf:folder:10"),
+        "tf:case:900": case("tf:case:900", "Made in TestFiesta", "tf:folder:10"),
+        # a run's cases are create-only: TestFiesta lists none, so they are not compared
+        "tf:run:7": Record("run", "tf:run:7", {"name": "Nightly", "closed": False}),
+    }
+    whole = parity(testrail, testfiesta, LINKS.get, observed={"case", "run"})
+    digested = parity(
+        {k: digest(r) for k, r in testrail.items()},
+        {k: digest(r, LINKS.get) for k, r in testfiesta.items()},
+        LINKS.get,
+        observed={"case", "run"},
+    )
+    mixed = parity(
+        testrail,
+        {k: digest(r, LINKS.get) for k, r in testfiesta.items()},
+        LINKS.get,
+        observed={"case", "run"},
+    )
+    for kind in ("case", "run"):
+        assert digested[kind].as_dict() == whole[kind].as_dict() == mixed[kind].as_dict()
+    assert (digested["case"].equal, digested["case"].differing) == (1, ["tr:case:2"])
+    assert digested["case"].missing == ["tr:case:3"]
+    assert digested["case"].extra == ["tf:case:900"]
+    assert digested["run"].exact
+    # a create-only value both copies hold is compared
+    both = Record("run", "tf:run:7", {"name": "Nightly", "closed": False, "cases": ["tf:case:200"]})
+    runs = parity(
+        {"tr:run:1": digest(testrail["tr:run:1"])},
+        {"tf:run:7": digest(both, LINKS.get)},
+        LINKS.get,
+        observed={"run"},
+        kinds=["run"],
+    )["run"]
+    assert runs.differing == ["tr:run:1"]
+
+
+def test_a_digest_holds_hashes_only_and_refuses_a_partial_record() -> None:
+    run = Record("run", "tr:run:1", {"name": "Nightly", "cases": ["tr:case:1"]})
+    assert digest(run) == Digest(
+        "run",
+        "tr:run:1",
+        content_hash({"name": "Nightly"}),
+        (("cases", content_hash({"cases": ["tr:case:1"]})),),
+    )
+    partial = Record("test", "tr:test:1", {"status": "Passed"}, partial=True)
+    with pytest.raises(ValueError, match="tr:test:1 is partial"):
+        digest(partial)

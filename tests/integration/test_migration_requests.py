@@ -23,6 +23,7 @@ import pytest
 
 from core import http as core_http
 from core.http import json_body_bytes
+from core.migrate import MIGRATION_CHUNK
 from core.testfiesta.side import CASE_BATCH, CASE_BATCH_BYTES
 from emulators import testrail as testrail_emulator
 from emulators.testrail.seed import MEDIUM, generate_shape
@@ -137,9 +138,12 @@ EXPECTED = {
 }
 
 
+@pytest.mark.parametrize("chunk", [MIGRATION_CHUNK, 7])
 def test_a_small_migration_makes_exactly_these_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    # the first pass in parts (cases 7 at a time) sends what one plan sends
+    monkeypatch.setattr("core.migrate.MIGRATION_CHUNK", chunk)
     seen, complete = migrate_counting(medium_project(tmp_path, monkeypatch))
     assert complete
     assert dict(sorted(seen.items())) == EXPECTED
@@ -184,9 +188,11 @@ SYNC_AFTER = {
 }
 
 
+@pytest.mark.parametrize("chunk", [MIGRATION_CHUNK, 7])
 def test_the_sync_after_a_migration_reads_each_list_once_and_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    monkeypatch.setattr("core.migrate.MIGRATION_CHUNK", chunk)
     emulated = medium_project(tmp_path, monkeypatch)
     _, complete = migrate_counting(emulated)
     assert complete
@@ -224,13 +230,16 @@ class CaseBodies(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
+@pytest.mark.parametrize("chunk", [MIGRATION_CHUNK, 7])
 def test_case_creates_are_filled_up_to_the_byte_cap_as_sent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     """600 cases of the medium shape: every ``POST /cases`` body, measured on the wire, is
     within :data:`CASE_BATCH` cases and :data:`CASE_BATCH_BYTES`, and each but the last is
     full: its next case would not have fitted (the sizes are httpx's compact JSON, so no
-    batch is cut short by a measure that counts spaces never sent)."""
+    batch is cut short by a measure that counts spaces never sent), also when the first
+    pass sends its cases in parts of 7 (a part's last creates wait for the next part's)."""
+    monkeypatch.setattr("core.migrate.MIGRATION_CHUNK", chunk)
     emulated = emulate(tmp_path, monkeypatch, cases=1)
     state = testrail_emulator.TestRailState()
     generate_shape(state, MEDIUM.scaled(600), seed=11, project_name="Acme Web Shop")

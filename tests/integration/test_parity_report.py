@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from core.migrate import migration_exit_code
+from core.migrate import MIGRATION_CHUNK, migration_exit_code
 from tests.helpers import emulate
 from tests.integration.test_sync import Pair
 from tui.render import print_migration_reports
 
 
+@pytest.mark.parametrize("chunk", [MIGRATION_CHUNK, 7])
 async def test_a_clean_migration_shows_parity_in_every_kind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    # also with the first pass in parts of 7 cases (their digests kept for parity)
+    monkeypatch.setattr("core.migrate.MIGRATION_CHUNK", chunk)
     env = emulate(tmp_path, monkeypatch, cases=40)
     with env.testrail_state.lock:
         cases = len(env.testrail_state.cases)
@@ -42,9 +45,12 @@ async def test_a_clean_migration_shows_parity_in_every_kind(
     }
 
 
+@pytest.mark.parametrize("chunk", [MIGRATION_CHUNK, 7])
 async def test_an_edited_a_deleted_and_a_stray_copy_are_each_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    # also with the first pass in parts of 7 cases (their digests kept for parity)
+    monkeypatch.setattr("core.migrate.MIGRATION_CHUNK", chunk)
     env = emulate(tmp_path, monkeypatch, cases=30)
     async with env.service() as service:
         [first] = await service.migrate()
