@@ -11,6 +11,8 @@ Multi-key updates go through ``Cache.transact()``. No secret is ever written her
 Opening checks the store (:func:`check_database`): a database SQLite cannot read, a truncated
 file, a row that is not JSON, or a store without its schema version raise
 :class:`StoreDamaged`, naming the way out; a damaged store is never reset silently. A store of
+a store whose creation was cut off (:data:`CREATING` beside it: a kill between the empty
+file and its schema version) holds nothing yet and is made again. A store of
 an older :data:`SCHEMA_VERSION` is brought up to date by :data:`MIGRATIONS` (one step per
 version); one of a newer railfiesta is refused. :meth:`StateStore.export` and
 :meth:`StateStore.load` copy every key to and from a JSON backup (``railfiesta state export`` /
@@ -41,6 +43,7 @@ listed per pair in ``index:bases:<pair>:<kind>`` (schema 2).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -62,6 +65,10 @@ from core.errors import ConfigError
 SCHEMA_VERSION = 2
 #: The database file diskcache keeps in the state directory.
 DATABASE = "cache.db"
+#: Present only while a new store is being created (from before :data:`DATABASE` exists until
+#: its schema version is written): a store found beside it was cut off while it was made,
+#: holds no state, and is made again instead of being reported damaged.
+CREATING = "cache.db.creating"
 #: What ``state export`` writes: ``{"format": EXPORT_FORMAT, "schema": N, "exported": UNIX
 #: seconds, "entries": {key: value}}``.
 EXPORT_FORMAT = "railfiesta-state"
@@ -173,6 +180,30 @@ def check_database(directory: Path) -> None:
         con.close()
 
 
+def _undo_cut_off_creation(directory: Path) -> None:
+    """Remove the database of a store whose creation was cut off: :data:`CREATING` is still
+    there and nobody holds its ``flock`` (a creator at work holds it until the schema version
+    is written, so this waits for one that is running, however briefly, then finds the marker
+    gone). Such a database holds no state: at most the schema version."""
+    creating = directory / CREATING
+    try:
+        marker = os.open(creating, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(marker, fcntl.LOCK_EX)
+        try:
+            cut_off = os.stat(creating).st_ino == os.fstat(marker).st_ino
+        except FileNotFoundError:
+            cut_off = False  # its creator finished while this waited
+        if cut_off:
+            for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
+                (directory / name).unlink(missing_ok=True)
+            creating.unlink(missing_ok=True)
+    finally:
+        os.close(marker)
+
+
 def _row_key(directory: Path, key: Any, raw: Any) -> str:
     if raw != 1 or not isinstance(key, bytes):
         raise StoreDamaged(directory, "a key is not stored as JSON (pickled?)")
@@ -260,11 +291,25 @@ class StateStore:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
-        check_database(self.directory)
         database = self.directory / DATABASE
+        creating = self.directory / CREATING
+        _undo_cut_off_creation(self.directory)
+        check_database(self.directory)
+        marker: int | None = None
         if not database.exists():
+            marker = os.open(creating, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+            fcntl.flock(marker, fcntl.LOCK_EX)  # held until the schema version is written
             # 0600 before SQLite opens it: its -wal and -shm files take the database's mode
             os.close(os.open(database, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+        try:
+            self._open(database)
+            if marker is not None:  # made: gone before its lock is let go
+                creating.unlink(missing_ok=True)
+        finally:
+            if marker is not None:
+                os.close(marker)
+
+    def _open(self, database: Path) -> None:
         self._restrict_files()
         try:
             self._cache = diskcache.Cache(

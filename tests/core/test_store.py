@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pickle
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
+import threading
 import zlib
 from pathlib import Path
 
@@ -14,7 +19,15 @@ import pytest
 from diskcache.core import MODE_PICKLE
 
 from core.errors import ConfigError
-from core.store import MIGRATIONS, SCHEMA_VERSION, StateStore, StoreDamaged, check_export
+from core.store import (
+    CREATING,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    StateStore,
+    StoreDamaged,
+    check_database,
+    check_export,
+)
 
 
 def test_links_both_ways_and_survive_reopening(tmp_path: Path) -> None:
@@ -440,3 +453,76 @@ def test_an_export_leaves_out_the_signed_url_of_a_cut_upload(tmp_path: Path) -> 
         "key": "uid-7",
     }
     assert "X-Amz-Signature" not in json.dumps(entries)
+
+
+# ---------------------------------------------------------------------------- creation
+
+
+def test_a_store_cut_off_after_its_empty_file_is_made_again(tmp_path: Path) -> None:
+    """A kill between the empty 0600 file and SQLite's first page leaves ``cache.db`` empty
+    beside its creation marker: nothing was in it, so it is made again, not refused."""
+    directory = tmp_path / "state"
+    directory.mkdir()
+    (directory / CREATING).write_bytes(b"")
+    (directory / "cache.db").write_bytes(b"")
+    with StateStore(directory) as store:
+        assert store.schema == SCHEMA_VERSION
+        store.set("cursor:1:testrail", {"updated_after": 1700000000})
+    assert not (directory / CREATING).exists()
+    with StateStore(directory) as store:
+        assert store.get("cursor:1:testrail") == {"updated_after": 1700000000}
+
+
+def test_a_store_killed_while_sqlite_made_its_tables_is_made_again(tmp_path: Path) -> None:
+    """SIGKILL inside the creation (SQLite's header written, the state table not yet, as the
+    crash bench once hit) and a second open gives a working store with its schema version."""
+    directory = tmp_path / "state"
+    child = (
+        "import os, signal, sys\n"
+        "import diskcache\n"
+        "from core.store import StateStore\n"
+        "real = diskcache.Cache.__init__\n"
+        "def cut(self, directory, **settings):\n"
+        "    import sqlite3\n"
+        "    con = sqlite3.connect(os.path.join(directory, 'cache.db'))\n"
+        "    con.execute('CREATE TABLE IF NOT EXISTS Settings (key TEXT NOT NULL UNIQUE, value)')\n"
+        "    con.commit()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "diskcache.Cache.__init__ = cut\n"
+        f"StateStore({str(directory)!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], env=dict(os.environ), check=False)
+    assert done.returncode == -signal.SIGKILL
+    assert (directory / CREATING).exists()
+    with pytest.raises(StoreDamaged, match="holds no state store table"):
+        check_database(directory)  # what an open without the marker would have said
+    with StateStore(directory) as store:
+        assert store.schema == SCHEMA_VERSION
+    assert not (directory / CREATING).exists()
+    assert stat.S_IMODE((directory / "cache.db").stat().st_mode) == 0o600
+
+
+def test_a_store_being_made_by_another_process_is_waited_for_never_removed(
+    tmp_path: Path,
+) -> None:
+    """A creation marker whose ``flock`` is held belongs to a creator at work: an open waits
+    for it and keeps what it made (two commands started at once on a new directory)."""
+    directory = tmp_path / "state"
+    _filled(directory)
+    marker = directory / CREATING
+    held = os.open(marker, os.O_CREAT | os.O_WRONLY, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    opened: list[int] = []
+
+    def open_and_count() -> None:
+        with StateStore(directory) as store:
+            opened.append(len(list(store.bases("case"))))
+
+    waiter = threading.Thread(target=open_and_count)
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive(), "an open does not go ahead while the creator holds the marker"
+    marker.unlink()  # the creator finished: marker gone, then its lock let go
+    os.close(held)
+    waiter.join(10)
+    assert opened == [300]
