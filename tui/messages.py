@@ -85,6 +85,14 @@ class CasesLoaded(Message):
 
 
 @dataclass
+class BadgesRead(Message):
+    """A pane's badges and links arrived from the state store (``Service.read_badges``, in
+    a worker): its records' links may have changed, so the status row is due again."""
+
+    side: str
+
+
+@dataclass
 class ServiceOpened(Message):
     """The service opened; the panes may load."""
 

@@ -32,6 +32,7 @@ from core.http import RequestStats
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
 from tui.messages import (
+    BadgesRead,
     CasesLoaded,
     ConnectionChanged,
     MigrationFinished,
@@ -280,9 +281,10 @@ class MainScreen(Screen[None]):
         self.reload_panes()
 
     def refresh_badges(self, *, force: bool = False) -> None:
-        """Redraw both panes' badges and links from the state store (``Service.badges``:
-        no request), at most every :data:`BADGE_SECONDS` while records arrive (``force``:
-        now, a run ended)."""
+        """Redraw both panes' badges and links from the state store (``Service.read_badges``,
+        in a worker: no request), at most every :data:`BADGE_SECONDS` while records arrive
+        (``force``: now, a run ended). The status row follows when they arrive
+        (:class:`BadgesRead`)."""
         now = time.monotonic()
         if not self._service_open or (
             not force
@@ -410,6 +412,7 @@ class MainScreen(Screen[None]):
 
     @on(PaneLoaded)
     @on(CasesLoaded)
+    @on(BadgesRead)
     def _pane_loaded(self) -> None:
         self._update_status()
 
