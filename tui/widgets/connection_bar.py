@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label
@@ -136,8 +137,11 @@ class ConnectionRow(Horizontal):
             self._wait_until = None
             text, waiting = budget_text(self._budget), False
         label.set_class(waiting, "-waiting")
-        if str(label.content) != text:  # every second: a new layout only on a change
-            label.update(text)
+        shown = str(label.content)
+        if shown != text:  # every second: redrawn only on a change, and laid out (the
+            # screen's layout: the cell is ``width: auto``) only when its width changes:
+            # "36/180 req/min" becoming "37/180 req/min" moves nothing beside it
+            label.update(text, layout=cell_len(text) != cell_len(shown))
 
 
 class ConnectionBar(Vertical):

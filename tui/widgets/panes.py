@@ -212,7 +212,10 @@ class ProjectPane(Vertical):
     async def read_badges(
         self, records: list[TreeNode]
     ) -> dict[str, tuple[str, str | None]] | None:
-        """``Service.read_badges`` of ``records`` (None: the service closed meanwhile)."""
+        """``Service.read_badges`` of ``records`` (None: the service closed meanwhile; no
+        read for no records, e.g. a section that holds only sections)."""
+        if not records:
+            return {}
         try:
             return await self.service.read_badges(records, pair_index=self.pair_index)
         except RuntimeError:  # the service closed meanwhile
