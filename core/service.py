@@ -832,9 +832,13 @@ class Service:
             return None
         return info.st_ino, info.st_mtime_ns, info.st_size
 
-    def _budget_counts(self) -> list[tuple[str, int, int | None, int]]:
-        """(side, requests in the last 60 s, per-minute limit, 429/409 answers) per side."""
-        return [(b.side, b.last_minute, b.per_minute, b.stats.rate_limited) for b in self.budgets()]
+    def _budget_counts(self) -> list[tuple[str, int, int | None, int, int]]:
+        """(side, requests in the last 60 s, per-minute limit, 429/409 answers, the 409
+        maintenance waits among them) per side."""
+        return [
+            (b.side, b.last_minute, b.per_minute, b.stats.rate_limited, b.stats.maintenance_waits)
+            for b in self.budgets()
+        ]
 
     def request_sync_now(self) -> None:
         """Ask the process that holds this state directory's sync lock (a ``sync --watch``,

@@ -52,11 +52,13 @@ class ConnectionChanged(Message):
 @dataclass
 class ServerWaiting(Message):
     """``side`` answered 429/409 (so it is reachable) and the core waits ``seconds`` before
-    sending ``endpoint`` again."""
+    sending ``endpoint`` again; ``reason`` is the core's name for the wait
+    (``RateLimitWait.reason``: "rate limit" or "maintenance")."""
 
     side: str
     endpoint: str
     seconds: float
+    reason: str = "rate limit"
 
 
 @dataclass

@@ -88,10 +88,14 @@ SyncNews = SyncCycleStarted | SyncCycleFinished | WatchPausedChanged
 
 def published_budget(own: Budget, published: dict[str, Any] | None) -> Budget:
     """The budget an attached watch published for ``own.side`` (``own`` when it published
-    none): its requests in the last minute and its 429 answers."""
+    none): its requests in the last minute, its 429/409 answers and the 409 maintenance
+    waits among them."""
     if not published:
         return own
-    stats = RequestStats(rate_limited=int(published.get("rate_limited") or 0))
+    stats = RequestStats(
+        rate_limited=int(published.get("rate_limited") or 0),
+        maintenance_waits=int(published.get("maintenance_waits") or 0),
+    )
     return Budget(
         own.side, int(published.get("last_minute") or 0), published.get("per_minute"), stats
     )
@@ -434,9 +438,11 @@ class MainScreen(Screen[None]):
         elif isinstance(message, ServerWaiting):
             side = SIDE_NAMES.get(message.side, message.side)
             self.header.row(message.side).waiting(
-                message.seconds, f"{side} asked to wait (rate limit) on {message.endpoint}"
+                message.seconds,
+                f"{side} asked to wait ({message.reason}) on {message.endpoint}",
+                reason=message.reason,
             )
-            self.progress.notice(f"{side} rate limit: waiting {{s}} s", message.seconds)
+            self.progress.notice(f"{side} {message.reason}: waiting {{s}} s", message.seconds)
         elif isinstance(message, ServerRetrying):
             side = SIDE_NAMES.get(message.side, message.side)
             self.refresh_budgets()  # answers counted so far do not prove it back
