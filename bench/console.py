@@ -423,6 +423,7 @@ if __name__ == "__main__":
         "only; profiling slows the keys it profiles)",
     )
     parser.add_argument("--profile-top", type=int, default=40, help="functions printed")
+    parser.add_argument("--profile-out", type=Path, help="also write the profile there (pstats)")
     arguments = parser.parse_args()
     if arguments.profile:
         import cProfile
@@ -437,4 +438,6 @@ if __name__ == "__main__":
         print(f"cProfile of {', '.join(sorted(PROFILED))} (the console thread):")
         for order in ("tottime", "cumulative"):
             pstats.Stats(PROFILE).sort_stats(order).print_stats(arguments.profile_top)
+        if arguments.profile_out:
+            PROFILE.dump_stats(arguments.profile_out)
     sys.exit(code)
