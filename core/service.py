@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -219,18 +219,25 @@ class ConflictView:
         return bool(self.resolution)
 
 
-def case_leaf(row: Mapping[str, Any], section: str, store: StateStore) -> TreeNode:
-    """The tree leaf of one TestRail case row (``get_cases``) in section key ``section``,
-    with the TestFiesta key the state store links it to."""
-    key = tr_key("case", row["id"])
-    return TreeNode(
-        "case",
-        key,
-        str(row.get("title", "")),
-        section,
-        store.linked(key),
-        updated=int(row["updated_on"]) if row.get("updated_on") else None,
-    )
+def case_leaves(
+    rows: Sequence[Mapping[str, Any]], store: StateStore, section: str | None = None
+) -> list[TreeNode]:
+    """The tree leaves of TestRail case rows (``get_cases``), in section key ``section``
+    (None: each row's ``section_id``), with the TestFiesta keys the state store links them
+    to, read in one batched query (``StateStore.linked_many``)."""
+    keys = [tr_key("case", row["id"]) for row in rows]
+    links = store.linked_many(keys)
+    return [
+        TreeNode(
+            "case",
+            key,
+            str(row.get("title", "")),
+            section if section is not None else tr_key("section", row["section_id"]),
+            links.get(key),
+            updated=int(row["updated_on"]) if row.get("updated_on") else None,
+        )
+        for key, row in zip(keys, rows, strict=True)
+    ]
 
 
 class Service:
@@ -1138,7 +1145,7 @@ class Service:
         section = tr_key("section", section_id)
 
         def leaves() -> list[TreeNode]:
-            made = [case_leaf(row, section, store) for row in rows]
+            made = case_leaves(rows, store, section)
             self._cache_put(
                 self._cases_cache_key(project_id, suite_id, section_id),
                 [leaf.as_dict() for leaf in made],
@@ -1175,9 +1182,7 @@ class Service:
             else:
                 if row.get("suite_id") in (None, suite_id):
                     rows.append(row)
-        return await asyncio.to_thread(
-            lambda: [case_leaf(row, tr_key("section", row["section_id"]), store) for row in rows]
-        )
+        return await asyncio.to_thread(lambda: case_leaves(rows, store))
 
     async def cached_testrail_cases(
         self, project_id: int, suite_id: int, section_id: int
