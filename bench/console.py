@@ -109,15 +109,28 @@ def since(start: Timing) -> Timing:
     return now[0] - start[0], now[1] - start[1], now[2] - start[2]
 
 
+#: cProfile of the keys named by ``--profile`` (None: none profiled); :func:`keys` sets
+#: :data:`PROFILING` to the kind of key being timed
+PROFILE: Any = None
+PROFILED: set[str] = set()
+PROFILING = ""
+
+
 async def timed(pilot: Pilot[Any], *keys: str) -> Timing:
     """:data:`Timing` of the keys being handled and the screen settling. Wall time also
     counts other processes' turns on a busy machine; the console thread's CPU is what the UI
     needed (the emulators answer in their own thread, :class:`ServerThread`); the process's
     CPU adds the emulators and the console's helper threads (state store)."""
+    profile = PROFILE if PROFILING in PROFILED else None
+    if profile is not None:
+        profile.enable()
     start = clocks()
     await pilot.press(*keys)
     await pilot.pause()
-    return since(start)
+    took = since(start)
+    if profile is not None:
+        profile.disable()
+    return took
 
 
 def loaded_below(node: Any) -> bool:
@@ -161,8 +174,10 @@ async def start(service: Service, *, warm: bool) -> tuple[Timing, float, dict[st
 
 async def keys(pilot: Pilot[Any], app: RailfiestaApp, presses: int = 40) -> dict[str, list[Timing]]:
     """Time each kind of key ``presses`` times (or as often as the data allows)."""
+    global PROFILING
     tree = tree_of(app)
     times: dict[str, list[Timing]] = {"move down": []}
+    PROFILING = "move down"
     tree.focus()
     await pilot.pause()
     for _ in range(presses):
@@ -181,6 +196,7 @@ async def keys(pilot: Pilot[Any], app: RailfiestaApp, presses: int = 40) -> dict
             if node is None:
                 break
             if node.allow_expand and not node.is_expanded:
+                PROFILING = name
                 times[name].append(await timed(pilot, "space"))
                 opened += 1
                 await wait(pilot, partial(loaded_below, node))
@@ -188,6 +204,7 @@ async def keys(pilot: Pilot[Any], app: RailfiestaApp, presses: int = 40) -> dict
                     await pilot.press("space")
                     await pilot.pause()
             last_line = tree.cursor_line
+            PROFILING = ""
             await timed(pilot, "down")
         if keep_open:
             lines = tree.last_line + 1
@@ -198,6 +215,7 @@ async def keys(pilot: Pilot[Any], app: RailfiestaApp, presses: int = 40) -> dict
     # filter: type into the filter line, one character at a time (each key echoed), then
     # time how long the narrowed trees take to show once typing stops; then clear it
     times["filter"], times["filter shown"] = [], []
+    PROFILING = "filter"
     for word in ("login", "check", "pay", "mobile", "report"):
         await pilot.press("slash")
         for char in word:
@@ -210,6 +228,7 @@ async def keys(pilot: Pilot[Any], app: RailfiestaApp, presses: int = 40) -> dict
         await pilot.pause()
     tree.focus()
     times["switch pane"] = []
+    PROFILING = "switch pane"
     for _ in range(presses):
         times["switch pane"].append(await timed(pilot, "tab"))
     return times
@@ -394,5 +413,31 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=50_000)
     parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="cProfile the presses of this kind of key (a row's name, e.g. 'open, the others "
+        "left open'; may repeat) and print the costliest functions (the console's thread "
+        "only; profiling slows the keys it profiles)",
+    )
+    parser.add_argument("--profile-top", type=int, default=40, help="functions printed")
+    parser.add_argument("--profile-out", type=Path, help="also write the profile there (pstats)")
     arguments = parser.parse_args()
-    sys.exit(asyncio.run(main(arguments.cases, arguments.presses)))
+    if arguments.profile:
+        import cProfile
+
+        PROFILE = cProfile.Profile()
+        PROFILED.update(arguments.profile)
+    code = asyncio.run(main(arguments.cases, arguments.presses))
+    if PROFILE is not None:
+        import pstats
+
+        print()
+        print(f"cProfile of {', '.join(sorted(PROFILED))} (the console thread):")
+        for order in ("tottime", "cumulative"):
+            pstats.Stats(PROFILE).sort_stats(order).print_stats(arguments.profile_top)
+        if arguments.profile_out:
+            PROFILE.dump_stats(arguments.profile_out)
+    sys.exit(code)

@@ -109,7 +109,8 @@ class RequestStats:
     """Counters of one session's traffic; read by the monitor, the report and ``bench/``.
 
     ``by_endpoint`` and ``by_stage`` count requests sent (retries included); ``retries`` counts
-    the re-sends; ``rate_limited`` the 429/409 answers; ``paced_seconds`` the time spent waiting
+    the re-sends; ``rate_limited`` the 429/409 answers, ``maintenance_waits`` the 409s among
+    them (TestRail's maintenance mode, not a rate limit); ``paced_seconds`` the time spent waiting
     for the pacer and ``rate_limit_wait_seconds`` the time spent honouring ``Retry-After``.
     """
 
@@ -117,6 +118,7 @@ class RequestStats:
     by_stage: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     rate_limited: int = 0
+    maintenance_waits: int = 0
     errors: int = 0
     paced_seconds: float = 0.0
     rate_limit_wait_seconds: float = 0.0
@@ -152,6 +154,12 @@ class Retrying:
     reason: str
 
 
+#: What a wait is called, by the status that asked for it (:attr:`RateLimitWait.reason`):
+#: 429 is a rate limit, 409 TestRail's maintenance mode (a session retries a 409 only where
+#: it means that: ``maintenance_409``; TestFiesta's 409 is a conflict, raised, never waited).
+WAIT_REASONS = {429: "rate limit", 409: "maintenance"}
+
+
 @dataclass(frozen=True)
 class RateLimitWait:
     """Event: the server said 429/409 and the session sleeps ``seconds`` before retrying.
@@ -161,6 +169,16 @@ class RateLimitWait:
     endpoint: str
     seconds: float
     status: int = 429
+
+    @property
+    def maintenance(self) -> bool:
+        """True for a maintenance wait (409), False for a rate limit (429)."""
+        return self.status == 409
+
+    @property
+    def reason(self) -> str:
+        """``"rate limit"`` or ``"maintenance"`` (:data:`WAIT_REASONS`), as people read it."""
+        return WAIT_REASONS.get(self.status, "rate limit")
 
 
 class _Retry(Exception):
@@ -814,6 +832,8 @@ class ApiSession:
         self.stats.errors += 1
         if status == 429 or (status == 409 and self.maintenance_409):
             self.stats.rate_limited += 1
+            if status == 409:  # only where it means maintenance (above)
+                self.stats.maintenance_waits += 1
             wait = _retry_after_seconds(response)
             self.stats.rate_limit_wait_seconds += wait
             self._tell(RateLimitWait(self.side, endpoint, wait, status))

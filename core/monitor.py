@@ -82,7 +82,8 @@ class WatchMonitor:
 
     ``store``: the state store both processes open; ``interval``: seconds between cycles;
     ``budgets``: returns ``[(side, requests in the last minute, per-minute limit or None,
-    429/409 answers so far)]`` (the service's clients). ``clock`` gives UNIX seconds.
+    429/409 answers so far, the 409 maintenance waits among them)]`` (the service's
+    clients). ``clock`` gives UNIX seconds.
     """
 
     def __init__(
@@ -90,7 +91,7 @@ class WatchMonitor:
         store: StateStore,
         *,
         interval: float,
-        budgets: Callable[[], list[tuple[str, int, int | None, int]]] = list,
+        budgets: Callable[[], list[tuple[str, int, int | None, int, int]]] = list,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -131,11 +132,12 @@ class WatchMonitor:
             self.doc["waits"][event.side] = {
                 "until": now + event.seconds,
                 "endpoint": event.endpoint,
+                "reason": event.reason,
                 "count": int(self.doc["waits"].get(event.side, {}).get("count", 0)) + 1,
             }
             self._line(
                 "warning",
-                f"{event.side} rate limit on {event.endpoint}: waiting {event.seconds:.1f} s",
+                f"{event.side} {event.reason} on {event.endpoint}: waiting {event.seconds:.1f} s",
                 now,
             )
         elif isinstance(event, Retrying):
@@ -167,8 +169,13 @@ class WatchMonitor:
         self.flushed_at = now
         self.doc["updated"] = now
         self.doc["budgets"] = {
-            side: {"last_minute": last, "per_minute": limit, "rate_limited": waits}
-            for side, last, limit, waits in self._budgets()
+            side: {
+                "last_minute": last,
+                "per_minute": limit,
+                "rate_limited": waits,
+                "maintenance_waits": maintenance,
+            }
+            for side, last, limit, waits, maintenance in self._budgets()
         }
         lines, self._lines = self._lines, []
         self.store.publish(MONITOR_KEY, self.doc, log_key=LOG_KEY, lines=lines, keep=LOG_LINES)

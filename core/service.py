@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -219,18 +219,25 @@ class ConflictView:
         return bool(self.resolution)
 
 
-def case_leaf(row: Mapping[str, Any], section: str, store: StateStore) -> TreeNode:
-    """The tree leaf of one TestRail case row (``get_cases``) in section key ``section``,
-    with the TestFiesta key the state store links it to."""
-    key = tr_key("case", row["id"])
-    return TreeNode(
-        "case",
-        key,
-        str(row.get("title", "")),
-        section,
-        store.linked(key),
-        updated=int(row["updated_on"]) if row.get("updated_on") else None,
-    )
+def case_leaves(
+    rows: Sequence[Mapping[str, Any]], store: StateStore, section: str | None = None
+) -> list[TreeNode]:
+    """The tree leaves of TestRail case rows (``get_cases``), in section key ``section``
+    (None: each row's ``section_id``), with the TestFiesta keys the state store links them
+    to, read in one batched query (``StateStore.linked_many``)."""
+    keys = [tr_key("case", row["id"]) for row in rows]
+    links = store.linked_many(keys)
+    return [
+        TreeNode(
+            "case",
+            key,
+            str(row.get("title", "")),
+            section if section is not None else tr_key("section", row["section_id"]),
+            links.get(key),
+            updated=int(row["updated_on"]) if row.get("updated_on") else None,
+        )
+        for key, row in zip(keys, rows, strict=True)
+    ]
 
 
 class Service:
@@ -832,9 +839,13 @@ class Service:
             return None
         return info.st_ino, info.st_mtime_ns, info.st_size
 
-    def _budget_counts(self) -> list[tuple[str, int, int | None, int]]:
-        """(side, requests in the last 60 s, per-minute limit, 429/409 answers) per side."""
-        return [(b.side, b.last_minute, b.per_minute, b.stats.rate_limited) for b in self.budgets()]
+    def _budget_counts(self) -> list[tuple[str, int, int | None, int, int]]:
+        """(side, requests in the last 60 s, per-minute limit, 429/409 answers, the 409
+        maintenance waits among them) per side."""
+        return [
+            (b.side, b.last_minute, b.per_minute, b.stats.rate_limited, b.stats.maintenance_waits)
+            for b in self.budgets()
+        ]
 
     def request_sync_now(self) -> None:
         """Ask the process that holds this state directory's sync lock (a ``sync --watch``,
@@ -1134,7 +1145,7 @@ class Service:
         section = tr_key("section", section_id)
 
         def leaves() -> list[TreeNode]:
-            made = [case_leaf(row, section, store) for row in rows]
+            made = case_leaves(rows, store, section)
             self._cache_put(
                 self._cases_cache_key(project_id, suite_id, section_id),
                 [leaf.as_dict() for leaf in made],
@@ -1171,9 +1182,7 @@ class Service:
             else:
                 if row.get("suite_id") in (None, suite_id):
                     rows.append(row)
-        return await asyncio.to_thread(
-            lambda: [case_leaf(row, tr_key("section", row["section_id"]), store) for row in rows]
-        )
+        return await asyncio.to_thread(lambda: case_leaves(rows, store))
 
     async def cached_testrail_cases(
         self, project_id: int, suite_id: int, section_id: int
@@ -1589,19 +1598,34 @@ class Service:
         """``(state, linked key)`` by record key for every node given and their children,
         as the state store says now: the link a migration or sync cycle wrote since the
         nodes were read (None: not linked) and the state :meth:`sync_states` gives under
-        that link. State store only (what the last cycle observed and wrote): no request."""
+        that link. State store only (what the last cycle observed and wrote): no request; the
+        links in one batched query (``StateStore.linked_many``). Blocks on the store: the
+        console calls :meth:`read_badges`."""
         store = self._state()
         attention = attention_from_store(store, self._pair_ids())
         pair = self._pair_id.get(pair_index)
-        found: dict[str, tuple[str, str | None]] = {}
+        every: list[TreeNode] = []
         stack = list(nodes)
         while stack:
             node = stack.pop()
-            linked = store.linked(node.key)
+            every.append(node)
+            stack.extend(node.children)
+        links = store.linked_many(node.key for node in every)  # one query, not one per node
+        found: dict[str, tuple[str, str | None]] = {}
+        for node in every:
+            linked = links.get(node.key)
             state = record_state(node.key, linked, attention, updated=node.updated, pair=pair)
             found[node.key] = (state, linked)
-            stack.extend(node.children)
         return found
+
+    async def read_badges(
+        self, nodes: Iterable[TreeNode], *, pair_index: int = 0
+    ) -> dict[str, tuple[str, str | None]]:
+        """:meth:`badges` read in a worker thread, so the console's loop never waits on the
+        state store (a section of ~500 cases was ~450 reads on it). ``nodes`` is copied
+        first (the list, not the nodes: their ``children`` are read in the thread)."""
+        given = list(nodes)
+        return await asyncio.to_thread(self.badges, given, pair_index=pair_index)
 
     def sync_states(self, nodes: Iterable[TreeNode], *, pair_index: int = 0) -> dict[str, str]:
         """Where each record stands, by key, for every node given and their children:

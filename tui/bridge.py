@@ -72,9 +72,9 @@ class EventBridge:
             side = SIDE_NAMES.get(event.side, event.side)
             self.log(
                 "warning",
-                f"{side} rate limit on {event.endpoint}: waiting {event.seconds:.1f} s",
+                f"{side} {event.reason} on {event.endpoint}: waiting {event.seconds:.1f} s",
             )
-            self._post(ServerWaiting(event.side, event.endpoint, event.seconds))
+            self._post(ServerWaiting(event.side, event.endpoint, event.seconds, event.reason))
         elif isinstance(event, Retrying):
             side = SIDE_NAMES.get(event.side, event.side)
             self.log("warning", f"{side} {event.endpoint}: {event.reason}; trying again")

@@ -253,7 +253,7 @@ class ProgressPrinter:
         if isinstance(event, ConnectionWarning):
             return  # said once by the verb's own subscriber (_connection_warning)
         if isinstance(event, RateLimitWait):
-            why = "is down for maintenance (HTTP 409):" if event.status == 409 else "rate limit:"
+            why = "is down for maintenance (HTTP 409):" if event.maintenance else "rate limit:"
             line = f"{event.side} {why} waiting {event.seconds:.0f} s ({event.endpoint})"
         elif isinstance(event, Retrying):
             line = f"{event.side} {event.endpoint}: {event.reason}; retrying"

@@ -52,11 +52,13 @@ class ConnectionChanged(Message):
 @dataclass
 class ServerWaiting(Message):
     """``side`` answered 429/409 (so it is reachable) and the core waits ``seconds`` before
-    sending ``endpoint`` again."""
+    sending ``endpoint`` again; ``reason`` is the core's name for the wait
+    (``RateLimitWait.reason``: "rate limit" or "maintenance")."""
 
     side: str
     endpoint: str
     seconds: float
+    reason: str = "rate limit"
 
 
 @dataclass
@@ -80,6 +82,14 @@ class PaneLoaded(Message):
 class CasesLoaded(Message):
     """The cases of one section arrived in a pane (or failed to): the pane knows more of its
     project, so what depends on its records (the status row) is due again."""
+
+    side: str
+
+
+@dataclass
+class BadgesRead(Message):
+    """A pane's badges and links arrived from the state store (``Service.read_badges``, in
+    a worker): its records' links may have changed, so the status row is due again."""
 
     side: str
 

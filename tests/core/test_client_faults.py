@@ -14,6 +14,7 @@ import pytest
 import stamina
 
 from core.errors import ApiError, RateLimited, ServerUnreachable, UnexpectedResponse
+from core.http import RateLimitWait
 from core.testfiesta.client import TestFiestaClient
 from core.testrail.client import TestRailClient
 from emulators import testfiesta as tf_emulator
@@ -234,10 +235,21 @@ async def test_a_testrail_409_is_maintenance_and_retried(
     tr_state: tr_emulator.TestRailState,
 ) -> None:
     app, client = tr_client(tr_state, retry_after=0)
-    app.state.faults.push("409", "409")
+    waits: list[RateLimitWait] = []
+    client.session.on_event = lambda event: (
+        waits.append(event) if isinstance(event, RateLimitWait) else None
+    )
+    app.state.faults.push("409", "429", "409")
     assert (await client.get_project(1))["id"] == 1
     await client.aclose()
-    assert client.session.stats.rate_limited == 2 and client.session.stats.total == 3
+    stats = client.session.stats
+    assert stats.rate_limited == 3 and stats.total == 4
+    assert stats.maintenance_waits == 2  # the 409s: maintenance, not a rate limit
+    assert [(w.status, w.maintenance, w.reason) for w in waits] == [
+        (409, True, "maintenance"),
+        (429, False, "rate limit"),
+        (409, True, "maintenance"),
+    ]
 
 
 # ---------------------------------------------------------------------- rows shifted between pages

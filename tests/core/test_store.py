@@ -47,6 +47,43 @@ def test_links_both_ways_and_survive_reopening(tmp_path: Path) -> None:
         assert store.linked("tr:case:12") is None
 
 
+def test_linked_many_reads_the_links_of_many_keys_in_one_query_per_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.store.KEYS_PER_QUERY", 4)
+    with StateStore(tmp_path / "state") as store:
+        store.link_many([(f"tr:case:{n}", f"tf:case:{100 + n}") for n in range(0, 10, 2)])
+        store.link("tr:section:3", "tf:folder:55")
+        queries: list[str] = []
+        store._cache._con.set_trace_callback(queries.append)
+        keys = [f"tr:case:{n}" for n in range(10)] + ["tf:folder:55", "tr:case:0"]
+        found = store.linked_many(keys)
+        store._cache._con.set_trace_callback(None)
+    assert found == {
+        "tr:case:0": "tf:case:100",
+        "tr:case:2": "tf:case:102",
+        "tr:case:4": "tf:case:104",
+        "tr:case:6": "tf:case:106",
+        "tr:case:8": "tf:case:108",
+        "tf:folder:55": "tr:section:3",
+    }
+    # 11 different keys, 4 a query: 3 queries, whatever the number of keys linked
+    assert len([q for q in queries if q.startswith("SELECT key, mode")]) == 3
+    assert len(queries) == 3
+
+
+def test_linked_many_refuses_a_pickled_link(tmp_path: Path) -> None:
+    directory, marker = tmp_path / "state", tmp_path / "pwned"
+    with StateStore(directory) as store:
+        store.link("tr:case:1", "tf:case:2")
+        _plant(
+            directory, _json_key("link:tr:case:7"), 1, MODE_PICKLE, pickle.dumps(_Payload(marker))
+        )
+        with pytest.raises(StoreDamaged, match="a value is stored in pickle, not as JSON"):
+            store.linked_many(["tr:case:1", "tr:case:7"])
+    assert not marker.exists(), "the planted pickle ran"
+
+
 def test_directory_is_0700_and_files_0600(tmp_path: Path) -> None:
     directory = tmp_path / "state"
     with StateStore(directory) as store:

@@ -8,6 +8,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -173,3 +174,48 @@ def test_a_cached_read_older_than_max_age_is_not_used(tmp_path: Path) -> None:
     cache.max_age = -1
     assert cache.get("tr-pane:x") is None
     cache.close()
+
+
+async def test_badges_read_every_link_in_one_batched_query(
+    migrated: Emulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = migrated
+    async with env.service() as service:
+        pane = await service.testrail_pane()
+        store = service.store
+        assert store is not None
+        real_linked, real_many = store.linked, store.linked_many
+        asked: list[list[str]] = []
+
+        def counted(keys: Any) -> dict[str, str]:
+            asked.append(list(keys))
+            return real_many(asked[-1])
+
+        def one_by_one(key: str) -> str | None:
+            raise AssertionError(f"read one by one: {key}")
+
+        monkeypatch.setattr(store, "linked_many", counted)
+        monkeypatch.setattr(store, "linked", one_by_one)
+        project_id = int(pane.project["id"]) if pane.project else 0
+        [suite] = pane.nodes
+        sections = [n for n in flatten(pane.nodes).values() if n.kind == "section"]
+        leaves: list[TreeNode] = []
+        for section in sections:  # each section's cases: one query each
+            leaves += await service.testrail_cases(
+                project_id, int(suite.key.rsplit(":", 1)[1]), int(section.key.rsplit(":", 1)[1])
+            )
+        assert len(asked) == len(sections)
+        nodes = [*pane.nodes, *leaves]
+        every = flatten(nodes)
+        truth = {key: real_linked(key) for key in every}  # one by one, as before
+        expected = service.sync_states(nodes)
+        asked.clear()
+        badges = await service.read_badges(nodes)
+    assert len(asked) == 1
+    assert sorted(asked[0]) == sorted(every)
+    assert sum(1 for key in badges if key.startswith("tr:case:")) == 12
+    assert badges == {key: (expected[key], truth[key]) for key in every}
+    assert all(truth[key] is not None for key in every if key.startswith("tr:case:"))
+    assert {leaf.key: leaf.linked for leaf in leaves} == {
+        leaf.key: truth[leaf.key] for leaf in leaves
+    }

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from core.events import Activity
+from core.http import RateLimitWait
 from core.monitor import LOG_KEY, LOG_LINES, MONITOR_KEY, WatchMonitor, eta_seconds
 from core.service import Service
 from core.store import StateStore
@@ -185,6 +186,46 @@ def test_the_log_ring_keeps_the_last_lines(tmp_path: Path) -> None:
         assert ring[0]["message"] == "line 50"
         assert ring[-1] == {"at": now[0], "level": "info", "message": f"line {LOG_LINES + 49}"}
         assert store.get(MONITOR_KEY)["state"] == "waiting"
+
+
+def test_the_watch_names_a_maintenance_wait_and_publishes_its_count(tmp_path: Path) -> None:
+    now = [1000.0]
+    with StateStore(tmp_path / "state") as store:
+        monitor = WatchMonitor(
+            store,
+            interval=60,
+            clock=lambda: now[0],
+            budgets=lambda: [("testrail", 12, 180, 3, 1), ("testfiesta", 4, None, 0, 0)],
+        )
+        now[0] += 10.0
+        monitor(RateLimitWait("testrail", "get_cases", 30.0, 409))
+        now[0] += 10.0
+        monitor(RateLimitWait("testrail", "get_sections", 5.0, 429))
+        doc = store.get(MONITOR_KEY)
+        assert [line["message"] for line in store.get(LOG_KEY)] == [
+            "testrail maintenance on get_cases: waiting 30.0 s",
+            "testrail rate limit on get_sections: waiting 5.0 s",
+        ]
+        assert doc["waits"]["testrail"] == {
+            "until": 1025.0,
+            "endpoint": "get_sections",
+            "reason": "rate limit",
+            "count": 2,
+        }
+        assert doc["budgets"] == {
+            "testrail": {
+                "last_minute": 12,
+                "per_minute": 180,
+                "rate_limited": 3,
+                "maintenance_waits": 1,
+            },
+            "testfiesta": {
+                "last_minute": 4,
+                "per_minute": None,
+                "rate_limited": 0,
+                "maintenance_waits": 0,
+            },
+        }
 
 
 def test_eta_from_the_pace_so_far() -> None:

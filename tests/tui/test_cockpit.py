@@ -9,8 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from textual.widgets import Label
+
 from core.config_edit import set_sync_enabled
-from core.service import Service
+from core.http import RequestStats
+from core.service import Budget, Service
 from emulators.testrail import ops
 from emulators.testrail.store import TestRailState
 from tests.tui.conftest import PROJECT, add_project
@@ -120,6 +124,34 @@ async def test_S_brings_a_testrail_edit_to_testfiesta_and_into_the_panes(
         )
         await wait_for(pilot, lambda: app.sync.mode == "none")
         assert service.sync_holder() is None
+
+
+async def test_a_budget_is_redrawn_only_when_its_text_changes_and_laid_out_when_wider(
+    secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app)
+        row = header(app).row("testrail")
+        label = row.query_one(".conn-budget", Label)
+        updates: list[tuple[str, bool]] = []
+        real = label.update
+
+        def counted(content: Any = "", *, layout: bool = True) -> None:
+            updates.append((str(content), layout))
+            real(content, layout=layout)
+
+        monkeypatch.setattr(label, "update", counted)
+        row.set_budget(Budget("testrail", 17, 180, RequestStats()))
+        row.set_budget(Budget("testrail", 17, 180, RequestStats()))  # the same text again
+        assert updates == [("17/180 req/min", True)]  # (was "… req/min" of another width)
+        row.set_budget(Budget("testrail", 18, 180, RequestStats()))  # as wide: no layout
+        assert updates[-1] == ("18/180 req/min", False)
+        row.set_budget(Budget("testrail", 18, 180, RequestStats(rate_limited=2)))
+        assert updates[-1] == ("18/180 req/min · 429×2", True)
+        assert len(updates) == 3
+        await pilot.pause()
+        assert label.render_line(0).text.strip() == "18/180 req/min · 429×2"
 
 
 async def test_the_header_names_both_sides_the_sync_state_and_open_conflicts(

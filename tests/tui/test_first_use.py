@@ -403,6 +403,30 @@ async def test_rate_limit_waits_and_retries_show_in_header_and_progress(
         assert screen.progress.text == "Press M to migrate"
 
 
+async def test_a_testrail_maintenance_wait_is_named_so_not_a_rate_limit(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app)
+        screen = app.main_screen
+        testrail = screen.header.row("testrail")
+        # as the core says it: TestRail's 409 (maintenance_409), counted apart
+        stats = service.budgets()[0].stats
+        stats.rate_limited += 3
+        stats.maintenance_waits += 1
+        service.emit(RateLimitWait("testrail", "get_cases", 40.0, 409))
+        await wait_for(pilot, lambda: screen.progress.text == "TestRail maintenance: waiting 40 s")
+        assert testrail.budget_text == "maintenance 40 s"
+        assert testrail.state_text == "● connected"
+        assert "TestRail maintenance on get_cases: waiting 40.0 s" in log_text(app)
+        assert "rate limit" not in log_text(app)
+        testrail._wait_until = None  # the wait is over: the budget shows again
+        screen.refresh_budgets()
+        assert re.fullmatch(r"\d+ req/min · 429×2 · maintenance×1", testrail.budget_text)
+
+
 # ---------------------------------------------------------------------------------- 6 toast
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,47 @@ async def test_badges_follow_a_sync_cycle_without_reading_the_projects_again(
         assert record is not None and record.name == title
         await pilot.pause(0.3)
         assert reads == []  # no pane read either project again: the store said it all
+
+
+async def test_opening_a_section_reads_its_badges_once_off_the_ui_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=6)
+    tr = env.testrail_state
+    with tr.lock:  # a section of five cases
+        section = tr.cases[sorted(tr.cases)[0]]["section_id"]
+        for n in range(4):
+            ops.add_case(tr, section, {"title": f"One more case {n}"}, None)
+    app = RailfiestaApp(env.service())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await migrated(pilot, app)
+        left, _ = trees(app)
+        await pilot.pause(0.3)  # the badges of the reload after the migration are in
+        calls: list[tuple[list[str], str]] = []
+        real = app.service.badges
+
+        def counted(nodes: Any, *, pair_index: int = 0) -> Any:
+            calls.append(([node.key for node in nodes], threading.current_thread().name))
+            return real(nodes, pair_index=pair_index)
+
+        monkeypatch.setattr(app.service, "badges", counted)
+        with tr.lock:
+            cases = sorted(c for c, row in tr.cases.items() if row["section_id"] == section)
+            first = cases[0]
+        node = left._node_of(f"tr:section:{section}")
+        if node is None:  # under a parent section: reveal it
+            left.mark_linked(f"tr:section:{section}")
+            node = left._node_of(f"tr:section:{section}")
+        assert node is not None and not node.is_expanded
+        await open_node(pilot, left, node)
+        await wait_for(pilot, lambda: left.record(f"tr:case:{first}") is not None)
+        await pilot.pause()
+        assert len(cases) == 5
+        # one batched read of the section's cases, in a worker thread, never on the UI's
+        [(keys, thread)] = calls
+        assert sorted(keys) == sorted(f"tr:case:{case}" for case in cases)
+        assert thread != threading.main_thread().name
+        assert {left.state_of(key) for key in keys} == {"synced"}
 
 
 async def test_badges_show_conflict_and_synced_and_the_link_lights_up_across(

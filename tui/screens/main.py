@@ -32,6 +32,7 @@ from core.http import RequestStats
 from core.service import Budget, Service
 from tui.bridge import SIDE_NAMES
 from tui.messages import (
+    BadgesRead,
     CasesLoaded,
     ConnectionChanged,
     MigrationFinished,
@@ -87,10 +88,14 @@ SyncNews = SyncCycleStarted | SyncCycleFinished | WatchPausedChanged
 
 def published_budget(own: Budget, published: dict[str, Any] | None) -> Budget:
     """The budget an attached watch published for ``own.side`` (``own`` when it published
-    none): its requests in the last minute and its 429 answers."""
+    none): its requests in the last minute, its 429/409 answers and the 409 maintenance
+    waits among them."""
     if not published:
         return own
-    stats = RequestStats(rate_limited=int(published.get("rate_limited") or 0))
+    stats = RequestStats(
+        rate_limited=int(published.get("rate_limited") or 0),
+        maintenance_waits=int(published.get("maintenance_waits") or 0),
+    )
     return Budget(
         own.side, int(published.get("last_minute") or 0), published.get("per_minute"), stats
     )
@@ -280,9 +285,10 @@ class MainScreen(Screen[None]):
         self.reload_panes()
 
     def refresh_badges(self, *, force: bool = False) -> None:
-        """Redraw both panes' badges and links from the state store (``Service.badges``:
-        no request), at most every :data:`BADGE_SECONDS` while records arrive (``force``:
-        now, a run ended)."""
+        """Redraw both panes' badges and links from the state store (``Service.read_badges``,
+        in a worker: no request), at most every :data:`BADGE_SECONDS` while records arrive
+        (``force``: now, a run ended). The status row follows when they arrive
+        (:class:`BadgesRead`)."""
         now = time.monotonic()
         if not self._service_open or (
             not force
@@ -410,6 +416,7 @@ class MainScreen(Screen[None]):
 
     @on(PaneLoaded)
     @on(CasesLoaded)
+    @on(BadgesRead)
     def _pane_loaded(self) -> None:
         self._update_status()
 
@@ -431,9 +438,11 @@ class MainScreen(Screen[None]):
         elif isinstance(message, ServerWaiting):
             side = SIDE_NAMES.get(message.side, message.side)
             self.header.row(message.side).waiting(
-                message.seconds, f"{side} asked to wait (rate limit) on {message.endpoint}"
+                message.seconds,
+                f"{side} asked to wait ({message.reason}) on {message.endpoint}",
+                reason=message.reason,
             )
-            self.progress.notice(f"{side} rate limit: waiting {{s}} s", message.seconds)
+            self.progress.notice(f"{side} {message.reason}: waiting {{s}} s", message.seconds)
         elif isinstance(message, ServerRetrying):
             side = SIDE_NAMES.get(message.side, message.side)
             self.refresh_budgets()  # answers counted so far do not prove it back

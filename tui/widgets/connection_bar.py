@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label
@@ -26,7 +27,9 @@ STATE_TEXT = {
 
 def budget_text(budget: Budget | None) -> str:
     """``"12/180 req/min"`` (``"12 req/min"`` when unlimited; ``"– req/min"`` when unknown),
-    then ``" · 429×2"`` once the server has asked us to wait (429/409 answers so far)."""
+    then ``" · 429×2"`` once the server has asked us to wait for its rate limit (429
+    answers so far) and ``" · maintenance×1"`` for TestRail's maintenance waits (409: the
+    core counts them apart, ``RequestStats.maintenance_waits``)."""
     if budget is None:
         return "– req/min"
     text = (
@@ -34,8 +37,12 @@ def budget_text(budget: Budget | None) -> str:
         if budget.per_minute
         else f"{budget.last_minute} req/min"
     )
-    if budget.stats.rate_limited:
-        text += f" · 429×{budget.stats.rate_limited}"
+    maintenance = budget.stats.maintenance_waits
+    limited = budget.stats.rate_limited - maintenance
+    if limited:
+        text += f" · 429×{limited}"
+    if maintenance:
+        text += f" · maintenance×{maintenance}"
     return text
 
 
@@ -61,6 +68,8 @@ class ConnectionRow(Horizontal):
         self.state = "connecting"
         self._budget: Budget | None = None
         self._wait_until: float | None = None
+        #: what the server's wait is called ("rate limit", "maintenance": the core's name)
+        self._wait_reason = "rate limit"
         #: successful answers counted when the state was last set (a later one means "up")
         self._answered_at_state = 0
 
@@ -110,10 +119,12 @@ class ConnectionRow(Horizontal):
         if self._budget is not None:
             self._answered_at_state = answered(self._budget)
 
-    def waiting(self, seconds: float, detail: str) -> None:
-        """The server answered 429/409: it is up, and we wait ``seconds``."""
+    def waiting(self, seconds: float, detail: str, *, reason: str = "rate limit") -> None:
+        """The server answered 429/409: it is up, and we wait ``seconds``; ``reason`` names
+        the wait in the budget cell ("rate limit", "maintenance")."""
         self.set_state("connected", detail)
         self._wait_until = time.monotonic() + seconds
+        self._wait_reason = reason
         self._show_budget()
 
     def set_budget(self, budget: Budget | None) -> None:
@@ -131,13 +142,16 @@ class ConnectionRow(Horizontal):
         label = self.query_one(".conn-budget", Label)
         left = (self._wait_until or 0.0) - time.monotonic()
         if left > 0:
-            text, waiting = f"rate limit {math.ceil(left)} s", True
+            text, waiting = f"{self._wait_reason} {math.ceil(left)} s", True
         else:
             self._wait_until = None
             text, waiting = budget_text(self._budget), False
         label.set_class(waiting, "-waiting")
-        if str(label.content) != text:  # every second: a new layout only on a change
-            label.update(text)
+        shown = str(label.content)
+        if shown != text:  # every second: redrawn only on a change, and laid out (the
+            # screen's layout: the cell is ``width: auto``) only when its width changes:
+            # "36/180 req/min" becoming "37/180 req/min" moves nothing beside it
+            label.update(text, layout=cell_len(text) != cell_len(shown))
 
 
 class ConnectionBar(Vertical):

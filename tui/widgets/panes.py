@@ -29,7 +29,13 @@ from textual.worker import Worker, WorkerState
 from core.errors import ConfigError, RailfiestaError
 from core.service import PaneRead, Service, TreeNode
 from core.sync_state import STATES
-from tui.messages import BackgroundFailed, CasesLoaded, ConnectionChanged, PaneLoaded
+from tui.messages import (
+    BackgroundFailed,
+    BadgesRead,
+    CasesLoaded,
+    ConnectionChanged,
+    PaneLoaded,
+)
 from tui.widgets.project_tree import BADGES, PaneItem, ProjectTree, record_id
 from tui.widgets.text import show_text
 
@@ -195,15 +201,40 @@ class ProjectPane(Vertical):
     def refresh_badges(self, records: list[TreeNode] | None = None) -> None:
         """Ask the service where ``records`` (default: every record the tree holds) stand
         now and redraw their badges, with the links a migration or sync wrote since the
-        tree was read (``Service.badges``: the state store, no request to either server)."""
-        tree = self.project_tree
+        tree was read (``Service.read_badges``: the state store, in one batched query in a
+        worker thread, no request to either server). The badges change when the answer
+        comes, not before this returns; a refresh of every record replaces one under way."""
+        if records is None:
+            self._refresh_all_badges()
+        else:
+            self._refresh_some_badges(list(records))
+
+    async def read_badges(
+        self, records: list[TreeNode]
+    ) -> dict[str, tuple[str, str | None]] | None:
+        """``Service.read_badges`` of ``records`` (None: the service closed meanwhile; no
+        read for no records, e.g. a section that holds only sections)."""
+        if not records:
+            return {}
         try:
-            badges = self.service.badges(
-                tree.records() if records is None else records, pair_index=self.pair_index
-            )
+            return await self.service.read_badges(records, pair_index=self.pair_index)
         except RuntimeError:  # the service closed meanwhile
-            return
-        tree.set_badges(badges)
+            return None
+
+    @work(exclusive=True, group="badges-all", exit_on_error=False, description="badges")
+    async def _refresh_all_badges(self) -> None:
+        tree = self.project_tree
+        badges = await self.read_badges(tree.records())
+        if badges is not None:
+            tree.set_badges(badges)
+            self.post_message(BadgesRead(self.side))
+
+    @work(group="badges", exit_on_error=False, description="badges")
+    async def _refresh_some_badges(self, records: list[TreeNode]) -> None:
+        badges = await self.read_badges(records)
+        if badges is not None:
+            self.project_tree.set_badges(badges)
+            self.post_message(BadgesRead(self.side))
 
     def _connected(self) -> None:
         self._loaded_once = True
@@ -294,17 +325,22 @@ class TestRailPane(ProjectPane):
             leaves = await self.service.testrail_cases(*section)
         except (RailfiestaError, LookupError) as error:
             cached = await self.service.cached_testrail_cases(*section)
+            badges = await self.read_badges(cached[0]) if cached is not None else None
             if cached is not None and _still_shown(tree, node):
                 tree.fill(node, cached[0])
-                self.refresh_badges(cached[0])
+                if badges is not None:
+                    tree.set_badges(badges)
                 self.post_message(CasesLoaded(self.side))
             elif _still_shown(tree, node):
                 tree.fill_error(node, f"cases not loaded: {error}")
                 self.post_message(CasesLoaded(self.side))
             return
+        # read before the leaves show, so they show with their badges (no second frame)
+        badges = await self.read_badges(leaves)
         if _still_shown(tree, node):
             tree.fill(node, leaves)
-            self.refresh_badges(leaves)
+            if badges is not None:
+                tree.set_badges(badges)
             self.post_message(CasesLoaded(self.side))
 
 
