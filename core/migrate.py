@@ -435,6 +435,8 @@ class ProjectMigration:
         self.report: MigrationReport | None = None
         #: the :data:`MIGRATING` key of the migration under way ("" when none)
         self._migrating = ""
+        #: this state store had never run the pair before this migration
+        self._new_to_store = True
 
     @property
     def _project_had_data(self) -> bool:
@@ -737,6 +739,9 @@ class ProjectMigration:
         anchor = testrail.ctx.anchor
         if self.root_uid and not self.dry_run:
             self.store.link(anchor, tf_key("folder", self.root_uid))
+        # a store that never ran this pair (a new or lost --state) over a project that
+        # holds data: what is there is an earlier migration's, relinked (RELINK)
+        self._new_to_store = f"{project['id']}" not in self.store.pairs()
         if not self.dry_run:
             self.store.note_pairs([f"{project['id']}"])
         engine = Engine(
@@ -747,11 +752,12 @@ class ProjectMigration:
             batch_sizes=BATCH_SIZES,
         )
         settings = Settings(mode=MIGRATE)
-        # a project that holds data while this store never finished a cycle of it: an earlier
+        # a project that holds data while this store never ran it: an earlier
         # migration's copies are read and linked, results and all (TestFiestaContext.relink)
         relink_key = f"{RELINK}{engine.pair}"
         testfiesta.ctx.relink = self._project_had_data and (
-            self.store.get(relink_key) is not None or engine.cursor(TESTFIESTA) is None
+            self.store.get(relink_key) is not None
+            or (engine.cursor(TESTFIESTA) is None and self._new_to_store)
         )
         files_key = f"{UNMATCHED_FILES}{engine.pair}"
         skip_files = testfiesta.ctx.relink or self.store.get(files_key) is not None
