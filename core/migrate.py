@@ -17,6 +17,17 @@ Every record created carries ``source="testrail"`` and ``externalId="<host>/<kin
 Before creating anything the migration lists what TestFiesta already holds and links what it
 finds, so a re-run, or a resume after a crash or a dropped connection, creates nothing twice
 (lookup-or-create). Links are committed to the state store right after each write.
+
+A state store that never finished a cycle of a project TestFiesta already holds (a new or lost
+``--state``, another machine) relinks it (:data:`RELINK`): folders, cases, shared steps, runs,
+plans and case history by their ``externalId``/origin, milestones and configurations by name,
+tests by run and case, results by the TestRail id in their first line (one shim
+``get_results`` per execution with a status), case files by name and size. Files of runs,
+results and plans cannot be matched (TestFiesta's API lists none), so they are left out with
+a warning naming the fix, never sent twice (:data:`UNMATCHED_FILES`). A copy deleted in
+TestFiesta after its migration is copied again (a sync keeps its own delete rules). While a
+migration runs, :data:`MIGRATING` says how far it got, so ``railfiesta status`` names one that
+was killed part-way.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from urllib.parse import urlparse
 from core.engine.apply import stage_of
 from core.engine.cycle import OBSERVED, Engine
 from core.engine.parity import Digest, KindParity, digest, parity
-from core.engine.plan import CREATE, LINK, Plan
+from core.engine.plan import CREATE, LINK, Operation, Plan
 from core.engine.reconcile import MIGRATE, TESTFIESTA, TESTRAIL, Settings
 from core.errors import ConfigError, NotFound
 from core.events import Activity, CoreLanded, EventSink, Progress, ignore
@@ -160,6 +171,19 @@ HISTORY_ARCHIVE = "history:"
 #: (``Engine.run(chunk=)``): ten full ``POST /cases`` batches; a part's values are let go
 #: once it landed, so a 100,000-case project is never held whole from plan to read-back.
 MIGRATION_CHUNK = 1000
+#: Store key prefix (``meta:relink:<pair>``) set while a migration links what an earlier one
+#: copied but this state store does not know (a new or lost ``--state``): kept until one ends
+#: with nothing left to backfill, so a resume after a kill links the rest too.
+RELINK = "meta:relink:"
+#: Store key prefix (``meta:unmatched-files:<pair>``): a relinking migration left files of
+#: runs, results or plans out (:meth:`ProjectMigration._unmatchable_files`); every later
+#: migration of the pair leaves them out too, until this store knows them (never twice).
+UNMATCHED_FILES = "meta:unmatched-files:"
+#: Store key prefix (``meta:migrating:<pair>``) of a migration under way: ``{"project",
+#: "testfiesta", "started" (UNIX seconds), "stage" ("core" or "backfill"), "planned"
+#: ({kind: writes planned}), "finished" ([kinds whose writes all landed])}``; deleted when it
+#: ends. One left behind is a migration killed part-way (``railfiesta status`` says so).
+MIGRATING = "meta:migrating:"
 #: Cases whose raw history is archived in one transaction while a migration reads it.
 ARCHIVE_BATCH = 250
 
@@ -409,6 +433,10 @@ class ProjectMigration:
         self._warned: set[str] = set()
         self._last_progress = 0.0
         self.report: MigrationReport | None = None
+        #: the :data:`MIGRATING` key of the migration under way ("" when none)
+        self._migrating = ""
+        #: this state store had never run the pair before this migration
+        self._new_to_store = True
 
     @property
     def _project_had_data(self) -> bool:
@@ -711,6 +739,9 @@ class ProjectMigration:
         anchor = testrail.ctx.anchor
         if self.root_uid and not self.dry_run:
             self.store.link(anchor, tf_key("folder", self.root_uid))
+        # a store that never ran this pair (a new or lost --state) over a project that
+        # holds data: what is there is an earlier migration's, relinked (RELINK)
+        self._new_to_store = f"{project['id']}" not in self.store.pairs()
         if not self.dry_run:
             self.store.note_pairs([f"{project['id']}"])
         engine = Engine(
@@ -721,6 +752,30 @@ class ProjectMigration:
             batch_sizes=BATCH_SIZES,
         )
         settings = Settings(mode=MIGRATE)
+        # a project that holds data while this store never ran it: an earlier
+        # migration's copies are read and linked, results and all (TestFiestaContext.relink)
+        relink_key = f"{RELINK}{engine.pair}"
+        testfiesta.ctx.relink = self._project_had_data and (
+            self.store.get(relink_key) is not None
+            or (engine.cursor(TESTFIESTA) is None and self._new_to_store)
+        )
+        files_key = f"{UNMATCHED_FILES}{engine.pair}"
+        skip_files = testfiesta.ctx.relink or self.store.get(files_key) is not None
+        if not self.dry_run:
+            if testfiesta.ctx.relink:
+                self.store.set(relink_key, time.time())
+            self._migrating = f"{MIGRATING}{engine.pair}"
+            self.store.set(
+                self._migrating,
+                {
+                    "project": self.report.testrail_project,
+                    "testfiesta": self.project_key,
+                    "started": time.time(),
+                    "stage": "core",
+                    "planned": {},
+                    "finished": [],
+                },
+            )
         self._progress("reading", 0, None)
         # TestRail's records parity compares by their digests (core.engine.parity.Digest):
         # the first pass hands over its cases part by part (MIGRATION_CHUNK) as they land,
@@ -741,6 +796,7 @@ class ProjectMigration:
         if self.dry_run:
             cycle_plan = await engine.make_plan(settings, full=True)
             testrail.read_history = False
+            self._note_recreated(cycle_plan)
         else:
             # the usable core first (folders, cases, runs, latest statuses): the backfill
             # kinds (result history, files) wait until every pass has applied the rest
@@ -772,6 +828,7 @@ class ProjectMigration:
             self.store.set(f"meta:full:{engine.pair}", time.time())  # a full read: see sync
             tr_records = testrail.last_observed
             testfiesta.ctx.fresh = False  # it holds what the first pass wrote
+            self._note_recreated(cycle.plan)
             done = Counter(cycle.applied.done if cycle.applied else {})
             held = list(cycle.held)
             failed = list(cycle.applied.failed if cycle.applied else [])
@@ -808,6 +865,16 @@ class ProjectMigration:
                         + ", ".join(KIND_LABELS.get(k, k) for k in waiting),
                     )
                 )
+            unmatched = 0
+            if skip_files:
+                kept = self._unmatchable_files(held)
+                unmatched, held = len(held) - len(kept), kept
+                if unmatched:
+                    self.store.set(files_key, unmatched)
+                else:
+                    self.store.delete(files_key)
+            if self._migrating:
+                self._mark(stage="backfill")
             backfilled = await engine.backfill(held, on_progress=self.apply_progress)
             done.update(backfilled.done)
             # a pass's failed create whose record a later pass copied is no failure
@@ -827,6 +894,12 @@ class ProjectMigration:
             self.report.failed = [
                 {"operation": op.as_dict(), "reason": str(reason)} for op, reason in failed
             ]
+            stopped = engine.applier.stop_requested
+            if not self.report.backfilling and not failed and not stopped:
+                self.store.delete(relink_key)
+            if not stopped:
+                self.store.delete(self._migrating)  # it ran to its end (a kill leaves it)
+            self._migrating = ""
             creates = Counter(
                 {k.rsplit(" ", 1)[1]: n for k, n in done.items() if k.startswith("create ")}
             )
@@ -837,9 +910,39 @@ class ProjectMigration:
             last_inputs = None if sum(done.values()) else cycle.inputs
             cycle_plan = Plan(conflicts=list(cycle_plan.conflicts))
             del cycle, held
+        linked_now: set[str] = set()  # a dry run: what its plan links or finds by name
         if self.dry_run:
             tr_records = testrail.last_observed
-            creates = Counter(op.kind for op in cycle_plan.writes if op.action == "create")
+            linked_now = {
+                op.link[0] for op in cycle_plan.operations if op.action == LINK and op.link
+            }
+            partners = {
+                op.link[0]: op.link[1]
+                for op in cycle_plan.operations
+                if op.action == LINK and op.link
+            }
+            creates = Counter()
+            unsent: list[Operation] = []
+            for op in cycle_plan.writes:
+                if op.action != CREATE:
+                    continue
+                group = tr_records.get(str(op.values.get("group") or ""))
+                group_name = str(group.values.get("name")) if group is not None else None
+                owner = attachment_owner(op.values) if op.kind == "attachment" else None
+                if skip_files and owner and not owner.startswith("tr:case:"):
+                    unsent.append(op)  # not sent by the migration: see _unmatchable_files
+                    continue
+                case = partners.get(owner or "") or (self.store.linked(owner) if owner else None)
+                with stage(KIND_LABELS.get(op.kind, op.kind)):
+                    found = op.source and await testfiesta.existing_copy(
+                        op.kind, op.values, origin=op.source, group_name=group_name, case=case
+                    )
+                if found:
+                    linked_now.add(str(op.source))
+                else:
+                    creates[op.kind] += 1
+            if unsent:
+                self._unmatchable_files(unsent)
         on_testrail_of = Counter(r.kind for r in tr_records.values())
         on_testrail_of.update(r.kind for r in tr_digests.values())
         for kind, label in KIND_LABELS.items():
@@ -853,7 +956,7 @@ class ProjectMigration:
                 count.testfiesta = sum(
                     1
                     for r in (*tr_records.values(), *tr_digests.values())
-                    if r.kind == kind and self.store.linked(r.key)
+                    if r.kind == kind and (r.key in linked_now or self.store.linked(r.key))
                 )
         present = set(on_testrail_of) | {"folder", "case"}
         types = case_types | {
@@ -1055,8 +1158,72 @@ class ProjectMigration:
     def apply_progress(self, kind: str, done: int, total: int) -> None:
         """The engine's progress hook (:data:`core.engine.apply.ProgressHook`): emits
         :class:`Progress` for stage ``reading`` (both sides observed) or ``<kind>s``
-        (``cases``: written so far of those planned), coalesced."""
+        (``cases``: written so far of those planned), coalesced. A migration under way notes
+        in the store when a kind's writes start (how many are planned) and when they have
+        all landed (:data:`MIGRATING`), so ``railfiesta status`` can tell after a kill."""
+        if self._migrating and kind != OBSERVED and (done == 0 or done >= total):
+            marker = self.store.get(self._migrating) or {}
+            planned = dict(marker.get("planned") or {})
+            finished = list(marker.get("finished") or [])
+            if done == 0:
+                planned[kind] = planned.get(kind, 0) + total if kind in finished else total
+                finished = [k for k in finished if k != kind]
+            elif kind not in finished:
+                finished.append(kind)
+            self._mark(planned=planned, finished=finished)
         self._progress("reading" if kind == OBSERVED else stage_of(kind), done, total)
+
+    def _note_recreated(self, the_plan: Plan) -> None:
+        """Note (:attr:`MigrationReport.notes`) the copies deleted in TestFiesta that the
+        plan copies again (reconcile's ``recreated`` notices), by kind."""
+        assert self.report is not None
+        by_kind: dict[str, list[str]] = {}
+        for notice in the_plan.notices:
+            if notice.what == "recreated":
+                by_kind.setdefault(notice.kind, []).append(notice.key)
+        verb = "would copy" if self.dry_run else "copies"
+        for kind, keys in by_kind.items():
+            label = KIND_LABELS.get(kind, kind)
+            self.report.notes.append(
+                f"{len(keys)} {label} deleted in TestFiesta since they were migrated: the "
+                f"migration {verb} them again ({', '.join(sorted(keys)[:5])}"
+                + (" ..." if len(keys) > 5 else "")
+                + ")"
+            )
+
+    def _mark(self, **changes: Any) -> None:
+        """Update the :data:`MIGRATING` marker of the migration under way."""
+        marker = self.store.get(self._migrating)
+        if isinstance(marker, dict):
+            self.store.set(self._migrating, {**marker, **changes})
+
+    def _unmatchable_files(self, held: list[Operation]) -> list[Operation]:
+        """``held`` without the creates of files of runs, results and plans, which a
+        migration relinking an earlier one's copies (:attr:`TestFiestaContext.relink`) must
+        not send: TestFiesta's API lists no files but a case's (testfiesta-api.md §3.13,
+        §7.9), so it cannot tell whether the earlier migration copied them, and sending them
+        again could put each there twice. A warning names them and the fix."""
+        kept, left = [], []
+        for op in held:
+            owner = attachment_owner(op.values) if op.kind == "attachment" else None
+            if op.action == CREATE and owner and not owner.startswith("tr:case:"):
+                left.append(op.source or op.pair or op.id)
+            else:
+                kept.append(op)
+        if left:
+            self._warn(
+                f"{len(left)} files of runs, results or plans "
+                + ("would not be" if self.dry_run else "were not")
+                + " copied: this state store "
+                "does not know what the earlier migration of this project copied, and "
+                "TestFiesta's API lists no files of runs, executions or plans to check, so "
+                "sending them could copy them twice ("
+                + ", ".join(sorted(left)[:5])
+                + (" ..." if len(left) > 5 else "")
+                + "); to copy what is missing, run `railfiesta migrate` with the --state "
+                "directory of the first migration (or `railfiesta state import` its export)"
+            )
+        return kept
 
     # ------------------------------------------------------------------ verification
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -64,6 +65,8 @@ from core.mapping import (
 )
 from core.migrate import (
     IDENTITY_KEY,
+    KIND_LABELS,
+    MIGRATING,
     MigrationReport,
     ProjectMatch,
     ProjectMigration,
@@ -1018,7 +1021,48 @@ class Service:
             "backfilling": {
                 pair: left for pair in self._pair_ids() if (left := backfill_pending(store, pair))
             },
+            "migrating": self._migrations_stopped(),
         }
+
+    def _migrations_stopped(self) -> dict[str, dict[str, Any]]:
+        """The migrations that did not reach their end (killed, or stopped part-way), by
+        pair: ``project``, ``testfiesta``, ``started`` (UNIX seconds), ``stage`` (``core``:
+        the usable core had not landed; ``backfill``: it had), ``done`` ({kind label: records
+        linked so far, this run's and earlier ones'}), ``unfinished`` ({kind label: writes
+        this run planned} of the kinds it was writing when it stopped: some of them landed),
+        ``finished`` (kind labels whose planned writes all landed), ``later`` (what it had
+        not started: every kind after those, then the backfill) and ``resume`` (the command
+        that resumes it)."""
+        assert self.store is not None
+        out: dict[str, dict[str, Any]] = {}
+        for pair in self._pair_ids():
+            marker = self.store.get(f"{MIGRATING}{pair}")
+            if not isinstance(marker, dict):
+                continue
+            linked = Counter(
+                str(b.get("kind")) for b in self.store.bases(scope=pair) if not b.get("gone")
+            )
+            planned = {str(k): int(n) for k, n in (marker.get("planned") or {}).items()}
+            finished = set(marker.get("finished") or [])
+            out[pair] = {
+                "project": marker.get("project"),
+                "testfiesta": marker.get("testfiesta"),
+                "started": marker.get("started"),
+                "stage": marker.get("stage"),
+                "done": {KIND_LABELS.get(k, k): n for k in KINDS if (n := linked.get(k, 0))},
+                "unfinished": {
+                    KIND_LABELS.get(k, k): n for k, n in planned.items() if k not in finished
+                },
+                "finished": [KIND_LABELS.get(k, k) for k in KINDS if k in finished],
+                "later": (
+                    "the rest of the usable core, then the backfill (results, attachments, "
+                    "case history)"
+                    if marker.get("stage") != "backfill"
+                    else "the rest of the backfill"
+                ),
+                "resume": "railfiesta migrate",
+            }
+        return out
 
     def _retry_keys(self) -> list[str]:
         assert self.store is not None

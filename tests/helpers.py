@@ -57,13 +57,21 @@ def emulate(
     suite_mode: int = 1,
     project_name: str = "Acme Web Shop",
     testfiesta_key: str = "ACME",
+    plans: int = 0,
 ) -> Emulated:
-    """Seed a generated TestRail project, start nothing (in-process), write the config."""
+    """Seed a generated TestRail project, start nothing (in-process), write the config.
+    ``plans`` > 0 adds the demo's execution data (milestones, configurations, that many plans,
+    a run outside them, results: :func:`emulators.testrail.seed.generate`)."""
     monkeypatch.setenv("RF_TEST_TESTRAIL_KEY", API_KEY)
     monkeypatch.setenv("RF_TEST_TESTFIESTA_TOKEN", TOKEN)
     state = testrail_emulator.TestRailState()
     testrail_emulator.generate(
-        state, cases=cases, seed=3, suite_mode=suite_mode, project_name=project_name
+        state,
+        cases=cases,
+        seed=3,
+        suite_mode=suite_mode,
+        project_name=project_name,
+        plans=plans,
     )
     config = tmp_path / "railfiesta.toml"
     config.write_text(

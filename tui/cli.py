@@ -723,7 +723,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     service = _service(args)
     status = _with_state(service, service.status)
     print_status(status, as_json=args.json)
-    waiting = status["conflicts"] or status.get("resolved_waiting") or status["pending"]
+    waiting = (
+        status["conflicts"]
+        or status.get("resolved_waiting")
+        or status["pending"]
+        or status.get("migrating")
+    )
     return EXIT_PENDING if waiting else EXIT_OK
 
 

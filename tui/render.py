@@ -503,6 +503,30 @@ def print_status(status: Mapping[str, Any], *, as_json: bool, out: TextIO | None
     for pair, left in (status.get("backfilling") or {}).items():
         kinds = ", ".join(f"{kind} ({n} left)" for kind, n in left.items())
         out.write(f"backfilling:     project {pair}: {kinds}; migrate or sync continues it\n")
+    for pair, stopped in (status.get("migrating") or {}).items():
+        out.write(
+            f"migration:       INCOMPLETE: {stopped.get('project')} -> "
+            f"{stopped.get('testfiesta')} (project {pair}, started "
+            f"{when(stopped.get('started'))}) stopped part-way"
+            + (
+                " before the usable core landed\n"
+                if stopped.get("stage") != "backfill"
+                else " while backfilling\n"
+            )
+        )
+        done = ", ".join(f"{kind} {n:,}" for kind, n in (stopped.get("done") or {}).items())
+        out.write(f"  done:          {done or 'nothing yet'}\n")
+        unfinished = ", ".join(
+            f"{kind} (part of {n:,})" for kind, n in (stopped.get("unfinished") or {}).items()
+        )
+        out.write(
+            f"  not done:      {unfinished + ', then ' if unfinished else ''}"
+            f"{stopped.get('later')}\n"
+        )
+        out.write(
+            f"  resume:        `{stopped.get('resume')}` with the same arguments continues it "
+            "(nothing lands twice)\n"
+        )
     out.write(f"last poll:       {when(status.get('last_poll'))}\n")
     requests = status.get("requests") or {}
     out.write(f"last requests:   {_requests(requests)}\n")

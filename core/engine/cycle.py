@@ -494,7 +494,8 @@ class Engine:
         todo: list[Operation] = []
         for op in sorted(operations, key=lambda o: rank.get(o.kind, len(rank))):
             mark = (op.kind, op.action, op.source or op.pair or op.id)
-            if mark in seen or (op.action == CREATE and op.source and self.store.linked(op.source)):
+            copied = op.action == CREATE and op.source and self.store.linked(op.source)
+            if mark in seen or (copied and not op.replaces):  # a replacing create is linked
                 continue
             seen.add(mark)
             todo.append(op)

@@ -260,7 +260,8 @@ class Notice:
     """Something reconcile will not act on and a person should know: ``what`` is
     ``flagged`` (deleted on one side, kept on the other), ``held`` (a delete waiting for
     confirmation), ``kept`` (an edit beat a delete), ``stray`` (a copy whose original is
-    gone) or ``skipped``."""
+    gone), ``recreated`` (a migration copies again what was deleted in TestFiesta: it acts,
+    the notice says why) or ``skipped``."""
 
     what: str
     kind: str
@@ -445,6 +446,30 @@ def reconcile(inputs: Inputs, settings: Settings) -> Reconciliation:
         tf_rec = tf_records.get(base.testfiesta)
         tr_gone = tr_rec is None and base.kind in inputs.testrail.complete
         tf_gone = tf_rec is None and base.kind in inputs.testfiesta.complete
+        if (
+            settings.mode == MIGRATE
+            and tf_gone
+            and tr_rec is not None
+            and kind.creatable
+            and base.gone != TESTRAIL
+        ):
+            # a migration makes TestFiesta hold what TestRail holds: a copy deleted there
+            # (by a person, or flagged by a sync) is copied again, its old link dropped
+            out.decisions.append(
+                Create(base.kind, TESTFIESTA, tr_rec.key, tr_rec.values, base.testrail)
+            )
+            if kind.merge != READ_ONLY:  # a case's history goes with its case: no notice
+                out.notices.append(
+                    Notice(
+                        "recreated",
+                        base.kind,
+                        tr_rec.key,
+                        f"{base.testfiesta}, the copy of {tr_rec.key}, was deleted in "
+                        "TestFiesta: the migration copies it again",
+                        base.testfiesta,
+                    )
+                )
+            continue
         if kind.merge == READ_ONLY:
             _read_only(out, base, kind, tr_rec, tf_rec, space, tf_seen_all=tf_gone)
             continue

@@ -156,6 +156,11 @@ class TestFiestaContext:
     #: :attr:`~core.testrail.catalog.TestRailCatalog.result_fields`, the same dict: filled when
     #: TestRail's results are first read), for their labels in a copied result's comment
     result_fields: Mapping[str, CaseField] = field(default_factory=dict)
+    #: the state store does not know what an earlier migration copied here (a new or lost
+    #: ``--state``): the results on executions of copied runs are read too (shim
+    #: ``get_results``, one request per execution with a status), so the ones copied before
+    #: are linked by the TestRail id in their first line instead of being sent again
+    relink: bool = False
 
 
 def external_id(identity: str, key: str) -> str:
@@ -226,6 +231,8 @@ class TestFiestaSide:
         self._taken: set[str] = set()
         #: a run's ``"group:option"`` configs, by run key (for its plan's ``testRuns``)
         self._run_configs: dict[str, list[str]] = {}
+        #: execution uids whose results :meth:`_copied_results` read
+        self._results_read: set[int] = set()
         #: whether the project has the custom field :data:`HISTORY_FIELD` (checked once)
         self._history_field = False
         #: when set, called with each case and case history record :meth:`observe` reads; a
@@ -660,6 +667,8 @@ class TestFiestaSide:
         # find() pairs tests by run and case among these rows: only a complete listing will
         # do (an execution older than the cursor is still the partner of a new TestRail test)
         self._executions = rows if complete else None
+        if self.ctx.relink:
+            await self._copied_results(records, rows)
         if new_runs:
             cases: dict[int, list[tuple[int, str]]] = {uid: [] for uid in new_runs}
             for row in rows:
@@ -670,6 +679,41 @@ class TestFiestaSide:
                 values = {**record.values, "cases": [key for _, key in sorted(cases[uid])]}
                 records[record.key] = replace(record, values=values)
         return newest
+
+    async def _copied_results(
+        self, records: dict[str, Record], executions: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Add to ``records`` the results railfiesta copied onto ``executions`` before
+        (:attr:`TestFiestaContext.relink`): of each live execution of a copied run that has a
+        status (an execution without one holds no result), read once per side, the shim's
+        ``get_results`` rows whose comment starts with :data:`RESULT_HEADER` become result
+        records ``tf:result:<id>`` (``test``: the execution) whose origin is the TestRail
+        result the header names. v1 has no results resource (testfiesta-api.md §7.5): that
+        line is the only key a copied result keeps."""
+        for row in executions:
+            uid = int(row["uid"])
+            if (
+                uid in self._results_read
+                or row.get("deletedAt")
+                or row.get("status") is None
+                or row.get("testRunUid") not in self.copied_runs
+            ):
+                continue
+            self._results_read.add(uid)
+            with stage("results"):
+                results = await self.client.shim.get_results(uid)
+            for result in results:
+                match = _RESULT_ID.match(str(result.get("comment") or ""))
+                if match is None:
+                    continue
+                key = tf_key("result", result["id"])
+                records[key] = Record(
+                    "result",
+                    key,
+                    {"test": tf_key("execution", uid)},
+                    tr_key("result", match.group(1)),
+                    partial=True,
+                )
 
     def _note_run(self, execution: Mapping[str, Any]) -> None:
         if execution.get("testRunUid") is not None:
@@ -1018,6 +1062,56 @@ class TestFiestaSide:
                 self.ctx.project_key, int(row["uid"]), {"archived": True}
             )
         return tf_key("milestone", row["uid"])
+
+    async def existing_copy(
+        self,
+        kind: str,
+        values: Mapping[str, Any],
+        *,
+        origin: str = "",
+        group_name: str | None = None,
+        case: str | None = None,
+    ) -> str | None:
+        """For a dry run: the key of the unlinked milestone, configuration group or
+        configuration that a create of ``kind`` with ``values`` (pair space) would take
+        instead of making one (they keep no externalId: the same name and dates, the same
+        ``group_name:name``, see :meth:`_create_milestone` and :meth:`_create_config`), from
+        what the last observation listed; for a case's file, the file of the same name and
+        size on ``case`` (its TestFiesta copy, one shim ``get_attachments_for_case``, see
+        :meth:`_existing_attachment`), or for an inline image without a size (not downloaded)
+        the copy the case's text points at (``origin``: the TestRail attachment). None for
+        other kinds or when there is none."""
+        name = str(values.get("name") or "")
+        if kind == "attachment":
+            if case is None or not case.startswith("tf:case:"):
+                return None
+            if values.get("size") is None:
+                # an inline image the dry run did not download (no size, no file name yet):
+                # copied when the case's text points at its copy
+                row = await self.client.get_case(self.ctx.project_key, key_id(case))
+                text = json.dumps([row.get("customFields"), row.get("steps")], ensure_ascii=False)
+                marked = re.search(re.escape(COPY_MARK + key_id(origin)) + r"\b", text)
+                return tf_key("attachment", f"inline-{key_id(origin)}") if marked else None
+            rows = await self.client.shim.get_attachments_for_case(self._uid(case))
+            for row in rows:
+                if row.get("name") == values.get("name") and row.get("size") == values.get("size"):
+                    return tf_key("attachment", f"case-{row['id']}")
+            return None
+        if kind == "milestone":
+            start, due = values.get("start_on"), values.get("due_on")
+            if start is None or due is None:
+                return None  # the copy would get today's date: nothing listed has it
+            for key, record in self._milestones_seen.items():
+                same = (record.values.get("name"), record.values.get("start_on"),
+                        record.values.get("due_on")) == (name, start, due)  # fmt: skip
+                if same and not self._linked(key):
+                    return key
+            return None
+        if kind == "config_group":
+            return next((k for k, n in self._groups.items() if n == name), None)
+        if kind == "config" and group_name is not None:
+            return self.config_keys.get(f"{group_name}:{name}")
+        return None
 
     async def _create_config(self, kind: str, values: Mapping[str, Any]) -> str:
         """Shim ``add_config_group``/``add_config`` (§4.9). A group or configuration of the

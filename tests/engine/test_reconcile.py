@@ -26,6 +26,7 @@ from core.engine.reconcile import (
     Inputs,
     Link,
     ListMerge,
+    Notice,
     Reconciliation,
     Refresh,
     Remove,
@@ -901,9 +902,37 @@ def test_flagged_delete_is_reported_once_then_forgotten_when_both_are_gone() -> 
 def test_migrate_mode_makes_no_deletes(policy: str) -> None:
     settings = Settings(mode=MIGRATE, delete_policy=policy, confirm_deletes=True)
     assert reconcile(inputs(tf_case(), tr_complete={"case"}), settings) == Reconciliation()
-    assert reconcile(inputs(tr_case(), tf_complete={"case"}), settings) == Reconciliation()
     edited = inputs(tf_case(title="Log on"), tr_complete={"case"})
     assert reconcile(edited, settings) == Reconciliation()
+
+
+@pytest.mark.parametrize("gone", [None, TESTFIESTA])
+def test_migrate_mode_copies_again_what_was_deleted_in_testfiesta(gone: str | None) -> None:
+    """A migration makes TestFiesta hold TestRail's records: a linked copy missing from a
+    complete TestFiesta listing (deleted by a person, or flagged by a sync) is created again,
+    its old link replaced; a sync cycle keeps its delete rules (flagged above)."""
+    base = Base("case", TR_CASE, TF_CASE, dict(CASE), gone=gone)
+    record = tr_case()
+    result = reconcile(inputs(record, bases=[base], tf_complete={"case"}), Settings(mode=MIGRATE))
+    assert result == Reconciliation(
+        decisions=[Create("case", TESTFIESTA, TR_CASE, record.values, TR_CASE)],
+        notices=[
+            Notice(
+                "recreated",
+                "case",
+                TR_CASE,
+                f"{TF_CASE}, the copy of {TR_CASE}, was deleted in TestFiesta: the migration "
+                "copies it again",
+                TF_CASE,
+            )
+        ],
+    )
+    # a delete in TestRail that a sync flagged, the copy now gone too: forgotten, not copied
+    gone_tr = Base("case", TR_CASE, TF_CASE, dict(CASE), gone=TESTRAIL)
+    both = inputs(record, bases=[gone_tr], tf_complete={"case"})
+    assert reconcile(both, Settings(mode=MIGRATE)) == Reconciliation(
+        decisions=[Forget("case", TR_CASE)]
+    )
 
 
 def test_migrate_mode_leaves_linked_edits_alone() -> None:
