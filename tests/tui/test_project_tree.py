@@ -181,3 +181,88 @@ async def test_kept_lines_equal_lines_drawn_afresh() -> None:
             seen += 1
         assert seen == 17
         assert len(tree._tree_lines) == 5
+
+
+class LazyHost(App[None]):
+    """A bare app around one ProjectTree whose folders' cases come from outside."""
+
+    def compose(self) -> ComposeResult:
+        yield ProjectTree("t", lazy_kinds={"folder"}, id="t")
+
+
+def count_builds(tree: ProjectTree) -> list[int]:
+    """Count the full rebuilds of ``tree``'s line list from now on (one entry each)."""
+    builds: list[int] = []
+    full = tree._build
+
+    def counted() -> None:
+        builds.append(len(tree.root.children))
+        full()
+
+    tree._build = counted  # type: ignore[method-assign]
+    return builds
+
+
+def spliced_equals_rebuilt(tree: ProjectTree) -> int:
+    """Assert the line list as spliced equals our full rebuild and Textual's; the line
+    count. Leaves the tree with our rebuilt list (its line widths kept with it)."""
+    spliced = shape(tree)
+    assert spliced == textual_lines(tree)
+    assert spliced == ours(tree)
+    return len(spliced[0])
+
+
+async def test_opening_and_closing_splice_the_lines_without_a_rebuild() -> None:
+    app = TreeHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        tree = app.query_one(ProjectTree)
+        tree.show_records(records())
+        await pilot.pause()
+        assert len(tree._tree_lines) == 2
+        builds = count_builds(tree)
+        counts = []
+        steps = [
+            lambda: tree._toggle_node(node_named(tree, "Big")),  # +5 lines
+            lambda: tree._toggle_node(node_named(tree, "Sub")),  # +3
+            lambda: tree._toggle_node(node_named(tree, "Small")),  # +2, after Big's
+            lambda: tree._toggle_node(node_named(tree, "Sub")),  # -3
+            lambda: tree._toggle_node(node_named(tree, "Big")),  # -5
+            lambda: tree._toggle_node(node_named(tree, "Big")),  # +5: Sub stays closed
+        ]
+        for step in steps:
+            step()
+            await pilot.pause()
+            assert builds == []  # read on idle and drawn: spliced only
+            counts.append(spliced_equals_rebuilt(tree))
+            builds.clear()  # spliced_equals_rebuilt's own rebuild
+            assert tree.cursor_line == (tree.cursor_node.line if tree.cursor_node else -1)
+        assert counts == [7, 10, 12, 9, 4, 9]
+
+
+async def test_a_lazy_open_and_its_leaves_splice_the_lines_without_a_rebuild() -> None:
+    app = LazyHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        tree = app.query_one(ProjectTree)
+        tree.show_records(records())
+        await pilot.pause()
+        builds = count_builds(tree)
+        big = node_named(tree, "Big")
+        tree._toggle_node(big)  # Sub, 4 cases, then "loading…"
+        await pilot.pause()
+        assert builds == []
+        assert spliced_equals_rebuilt(tree) == 8
+        builds.clear()
+        leaves = [TreeNode("case", f"tf:case:9{n}", f"leaf {n}", "tf:folder:1") for n in range(3)]
+        tree.fill(big, leaves)  # "loading…" gone, 3 leaves after the cases
+        await pilot.pause()
+        assert builds == []
+        assert spliced_equals_rebuilt(tree) == 10
+        assert [str(line.node.label) for line in tree._tree_lines] == [
+            "Big",
+            "Sub",
+            *[f"case {n}" for n in range(4)],
+            "leaf 0",
+            "leaf 1",
+            "leaf 2",
+            "Small",
+        ]

@@ -295,23 +295,61 @@ class ProjectTree(Tree[PaneItem]):
         #: is replaced by one that keeps nothing (:class:`_NoLineCache`)
         self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
         self._line_cache = _NoLineCache()
+        #: nodes whose lines are to be spliced into the kept line list (:meth:`_splice`)
+        self._dirty: set[UiNode[PaneItem]] = set()
+        #: each line's width in cells (label and guide), as :attr:`_tree_lines` is
+        self._line_widths: list[int] = []
 
     # ------------------------------------------------------------------ batching
 
     _batching = 0
     _batch_dirty = False
 
+    #: the node whose subtree the changes now under way touch (:meth:`_within`), or None
+    _scope: UiNode[PaneItem] | None = None
+
     def _invalidate(self) -> None:
         """``Tree`` calls this on every node added, expanded or removed: it drops the line
-        list and asks for a layout of the whole screen. Inside :meth:`_batch` the list is
-        still dropped (it is rebuilt only if read), the layout asked for once at the end (a
-        filter over a big project adds hundreds of nodes)."""
-        if self._batching:
+        list and asks for a layout of the whole screen. A change inside :meth:`_within` keeps
+        the list and notes the node whose lines are to be spliced (:meth:`_splice`) instead.
+        Inside :meth:`_batch` the layout is asked for once at the end (a filter over a big
+        project adds hundreds of nodes)."""
+        scope = self._scope
+        if scope is not None and self._tree_lines_cached is not None:
+            self._dirty.add(scope)
+        else:
             self._clear_line_cache()
-            self._updates += 1
+        self._updates += 1
+        if self._batching:
             self._batch_dirty = True
             return
-        super()._invalidate()
+        self._laid_out()
+
+    def _laid_out(self) -> None:
+        """The rest of ``Tree._invalidate``, once the line list is dropped or its splice
+        noted: the hover reset and a layout (:meth:`refresh`)."""
+        self.root._reset()
+        self.refresh(layout=True)
+
+    def _clear_line_cache(self) -> None:
+        """``Tree._clear_line_cache``; no splice is pending then (the next read rebuilds)."""
+        super()._clear_line_cache()
+        self._dirty = set()
+
+    @contextmanager
+    def _within(self, node: UiNode[PaneItem]) -> Iterator[None]:
+        """Changes made inside touch only ``node``'s line (its icon, its label) and the lines
+        of what is below it: the line list is kept and those lines spliced in when it is next
+        read (:meth:`_splice`), not the whole list rebuilt. The root and nested scopes keep
+        the outer scope (the root's changes rebuild the list)."""
+        if self._scope is not None or node is self.root:
+            yield
+            return
+        self._scope = node
+        try:
+            yield
+        finally:
+            self._scope = None
 
     @contextmanager
     def _batch(self) -> Iterator[None]:
@@ -323,7 +361,10 @@ class ProjectTree(Tree[PaneItem]):
             self._batching -= 1
             if not self._batching and self._batch_dirty:
                 self._batch_dirty = False
-                super()._invalidate()
+                # each change dropped the lines or noted their splice already: dropping them
+                # here too rebuilt the list a second time when it was read inside the batch
+                self._updates += 1
+                self._laid_out()
 
     # ------------------------------------------------------------------ layout
 
@@ -529,6 +570,11 @@ class ProjectTree(Tree[PaneItem]):
     @batched
     def fill(self, node: UiNode[PaneItem], leaves: Sequence[TreeNode]) -> None:
         """Put the leaves fetched for ``node`` where its "loading…" placeholder is."""
+        with self._within(node):
+            self._fill(node, leaves)
+
+    def _fill(self, node: UiNode[PaneItem], leaves: Sequence[TreeNode]) -> None:
+        """:meth:`fill`'s work."""
         self._drop_loading(node)
         item = node.data
         suite_id = item.suite_id if item is not None else None
@@ -553,8 +599,9 @@ class ProjectTree(Tree[PaneItem]):
     @batched
     def fill_error(self, node: UiNode[PaneItem], message: str) -> None:
         """Replace ``node``'s "loading…" placeholder with an error note."""
-        self._drop_loading(node)
-        node.add_leaf(Text(message), PaneItem("note"))
+        with self._within(node):
+            self._drop_loading(node)
+            node.add_leaf(Text(message), PaneItem("note"))
 
     # ------------------------------------------------------------------ lazy growth
 
@@ -565,9 +612,10 @@ class ProjectTree(Tree[PaneItem]):
         if not node.allow_expand:
             return
         if node.is_expanded:
-            node.collapse()
+            with self._within(node):
+                node.collapse()
             return
-        with self._batch():
+        with self._batch(), self._within(node):
             node.expand()
             self._filter_room = self.FILTER_LINES  # opened by hand: its matches open below
             self._populate_node(node)
@@ -583,6 +631,12 @@ class ProjectTree(Tree[PaneItem]):
         item = node.data
         if item is None or item.record is None or item.populated:
             return
+        with self._within(node):
+            self._populate_children(node, item)
+
+    def _populate_children(self, node: UiNode[PaneItem], item: PaneItem) -> None:
+        """:meth:`_populate_node`'s work, ``item`` being ``node``'s record item."""
+        assert item.record is not None
         item.populated = True
         suite_id = item.suite_id
         if item.kind == "suite":
@@ -616,8 +670,9 @@ class ProjectTree(Tree[PaneItem]):
         event.stop()
         parent = node.parent
         rest = item.rest
-        node.remove()
-        self._add_chunk(parent, rest, suite_id=item.suite_id)
+        with self._within(parent):
+            node.remove()
+            self._add_chunk(parent, rest, suite_id=item.suite_id)
 
     def _add_chunk(
         self, parent: UiNode[PaneItem], records: list[TreeNode], *, suite_id: int | None
@@ -806,19 +861,51 @@ class ProjectTree(Tree[PaneItem]):
         """``Tree._build``: the lines (each node's ``_line``), the virtual size and the
         cursor's line, with each label's width kept on its item (:meth:`_label_width`) and
         each node's line object reused while it has the same path and last-child flag.
-        ``Tree``'s measured every label of every line on each rebuild (twice per section
-        opened: the open, then its cases) and made a path list and a line per line, most of
-        its cost in a tree of thousands of lines, and garbage that set off the collector's
-        full walks (100 ms pauses, bench/console.py). ``tests/tui/test_project_tree.py``
-        checks it against ``Tree._build``."""
+        ``Tree``'s measured every label of every line on each rebuild and made a path list
+        and a line per line, most of its cost in a tree of thousands of lines, and garbage
+        that set off the collector's full walks (100 ms pauses, bench/console.py). Opening or
+        closing a node, and the leaves it gets, splice its lines instead (:meth:`_splice`).
+        ``tests/tui/test_project_tree.py`` checks both against ``Tree._build``."""
+        self._dirty = set()
         lines: list[_TreeLine[PaneItem]] = []
+        widths: list[int] = []
+        # Tree: without the root, each top-level line is drawn as a last child
+        self._add_lines(
+            lines, widths, [], [self.root] if self.show_root else self.root._children, True
+        )
+        self._tree_lines_cached = lines
+        self._line_widths = widths
+        self._sized()
+
+    def _sized(self) -> None:
+        """The virtual size and the cursor's line, after the line list changed."""
+        lines = self._tree_lines_cached or []
+        widest = max(self._line_widths, default=0)
+        self.virtual_size = Size(widest if lines else self.size.width, len(lines))
+        if self.cursor_line != -1:
+            if self.cursor_node is not None:
+                self.cursor_line = self.cursor_node._line
+            if self.cursor_line >= len(lines):
+                self.cursor_line = -1
+
+    def _add_lines(
+        self,
+        lines: list[_TreeLine[PaneItem]],
+        widths: list[int],
+        path: list[UiNode[PaneItem]],
+        nodes: Sequence[UiNode[PaneItem]],
+        top: bool,
+        offset: int = 0,
+    ) -> None:
+        """Append to ``lines`` (and their widths to ``widths``) the lines of ``nodes`` (the
+        children of ``path[-1]``, or the top level when ``top``) and of their shown
+        descendants; each node's ``_line`` is its index in ``lines`` plus ``offset``."""
         add_line = lines.append
+        add_width = widths.append
         guide_depth = self.guide_depth
         label_width = self._label_width
-        widest = 0
 
         def add(path: list[UiNode[PaneItem]], nodes: Sequence[UiNode[PaneItem]], top: bool) -> None:
-            nonlocal widest
             # Tree: the guide of a line is (path length - 1) * guide_depth cells, root or not
             guide = len(path) * guide_depth
             last_index = len(nodes) - 1
@@ -837,23 +924,68 @@ class ProjectTree(Tree[PaneItem]):
                     line = _TreeLine([*path, node], last)
                     if item is not None:
                         item.line = line
-                node._line = len(lines)
+                node._line = len(lines) + offset
                 add_line(line)
-                width = label_width(node) + guide
-                if width > widest:
-                    widest = width
+                add_width(label_width(node) + guide)
                 if node._expanded and node._children:
                     add(line.path, node._children, False)
 
-        # Tree: without the root, each top-level line is drawn as a last child
-        add([], [self.root] if self.show_root else self.root._children, True)
-        self._tree_lines_cached = lines
-        self.virtual_size = Size(widest if lines else self.size.width, len(lines))
-        if self.cursor_line != -1:
-            if self.cursor_node is not None:
-                self.cursor_line = self.cursor_node._line
-            if self.cursor_line >= len(lines):
-                self.cursor_line = -1
+        add(path, nodes, top)
+
+    @property
+    def _tree_lines(self) -> list[_TreeLine[PaneItem]]:
+        """``Tree._tree_lines``: the line list, rebuilt when dropped, spliced when changes
+        inside :meth:`_within` are pending."""
+        if self._tree_lines_cached is None:
+            self._build()
+        elif self._dirty:
+            self._splice()
+        assert self._tree_lines_cached is not None
+        return self._tree_lines_cached
+
+    def _splice(self) -> None:
+        """Bring the kept line list up to date with the changes under the nodes noted by
+        :meth:`_within`: each one's line is measured again and the lines below it replaced
+        by those of its children now (none when closed), the lines after renumbered. Costs
+        the lines of the nodes changed and a renumbering, not a measure of every line (a
+        tree of thousands of lines rebuilt twice was most of opening a section,
+        bench/console.py). Rebuilds the list when a noted node is gone or is the root."""
+        dirty, self._dirty = self._dirty, set()
+        lines = self._tree_lines_cached
+        assert lines is not None
+        tops: list[UiNode[PaneItem]] = []
+        for node in dirty:
+            up = node.parent
+            while up is not None and up not in dirty:
+                up = up.parent
+            if up is not None:
+                continue  # its lines come with its noted ancestor's
+            if node.parent is None or self._tree_nodes.get(node.id) is not node:
+                self._build()
+                return
+            if 0 <= node._line < len(lines) and lines[node._line].path[-1] is node:
+                tops.append(node)  # not on a line: nor are its lines now (nothing above it changed)
+        if not tops:
+            return
+        widths = self._line_widths
+        tops.sort(key=lambda node: node._line, reverse=True)  # later splices first
+        for node in tops:
+            at = node._line
+            line = lines[at]
+            depth = len(line.path)
+            end = at + 1
+            while end < len(lines) and len(lines[end].path) > depth:
+                end += 1
+            new_lines: list[_TreeLine[PaneItem]] = []
+            new_widths: list[int] = []
+            if node._expanded and node._children:
+                self._add_lines(new_lines, new_widths, line.path, node._children, False, at + 1)
+            lines[at + 1 : end] = new_lines
+            widths[at + 1 : end] = new_widths
+            widths[at] = self._label_width(node) + (depth - 1) * self.guide_depth
+        for number in range(tops[-1]._line + 1, len(lines)):
+            lines[number].path[-1]._line = number
+        self._sized()
 
     def get_label_width(self, node: UiNode[PaneItem]) -> int:
         """Cells of the line :meth:`render_label` draws for ``node``, without drawing it
@@ -985,8 +1117,9 @@ class ProjectTree(Tree[PaneItem]):
             if node is None:
                 return None
             if not node.is_expanded:
-                node.expand()
-                self._populate_node(node)
+                with self._within(node):
+                    node.expand()
+                    self._populate_node(node)
         return self._node_by_key.get(key) or self._load_more_for(key)
 
     def _load_more_for(self, key: str) -> UiNode[PaneItem] | None:
@@ -1012,8 +1145,9 @@ class ProjectTree(Tree[PaneItem]):
             if more is None or more.data is None:
                 return None
             rest, suite_id = more.data.rest, more.data.suite_id
-            more.remove()
-            self._add_chunk(parent, rest, suite_id=suite_id)
+            with self._within(parent):
+                more.remove()
+                self._add_chunk(parent, rest, suite_id=suite_id)
         return self._node_by_key.get(key)
 
     def suite_ids(self) -> list[int]:
