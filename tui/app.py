@@ -517,7 +517,7 @@ class RailfiestaApp(App[None]):
         from tui.screens.conflicts import ConflictsScreen
 
         if not isinstance(self.screen, ConflictsScreen):
-            self.push_screen(ConflictsScreen(self.service))
+            self.push_screen(ConflictsScreen(self.service, chosen=self.sync.chosen))
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""

@@ -9,11 +9,17 @@ config file, never the network):
   the console *attaches*. It starts no engine; the header, the progress per kind and the
   activity log show what that process published in the state store (:mod:`core.monitor`),
   ``s`` writes ``[sync] enabled`` (that watch pauses within a second), ``S`` asks it for a
-  cycle through the store, and resolved conflicts wait in the store for its next cycle;
+  cycle through the store, and conflict choices made here reach it through the store too;
 - nobody holds it and ``[sync] enabled`` is true: the console runs
   :meth:`Service.watch` itself in a worker, holding the lock, on ``[sync] interval``; ``s``
   off stops it after the operation in flight;
 - ``S`` with no watch running: one cycle (:meth:`Service.sync`) under the lock.
+
+A conflict choice (the conflicts screen's ``>``, ``<``, ``e``, ``D``) is stored at once; while
+a watch runs with sync on (the console's own or an attached one), :meth:`SyncControl.chosen`
+asks it for a cycle :data:`CHOICE_SECONDS` after the last choice (``u`` meanwhile takes one
+back), so the choices apply now rather than at the next poll. With sync off, or no watch,
+they wait for the next cycle (``S``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from textual.timer import Timer
 from textual.worker import Worker
 
 from core.errors import RailfiestaError, transient
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
 
 #: Seconds between two looks at the state directory.
 POLL_SECONDS = 1.0
+#: Seconds after the last conflict choice before a running watch is asked to apply the choices.
+CHOICE_SECONDS = 2.0
 #: What the console's lock file says it runs (``status``, another console, a second sync).
 CONSOLE_COMMAND = "railfiesta (console)"
 
@@ -99,6 +108,7 @@ class SyncControl:
         self._generation = 0
         self._seen_log: tuple[float, str] | None = None
         self._cycles_seen: dict[str, float] = {}
+        self._choice_timer: Timer | None = None
         #: called when an attached watch finished a cycle or shows progress (panes reload)
         self.on_news: Callable[[bool], None] = lambda finished: None
 
@@ -257,6 +267,32 @@ class SyncControl:
             self.bridge.log("info", f"sync now: asked {who}")
         else:
             self.bridge.log("info", "sync now")
+
+    def chosen(self) -> None:
+        """A conflict choice was stored or taken back: a watch that runs (here or attached)
+        with sync on is asked for a cycle :data:`CHOICE_SECONDS` after the last one."""
+        if self._choice_timer is not None:
+            self._choice_timer.stop()
+        self._choice_timer = self.app.set_timer(CHOICE_SECONDS, self._apply_choices)
+
+    def _apply_choices(self) -> None:
+        self._choice_timer = None
+        if self.mode in (OWN, ATTACHED) and self.enabled and self.app.is_running:
+            self.app.run_worker(
+                self._ask_to_apply(), group="sync-now", description="apply conflict choices"
+            )
+
+    async def _ask_to_apply(self) -> None:
+        _, waiting = await asyncio.to_thread(self.service.conflict_counts)
+        if not waiting or self.mode not in (OWN, ATTACHED):
+            return  # taken back, or applied meanwhile
+        await asyncio.to_thread(self.service.request_sync_now)
+        choices = f"{waiting} conflict choice{'' if waiting == 1 else 's'}"
+        if self.mode == ATTACHED and self.holder:
+            who = f"{holder_name(self.holder)} (pid {self.holder.get('pid')})"
+            self.bridge.log("info", f"{choices} waiting: asked {who} to apply them now")
+        else:
+            self.bridge.log("info", f"{choices} waiting: syncing now to apply them")
 
     def stop(self) -> None:
         """The console quits: its own watch or cycle stops after the operation in flight."""

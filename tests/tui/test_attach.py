@@ -12,17 +12,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.config import load_config
 from core.service import Service
 from emulators.server import RunningServer, start_in_thread
 from emulators.testrail import ops
-from tests.helpers import TESTFIESTA_URL, TESTRAIL_URL, Emulated, emulate
+from tests.helpers import TESTFIESTA_URL, TESTRAIL_URL, TOKEN, Emulated, emulate
 from tests.tui.pilot import log_text, wait_for
 from tui.app import RailfiestaApp
+from tui.screens.conflicts import ConflictsScreen
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "Acme Web Shop"
@@ -66,11 +69,20 @@ class Child:
             return self.process.wait(5)
 
 
+@dataclass
+class Served(Emulated):
+    """:class:`Emulated` with both emulators' TCP addresses."""
+
+    testrail_url: str = ""
+    testfiesta_url: str = ""
+
+
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     """Both emulators on TCP ports of 127.0.0.1, the config pointing there, migrated."""
-    env = emulate(tmp_path, monkeypatch, cases=12)
-    servers: list[RunningServer] = [start_in_thread(env.testrail), start_in_thread(env.testfiesta)]
+    made = emulate(tmp_path, monkeypatch, cases=12)
+    servers: list[RunningServer] = [start_in_thread(made.testrail), start_in_thread(made.testfiesta)]
+    env = Served(**vars(made), testrail_url=servers[0].url, testfiesta_url=servers[1].url)
     try:
         text = env.config_path.read_text(encoding="utf-8")
         text = text.replace(TESTRAIL_URL, servers[0].url).replace(TESTFIESTA_URL, servers[1].url)
@@ -168,3 +180,86 @@ async def test_the_console_attaches_to_a_running_watch_and_its_keys_reach_it(
         code = child.stop()
     assert code == 0, "\n".join(child.lines)
     assert child.lines[-1].endswith(" stopped")
+
+
+def tf_row(env: Emulated, case_id: int) -> dict[str, object]:
+    """The emulator's own row of TestRail case ``case_id``'s TestFiesta copy."""
+    state = env.testfiesta.state.testfiesta
+    return next(
+        r
+        for r in state.db.cases.values()
+        if str(r.get("externalId", "")).endswith(f"/case/{case_id}") and not r["deletedAt"]
+    )
+
+
+def tf_api_title(env: Served, case_id: int) -> str:
+    """The title TestFiesta's API answers for TestRail case ``case_id``'s copy (over TCP)."""
+    uid = tf_row(env, case_id)["uid"]
+    answer = httpx.get(
+        f"{env.testfiesta_url}/v1/acme/projects/ACME/cases/{uid}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["name"])
+
+
+async def test_a_conflict_chosen_in_the_attached_console_is_applied_by_the_watch(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # the same title edited on both sides since the migration: the watch's first cycle finds
+    # the conflict (nobody sends anything to the emulators meanwhile)
+    with served.testrail_state.lock:
+        case_id = min(served.testrail_state.cases)
+        base = str(served.testrail_state.cases[case_id]["title"])
+        ops.update_case(served.testrail_state, case_id, {"title": "TestRail's new title"}, None)
+    served.testfiesta.state.testfiesta.update(
+        tf_row(served, case_id), {"name": "TestFiesta's new title"}
+    )
+    child = Child(served.config_path, served.state_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while not child.said("nothing to write; 1 conflict, 0 held, 0 failed"):
+            assert child.process.poll() is None, "\n".join(child.lines)
+            assert time.monotonic() < deadline, "\n".join(child.lines)
+            time.sleep(0.05)
+        app = RailfiestaApp(Service(load_config(served.config_path), state_dir=served.state_dir))
+        async with app.run_test(size=(160, 40)) as pilot:
+            bar = app.main_screen.header
+            await wait_for(pilot, lambda: app.sync.mode == "attached", timeout=15)
+            await wait_for(pilot, lambda: " · 1 open conflict · " in bar.sync_text, timeout=5)
+            await pilot.press("c")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ConflictsScreen) and app.screen.loaded,
+                timeout=5,
+            )
+            screen = app.screen
+            assert isinstance(screen, ConflictsScreen)
+            assert [(v.label, v.title, v.chosen) for v in screen.views] == [
+                ("title", base, False)
+            ]
+            assert screen.title_text == "Conflicts: 1 open"
+
+            await pilot.press("greater_than_sign")
+            # the running watch applies the choice (its interval is an hour: it was asked)
+            await wait_for(
+                pilot, lambda: tf_api_title(served, case_id) == "TestRail's new title", 15
+            )
+            await wait_for(pilot, lambda: screen.views == [], timeout=5)
+            assert screen.title_text == "Conflicts: none open"
+            await wait_for(pilot, lambda: " · 0 open conflicts · " in bar.sync_text, timeout=5)
+            assert tf_row(served, case_id)["name"] == "TestRail's new title"
+            with served.testrail_state.lock:
+                assert served.testrail_state.cases[case_id]["title"] == "TestRail's new title"
+            await wait_for(pilot, lambda: child.said("update testfiesta 1 case"), timeout=5)
+            pid = child.process.pid
+            assert (
+                f"1 conflict choice waiting: asked sync --watch (pid {pid}) to apply them now"
+                in log_text(app)
+            )
+            assert child.process.poll() is None
+    finally:
+        code = child.stop()
+    assert code == 0, "\n".join(child.lines)

@@ -6,7 +6,9 @@ the last choice, ``D`` makes the last choice for the rest of that field (after a
 is no default action: Enter chooses nothing. After each choice the screen moves on to the next
 open conflict. A choice is recorded in the state store (:meth:`core.service.Service.resolve`,
 as ``railfiesta conflicts resolve`` does); the next sync cycle applies it, whichever process
-runs it, and the conflict then leaves the list. Until then it stays, marked as chosen.
+runs it, and the conflict then leaves the list. Until then it stays, marked as chosen. A watch
+that runs with sync on (the console's own, or a ``sync --watch`` it is attached to) is asked
+to apply the choices a moment after the last one (``chosen``, see :mod:`tui.sync_control`).
 
 Every store call runs off the event loop (``asyncio.to_thread``); the list is read again every
 :data:`RELOAD_SECONDS` so choices applied by a sync (here or in ``sync --watch``) show.
@@ -262,9 +264,12 @@ class ConflictsScreen(Screen[None]):
         "conflicts--key",
     }
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, *, chosen: Callable[[], None] | None = None) -> None:
         super().__init__(id="conflicts")
         self.service = service
+        #: called after every choice stored or taken back (the app asks a running watch to
+        #: apply them: :meth:`tui.sync_control.SyncControl.chosen`)
+        self._chosen = chosen or (lambda: None)
         #: every stored conflict, oldest first, as last read
         self.views: list[ConflictView] = []
         #: the id of the conflict shown (None: there is none)
@@ -508,6 +513,7 @@ class ConflictsScreen(Screen[None]):
             await self._reread()
             return
         self.service.resolutions.record([view.id], winner=winner)
+        self._chosen()
         await self._reread()
         self._move_on()
 
@@ -535,6 +541,7 @@ class ConflictsScreen(Screen[None]):
             if not done:
                 return
             self.service.resolutions.record([view.id])  # a typed value: not for D
+            self._chosen()
             await self._reread()
             self._move_on()
 
@@ -549,6 +556,7 @@ class ConflictsScreen(Screen[None]):
             self.notify("Nothing to undo here.", timeout=3)
             return
         undone, total = await asyncio.to_thread(self.service.undo_resolution)
+        self._chosen()
         await self._reread()
         if undone:
             self._go(undone[0])
@@ -593,6 +601,7 @@ class ConflictsScreen(Screen[None]):
             done = await asyncio.to_thread(self.service.resolve_rest, conflict_id, winner)
             ids = [str(e["conflict"]["id"]) for e in done]
             self.service.resolutions.record(ids, winner=winner)
+            self._chosen()
             await self._reread()
             self._move_on()
 
