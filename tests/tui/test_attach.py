@@ -6,6 +6,7 @@ it is off and writes nothing more)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,12 +20,14 @@ import httpx
 import pytest
 
 from core.config import load_config
+from core.report import PENDING
 from core.service import Service
 from emulators.server import RunningServer, start_in_thread
 from emulators.testrail import ops
 from tests.helpers import TESTFIESTA_URL, TESTRAIL_URL, TOKEN, Emulated, emulate
 from tests.tui.pilot import log_text, wait_for
 from tui.app import RailfiestaApp
+from tui.bridge import format_line
 from tui.screens.conflicts import ConflictsScreen
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +61,14 @@ class Child:
 
     def said(self, text: str) -> bool:
         return any(text in line for line in self.lines)
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Block until a line says ``text`` (its first cycle takes a few seconds to start)."""
+        deadline = time.monotonic() + timeout
+        while not self.said(text):
+            assert self.process.poll() is None, "\n".join(self.lines)
+            assert time.monotonic() < deadline, "\n".join(self.lines)
+            time.sleep(0.05)
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -204,26 +215,25 @@ def tf_api_title(env: Served, case_id: int) -> str:
     return str(answer.json()["name"])
 
 
+def make_conflict(env: Emulated) -> tuple[int, str]:
+    """The title of the first case edited on both sides since the migration (nothing is sent
+    to the emulators meanwhile): the next cycle finds a conflict. (Its case id, the base.)"""
+    with env.testrail_state.lock:
+        case_id = min(env.testrail_state.cases)
+        base = str(env.testrail_state.cases[case_id]["title"])
+        ops.update_case(env.testrail_state, case_id, {"title": "TestRail's new title"}, None)
+    env.testfiesta.state.testfiesta.update(tf_row(env, case_id), {"name": "TestFiesta's new title"})
+    return case_id, base
+
+
 async def test_a_conflict_chosen_in_the_attached_console_is_applied_by_the_watch(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    # the same title edited on both sides since the migration: the watch's first cycle finds
-    # the conflict (nobody sends anything to the emulators meanwhile)
-    with served.testrail_state.lock:
-        case_id = min(served.testrail_state.cases)
-        base = str(served.testrail_state.cases[case_id]["title"])
-        ops.update_case(served.testrail_state, case_id, {"title": "TestRail's new title"}, None)
-    served.testfiesta.state.testfiesta.update(
-        tf_row(served, case_id), {"name": "TestFiesta's new title"}
-    )
+    case_id, base = make_conflict(served)
     child = Child(served.config_path, served.state_dir)
     try:
-        deadline = time.monotonic() + 60
-        while not child.said("nothing to write; 1 conflict, 0 held, 0 failed"):
-            assert child.process.poll() is None, "\n".join(child.lines)
-            assert time.monotonic() < deadline, "\n".join(child.lines)
-            time.sleep(0.05)
+        child.wait_for("nothing to write; 1 conflict, 0 held, 0 failed")
         app = RailfiestaApp(Service(load_config(served.config_path), state_dir=served.state_dir))
         async with app.run_test(size=(160, 40)) as pilot:
             bar = app.main_screen.header
@@ -263,3 +273,76 @@ async def test_a_conflict_chosen_in_the_attached_console_is_applied_by_the_watch
     finally:
         code = child.stop()
     assert code == 0, "\n".join(child.lines)
+
+
+async def test_a_console_reopened_while_the_watch_runs_shows_where_it_is(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after an SSH drop: the first console is gone, the watch went on; a second console
+    over the same state directory attaches and shows the watch's log so far, its progress,
+    its state and the open conflicts."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    make_conflict(served)
+    child = Child(served.config_path, served.state_dir)
+    try:
+        child.wait_for("nothing to write; 1 conflict, 0 held, 0 failed")
+        pid = child.process.pid
+        first = RailfiestaApp(Service(load_config(served.config_path), state_dir=served.state_dir))
+        async with first.run_test(size=(160, 40)) as pilot:
+            await wait_for(pilot, lambda: first.sync.mode == "attached", timeout=15)
+            # a second cycle (S) that writes, while this console watches
+            with served.testrail_state.lock:
+                other = max(served.testrail_state.cases)
+                ops.update_case(served.testrail_state, other, {"title": "Edited by S"}, None)
+            await pilot.press("S")
+            await wait_for(
+                pilot, lambda: "synced (update testfiesta 1 case)" in log_text(first), 15
+            )
+            await wait_for(pilot, lambda: "next poll in " in first.main_screen.header.sync_text)
+            kinds = first.main_screen.kinds.text
+        # the first console is gone; the watch goes on
+        assert child.process.poll() is None
+        assert not child.said(" stopped")
+
+        second = RailfiestaApp(Service(load_config(served.config_path), state_dir=served.state_dir))
+        async with second.run_test(size=(160, 40)) as pilot:
+            screen = second.main_screen
+            await wait_for(pilot, lambda: second.sync.mode == "attached", timeout=15)
+            await wait_for(pilot, lambda: "next poll in " in screen.header.sync_text, timeout=5)
+            assert second.sync.running is False  # no second engine
+            watch, holder = second.sync.snapshot["watch"], second.sync.snapshot["holder"]
+            assert watch["pid"] == holder["pid"] == pid and watch["state"] == "waiting"
+            # where it is: on, its next poll, the open conflict, who, its last cycle
+            last = max(float(c["at"]) for c in watch["cycles"].values())
+            text = screen.header.sync_text
+            assert re.match(r"● on · next poll in (59:\d\d|1:00:00) · ", text), text
+            assert (
+                f" · 1 open conflict · attached to sync --watch (pid {pid}) · last cycle "
+                + time.strftime("%H:%M:%S", time.localtime(last))
+            ) in text
+            # its log so far: every line it published, in order, after the attach line
+            ring = second.sync.snapshot["log"]
+            assert [r["message"] for r in ring] == [
+                "sync is on",
+                "syncing TestRail project 'Acme Web Shop'",
+                "Acme Web Shop: synced (nothing to do); 1 conflict open",
+                "sync now: asked for by a console",
+                "Acme Web Shop: synced (update testfiesta 1 case); 1 conflict open",
+            ]
+            await wait_for(pilot, lambda: len(log_text(second).splitlines()) >= 1 + len(ring))
+            lines = log_text(second).splitlines()
+            assert lines[0].endswith(
+                f"attached to sync --watch (pid {pid}, running since "
+                + time.strftime("%H:%M:%S", time.localtime(float(holder["started"])))
+                + "): showing its progress; s and S reach it"
+            ), lines[0]
+            assert lines[1 : 1 + len(ring)] == [
+                format_line(r["level"], r["message"], r["at"]) for r in ring
+            ]
+            # its progress per kind, as the first console showed it
+            await wait_for(pilot, lambda: screen.kinds.text == kinds, timeout=5)
+            assert re.fullmatch(r"reading (\d+)/\1 ✓   cases 1/1 ✓", kinds), kinds
+            assert screen.kinds.display
+    finally:
+        code = child.stop()
+    assert code == PENDING, "\n".join(child.lines)  # its last cycle left the conflict open
