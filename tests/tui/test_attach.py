@@ -1,7 +1,9 @@
 """Attach: with `railfiesta sync --watch` running in a child process over real TCP, the console
 starts no engine; it shows that sync's state and log from the state store, its `S` makes the
 child sync now, and its `s` pauses the child (the config says enabled = false, the child says
-it is off and writes nothing more)."""
+it is off and writes nothing more). A conflict chosen in the attached console (`c`, `>`) is
+applied by the child, and a console opened again while the child runs (as after an SSH drop)
+shows where it is."""
 
 from __future__ import annotations
 
@@ -92,7 +94,10 @@ class Served(Emulated):
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     """Both emulators on TCP ports of 127.0.0.1, the config pointing there, migrated."""
     made = emulate(tmp_path, monkeypatch, cases=12)
-    servers: list[RunningServer] = [start_in_thread(made.testrail), start_in_thread(made.testfiesta)]
+    servers: list[RunningServer] = [
+        start_in_thread(made.testrail),
+        start_in_thread(made.testfiesta),
+    ]
     env = Served(**vars(made), testrail_url=servers[0].url, testfiesta_url=servers[1].url)
     try:
         text = env.config_path.read_text(encoding="utf-8")
@@ -247,9 +252,7 @@ async def test_a_conflict_chosen_in_the_attached_console_is_applied_by_the_watch
             )
             screen = app.screen
             assert isinstance(screen, ConflictsScreen)
-            assert [(v.label, v.title, v.chosen) for v in screen.views] == [
-                ("title", base, False)
-            ]
+            assert [(v.label, v.title, v.chosen) for v in screen.views] == [("title", base, False)]
             assert screen.title_text == "Conflicts: 1 open"
 
             await pilot.press("greater_than_sign")

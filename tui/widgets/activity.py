@@ -188,6 +188,8 @@ class KindProgress(Static):
         super().__init__("", id=id, markup=False)
         #: (project, stage) -> [done, total, started (UNIX seconds)]
         self._kinds: dict[tuple[str, str], list[Any]] = {}
+        #: UNIX seconds now (the ETAs' clock; a published watch's ``started`` is on it too)
+        self.clock: Callable[[], float] = time.time
         self.display = False
 
     @property
@@ -202,7 +204,7 @@ class KindProgress(Static):
 
     def step(self, project: str, stage: str, done: int, total: int | None) -> None:
         """``done`` of ``total`` items of ``stage`` (a kind: ``cases``) of ``project``."""
-        now = time.time()
+        now = self.clock()
         entry = self._kinds.get((project, stage))
         if entry is None or done < entry[0]:
             entry = self._kinds[(project, stage)] = [done, total, now]
@@ -224,7 +226,7 @@ class KindProgress(Static):
             self._render_kinds()
 
     def _render_kinds(self, now: float | None = None) -> None:
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         several = len({project for project, _ in self._kinds}) > 1
         parts = []
         for (project, stage), (done, total, started) in self._kinds.items():
