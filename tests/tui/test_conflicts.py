@@ -33,7 +33,7 @@ from tests.tui.conftest import (
     TESTRAIL_KEY,
     TESTRAIL_USER,
 )
-from tests.tui.pilot import screen_text, wait_for
+from tests.tui.pilot import log_text, screen_text, wait_for
 from tui.app import RailfiestaApp
 from tui.screens.conflicts import ConflictsScreen, EditValue
 from tui.screens.modals import Confirm
@@ -262,6 +262,29 @@ async def test_greater_than_lands_the_testrail_title_on_testfiesta(world: World)
         # applied: it left the list
         assert first not in [v.id for v in screen.views]
         assert screen.title_text == "Conflicts: 2 open"
+
+
+async def test_with_sync_on_the_console_s_own_watch_applies_a_choice_at_once(
+    world: World,
+) -> None:
+    """Sync on: the console runs the watch itself (a poll every 5 minutes); a choice asks it
+    for a cycle a moment later, so the choice lands without S."""
+    with world.config_path.open("a", encoding="utf-8") as config:
+        config.write("\n[sync]\nenabled = true\n")
+    case = world.tr_case_id("Pay with a saved Visa card")
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=10)
+        bar = app.main_screen.header
+        await wait_for(pilot, lambda: "next poll in 4:" in bar.sync_text, timeout=10)
+        screen = await open_conflicts(pilot, app)
+        await pilot.press("greater_than_sign")
+        await wait_for(pilot, lambda: world.tf_title(case) == "Pay with a saved Visa card", 10)
+        await wait_for(pilot, lambda: len(screen.views) == 2, timeout=5)
+        assert world.tr_title(case) == "Pay with a saved Visa card"
+        assert screen.title_text == "Conflicts: 2 open"
+        assert app.sync.mode == "own"
+        assert "1 conflict choice waiting: syncing now to apply them" in log_text(app)
 
 
 async def test_less_than_lands_the_testfiesta_title_on_testrail(world: World) -> None:
