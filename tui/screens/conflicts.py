@@ -166,6 +166,8 @@ class ConflictsScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
+    #: before the palette's words for this screen's keys
+    COMMAND_PREFIX: ClassVar[str] = "Conflict"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "greater_than_sign",
