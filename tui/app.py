@@ -471,11 +471,10 @@ class RailfiestaApp(App[None]):
         shows dimmed."""
         # the pair switch and the mapping editor are the main screen's (the panes' pair):
         # not over the editor, the details, the conflicts nor a modal
-        main = self.keys_screen() is self._main
         if action == "next_pair":
-            return len(self.service.config.pairs) > 1 and main
+            return len(self.service.config.pairs) > 1 and self.keys_screen() is self._main
         if action == "mapping":
-            return main
+            return self.keys_screen() is self._main
         if self.unavailable(action):
             return None
         return True

@@ -650,8 +650,9 @@ async def test_on_the_conflicts_screen_the_palette_names_its_keys_not_the_main_o
             "Theme: light",
         ]
         helps = dict(commands)
-        assert helps["Conflict: Previous conflict"] == "Previous conflict (p)"
-        assert helps["Conflict: Next conflict"] == "Next conflict (n)"
+        assert helps["Conflict: Previous conflict"] == "Show the previous conflict in the list (p)"
+        assert helps["Conflict: Next conflict"] == "Show the next conflict in the list (n)"
+        assert helps["Conflict: TestRail wins"] == "Keep TestRail's value: TestFiesta gets it (>)"
         assert helps["Quit"] == "Leave the console (q ^q)"
         # p here moves in the list; the panes keep their pair
         await pilot.press("p")
