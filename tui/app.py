@@ -21,18 +21,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on, work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets._toast import Toast, ToastRack
 from textual.worker import Worker, WorkerState
 
-from core.config import Pair
 from core.errors import RailfiestaError
 from core.migrate import MigrationReport
 from core.report import CLEAN, FATAL
 from core.service import Service
 from tui.bridge import EventBridge
 from tui.collector import IdleCollector
+from tui.keys import CONSOLE, BoundAction, bound_actions, palette_actions
 from tui.messages import (
     BackgroundFailed,
     MigrationFinished,
@@ -102,13 +103,6 @@ def outcome(reports: Iterable[MigrationReport]) -> str:
     return line
 
 
-def pair_name(pair: Pair) -> str:
-    """``Webshop → WEB`` (``Webshop`` when the key is generated)."""
-    if pair.testfiesta_project:
-        return f"{pair.testrail_project} → {pair.testfiesta_project}"
-    return str(pair.testrail_project)
-
-
 def freeze_startup() -> None:
     """Move every object alive now (modules, classes, the app's widgets and styles) to the
     collector's permanent generation (:func:`gc.freeze`): they live as long as the console,
@@ -123,22 +117,6 @@ def freeze_startup() -> None:
 
 #: What quitting during a migration asks.
 QUIT_QUESTION = "A migration is running; quit anyway? It resumes next time."
-
-#: Actions of the generic cursor, scrolling and paging keys (the help collapses them).
-NAVIGATION_PREFIXES = ("cursor_", "scroll_", "page_")
-NAVIGATION_ACTIONS = frozenset({"screen.copy_text"})
-
-#: Clearer words for inherited keys, in the help.
-DESCRIPTIONS = {
-    "app.focus_next": "Next pane or log",
-    "app.focus_previous": "Previous pane or log",
-    "command_palette": "Command palette (pairs, themes, reload …)",
-    "mapping": "Mapping editor (fields, statuses, priorities, types, users)",
-}
-
-
-#: The same keys' words on a screen other than the main one.
-OTHER_SCREENS = {"app.focus_next": "Next part", "app.focus_previous": "Previous part"}
 
 #: The toast when the service cannot open (the cause is in the note it points to).
 STARTUP_FAILED = "Neither server was contacted: see the note at the top."
@@ -166,19 +144,53 @@ class RailfiestaApp(App[None]):
     # and the log behind a modal as they do on the main screen (app.tcss).
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
+    # description: the footer's and the help's words; tooltip: the palette's explanation
+    # (tui.keys derives both the help and the palette from these)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "toggle_sync", "Sync on/off", id="toggle_sync"),
-        Binding("S", "sync_now", "Sync now", id="sync_now", key_display="S"),
-        Binding("M", "migrate", "Migrate", id="migrate", key_display="M"),
-        Binding("c", "conflicts", "Conflicts", id="conflicts"),
-        Binding("m", "mapping", "Mapping", id="mapping"),
-        Binding("p", "next_pair", "Next pair", id="next_pair"),
-        Binding("t", "next_theme", "Theme", id="next_theme", show=False),
-        Binding("y", "copy_id", "Copy id", id="copy_id", show=False),
-        Binding("Y", "copy_url", "Copy URL", id="copy_url", show=False, key_display="Y"),
-        Binding("question_mark", "help", "Keys", id="help", key_display="?"),
-        Binding("q", "quit", "Quit", id="quit"),
-    ]
+        Binding(
+            "s", "toggle_sync", "Sync on/off", id="toggle_sync",
+            tooltip="Switch two-way sync on or off, in the config file as "
+            "`railfiesta sync on|off`",
+        ),
+        Binding(
+            "S", "sync_now", "Sync now", id="sync_now", key_display="S",
+            tooltip="Run a sync cycle now, or ask the running sync for one",
+        ),
+        Binding(
+            "M", "migrate", "Migrate", id="migrate", key_display="M",
+            tooltip="Copy the TestRail project into TestFiesta",
+        ),
+        Binding(
+            "c", "conflicts", "Conflicts", id="conflicts",
+            tooltip="Settle sync conflicts in a three-way diff",
+        ),
+        Binding(
+            "m", "mapping", "Mapping", id="mapping",
+            tooltip="Which TestFiesta field, status, priority, tag and user each TestRail "
+            "one becomes",
+        ),
+        Binding(
+            "p", "next_pair", "Next pair", id="next_pair",
+            tooltip="Show the next [[pair]] of the config in the panes",
+        ),
+        Binding(
+            "t", "next_theme", "Theme", id="next_theme", show=False,
+            tooltip="Switch to the next of the console's themes",
+        ),
+        Binding(
+            "y", "copy_id", "Copy id", id="copy_id", show=False,
+            tooltip="Copy the selected record's id to the clipboard",
+        ),
+        Binding(
+            "Y", "copy_url", "Copy URL", id="copy_url", show=False, key_display="Y",
+            tooltip="Copy the web address of the selected record's page to the clipboard",
+        ),
+        Binding(
+            "question_mark", "help", "Keys", id="help", key_display="?",
+            tooltip="Show what each key does here",
+        ),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Leave the console"),
+    ]  # fmt: skip
 
     #: Folders the theme files are read from (None: the ``themes`` package).
     THEME_FOLDERS: ClassVar[list[Traversable | Path] | None] = None
@@ -454,12 +466,15 @@ class RailfiestaApp(App[None]):
     # ------------------------------------------------------------------ pairs
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """ "Next pair" exists only when the config has several pairs; an action that
-        cannot run now (:meth:`unavailable`) shows dimmed."""
+        """ "Next pair" exists only when the config has several pairs, and like the mapping
+        editor only on the main screen; an action that cannot run now (:meth:`unavailable`)
+        shows dimmed."""
+        # the pair switch and the mapping editor are the main screen's (the panes' pair):
+        # not over the editor, the details, the conflicts nor a modal
         if action == "next_pair":
-            return len(self.service.config.pairs) > 1
-        if action == "mapping":  # from the main screen only (not over itself, nor a modal)
-            return self.screen is self._main
+            return len(self.service.config.pairs) > 1 and self.keys_screen() is self._main
+        if action == "mapping":
+            return self.keys_screen() is self._main
         if self.unavailable(action):
             return None
         return True
@@ -473,7 +488,7 @@ class RailfiestaApp(App[None]):
         self.pair_index = pair_index
         self.main_screen.show_pair(pair_index)
 
-    # ------------------------------------------------------------------ mapping, details
+    # ------------------------------------------------------------------ mapping
 
     def action_mapping(self) -> None:
         """Open the mapping editor of the pair shown."""
@@ -484,16 +499,6 @@ class RailfiestaApp(App[None]):
             self.push_screen(
                 MappingEditor(self.service, pair_index=self.pair_index, project_key=key)
             )
-
-    def _show_details(self) -> None:
-        """The details of the record under the cursor of the focused pane."""
-        focused = self.main_screen.focused
-        tree = (
-            focused
-            if isinstance(focused, ProjectTree)
-            else self.main_screen.query_one("#testrail-tree", ProjectTree)
-        )
-        tree.action_details()
 
     # ------------------------------------------------------------------ quitting
 
@@ -527,120 +532,73 @@ class RailfiestaApp(App[None]):
             return
         self.push_screen(HelpScreen(self.key_groups()))
 
+    def keys_screen(self) -> Screen[Any]:
+        """The screen whose keys count now: the current one, or the one the command palette
+        was opened from while it shows (its ``check_action`` answers run then)."""
+        stack = self.screen_stack
+        if len(stack) > 1 and isinstance(stack[-1], CommandPalette):
+            return stack[-2]
+        return self.screen
+
+    def bound_actions(self, screen: Screen[Any] | None = None) -> list[BoundAction]:
+        """Every described action bound on ``screen`` (default: the current one), the one
+        source of the help (:meth:`key_groups`) and the palette (:meth:`get_system_commands`):
+        :func:`tui.keys.bound_actions`."""
+        return bound_actions(self, self.screen if screen is None else screen, self._main)
+
     def key_groups(self) -> list[tuple[str, KeyRows]]:
         """(group title, rows of (keys, description)) for every described action bound on
-        the current screen: the console's own keys (in :attr:`BINDINGS` order), then the
-        focused pane's and the screen's, then :data:`tui.screens.help.NAVIGATION` (cursor,
-        scrolling, paging: the help shows it collapsed). Keys bound to the same action share
-        a row (``"q ^q"``); empty groups are left out."""
+        the current screen (:meth:`bound_actions`): the console's own keys (in
+        :attr:`BINDINGS` order), then the focused pane's and the screen's, then
+        :data:`tui.screens.help.NAVIGATION` (cursor, scrolling, paging: the help shows it
+        collapsed). Keys bound to the same action share a row (``"q ^q"``); empty groups are
+        left out."""
         from tui.screens.help import NAVIGATION
 
-        own = [b.action for b in self.BINDINGS if isinstance(b, Binding)]
-        rows: dict[str, tuple[tuple[int, int], list[str], str]] = {}
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if not binding.description:
-                continue
-            action = binding.action
-            name = action.split(".", 1)[-1]
-            if action in NAVIGATION_ACTIONS or name.startswith(NAVIGATION_PREFIXES):
-                rank = (2, 0)
-            elif active.node is self:
-                rank = (0, own.index(action) if action in own else len(own))
-            else:
-                rank = (1, 0 if isinstance(active.node, Screen) else 1)
-            key = self.get_key_display(binding)
-            if action in rows:
-                rows[action][1].append(key)
-            else:
-                what = DESCRIPTIONS.get(action, binding.description)
-                if action in OTHER_SCREENS and self.screen is not self._main:
-                    what = OTHER_SCREENS[action]  # no panes nor log here
-                rows[action] = (rank, [key], what)
         focused = self.screen.focused
         here = "Panes" if isinstance(focused, ProjectTree) else "This screen"
         titles = ("Console", here, NAVIGATION)
         groups: list[tuple[str, KeyRows]] = [(title, []) for title in titles]
-        for rank, keys, what in sorted(rows.values(), key=lambda row: row[0]):
-            groups[rank[0]][1].append((" ".join(sorted(keys, key=len)), what))
+        for entry in self.bound_actions():
+            groups[entry.rank[0]][1].append((entry.key_text, entry.words))
         return [(title, group) for title, group in groups if group]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The palette: every console action once, in our words, with its key. Textual's own
+        """The palette: every action ``screen`` binds now, once, in the words the help uses
+        (:meth:`bound_actions`), each with its binding's explanation and the keys that
+        screen binds to it; the screen's own actions start with its ``COMMAND_PREFIX``
+        ("Conflict: TestRail wins"). Then what has no key: reloading the panes and showing
+        one pair (on the main screen only, as its keys are), and each theme. Textual's own
         commands are left out (its "Keys" and "Theme" would repeat ours)."""
-        from tui.screens.conflicts import ConflictsScreen
-
-        yield SystemCommand(
-            "Sync on/off",
-            "Switch two-way sync on or off, in the config file as `railfiesta sync on|off` (s)",
-            self.action_toggle_sync,
-        )
-        yield SystemCommand(
-            "Sync now",
-            "Run a sync cycle now, or ask the running sync for one (S)",
-            self.action_sync_now,
-        )
-        yield SystemCommand(
-            "Migrate", "Copy the TestRail project into TestFiesta (M)", self.action_migrate
-        )
-        yield SystemCommand("Reload panes", "Read both projects again", self._reload_panes)
-        yield SystemCommand(
-            "Conflicts", "Settle sync conflicts in a three-way diff (c)", self.action_conflicts
-        )
-        if isinstance(screen, ConflictsScreen):
-            for binding in ConflictsScreen.BINDINGS:
-                assert isinstance(binding, Binding)
-                yield SystemCommand(
-                    f"Conflict: {binding.description}",
-                    f"On the conflicts screen ({binding.key_display or binding.key})",
-                    partial(self.run_action, binding.action, screen),
-                )
+        actions = self.bound_actions(screen)
+        prefix = getattr(screen, "COMMAND_PREFIX", "")
+        for entry in palette_actions(actions):
+            title = entry.words
+            if prefix and entry.rank[0] != CONSOLE:
+                title = f"{prefix}: {title}"
+            yield SystemCommand(
+                title,
+                f"{entry.tooltip or entry.words} ({entry.key_text})",
+                partial(self.run_action, entry.action, entry.node),
+            )
         if screen is self._main:
-            yield SystemCommand(
-                "Mapping editor",
-                "Which TestFiesta field, status, priority, tag and user each TestRail one "
-                "becomes (m)",
-                self.action_mapping,
-            )
-            yield SystemCommand(
-                "Details",
-                "The selected record on both sides, differences marked (enter or i)",
-                self._show_details,
-            )
-        pairs = self.service.config.pairs
-        if len(pairs) > 1:
-            for index, pair in enumerate(pairs):
-                yield SystemCommand(
-                    f"Show pair: {pair_name(pair)}",
-                    f"Pair {index + 1} of {len(pairs)} in the panes (p: next pair)",
-                    partial(self.show_pair, index),
-                )
-        if self._main is not None:
-            yield SystemCommand(
-                "Filter both trees",
-                "Show only records whose name, id (C12) or key (tr:case:12) holds a text (/)",
-                self._main.action_filter,
-            )
-        yield SystemCommand(
-            "Copy id", "Copy the selected record's id to the clipboard (y)", self.action_copy_id
-        )
-        yield SystemCommand(
-            "Copy URL",
-            "Copy the web address of the selected record's page to the clipboard (Y)",
-            self.action_copy_url,
-        )
-        yield SystemCommand(
-            "Next theme", f"Switch to the next of {len(self.own_themes)} themes (t)",
-            self.action_next_theme,
-        )  # fmt: skip
+            yield SystemCommand("Reload panes", "Read both projects again", self._reload_panes)
+            pairs = self.service.config.pairs
+            next_pair = next((e.key_text for e in actions if e.action == "next_pair"), "")
+            keys = f" ({next_pair}: next pair)" if next_pair else ""
+            if len(pairs) > 1:
+                for index in range(len(pairs)):
+                    yield SystemCommand(
+                        f"Show pair: {self._main.pair_label(index)}",
+                        f"Pair {index + 1} of {len(pairs)} in the panes{keys}",
+                        partial(self.show_pair, index),
+                    )
         for name in self.own_themes:
             yield SystemCommand(
                 f"Theme: {name.removeprefix('railfiesta-')}",
                 f"Switch the colours to {name}",
                 partial(self.switch_theme, name),
             )
-        yield SystemCommand("Keys", "Show what each key does (?)", self.action_help)
-        yield SystemCommand("Quit", "Leave the console (q)", self.action_quit)
 
     # ------------------------------------------------------------------ themes
 

@@ -6,19 +6,22 @@ Over the emulators in-process (tests/tui/conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
+from rich.style import Style
 from textual.widgets import Static
 
 from core.service import Service, TreeNode
-from core.sync_state import CONFLICT, PENDING
+from core.sync_state import CONFLICT, PENDING, SYNCED
 from emulators.testrail.store import TestRailState
 from tests.tui.conftest import PROJECT, add_project
-from tests.tui.pilot import loaded, screen_text, wait_for
+from tests.tui.pilot import child, loaded, names, open_node, screen_text, wait_for
 from tui.app import RailfiestaApp
-from tui.screens.details import RecordInfo, detail_lines
+from tui.screens.details import RecordDetails, RecordInfo, detail_lines
 from tui.screens.mapping import MappingEditor
+from tui.widgets.project_tree import PENDING_BADGE, SYNCED_BADGE
 
 #: Rich and Textual markup in a TestRail title: an unmatched closing tag, a style, a link
 MARKUP_TITLE = "[/] Locked [b]account[/b] [link=x]is refused"
@@ -107,6 +110,60 @@ def test_the_details_badge_is_the_one_the_tree_shows() -> None:
     assert rows["Badge"] == "◐ pending: linked to TestFiesta tf:case:14"
     rows = dict(detail_lines(RecordInfo("testrail", record, ["Checkout"])))
     assert rows["Badge"] == "● synced: linked to TestFiesta tf:case:14"
+
+
+async def test_a_case_changed_since_the_last_poll_shows_pending_in_the_tree_and_the_details(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating, timeout=30)
+        screen = app.main_screen
+        left = screen.testrail_pane.project_tree
+        right = screen.testfiesta_pane.project_tree
+        await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"], timeout=10)
+        assert app.service.testrail is not None
+        # TestRail stamps whole seconds: past the next one the edit is surely later than
+        # the migration's last read (its cursor), so the case is "pending" until a sync
+        await asyncio.sleep(1.05)
+        await app.service.testrail.update_case(1, {"title": "User signs in with a passkey"})
+        screen.reload_panes()
+        await wait_for(pilot, lambda: "Login" in names(left.root))
+        await open_node(pilot, left, child(left.root, "Login"))
+        await wait_for(pilot, lambda: left.state_of("tr:case:1") == PENDING, timeout=10)
+        await pilot.pause()
+        # the tree draws the badge before the title; the other cases stay synced
+        node = left._node_of("tr:case:1")
+        assert node is not None
+        assert left.render_label(node, Style(), Style()).plain == (
+            f"{PENDING_BADGE} User signs in with a passkey"
+        )
+        lines = [line for line in screen_text(app).splitlines() if "User signs in" in line]
+        assert [line.split("│")[1].strip() for line in lines] == [
+            f"├─ {PENDING_BADGE} User signs in with a passkey"
+        ]
+        login = child(left.root, "Login")
+        assert [left.render_label(n, Style(), Style()).plain for n in login.children] == [
+            f"▶ {SYNCED_BADGE} Password reset",
+            f"{PENDING_BADGE} User signs in with a passkey",
+            f"{SYNCED_BADGE} [smoke] Locked account is refused",
+        ]
+        assert left.state_of("tr:case:2") == SYNCED
+        # and the details say the same badge, in words
+        left.focus()
+        left.move_cursor(node)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecordDetails))
+        details = app.screen
+        assert isinstance(details, RecordDetails)
+        record = left.record("tr:case:1")
+        assert record is not None and record.linked is not None
+        assert record.linked.startswith("tf:case:")
+        assert dict(details.rows)["Badge"] == (
+            f"{PENDING_BADGE} pending: linked to TestFiesta {record.linked}"
+        )
 
 
 async def test_at_80x24_the_footer_keeps_help_and_quit_and_toasts_leave_the_active_pane(

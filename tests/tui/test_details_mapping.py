@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import difflib
 import shutil
+import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 from textual.widgets import OptionList, Static
 
+from core import config_edit
 from core.config import load_config
 from core.service import Service
 from emulators.testfiesta.app import create_app as create_testfiesta
+from emulators.testrail import ops
 from emulators.testrail.app import create_app as create_testrail
 from emulators.testrail.seed import from_xml
 from emulators.testrail.store import TestRailState
@@ -179,19 +185,53 @@ async def test_details_show_both_sides_and_mark_what_differs(
         assert details(app).sides.differences == 2  # type: ignore[union-attr]
         assert details(app).query_one("#details-body").border_title == "TestFiesta case"
 
-        # the palette offers the details and the editor, in our words
+        # the palette offers this screen's keys (f too), in our words, each with the key
+        # it has here (q closes: quitting is ^q), and nothing of the main screen's
+        commands = list(app.get_system_commands(app.screen))
+        assert [(c.title, c.help) for c in commands] == [
+            (
+                "Sync on/off",
+                "Switch two-way sync on or off, in the config file as `railfiesta sync on|off` (s)",
+            ),
+            ("Sync now", "Run a sync cycle now, or ask the running sync for one (S)"),
+            ("Migrate", "Copy the TestRail project into TestFiesta (M)"),
+            ("Conflicts", "Settle sync conflicts in a three-way diff (c)"),
+            ("Next theme", "Switch to the next of the console's themes (t)"),
+            ("Copy id", "Copy the selected record's id to the clipboard (y)"),
+            ("Copy URL", "Copy the web address of the selected record's page to the clipboard (Y)"),
+            ("Keys", "Show what each key does here (?)"),
+            ("Quit", "Leave the console (^q)"),
+            ("Details: Next part", "Next part (tab)"),
+            ("Details: Previous part", "Previous part (shift+tab)"),
+            ("Details: Close", "Back to the projects (⏎ i q esc)"),
+            (
+                "Details: Only differences",
+                "Show only the values whose sides differ, or all values again (f)",
+            ),
+            ("Theme: dark", "Switch the colours to railfiesta-dark"),
+            ("Theme: high-contrast", "Switch the colours to railfiesta-high-contrast"),
+            ("Theme: light", "Switch the colours to railfiesta-light"),
+        ]
+        # "Details: Only differences" from the palette does what f does
+        screen = details(app)
+        app.call_later(commands[12].callback)
+        await wait_for(pilot, lambda: screen.only_differences)
+        await wait_for(pilot, lambda: all(row[0] == "≠" for row in screen.shown_rows))
+        assert len(screen.shown_rows) == 2
+
+        # back on the main screen: the details and the editor are offered again
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, RecordDetails))
         commands = [c.title for c in app.get_system_commands(app.screen)]
-        assert commands[:7] == [
+        assert commands[:6] == [
             "Sync on/off",
             "Sync now",
             "Migrate",
-            "Reload panes",
             "Conflicts",
-            "Mapping editor",
-            "Details",
+            "Mapping editor (fields, statuses, priorities, types, users)",
+            "Next theme",
         ]
+        assert {"Details", "Filter both trees", "Reload panes"} <= set(commands)
 
 
 # ---------------------------------------------------------------------------------- mapping
@@ -325,11 +365,11 @@ async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
             ("esc", "Close"),
             ("w", "Save"),
             ("x", "Undo row"),
-            ("1", "Fields"),
-            ("2", "Statuses"),
-            ("3", "Priorities"),
-            ("4", "Case types"),
-            ("5", "Users"),
+            ("1", "Fields tab"),
+            ("2", "Statuses tab"),
+            ("3", "Priorities tab"),
+            ("4", "Case types tab"),
+            ("5", "Users tab"),
             ("⏎", "Change"),
         ]
         await pilot.press("escape")
@@ -401,3 +441,126 @@ async def test_the_mapping_title_names_a_generated_project_key_and_its_help_has_
         keys = dict(app.screen.keys)
         assert keys["tab"] == "Next part"  # not "Next pane or log": this screen has neither
         assert keys["shift+tab"] == "Previous part"
+
+
+async def test_the_mapping_editor_marks_an_unmapped_required_field_and_its_palette_has_its_keys(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    with testrail_state.lock:  # a field every TestRail case must fill, unknown to TestFiesta
+        ops.add_case_field(
+            testrail_state,
+            {
+                "type": "String",
+                "name": "ticket",
+                "label": "Ticket",
+                "configs": [{"context": {"is_global": True}, "options": {"is_required": True}}],
+            },
+        )
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        await wait_for(pilot, lambda: editor(app).loaded)
+        assert editor(app).vocabulary == "fields"
+        ticket = next(row for row in editor(app).rows if row[1].startswith("custom_ticket"))
+        assert ticket == ("?", "custom_ticket (Ticket) required", "Ticket", "")
+        assert problems_text(app) == (
+            "No unsaved changes · 1 problem\n"
+            "? Fields: required TestRail field 'custom_ticket' has no TestFiesta field "
+            "'Ticket' yet: migrate creates it"
+        )
+        # a warning does not stop a save (only errors ask first)
+        assert not editor(app).problems[0].blocks_save
+
+        # the palette offers the editor's keys: w, x, 1-5, enter and tab too
+        commands = list(app.get_system_commands(app.screen))
+        assert [(c.title, c.help) for c in commands][9:] == [
+            ("Mapping: Next part", "Next part (tab)"),
+            ("Mapping: Previous part", "Previous part (shift+tab)"),
+            (
+                "Mapping: Close",
+                "Back to the projects (asks first with unsaved changes) (esc)",
+            ),
+            (
+                "Mapping: Save",
+                "Write the changed rows into the config file; comments and order stay (w)",
+            ),
+            ("Mapping: Undo row", "Put the row under the cursor back as the config has it (x)"),
+            ("Mapping: Fields tab", "Fields tab (1)"),
+            ("Mapping: Statuses tab", "Statuses tab (2)"),
+            ("Mapping: Priorities tab", "Priorities tab (3)"),
+            ("Mapping: Case types tab", "Case types tab (4)"),
+            ("Mapping: Users tab", "Users tab (5)"),
+            (
+                "Mapping: Change",
+                "Choose the TestFiesta counterpart of the row under the cursor (⏎)",
+            ),
+            ("Theme: dark", "Switch the colours to railfiesta-dark"),
+            ("Theme: high-contrast", "Switch the colours to railfiesta-high-contrast"),
+            ("Theme: light", "Switch the colours to railfiesta-light"),
+        ]
+        titles = [c.title for c in commands]
+        assert "Filter both trees" not in titles  # the main screen's: not offered here
+        assert not [t for t in titles if "pair" in t.casefold()]
+        # a tab command does what its key does
+        app.call_later(commands[titles.index("Mapping: Statuses tab")].callback)
+        await wait_for(pilot, lambda: editor(app).vocabulary == "status")
+
+
+async def test_the_mapping_editor_saves_off_the_ui_thread_and_shows_a_failed_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sample_service(tmp_path, monkeypatch)
+    before = service.config.path.read_bytes()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        await wait_for(pilot, lambda: editor(app).loaded)
+        await pilot.press("2", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        await pilot.press("end", "enter")  # Blocked -> Skipped
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert editor(app).rows[1] == ("*", "Blocked", "Skipped", "")
+
+        # the folder refuses the new file (root ignores chmod: the OS call fails instead)
+        def refused(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise PermissionError(13, "Permission denied", str(service.config.path.parent))
+
+        monkeypatch.setattr(config_edit, "tempfile", SimpleNamespace(mkstemp=refused))
+        app.clear_notifications()
+        await pilot.press("w")
+        await wait_for(pilot, lambda: not editor(app).saving and bool(app._notifications))
+        [note] = list(app._notifications)
+        assert (note.title, note.severity) == ("Not saved", "error")
+        folder = service.config.path.parent
+        assert note.message == (
+            f"{service.config.path}: cannot write the config: Permission denied (make {folder} "
+            "writable for you and check the disk is not full (the file is replaced through a "
+            "temporary file in the same folder); it was left as it was)"
+        )
+        # the editor keeps the change, the file is as it was
+        assert editor(app).rows[1] == ("*", "Blocked", "Skipped", "")
+        assert problems_text(app).startswith("1 unsaved change")
+        assert service.config.path.read_bytes() == before
+
+        # writable again: w saves, in a worker thread, not on the console's
+        monkeypatch.setattr(config_edit, "tempfile", tempfile)
+        threads: list[str] = []
+        real = service.save_mapping
+
+        def counted(*args: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return real(*args)
+
+        monkeypatch.setattr(service, "save_mapping", counted)
+        app.clear_notifications()
+        await pilot.press("w")
+        await wait_for(pilot, lambda: not editor(app).changes)
+        assert len(threads) == 1 and threads[0] != threading.main_thread().name
+        assert editor(app).rows[1] == ("", "Blocked", "Skipped", "")
+        assert problems_text(app).startswith("No unsaved changes")
+        assert [n.message for n in app._notifications] == ["Saved 1 change to railfiesta.toml"]
+    assert load_config(service.config.path).mapping.status["Blocked"] == "Skipped"

@@ -538,7 +538,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
             ("M", "Migrate"),
             ("c", "Conflicts"),
             ("m", "Mapping editor (fields, statuses, priorities, types, users)"),
-            ("t", "Theme"),
+            ("t", "Next theme"),
             ("y", "Copy id"),
             ("Y", "Copy URL"),
             ("?", "Keys"),
@@ -548,7 +548,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         assert groups["Panes"] == [
             ("tab", "Next pane or log"),
             ("shift+tab", "Previous pane or log"),
-            ("/", "Filter"),
+            ("/", "Filter both trees"),
             ("⏎", "Open, or a case's details"),
             ("space", "Open or close"),
             ("shift+space", "Open or close all below"),
@@ -564,7 +564,7 @@ async def test_help_shows_the_console_keys_first_and_folds_navigation(
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
         commands = [command.title for command in app.get_system_commands(app.screen)]
-        assert commands[:4] == ["Sync on/off", "Sync now", "Migrate", "Reload panes"]
+        assert commands[:4] == ["Sync on/off", "Sync now", "Migrate", "Conflicts"]
         await pilot.press("q")
     assert not app.is_running
 

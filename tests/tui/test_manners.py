@@ -22,11 +22,13 @@ from textual.widgets._toast import Toast
 from core.config import theme_names
 from core.service import Service
 from emulators.testrail import ops
+from emulators.testrail.store import TestRailState
 from tests.helpers import emulate
+from tests.tui.conftest import PROJECT, add_project
 from tests.tui.pilot import child, loaded, log_text, names, open_node, screen_text, wait_for
 from tui import cli
 from tui.app import RailfiestaApp
-from tui.screens.main import MainScreen
+from tui.screens.conflicts import ConflictsScreen
 from tui.terminal import run_console
 from tui.widgets.project_tree import CONFLICT_BADGE, SYNCED_BADGE, ProjectTree
 
@@ -529,6 +531,50 @@ async def test_y_copies_the_id_and_shift_y_the_url_through_osc52(
 # ---------------------------------------------------------------------------------- palette, keys
 
 
+#: What the palette offers on the main screen with two pairs (title, explanation (keys)).
+MAIN_PALETTE = [
+    (
+        "Sync on/off",
+        "Switch two-way sync on or off, in the config file as `railfiesta sync on|off` (s)",
+    ),
+    ("Sync now", "Run a sync cycle now, or ask the running sync for one (S)"),
+    ("Migrate", "Copy the TestRail project into TestFiesta (M)"),
+    ("Conflicts", "Settle sync conflicts in a three-way diff (c)"),
+    (
+        "Mapping editor (fields, statuses, priorities, types, users)",
+        "Which TestFiesta field, status, priority, tag and user each TestRail one becomes (m)",
+    ),
+    ("Next pair", "Show the next [[pair]] of the config in the panes (p)"),
+    ("Next theme", "Switch to the next of the console's themes (t)"),
+    ("Copy id", "Copy the selected record's id to the clipboard (y)"),
+    ("Copy URL", "Copy the web address of the selected record's page to the clipboard (Y)"),
+    ("Keys", "Show what each key does here (?)"),
+    ("Quit", "Leave the console (q ^q)"),
+    ("Next pane or log", "Next pane or log (tab)"),
+    ("Previous pane or log", "Previous pane or log (shift+tab)"),
+    (
+        "Filter both trees",
+        "Show only records whose name, id (C12) or key (tr:case:12) holds a text (/)",
+    ),
+    (
+        "Open, or a case's details",
+        "Open the record under the cursor, or show a case on both sides (⏎)",
+    ),
+    ("Open or close", "Open or close the record under the cursor (space)"),
+    (
+        "Open or close all below",
+        "Open or close the record under the cursor and everything in it (shift+space)",
+    ),
+    ("Details", "The selected record on both sides, differences marked (i)"),
+    ("Reload panes", "Read both projects again"),
+    ("Show pair: Webshop → WEB", "Pair 1 of 2 in the panes (p: next pair)"),
+    ("Show pair: Webshop → WEB2", "Pair 2 of 2 in the panes (p: next pair)"),
+    ("Theme: dark", "Switch the colours to railfiesta-dark"),
+    ("Theme: high-contrast", "Switch the colours to railfiesta-high-contrast"),
+    ("Theme: light", "Switch the colours to railfiesta-light"),
+]
+
+
 async def test_the_palette_offers_every_key_once_in_our_words(
     secrets: None, make_service: Callable[..., Service]
 ) -> None:
@@ -536,17 +582,20 @@ async def test_the_palette_offers_every_key_once_in_our_words(
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app)
         commands = list(app.get_system_commands(app.screen))
-        titles = [c.title for c in commands]
-        assert len(titles) == len(set(titles)), titles
-        helps = " ".join(c.help for c in commands)
-        bindings = [*RailfiestaApp.BINDINGS, *MainScreen.BINDINGS]
-        for binding in bindings:
-            if binding.action in ("clear_filter",):  # escape inside the filter line
-                continue
-            key = binding.key_display or binding.key
-            assert f"({key})" in helps or f"({key}:" in helps, (binding.action, key)
+        assert [(c.title, c.help) for c in commands] == MAIN_PALETTE
+        # the help and the palette come from the same bindings: every row of ? (but the
+        # navigation keys and the palette's own key) is a command, in the same words
+        rows = [row for title, group in app.key_groups() if title != "Navigation" for row in group]
+        assert [what for keys, what in rows if keys != "^p"] == [c.title for c in commands[:18]]
+        # with the palette open, it still offers what the main screen binds
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        behind = app.screen_stack[-2]
+        assert [(c.title, c.help) for c in app.get_system_commands(behind)] == MAIN_PALETTE
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette))
         # Textual's own texts are not there
-        assert "Change the current theme" not in helps
+        assert "Change the current theme" not in " ".join(c.help for c in commands)
         # and a command does what it says: "Copy id" from the palette
         left, _ = trees(app)
         left.focus()
@@ -556,6 +605,93 @@ async def test_the_palette_offers_every_key_once_in_our_words(
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.clipboard == "S1")
+        # "Filter both trees" from the palette opens the filter line, as / does
+        app.call_later(next(c for c in commands if c.title == "Filter both trees").callback)
+        await wait_for(pilot, lambda: app.main_screen.filtering)
+        assert app.focused is app.main_screen.filter_input
+
+
+async def test_on_the_conflicts_screen_the_palette_names_its_keys_not_the_main_ones(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(pairs=(("Webshop", "WEB"), ("Webshop", "WEB2"))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
+        screen = app.screen
+        commands = [(c.title, c.help) for c in app.get_system_commands(screen)]
+        # p is "previous conflict" here: no "Next pair", no "Show pair", nothing of the
+        # main screen's (filter, details, mapping, reload)
+        assert [title for title, _ in commands] == [
+            "Sync on/off",
+            "Sync now",
+            "Migrate",
+            "Conflicts",
+            "Next theme",
+            "Copy id",
+            "Copy URL",
+            "Keys",
+            "Quit",
+            "Conflict: Next part",
+            "Conflict: Previous part",
+            "Conflict: TestRail wins",
+            "Conflict: TestFiesta wins",
+            "Conflict: Edit a merged value",
+            "Conflict: Skip (leave it open)",
+            "Conflict: Next conflict",
+            "Conflict: Previous conflict",
+            "Conflict: Undo the last choice",
+            "Conflict: Same choice for the rest of this field",
+            "Conflict: Show or hide the base",
+            "Conflict: Back to the projects",
+            "Theme: dark",
+            "Theme: high-contrast",
+            "Theme: light",
+        ]
+        helps = dict(commands)
+        assert helps["Conflict: Previous conflict"] == "Show the previous conflict in the list (p)"
+        assert helps["Conflict: Next conflict"] == "Show the next conflict in the list (n)"
+        assert helps["Conflict: TestRail wins"] == "Keep TestRail's value: TestFiesta gets it (>)"
+        assert helps["Quit"] == "Leave the console (q ^q)"
+        # p here moves in the list; the panes keep their pair
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.pair_index == 0
+
+
+async def test_the_pair_commands_name_both_projects_of_a_generated_key(
+    secrets: None, make_service: Callable[..., Service], testrail_state: TestRailState
+) -> None:
+    add_project(testrail_state, "Backoffice", {"Master": ["Invoices"]})
+    app = RailfiestaApp(make_service(pairs=((PROJECT, ""), ("Backoffice", ""))))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+
+        def pair_commands() -> list[str]:
+            return [
+                c.title
+                for c in app.get_system_commands(app.screen)
+                if c.title.startswith("Show pair")
+            ]
+
+        # before the migration neither TestFiesta project exists
+        assert pair_commands() == [
+            "Show pair: Webshop → (new project)",
+            "Show pair: Backoffice → (new project)",
+        ]
+        await pilot.press("M")
+        await wait_for(pilot, lambda: not app.migrating, timeout=30)
+        # the keys migrate generated, read for both pairs (not only the one shown)
+        await wait_for(pilot, lambda: len(app.main_screen.project_keys) == 2, timeout=10)
+        assert pair_commands() == [
+            "Show pair: Webshop → WEBSHOP",
+            "Show pair: Backoffice → BACKOFFICE",
+        ]
+        await wait_for(
+            pilot, lambda: app.main_screen.header.pair_text.endswith("WEBSHOP  · p next pair")
+        )
+        assert app.main_screen.header.pair_text == "1 of 2: Webshop → WEBSHOP  · p next pair"
 
 
 async def test_question_mark_lists_the_new_keys_and_badges(
@@ -575,10 +711,10 @@ async def test_question_mark_lists_the_new_keys_and_badges(
         ]
         text = "\n".join(re.sub(r"\n +", " ", str(label.content)).strip() for label in labels)
         for line in (
-            "t  Theme",
+            "t  Next theme",
             "y  Copy id",
             "Y  Copy URL",
-            "/  Filter",
+            "/  Filter both trees",
             "◐  pending: changed since the last poll, or a write waits",
             "✖  conflict: changed differently on both sides",
         ):

@@ -168,36 +168,49 @@ class ConflictsScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
+    #: before the palette's words for this screen's keys
+    COMMAND_PREFIX: ClassVar[str] = "Conflict"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "greater_than_sign",
-            "take('testrail')",
-            "TestRail wins",
-            key_display=">",
-            id="conflicts.testrail",
+            "greater_than_sign", "take('testrail')", "TestRail wins", key_display=">",
+            id="conflicts.testrail", tooltip="Keep TestRail's value: TestFiesta gets it",
         ),
         Binding(
-            "less_than_sign",
-            "take('testfiesta')",
-            "TestFiesta wins",
-            key_display="<",
-            id="conflicts.testfiesta",
+            "less_than_sign", "take('testfiesta')", "TestFiesta wins", key_display="<",
+            id="conflicts.testfiesta", tooltip="Keep TestFiesta's value: TestRail gets it",
         ),
-        Binding("e", "edit", "Edit a merged value", id="conflicts.edit"),
-        Binding("slash", "skip", "Skip (leave it open)", key_display="/", id="conflicts.skip"),
-        Binding("n", "move(1)", "Next conflict", id="conflicts.next"),
-        Binding("p", "move(-1)", "Previous conflict", id="conflicts.previous"),
-        Binding("u", "undo", "Undo the last choice", id="conflicts.undo"),
         Binding(
-            "D",
-            "same_for_rest",
-            "Same choice for the rest of this field",
-            key_display="D",
+            "e", "edit", "Edit a merged value", id="conflicts.edit",
+            tooltip="Write the value both sides get, starting from both changes",
+        ),
+        Binding(
+            "slash", "skip", "Skip (leave it open)", key_display="/", id="conflicts.skip",
+            tooltip="Leave this conflict open and show the next open one",
+        ),
+        Binding(
+            "n", "move(1)", "Next conflict", id="conflicts.next",
+            tooltip="Show the next conflict in the list",
+        ),
+        Binding(
+            "p", "move(-1)", "Previous conflict", id="conflicts.previous",
+            tooltip="Show the previous conflict in the list",
+        ),
+        Binding(
+            "u", "undo", "Undo the last choice", id="conflicts.undo",
+            tooltip="Take the last choice back before the sync applies it",
+        ),
+        Binding(
+            "D", "same_for_rest", "Same choice for the rest of this field", key_display="D",
             id="conflicts.rest",
+            tooltip="Make the last choice for this field in the other open conflicts (asks "
+            "first)",
         ),
-        Binding("b", "toggle_base", "Show or hide the base", id="conflicts.base"),
+        Binding(
+            "b", "toggle_base", "Show or hide the base", id="conflicts.base",
+            tooltip="Show or hide the value both sides started from",
+        ),
         Binding("escape", "close", "Back to the projects", id="conflicts.close"),
-    ]
+    ]  # fmt: skip
 
     DEFAULT_CSS = """
     ConflictsScreen {

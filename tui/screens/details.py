@@ -92,13 +92,20 @@ class RecordDetails(Screen[None]):
     """
 
     CSS_PATH = "details.tcss"
+    #: before the palette's words for this screen's keys
+    COMMAND_PREFIX: ClassVar[str] = "Details"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="details.close"),
-        Binding("f", "only_differences", "Only differences", id="details.only_differences"),
+        Binding(
+            "escape", "close", "Close", id="details.close", tooltip="Back to the projects"
+        ),
+        Binding(
+            "f", "only_differences", "Only differences", id="details.only_differences",
+            tooltip="Show only the values whose sides differ, or all values again",
+        ),
         Binding("enter", "close", "Close", show=False),
         Binding("i", "close", "Close", show=False),
         Binding("q", "close", "Close", show=False),
-    ]
+    ]  # fmt: skip
 
     def __init__(
         self, info: RecordInfo, service: Service | None = None, *, pair_index: int = 0

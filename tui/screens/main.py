@@ -124,9 +124,12 @@ class MainScreen(Screen[None]):
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding(
+            "slash", "filter", "Filter", id="filter", key_display="/",
+            tooltip="Show only records whose name, id (C12) or key (tr:case:12) holds a text",
+        ),
         Binding("escape", "clear_filter", "Clear the filter", id="clear_filter", show=False),
-    ]
+    ]  # fmt: skip
 
     def __init__(
         self, service: Service, drain: Callable[[], list[str]], *, pair_index: int = 0
@@ -146,6 +149,9 @@ class MainScreen(Screen[None]):
         self._badges_refreshed: float | None = None
         #: the filter line shows (``/`` until escape)
         self.filtering = False
+        #: TestFiesta project key of each pair, as read (a pair without a configured key
+        #: has a generated one: :meth:`pair_label` names it once known)
+        self.project_keys: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         """Header, the service note (hidden unless the service cannot open), panes, progress,
@@ -377,13 +383,40 @@ class MainScreen(Screen[None]):
         if len(pairs) < 2:
             self.header.show_pair("")
             return
-        pair = pairs[self.pair_index]
-        key = self.testfiesta_pane.project_key if self.testfiesta_pane.loaded else None
-        target = key or pair.testfiesta_project or "(new project)"
+        pane = self.testfiesta_pane
+        if pane.loaded and pane.project_key is not None:
+            self.project_keys[pane.pair_index] = pane.project_key
         self.header.show_pair(
-            f"{self.pair_index + 1} of {len(pairs)}: {pair.testrail_project} → {target}"
+            f"{self.pair_index + 1} of {len(pairs)}: {self.pair_label(self.pair_index)}"
             "  · p next pair"
         )
+
+    def pair_label(self, pair_index: int) -> str:
+        """Both projects of ``[[pair]]`` number ``pair_index``: ``Webshop → WEB``; a
+        generated TestFiesta key as read (:meth:`read_project_keys`), "(new project)"
+        before the project exists (or before its key was read)."""
+        pair = self.service.config.pairs[pair_index]
+        target = self.project_keys.get(pair_index) or pair.testfiesta_project or "(new project)"
+        return f"{pair.testrail_project} → {target}"
+
+    @work(exclusive=True, group="project-keys", exit_on_error=False, description="project keys")
+    async def read_project_keys(self) -> None:
+        """Read the TestFiesta project key of every pair whose key the config leaves to be
+        generated (:meth:`core.service.Service.testfiesta_project_key`), for
+        :meth:`pair_label`; nothing is asked with a single pair or configured keys."""
+        pairs = self.service.config.pairs
+        if len(pairs) < 2:
+            return
+        for index, pair in enumerate(pairs):
+            if pair.testfiesta_project:
+                continue
+            try:
+                key = await self.service.testfiesta_project_key(index)
+            except (RailfiestaError, RuntimeError):  # down, or closed: the panes say so
+                return
+            if key is not None:
+                self.project_keys[index] = key
+        self._show_pair_line()
 
     # ------------------------------------------------------------------ messages
 
@@ -392,6 +425,7 @@ class MainScreen(Screen[None]):
         self._service_open = True
         self.reload_panes()
         self.refresh_budgets()
+        self.read_project_keys()
 
     @on(ServiceFailed)
     def _failed(self, message: ServiceFailed) -> None:
@@ -462,6 +496,7 @@ class MainScreen(Screen[None]):
                     if row.state == "retrying":
                         row.set_state("error", message.summary)
             self.reload_panes()
+            self.read_project_keys()  # generated keys exist now
 
     # ------------------------------------------------------------------ active pane, links
 

@@ -12,6 +12,7 @@ them; TestFiesta users cannot be listed, so their ids are typed). The problems
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.text import Text
@@ -84,8 +85,11 @@ class MappingTable(DataTable[str | Text]):
     """The rows of one tab; ``enter`` picks the counterpart of the row under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Change", id="mapping.pick"),
-    ]
+        Binding(
+            "enter", "select_cursor", "Change", id="mapping.pick",
+            tooltip="Choose the TestFiesta counterpart of the row under the cursor",
+        ),
+    ]  # fmt: skip
 
 
 class CounterpartPicker(ModalScreen[str | None]):
@@ -165,16 +169,27 @@ class MappingEditor(Screen[None]):
     """
 
     CSS_PATH = "mapping.tcss"
+    #: before the palette's words for this screen's keys
+    COMMAND_PREFIX: ClassVar[str] = "Mapping"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="mapping.close"),
-        Binding("w", "save", "Save", id="mapping.save"),
-        Binding("x", "revert", "Undo row", id="mapping.revert"),
-        Binding("1", "tab('fields')", "Fields", show=False),
-        Binding("2", "tab('status')", "Statuses", show=False),
-        Binding("3", "tab('priority')", "Priorities", show=False),
-        Binding("4", "tab('types')", "Case types", show=False),
-        Binding("5", "tab('users')", "Users", show=False),
-    ]
+        Binding(
+            "escape", "close", "Close", id="mapping.close",
+            tooltip="Back to the projects (asks first with unsaved changes)",
+        ),
+        Binding(
+            "w", "save", "Save", id="mapping.save",
+            tooltip="Write the changed rows into the config file; comments and order stay",
+        ),
+        Binding(
+            "x", "revert", "Undo row", id="mapping.revert",
+            tooltip="Put the row under the cursor back as the config has it",
+        ),
+        Binding("1", "tab('fields')", "Fields tab", show=False),
+        Binding("2", "tab('status')", "Statuses tab", show=False),
+        Binding("3", "tab('priority')", "Priorities tab", show=False),
+        Binding("4", "tab('types')", "Case types tab", show=False),
+        Binding("5", "tab('users')", "Users tab", show=False),
+    ]  # fmt: skip
 
     def __init__(
         self, service: Service, *, pair_index: int = 0, project_key: str | None = None
@@ -188,6 +203,8 @@ class MappingEditor(Screen[None]):
         self.chosen: dict[str, dict[str, str]] = {}
         self.problems: list[MappingProblem] = []
         self.loaded = False
+        #: a save is writing the config file (in a worker thread)
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         """Tabs of tables, the problems, the footer."""
@@ -387,7 +404,7 @@ class MappingEditor(Screen[None]):
 
     def action_save(self) -> None:
         """Write the changed rows into the config; with errors left, only after a yes."""
-        if not self.loaded:
+        if not self.loaded or self.saving:
             return
         if not self.changes:
             self.notify("Nothing to save: the config already says this.")
@@ -411,22 +428,45 @@ class MappingEditor(Screen[None]):
         self._save()
 
     def _save(self) -> None:
+        """Save the choices as they are now (:meth:`_write`); ``w`` and escape wait until
+        that is done."""
+        if self.saving:
+            return
+        self.saving = True
+        self._write({name: dict(choices) for name, choices in self.chosen.items()})
+
+    @work(group="mapping-save", exit_on_error=False, description="save mapping")
+    async def _write(self, saved: dict[str, dict[str, str]]) -> None:
+        """Write ``saved`` into the config in a thread (the file and the config read again
+        are disk work: the console answers keys meanwhile), then say so."""
         try:
-            edits = self.service.save_mapping(self.vocabularies, self.chosen)
+            edits = await asyncio.to_thread(self.service.save_mapping, self.vocabularies, saved)
         except RailfiestaError as error:
             self.notify(str(error), title="Not saved", severity="error", markup=False)
             return
+        finally:
+            self.saving = False
         count = len(edits)
         self.notify(f"Saved {plural(count, 'change')} to {self.service.config.path.name}")
-        self._reset_choices()
-        self._refresh()
+        # rows saved now read as the config says; a row changed while the file was written
+        # keeps its new choice (still unsaved)
+        rules = self.service.config.mapping
+        for name, vocabulary in self.vocabularies.items():
+            for item in vocabulary.testrail:
+                if self.chosen[name][item.name] == saved[name][item.name]:
+                    self.chosen[name][item.name] = counterpart(rules, name, item)
+        if self.is_attached:
+            self._refresh()
 
     def _discard_answered(self, yes: bool | None) -> None:
         if yes:
             self.dismiss(None)
 
     def action_close(self) -> None:
-        """Close the editor; with unsaved changes, only after a yes."""
+        """Close the editor (not while a save writes); with unsaved changes, only after a
+        yes."""
+        if self.saving:
+            return
         if self.loaded and self.changes:
             count = self.changes
             question = f"Discard {plural(count, 'unsaved change')}?"

@@ -218,11 +218,23 @@ class ProjectTree(Tree[PaneItem]):
 
     # Same keys as Tree, described for the help screen; ``i`` is ours.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Open, or a case's details", show=False),
-        Binding("space", "toggle_node", "Open or close", show=False),
-        Binding("shift+space", "toggle_expand_all", "Open or close all below", show=False),
-        Binding("i", "details", "Details", show=False),
-    ]
+        Binding(
+            "enter", "select_cursor", "Open, or a case's details", show=False,
+            tooltip="Open the record under the cursor, or show a case on both sides",
+        ),
+        Binding(
+            "space", "toggle_node", "Open or close", show=False,
+            tooltip="Open or close the record under the cursor",
+        ),
+        Binding(
+            "shift+space", "toggle_expand_all", "Open or close all below", show=False,
+            tooltip="Open or close the record under the cursor and everything in it",
+        ),
+        Binding(
+            "i", "details", "Details", show=False,
+            tooltip="The selected record on both sides, differences marked",
+        ),
+    ]  # fmt: skip
 
     @dataclass
     class DetailsWanted(Message):
