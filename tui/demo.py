@@ -134,6 +134,63 @@ def _check_listen(args: argparse.Namespace) -> None:
             ) from None
 
 
+@dataclass
+class DemoServers:
+    """The demo's two emulator apps, not yet listening: TestRail over the seeded
+    ``testrail_state``, TestFiesta empty; ``api_key`` and ``token`` are the credentials they
+    accept, ``project`` is the TestRail project the config pairs (a name or an id)."""
+
+    testrail_state: testrail_emulator.TestRailState
+    testrail_app: Any
+    testfiesta_app: Any
+    project: str | int
+    api_key: str
+    token: str
+
+
+def demo_servers(
+    *,
+    from_xml: Path | None = None,
+    cases: int = 600,
+    seed: int = 7,
+    requests_per_minute: int | None = None,
+) -> DemoServers:
+    """The seeded emulator apps of the demo (see :func:`demo_environment`), with random
+    credentials; serve them in threads, or (the tests) hand them to ``httpx.ASGITransport``.
+    Raises :class:`ConfigError` when ``from_xml`` does not exist or is not an export."""
+    api_key = secrets.token_hex(16)
+    token = f"testfiesta_{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+    state = testrail_emulator.TestRailState()
+    if from_xml is not None:
+        project: str | int = seed_from_export(state, from_xml)
+    else:
+        generate_project(state, cases, seed, project_name=DEMO_PROJECT)
+        project = DEMO_PROJECT
+    testrail_app = testrail_emulator.create_app(
+        state, user=DEMO_USER, api_key=api_key, requests_per_minute=requests_per_minute
+    )
+    testfiesta_app = testfiesta_emulator.create_app(handle=DEMO_HANDLE, token=token)
+    return DemoServers(state, testrail_app, testfiesta_app, project, api_key, token)
+
+
+def write_demo_config(
+    directory: Path,
+    testrail_url: str,
+    testfiesta_url: str,
+    project: str | int,
+    requests_per_minute: int | None = None,
+) -> Path:
+    """Write the demo's config (owner-only) into ``directory``; its path. The secrets are
+    named by :data:`TESTRAIL_KEY_ENV` and :data:`TESTFIESTA_TOKEN_ENV`, never written."""
+    config_path = directory / "railfiesta-demo.toml"
+    config_path.write_text(
+        _config_text(testrail_url, testfiesta_url, project, requests_per_minute or 0),
+        encoding="utf-8",
+    )
+    os.chmod(config_path, 0o600)
+    return config_path
+
+
 @contextlib.contextmanager
 def demo_environment(
     *,
@@ -149,31 +206,19 @@ def demo_environment(
     emulator answer 429 above that rate, and the client pace itself to it.
     Raises :class:`ConfigError` when ``from_xml`` does not exist or is not an export.
     """
-    api_key = secrets.token_hex(16)
-    token = f"testfiesta_{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-    state = testrail_emulator.TestRailState()
-    if from_xml is not None:
-        project: str | int = seed_from_export(state, from_xml)
-    else:
-        generate_project(state, cases, seed, project_name=DEMO_PROJECT)
-        project = DEMO_PROJECT
-    testrail_app = testrail_emulator.create_app(
-        state, user=DEMO_USER, api_key=api_key, requests_per_minute=requests_per_minute
+    servers = demo_servers(
+        from_xml=from_xml, cases=cases, seed=seed, requests_per_minute=requests_per_minute
     )
-    testfiesta_app = testfiesta_emulator.create_app(handle=DEMO_HANDLE, token=token)
-    os.environ[TESTRAIL_KEY_ENV] = api_key
-    os.environ[TESTFIESTA_TOKEN_ENV] = token
+    os.environ[TESTRAIL_KEY_ENV] = servers.api_key
+    os.environ[TESTFIESTA_TOKEN_ENV] = servers.token
     with (
         tempfile.TemporaryDirectory(prefix="railfiesta-demo-") as workdir,
-        start_in_thread(testrail_app) as testrail,
-        start_in_thread(testfiesta_app) as testfiesta,
+        start_in_thread(servers.testrail_app) as testrail,
+        start_in_thread(servers.testfiesta_app) as testfiesta,
     ):
-        config_path = Path(workdir) / "railfiesta-demo.toml"
-        config_path.write_text(
-            _config_text(testrail.url, testfiesta.url, project, requests_per_minute or 0),
-            encoding="utf-8",
+        config_path = write_demo_config(
+            Path(workdir), testrail.url, testfiesta.url, servers.project, requests_per_minute
         )
-        os.chmod(config_path, 0o600)
         try:
             yield DemoEnvironment(testrail, testfiesta, config_path, Path(workdir) / "state")
         finally:
