@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Tree
 from textual.widgets._tree import _TreeLine
+from textual.geometry import Region
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import TreeNode
@@ -266,3 +267,69 @@ async def test_a_lazy_open_and_its_leaves_splice_the_lines_without_a_rebuild() -
             "leaf 2",
             "Small",
         ]
+
+
+def screen_lines(app: App[None]) -> list[list[Segment]]:
+    """The screen as the compositor shows it now, from each widget's kept lines (a line a
+    repaint missed shows here as it was)."""
+    return [list(strip) for strip in app.screen._compositor.render_strips()]
+
+
+async def test_a_repaint_from_the_changed_line_down_shows_what_a_full_repaint_shows() -> None:
+    app = LazyHost()
+    async with app.run_test(size=(40, 8)) as pilot:
+        tree = app.query_one(ProjectTree)
+        folders = [TreeNode("folder", f"tf:folder:{n}", f"Folder {n}", None) for n in range(12)]
+        tree.show_records(folders)
+        tree.focus()
+        await pilot.pause()
+
+        def leaves(folder: int, count: int) -> list[TreeNode]:
+            return [
+                TreeNode(
+                    "case", f"tf:case:{folder}0{n}", f"case {folder}.{n}", f"tf:folder:{folder}"
+                )
+                for n in range(count)
+            ]
+
+        regions: list[tuple[Region, ...] | None] = []
+        changed = tree._changed_region
+
+        def noted() -> tuple[Region, ...] | None:
+            region = changed()
+            regions.append(region)
+            return region
+
+        tree._changed_region = noted  # type: ignore[method-assign]
+        steps = [
+            lambda: tree._toggle_node(node_named(tree, "Folder 2")),  # "loading…" at line 3
+            lambda: tree.fill(node_named(tree, "Folder 2"), leaves(2, 3)),  # lines 3-5
+            lambda: tree.scroll_to(y=6, animate=False),
+            lambda: tree._toggle_node(node_named(tree, "Folder 9")),  # the view's last line
+            lambda: tree.fill(node_named(tree, "Folder 9"), leaves(9, 4)),  # below the view
+            lambda: tree._toggle_node(node_named(tree, "Folder 11")),  # below the view
+            lambda: tree._toggle_node(node_named(tree, "Folder 2")),  # closed, above the view
+            lambda: tree._toggle_node(node_named(tree, "Folder 5")),  # in the middle
+            lambda: tree.fill(node_named(tree, "Folder 5"), leaves(5, 2)),
+        ]
+        for step in steps:
+            step()
+            await pilot.pause()
+            shown = screen_lines(app)
+            tree.refresh()  # every line painted again
+            await pilot.pause()
+            assert shown == screen_lines(app)
+        top = tree.scroll_offset.y
+        assert [str(line.node.label) for line in tree._tree_lines[top : top + 8]] == [
+            "case 5.0",
+            "case 5.1",
+            "Folder 6",
+            "Folder 7",
+            "Folder 8",
+            "Folder 9",
+            "case 9.0",
+            "case 9.1",
+        ]
+        # the view was repainted in part, or not at all, where nothing above a change moved
+        assert () in regions
+        assert any(region and region[0].y > 0 for region in regions)

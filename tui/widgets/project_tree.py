@@ -319,29 +319,67 @@ class ProjectTree(Tree[PaneItem]):
 
     #: the node whose subtree the changes now under way touch (:meth:`_within`), or None
     _scope: UiNode[PaneItem] | None = None
+    #: the first line of the line list that the changes noted since the last repaint may
+    #: have moved or redrawn (0: the whole list was dropped), or None: no shown line
+    _changed_from: int | None = None
 
     def _invalidate(self) -> None:
         """``Tree`` calls this on every node added, expanded or removed: it drops the line
         list and asks for a layout of the whole screen. A change inside :meth:`_within` keeps
-        the list and notes the node whose lines are to be spliced (:meth:`_splice`) instead.
+        the list and notes the node whose lines are to be spliced (:meth:`_splice`) instead,
+        and the first line it can move (the node's: those above it stay as they are).
         Inside :meth:`_batch` the layout is asked for once at the end (a filter over a big
         project adds hundreds of nodes)."""
         scope = self._scope
-        if scope is not None and self._tree_lines_cached is not None:
+        lines = self._tree_lines_cached
+        if scope is not None and lines is not None:
             self._dirty.add(scope)
+            at = scope._line
+            if 0 <= at < len(lines) and lines[at].path[-1] is scope:  # on a line now
+                self._note_changed_from(at)
         else:
             self._clear_line_cache()
+            self._note_changed_from(0)
         self._updates += 1
         if self._batching:
             self._batch_dirty = True
             return
         self._laid_out()
 
+    def _note_changed_from(self, line: int) -> None:
+        """Note that the lines from ``line`` on may have changed (:attr:`_changed_from`)."""
+        if self._changed_from is None or line < self._changed_from:
+            self._changed_from = line
+
     def _laid_out(self) -> None:
         """The rest of ``Tree._invalidate``, once the line list is dropped or its splice
-        noted: the hover reset and a layout (:meth:`refresh`)."""
+        noted: the hover reset and a layout (:meth:`refresh`), which repaints only the part
+        of the view from the first changed line down (:meth:`_changed_region`)."""
         self.root._reset()
-        self.refresh(layout=True)
+        region = self._changed_region()
+        if region is None:
+            self.refresh(layout=True)
+        else:
+            self.refresh(*region, repaint=bool(region), layout=True)
+
+    def _changed_region(self) -> tuple[Region, ...] | None:
+        """The part of the view to repaint for the changes noted since the last repaint
+        (:attr:`_changed_from`, which this resets): None for all of it, ``()`` for none (the
+        changes are below the view or on no line), else the region from the first changed
+        line to the bottom of the view. Opening a section at the bottom of the view, or its
+        cases arriving below it, so repaints a line or none instead of every line shown
+        (bench/console.py)."""
+        start, self._changed_from = self._changed_from, None
+        if start is None:
+            return ()
+        top = start - self.scroll_offset.y
+        height = self.size.height
+        if top <= 0 or not height:
+            return None
+        if top >= height:
+            return ()
+        width = max(self.virtual_size.width, self.size.width)
+        return (Region(0, top, width, height - top),)
 
     def _clear_line_cache(self) -> None:
         """``Tree._clear_line_cache``; no splice is pending then (the next read rebuilds)."""
@@ -404,6 +442,24 @@ class ProjectTree(Tree[PaneItem]):
                 self._updating_scrollbars = False
         super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
         return self
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        """``Widget._scroll_update`` (the scrollbars' shown state and numbers), without the
+        repaint of both scrollbars it asks for every time: a scrollbar's numbers are
+        reactive, so it is repainted when they change, and only then (each open of a section
+        repainted both, a third of the frame's cost, bench/console.py)."""
+        self._refresh_scrollbars()
+        width, height = self.container_size
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            vertical = self.vertical_scrollbar
+            vertical.window_virtual_size = virtual_size.height
+            vertical.window_size = height - self.scrollbar_size_horizontal
+        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+            horizontal = self.horizontal_scrollbar
+            horizontal.window_virtual_size = virtual_size.width
+            horizontal.window_size = width - self.scrollbar_size_vertical
+        self.scroll_x = self.validate_scroll_x(self.scroll_x)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def _scrollbars_stay(self) -> bool:
         """True when the tree was laid out and its line count shows the same scrollbars as
@@ -890,10 +946,16 @@ class ProjectTree(Tree[PaneItem]):
         self._sized()
 
     def _sized(self) -> None:
-        """The virtual size and the cursor's line, after the line list changed."""
+        """The virtual size and the cursor's line, after the line list changed. The new
+        size lays out the tree (its scrollbars) without repainting it: ``virtual_size``'s
+        own refresh repaints every line, where the changes repaint what they moved
+        (:meth:`_laid_out`)."""
         lines = self._tree_lines_cached or []
         widest = max(self._line_widths, default=0)
-        self.virtual_size = Size(widest if lines else self.size.width, len(lines))
+        size = Size(widest if lines else self.size.width, len(lines))
+        if size != self.virtual_size:
+            self.set_reactive(ProjectTree.virtual_size, size)
+            self.refresh(repaint=False, layout=True)
         if self.cursor_line != -1:
             if self.cursor_node is not None:
                 self.cursor_line = self.cursor_node._line
