@@ -168,8 +168,7 @@ def trees(app: RailfiestaApp) -> tuple[ProjectTree, ProjectTree]:
 
 
 def reloading(app: RailfiestaApp) -> bool:
-    """True while a pane's tree (re)load runs: a node opened meanwhile closes again when the
-    reload lands (it reopens the nodes that were open when it began)."""
+    """True while a pane's tree (re)load runs (its nodes are replaced when it lands)."""
     return any(
         worker.group in ("testrail-tree", "testfiesta-tree") and not worker.is_finished
         for worker in app.workers
