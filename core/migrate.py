@@ -432,6 +432,9 @@ class ProjectMigration:
         self.folder_uids: dict[str, int] = {}
         self._warned: set[str] = set()
         self._last_progress = 0.0
+        #: per stage of the run under way: (done, total) of its earlier passes summed, and
+        #: (done, total) of the pass under way (:meth:`_progress`)
+        self._passes: dict[str, tuple[int, int, int, int | None]] = {}
         self.report: MigrationReport | None = None
         #: the :data:`MIGRATING` key of the migration under way ("" when none)
         self._migrating = ""
@@ -448,14 +451,39 @@ class ProjectMigration:
 
     def _progress(self, stage_name: str, done: int, total: int | None) -> None:
         """Emit :class:`Progress` for ``stage_name``, at most every :data:`PROGRESS_INTERVAL`
-        seconds while it runs, and always at its start (0) and its end (``done == total``)."""
+        seconds while it runs, and always at its start (0) and its end (``done == total``).
+
+        ``done`` and ``total`` are the pass's under way; the event carries the stage's
+        running totals of the run (:meth:`begin_reading` starts one): a migration writes
+        some kinds in several passes and reads in several, and its progress is the whole
+        kind's (a pass that began after the one before it finished adds to its count)."""
+        before_done, before_total, last_done, last_total = self._passes.get(
+            stage_name, (0, 0, 0, None)
+        )
+        if stage_name in self._passes and last_total is not None and last_done >= last_total:
+            before_done, before_total = before_done + last_done, before_total + last_total
+        self._passes[stage_name] = (before_done, before_total, done, total)
         now = time.monotonic()
         edge = done == 0 or (total is not None and done >= total)
         if not edge and now - self._last_progress < PROGRESS_INTERVAL:
             return
         self._last_progress = now
         assert self.report is not None
-        self.emit(Progress(self.report.testrail_project, stage_name, done, total))
+        self.emit(
+            Progress(
+                self.report.testrail_project,
+                stage_name,
+                before_done + done,
+                None if total is None else before_total + total,
+            )
+        )
+
+    def begin_reading(self) -> None:
+        """A run (the migration, or a sync cycle of the pair) starts reading both sides: the
+        stages' running totals start over and stage ``reading`` starts now (its only other
+        event comes when both sides are read, so its duration counts from here)."""
+        self._passes = {}
+        self._progress("reading", 0, None)
 
     def _warn(self, message: str) -> None:
         if message in self._warned:
@@ -509,6 +537,7 @@ class ProjectMigration:
         TestFiesta project (found, or created unless this is a dry run or ``create_project``
         is off), its priorities, custom fields and templates (lookup-or-create). Returns the
         project row, the suites and the catalog; :attr:`report` holds their counts."""
+        self._passes = {}
         with stage("project"):
             project = await find_testrail_project(self.tr, testrail_project)
             name = str(project["name"])
@@ -776,7 +805,7 @@ class ProjectMigration:
                     "finished": [],
                 },
             )
-        self._progress("reading", 0, None)
+        self.begin_reading()
         # TestRail's records parity compares by their digests (core.engine.parity.Digest):
         # the first pass hands over its cases part by part (MIGRATION_CHUNK) as they land,
         # and lets go of their values; the other digested kinds are added before the read-back

@@ -697,6 +697,7 @@ class Service:
             if plan_only:
                 report.plan = await engine.make_plan(settings, full=whole)
             else:
+                migration.begin_reading()
                 cycle = await engine.run(settings, full=whole, on_progress=migration.apply_progress)
                 report.plan, report.applied, report.recovered = (
                     cycle.plan,

@@ -50,10 +50,18 @@ class EventBridge:
 
     ``post`` delivers a Textual message (normally ``App.post_message``). ``max_buffered`` caps
     the lines kept between two drains; older ones are dropped first, and the log says how many.
+    ``clock`` (seconds, monotonic) times the stages.
     """
 
-    def __init__(self, post: Callable[[Message], object], *, max_buffered: int = 5000) -> None:
+    def __init__(
+        self,
+        post: Callable[[Message], object],
+        *,
+        max_buffered: int = 5000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._post = post
+        self._clock = clock
         self._lines: deque[str] = deque(maxlen=max_buffered)
         self._dropped = 0
         #: (project, stage) -> (monotonic time of its first event, its latest event), for the
@@ -116,8 +124,9 @@ class EventBridge:
 
     def _stage_news(self, event: Progress) -> None:
         """Log a stage once when it completes (``done`` reaches ``total``); a stage of unknown
-        size (or one that stopped short) ends when the next stage of its project begins."""
-        now = time.monotonic()
+        size (or one that stopped short) ends when the next stage of its project begins. A
+        stage is timed from its first event (``done`` 0 as it starts, the reading's too)."""
+        now = self._clock()
         key = (event.project, event.stage)
         if key in self._finished:
             return

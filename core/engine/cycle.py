@@ -26,6 +26,8 @@ from core.engine.apply import (
     ProgressHook,
     StepHook,
     _no_hook,
+    progress_totals,
+    written_records,
 )
 from core.engine.plan import (
     CREATE,
@@ -422,12 +424,20 @@ class Engine:
         report.applied = applied = ApplyReport()
         # one progress count for the whole cycle: a chunked kind's total is what its parts
         # planned so far plus a write for each record not planned yet
-        totals = Counter(op.kind for op in before + after if op.writes and op.kind not in held)
+        applied_here = [op for op in before + after if op.kind not in held]
+        written = written_records(applied_here)
+        totals = progress_totals(applied_here, written)
+        del applied_here
         unplanned = Counter(r.kind for part in parts for r in part.testrail.records.values())
         planned: Counter[str] = Counter()
         done: Counter[str] = Counter()
 
-        async def apply(operations: list[Operation], *, more: bool = False) -> bool:
+        async def apply(
+            operations: list[Operation],
+            *,
+            more: bool = False,
+            written: set[tuple[str, str]] = written,
+        ) -> bool:
             report.held.extend(op for op in operations if op.kind in held)
             todo = [op for op in operations if op.kind not in held]
             if applied.carried:
@@ -435,7 +445,11 @@ class Engine:
                 # this part's creates, as one plan would send them
                 first = next((i for i, op in enumerate(todo) if op.action == CREATE), len(todo))
                 todo[first:first] = applied.carried
-            applied.merge(await self.applier.apply(Plan(todo), more=more, totals=totals, done=done))
+            applied.merge(
+                await self.applier.apply(
+                    Plan(todo), more=more, totals=totals, done=done, written=written
+                )
+            )
             return not applied.stopped
 
         tr_records = inputs.testrail.records
@@ -448,14 +462,16 @@ class Engine:
             report.plan.notices.extend(part_plan.notices)
             records = list(part.testrail.records.values())
             unplanned.subtract(r.kind for r in records)
-            planned.update(op.kind for op in part_plan.operations if op.writes)
+            # a part's records are written in that part (not kept for the later ones)
+            part_written = written | written_records(part_plan.operations)
+            planned.update(progress_totals(part_plan.operations, part_written))
             for op in part_plan.operations:
                 if op.action == CREATE and op.source in wanted:
                     placed[op.source] = depth_under(op.kind, op.values, depths)
             for kind in CHUNKED:
                 totals[kind] = planned[kind] + unplanned[kind]
-            going = await apply(part_plan.operations, more=bool(parts))
-            del part_plan, part
+            going = await apply(part_plan.operations, more=bool(parts), written=part_written)
+            del part_plan, part, part_written
             if on_chunk is not None:
                 on_chunk(records)
             for held_records in (tr_records, observations[TESTRAIL].records):
@@ -506,10 +522,12 @@ class Engine:
         self.store.set(self._backfill_key(), dict(left))
         report_progress = on_progress or self.applier.on_progress
         planned = dict(left)
+        # the progress counts the records only linked too: those left are at most the writes
+        counted = progress_totals(todo)
 
         def progress(kind: str, done: int, total: int) -> None:
             if kind in planned:
-                left[kind] = planned[kind] - done
+                left[kind] = min(planned[kind], counted[kind] - done)
                 self.store.set(self._backfill_key(), {k: n for k, n in left.items() if n > 0})
             report_progress(kind, done, total)
 

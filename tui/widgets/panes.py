@@ -3,7 +3,8 @@
 Each pane loads its tree from the service in an exclusive worker (a reload cancels the one
 before), reports its server's state with :class:`tui.messages.ConnectionChanged`, and shows a
 failure as a note in the tree instead of raising. Both keep the records the user had open
-(and the cursor's record) across a reload, and start afresh when they switch to another pair.
+(and the cursor's record) across a reload, those opened while it read included
+(:meth:`ProjectPane._landing`), and start afresh when they switch to another pair.
 
 The panes read alike: TestFiesta hides its project's root folder (a container nobody made) and
 TestRail hides the lone suite of a single-suite project (the suite that maps onto that root
@@ -165,6 +166,26 @@ class ProjectPane(Vertical):
             return None
         return self.project_tree.expanded_keys()
 
+    def _landing(self, began: set[str] | None) -> set[str] | None:
+        """The records to reopen when a reload lands, ``began`` being those open when it
+        began (:meth:`_begin_load`; None: a first load). The user may have opened or closed
+        records while it read (reloads run every few seconds during a migration or a sync):
+        those open now stay open, and those open at the start stay open unless the user
+        closed them meanwhile. A record open at the start whose parent was closed keeps its
+        own state (it is open again when its parent is)."""
+        if began is None:
+            return None
+        tree = self.project_tree
+        closed: set[str] = set()
+        stack = list(tree.root.children)
+        while stack:
+            node = stack.pop()
+            key = node.data.key if node.data is not None else None
+            if key in began and not node.is_expanded:
+                closed.add(key)
+            stack.extend(node.children)
+        return tree.expanded_keys() | (began - closed)
+
     def _failed(self, error: Exception) -> None:
         """Show why the load failed, in the pane and in the header; a cached copy on show
         stays (read-only, its age in the title)."""
@@ -283,7 +304,7 @@ class TestRailPane(ProjectPane):
         except Exception as error:  # a bug: show it here, and let the app log it
             self._failed(error)
             raise
-        self._show(read, reopen)
+        self._show(read, self._landing(reopen))
         self._connected()
 
     def _show(self, read: PaneRead, reopen: set[str] | None) -> None:
@@ -419,7 +440,7 @@ class TestFiestaPane(ProjectPane):
             self._failed(error)
             raise
         self._loaded_after(after_migration)
-        self._show(read, reopen)
+        self._show(read, self._landing(reopen))
         self._connected()
 
     def _show(self, read: PaneRead, reopen: set[str] | None) -> None:
