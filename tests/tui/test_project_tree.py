@@ -333,3 +333,63 @@ async def test_a_repaint_from_the_changed_line_down_shows_what_a_full_repaint_sh
         # the view was repainted in part, or not at all, where nothing above a change moved
         assert () in regions
         assert any(region and region[0].y > 0 for region in regions)
+
+
+async def test_the_scrollbars_come_and_go_with_the_lines_as_a_layout_decides() -> None:
+    app = LazyHost()
+    async with app.run_test(size=(40, 8)) as pilot:
+        tree = app.query_one(ProjectTree)
+        folders = [TreeNode("folder", f"tf:folder:{n}", f"Folder {n}", None) for n in range(4)]
+        tree.show_records(folders)
+        await pilot.pause()
+
+        def cases(folder: int, *names: str) -> list[TreeNode]:
+            return [
+                TreeNode("case", f"tf:case:{folder}{n}", name, f"tf:folder:{folder}")
+                for n, name in enumerate(names)
+            ]
+
+        # a case line of 39 cells (guide 3, badge 2, title 34): it fits the tree's 40
+        # cells, but not the 38 left once the vertical scrollbar shows
+        wide = "x" * 34
+        seen = []
+        layouts: list[int] = []  # screen layouts not asked for by this test
+        screen = app.screen
+        layout = screen._refresh_layout
+
+        def counted(size: object = None, scroll: bool = False) -> None:
+            if size is None:
+                layouts.append(len(seen))
+            layout(size, scroll)  # type: ignore[arg-type]
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        steps = [
+            lambda: tree._toggle_node(node_named(tree, "Folder 0")),
+            lambda: tree.fill(node_named(tree, "Folder 0"), cases(0, "a")),  # 5 lines
+            lambda: tree._toggle_node(node_named(tree, "Folder 1")),
+            lambda: tree.fill(node_named(tree, "Folder 1"), cases(1, "b", wide)),  # 7, wide
+            lambda: tree._toggle_node(node_named(tree, "Folder 2")),  # 8: "loading…"
+            lambda: tree.fill(node_named(tree, "Folder 2"), cases(2, "c", "d")),  # 9 lines
+            lambda: tree._toggle_node(node_named(tree, "Folder 2")),  # 7 lines
+            lambda: tree._toggle_node(node_named(tree, "Folder 1")),  # 5 lines, narrow
+        ]
+        for step in steps:
+            step()
+            await pilot.pause()
+            shown = (tree.show_horizontal_scrollbar, tree.show_vertical_scrollbar)
+            app.screen._refresh_layout(app.screen.size)  # what a layout decides
+            await pilot.pause()
+            assert shown == (tree.show_horizontal_scrollbar, tree.show_vertical_scrollbar)
+            seen.append((len(tree._tree_lines), tree.virtual_size.width, *shown))
+        assert seen == [
+            (5, 12, False, False),
+            (5, 12, False, False),
+            (6, 12, False, False),
+            (7, 39, False, False),
+            (8, 39, False, False),
+            (9, 39, True, True),
+            (7, 39, False, False),
+            (5, 12, False, False),
+        ]
+        # laid out only when a scrollbar came (step 5) or went (step 6)
+        assert sorted(set(layouts)) == [5, 6]

@@ -462,24 +462,18 @@ class ProjectTree(Tree[PaneItem]):
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def _scrollbars_stay(self) -> bool:
-        """True when the tree was laid out and its line count shows the same scrollbars as
-        now (``Widget._refresh_scrollbars`` under ``overflow: auto``), whichever way the
-        other scrollbar's room is counted; False when unsure (then a layout decides)."""
+        """True when a layout asked for now would only show the tree's new line count in its
+        scrollbars: the tree was laid out and both its overflows are ``auto``. Whether a
+        scrollbar then appears or goes is decided by :meth:`_scroll_update`
+        (``Widget._refresh_scrollbars``), and a change of either lays the tree out through
+        ``show_*_scrollbar``, whose refresh asks for a layout (made while
+        :attr:`_updating_scrollbars`, so not skipped). Guessing that here instead asked for
+        a layout of the whole screen whenever the widest line was within a scrollbar's
+        width of the view's (~30 ms each, bench/console.py)."""
         if self._updating_scrollbars or not self.is_attached or not self.size:
             return False
         styles = self.styles
-        if styles.overflow_x != "auto" or styles.overflow_y != "auto":
-            return False
-        width, height = self.container_size
-        lines: Size = self.virtual_size
-        wide = {lines.width > width, lines.width > width - styles.scrollbar_size_vertical}
-        tall = {lines.height > height, lines.height > height - styles.scrollbar_size_horizontal}
-        if len(wide) > 1 or len(tall) > 1:
-            return False
-        return (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) == (
-            wide.pop(),
-            tall.pop(),
-        )
+        return styles.overflow_x == "auto" and styles.overflow_y == "auto"
 
     # ------------------------------------------------------------------ feeding
 
