@@ -6,8 +6,11 @@ nodes, records and drawn lines: ~180,000 objects after 40 sections opened over 5
 one full collection takes 36-112 ms, so the key press it lands in answers late (bench/console.py
 "open, the others left open"). :class:`IdleCollector` makes full collections rare on their own
 (:data:`FULL_EVERY` young ones instead of 10, Python's ``gc.set_threshold`` third value) and
-runs one itself once no key or mouse event has come for :data:`IDLE_AFTER` seconds. Young
-collections are left as they are (a few ms at most). Garbage is still freed: at the next pause
+runs one itself once no key or mouse event has come for :data:`IDLE_AFTER` seconds. The
+youngest collections wait for :data:`NEWEST_EVERY` new objects instead of 700: opening a
+section makes tens of thousands (its cases' JSON, their nodes, the drawn lines), most of them
+freed by their reference counts before a collection would walk them, so about one walk is
+left of seven (1-5 ms per open, bench/console.py). Garbage is still freed: at the next pause
 of the user, or on the collector's own after :data:`FULL_EVERY` young collections during a
 long burst of keys.
 """
@@ -20,6 +23,9 @@ from collections.abc import Callable
 
 #: Seconds without a key or mouse event after which a full collection is run by the console.
 IDLE_AFTER = 1.0
+#: Objects made (less those freed) after which the collector walks the newest ones
+#: (``gc.set_threshold``'s first value; Python's default is 700).
+NEWEST_EVERY = 10_000
 #: Young (generation 1) collections after which the collector runs a full one on its own
 #: (``gc.set_threshold``'s third value; Python's default is 10).
 FULL_EVERY = 100
@@ -42,11 +48,12 @@ class IdleCollector:
         self._thresholds: tuple[int, int, int] | None = None
 
     def start(self) -> None:
-        """Keep the collector's thresholds and make its own full collections rare."""
+        """Keep the collector's thresholds; make its walks of the newest objects and its
+        own full collections rare (:data:`NEWEST_EVERY`, :data:`FULL_EVERY`)."""
         if self._thresholds is None:
             self._thresholds = gc.get_threshold()
-            young, middle, _ = self._thresholds
-            gc.set_threshold(young, middle, FULL_EVERY)
+            _, middle, _ = self._thresholds
+            gc.set_threshold(NEWEST_EVERY, middle, FULL_EVERY)
 
     def stop(self) -> None:
         """Put the thresholds :meth:`start` found back."""

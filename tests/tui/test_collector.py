@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import emulate
 from tui.app import RailfiestaApp
-from tui.collector import FULL_EVERY, IDLE_AFTER, IdleCollector
+from tui.collector import FULL_EVERY, IDLE_AFTER, NEWEST_EVERY, IdleCollector
 
 
 @pytest.fixture
@@ -31,8 +31,8 @@ def test_start_makes_full_collections_rare_and_stop_puts_python_s_thresholds_bac
 ) -> None:
     collector = IdleCollector()
     collector.start()
-    assert gc.get_threshold() == (thresholds[0], thresholds[1], FULL_EVERY) == (
-        thresholds[0], thresholds[1], 100
+    assert gc.get_threshold() == (NEWEST_EVERY, thresholds[1], FULL_EVERY) == (
+        10_000, thresholds[1], 100
     )  # fmt: skip
     collector.start()  # a second start keeps the thresholds first found
     collector.stop()
@@ -66,7 +66,7 @@ async def test_the_console_notes_keys_and_puts_the_thresholds_back_when_it_ends(
     app = RailfiestaApp(env.service())
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert gc.get_threshold()[2] == FULL_EVERY
+        assert gc.get_threshold() == (NEWEST_EVERY, thresholds[1], FULL_EVERY)
         before = app.collector.last_input
         await pilot.press("down")
         assert app.collector.last_input > before

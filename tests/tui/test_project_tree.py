@@ -10,10 +10,10 @@ from importlib.metadata import version
 
 from rich.segment import Segment
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Tree
 from textual.widgets._tree import _TreeLine
-from textual.geometry import Region
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import TreeNode
