@@ -473,7 +473,7 @@ class ProjectTree(Tree[PaneItem]):
         if self._updating_scrollbars or not self.is_attached or not self.size:
             return False
         styles = self.styles
-        return styles.overflow_x == "auto" and styles.overflow_y == "auto"
+        return bool(styles.overflow_x == "auto" and styles.overflow_y == "auto")
 
     # ------------------------------------------------------------------ feeding
 
