@@ -393,3 +393,31 @@ async def test_the_scrollbars_come_and_go_with_the_lines_as_a_layout_decides() -
         ]
         # laid out only when a scrollbar came (step 5) or went (step 6)
         assert sorted(set(layouts)) == [5, 6]
+
+
+async def test_an_id_or_key_with_its_number_filters_that_record_not_those_it_begins() -> None:
+    app = TreeHost()
+    async with app.run_test(size=(60, 20)) as pilot:
+        tree = app.query_one(ProjectTree)
+        # TestFiesta's copies of C12, C125 and C1200, and a case whose title holds "C12"
+        cases = [
+            TreeNode("case", "tf:case:40", "Sign in", "tf:folder:1", "tr:case:12"),
+            TreeNode("case", "tf:case:41", "Express delivery", "tf:folder:1", "tr:case:125"),
+            TreeNode("case", "tf:case:42", "Gift wrap", "tf:folder:1", "tr:case:1200"),
+            TreeNode("case", "tf:case:43", "Regression of C12's bug", "tf:folder:1"),
+        ]
+        tree.show_records([TreeNode("folder", "tf:folder:1", "Checkout", None, children=cases)])
+        await pilot.pause()
+
+        def shown(text: str) -> list[str]:
+            tree.apply_filter(text)
+            folder = next(iter(tree.root.children), None)
+            return [str(node.label) for node in folder.children] if folder else []
+
+        assert shown("C12") == ["Sign in", "Regression of C12's bug"]
+        assert shown("tr:case:12") == ["Sign in"]
+        assert shown("tr:case:1") == []  # no copy of C1
+        assert shown("tr:case") == ["Sign in", "Express delivery", "Gift wrap"]  # every copy
+        assert shown("tf:case:4") == []
+        assert shown("tf:case:41") == ["Express delivery"]
+        assert shown("4") == ["Sign in", "Express delivery", "Gift wrap", "Regression of C12's bug"]

@@ -127,6 +127,12 @@ def _case_key(needle: str) -> str | None:
     return None
 
 
+def _is_display_id(needle: str) -> bool:
+    """Whether ``needle`` (case-folded) is a TestRail id as :func:`display_id` shows it: a
+    letter and digits, ``c12``, ``s3``."""
+    return len(needle) > 1 and needle[0] in "cs" and needle[1:].isascii() and needle[1:].isdigit()
+
+
 def record_id(key: str) -> int:
     """The numeric id at the end of a record key: ``"tr:section:12"`` -> ``12``.
 
@@ -1231,9 +1237,13 @@ class ProjectTree(Tree[PaneItem]):
         looked for in the record keys the details and the log show (``tr:case:12``,
         ``tf:case:40``), and a TestRail case id (``C12``) as ``tr:case:12``: in each record's
         key and in the key of the record linked to it, so both trees show the case and its
-        copy. Other texts are not looked for in keys, or ``case`` would match every case."""
+        copy. Other texts are not looked for in keys, or ``case`` would match every case.
+        An id or key that ends in its number (``C12``, ``S3``, ``tr:case:12``) is that record
+        only, not every one whose number starts so (``C125``, ``tr:case:1200``)."""
         needle = text.casefold()
         key_needle = (needle if ":" in needle else _case_key(needle)) or ""
+        whole_key = key_needle[-1:].isdigit()
+        whole_id = _is_display_id(needle)
         # a key of one side (tr:..., tf:...) is looked for in this tree's own keys or in its
         # links, not both: each pass over 50,000 records costs ~10 ms
         side = next(iter(self._haystack), "")[:3]
@@ -1244,11 +1254,12 @@ class ProjectTree(Tree[PaneItem]):
         matches = 0
         records = self._records
         for key, (name, shown_id) in self._haystack.items():
+            linked = records[key].linked or ""
             if (
                 needle in name
-                or needle in shown_id
-                or (own and key_needle in key)
-                or (links and key_needle in (records[key].linked or ""))
+                or (needle == shown_id if whole_id else needle in shown_id)
+                or (own and (key == key_needle if whole_key else key_needle in key))
+                or (links and (linked == key_needle if whole_key else key_needle in linked))
             ):
                 matches += 1
                 up: TreeNode | None = records[key]
