@@ -28,6 +28,7 @@ from textual.widgets._toast import Toast, ToastRack
 from textual.worker import Worker, WorkerState
 
 from core.errors import RailfiestaError
+from core.kinds import counted
 from core.migrate import MigrationReport
 from core.report import CLEAN, FATAL
 from core.service import Service
@@ -85,19 +86,25 @@ def summarize(reports: Iterable[MigrationReport]) -> str:
 
 
 def outcome(reports: Iterable[MigrationReport]) -> str:
-    """One short line for the progress row (the log has :func:`summarize`): how many folders
-    and cases TestFiesta holds and links, and whether warnings wait in the log."""
+    """One short line for the progress row (the log has :func:`summarize`, every kind): how
+    many folders and cases TestFiesta holds and links, named so ("all 89 folders and 600
+    cases linked", not "689 records", which read as every record), and whether warnings
+    wait in the log."""
     reports = list(reports)
     if not reports:
         return "Nothing to migrate: no [[pair]] matched"
     kinds = ("folders", "cases")
-    found = sum(r.kinds[k].testfiesta for r in reports for k in kinds if k in r.kinds)
-    wanted = sum(r.kinds[k].testrail for r in reports for k in kinds if k in r.kinds)
+    found = {k: sum(r.kinds[k].testfiesta for r in reports if k in r.kinds) for k in kinds}
+    wanted = {k: sum(r.kinds[k].testrail for r in reports if k in r.kinds) for k in kinds}
     warnings = sum(len(report.warnings) for report in reports)
     if all(report.complete for report in reports):
-        line = f"Migrated: all {plural(found, 'record')} linked"
+        line = f"Migrated: all {counted(found['folders'], 'folders')} and "
+        line += f"{counted(found['cases'], 'cases')} linked"
     else:
-        line = f"Migration incomplete: {found} of {plural(wanted, 'record')} in TestFiesta"
+        line = (
+            f"Migration incomplete: {found['folders']} of {counted(wanted['folders'], 'folders')}"
+            f" and {found['cases']} of {counted(wanted['cases'], 'cases')} in TestFiesta"
+        )
     if warnings:
         line += f"; {plural(warnings, 'warning')} in the log"
     return line

@@ -63,7 +63,7 @@ async def test_migrate_fills_the_testfiesta_pane(
         bar = screen.query_one("#progress-bar", ProgressBar)
         assert bar.percentage == 1.0
         assert screen.progress.has_class("-done")
-        assert screen.progress.text == "Migrated: all 7 records linked"
+        assert screen.progress.text == "Migrated: all 3 folders and 4 cases linked"
 
         # the right pane reloaded: the same folders as the left, linked
         await wait_for(pilot, lambda: names(right.root) == ["Login", "Checkout"])

@@ -229,7 +229,7 @@ async def test_M_migrates_the_demo_project_and_the_panes_show_its_folders(
         await wait_for(pilot, lambda: app.migrating)
         await wait_for(pilot, lambda: not app.migrating, timeout=60)
         await wait_for(pilot, lambda: app.main_screen.progress.text.startswith("Migrated"))
-        assert app.main_screen.progress.text == "Migrated: all 689 records linked"
+        assert app.main_screen.progress.text == "Migrated: all 89 folders and 600 cases linked"
         kinds = app.main_screen.kinds.text
         for done in ("folders 89/89 ✓", "cases 600/600 ✓", "runs 9/9 ✓", "plans 3/3 ✓"):
             assert done in kinds

@@ -195,7 +195,7 @@ async def test_multi_suite_project_shows_its_suites_on_both_sides(
         await pilot.press("M")
         await wait_for(pilot, lambda: not app.migrating)
         await wait_for(pilot, lambda: names(right.root) == ["Web", "API"])
-        assert app.main_screen.progress.text == "Migrated: all 4 records linked"
+        assert app.main_screen.progress.text == "Migrated: all 4 folders and 0 cases linked"
 
 
 # ---------------------------------------------------------------------------------- 4 status
@@ -253,7 +253,7 @@ async def test_status_follows_the_cases_as_they_load_and_the_pair_shown(
         screen, (left, _) = app.main_screen, trees(app)
         await pilot.press("M")
         await wait_for(pilot, lambda: not app.migrating)
-        assert screen.progress.text == "Migrated: all 9 records linked"  # both pairs
+        assert screen.progress.text == "Migrated: all 5 folders and 4 cases linked"  # both pairs
         # added in TestRail after the migration: the outcome gives way once the case shows
         add_case("Added after the migration")
         screen.reload_panes()
@@ -474,7 +474,11 @@ async def test_a_toast_over_a_modal_hides_neither_progress_nor_log_at_80x24(
         rows = screen_text(app).splitlines()
         assert "Migration finished" in rows[toast.region.y]
         assert toast.region.bottom <= screen.progress.region.y
-        assert rows[screen.progress.region.y].strip().startswith("Migrated: all 7 records linked")
+        assert (
+            rows[screen.progress.region.y]
+            .strip()
+            .startswith("Migrated: all 3 folders and 4 cases linked")
+        )
         for row in rows[screen.progress.region.y :]:
             assert "Migration finished" not in row
 
