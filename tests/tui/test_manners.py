@@ -30,6 +30,7 @@ from tui import cli
 from tui.app import RailfiestaApp
 from tui.screens.conflicts import ConflictsScreen
 from tui.terminal import run_console
+from tui.widgets.panes import LEGEND
 from tui.widgets.project_tree import CONFLICT_BADGE, SYNCED_BADGE, ProjectTree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -793,3 +794,32 @@ async def test_the_filter_line_is_an_input_hidden_until_slash(
         await pilot.press("slash")
         await pilot.pause()
         assert field.region.height == 1
+
+
+async def test_a_link_to_a_folder_not_loaded_yet_is_marked_once_the_pane_has_loaded(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await migrated(pilot, app)
+        left, right = trees(app)
+        screen = app.main_screen
+        pane = screen.testfiesta_pane
+        left.focus()
+        await pilot.pause()
+        login = child(left.root, "Login")
+        right.clear_records()  # as while a reload reads (no await until it is asked again)
+        pane.loaded = False
+        left.move_cursor(login)
+        screen.show_linked(left)  # as the cursor's move does
+        record = login.data.record if login.data is not None else None
+        assert record is not None and record.linked is not None
+        uid = record.linked.rsplit(":", 1)[-1]
+        assert pane.border_subtitle == f"linked: {uid}, not loaded yet"
+        assert right.linked_key == record.linked
+        pane.load()  # the reload lands
+        await wait_for(pilot, lambda: pane.loaded and right.record(record.linked) is not None)
+        await pilot.pause()
+        assert pane.border_subtitle == LEGEND
+        shown = right._node_of(record.linked)
+        assert shown is not None and str(shown.label) == "Login" and shown.line >= 0

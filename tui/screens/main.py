@@ -451,8 +451,10 @@ class MainScreen(Screen[None]):
     @on(PaneLoaded)
     @on(CasesLoaded)
     @on(BadgesRead)
-    def _pane_loaded(self) -> None:
+    def _pane_loaded(self, message: PaneLoaded | CasesLoaded | BadgesRead) -> None:
         self._update_status()
+        if not isinstance(message, BadgesRead):
+            self._link_again()
 
     def show_migration(self, message: ServerNews) -> None:
         """Show migration and server news: started, one progress step, a wait or a retry, or
@@ -535,11 +537,29 @@ class MainScreen(Screen[None]):
         linked = record.linked if record is not None else None
         tree.mark_linked(None, reveal=False)
         found = other.project_tree.mark_linked(linked)
+        self._link_unseen = tree if linked is not None and not found else None
         if linked is not None and not found:
-            other.show_subtitle(f"linked: {display_id(linked)}, in a section not opened yet")
+            where = (
+                "in a section not opened yet"
+                if other is self.testrail_pane and other.loaded
+                else "not loaded yet"
+            )
+            other.show_subtitle(f"linked: {display_id(linked)}, {where}")
         else:
             other.show_subtitle(LEGEND)
         pane.show_subtitle(LEGEND)
+
+    #: the tree whose cursor's linked record the other pane did not hold when it moved there
+    #: (:meth:`show_linked`): looked for again when that pane loads more
+    _link_unseen: ProjectTree | None = None
+
+    def _link_again(self) -> None:
+        """The other pane loaded records or cases: mark the link :meth:`show_linked` could not
+        find (a folder named "not loaded yet" while a reload read stayed so until the cursor
+        moved again)."""
+        tree = self._link_unseen
+        if tree is not None and tree.has_focus:
+            self.show_linked(tree)
 
     # ------------------------------------------------------------------ filter
 
