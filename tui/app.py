@@ -60,6 +60,11 @@ from tui.widgets.panes import ProjectPane
 from tui.widgets.project_tree import ProjectTree, display_id
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from textual.actions import ActionParseResult
+    from textual.dom import DOMNode
+
     from tui.screens.help import KeyRows
 
 # The conflicts, mapping and help screens are imported when first opened: they pull in
@@ -414,14 +419,17 @@ class RailfiestaApp(App[None]):
         self.sync.sync_now()
 
     def servers_down(self) -> str:
-        """Why a server a sync needs cannot be used (``"TestFiesta ✗ error"``), "" when both
-        can; read from the header, which each pane's loads keep current."""
+        """Why a server a sync needs cannot be used (``"TestFiesta down"``, ``"TestRail
+        refused the API key"``), "" when both can; read from the header, which each pane's
+        loads keep current."""
         if self._main is None or not self._main.is_mounted:
             return ""
         down = []
         for side, name in (("testrail", "TestRail"), ("testfiesta", "TestFiesta")):
             row = self._main.header.row(side)
-            if row.down:
+            if row.state == "refused":
+                down.append(f"{name} {row.phrase}")
+            elif row.down:
                 down.append(f"{name} {'not connected' if row.state == 'not-connected' else 'down'}")
         return ", ".join(down)
 
@@ -464,6 +472,21 @@ class RailfiestaApp(App[None]):
         self.sync.poll()
 
     # ------------------------------------------------------------------ pairs
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run ``action``; ``S`` or ``M`` pressed while it cannot run (dimmed: :meth:`unavailable`)
+        says why in a toast instead of doing nothing."""
+        if action in ("sync_now", "migrate") and default_namespace in (None, self):
+            reason = self.unavailable(str(action))
+            if reason:
+                self.notify(reason, severity="warning", markup=False)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Next pair" exists only when the config has several pairs, and like the mapping

@@ -444,7 +444,13 @@ class MainScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def _connection(self, message: ConnectionChanged) -> None:
-        self.header.row(message.side).set_state(message.state, message.detail)
+        row = self.header.row(message.side)
+        if message.state == "refused" and (row.state, row.detail) != ("refused", message.detail):
+            # once per side and reason (each reload is refused again): the whole error and
+            # its fix, as `railfiesta check` says them
+            name = SIDE_NAMES.get(message.side, message.side)
+            self.app.bridge.log("error", f"{name}: {message.detail}")  # type: ignore[attr-defined]
+        row.set_state(message.state, message.detail, short=message.short, phrase=message.phrase)
         self.app.refresh_bindings()  # M and S need both servers: dim or undim them now
         self.refresh_sync()  # and the sync line says why
 
