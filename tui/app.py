@@ -424,14 +424,17 @@ class RailfiestaApp(App[None]):
         loads keep current."""
         if self._main is None or not self._main.is_mounted:
             return ""
-        down = []
+        # what each server is, and who is so ("down": [TestFiesta]): both refusing the same
+        # thing is one reason ("TestRail and TestFiesta refused the API key")
+        down: dict[str, list[str]] = {}
         for side, name in (("testrail", "TestRail"), ("testfiesta", "TestFiesta")):
             row = self._main.header.row(side)
             if row.state == "refused":
-                down.append(f"{name} {row.phrase}")
+                down.setdefault(row.phrase, []).append(name)
             elif row.down:
-                down.append(f"{name} {'not connected' if row.state == 'not-connected' else 'down'}")
-        return ", ".join(down)
+                what = "not connected" if row.state == "not-connected" else "down"
+                down.setdefault(what, []).append(name)
+        return ", ".join(f"{' and '.join(names)} {what}" for what, names in down.items())
 
     def unavailable(self, action: str) -> str:
         """Why ``action`` cannot run now ("" when it can): the footer dims it and the

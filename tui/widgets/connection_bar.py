@@ -77,8 +77,6 @@ class ConnectionRow(Horizontal):
         #: while "refused": what the server refused, as a sentence says it after its name
         #: ("refused the API key": :func:`core.errors.refusal`)
         self.phrase = ""
-        #: what explains the state (an error with its fix; "" when none)
-        self.detail = ""
 
     def compose(self) -> ComposeResult:
         """Name, target, state, budget."""
@@ -112,7 +110,6 @@ class ConnectionRow(Horizontal):
         ``detail`` explains it. A refusal shows ``short`` as its state ("✗ key refused": the
         whole reason is the tooltip's and the log's) and keeps ``phrase`` for the sync line."""
         self.state = state
-        self.detail = detail
         self.phrase = phrase if state == "refused" else ""
         for name in STATE_TEXT:
             self.set_class(state == name, f"-{name}")
