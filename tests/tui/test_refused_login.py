@@ -7,10 +7,12 @@ started with a wrong key."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from core.service import Service
+from tests.helpers import emulate
 from tests.tui.conftest import TESTFIESTA_TOKEN, TESTRAIL_KEY
 from tests.tui.pilot import loaded, log_text, screen_text, wait_for
 from tui.app import RailfiestaApp
@@ -109,7 +111,7 @@ async def test_both_keys_refused_show_at_80_columns_with_the_whole_reason_in_the
             "(TestRail and TestFiesta refused the API key)"
         )
         errors = [line for line in log_lines(app) if line.startswith("ERR")]
-        assert errors == [TESTRAIL_LINE, TESTFIESTA_LINE]
+        assert sorted(errors) == [TESTFIESTA_LINE, TESTRAIL_LINE]  # the panes load at once
         await pilot.press("S")
         await pilot.pause()
         assert notifications(app) == [
@@ -118,3 +120,28 @@ async def test_both_keys_refused_show_at_80_columns_with_the_whole_reason_in_the
         shown = log_text(app) + screen_text(app)
         assert WRONG_KEY not in shown and TESTFIESTA_TOKEN not in shown
         assert TESTRAIL_KEY not in shown
+
+
+async def test_a_testrail_with_its_api_switched_off_denies_access(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    env = emulate(tmp_path, monkeypatch, cases=3)
+    env.testrail.state.options.api_enabled = False  # every call: 403 "The API is disabled"
+    app = RailfiestaApp(env.service())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        bar = app.main_screen.query_one(ConnectionBar)
+        await wait_for(pilot, lambda: bar.row("testrail").state == "refused")
+        await pilot.pause(0.3)
+        assert "✗ access denied" in row_text(app, "TestRail")
+        assert bar.sync_text.endswith("S and M need both servers (TestRail denied API access)")
+        errors = [line for line in log_lines(app) if line.startswith("ERR")]
+        assert len(errors) == 1
+        assert errors[0].startswith("ERR TestRail: testrail get_projects failed with HTTP 403: ")
+        assert errors[0].endswith(
+            "(an administrator enables it under Administration > Site Settings > API)"
+        )
+        await pilot.press("M")
+        await pilot.pause()
+        assert notifications(app) == ["M needs both servers (TestRail denied API access)"]
