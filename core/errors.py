@@ -133,6 +133,19 @@ class MappingError(RailfiestaError):
     """A TestRail value has no TestFiesta counterpart (or back) under the current mapping."""
 
 
+def refusal(error: BaseException) -> tuple[str, str] | None:
+    """How a server's refusal of our login reads, or None when ``error`` is none (a server
+    down, a wrong URL ...): ``(short, phrase)``, the short state for a header cell ("key
+    refused", "access denied": a few cells, for 80 columns) and the phrase that follows the
+    server's name in a sentence ("refused the API key"). The full reason and its fix are the
+    error's own ``message`` and ``hint`` (no secret in either)."""
+    if isinstance(error, AuthenticationFailed):
+        return "key refused", "refused the API key"
+    if isinstance(error, AccessDenied):
+        return "access denied", "denied API access"
+    return None
+
+
 def transient(error: RailfiestaError) -> bool:
     """Whether a watch should try again at its next poll after ``error`` instead of ending:
     a server out of reach, rate limits that outlasted the retries, or a 5xx answer."""

@@ -1577,9 +1577,12 @@ class Service:
         project row and its suites with their section trees (:meth:`testrail_tree`; cases
         load per section with :meth:`testrail_cases`). The answer replaces the read cache's
         copy. Raises what the HTTP layer raises (:class:`core.errors.NotFound` for an unknown
-        project)."""
-        project = await self.testrail_project(pair_index)
-        suites = await self.testrail_tree(int(project["id"]))
+        project; a refused login with the hint of :meth:`explain`)."""
+        try:
+            project = await self.testrail_project(pair_index)
+            suites = await self.testrail_tree(int(project["id"]))
+        except AuthenticationFailed as error:
+            raise self._explain(error) from None
         self._pair_id[pair_index] = str(project["id"])
         read = PaneRead(suites, time.time(), project=project)
         self._cache_put(
@@ -1603,9 +1606,13 @@ class Service:
     async def testfiesta_pane(self, pair_index: int = 0) -> PaneRead:
         """The TestFiesta pane of ``[[pair]]`` number ``pair_index`` from the server: the
         project key (None before the first migration) and its folder tree with the cases
-        (:meth:`testfiesta_tree`). The answer replaces the read cache's copy."""
-        key = await self.testfiesta_project_key(pair_index)
-        folders = await self.testfiesta_tree(key) if key is not None else []
+        (:meth:`testfiesta_tree`). The answer replaces the read cache's copy. A refused login
+        has the hint of :meth:`explain`."""
+        try:
+            key = await self.testfiesta_project_key(pair_index)
+            folders = await self.testfiesta_tree(key) if key is not None else []
+        except AuthenticationFailed as error:
+            raise self._explain(error) from None
         self._cache_put(
             self._cache_key("testfiesta", pair_index),
             {"key": key, "nodes": [node.as_dict() for node in folders]},

@@ -61,6 +61,11 @@ from tui.widgets.panes import ProjectPane
 from tui.widgets.project_tree import ProjectTree, display_id
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from textual.actions import ActionParseResult
+    from textual.dom import DOMNode
+
     from tui.screens.help import KeyRows
 
 # The conflicts, mapping and help screens are imported when first opened: they pull in
@@ -421,16 +426,22 @@ class RailfiestaApp(App[None]):
         self.sync.sync_now()
 
     def servers_down(self) -> str:
-        """Why a server a sync needs cannot be used (``"TestFiesta ✗ error"``), "" when both
-        can; read from the header, which each pane's loads keep current."""
+        """Why a server a sync needs cannot be used (``"TestFiesta down"``, ``"TestRail
+        refused the API key"``), "" when both can; read from the header, which each pane's
+        loads keep current."""
         if self._main is None or not self._main.is_mounted:
             return ""
-        down = []
+        # what each server is, and who is so ("down": [TestFiesta]): both refusing the same
+        # thing is one reason ("TestRail and TestFiesta refused the API key")
+        down: dict[str, list[str]] = {}
         for side, name in (("testrail", "TestRail"), ("testfiesta", "TestFiesta")):
             row = self._main.header.row(side)
-            if row.down:
-                down.append(f"{name} {'not connected' if row.state == 'not-connected' else 'down'}")
-        return ", ".join(down)
+            if row.state == "refused":
+                down.setdefault(row.phrase, []).append(name)
+            elif row.down:
+                what = "not connected" if row.state == "not-connected" else "down"
+                down.setdefault(what, []).append(name)
+        return ", ".join(f"{' and '.join(names)} {what}" for what, names in down.items())
 
     def unavailable(self, action: str) -> str:
         """Why ``action`` cannot run now ("" when it can): the footer dims it and the
@@ -471,6 +482,21 @@ class RailfiestaApp(App[None]):
         self.sync.poll()
 
     # ------------------------------------------------------------------ pairs
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Run ``action``; ``S`` or ``M`` pressed while it cannot run (dimmed: :meth:`unavailable`)
+        says why in a toast instead of doing nothing."""
+        if action in ("sync_now", "migrate") and default_namespace in (None, self):
+            reason = self.unavailable(str(action))
+            if reason:
+                self.notify(reason, severity="warning", markup=False)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Next pair" exists only when the config has several pairs, and like the mapping

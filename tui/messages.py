@@ -40,13 +40,17 @@ class ConnectionChanged(Message):
     """One server's connection state changed.
 
     ``side`` is ``"testrail"`` or ``"testfiesta"``; ``state`` is ``"connecting"``,
-    ``"connected"`` or ``"error"``; ``detail`` is the one-line reason for an error (never a
-    secret: core error messages are built from method names and statuses).
+    ``"connected"``, ``"error"`` or ``"refused"`` (the server is up and refused our login:
+    :func:`core.errors.refusal`, whose ``short`` state and sentence ``phrase`` come along);
+    ``detail`` is the one-line reason for an error with its fix (never a secret: core error
+    messages are built from method names and statuses).
     """
 
     side: str
     state: str
     detail: str = ""
+    short: str = ""
+    phrase: str = ""
 
 
 @dataclass

@@ -35,6 +35,7 @@ from core.errors import (
     ServerUnreachable,
     UnexpectedResponse,
     WrongServer,
+    refusal,
 )
 from core.migrate import IDENTITY_KEY
 from core.service import Service
@@ -247,6 +248,7 @@ def test_wrong_testrail_credentials(env: Emulated, monkeypatch: pytest.MonkeyPat
         "(TestRail: My Settings > API Keys)"
     )
     assert "not-the-key" not in str(error)
+    assert refusal(error) == ("key refused", "refused the API key")  # the console's words
     assert_nothing_written(run)
 
 
@@ -271,6 +273,7 @@ def test_testrail_api_disabled(env: Emulated) -> None:
     assert error.status == 403
     assert "The API is disabled for your installation" in error.message
     assert error.hint == "an administrator enables it under Administration > Site Settings > API"
+    assert refusal(error) == ("access denied", "denied API access")
     assert_nothing_written(run)
 
 

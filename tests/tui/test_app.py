@@ -118,16 +118,16 @@ async def test_wrong_token_shows_the_problem_in_the_pane(
 ) -> None:
     app = RailfiestaApp(make_service(testfiesta_token="testfiesta_another-token"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "error")
+        await wait_for(pilot, lambda: state_of(app, "testfiesta") == "refused")
         message = app.main_screen.testfiesta_pane.note
         assert message.startswith("TestFiesta: testfiesta ")
         assert "HTTP 401" in message
-        assert "check the testfiesta user and API key/token" in message
+        assert "check the API key in $RF_TEST_TESTFIESTA_TOKEN" in message  # Service.explain
         assert "another-token" not in message and "right-token" not in message
         await wait_for(pilot, lambda: state_of(app, "testrail") == "connected")
         assert "HTTP 401" in str(app.main_screen.query_one("#conn-testfiesta .conn-state").tooltip)
         # migrating cannot start: M is dimmed, and the header's sync line says why
-        assert app.unavailable("migrate") == "M needs both servers (TestFiesta down)"
+        assert app.unavailable("migrate") == "M needs both servers (TestFiesta refused the API key)"
         await pilot.press("M")
         assert app._migration is None
         assert app.is_running

@@ -192,15 +192,16 @@ async def test_a_side_that_is_down_makes_S_unavailable_and_says_why(
     async with app.run_test(size=(160, 40)) as pilot:
         await loaded(pilot, app)
         bar = header(app)
-        await wait_for(pilot, lambda: bar.row("testfiesta").state == "error")
-        assert bar.row("testfiesta").target_text.startswith("http://testfiesta.test · acme · ")
-        assert "401" in bar.row("testfiesta").target_text
+        await wait_for(pilot, lambda: bar.row("testfiesta").state == "refused")
+        # the state says it in a few cells; the whole error is the tooltip's and the log's
+        assert bar.row("testfiesta").target_text == "http://testfiesta.test · acme"
+        assert bar.row("testfiesta").state_text == "✗ key refused"
         # TestRail's row carries no error of the other side
         assert bar.row("testrail").target_text == "http://testrail.test as qa@example.com"
         assert app.check_action("sync_now", ()) is None  # dimmed in the footer
         await wait_for(pilot, lambda: "need both servers" in bar.sync_text)
-        assert bar.sync_text.endswith("S and M need both servers (TestFiesta down)")
-        await pilot.press("S")  # nothing happens: no cycle, no lock
+        assert bar.sync_text.endswith("S and M need both servers (TestFiesta refused the API key)")
+        await pilot.press("S")  # no cycle, no lock: a toast says why
         await pilot.pause(0.3)
         assert app.sync.mode == "none"
 

@@ -63,10 +63,14 @@ async def test_migrate_is_dimmed_with_the_reason_while_testfiesta_refuses_the_to
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot, app)
         await wait_for(pilot, lambda: app.main_screen.header.row("testfiesta").down)
-        assert app.unavailable("migrate") == "M needs both servers (TestFiesta down)"
+        assert app.unavailable("migrate") == "M needs both servers (TestFiesta refused the API key)"
         assert app.check_action("migrate", ()) is None  # shown dimmed
-        await pilot.press("M")
+        await pilot.press("M")  # says why instead of doing nothing
+        await pilot.pause()
         assert app._migration is None
+        assert [n.message for n in app._notifications] == [
+            "M needs both servers (TestFiesta refused the API key)"
+        ]
 
 
 async def test_a_pair_naming_no_testrail_project_leaves_both_servers_up(

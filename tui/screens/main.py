@@ -144,6 +144,8 @@ class MainScreen(Screen[None]):
         self._outcome_all_linked = False
         #: monotonic time of the last live reload of the panes (None: none yet)
         self._live_reloaded: float | None = None
+        #: side -> the refused login already in the log (once, until the side connects)
+        self._refusals: dict[str, str] = {}
         self._filter_timer: Timer | None = None
         #: monotonic time of the last badge refresh (None: none yet)
         self._badges_refreshed: float | None = None
@@ -444,7 +446,16 @@ class MainScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def _connection(self, message: ConnectionChanged) -> None:
-        self.header.row(message.side).set_state(message.state, message.detail)
+        row = self.header.row(message.side)
+        if message.state == "refused" and self._refusals.get(message.side) != message.detail:
+            # once per side and reason (each reload is refused again), until it connects:
+            # the whole error and its fix, as `railfiesta check` says them
+            self._refusals[message.side] = message.detail
+            name = SIDE_NAMES.get(message.side, message.side)
+            self.app.bridge.log("error", f"{name}: {message.detail}")  # type: ignore[attr-defined]
+        elif message.state == "connected":
+            self._refusals.pop(message.side, None)
+        row.set_state(message.state, message.detail, short=message.short, phrase=message.phrase)
         self.app.refresh_bindings()  # M and S need both servers: dim or undim them now
         self.refresh_sync()  # and the sync line says why
 

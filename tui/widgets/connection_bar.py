@@ -21,6 +21,7 @@ STATE_TEXT = {
     "connected": "● connected",
     "retrying": "↻ retrying",
     "error": "✗ error",
+    "refused": "✗ refused",
     "not-connected": "– not connected",
 }
 
@@ -55,7 +56,8 @@ class ConnectionRow(Horizontal):
     """One server: ``name``, ``target`` (URL and identity), its state and request budget.
 
     The state shows as a class (``-connecting``, ``-connected``, ``-retrying``, ``-error``,
-    ``-not-connected``: never contacted, because the console could not start) so
+    ``-refused``: up, but our login refused, ``-not-connected``: never contacted, because the
+    console could not start) so
     the stylesheet colours it from the theme; ``detail`` becomes the state's tooltip. While the
     server asks us to wait (429/409), the budget cell counts the wait down instead.
     """
@@ -72,6 +74,9 @@ class ConnectionRow(Horizontal):
         self._wait_reason = "rate limit"
         #: successful answers counted when the state was last set (a later one means "up")
         self._answered_at_state = 0
+        #: while "refused": what the server refused, as a sentence says it after its name
+        #: ("refused the API key": :func:`core.errors.refusal`)
+        self.phrase = ""
 
     def compose(self) -> ComposeResult:
         """Name, target, state, budget."""
@@ -93,21 +98,23 @@ class ConnectionRow(Horizontal):
     @property
     def down(self) -> bool:
         """True while this server cannot be used (an error, or never contacted)."""
-        return self.state in ("error", "not-connected")
+        return self.state in ("error", "refused", "not-connected")
 
     @property
     def budget_text(self) -> str:
         """The budget cell as shown (the request budget, or a wait's countdown)."""
         return str(self.query_one(".conn-budget", Label).content)
 
-    def set_state(self, state: str, detail: str = "") -> None:
-        """Show ``state`` (connecting, connected, retrying, error, not-connected); ``detail``
-        explains it."""
+    def set_state(self, state: str, detail: str = "", *, short: str = "", phrase: str = "") -> None:
+        """Show ``state`` (connecting, connected, retrying, error, refused, not-connected);
+        ``detail`` explains it. A refusal shows ``short`` as its state ("✗ key refused": the
+        whole reason is the tooltip's and the log's) and keeps ``phrase`` for the sync line."""
         self.state = state
+        self.phrase = phrase if state == "refused" else ""
         for name in STATE_TEXT:
             self.set_class(state == name, f"-{name}")
         label = self.query_one(".conn-state", Label)
-        label.update(STATE_TEXT.get(state, state))
+        label.update(f"✗ {short}" if state == "refused" and short else STATE_TEXT.get(state, state))
         label.tooltip = detail or None
         # the error of this side only, where it is read: after its address
         target = self.query_one(".conn-target", Label)

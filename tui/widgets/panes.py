@@ -27,7 +27,7 @@ from textual.widgets.tree import TreeNode as UiNode
 from textual.widgets.tree import UnknownNodeID
 from textual.worker import Worker, WorkerState
 
-from core.errors import ConfigError, RailfiestaError
+from core.errors import ConfigError, RailfiestaError, refusal
 from core.service import PaneRead, Service, TreeNode
 from core.sync_state import STATES
 from tui.messages import (
@@ -193,10 +193,16 @@ class ProjectPane(Vertical):
             detail = str(error)
         else:
             detail = f"unexpected error: {type(error).__name__}: {error}"
+        refused = refusal(error)
         if isinstance(error, ConfigError):
             # The server answered; the [[pair]] names what is wrong. The pane says it, the
             # header keeps the server up (S and M then say the pane's problem themselves).
             self.post_message(ConnectionChanged(self.side, "connected"))
+        elif refused is not None:
+            # up, but our login is refused: the side that refused it (the TestFiesta pane
+            # asks TestRail too, for the project it matches)
+            side = getattr(error, "side", self.side)
+            self.post_message(ConnectionChanged(side, "refused", detail, *refused))
         else:
             self.post_message(ConnectionChanged(self.side, "error", detail))
         if self.cached_at is not None:
