@@ -320,7 +320,7 @@ async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
         ]
         assert problems_text(app) == (
             "1 unsaved change · 1 problem (1 error)\n"
-            "! Statuses: 'Retest' and 'Failed' all map to 'Failed': TestFiesta values could "
+            "! Statuses: 'Retest' and 'Failed' both map to 'Failed': TestFiesta values could "
             "not say which TestRail one they were"
         )
         # w with an error left asks first; no keeps the file
