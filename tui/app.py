@@ -503,17 +503,37 @@ class RailfiestaApp(App[None]):
     # ------------------------------------------------------------------ quitting
 
     async def action_quit(self) -> None:
-        """Quit; during a migration, only after the user confirms (y/n)."""
-        if not self.migrating:
+        """Quit (``q``, and Textual's ``ctrl+q``); during a migration or with unsaved changes
+        in the mapping editor, only after the user confirms (y/n): :meth:`quit_question`."""
+        question = self.quit_question()
+        if question is None:
             self.exit(return_code=FATAL if self.startup_failed else CLEAN)
             return
         if isinstance(self.screen, Confirm):
             return
-        self.push_screen(Confirm(QUIT_QUESTION, id="confirm-quit"), self._quit_answered)
+        self.push_screen(Confirm(question, id="confirm-quit"), self._quit_answered)
+
+    def quit_question(self) -> str | None:
+        """What quitting asks first (None: it asks nothing): :data:`QUIT_QUESTION` during a
+        migration, "Quit and discard 1 unsaved change?" while a mapping editor holds
+        unsaved rows, one question naming both when both hold."""
+        from tui.screens.mapping import MappingEditor
+
+        unsaved = sum(
+            screen.unsaved for screen in self.screen_stack if isinstance(screen, MappingEditor)
+        )
+        lost = plural(unsaved, "unsaved change")
+        if self.migrating and unsaved:
+            return f"A migration is running; quit anyway and discard {lost}? It resumes next time."
+        if self.migrating:
+            return QUIT_QUESTION
+        if unsaved:
+            return f"Quit and discard {lost}?"
+        return None
 
     def _quit_answered(self, yes: bool | None) -> None:
         if yes:
-            self.exit()
+            self.exit(return_code=FATAL if self.startup_failed else CLEAN)
 
     # ------------------------------------------------------------------ other actions
 
