@@ -216,6 +216,8 @@ class RailfiestaApp(App[None]):
         #: the service could not open (config, secret, state): the console exits 3 (FATAL)
         self.startup_failed = False
         self._migration: Worker[None] | None = None
+        #: the quit question shown, when a running migration was what it asked about
+        self._quit_asked_mid_migration: Confirm | None = None
         self._main: MainScreen | None = None
         self._startup_warnings: list[str] = []
         self.own_themes: list[str] = []
@@ -396,9 +398,12 @@ class RailfiestaApp(App[None]):
     @on(ServerWaiting)
     @on(ServerRetrying)
     def _forward_migration(self, message: ServerNews) -> None:
-        """Hand migration and server news to the main screen, in the order it happened."""
+        """Hand migration and server news to the main screen, in the order it happened; the
+        end of a migration drops a "quit anyway?" asked because of it."""
         if self.is_running and self._main is not None and self._main.is_mounted:
             self._main.show_migration(message)
+        if isinstance(message, MigrationFinished):
+            self._drop_stale_quit_question()
 
     # ------------------------------------------------------------------ sync
 
@@ -511,7 +516,9 @@ class RailfiestaApp(App[None]):
             return
         if isinstance(self.screen, Confirm):
             return
-        self.push_screen(Confirm(question, id="confirm-quit"), self._quit_answered)
+        confirm = Confirm(question, id="confirm-quit")
+        self._quit_asked_mid_migration = confirm if self.migrating else None
+        self.push_screen(confirm, self._quit_answered)
 
     def quit_question(self) -> str | None:
         """What quitting asks first (None: it asks nothing): :data:`QUIT_QUESTION` during a
@@ -531,7 +538,19 @@ class RailfiestaApp(App[None]):
             return f"Quit and discard {lost}?"
         return None
 
+    def _drop_stale_quit_question(self) -> None:
+        """The migration ended while "quit anyway?" was asked: the question no longer holds,
+        so it goes (as a no: the console stays, and says so in the log). Quitting now asks
+        only what still holds (:meth:`quit_question`)."""
+        confirm, self._quit_asked_mid_migration = self._quit_asked_mid_migration, None
+        if confirm is not None and self.screen is confirm:
+            self.bridge.log(
+                "info", "the migration ended while quitting was asked: staying (q quits)"
+            )
+            confirm.dismiss(False)
+
     def _quit_answered(self, yes: bool | None) -> None:
+        self._quit_asked_mid_migration = None
         if yes:
             self.exit(return_code=FATAL if self.startup_failed else CLEAN)
 
