@@ -676,24 +676,30 @@ class RailfiestaApp(App[None]):
         self._copy(display_id(selected[1]), "id")
 
     def action_copy_url(self) -> None:
-        """Copy the selected record's address (``Service.record_url``) through OSC 52."""
+        """Copy the selected record's address (``Service.record_page``) through OSC 52; a
+        TestRail section's is its suite's page, and the toast says so."""
         selected = self.selected_record()
         if selected is None:
             self.notify("Put the cursor on a record first.", severity="warning")
             return
         pane, key = selected
         project_key = getattr(pane, "project_key", None)
-        url = self.service.record_url(key, project_key=project_key)
-        if url is None:
+        focused = self.screen.focused
+        node = focused.cursor_node if isinstance(focused, ProjectTree) else None
+        suite_id = node.data.suite_id if node is not None and node.data is not None else None
+        page = self.service.record_page(key, project_key=project_key, suite_id=suite_id)
+        if page is None:
             self.notify(f"{display_id(key)} has no address of its own.", severity="warning")
             return
-        self._copy(url, "URL")
+        url, note = page
+        self._copy(url, "URL", f"{display_id(key)}: {note}" if note else "")
 
-    def _copy(self, text: str, what: str) -> None:
+    def _copy(self, text: str, what: str, note: str = "") -> None:
         # OSC 52: the terminal (also over SSH; tmux needs `set-clipboard on`) takes it
         self.copy_to_clipboard(text)
-        self.bridge.log("info", f"copied {what}: {text}")
-        self.notify(f"Copied {what}: {text}", timeout=NOTICE_SECONDS, markup=False)
+        tail = f" ({note})" if note else ""
+        self.bridge.log("info", f"copied {what}: {text}{tail}")
+        self.notify(f"Copied {what}: {text}{tail}", timeout=NOTICE_SECONDS, markup=False)
 
     def _reload_panes(self) -> None:
         self.main_screen.reload_panes()
