@@ -10,7 +10,8 @@ One rule each, used by the console (``y``/``Y``, the ``/`` filter) through the f
 
   - TestRail: the ``url`` forms TestRail itself returns (testrail-api.md §4):
     ``{url}/index.php?/cases/view/<id>`` and ``{url}/index.php?/suites/view/<id>``; a section
-    has no page of its own (TestRail shows it inside its suite's page).
+    has no page of its own (TestRail shows it inside its suite's page): :func:`record_web_page`
+    gives its suite's page instead, with :data:`SECTION_PAGE_NOTE`.
   - TestFiesta: the web app, not the API. Its address follows tacotruck's rule
     (testfiesta-api.md §1.1, TT url-substitutor ``convertApiUrlToDashboardUrl``): the API host's
     ``api.`` becomes ``app.`` (``https://api.testfiesta.com`` -> ``https://app.testfiesta.com``,
@@ -25,7 +26,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["record_web_url", "testfiesta_app_url", "testrail_case_ref"]
+__all__ = [
+    "SECTION_PAGE_NOTE",
+    "record_web_page",
+    "record_web_url",
+    "testfiesta_app_url",
+    "testrail_case_ref",
+]
+
+#: Why the page given for a TestRail section is another record's (:func:`record_web_page`).
+SECTION_PAGE_NOTE = "a section has no page of its own in TestRail; this is its suite's"
 
 _CASE_REF = re.compile(r"(?:c|tr:case:)([0-9]+)", re.IGNORECASE)
 _TESTRAIL_PAGES = {"case": "cases/view", "suite": "suites/view"}
@@ -77,4 +87,34 @@ def record_web_url(
         app = testfiesta_app_url(testfiesta_url)
         tail = "/folders" if kind == "run" else ""
         return f"{app}/{handle}/{project_key}/{_TESTFIESTA_PAGES[kind]}/{number}{tail}"
+    return None
+
+
+def record_web_page(
+    key: str,
+    *,
+    testrail_url: str,
+    testfiesta_url: str,
+    handle: str,
+    project_key: str | None,
+    suite_id: int | None = None,
+) -> tuple[str, str] | None:
+    """``(url, note)``: the page a person opens for record ``key``, ``note`` "" when it is the
+    record's own (:func:`record_web_url`); for a TestRail section, which has none, its suite's
+    page (``suite_id``: the suite it belongs to) with ``note`` :data:`SECTION_PAGE_NOTE`. None
+    when there is no page to give (a section whose suite is not known, a TestFiesta record
+    while ``project_key`` is unknown)."""
+    pages = [key]
+    if key.startswith("tr:section:") and suite_id is not None:
+        pages.append(f"tr:suite:{suite_id}")
+    for page in pages:
+        url = record_web_url(
+            page,
+            testrail_url=testrail_url,
+            testfiesta_url=testfiesta_url,
+            handle=handle,
+            project_key=project_key,
+        )
+        if url is not None:
+            return url, "" if page == key else SECTION_PAGE_NOTE
     return None

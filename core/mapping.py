@@ -372,12 +372,15 @@ def validate_mapping(
         for sources in by_target.values():
             if len(sources) > 1:
                 shown = next(choices[s] for s in sources)
+                named = [repr(s) for s in sources]
+                listed = f"{', '.join(named[:-1])} and {named[-1]}"
+                every = "both" if len(sources) == 2 else "all"
                 problems.append(
                     MappingProblem(
                         name,
                         tuple(sources),
                         ERROR,
-                        f"{' and '.join(repr(s) for s in sources)} all map to {shown!r}: "
+                        f"{listed} {every} map to {shown!r}: "
                         "TestFiesta values could not say which TestRail one they were",
                     )
                 )

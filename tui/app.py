@@ -228,6 +228,8 @@ class RailfiestaApp(App[None]):
         #: the service could not open (config, secret, state): the console exits 3 (FATAL)
         self.startup_failed = False
         self._migration: Worker[None] | None = None
+        #: the quit question shown, when a running migration was what it asked about
+        self._quit_asked_mid_migration: Confirm | None = None
         self._main: MainScreen | None = None
         self._startup_warnings: list[str] = []
         self.own_themes: list[str] = []
@@ -408,9 +410,12 @@ class RailfiestaApp(App[None]):
     @on(ServerWaiting)
     @on(ServerRetrying)
     def _forward_migration(self, message: ServerNews) -> None:
-        """Hand migration and server news to the main screen, in the order it happened."""
+        """Hand migration and server news to the main screen, in the order it happened; the
+        end of a migration drops a "quit anyway?" asked because of it."""
         if self.is_running and self._main is not None and self._main.is_mounted:
             self._main.show_migration(message)
+        if isinstance(message, MigrationFinished):
+            self._drop_stale_quit_question()
 
     # ------------------------------------------------------------------ sync
 
@@ -536,17 +541,51 @@ class RailfiestaApp(App[None]):
     # ------------------------------------------------------------------ quitting
 
     async def action_quit(self) -> None:
-        """Quit; during a migration, only after the user confirms (y/n)."""
-        if not self.migrating:
+        """Quit (``q``, and Textual's ``ctrl+q``); during a migration or with unsaved changes
+        in the mapping editor, only after the user confirms (y/n): :meth:`quit_question`."""
+        question = self.quit_question()
+        if question is None:
             self.exit(return_code=FATAL if self.startup_failed else CLEAN)
             return
         if isinstance(self.screen, Confirm):
             return
-        self.push_screen(Confirm(QUIT_QUESTION, id="confirm-quit"), self._quit_answered)
+        confirm = Confirm(question, id="confirm-quit")
+        self._quit_asked_mid_migration = confirm if self.migrating else None
+        self.push_screen(confirm, self._quit_answered)
+
+    def quit_question(self) -> str | None:
+        """What quitting asks first (None: it asks nothing): :data:`QUIT_QUESTION` during a
+        migration, "Quit and discard 1 unsaved change?" while a mapping editor holds
+        unsaved rows, one question naming both when both hold."""
+        from tui.screens.mapping import MappingEditor
+
+        unsaved = sum(
+            screen.unsaved for screen in self.screen_stack if isinstance(screen, MappingEditor)
+        )
+        lost = plural(unsaved, "unsaved change")
+        if self.migrating and unsaved:
+            return f"A migration is running; quit anyway and discard {lost}? It resumes next time."
+        if self.migrating:
+            return QUIT_QUESTION
+        if unsaved:
+            return f"Quit and discard {lost}?"
+        return None
+
+    def _drop_stale_quit_question(self) -> None:
+        """The migration ended while "quit anyway?" was asked: the question no longer holds,
+        so it goes (as a no: the console stays, and says so in the log). Quitting now asks
+        only what still holds (:meth:`quit_question`)."""
+        confirm, self._quit_asked_mid_migration = self._quit_asked_mid_migration, None
+        if confirm is not None and self.screen is confirm:
+            self.bridge.log(
+                "info", "the migration ended while quitting was asked: staying (q quits)"
+            )
+            confirm.dismiss(False)
 
     def _quit_answered(self, yes: bool | None) -> None:
+        self._quit_asked_mid_migration = None
         if yes:
-            self.exit()
+            self.exit(return_code=FATAL if self.startup_failed else CLEAN)
 
     # ------------------------------------------------------------------ other actions
 
@@ -670,24 +709,30 @@ class RailfiestaApp(App[None]):
         self._copy(display_id(selected[1]), "id")
 
     def action_copy_url(self) -> None:
-        """Copy the selected record's address (``Service.record_url``) through OSC 52."""
+        """Copy the selected record's address (``Service.record_page``) through OSC 52; a
+        TestRail section's is its suite's page, and the toast says so."""
         selected = self.selected_record()
         if selected is None:
             self.notify("Put the cursor on a record first.", severity="warning")
             return
         pane, key = selected
         project_key = getattr(pane, "project_key", None)
-        url = self.service.record_url(key, project_key=project_key)
-        if url is None:
+        focused = self.screen.focused
+        node = focused.cursor_node if isinstance(focused, ProjectTree) else None
+        suite_id = node.data.suite_id if node is not None and node.data is not None else None
+        page = self.service.record_page(key, project_key=project_key, suite_id=suite_id)
+        if page is None:
             self.notify(f"{display_id(key)} has no address of its own.", severity="warning")
             return
-        self._copy(url, "URL")
+        url, note = page
+        self._copy(url, "URL", f"{display_id(key)}: {note}" if note else "")
 
-    def _copy(self, text: str, what: str) -> None:
+    def _copy(self, text: str, what: str, note: str = "") -> None:
         # OSC 52: the terminal (also over SSH; tmux needs `set-clipboard on`) takes it
         self.copy_to_clipboard(text)
-        self.bridge.log("info", f"copied {what}: {text}")
-        self.notify(f"Copied {what}: {text}", timeout=NOTICE_SECONDS, markup=False)
+        tail = f" ({note})" if note else ""
+        self.bridge.log("info", f"copied {what}: {text}{tail}")
+        self.notify(f"Copied {what}: {text}{tail}", timeout=NOTICE_SECONDS, markup=False)
 
     def _reload_panes(self) -> None:
         self.main_screen.reload_panes()

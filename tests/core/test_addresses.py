@@ -61,3 +61,24 @@ def test_record_web_url_is_the_page_a_browser_opens_not_the_api() -> None:
     assert web("tf:case:40", project_key=None) is None
     assert web("tf:tag:1") is None
     assert web("nonsense") is None
+
+
+def test_record_web_page_gives_a_section_its_suites_page_and_says_so() -> None:
+    def page(key: str, suite_id: int | None, project_key: str | None = "WEB") -> object:
+        return addresses.record_web_page(
+            key,
+            testrail_url="https://acme.testrail.io/",
+            testfiesta_url="https://api.testfiesta.com",
+            handle="acme",
+            project_key=project_key,
+            suite_id=suite_id,
+        )
+
+    assert page("tr:case:12", 3) == ("https://acme.testrail.io/index.php?/cases/view/12", "")
+    assert page("tr:section:4", 3) == (
+        "https://acme.testrail.io/index.php?/suites/view/3",
+        "a section has no page of its own in TestRail; this is its suite's",
+    )
+    assert page("tr:section:4", None) is None  # its suite not known
+    assert page("tf:folder:5", None) == ("https://app.testfiesta.com/acme/WEB/folders/5", "")
+    assert page("tf:folder:5", None, project_key=None) is None

@@ -170,7 +170,7 @@ def test_validation_finds_unmapped_and_two_to_one() -> None:
             "status",
             ("Retest", "Failed"),
             ERROR,
-            "'Retest' and 'Failed' all map to 'failed': TestFiesta values could not say "
+            "'Retest' and 'Failed' both map to 'failed': TestFiesta values could not say "
             "which TestRail one they were",
         ),
         (
@@ -186,6 +186,18 @@ def test_validation_finds_unmapped_and_two_to_one() -> None:
     chosen["users"]["qa@example.com"] = USER_ID
     assert [p.message for p in validate_mapping(_vocabularies(), chosen)] == [
         "TestRail status 'Retest' is unmapped: TestFiesta has no status 'Retest'"
+    ]
+
+
+def test_three_to_one_says_all_and_lists_with_commas() -> None:
+    chosen = {
+        "fields": {"custom_preconds": "Preconditions", "custom_goals": "Goals"},
+        "status": {"Passed": "Failed", "Retest": "Failed", "Failed": "Failed"},
+        "users": {"qa@example.com": USER_ID},
+    }
+    assert [p.message for p in validate_mapping(_vocabularies(), chosen)] == [
+        "'Passed', 'Retest' and 'Failed' all map to 'Failed': TestFiesta values could not "
+        "say which TestRail one they were"
     ]
 
 

@@ -320,7 +320,7 @@ async def test_mapping_editor_validates_reverts_and_asks_before_discarding(
         ]
         assert problems_text(app) == (
             "1 unsaved change · 1 problem (1 error)\n"
-            "! Statuses: 'Retest' and 'Failed' all map to 'Failed': TestFiesta values could "
+            "! Statuses: 'Retest' and 'Failed' both map to 'Failed': TestFiesta values could "
             "not say which TestRail one they were"
         )
         # w with an error left asks first; no keeps the file
@@ -564,3 +564,57 @@ async def test_the_mapping_editor_saves_off_the_ui_thread_and_shows_a_failed_wri
         assert problems_text(app).startswith("No unsaved changes")
         assert [n.message for n in app._notifications] == ["Saved 1 change to railfiesta.toml"]
     assert load_config(service.config.path).mapping.status["Blocked"] == "Skipped"
+
+
+async def test_quitting_the_mapping_editor_with_an_unsaved_change_asks_first(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service()
+    config_before = service.config.path.read_bytes()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        await wait_for(pilot, lambda: editor(app).loaded)
+        # no change yet: nothing to ask (checked without quitting)
+        assert app.quit_question() is None
+        # Passed -> Skipped: one unsaved change
+        await pilot.press("2")
+        assert editor(app).rows[0][1] == "Passed"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CounterpartPicker))
+        options = app.screen.query_one(OptionList)
+        picked = [str(options.get_option_at_index(i).id) for i in range(options.option_count)]
+        options.highlighted = picked.index("Skipped")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert editor(app).rows[0][:3] == ("*", "Passed", "Skipped")
+        assert problems_text(app).splitlines()[0].startswith("1 unsaved change · ")
+
+        # q asks; no stays in the editor with the change kept
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == "Quit and discard 1 unsaved change?"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+        assert app.is_running
+        assert editor(app).rows[0][:3] == ("*", "Passed", "Skipped")
+        assert editor(app).unsaved == 1
+
+        # ctrl+q (Textual's quit key) asks the same; q over the question changes nothing
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == "Quit and discard 1 unsaved change?"
+        await pilot.press("q")
+        assert app.is_running and len(app.screen_stack) == 3
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, MappingEditor))
+
+        # yes quits, and the config file is as it was
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+    assert not app.is_running
+    assert app.return_code == 0
+    assert service.config.path.read_bytes() == config_before

@@ -458,7 +458,9 @@ async def test_a_toast_over_a_modal_hides_neither_progress_nor_log_at_80x24(
         await loaded(pilot, app)
         await pilot.press("M")
         await wait_for(pilot, lambda: app.main_screen.progress.running)
-        await pilot.press("q")  # the question stays up while the migration finishes
+        # a modal that stays up while the migration finishes (the quit question would go:
+        # test_the_quit_question_goes_when_the_migration_ends_under_it)
+        app.push_screen(Confirm("Stay up?", id="confirm-test"))
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         await wait_for(pilot, lambda: not app.migrating, timeout=20)
         await wait_for(pilot, lambda: bool(app.screen.query(Toast)))
@@ -627,6 +629,29 @@ async def test_a_single_pair_has_no_pair_line_and_no_p(
 
 
 # ---------------------------------------------------------------------------------- 10 quit
+
+
+async def test_the_quit_question_goes_when_the_migration_ends_under_it(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service(latency=0.05))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.service_open)
+        await pilot.press("M", "q")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == QUIT_QUESTION
+        # the migration ends with the question up: it goes, the console stays and says so
+        await wait_for(pilot, lambda: not isinstance(app.screen, Confirm), timeout=60)
+        assert app.screen is app.main_screen and app.is_running
+        await wait_for(pilot, lambda: not app.migrating)
+        logged = [line for line in log_text(app).splitlines() if "quitting was asked" in line]
+        assert [line[len("HH:MM:SS ") :] for line in logged] == [
+            "    the migration ended while quitting was asked: staying (q quits)"  # info: "   "
+        ]
+        # nothing is left to ask: q quits at once
+        await pilot.press("q")
+    assert not app.is_running
+    assert app.return_code == 0
 
 
 async def test_quitting_mid_migration_asks_first(

@@ -513,6 +513,17 @@ async def test_y_copies_the_id_and_shift_y_the_url_through_osc52(
         assert app.clipboard == "C1"
         await pilot.press("Y")
         assert app.clipboard == "http://testrail.test/index.php?/cases/view/1"
+        # a section has no page of its own: Y copies its suite's and says so (a nested one too)
+        for section in ("tr:section:1", "tr:section:2"):
+            left.move_cursor(left._node_of(section))
+            app.clear_notifications()
+            await pilot.press("Y")
+            assert app.clipboard == "http://testrail.test/index.php?/suites/view/1"
+            assert [n.message for n in app._notifications] == [
+                "Copied URL: http://testrail.test/index.php?/suites/view/1 "
+                f"(S{section[-1]}: a section has no page of its own in TestRail; "
+                "this is its suite's)"
+            ]
         right.focus()
         key = next(r.key for r in right.records() if r.name.startswith("User signs in"))
         uid = key.rsplit(":", 1)[1]

@@ -253,6 +253,11 @@ class MappingEditor(Screen[None]):
             if self.chosen[name][item.name] != counterpart(rules, name, item)
         )
 
+    @property
+    def unsaved(self) -> int:
+        """The unsaved rows quitting would lose (0 until both sides are read)."""
+        return self.changes if self.loaded else 0
+
     # ------------------------------------------------------------------ loading
 
     @work(exclusive=True, group="mapping", exit_on_error=False, description="mapping editor")
@@ -467,8 +472,8 @@ class MappingEditor(Screen[None]):
         yes."""
         if self.saving:
             return
-        if self.loaded and self.changes:
-            count = self.changes
+        if self.unsaved:
+            count = self.unsaved
             question = f"Discard {plural(count, 'unsaved change')}?"
             self.app.push_screen(Confirm(question, id="confirm-discard"), self._discard_answered)
             return
