@@ -1,7 +1,7 @@
 """How people name and reach a record: the case ids they type, and each record's web address.
 
 One rule each, used by the console (``y``/``Y``, the ``/`` filter) through the facade
-(:meth:`core.service.Service.record_url`, :meth:`core.service.Service.testrail_search`):
+(:meth:`core.service.Service.record_page`, :meth:`core.service.Service.testrail_search`):
 
 * :func:`testrail_case_ref`: ``C123`` (TestRail's case id as its web UI shows it,
   testrail-api.md §4) or the record key ``tr:case:123`` -> ``123``.

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from core.addresses import record_web_page, record_web_url, testrail_case_ref
+from core.addresses import record_web_page, testrail_case_ref
 from core.config import Config, connection_warnings, load_config, resolve_secret
 from core.config_edit import apply_edits, set_sync_enabled
 from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
@@ -1630,24 +1630,14 @@ class Service:
 
     # ------------------------------------------------------------------ links to share
 
-    def record_url(self, key: str, *, project_key: str | None = None) -> str | None:
-        """The web page a person opens for record ``key`` (``Y`` in the console): a TestRail
-        case or suite page, a TestFiesta case or folder page in its web app (``project_key``
-        needed); None for kinds without one. The rules: :func:`core.addresses.record_web_url`."""
-        return record_web_url(
-            key,
-            testrail_url=self.config.testrail.url,
-            testfiesta_url=self.config.testfiesta.url,
-            handle=self.config.testfiesta.handle,
-            project_key=project_key,
-        )
-
     def record_page(
         self, key: str, *, project_key: str | None = None, suite_id: int | None = None
     ) -> tuple[str, str] | None:
-        """``(url, note)`` for ``Y``: :meth:`record_url`, or for a TestRail section (no page of
-        its own) its suite's page with a note saying so (``suite_id``: the section's suite);
-        None for no page at all. The rules: :func:`core.addresses.record_web_page`."""
+        """``(url, note)`` for ``Y``: the web page a person opens for record ``key`` (a
+        TestRail case or suite page, a TestFiesta case or folder page in its web app,
+        ``project_key`` needed; note ""), or for a TestRail section (no page of its own) its
+        suite's page with a note saying so (``suite_id``: the section's suite); None for no
+        page at all. The rules: :func:`core.addresses.record_web_page`."""
         return record_web_page(
             key,
             testrail_url=self.config.testrail.url,
