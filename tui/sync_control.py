@@ -404,11 +404,8 @@ class SyncControl:
         parts.append(line)
         if self.mode == ATTACHED and self.holder:
             parts.append(f"attached to {holder_name(self.holder)} (pid {self.holder.get('pid')})")
-        cycles = doc.get("cycles") or {}
-        if cycles:
-            last = max(float(c.get("at", 0)) for c in cycles.values())
-            parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
-        elif self.snapshot.get("last_poll"):
+        # the last finished cycle, own or another process's (Service.last_poll, as status)
+        if self.snapshot.get("last_poll"):
             last = float(self.snapshot["last_poll"])
             parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
         return " · ".join(parts)

@@ -14,6 +14,7 @@ from textual.widgets import Label
 
 from core.config_edit import set_sync_enabled
 from core.http import RequestStats
+from core.monitor import MONITOR_KEY
 from core.service import Budget, Service
 from emulators.testrail import ops
 from emulators.testrail.store import TestRailState
@@ -242,3 +243,41 @@ async def test_the_testfiesta_pane_fills_while_the_migration_runs(
         assert seen_during[0][0] == "Login"
         kinds = app.main_screen.kinds.text
         assert "folders 3/3 ✓" in kinds and "cases 4/4 ✓" in kinds
+
+
+def clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+async def test_the_headers_last_cycle_is_the_last_finished_one_as_status_says(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    """A watch that ran before left its per-pair cycles in the monitor document; a one-off
+    cycle after it (``sync --once``, the console's ``S``) is newer: the header says what
+    ``status`` says (``Service.last_poll``), and moves on with each cycle that ends."""
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await migrated(pilot, app)
+        bar = header(app)
+        assert service.store is not None
+        old, newer = 1_700_000_000.0, 1_700_000_043.0  # 43 s apart, as in the report
+        service.store.set(MONITOR_KEY, {"state": "stopped", "cycles": {PROJECT: {"at": old}}})
+        service.store.set("meta:last_poll", newer)
+        assert service.status()["last_poll"] == service.last_poll() == newer
+        await wait_for(pilot, lambda: bar.sync_text.endswith(f"last cycle {clock(newer)}"))
+        assert bar.sync_text == f"○ off · 0 open conflicts · last cycle {clock(newer)}"
+
+        for _ in range(2):  # two S cycles: each one's end is shown
+            before = service.last_poll()
+            assert before is not None
+            await pilot.press("S")
+            await wait_for(pilot, lambda b=before: service.last_poll() != b, timeout=10)
+            await wait_for(pilot, lambda: app.sync.mode == "none", timeout=10)
+            done = service.last_poll()
+            assert done is not None and done > before
+            await wait_for(
+                pilot, lambda d=done: bar.sync_text.endswith(f"last cycle {clock(d)}"), 5
+            )
+            assert bar.sync_text == f"○ off · 0 open conflicts · last cycle {clock(done)}"
+            assert done == service.status()["last_poll"]
