@@ -343,3 +343,31 @@ async def test_M_during_a_cycle_is_queued_said_so_and_starts_when_the_cycle_ends
         assert text.index(queued) < synced < text.rindex("migration started")
         assert text.count("migration started") == 2
         assert queued not in bar.sync_text
+
+
+async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service(latency=0.15)
+    app = RailfiestaApp(service)
+    queued = "M: the migration starts when this sync ends"
+    async with app.run_test(size=(200, 40), notifications=True) as pilot:
+        await migrated(pilot, app)
+        first = app._migration
+        bar = header(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "syncing…" in bar.sync_text, timeout=10)
+        assert app.sync.cycle_in_flight
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.sync.migration_queued, timeout=2)
+        assert bar.sync_text == f"● on · syncing… · {queued} · 0 open conflicts"
+        assert app._migration is first
+        await wait_for(pilot, lambda: app._migration is not first, timeout=20)
+        assert app.sync.mode == "none"
+        await wait_for(pilot, lambda: app._migration is not None and app._migration.is_finished)
+        text = log_text(app)
+        synced = text.index(f"{PROJECT}: synced (nothing to do); 0 conflicts open")
+        assert text.index(queued) < synced < text.rindex("migration started")
+        # not stopped part-way: the cycle ended on its own
+        assert "stopping after the operation in flight" not in text
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
