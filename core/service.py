@@ -886,8 +886,15 @@ class Service:
             "enabled": self.sync_enabled(),
             "conflicts": sum(1 for c in conflicts if not c.get("resolution")),
             "resolved_waiting": sum(1 for c in conflicts if c.get("resolution")),
-            "last_poll": store.get("meta:last_poll"),
+            "last_poll": self.last_poll(),
         }
+
+    def last_poll(self) -> float | None:
+        """UNIX seconds of the end of the last finished sync cycle on this state directory
+        (a watch's or a one-off, this process's or another's), or None: ``meta:last_poll``,
+        which every cycle writes as it ends. ``status`` and the console's header show this."""
+        value = self._state().get("meta:last_poll")
+        return None if value is None else float(value)
 
     def sync_enabled(self) -> bool:
         """``[sync] enabled`` as the config file says now (it may have changed since open)."""
@@ -1016,7 +1023,7 @@ class Service:
             "conflicts": sum(1 for c in conflicts if not c.get("resolution")),
             "resolved_waiting": sum(1 for c in conflicts if c.get("resolution")),
             "pending": len(store.family("journal")) + retry,
-            "last_poll": store.get("meta:last_poll"),
+            "last_poll": self.last_poll(),
             "requests": store.get("meta:requests") or {"testrail": 0, "testfiesta": 0},
             "holder": read_holder(self.state_dir),
             "backfilling": {

@@ -244,6 +244,7 @@ class RailfiestaApp(App[None]):
             busy=lambda: self.migrating,
         )
         self.sync.on_news = self._attached_news
+        self.sync.start_migration = self._start_migration
 
     # ------------------------------------------------------------------ setup
 
@@ -374,6 +375,12 @@ class RailfiestaApp(App[None]):
             self.bridge.log("warning", "cannot migrate: not connected")
             self.notify("Not connected: see the header and the log.", severity="error")
             return
+        if self.sync.running:  # one engine at a time: after this console's sync
+            self.sync.migrate_next()
+            return
+        self._start_migration()
+
+    def _start_migration(self) -> None:
         self._migration = self._migrate()
 
     @work(exclusive=True, group="migrate", exit_on_error=False, description="migration")
@@ -458,7 +465,7 @@ class RailfiestaApp(App[None]):
             if self.migrating:
                 return "S waits for the migration"
         if action == "migrate":
-            if self.sync.running or self.sync.mode == ATTACHED:
+            if self.sync.mode == ATTACHED:
                 return "M waits while a sync runs"
             down = self.servers_down()
             if down:

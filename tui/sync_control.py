@@ -20,6 +20,12 @@ a watch runs with sync on (the console's own or an attached one), :meth:`SyncCon
 asks it for a cycle :data:`CHOICE_SECONDS` after the last choice (``u`` meanwhile takes one
 back), so the choices apply now rather than at the next poll. With sync off, or no watch,
 they wait for the next cycle (``S``).
+
+``M`` while this console syncs (:meth:`SyncControl.migrate_next`; one engine at a time): with
+no cycle in flight the own watch stops at once and the migration starts; with one in flight
+(the own watch's or a one-off) the migration is queued and starts when that cycle ends. With
+sync on, the own watch starts again once the migration has ended (a cycle at once). While
+an attached watch runs elsewhere, ``M`` waits for it.
 """
 
 from __future__ import annotations
@@ -111,6 +117,10 @@ class SyncControl:
         self._choice_timer: Timer | None = None
         #: called when an attached watch finished a cycle or shows progress (panes reload)
         self.on_news: Callable[[bool], None] = lambda finished: None
+        #: starts the migration (the app's); called when a queued ``M`` may run
+        self.start_migration: Callable[[], None] = lambda: None
+        #: ``M`` was pressed while this console synced: the migration runs when it ends
+        self.migration_queued = False
 
     # ------------------------------------------------------------------ state
 
@@ -166,6 +176,7 @@ class SyncControl:
             self.bridge.log("info", f"{who} (pid {pid}) has stopped: the console syncs again")
             self.mode, self.holder = NONE, None
             self._follow(snapshot)
+        self._stop_for_migration()
         idle = self.mode == NONE and self.enabled and not self._gave_up
         if idle and not self._down() and not self._busy():
             self._start(self._own_watch())
@@ -294,8 +305,40 @@ class SyncControl:
         else:
             self.bridge.log("info", f"{choices} waiting: syncing now to apply them")
 
+    @property
+    def cycle_in_flight(self) -> bool:
+        """True while this console's own cycle runs: a one-off, or the own watch syncing (or
+        starting, before its first cycle); as the last look at the state directory saw it."""
+        state = (self.snapshot.get("watch") or {}).get("state")
+        return self.mode == ONCE or (self.mode == OWN and state not in ("waiting", "paused"))
+
+    def migrate_next(self) -> None:
+        """``M`` while this console syncs: the migration starts when no cycle is in flight (the
+        own watch stops for it at once, between two cycles), else when the cycle ends."""
+        if self.migration_queued:
+            self.app.notify("The migration is already queued.", severity="warning")
+            return
+        self.migration_queued = True
+        if self.cycle_in_flight:
+            message = "M: the migration starts when this sync ends"
+            self.bridge.log("info", message)
+            self.app.notify(message, timeout=5)
+        else:
+            self.bridge.log("info", "M: the watch stops for the migration; it syncs again after")
+        self._stop_for_migration()
+        self._changed()
+
+    def _stop_for_migration(self) -> None:
+        """A queued migration and the own watch between two cycles: stop the watch (its
+        end starts the migration, :meth:`_released`)."""
+        queued = self.migration_queued and not self._stop_own
+        if queued and self.mode == OWN and not self.cycle_in_flight:
+            self._stop_own = True
+            self.service.request_stop()
+
     def stop(self) -> None:
         """The console quits: its own watch or cycle stops after the operation in flight."""
+        self.migration_queued = False
         if self.running:
             self._stop_own = True
             self.service.request_stop()
@@ -325,7 +368,12 @@ class SyncControl:
         lock.release()
         self.service.stopping = False  # a stop asked for between two tries is spent
         self.mode = NONE
+        if self.migration_queued:
+            self.migration_queued = False
+            if self.app.is_running:
+                self.start_migration()  # busy now: the own watch waits for it
         self.app.refresh_bindings()
+        self._changed()
         self.poll()
 
     async def _own_watch(self) -> None:
@@ -392,10 +440,14 @@ class SyncControl:
                 parts.append(f"next poll in {clock_text(float(doc['next_poll']) - now)}")
         elif self.mode == OWN:
             parts.append("starting…")
+        elif self.enabled and self._busy():
+            parts.append("waiting for the migration")
         elif self.enabled and self._gave_up:
             parts.append("stopped on an error (see the log): S tries again")
         elif self.enabled and self._down():
             parts.append(f"waiting: {self._down()}")
+        if self.migration_queued:
+            parts.append("M: the migration starts when this sync ends")
         conflicts = int(self.snapshot.get("conflicts") or 0)
         waiting = int(self.snapshot.get("resolved_waiting") or 0)
         line = f"{conflicts} open conflict{'' if conflicts == 1 else 's'}"
@@ -404,11 +456,8 @@ class SyncControl:
         parts.append(line)
         if self.mode == ATTACHED and self.holder:
             parts.append(f"attached to {holder_name(self.holder)} (pid {self.holder.get('pid')})")
-        cycles = doc.get("cycles") or {}
-        if cycles:
-            last = max(float(c.get("at", 0)) for c in cycles.values())
-            parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
-        elif self.snapshot.get("last_poll"):
+        # the last finished cycle, own or another process's (Service.last_poll, as status)
+        if self.snapshot.get("last_poll"):
             last = float(self.snapshot["last_poll"])
             parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
         return " · ".join(parts)

@@ -14,6 +14,7 @@ from textual.widgets import Label
 
 from core.config_edit import set_sync_enabled
 from core.http import RequestStats
+from core.monitor import MONITOR_KEY
 from core.service import Budget, Service
 from emulators.testrail import ops
 from emulators.testrail.store import TestRailState
@@ -246,3 +247,131 @@ async def test_the_testfiesta_pane_fills_while_the_migration_runs(
         assert seen_during[0][0] == "Login"
         kinds = app.main_screen.kinds.text
         assert "folders 3/3 ✓" in kinds and "cases 4/4 ✓" in kinds
+
+
+def clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+async def test_the_headers_last_cycle_is_the_last_finished_one_as_status_says(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    """A watch that ran before left its per-pair cycles in the monitor document; a one-off
+    cycle after it (``sync --once``, the console's ``S``) is newer: the header says what
+    ``status`` says (``Service.last_poll``), and moves on with each cycle that ends."""
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await migrated(pilot, app)
+        bar = header(app)
+        assert service.store is not None
+        old, newer = 1_700_000_000.0, 1_700_000_043.0  # 43 s apart, as in the report
+        service.store.set(MONITOR_KEY, {"state": "stopped", "cycles": {PROJECT: {"at": old}}})
+        service.store.set("meta:last_poll", newer)
+        assert service.status()["last_poll"] == service.last_poll() == newer
+        await wait_for(pilot, lambda: bar.sync_text.endswith(f"last cycle {clock(newer)}"))
+        assert bar.sync_text == f"○ off · 0 open conflicts · last cycle {clock(newer)}"
+
+        for _ in range(2):  # two S cycles: each one's end is shown
+            before = service.last_poll()
+            assert before is not None
+            await pilot.press("S")
+            await wait_for(pilot, lambda b=before: service.last_poll() != b, timeout=10)
+            await wait_for(pilot, lambda: app.sync.mode == "none", timeout=10)
+            done = service.last_poll()
+            assert done is not None and done > before
+            await wait_for(
+                pilot, lambda d=done: bar.sync_text.endswith(f"last cycle {clock(d)}"), 5
+            )
+            assert bar.sync_text == f"○ off · 0 open conflicts · last cycle {clock(done)}"
+            assert done == service.status()["last_poll"]
+
+
+async def test_M_with_sync_on_and_no_cycle_in_flight_migrates_at_once_then_syncs_again(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service()
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await migrated(pilot, app)
+        first = app._migration
+        bar = header(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+        await wait_for(pilot, lambda: "next poll in 4:" in bar.sync_text, timeout=10)
+        assert app.unavailable("migrate") == ""
+        assert not app.sync.cycle_in_flight
+        await pilot.press("M")
+        # the own watch stops between two cycles; the migration starts, with the lock let go
+        await wait_for(pilot, lambda: app._migration is not first, timeout=5)
+        assert app.sync.mode == "none"
+        assert not app.sync.migration_queued
+        assert "M: the watch stops for the migration; it syncs again after" in log_text(app)
+        await wait_for(pilot, lambda: app._migration is not None and app._migration.is_finished)
+        assert log_text(app).count("migration started") == 2
+        # sync is still on: the console's watch starts again (a cycle at once), one engine
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+        await wait_for(pilot, lambda: "next poll in 4:" in bar.sync_text, timeout=10)
+        assert bar.sync_text.startswith("● on · next poll in 4:")
+        assert "M:" not in bar.sync_text
+        assert log_text(app).count("sync is on: this console syncs every 5:00") == 2
+
+
+async def test_M_during_a_cycle_is_queued_said_so_and_starts_when_the_cycle_ends(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service(latency=0.15)  # a cycle long enough to press M during it
+    app = RailfiestaApp(service)
+    queued = "M: the migration starts when this sync ends"
+    async with app.run_test(size=(200, 40), notifications=True) as pilot:
+        await migrated(pilot, app)
+        first = app._migration
+        bar = header(app)
+        await pilot.press("S")
+        await wait_for(pilot, lambda: app.sync.mode == "once", timeout=5)
+        assert app.unavailable("migrate") == ""
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.sync.migration_queued, timeout=2)
+        assert app._migration is first  # not yet: the cycle is in flight
+        assert app.sync.mode == "once"
+        assert queued in log_text(app)
+        assert [n.message for n in app._notifications if n.message == queued] == [queued]
+        assert bar.sync_text == f"○ off · syncing now… · {queued} · 0 open conflicts"
+        await wait_for(pilot, lambda: app._migration is not first, timeout=20)
+        # it started as the cycle ended: the cycle's line is logged, the lock let go
+        assert app.sync.mode == "none"
+        assert service.sync_holder() is None
+        await wait_for(pilot, lambda: app._migration is not None and app._migration.is_finished)
+        text = log_text(app)
+        synced = text.index(f"{PROJECT}: synced (nothing to do); 0 conflicts open")
+        assert text.index(queued) < synced < text.rindex("migration started")
+        assert text.count("migration started") == 2
+        assert queued not in bar.sync_text
+
+
+async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    service = make_service(latency=0.15)
+    app = RailfiestaApp(service)
+    queued = "M: the migration starts when this sync ends"
+    async with app.run_test(size=(200, 40), notifications=True) as pilot:
+        await migrated(pilot, app)
+        first = app._migration
+        bar = header(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "syncing…" in bar.sync_text, timeout=10)
+        assert app.sync.cycle_in_flight
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.sync.migration_queued, timeout=2)
+        assert bar.sync_text == f"● on · syncing… · {queued} · 0 open conflicts"
+        assert app._migration is first
+        await wait_for(pilot, lambda: app._migration is not first, timeout=20)
+        assert app.sync.mode == "none"
+        await wait_for(pilot, lambda: app._migration is not None and app._migration.is_finished)
+        text = log_text(app)
+        synced = text.index(f"{PROJECT}: synced (nothing to do); 0 conflicts open")
+        assert text.index(queued) < synced < text.rindex("migration started")
+        # not stopped part-way: the cycle ended on its own
+        assert "stopping after the operation in flight" not in text
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
