@@ -176,15 +176,7 @@ class ProjectPane(Vertical):
         if began is None:
             return None
         tree = self.project_tree
-        closed: set[str] = set()
-        stack = list(tree.root.children)
-        while stack:
-            node = stack.pop()
-            key = node.data.key if node.data is not None else None
-            if key in began and not node.is_expanded:
-                closed.add(key)
-            stack.extend(node.children)
-        return tree.expanded_keys() | (began - closed)
+        return tree.expanded_keys() | (began - tree.closed_keys(began))
 
     def _failed(self, error: Exception) -> None:
         """Show why the load failed, in the pane and in the header; a cached copy on show

@@ -635,6 +635,17 @@ class ProjectTree(Tree[PaneItem]):
                 stack.extend(node.children)
         return keys
 
+    def closed_keys(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` whose records have a node in the tree, closed now (under an open
+        parent or a closed one); a lookup per key, not a walk of the tree."""
+        nodes = self._tree_nodes
+        closed: set[str] = set()
+        for key in keys:
+            node = self._node_by_key.get(key)
+            if node is not None and nodes.get(node.id) is node and not node.is_expanded:
+                closed.add(key)
+        return closed
+
     @batched
     def fill(self, node: UiNode[PaneItem], leaves: Sequence[TreeNode]) -> None:
         """Put the leaves fetched for ``node`` where its "loading…" placeholder is."""
