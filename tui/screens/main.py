@@ -405,13 +405,14 @@ class MainScreen(Screen[None]):
     async def read_project_keys(self) -> None:
         """Read the TestFiesta project key of every pair whose key the config leaves to be
         generated (:meth:`core.service.Service.testfiesta_project_key`), for
-        :meth:`pair_label`; nothing is asked with a single pair or configured keys."""
+        :meth:`pair_label`, once each; nothing is asked with a single pair or configured
+        keys."""
         pairs = self.service.config.pairs
         if len(pairs) < 2:
             return
         for index, pair in enumerate(pairs):
-            if pair.testfiesta_project:
-                continue
+            if pair.testfiesta_project or index in self.project_keys:
+                continue  # configured, or read before (a project's key stays)
             try:
                 key = await self.service.testfiesta_project_key(index)
             except (RailfiestaError, RuntimeError):  # down, or closed: the panes say so
