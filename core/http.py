@@ -190,7 +190,7 @@ class _Retry(Exception):
         self.backoff = backoff
 
 
-def _backoff_hook(exc: Exception) -> bool | float:
+def _backoff_hook(exc: BaseException) -> bool | float:
     if isinstance(exc, _Retry):
         return exc.backoff if exc.backoff is not None else True
     return False
