@@ -119,7 +119,12 @@ class UnexpectedResponse(RailfiestaError):
 class ServerUnreachable(RailfiestaError):
     """The server could not be reached: an unknown host name or a refused loopback port (at
     once: no retry changes them), a refused TLS certificate, or other connect failures and
-    timeouts after the retries (see :mod:`core.http`)."""
+    timeouts after the retries (see :mod:`core.http`). ``side`` is the server's
+    (``"testrail"`` or ``"testfiesta"``; "" when not known)."""
+
+    def __init__(self, message: str, *, hint: str = "", side: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.side = side
 
 
 class AnswerLost(ServerUnreachable):
@@ -143,6 +148,14 @@ def refusal(error: BaseException) -> tuple[str, str] | None:
         return "key refused", "refused the API key"
     if isinstance(error, AccessDenied):
         return "access denied", "denied API access"
+    return None
+
+
+def failed_side(error: BaseException) -> str | None:
+    """The server an error is about (``"testrail"`` or ``"testfiesta"``): an API error's or
+    an unreachable server's; None for any other error (a config, a secret, a mapping)."""
+    if isinstance(error, ApiError | ServerUnreachable) and error.side:
+        return error.side
     return None
 
 

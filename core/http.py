@@ -386,6 +386,7 @@ def final_connect_failure(side: str, url: str, exc: BaseException) -> ServerUnre
             return ServerUnreachable(
                 f"cannot reach {side} at {origin}: the host name {host!r} does not exist (DNS)",
                 hint=f"check the spelling of the host in [{side}] url",
+                side=side,
             )
         if isinstance(cause, ConnectionRefusedError) and _is_loopback(host):
             port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -393,6 +394,7 @@ def final_connect_failure(side: str, url: str, exc: BaseException) -> ServerUnre
                 f"cannot reach {side} at {origin}: connection refused (nothing listens on port "
                 f"{port} of this machine)",
                 hint=f"start the server on port {port}, or fix the port in [{side}] url",
+                side=side,
             )
     return None
 
@@ -807,6 +809,7 @@ class ApiSession:
                     hint=f"for a private certificate authority set ca_bundle in [{self.side}] "
                     "to its PEM file (verify_tls = false stops the check for that host, and "
                     "warns on every run)",
+                    side=self.side,
                 ) from exc
             final = final_connect_failure(self.side, url, exc)
             if final is not None:
@@ -857,6 +860,7 @@ class ApiSession:
             f"{self.side} {endpoint}: {type(exc).__name__} talking to {_origin(url)}"
             + (f" ({detail})" if detail else ""),
             hint=f"check the {self.side} url in the config, the network, and that the server is up",
+            side=self.side,
         )
 
     def _rate_limited(self, endpoint: str, response: httpx.Response) -> RateLimited:

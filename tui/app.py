@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets._toast import Toast, ToastRack
 from textual.worker import Worker, WorkerState
 
-from core.errors import RailfiestaError
+from core.errors import RailfiestaError, failed_side
 from core.kinds import counted
 from core.migrate import MigrationReport
 from core.report import CLEAN, FATAL
@@ -47,6 +47,7 @@ from tui.messages import (
     SyncCycleFinished,
     SyncCycleStarted,
     WatchPausedChanged,
+    connection_news,
 )
 from tui.screens.main import MainScreen, ServerNews, plural
 from tui.screens.modals import Confirm
@@ -245,6 +246,7 @@ class RailfiestaApp(App[None]):
         )
         self.sync.on_news = self._attached_news
         self.sync.start_migration = self._start_migration
+        self.sync.on_failure = self._sync_failed
 
     # ------------------------------------------------------------------ setup
 
@@ -466,7 +468,7 @@ class RailfiestaApp(App[None]):
                 return "S waits for the migration"
         if action == "migrate":
             if self.sync.mode == ATTACHED:
-                return "M waits while a sync runs"
+                return f"M waits while {self.sync.holder_label or 'a sync'} runs"
             down = self.servers_down()
             if down:
                 return f"M needs both servers ({down})"
@@ -476,6 +478,13 @@ class RailfiestaApp(App[None]):
         if self._main is not None and self._main.is_mounted:
             self._main.refresh_sync()
         self.refresh_bindings()
+
+    def _sync_failed(self, error: RailfiestaError) -> None:
+        """A cycle of this console's sync ended on ``error`` (in the log already): the
+        header shows the server it names as down or refused, as a pane's failed load does."""
+        side = failed_side(error)
+        if side is not None and self._main is not None and self._main.is_mounted:
+            self._main.post_message(connection_news(side, error, logged=True))
 
     def _attached_news(self, finished: bool) -> None:
         if self._main is not None and self._main.is_mounted:

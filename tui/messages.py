@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from core.errors import ConfigError, RailfiestaError, failed_side, refusal
+
 
 @dataclass
 class MigrationProgress(Message):
@@ -51,6 +53,26 @@ class ConnectionChanged(Message):
     detail: str = ""
     short: str = ""
     phrase: str = ""
+    #: the detail is in the activity log already (a failed sync cycle logs its error)
+    logged: bool = False
+
+
+def connection_news(side: str, error: Exception, *, logged: bool = False) -> ConnectionChanged:
+    """What ``error``, met while talking to ``side``'s server, says about that connection:
+    "refused" (our login; the side that refused it, which may be the other one:
+    :func:`core.errors.failed_side`), "connected" for a config error (the server answered;
+    the ``[[pair]]`` is wrong), else "error" with the one-line reason and its fix."""
+    if isinstance(error, RailfiestaError):
+        detail = str(error)
+    else:
+        detail = f"unexpected error: {type(error).__name__}: {error}"
+    if isinstance(error, ConfigError):
+        return ConnectionChanged(side, "connected")
+    side = failed_side(error) or side
+    refused = refusal(error)
+    if refused is not None:
+        return ConnectionChanged(side, "refused", detail, *refused, logged=logged)
+    return ConnectionChanged(side, "error", detail, logged=logged)
 
 
 @dataclass

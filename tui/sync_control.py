@@ -119,8 +119,19 @@ class SyncControl:
         self.on_news: Callable[[bool], None] = lambda finished: None
         #: starts the migration (the app's); called when a queued ``M`` may run
         self.start_migration: Callable[[], None] = lambda: None
+        #: called with the error that ended this console's cycle (logged already): the
+        #: header shows the side it names as down or refused
+        self.on_failure: Callable[[RailfiestaError], None] = lambda error: None
         #: ``M`` was pressed while this console synced: the migration runs when it ends
         self.migration_queued = False
+
+    @property
+    def holder_label(self) -> str:
+        """The attached process as the log and header name it: ``"sync --watch (pid
+        4242)"`` ("" when not attached)."""
+        if self.mode != ATTACHED or not self.holder:
+            return ""
+        return f"{holder_name(self.holder)} (pid {self.holder.get('pid')})"
 
     # ------------------------------------------------------------------ state
 
@@ -171,9 +182,7 @@ class SyncControl:
             self.holder = holder
             self._follow(snapshot)
         elif self.mode == ATTACHED:
-            who = holder_name(self.holder or {})
-            pid = (self.holder or {}).get("pid")
-            self.bridge.log("info", f"{who} (pid {pid}) has stopped: the console syncs again")
+            self.bridge.log("info", f"{self.holder_label} has stopped: the console syncs again")
             self.mode, self.holder = NONE, None
             self._follow(snapshot)
         self._stop_for_migration()
@@ -251,11 +260,9 @@ class SyncControl:
         self._changed()
         word = "on" if wanted else "off"
         self.bridge.log("info", f"sync switched {word} ([sync] enabled = {str(wanted).lower()})")
-        if self.mode == ATTACHED and self.holder:
+        if self.holder_label:
             what = "resumes" if wanted else "pauses"
-            self.bridge.log(
-                "info", f"{holder_name(self.holder)} (pid {self.holder.get('pid')}) {what} now"
-            )
+            self.bridge.log("info", f"{self.holder_label} {what} now")
         elif self.mode == OWN and not wanted:
             self._stop_own = True
             self.service.request_stop()  # after the operation in flight
@@ -273,9 +280,8 @@ class SyncControl:
 
     async def _ask_now(self) -> None:
         await asyncio.to_thread(self.service.request_sync_now)
-        if self.mode == ATTACHED and self.holder:
-            who = f"{holder_name(self.holder)} (pid {self.holder.get('pid')})"
-            self.bridge.log("info", f"sync now: asked {who}")
+        if self.holder_label:
+            self.bridge.log("info", f"sync now: asked {self.holder_label}")
         else:
             self.bridge.log("info", "sync now")
 
@@ -299,9 +305,10 @@ class SyncControl:
             return  # taken back, or applied meanwhile
         await asyncio.to_thread(self.service.request_sync_now)
         choices = f"{waiting} conflict choice{'' if waiting == 1 else 's'}"
-        if self.mode == ATTACHED and self.holder:
-            who = f"{holder_name(self.holder)} (pid {self.holder.get('pid')})"
-            self.bridge.log("info", f"{choices} waiting: asked {who} to apply them now")
+        if self.holder_label:
+            self.bridge.log(
+                "info", f"{choices} waiting: asked {self.holder_label} to apply them now"
+            )
         else:
             self.bridge.log("info", f"{choices} waiting: syncing now to apply them")
 
@@ -390,6 +397,7 @@ class SyncControl:
                     return
                 except RailfiestaError as error:
                     self.bridge.log("error", f"sync failed: {error}")
+                    self.on_failure(error)
                     if not transient(error):
                         self._gave_up = True
                         self.app.notify(
@@ -416,6 +424,7 @@ class SyncControl:
             await self.service.sync()
         except RailfiestaError as error:
             self.bridge.log("error", f"sync failed: {error}")
+            self.on_failure(error)
             self.app.notify(str(error), title="Sync failed", severity="error", markup=False)
         finally:
             self._released(lock)
@@ -454,8 +463,8 @@ class SyncControl:
         if waiting:
             line += f" ({waiting} chosen, not applied yet)"
         parts.append(line)
-        if self.mode == ATTACHED and self.holder:
-            parts.append(f"attached to {holder_name(self.holder)} (pid {self.holder.get('pid')})")
+        if self.holder_label:
+            parts.append(f"attached to {self.holder_label}")
         # the last finished cycle, own or another process's (Service.last_poll, as status)
         if self.snapshot.get("last_poll"):
             last = float(self.snapshot["last_poll"])

@@ -144,8 +144,8 @@ class MainScreen(Screen[None]):
         self._outcome_all_linked = False
         #: monotonic time of the last live reload of the panes (None: none yet)
         self._live_reloaded: float | None = None
-        #: side -> the refused login already in the log (once, until the side connects)
-        self._refusals: dict[str, str] = {}
+        #: side -> the refusal or failure already in the log (once, until the side connects)
+        self._troubles: dict[str, str] = {}
         self._filter_timer: Timer | None = None
         #: monotonic time of the last badge refresh (None: none yet)
         self._badges_refreshed: float | None = None
@@ -320,7 +320,9 @@ class MainScreen(Screen[None]):
         elif isinstance(message, SyncCycleFinished):
             self.progress.finish(message.exit_code < 2, message.summary)
             self.refresh_badges(force=True)  # what the cycle found, from the state store
-            if message.writes:  # records changed on a side: read them
+            if message.exit_code < 2 and self._troubles:
+                self.reload_panes()  # both servers answered the cycle: the loads say so
+            elif message.writes:  # records changed on a side: read them
                 self.live_refresh(force=True)
         self.refresh_sync()
 
@@ -448,14 +450,16 @@ class MainScreen(Screen[None]):
     @on(ConnectionChanged)
     def _connection(self, message: ConnectionChanged) -> None:
         row = self.header.row(message.side)
-        if message.state == "refused" and self._refusals.get(message.side) != message.detail:
-            # once per side and reason (each reload is refused again), until it connects:
-            # the whole error and its fix, as `railfiesta check` says them
-            self._refusals[message.side] = message.detail
-            name = SIDE_NAMES.get(message.side, message.side)
-            self.app.bridge.log("error", f"{name}: {message.detail}")  # type: ignore[attr-defined]
+        trouble = message.state in ("refused", "error")
+        if trouble and self._troubles.get(message.side) != message.detail:
+            # once per side and reason (each reload fails again), until it connects: the
+            # whole error and its fix, as `railfiesta check` says them
+            self._troubles[message.side] = message.detail
+            if not message.logged:
+                name = SIDE_NAMES.get(message.side, message.side)
+                self.app.bridge.log("error", f"{name}: {message.detail}")  # type: ignore[attr-defined]
         elif message.state == "connected":
-            self._refusals.pop(message.side, None)
+            self._troubles.pop(message.side, None)
         row.set_state(message.state, message.detail, short=message.short, phrase=message.phrase)
         self.app.refresh_bindings()  # M and S need both servers: dim or undim them now
         self.refresh_sync()  # and the sync line says why

@@ -27,7 +27,7 @@ from textual.widgets.tree import TreeNode as UiNode
 from textual.widgets.tree import UnknownNodeID
 from textual.worker import Worker, WorkerState
 
-from core.errors import ConfigError, RailfiestaError, refusal
+from core.errors import RailfiestaError
 from core.service import PaneRead, Service, TreeNode
 from core.sync_state import STATES
 from tui.messages import (
@@ -36,6 +36,7 @@ from tui.messages import (
     CasesLoaded,
     ConnectionChanged,
     PaneLoaded,
+    connection_news,
 )
 from tui.widgets.project_tree import BADGES, PaneItem, ProjectTree, record_id
 from tui.widgets.text import show_text
@@ -179,24 +180,12 @@ class ProjectPane(Vertical):
         return tree.expanded_keys() | (began - tree.closed_keys(began))
 
     def _failed(self, error: Exception) -> None:
-        """Show why the load failed, in the pane and in the header; a cached copy on show
-        stays (read-only, its age in the title)."""
-        if isinstance(error, RailfiestaError):
-            detail = str(error)
-        else:
-            detail = f"unexpected error: {type(error).__name__}: {error}"
-        refused = refusal(error)
-        if isinstance(error, ConfigError):
-            # The server answered; the [[pair]] names what is wrong. The pane says it, the
-            # header keeps the server up (S and M then say the pane's problem themselves).
-            self.post_message(ConnectionChanged(self.side, "connected"))
-        elif refused is not None:
-            # up, but our login is refused: the side that refused it (the TestFiesta pane
-            # asks TestRail too, for the project it matches)
-            side = getattr(error, "side", self.side)
-            self.post_message(ConnectionChanged(side, "refused", detail, *refused))
-        else:
-            self.post_message(ConnectionChanged(self.side, "error", detail))
+        """Show why the load failed, in the pane and in the header (:func:`connection_news`:
+        a config error keeps the server up, and S and M then say the pane's problem
+        themselves); a cached copy on show stays (read-only, its age in the title)."""
+        news = connection_news(self.side, error)
+        self.post_message(news)
+        detail = news.detail or str(error)
         if self.cached_at is not None:
             self.offline = True
             self.loaded, self.failed = True, False
