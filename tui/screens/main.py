@@ -168,7 +168,7 @@ class MainScreen(Screen[None]):
         yield MigrationProgressRow(id="progress")
         yield KindProgress(id="kinds")
         yield ActivityLog(self._drain, id="activity")
-        yield KeyFooter()
+        yield KeyFooter(console_first=())  # the console's keys are this screen's
 
     def on_mount(self) -> None:
         """Start the budget refresher; focus the TestRail tree; say what is going on."""
