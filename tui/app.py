@@ -773,10 +773,13 @@ class RailfiestaApp(App[None]):
 
     def toast_room(self) -> int:
         """Rows the toasts may take on the current screen: on the main screen the pane that
-        is not active (``MainScreen.toast_room``), elsewhere the screen less the progress
+        is not active (``MainScreen.toast_room``), on the conflicts screen the list's height
+        (``ConflictsScreen.toast_room``), elsewhere the screen less the progress
         row, the log and the footer below the rack (app.tcss)."""
+        from tui.screens.conflicts import ConflictsScreen
+
         screen = self.screen
-        if isinstance(screen, MainScreen):
+        if isinstance(screen, MainScreen | ConflictsScreen):
             return screen.toast_room()
         return max(screen.size.height - TOAST_RACK_BELOW, 2)
 
