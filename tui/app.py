@@ -457,17 +457,19 @@ class RailfiestaApp(App[None]):
                 down.setdefault(what, []).append(name)
         return ", ".join(f"{' and '.join(names)} {what}" for what, names in down.items())
 
-    def unavailable(self, action: str) -> str:
+    def unavailable(self, action: str, *, short: bool = False) -> str:
         """Why ``action`` cannot run now ("" when it can): the footer dims it and the
-        header's sync line says why."""
+        header's sync line says why (``short``: in fewer words, for a narrow terminal)."""
         if action == "sync_now":
             down = self.servers_down()
             if down:
                 return f"S needs both servers ({down})"
             if self.migrating:
-                return "S waits for the migration"
+                return "S waits for M" if short else "S waits for the migration"
         if action == "migrate":
             if self.sync.mode == ATTACHED:
+                if short:
+                    return "M waits for the sync"
                 return f"M waits while {self.sync.holder_label or 'a sync'} runs"
             down = self.servers_down()
             if down:
@@ -771,10 +773,13 @@ class RailfiestaApp(App[None]):
 
     def toast_room(self) -> int:
         """Rows the toasts may take on the current screen: on the main screen the pane that
-        is not active (``MainScreen.toast_room``), elsewhere the screen less the progress
+        is not active (``MainScreen.toast_room``), on the conflicts screen the list's height
+        (``ConflictsScreen.toast_room``), elsewhere the screen less the progress
         row, the log and the footer below the rack (app.tcss)."""
+        from tui.screens.conflicts import ConflictsScreen
+
         screen = self.screen
-        if isinstance(screen, MainScreen):
+        if isinstance(screen, MainScreen | ConflictsScreen):
             return screen.toast_room()
         return max(screen.size.height - TOAST_RACK_BELOW, 2)
 

@@ -431,8 +431,14 @@ class SyncControl:
 
     # ------------------------------------------------------------------ header
 
-    def header_text(self, now: float | None = None) -> str:
-        """The header's sync line (see the module docstring for the modes)."""
+    def header_text(self, now: float | None = None, *, short: bool = False) -> str:
+        """The header's sync line (see the module docstring for the modes).
+
+        ``short``: the words for a narrow terminal (below 100 columns: about 67 columns for
+        the line), so on/off, the countdown, the open conflicts and the last cycle fit in
+        80: ``"● on · next 4:12 · 1 conflict · last 09:30:00 · attached: sync --watch"``.
+        There the last cycle comes before who is attached, and ``waiting: <server>`` is
+        left out: the screen appends why S and M cannot run, which names that server."""
         now = time.time() if now is None else now
         parts = ["● on" if self.enabled else "○ off"]
         doc = self.snapshot.get("watch") or {}
@@ -446,27 +452,42 @@ class SyncControl:
             elif state == "paused":
                 parts.append("paused")
             elif doc.get("next_poll"):
-                parts.append(f"next poll in {clock_text(float(doc['next_poll']) - now)}")
+                left = clock_text(float(doc["next_poll"]) - now)
+                parts.append(f"next {left}" if short else f"next poll in {left}")
         elif self.mode == OWN:
             parts.append("starting…")
         elif self.enabled and self._busy():
-            parts.append("waiting for the migration")
+            parts.append("waits for M" if short else "waiting for the migration")
         elif self.enabled and self._gave_up:
-            parts.append("stopped on an error (see the log): S tries again")
-        elif self.enabled and self._down():
+            parts.append(
+                "stopped: see the log, S retries"
+                if short
+                else "stopped on an error (see the log): S tries again"
+            )
+        elif self.enabled and self._down() and not short:
             parts.append(f"waiting: {self._down()}")
         if self.migration_queued:
-            parts.append("M: the migration starts when this sync ends")
+            parts.append("M queued" if short else "M: the migration starts when this sync ends")
         conflicts = int(self.snapshot.get("conflicts") or 0)
         waiting = int(self.snapshot.get("resolved_waiting") or 0)
-        line = f"{conflicts} open conflict{'' if conflicts == 1 else 's'}"
+        noun = "conflict" if short else "open conflict"
+        line = f"{conflicts} {noun}{'' if conflicts == 1 else 's'}"
         if waiting:
-            line += f" ({waiting} chosen, not applied yet)"
+            line += f" ({waiting} chosen)" if short else f" ({waiting} chosen, not applied yet)"
         parts.append(line)
-        if self.holder_label:
-            parts.append(f"attached to {self.holder_label}")
         # the last finished cycle, own or another process's (Service.last_poll, as status)
+        last = ""
         if self.snapshot.get("last_poll"):
-            last = float(self.snapshot["last_poll"])
-            parts.append("last cycle " + time.strftime("%H:%M:%S", time.localtime(last)))
+            clock = time.strftime("%H:%M:%S", time.localtime(float(self.snapshot["last_poll"])))
+            last = f"last {clock}" if short else f"last cycle {clock}"
+        if short and last:
+            parts.append(last)
+        if self.holder_label:
+            parts.append(
+                f"attached: {holder_name(self.holder or {})}"
+                if short
+                else f"attached to {self.holder_label}"
+            )
+        if last and not short:
+            parts.append(last)
         return " · ".join(parts)

@@ -306,6 +306,11 @@ class ConflictsScreen(Screen[None]):
         await self.reload()
         self.set_interval(RELOAD_SECONDS, self.reload)
 
+    def toast_room(self) -> int:
+        """Rows the toasts may take: the list's height (they sit over it, below the title
+        line: app.tcss), never the diff's (``RailfiestaApp.fit_toasts``)."""
+        return self.option_list.outer_size.height
+
     # ------------------------------------------------------------------ parts
 
     @property

@@ -1,9 +1,10 @@
 """The main screen: connections on top, TestRail and TestFiesta side by side, progress and log.
 
-Below 100 columns the panes stack (class ``-narrow``); below 32 rows the log shrinks
-(``-short``). The screen reacts to messages from the app (service opened or failed, migration
-news, server waits and retries) and from the panes (connection state, loaded); it never calls
-HTTP itself. While no migration runs, the progress row says where the pair shown stands
+Below 100 columns the panes stack (class ``-narrow``) and the header says the same in fewer
+words; below 32 rows the log shrinks (``-short``, and to 2 rows with stacked panes). The
+screen reacts to messages from the app (service opened or failed, migration news, server
+waits and retries) and from the panes (connection state, loaded); it never calls HTTP itself.
+While no migration runs, the progress row says where the pair shown stands
 (:meth:`MainScreen.status_text`).
 """
 
@@ -168,7 +169,12 @@ class MainScreen(Screen[None]):
         yield MigrationProgressRow(id="progress")
         yield KindProgress(id="kinds")
         yield ActivityLog(self._drain, id="activity")
-        yield KeyFooter()
+        yield KeyFooter(console_first=())  # the console's keys are this screen's
+
+    def on_resize(self) -> None:
+        """The width decides the header's words (``-narrow``: set before this runs)."""
+        self.header.set_narrow(self.has_class("-narrow"))
+        self.refresh_sync()
 
     def on_mount(self) -> None:
         """Start the budget refresher; focus the TestRail tree; say what is going on."""
@@ -263,12 +269,18 @@ class MainScreen(Screen[None]):
         control = getattr(self.app, "sync", None)
         if control is None:
             return
-        text = control.header_text()
+        short = self.has_class("-narrow")  # about 67 columns for the line: fewer words
+        text = control.header_text(short=short)
         down = self.app.servers_down()  # type: ignore[attr-defined]
         if down:  # one reason for both keys
-            reasons = [f"S and M need both servers ({down})"]
+            reasons = [
+                f"S, M need both: {down}" if short else f"S and M need both servers ({down})"
+            ]
         else:
-            reasons = [self.app.unavailable(a) for a in ("sync_now", "migrate")]  # type: ignore[attr-defined]
+            reasons = [
+                self.app.unavailable(action, short=short)  # type: ignore[attr-defined]
+                for action in ("sync_now", "migrate")
+            ]
         text = " · ".join([text, *[r for r in reasons if r]])
         self.header.show_sync(text, on=control.enabled)
         if control.mode == "attached":

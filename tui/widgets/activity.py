@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 import textwrap
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from core.monitor import eta_seconds
@@ -25,8 +28,8 @@ class ActivityLog(Log):
     ``drain`` returns the lines queued since the last call (``EventBridge.drain``); a timer
     writes them with one ``write_lines`` every :data:`FLUSH_INTERVAL` seconds, so thousands of
     events cost a handful of repaints. Long lines are wrapped to the width (continuations
-    indented under the message), so nothing hides past the right edge at 80 columns. Keeps at
-    most ``max_lines`` lines.
+    indented under the message), so nothing hides past the right edge at 80 columns; the
+    last ``max_lines`` lines as written are kept, and wrapped again when the width changes.
     """
 
     #: Where a line's message starts (after ``HH:MM:SS TAG ``); continuations indent to it.
@@ -37,24 +40,67 @@ class ActivityLog(Log):
     ) -> None:
         super().__init__(max_lines=max_lines, auto_scroll=True, id=id)
         self._drain = drain
+        #: the lines as written (unwrapped), the newest ``max_lines``
+        self.written: deque[str] = deque(maxlen=max_lines)
+        #: the width the shown lines were wrapped to (0: not wrapped, no width yet)
+        self._wrapped_to = 0
+        #: the widget's size at the last resize handled
+        self._size_seen = Size(0, 0)
 
     def on_mount(self) -> None:
         """Start the flush timer."""
         self.set_interval(FLUSH_INTERVAL, self.flush)
+
+    def _wrap_width(self) -> int:
+        """Columns to wrap to (0: too narrow to wrap, or not laid out yet)."""
+        width = self.scrollable_content_region.width - 1
+        return width if width > self.INDENT + 10 else 0
+
+    def _wrap(self, lines: list[str], width: int) -> list[str]:
+        if not width:
+            return lines
+        indent = " " * self.INDENT
+        return [
+            part
+            for line in lines
+            for part in textwrap.wrap(line, width, subsequent_indent=indent) or [""]
+        ]
 
     def flush(self) -> None:
         """Write whatever is queued now."""
         lines = self._drain()
         if not lines:
             return
-        width = self.scrollable_content_region.width - 1
-        if width > self.INDENT + 10:
-            lines = [
-                part
-                for line in lines
-                for part in textwrap.wrap(line, width, subsequent_indent=" " * self.INDENT) or [""]
-            ]
-        self.write_lines(lines)
+        self.written.extend(lines)
+        width = self._wrap_width()
+        if width != self._wrapped_to:  # resized since: every line again, at this width
+            self._rewrap(width)
+            return
+        self.write_lines(self._wrap(lines, width))
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wrap the lines again to the new width; the newest lines in view again (a log
+        that shrinks keeps its scroll offset, which hid them). Each write grows the virtual
+        size, which Textual also reports as a resize: those change nothing here."""
+        if event.size == self._size_seen:
+            return
+        self._size_seen = event.size
+        width = self._wrap_width()
+        if width != self._wrapped_to:
+            self._rewrap(width)
+        if not self.is_vertical_scrollbar_grabbed:
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
+
+    def _rewrap(self, width: int) -> None:
+        self._wrapped_to = width
+        super().clear()
+        self.write_lines(self._wrap(list(self.written), width))
+
+    def clear(self) -> Self:
+        """Empty the log, and forget the lines as written."""
+        self.written.clear()
+        super().clear()
+        return self
 
 
 class MigrationProgressRow(Horizontal):

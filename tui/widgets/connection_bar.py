@@ -47,13 +47,23 @@ def budget_text(budget: Budget | None) -> str:
     return text
 
 
+def address_text(url: str, *, narrow: bool) -> str:
+    """A server's address as the header shows it: the URL as configured, or on a narrow
+    terminal without its scheme and trailing slash (``"testrail.example.com"``), so the
+    identity after it stays in view at 80 columns."""
+    if not narrow:
+        return url
+    return url.split("://", 1)[-1].rstrip("/")
+
+
 def answered(budget: Budget) -> int:
     """Requests of the session that the server answered with success (sent minus failed)."""
     return budget.stats.total - budget.stats.errors
 
 
 class ConnectionRow(Horizontal):
-    """One server: ``name``, ``target`` (URL and identity), its state and request budget.
+    """One server: ``name``, ``target`` (URL and identity; ``short_target`` on a narrow
+    terminal: :meth:`set_narrow`), its state and request budget.
 
     The state shows as a class (``-connecting``, ``-connected``, ``-retrying``, ``-error``,
     ``-refused``: up, but our login refused, ``-not-connected``: never contacted, because the
@@ -62,11 +72,13 @@ class ConnectionRow(Horizontal):
     server asks us to wait (429/409), the budget cell counts the wait down instead.
     """
 
-    def __init__(self, side: str, name: str, target: str) -> None:
+    def __init__(self, side: str, name: str, target: str, short_target: str = "") -> None:
         super().__init__(id=f"conn-{side}", classes="connection-row -connecting")
         self.side = side
         self._side_name = name
+        self._targets = (target, short_target or target)
         self._target = target
+        self._detail = ""
         self.state = "connecting"
         self._budget: Budget | None = None
         self._wait_until: float | None = None
@@ -116,15 +128,26 @@ class ConnectionRow(Horizontal):
         label = self.query_one(".conn-state", Label)
         label.update(f"✗ {short}" if state == "refused" and short else STATE_TEXT.get(state, state))
         label.tooltip = detail or None
-        # the error of this side only, where it is read: after its address
+        self._detail = detail
+        self._show_target()
+        if self._budget is not None:
+            self._answered_at_state = answered(self._budget)
+
+    def set_narrow(self, narrow: bool) -> None:
+        """Show the short address (a narrow terminal) or the whole one."""
+        self._target = self._targets[1] if narrow else self._targets[0]
+        if self.is_mounted:
+            self._show_target()
+
+    def _show_target(self) -> None:
+        """The address; the error of this side only, where it is read: after its address."""
         target = self.query_one(".conn-target", Label)
-        shown = state in ("error", "not-connected") and detail
+        detail = self._detail
+        shown = self.state in ("error", "not-connected") and detail
         text = f"{self._target} · {' '.join(detail.split())}" if shown else self._target
         if str(target.content) != text:
             target.update(text)
             target.tooltip = detail if shown else None
-        if self._budget is not None:
-            self._answered_at_state = answered(self._budget)
 
     def waiting(self, seconds: float, detail: str, *, reason: str = "rate limit") -> None:
         """The server answered 429/409: it is up, and we wait ``seconds``; ``reason`` names
@@ -168,12 +191,28 @@ class ConnectionBar(Vertical):
 
     def __init__(self, testrail: tuple[str, str], testfiesta: tuple[str, str]) -> None:
         super().__init__(id="connections")
+
+        def target(url: str, joiner: str, who: str, *, narrow: bool) -> str:
+            return f"{address_text(url, narrow=narrow)}{joiner}{who}"
+
         self._rows = {
-            "testrail": ConnectionRow("testrail", "TestRail", f"{testrail[0]} as {testrail[1]}"),
-            "testfiesta": ConnectionRow(
-                "testfiesta", "TestFiesta", f"{testfiesta[0]} · {testfiesta[1]}"
-            ),
+            side: ConnectionRow(
+                side,
+                name,
+                target(url, joiner, who, narrow=False),
+                target(url, joiner, who, narrow=True),
+            )
+            for side, name, (url, who), joiner in (
+                ("testrail", "TestRail", testrail, " as "),
+                ("testfiesta", "TestFiesta", testfiesta, " · "),
+            )
         }
+
+    def set_narrow(self, narrow: bool) -> None:
+        """Below 100 columns (``MainScreen``'s ``-narrow``): the addresses without their
+        scheme (:func:`address_text`)."""
+        for row in self._rows.values():
+            row.set_narrow(narrow)
 
     def compose(self) -> ComposeResult:
         """The two rows, the sync line, then the pair line (hidden until :meth:`show_pair`)."""
