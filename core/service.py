@@ -1708,18 +1708,24 @@ class Service:
         return await asyncio.to_thread(self.badges, given, pair_index=pair_index)
 
     def roll_up(
-        self, nodes: Iterable[TreeNode], *, side: str, pair_index: int = 0
+        self,
+        nodes: Iterable[TreeNode],
+        *,
+        side: str,
+        pair_index: int = 0,
+        states: Mapping[str, str] | None = None,
     ) -> dict[str, Below]:
         """What waits below each container of a pane: per suite, section or folder key, how
         many records below it (any depth) are in conflict and pending
         (:func:`core.sync_state.roll_up`), for ``nodes`` (a pane's whole tree: every record it
-        holds) on ``side`` (``testrail`` or ``testfiesta``). Each record's state is
-        :meth:`badges`' under the links the state store holds now. The conflicts and
-        pending writes of cases the nodes lack (TestRail cases of sections not opened yet)
-        count too, under the folder their base names (the TestRail section; on TestFiesta its
-        linked folder). State store only, no request: the flagged records are few, so this
-        costs one batched link query and a walk up from each of them. Blocks on the store:
-        the console calls :meth:`read_roll_up`."""
+        holds) on ``side`` (``testrail`` or ``testfiesta``). ``states``: the records' states
+        as :meth:`badges` just gave them (the pane's); a node without one (or all, when
+        None) gets :meth:`badges`' state under the links the state store holds now. The
+        conflicts and pending writes of cases the nodes lack (TestRail cases of sections not
+        opened yet) count too, under the folder their base names (the TestRail section; on
+        TestFiesta its linked folder). State store only, no request: with ``states`` this
+        costs the flagged records (few) and a walk up from each of them, else one batched
+        link query more. Blocks on the store: the console calls :meth:`read_roll_up`."""
         store = self._state()
         attention = attention_from_store(store, self._pair_ids())
         pair = self._pair_id.get(pair_index)
@@ -1729,14 +1735,20 @@ class Service:
             node = stack.pop()
             every.append(node)
             stack.extend(node.children)
-        links = store.linked_many(node.key for node in every)
-        states: dict[str, str] = {}
+        known = states or {}
+        unknown = [node.key for node in every if node.key not in known]
+        links = store.linked_many(unknown) if unknown else {}
+        found: dict[str, str] = {}
         parents: dict[str, str | None] = {}
         for node in every:
-            states[node.key] = record_state(
-                node.key, links.get(node.key), attention, updated=node.updated, pair=pair
-            )
+            state = known.get(node.key)
+            if state is None:
+                state = record_state(
+                    node.key, links.get(node.key), attention, updated=node.updated, pair=pair
+                )
+            found[node.key] = state
             parents[node.key] = node.parent
+        states = found
         prefix = "tr:case:" if side == "testrail" else "tf:case:"
         unseen = (attention.conflicts | attention.pending) - states.keys()
         for key in sorted(k for k in unseen if k.startswith(prefix)):
@@ -1752,12 +1764,21 @@ class Service:
         return roll_up(states, parents)
 
     async def read_roll_up(
-        self, nodes: Iterable[TreeNode], *, side: str, pair_index: int = 0
+        self,
+        nodes: Iterable[TreeNode],
+        *,
+        side: str,
+        pair_index: int = 0,
+        states: Mapping[str, str] | None = None,
     ) -> dict[str, Below]:
         """:meth:`roll_up` read in a worker thread (the console's loop never waits on the
-        state store); ``nodes`` is copied first, as :meth:`read_badges` does."""
+        state store); ``nodes`` is copied first, as :meth:`read_badges` does, and
+        ``states`` too."""
         given = list(nodes)
-        return await asyncio.to_thread(self.roll_up, given, side=side, pair_index=pair_index)
+        known = dict(states) if states is not None else None
+        return await asyncio.to_thread(
+            self.roll_up, given, side=side, pair_index=pair_index, states=known
+        )
 
     def sync_states(self, nodes: Iterable[TreeNode], *, pair_index: int = 0) -> dict[str, str]:
         """Where each record stands, by key, for every node given and their children:

@@ -266,10 +266,10 @@ class ProjectPane(Vertical):
     async def _refresh_roll_up(self) -> None:
         """What waits below each container of the whole tree (``Service.read_roll_up``, in
         a worker thread: the state store, no request), after each badge read."""
-        records = self.project_tree.records()
-        try:
+        tree = self.project_tree
+        try:  # the states the badges just gave: only the few flagged records are walked
             below = await self.service.read_roll_up(
-                records, side=self.side, pair_index=self.pair_index
+                tree.records(), side=self.side, pair_index=self.pair_index, states=tree.states
             )
         except RuntimeError:  # the service closed meanwhile
             return
