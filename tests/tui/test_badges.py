@@ -31,6 +31,7 @@ from tests.tui.test_demo_keys import (
 from tui.app import RailfiestaApp
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.details import RecordDetails
+from tui.screens.help import BADGES, key_row
 from tui.widgets.project_tree import CONFLICT_BADGE, PENDING_BADGE, SYNCED_BADGE, PaneItem
 
 #: The demo migrated once for this module, and each test's private copy of it.
@@ -189,3 +190,11 @@ async def test_an_open_conflict_in_the_list_carries_the_trees_conflict_badge(dem
         await pilot.press("greater_than_sign")
         assert screen._prompt(screen.views[0]).plain.startswith("✓ title      ")
         assert isinstance(app.screen, ConflictsScreen)
+
+
+def test_the_help_explains_the_counts_after_a_folder() -> None:
+    rows = [key_row(badge, meaning, 6) for badge, meaning in BADGES]
+    assert rows[-1] == (
+        f"   {CONFLICT_BADGE} 2  after a folder's name: 2 records below it in\n"
+        f"        conflict ({PENDING_BADGE} 2: pending)"
+    )
