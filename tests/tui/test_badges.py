@@ -165,9 +165,20 @@ async def test_details_show_a_testfiesta_only_edit_as_it_is_now_and_pending(demo
         ]
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main_screen)
+        # the trees took what the details read: the new title and the badge, on both sides,
+        # and the folders above count it
+        tf_node = right._node_of(tf_key)
+        tr_node = left._node_of(f"tr:case:{REMEMBER_ME_ID}")
+        assert tf_node is not None and tr_node is not None
+        assert label(right, tf_node) == f"{PENDING_BADGE} {TF_TITLE}"
+        assert label(left, tr_node) == f"{PENDING_BADGE} {REMEMBER_ME}"
+        await wait_for(pilot, lambda: PENDING_BADGE in label(right, tf_login))
+        assert label(right, tf_login) == f"{SYNCED_BADGE} Login  {PENDING_BADGE} 1"
+        await wait_for(pilot, lambda: PENDING_BADGE in label(left, tr_login))
+        assert label(left, tr_login) == f"{SYNCED_BADGE} Login  {PENDING_BADGE} 1"
 
         # from the TestFiesta pane: its own title as it is now, TestRail's there
-        details = await open_details(pilot, app, right, child(tf_login, REMEMBER_ME))
+        details = await open_details(pilot, app, right, child(tf_login, TF_TITLE))
         assert details.rows == [
             ("Case", tf_key),
             ("Title", TF_TITLE),

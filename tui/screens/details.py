@@ -12,6 +12,7 @@ both (``RecordSides.state``: an edit not polled yet is ``pending``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -120,12 +121,19 @@ class RecordDetails(Screen[None]):
     ]  # fmt: skip
 
     def __init__(
-        self, info: RecordInfo, service: Service | None = None, *, pair_index: int = 0
+        self,
+        info: RecordInfo,
+        service: Service | None = None,
+        *,
+        pair_index: int = 0,
+        on_read: Callable[[RecordSides], None] | None = None,
     ) -> None:
         super().__init__(id="details")
         self.info = info
         self.service = service
         self.pair_index = pair_index
+        #: told what both sides answered (the main screen brings its trees up to date)
+        self.on_read = on_read
         self.rows = detail_lines(info)
         #: what :meth:`core.service.Service.record_sides` answered (None until then)
         self.sides: RecordSides | None = None
@@ -190,6 +198,8 @@ class RecordDetails(Screen[None]):
         summary_line.update(summary(sides))
         await self._show_info_rows()
         await self._show_rows()
+        if self.on_read is not None:
+            self.on_read(sides)
 
     async def _show_rows(self) -> None:
         if self.sides is None:

@@ -247,7 +247,7 @@ class ProjectPane(Vertical):
         if badges is not None:
             tree.set_badges(badges)
             self.post_message(BadgesRead(self.side))
-            self._refresh_roll_up()
+            self.refresh_roll_up()
 
     @work(group="badges", exit_on_error=False, description="badges")
     async def _refresh_some_badges(self, records: list[TreeNode]) -> None:
@@ -255,15 +255,15 @@ class ProjectPane(Vertical):
         if badges is not None:
             self.project_tree.set_badges(badges)
             self.post_message(BadgesRead(self.side))
-            self._refresh_roll_up()
+            self.refresh_roll_up()
 
     def set_leaf_badges(self, badges: dict[str, tuple[str, str | None]]) -> None:
         """Badges of leaves just filled in: on their lines, and in the containers' counts."""
         self.project_tree.set_badges(badges)
-        self._refresh_roll_up()
+        self.refresh_roll_up()
 
     @work(exclusive=True, group="roll-up", exit_on_error=False, description="badges below")
-    async def _refresh_roll_up(self) -> None:
+    async def refresh_roll_up(self) -> None:
         """What waits below each container of the whole tree (``Service.read_roll_up``, in
         a worker thread: the state store, no request), after each badge read."""
         tree = self.project_tree

@@ -1170,6 +1170,26 @@ class ProjectTree(Tree[PaneItem]):
 
         self._redraw_badges(list(badges), take)
 
+    @batched
+    def take_read(self, key: str | None, name: str | None, state: str | None) -> None:
+        """Record ``key`` as both sides were just read (the details): its ``name`` there (None:
+        that side does not hold it) on its line and in the filter, and its ``state``
+        (``core.sync_state``; None: unchanged) on its badge. A record the tree does not hold
+        is left alone."""
+        record = self._records.get(key) if key is not None else None
+        if record is None:
+            return
+        if name is not None and name != record.name:
+            record.name = name
+            self._hold(record)
+            node = self._node_by_key.get(record.key)
+            if node is not None and self._tree_nodes.get(node.id) is node:
+                with self._within(node):  # its line is measured again, the others kept
+                    node.set_label(name)
+                    self._invalidate()
+        if state is not None:
+            self.set_badges({record.key: (state, record.linked)})
+
     def set_roll_up(self, below: dict[str, Below]) -> None:
         """Take what waits below each container (``Service.roll_up``: the whole tree's, it
         replaces the last) and redraw the lines when a count changed (a count's cells change
