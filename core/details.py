@@ -66,7 +66,10 @@ class RecordSides:
     ``kind`` is ``case`` or ``folder``; ``testrail_key`` / ``testfiesta_key`` the record's key
     on each side (None: not linked there); ``testrail`` / ``testfiesta`` whether that side
     holds it now; ``rows`` the comparison (:func:`compare_records`); ``note`` one sentence when
-    the record is only on one side ("" when both hold it).
+    the record is only on one side ("" when both hold it); ``state`` where the record stands
+    now (``core.sync_state`` names: :func:`core.sync_state.record_state` with what the two
+    sides just read, so an edit on either side shows as ``pending`` before any poll; None:
+    not decided, e.g. a RecordSides made by hand).
     """
 
     kind: str
@@ -76,11 +79,22 @@ class RecordSides:
     testfiesta: bool
     rows: tuple[DetailRow, ...]
     note: str = ""
+    state: str | None = None
 
     @property
     def differences(self) -> int:
         """How many rows differ."""
         return sum(1 for row in self.rows if row.differ)
+
+    def name_on(self, side: str) -> str | None:
+        """The record's title (a case) or name (a folder) on ``side`` (``testrail`` or
+        ``testfiesta``) as just read; None when that side does not hold it."""
+        if not (self.testrail if side == "testrail" else self.testfiesta):
+            return None
+        for row in self.rows:
+            if row.name in ("title", "name"):
+                return row.testrail if side == "testrail" else row.testfiesta
+        return None
 
 
 def shown(value: Any) -> str:

@@ -96,7 +96,14 @@ from core.report import (
     failure_lines,
 )
 from core.store import StateStore, StoreDamaged, check_export, default_state_dir, set_aside
-from core.sync_state import attention_from_store, record_state
+from core.sync_state import (
+    CONFLICT,
+    PENDING,
+    Below,
+    attention_from_store,
+    record_state,
+    roll_up,
+)
 from core.testfiesta.adapter import unix_seconds
 from core.testfiesta.client import TestFiestaClient
 from core.testfiesta.side import BATCH_SIZES, TestFiestaSide
@@ -1420,6 +1427,14 @@ class Service:
                 if tr_key_
                 else "Only in TestFiesta: not linked to a TestRail record"
             )
+        # where it stands now: the rule of core.sync_state, with what was just read on both
+        # sides in place of the poll times (an edit not polled yet is pending at once)
+        attention = attention_from_store(store, self._pair_ids())
+        # linked, and one side no longer holds its copy: the delete waits (held or flagged)
+        both = tr_record is not None and tf_record is not None
+        state = record_state(
+            key, other, attention, differ=not both or any(row.differ for row in rows)
+        )
         return RecordSides(
             kind,
             tr_key_,
@@ -1428,6 +1443,7 @@ class Service:
             tf_record is not None,
             tuple(rows),
             note,
+            state,
         )
 
     @staticmethod
@@ -1690,6 +1706,79 @@ class Service:
         first (the list, not the nodes: their ``children`` are read in the thread)."""
         given = list(nodes)
         return await asyncio.to_thread(self.badges, given, pair_index=pair_index)
+
+    def roll_up(
+        self,
+        nodes: Iterable[TreeNode],
+        *,
+        side: str,
+        pair_index: int = 0,
+        states: Mapping[str, str] | None = None,
+    ) -> dict[str, Below]:
+        """What waits below each container of a pane: per suite, section or folder key, how
+        many records below it (any depth) are in conflict and pending
+        (:func:`core.sync_state.roll_up`), for ``nodes`` (a pane's whole tree: every record it
+        holds) on ``side`` (``testrail`` or ``testfiesta``). ``states``: the records' states
+        as :meth:`badges` just gave them (the pane's); a node without one (or all, when
+        None) gets :meth:`badges`' state under the links the state store holds now. The
+        conflicts and pending writes of cases the nodes lack (TestRail cases of sections not
+        opened yet) count too, under the folder their base names (the TestRail section; on
+        TestFiesta its linked folder). State store only, no request: with ``states`` this
+        costs the flagged records (few) and a walk up from each of them, else one batched
+        link query more. Blocks on the store: the console calls :meth:`read_roll_up`."""
+        store = self._state()
+        attention = attention_from_store(store, self._pair_ids())
+        pair = self._pair_id.get(pair_index)
+        every: list[TreeNode] = []
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            every.append(node)
+            stack.extend(node.children)
+        known = states or {}
+        unknown = [node.key for node in every if node.key not in known]
+        links = store.linked_many(unknown) if unknown else {}
+        found: dict[str, str] = {}
+        parents: dict[str, str | None] = {}
+        for node in every:
+            state = known.get(node.key)
+            if state is None:
+                state = record_state(
+                    node.key, links.get(node.key), attention, updated=node.updated, pair=pair
+                )
+            found[node.key] = state
+            parents[node.key] = node.parent
+        states = found
+        prefix = "tr:case:" if side == "testrail" else "tf:case:"
+        unseen = (attention.conflicts | attention.pending) - states.keys()
+        for key in sorted(k for k in unseen if k.startswith(prefix)):
+            base = store.base_of(key) or {}
+            folder = (base.get("values") or {}).get("folder")
+            if not isinstance(folder, str):
+                continue
+            parent = folder if side == "testrail" else store.linked(folder)
+            if parent is None:
+                continue
+            states[key] = CONFLICT if key in attention.conflicts else PENDING
+            parents[key] = parent
+        return roll_up(states, parents)
+
+    async def read_roll_up(
+        self,
+        nodes: Iterable[TreeNode],
+        *,
+        side: str,
+        pair_index: int = 0,
+        states: Mapping[str, str] | None = None,
+    ) -> dict[str, Below]:
+        """:meth:`roll_up` read in a worker thread (the console's loop never waits on the
+        state store); ``nodes`` is copied first, as :meth:`read_badges` does, and
+        ``states`` too."""
+        given = list(nodes)
+        known = dict(states) if states is not None else None
+        return await asyncio.to_thread(
+            self.roll_up, given, side=side, pair_index=pair_index, states=known
+        )
 
     def sync_states(self, nodes: Iterable[TreeNode], *, pair_index: int = 0) -> dict[str, str]:
         """Where each record stands, by key, for every node given and their children:

@@ -31,6 +31,8 @@ Keys (all strings, values JSON):
 - ``resolved:<UNIX ms>:<id>`` -> one journaled resolution (who, when, which side, old and new
   values), with ``index:resolved``;
 - ``cursor:<pair>:<side>`` -> the side's observation cursor for that pair;
+- ``settled:<pair>`` -> UNIX seconds the engine's last pass over that pair ended (its writes
+  are the bases: :func:`core.sync_state.settled_key`);
 - ``meta:*`` -> small facts (``meta:last_poll``, ``meta:requests``);
 - ``monitor:<name>`` -> what a running ``sync --watch`` publishes for consoles (a document
   and a bounded ring of log lines: :mod:`core.monitor`), ``control:<request>`` -> the UNIX

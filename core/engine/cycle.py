@@ -56,6 +56,7 @@ from core.engine.sides import Observation, Side
 from core.kinds import KINDS, apply_rank
 from core.model import Record
 from core.store import StateStore
+from core.sync_state import settled_key
 
 #: The ``kind`` a progress hook gets once both sides are observed.
 OBSERVED = "observed"
@@ -370,6 +371,8 @@ class Engine:
             for name, observation in observations.items():
                 self.store.set(self._cursor_key(name), dict(observation.cursor))
             self.store.set(self._retry_key(), retry)
+            # what this cycle wrote is the base on both sides: not pending (core.sync_state)
+            self.store.set(settled_key(self.pair), time.time())
             if full and not hold and not applied.failed and not applied.skipped:
                 self.store.delete(self._backfill_key())  # a whole read, all of it applied
         return report
@@ -550,6 +553,7 @@ class Engine:
                 self.store.set(self._backfill_key(), dict(unfinished))
             else:
                 self.store.delete(self._backfill_key())
+            self.store.set(settled_key(self.pair), time.time())  # see _finish
         return applied
 
     def request_stop(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,11 @@ from core.sync_state import (
     PENDING,
     SYNCED,
     Attention,
+    Below,
+    attention_from_store,
     record_state,
+    roll_up,
+    settled_key,
 )
 from emulators.testrail import ops
 from tests.helpers import Emulated, emulate
@@ -219,3 +224,135 @@ async def test_badges_read_every_link_in_one_batched_query(
     assert {leaf.key: leaf.linked for leaf in leaves} == {
         leaf.key: truth[leaf.key] for leaf in leaves
     }
+
+
+class DictStore:
+    """The three reads :func:`core.sync_state.attention_from_store` makes, over a dict."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def family(self, name: str) -> list[str]:
+        return list(self.values.get(f"index:{name}", []))
+
+    def get_in(self, name: str, item_id: str) -> Any:
+        return self.values.get(f"{name}:{item_id}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+def test_what_the_last_pass_wrote_after_its_cursor_is_synced() -> None:
+    # the pass observed up to 1000 (its cursor), wrote until 1030 and ended at 1030.5
+    store = DictStore(
+        {
+            "cursor:7:testfiesta": {"cases": 1000},
+            "cursor:7:testrail": {"cases": 990},
+            settled_key("7"): 1030.5,
+        }
+    )
+    attention = attention_from_store(store, ["7"])
+    assert attention.changed_after == {("7", "testfiesta"): 1030.5, ("7", "testrail"): 1030.5}
+    written = record_state("tf:case:9", "tr:case:3", attention, updated=1030, pair="7")
+    assert written == SYNCED
+    edited = record_state("tf:case:9", "tr:case:3", attention, updated=1031, pair="7")
+    assert edited == PENDING
+    # a later poll still wins when it is later
+    store.values["meta:last_poll"] = 2000.0
+    attention = attention_from_store(store, ["7"])
+    assert attention.changed_after[("7", "testrail")] == 2000.0
+
+
+def test_both_sides_just_read_decide_between_pending_and_synced() -> None:
+    attention = Attention(
+        conflicts=frozenset({"tr:case:1"}),
+        pending=frozenset({"tf:case:20"}),
+        changed_after={("7", "testrail"): 1000.0},
+    )
+    # an edit not polled yet: the sides differ, so pending whatever the times say
+    assert record_state("tr:case:3", "tf:case:30", attention, differ=True) == PENDING
+    assert (
+        record_state("tr:case:3", "tf:case:30", attention, updated=1, pair="7", differ=True)
+        == PENDING
+    )
+    # agreeing now: synced, though the time test alone said pending
+    assert (
+        record_state("tr:case:3", "tf:case:30", attention, updated=5000, pair="7", differ=False)
+        == SYNCED
+    )
+    # conflicts, links and the engine's own work come first
+    assert record_state("tr:case:1", "tf:case:10", attention, differ=False) == CONFLICT
+    assert record_state("tr:case:5", None, attention, differ=True) == ONLY_HERE
+    assert record_state("tr:case:2", "tf:case:20", attention, differ=False) == PENDING
+
+
+def test_roll_up_counts_each_flagged_record_in_every_container_above_it() -> None:
+    parents: dict[str, str | None] = {
+        "tr:section:1": "tr:suite:1",
+        "tr:section:2": "tr:section:1",
+        "tr:section:3": "tr:suite:1",
+        "tr:case:10": "tr:section:2",
+        "tr:case:11": "tr:section:2",
+        "tr:case:12": "tr:section:1",
+        "tr:case:13": "tr:section:3",
+        "tr:suite:1": None,
+    }
+    states = {
+        "tr:case:10": CONFLICT,
+        "tr:case:11": PENDING,
+        "tr:case:12": PENDING,
+        "tr:case:13": SYNCED,
+        "tr:section:3": ONLY_HERE,
+        "tr:section:2": CONFLICT,  # a folder's own conflict (its name) counts above it
+    }
+    assert roll_up(states, parents) == {
+        "tr:section:2": Below(conflicts=1, pending=1),
+        "tr:section:1": Below(conflicts=2, pending=2),
+        "tr:suite:1": Below(conflicts=2, pending=2),
+    }
+    assert roll_up({"tr:case:13": SYNCED}, parents) == {}
+    # a loop in the parents is walked once
+    looped = roll_up({"a": CONFLICT}, {"a": "b", "b": "c", "c": "b"})
+    assert looped == {"b": Below(1, 0), "c": Below(1, 0)}
+    assert Below(3, 4).count(CONFLICT) == 3 and Below(3, 4).count(PENDING) == 4
+    assert Below(3, 4).count(SYNCED) == 0
+
+
+async def test_a_migration_alone_leaves_every_copy_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = emulate(tmp_path, monkeypatch, cases=12)
+    async with env.service() as service:
+        [report] = await service.migrate()  # no sync after it
+        assert report.complete
+        store = service.store
+        assert store is not None
+        [pair] = store.pairs()
+        settled = float(store.get(settled_key(pair)))
+        # as on a big project: the writes landed well after the observation took its cursor
+        for side in ("testrail", "testfiesta"):
+            cursor = dict(store.get(f"cursor:{pair}:{side}"))
+            cursor["cases"] = int(settled) - 3600
+            store.set(f"cursor:{pair}:{side}", cursor)
+        tr_leaves = await case_leaves(service)  # the TestRail pane read: the pair is known
+        tf_nodes = flatten((await service.testfiesta_pane()).nodes)
+        tf_cases = [n for n in tf_nodes.values() if n.kind == "case"]
+        assert len(tf_cases) == 12
+        assert all(n.updated is not None and n.updated <= settled for n in tf_cases)
+        states = service.sync_states(list(tf_nodes.values()))
+        assert set(states.values()) == {SYNCED}
+        assert set(service.sync_states(tr_leaves).values()) == {SYNCED}
+        assert service.roll_up(list(tf_nodes.values()), side="testfiesta") == {}
+
+        # an edit on TestFiesta after the migration ended is pending, and so is its folder
+        tf_state = env.testfiesta.state.testfiesta
+        edited = tf_cases[0]
+        row = tf_state.db.cases[int(edited.key.rsplit(":", 1)[1])]
+        tf_state.clock = lambda: datetime.now(UTC) + timedelta(seconds=60)
+        assert tf_state.update(row, {"name": "Edited on TestFiesta"})
+        tf_nodes = flatten((await service.testfiesta_pane()).nodes)
+        states = service.sync_states(list(tf_nodes.values()))
+        assert [key for key, state in states.items() if state != SYNCED] == [edited.key]
+        assert states[edited.key] == PENDING
+        below = service.roll_up(list(tf_nodes.values()), side="testfiesta")
+        assert below[str(edited.parent)] == Below(conflicts=0, pending=1)

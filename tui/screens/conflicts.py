@@ -35,6 +35,7 @@ from core.service import ConflictView, EditPart, Service
 from tui.bridge import SIDE_NAMES
 from tui.screens.modals import Confirm
 from tui.widgets.diff import DiffView
+from tui.widgets.project_tree import CONFLICT_BADGE
 
 #: Seconds between two reads of the stored conflicts.
 RELOAD_SECONDS = 1.0
@@ -53,8 +54,9 @@ KEYS = (
     ("?", "keys"),
 )
 
-#: Marks in the list.
-OPEN_MARK = "●"
+#: Marks in the list: an open conflict is marked with the trees' conflict badge (one glyph
+#: per meaning: the trees' ``●`` means synced); a chosen one with a tick.
+OPEN_MARK = CONFLICT_BADGE
 CHOSEN_MARK = "✓"
 
 

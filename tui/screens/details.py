@@ -1,14 +1,18 @@
 """A record's details: where it is in the pane, then the record as it is on both sides.
 
-The top rows (kind and key, title, where, badge) come from the pane at once; the comparison is
-read in a worker through :meth:`core.service.Service.record_sides` (one read per side), then
-shown field by field and step by step: the value's name, the TestRail value, the TestFiesta
-value, and ``≠`` with the theme's ``$conflict`` colour where the sides differ. ``f`` shows only
-the differing rows.
+The top rows (kind and key, title, where, badge, the title there) come from the pane at once;
+the comparison is read in a worker through :meth:`core.service.Service.record_sides` (one read
+per side), then shown field by field and step by step: the value's name, the TestRail value,
+the TestFiesta value, and ``≠`` with the theme's ``$conflict`` colour where the sides differ.
+``f`` shows only the differing rows. Once both sides are read the top rows say what was read,
+not what the panes hold (they were read before, and a record edited since, on either side,
+still shows its old title there): the titles of both sides and the badge core decided from
+both (``RecordSides.state``: an edit not polled yet is ``pending``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -52,22 +56,31 @@ class RecordInfo:
     state: str | None = None
 
 
-def detail_lines(info: RecordInfo) -> list[tuple[str, str]]:
-    """(field, value) rows: kind and key, name, where, and the link with its badge."""
+def detail_lines(info: RecordInfo, sides: RecordSides | None = None) -> list[tuple[str, str]]:
+    """(field, value) rows: kind and key, name, where, the link with its badge, and the name
+    on the other side. With ``sides`` (both sides as just read) the names are those read and
+    the badge is ``sides.state``; without, the pane's (``info``)."""
     record = info.record
     here = SIDE_NAMES.get(info.side, info.side)
-    other = SIDE_NAMES["testfiesta" if info.side == "testrail" else "testrail"]
+    other_side = "testfiesta" if info.side == "testrail" else "testrail"
+    other = SIDE_NAMES[other_side]
+    name = record.name
+    there = info.counterpart.name if info.counterpart is not None else None
+    state = info.state or (SYNCED if record.linked else ONLY_HERE)
+    if sides is not None:
+        name = sides.name_on(info.side) or name
+        there = sides.name_on(other_side)
+        state = sides.state or state
     rows = [
         (_KIND_NAMES.get(record.kind, record.kind), record.key),
-        ("Title" if record.kind == "case" else "Name", record.name),
+        ("Title" if record.kind == "case" else "Name", name),
         ("In", " › ".join(info.path) if info.path else f"the {here} project"),
     ]
-    state = info.state or (SYNCED if record.linked else ONLY_HERE)
     glyph, words = BADGES[state]
     if record.linked:
         rows.append(("Badge", f"{glyph} {words}: linked to {other} {record.linked}"))
-        if info.counterpart is not None:
-            rows.append(("There", info.counterpart.name))
+        if there is not None:
+            rows.append(("There", there))
     else:
         rows.append(("Badge", f"{glyph} {words}: not in {other} yet"))
     return rows
@@ -108,12 +121,19 @@ class RecordDetails(Screen[None]):
     ]  # fmt: skip
 
     def __init__(
-        self, info: RecordInfo, service: Service | None = None, *, pair_index: int = 0
+        self,
+        info: RecordInfo,
+        service: Service | None = None,
+        *,
+        pair_index: int = 0,
+        on_read: Callable[[RecordSides], None] | None = None,
     ) -> None:
         super().__init__(id="details")
         self.info = info
         self.service = service
         self.pair_index = pair_index
+        #: told what both sides answered (the main screen brings its trees up to date)
+        self.on_read = on_read
         self.rows = detail_lines(info)
         #: what :meth:`core.service.Service.record_sides` answered (None until then)
         self.sides: RecordSides | None = None
@@ -125,9 +145,7 @@ class RecordDetails(Screen[None]):
             side = SIDE_NAMES.get(self.info.side, self.info.side)
             body.border_title = f"{side} {self.info.record.kind}"
             body.border_subtitle = "escape closes · f only differences"
-            width = max(len(name) for name, _ in self.rows)
-            for name, value in self.rows:
-                yield Static(f"{name:<{width}}  {value}", classes="details-row", markup=False)
+            yield from self._info_rows()
             yield Static(READING, id="details-summary", markup=False)
             with Horizontal(classes="detail-head"):
                 yield Static("", classes="detail-mark")
@@ -136,6 +154,24 @@ class RecordDetails(Screen[None]):
                 yield Static("TestFiesta", classes="detail-value")
             yield VerticalScroll(id="details-fields")
         yield KeyFooter()
+
+    def _info_rows(self) -> list[Static]:
+        """One line per row of :attr:`rows`, the names padded to one width."""
+        width = max(len(name) for name, _ in self.rows)
+        return [
+            Static(f"{name:<{width}}  {value}", classes="details-row", markup=False)
+            for name, value in self.rows
+        ]
+
+    async def _show_info_rows(self) -> None:
+        """The top rows again, from what both sides answered (:attr:`sides`)."""
+        rows = detail_lines(self.info, self.sides)
+        if rows == self.rows:
+            return
+        self.rows = rows
+        await self.query(".details-row").remove()
+        body = self.query_one("#details-body", Vertical)
+        await body.mount_all(self._info_rows(), before=self.query_one("#details-summary"))
 
     def on_mount(self) -> None:
         """Read both sides (when a service was given)."""
@@ -160,7 +196,10 @@ class RecordDetails(Screen[None]):
             return
         self.sides = sides
         summary_line.update(summary(sides))
+        await self._show_info_rows()
         await self._show_rows()
+        if self.on_read is not None:
+            self.on_read(sides)
 
     async def _show_rows(self) -> None:
         if self.sides is None:

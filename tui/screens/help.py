@@ -24,6 +24,10 @@ BADGES = (
     (PENDING_BADGE, "pending: changed since the last poll, or a write waits"),
     (CONFLICT_BADGE, "conflict: changed differently on both sides"),
     (ONLY_HERE_BADGE, "only here: not on the other side (yet)"),
+    (
+        f"{CONFLICT_BADGE} 2",
+        f"after a folder's name: 2 records below it in conflict ({PENDING_BADGE} 2: pending)",
+    ),
 )
 
 #: The group whose keys start collapsed.

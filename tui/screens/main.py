@@ -28,6 +28,7 @@ from textual.widgets._toast import ToastRack
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.addresses import testrail_case_ref
+from core.details import RecordSides
 from core.errors import RailfiestaError
 from core.http import RequestStats
 from core.service import Budget, Service
@@ -671,7 +672,22 @@ class MainScreen(Screen[None]):
     def _details(self, message: ProjectTree.DetailsWanted) -> None:
         message.stop()
         info = self.record_info(message.tree, message.node)
-        self.app.push_screen(RecordDetails(info, self.service, pair_index=self.pair_index))
+        self.app.push_screen(
+            RecordDetails(info, self.service, pair_index=self.pair_index, on_read=self._record_read)
+        )
+
+    def _record_read(self, sides: RecordSides) -> None:
+        """The details read a record on both sides: both trees show its titles and badge as
+        read (an edit made since a pane was read shows there at once, not at its next
+        load), and their counts below the folders follow."""
+        for pane, key in (
+            (self.testrail_pane, sides.testrail_key),
+            (self.testfiesta_pane, sides.testfiesta_key),
+        ):
+            tree = pane.project_tree
+            if key is not None and tree.record(key) is not None:
+                tree.take_read(key, sides.name_on(pane.side), sides.state)
+                pane.refresh_roll_up()
 
     def record_info(self, tree: ProjectTree, node: UiNode[PaneItem]) -> RecordInfo:
         """What the details modal shows for ``node`` of ``tree``."""

@@ -236,6 +236,7 @@ class ProjectPane(Vertical):
         if badges is not None:
             tree.set_badges(badges)
             self.post_message(BadgesRead(self.side))
+            self.refresh_roll_up()
 
     @work(group="badges", exit_on_error=False, description="badges")
     async def _refresh_some_badges(self, records: list[TreeNode]) -> None:
@@ -243,6 +244,25 @@ class ProjectPane(Vertical):
         if badges is not None:
             self.project_tree.set_badges(badges)
             self.post_message(BadgesRead(self.side))
+            self.refresh_roll_up()
+
+    def set_leaf_badges(self, badges: dict[str, tuple[str, str | None]]) -> None:
+        """Badges of leaves just filled in: on their lines, and in the containers' counts."""
+        self.project_tree.set_badges(badges)
+        self.refresh_roll_up()
+
+    @work(exclusive=True, group="roll-up", exit_on_error=False, description="badges below")
+    async def refresh_roll_up(self) -> None:
+        """What waits below each container of the whole tree (``Service.read_roll_up``, in
+        a worker thread: the state store, no request), after each badge read."""
+        tree = self.project_tree
+        try:  # the states the badges just gave: only the few flagged records are walked
+            below = await self.service.read_roll_up(
+                tree.records(), side=self.side, pair_index=self.pair_index, states=tree.states
+            )
+        except RuntimeError:  # the service closed meanwhile
+            return
+        self.project_tree.set_roll_up(below)
 
     def _connected(self) -> None:
         self._loaded_once = True
@@ -337,7 +357,7 @@ class TestRailPane(ProjectPane):
             if cached is not None and _still_shown(tree, node):
                 tree.fill(node, cached[0])
                 if badges is not None:
-                    tree.set_badges(badges)
+                    self.set_leaf_badges(badges)
                 self.post_message(CasesLoaded(self.side))
             elif _still_shown(tree, node):
                 tree.fill_error(node, f"cases not loaded: {error}")
@@ -348,7 +368,7 @@ class TestRailPane(ProjectPane):
         if _still_shown(tree, node):
             tree.fill(node, leaves)
             if badges is not None:
-                tree.set_badges(badges)
+                self.set_leaf_badges(badges)
             self.post_message(CasesLoaded(self.side))
 
 

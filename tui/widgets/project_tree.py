@@ -11,7 +11,9 @@ the same record across a reload. Enter on a case, or ``i`` on any record, posts
 :class:`ProjectTree.DetailsWanted`.
 
 Each record row carries its sync badge (:data:`BADGES`; the state comes from
-``Service.sync_states``, the rule lives in ``core.sync_state``); :meth:`ProjectTree.mark_linked`
+``Service.sync_states``, the rule lives in ``core.sync_state``), and a container row the
+records below it in conflict and pending, after its name (``Login  ✖ 1  ◐ 3``:
+``Service.roll_up``, :meth:`ProjectTree.set_roll_up`); :meth:`ProjectTree.mark_linked`
 underlines the record linked to the other pane's cursor and opens the way to it; and
 :meth:`ProjectTree.apply_filter` narrows the tree to the records whose name or id holds a text,
 with their parents, still at most :attr:`ProjectTree.CHUNK` children per node; the
@@ -41,7 +43,7 @@ from textual.widgets._tree import LineCacheKey, _TreeLine
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.service import TreeNode
-from core.sync_state import CONFLICT, ONLY_HERE, PENDING, SYNCED
+from core.sync_state import CONFLICT, ONLY_HERE, PENDING, ROLLED_UP, SYNCED, Below
 
 #: Badge glyphs; shapes differ so they read without colour (NO_COLOR, monochrome terminals).
 SYNCED_BADGE = "●"
@@ -298,6 +300,8 @@ class ProjectTree(Tree[PaneItem]):
         self._node_by_key: dict[str, UiNode[PaneItem]] = {}
         #: sync state per record key (``core.sync_state``); absent: no badge state known
         self.states: dict[str, str] = {}
+        #: per container key, what waits below it (``Service.roll_up``); absent: nothing
+        self.below: dict[str, Below] = {}
         #: the record linked to the other pane's cursor (underlined), or None
         self.linked_key: str | None = None
         #: the filter text ("" shows everything) and the keys it lets through
@@ -489,6 +493,7 @@ class ProjectTree(Tree[PaneItem]):
         self.clear()
         self._reopen = set()
         self._records = {}
+        self.below = {}
         self._haystack = {}
         self._filled = set()
         self._leaves = {}
@@ -1083,7 +1088,27 @@ class ProjectTree(Tree[PaneItem]):
         item = node.data
         if item is not None and item.record is not None:
             width += BADGE_CELLS[self._state_of_record(item.record)]
+            width += sum(part.cell_len for part in self._below_parts(item.record.key))
         return width
+
+    def _below_parts(self, key: str) -> list[Text]:
+        """What follows the name of container ``key``: per state of
+        ``core.sync_state.ROLLED_UP`` with records below it, two spaces, its badge and the
+        count (``  ✖ 2  ◐ 5``); nothing when nothing waits below."""
+        below = self.below.get(key)
+        if below is None:
+            return []
+        parts = []
+        for state in ROLLED_UP:
+            count = below.count(state)
+            if count:
+                parts.append(
+                    Text(
+                        f"  {BADGES[state][0]} {count}",
+                        self._component_style(f"project-tree--{state}"),
+                    )
+                )
+        return parts
 
     def _drawn_state(self, key: str) -> str | None:
         """The badge state record ``key``'s line shows (None: the tree does not hold it)."""
@@ -1113,7 +1138,7 @@ class ProjectTree(Tree[PaneItem]):
         head, tail = label.divide([icon]) if node.allow_expand else (Text(), label)
         if record.key == self.linked_key:
             tail.stylize(self._component_style("project-tree--linked"))
-        return Text.assemble(head, badge, tail)
+        return Text.assemble(head, badge, tail, *self._below_parts(record.key))
 
     # ------------------------------------------------------------------ badges, links, filter
 
@@ -1144,6 +1169,37 @@ class ProjectTree(Tree[PaneItem]):
                 self.states[key] = state
 
         self._redraw_badges(list(badges), take)
+
+    @batched
+    def take_read(self, key: str | None, name: str | None, state: str | None) -> None:
+        """Record ``key`` as both sides were just read (the details): its ``name`` there (None:
+        that side does not hold it) on its line and in the filter, and its ``state``
+        (``core.sync_state``; None: unchanged) on its badge. A record the tree does not hold
+        is left alone."""
+        record = self._records.get(key) if key is not None else None
+        if record is None:
+            return
+        if name is not None and name != record.name:
+            record.name = name
+            self._hold(record)
+            node = self._node_by_key.get(record.key)
+            if node is not None and self._tree_nodes.get(node.id) is node:
+                with self._within(node):  # its line is measured again, the others kept
+                    node.set_label(name)
+                    self._invalidate()
+        if state is not None:
+            self.set_badges({record.key: (state, record.linked)})
+
+    def set_roll_up(self, below: dict[str, Below]) -> None:
+        """Take what waits below each container (``Service.roll_up``: the whole tree's, it
+        replaces the last) and redraw the lines when a count changed (a count's cells change
+        the line's width, so the lines are measured again)."""
+        if below == self.below:
+            return
+        self.below = dict(below)
+        self._drawn.clear()
+        self._label_generation += 1
+        self._invalidate()
 
     def _redraw_badges(self, keys: list[str], change: Callable[[], None]) -> None:
         """Run ``change`` (new states or links of ``keys``) and redraw the lines whose
