@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from emulators.testfiesta import contract
+from tests.demo import MigratedDemo, migrate_demo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,3 +76,11 @@ def real_exports() -> Path:
 def testrail_samples() -> Path:
     """``shared/data/testrail-samples``: recorded TestRail API v2 responses."""
     return shared_data_dir() / "testrail-samples"
+
+
+@pytest.fixture(scope="session")
+def migrated_demo(tmp_path_factory: pytest.TempPathFactory) -> MigratedDemo:
+    """The demo project migrated once per session (per xdist worker), headless through the
+    facade (:func:`tests.demo.migrate_demo`). Do not change it: copy it
+    (:func:`tests.demo.copy_demo`). Mark its users ``xdist_group(tests.demo.DEMO_GROUP)``."""
+    return migrate_demo(tmp_path_factory.mktemp("demo"))
