@@ -412,3 +412,40 @@ async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
         # not stopped part-way: the cycle ended on its own
         assert "stopping after the operation in flight" not in text
         await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+
+
+async def test_sync_switched_on_during_a_migration_waits_for_it_and_says_so(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    """``s`` while a migration runs: sync is on, but the console's watch does not start
+    (one engine at a time); the header says it waits for the migration, and once the
+    migration ends the watch starts and the header shows its next poll instead."""
+    service = make_service()
+    transport = delayed(service)
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await loaded(pilot, app)
+        bar = header(app)
+        transport.delay = 0.15  # a migration long enough to press s during it
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.migrating)
+        s_waits = "S waits for the migration"  # why S is unavailable, on or off
+        await wait_for(pilot, lambda: s_waits in bar.sync_text, timeout=5)
+        assert bar.sync_text == f"○ off · 0 open conflicts · {s_waits}"  # off: no watch waits
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bar.sync_text.startswith("● on"), timeout=5)
+        assert bar.sync_text == f"● on · waiting for the migration · 0 open conflicts · {s_waits}"
+        assert app.migrating
+        assert app.sync.mode == "none"
+        transport.delay = 0.0
+        await wait_for(pilot, lambda: not app.migrating, timeout=20)
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+        await wait_for(pilot, lambda: "next poll in 4:" in bar.sync_text, timeout=10)
+        assert bar.sync_text.startswith("● on · next poll in 4:")
+        assert "waiting for the migration" not in bar.sync_text
+        assert s_waits not in bar.sync_text
+        text = log_text(app)
+        # the watch started after the migration had ended, not during it
+        assert text.index("migrated: Webshop -> WEB") < text.index(
+            "sync is on: this console syncs every 5:00"
+        )
