@@ -8,6 +8,9 @@ Every title and text the tests assert is in this file: the TestRail project come
 from __future__ import annotations
 
 import asyncio
+import copy
+import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,11 +189,40 @@ def build_world(tmp_path: Path) -> World:
     )
 
 
-@pytest.fixture
-async def world(tmp_path: Path, secrets: None) -> World:
-    made = build_world(tmp_path)
-    await make_conflicts(made)
+def copy_world(source: World, directory: Path) -> World:
+    """A private copy of ``source`` in ``directory``: both emulators' states, the config
+    file and the state directory."""
+    with source.state.lock:
+        state = copy.deepcopy(source.state, {id(source.state.lock): threading.RLock()})
+    tf_state = copy.deepcopy(source.testfiesta.state.testfiesta)
+    config = directory / source.config_path.name
+    shutil.copyfile(source.config_path, config)
+    shutil.copytree(source.state_dir, directory / "state")
+    return World(
+        testrail_emulator.create_app(state, user=TESTRAIL_USER, api_key=TESTRAIL_KEY),
+        testfiesta_emulator.create_app(tf_state, handle=TESTFIESTA_HANDLE, token=TESTFIESTA_TOKEN),
+        state,
+        config,
+        directory / "state",
+    )
+
+
+@pytest.fixture(scope="module")
+def conflicted(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The world of :func:`make_conflicts`, made once per module; tests get a copy."""
+    made = build_world(tmp_path_factory.mktemp("conflicts"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        patch.setenv("RF_TEST_TESTRAIL_KEY", TESTRAIL_KEY)
+        patch.setenv("RF_TEST_TESTFIESTA_TOKEN", TESTFIESTA_TOKEN)
+        asyncio.run(make_conflicts(made))
     return made
+
+
+@pytest.fixture
+def world(conflicted: World, tmp_path: Path, secrets: None) -> World:
+    """A private copy of :func:`conflicted`: migrated, three conflicts open."""
+    return copy_world(conflicted, tmp_path)
 
 
 async def open_conflicts(pilot: Pilot[Any], app: RailfiestaApp) -> ConflictsScreen:
