@@ -394,7 +394,9 @@ async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
         await migrated(pilot, app)
         first = app._migration
         bar = header(app)
-        transport.delay = 0.15  # a cycle long enough to press M during it
+        # a cycle long enough for a look at the state directory (once a second) to see it
+        # syncing, and to press M during it
+        transport.delay = 0.3
         await pilot.press("s")
         await wait_for(pilot, lambda: "syncing…" in bar.sync_text, timeout=10)
         assert app.sync.cycle_in_flight
