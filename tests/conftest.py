@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from emulators.testfiesta import contract
+
+if TYPE_CHECKING:
+    from tests.demo import MigratedDemo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,3 +79,14 @@ def real_exports() -> Path:
 def testrail_samples() -> Path:
     """``shared/data/testrail-samples``: recorded TestRail API v2 responses."""
     return shared_data_dir() / "testrail-samples"
+
+
+@pytest.fixture(scope="session")
+def migrated_demo(tmp_path_factory: pytest.TempPathFactory) -> MigratedDemo:
+    """The demo project migrated once per session (per xdist worker), headless through the
+    facade (:func:`tests.demo.migrate_demo`). Do not change it: copy it
+    (:func:`tests.demo.copy_demo`). Mark its users ``xdist_group(tests.demo.DEMO_GROUP)``.
+    Imported here, not at the top: a run without the console's tests needs no Textual."""
+    from tests.demo import migrate_demo
+
+    return migrate_demo(tmp_path_factory.mktemp("demo"))

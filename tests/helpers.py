@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +100,31 @@ testfiesta_project = "{testfiesta_key}"
     return Emulated(
         testrail=testrail_emulator.create_app(state, user="qa@example.com", api_key=API_KEY),
         testfiesta=testfiesta_emulator.create_app(handle="acme", token=TOKEN),
+        testrail_state=state,
+        config_path=config,
+        state_dir=tmp_path / "state",
+    )
+
+
+def copy_emulated(source: Emulated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulated:
+    """A private copy of ``source`` (as :func:`emulate` made it, maybe migrated since) in
+    ``tmp_path``: both emulators' states, the config file and the state directory; the
+    secrets in the environment. For a module that migrates once and lets each test change
+    its own copy."""
+    monkeypatch.setenv("RF_TEST_TESTRAIL_KEY", API_KEY)
+    monkeypatch.setenv("RF_TEST_TESTFIESTA_TOKEN", TOKEN)
+    with source.testrail_state.lock:
+        state = copy.deepcopy(
+            source.testrail_state, {id(source.testrail_state.lock): threading.RLock()}
+        )
+    tf_state = copy.deepcopy(source.testfiesta.state.testfiesta)
+    config = tmp_path / source.config_path.name
+    shutil.copyfile(source.config_path, config)
+    if source.state_dir.exists():
+        shutil.copytree(source.state_dir, tmp_path / "state")
+    return Emulated(
+        testrail=testrail_emulator.create_app(state, user="qa@example.com", api_key=API_KEY),
+        testfiesta=testfiesta_emulator.create_app(tf_state, handle="acme", token=TOKEN),
         testrail_state=state,
         config_path=config,
         state_dir=tmp_path / "state",

@@ -3,17 +3,13 @@ stage's count."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import math
-from pathlib import Path
 
 import pytest
 
 from core.http import RateLimitWait
-from tests.tui.test_demo_keys import build_demo, secrets_of
+from tests.demo import DEMO_GROUP, MigratedDemo
 from tui.cli import ProgressPrinter
-from tui.demo import demo_servers
 
 
 def test_a_429_wait_and_a_maintenance_wait_are_told_apart() -> None:
@@ -27,26 +23,18 @@ def test_a_429_wait_and_a_maintenance_wait_are_told_apart() -> None:
     ]
 
 
+@pytest.mark.xdist_group(DEMO_GROUP)
 def test_the_migration_of_the_demo_prints_each_kinds_whole_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    migrated_demo: MigratedDemo,
 ) -> None:
-    """The demo (600 cases, seed 7): the follow-up pass links 1,290 tests (657 written, 633
-    only linked) and reads 1,290 executions again after the 3,716 records of the first read;
-    the lines give each stage's count over the whole run, not its last pass's."""
-    demo = build_demo(tmp_path, demo_servers())
-    secrets_of(demo.servers, monkeypatch)
-    err = io.StringIO()
-    printer = ProgressPrinter(err, interval=math.inf)  # the stages' ends only
-
-    async def migrate() -> None:
-        async with demo.service() as service:
-            service.subscribe(printer)
-            [report] = await service.migrate()
-        assert report.complete
-        assert (report.parity["test"].testrail, report.parity["test"].testfiesta) == (1290, 1290)
-
-    asyncio.run(migrate())
-    lines = [line for line in err.getvalue().splitlines() if line.startswith("  ")]
+    """The demo (600 cases, seed 7), migrated with a :class:`ProgressPrinter` that prints
+    only the stages' ends (the session's migration, :func:`tests.demo.migrate_demo`): the
+    follow-up pass links 1,290 tests (657 written, 633 only linked) and reads 1,290
+    executions again after the 3,716 records of the first read; the lines give each stage's
+    count over the whole run, not its last pass's."""
+    tests = migrated_demo.parity["test"]
+    assert (tests.testrail, tests.testfiesta) == (1290, 1290)
+    lines = [line for line in migrated_demo.printed.splitlines() if line.startswith("  ")]
     assert lines == [
         "  project: 1/1",
         "  fields: 9/9",

@@ -64,6 +64,9 @@ KILLS = 6
 RUN_TIMEOUT = 120.0
 
 SEEDS = list(range(int(os.environ.get("RAILFIESTA_KILL_TRIALS") or 3)))
+#: The seeds run on one xdist worker (``--dist loadgroup``): the project is migrated once,
+#: not once on each worker that gets a seed.
+pytestmark = pytest.mark.xdist_group("kill-resume")
 WRITES = ("create", "update", "archive", "delete")
 
 

@@ -230,19 +230,30 @@ class CaseBodies(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
+#: The byte cap the fill test runs under: :data:`CASE_BATCH_BYTES` lowered so that 60 cases
+#: of the medium shape (about 790 bytes each, 47 KB in all) fill several requests, as 600
+#: cases fill several under the real cap, in a tenth of the time.
+TEST_CAP = 9_000
+
+
 @pytest.mark.parametrize("chunk", [MIGRATION_CHUNK, 7])
 def test_case_creates_are_filled_up_to_the_byte_cap_as_sent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    """600 cases of the medium shape: every ``POST /cases`` body, measured on the wire, is
-    within :data:`CASE_BATCH` cases and :data:`CASE_BATCH_BYTES`, and each but the last is
-    full: its next case would not have fitted (the sizes are httpx's compact JSON, so no
-    batch is cut short by a measure that counts spaces never sent), also when the first
-    pass sends its cases in parts of 7 (a part's last creates wait for the next part's)."""
+    """60 cases of the medium shape under a byte cap of :data:`TEST_CAP` (the real
+    :data:`CASE_BATCH_BYTES` patched where the side and the migration read it): every
+    ``POST /cases`` body, measured on the wire, is within :data:`CASE_BATCH` cases and the
+    cap, and each but the last is full: its next case would not have fitted (the sizes are
+    httpx's compact JSON, so no batch is cut short by a measure that counts spaces never
+    sent), also when the first pass sends its cases in parts of 7 (a part's last creates
+    wait for the next part's)."""
+    assert TEST_CAP < CASE_BATCH_BYTES
     monkeypatch.setattr("core.migrate.MIGRATION_CHUNK", chunk)
+    monkeypatch.setattr("core.testfiesta.side.CASE_BATCH_BYTES", TEST_CAP)
+    monkeypatch.setattr("core.migrate.CASE_BATCH_BYTES", TEST_CAP)
     emulated = emulate(tmp_path, monkeypatch, cases=1)
     state = testrail_emulator.TestRailState()
-    generate_shape(state, MEDIUM.scaled(600), seed=11, project_name="Acme Web Shop")
+    generate_shape(state, MEDIUM.scaled(60), seed=11, project_name="Acme Web Shop")
     emulated.testrail = testrail_emulator.create_app(state, user="qa@example.com", api_key=API_KEY)
     recorder = CaseBodies(httpx.ASGITransport(emulated.testfiesta))
 
@@ -253,12 +264,11 @@ def test_case_creates_are_filled_up_to_the_byte_cap_as_sent(
 
     assert asyncio.run(go())
     batches = [json.loads(body) for body in recorder.bodies]
-    assert sum(len(b) for b in batches) == 600
+    assert sum(len(b) for b in batches) == 60
+    assert len(batches) == 6  # 47,459 bytes of cases under a cap of 9,000
     assert all(len(b) <= CASE_BATCH for b in batches)
-    assert all(len(body) <= CASE_BATCH_BYTES for body in recorder.bodies)
+    assert all(len(body) <= TEST_CAP for body in recorder.bodies)
     for body, batch, after in zip(recorder.bodies, batches, batches[1:], strict=False):
-        assert len(batch) == CASE_BATCH or len(body) + 1 + json_body_bytes(after[0]) > (
-            CASE_BATCH_BYTES
-        )
+        assert len(batch) == CASE_BATCH or len(body) + 1 + json_body_bytes(after[0]) > TEST_CAP
     total = sum(len(body) for body in recorder.bodies)
-    assert len(batches) == math.ceil(total / CASE_BATCH_BYTES)
+    assert len(batches) == math.ceil(total / TEST_CAP)

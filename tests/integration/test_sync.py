@@ -4,6 +4,7 @@ follow the policy; nothing echoes back, nothing is written twice."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from core.engine.apply import Crash
 from core.engine.plan import Operation
 from core.service import Service
 from emulators.testrail import ops
-from tests.helpers import Emulated, emulate
+from tests.helpers import Emulated, copy_emulated, emulate
 
 PROJECT = "Acme Web Shop"
 
@@ -75,13 +76,25 @@ async def sync(service: Service, **kwargs: Any) -> Any:
     return report
 
 
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Emulated:
+    """24 generated cases migrated, once per module; each test gets a copy (:func:`pair`)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        env = emulate(tmp_path_factory.mktemp("migrated"), monkeypatch, cases=24)
+
+        async def migrate() -> None:
+            async with env.service() as service:
+                [report] = await service.migrate()
+            assert report.complete
+
+        asyncio.run(migrate())
+    return env
+
+
 @pytest.fixture
-async def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
-    env = emulate(tmp_path, monkeypatch, cases=24)
-    async with env.service() as service:
-        [report] = await service.migrate()
-    assert report.complete
-    return Pair(env)
+def pair(migrated: Emulated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
+    """A private copy of :func:`migrated`: both emulators' states, config and state store."""
+    return Pair(copy_emulated(migrated, tmp_path, monkeypatch))
 
 
 def set_policy(env: Emulated, text: str) -> None:

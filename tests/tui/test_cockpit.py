@@ -4,11 +4,13 @@ the pair switcher, panes updated while records arrive, progress per kind."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.widgets import Label
 
@@ -41,6 +43,31 @@ def tf_names(service: Service) -> list[str]:
 def tr_case_id(state: TestRailState, title: str) -> int:
     with state.lock:
         return next(cid for cid, row in state.cases.items() if row["title"] == title)
+
+
+class Delayed(httpx.ASGITransport):
+    """The TestFiesta transport, each request :attr:`delay` seconds late; the delay may be
+    changed at any time, so a test slows down the one cycle it presses a key during, not
+    the migrations before and after it."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app=app)
+        self.delay = 0.0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
+        return await super().handle_async_request(request)
+
+
+def delayed(service: Service) -> Delayed:
+    """Put a :class:`Delayed` TestFiesta transport (no delay yet) under ``service``, which
+    is not open yet; it is returned to set its delay."""
+    testrail, testfiesta = service._transports
+    assert isinstance(testfiesta, httpx.ASGITransport)
+    transport = Delayed(testfiesta.app)
+    service._transports = (testrail, transport)
+    return transport
 
 
 async def migrated(pilot: Any, app: RailfiestaApp) -> None:
@@ -229,8 +256,11 @@ async def test_the_testfiesta_pane_fills_while_the_migration_runs(
     secrets: None, make_service: Callable[..., Service]
 ) -> None:
     # every TestFiesta answer takes 0.15 s: the migration takes seconds, the panes reload
-    # while it writes
-    app = RailfiestaApp(make_service(latency=0.15))
+    # while it writes; once the pane has shown records, the rest goes at full speed
+    service = make_service()
+    transport = delayed(service)
+    transport.delay = 0.15
+    app = RailfiestaApp(service)
     seen_during: list[list[str]] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app)
@@ -241,6 +271,7 @@ async def test_the_testfiesta_pane_fills_while_the_migration_runs(
         while app.migrating and time.monotonic() < deadline:
             if names(right.root):
                 seen_during.append(names(right.root))
+                transport.delay = 0.0
             await pilot.pause(0.05)
         assert not app.migrating
         assert seen_during, "the TestFiesta pane showed nothing before the migration ended"
@@ -320,13 +351,15 @@ async def test_M_with_sync_on_and_no_cycle_in_flight_migrates_at_once_then_syncs
 async def test_M_during_a_cycle_is_queued_said_so_and_starts_when_the_cycle_ends(
     secrets: None, make_service: Callable[..., Service]
 ) -> None:
-    service = make_service(latency=0.15)  # a cycle long enough to press M during it
+    service = make_service()
+    transport = delayed(service)
     app = RailfiestaApp(service)
     queued = "M: the migration starts when this sync ends"
     async with app.run_test(size=(200, 40), notifications=True) as pilot:
         await migrated(pilot, app)
         first = app._migration
         bar = header(app)
+        transport.delay = 0.15  # a cycle long enough to press M during it
         await pilot.press("S")
         await wait_for(pilot, lambda: app.sync.mode == "once", timeout=5)
         assert app.unavailable("migrate") == ""
@@ -337,6 +370,7 @@ async def test_M_during_a_cycle_is_queued_said_so_and_starts_when_the_cycle_ends
         assert queued in log_text(app)
         assert [n.message for n in app._notifications if n.message == queued] == [queued]
         assert bar.sync_text == f"○ off · syncing now… · {queued} · 0 open conflicts"
+        transport.delay = 0.0  # the rest of the cycle and the migration at full speed
         await wait_for(pilot, lambda: app._migration is not first, timeout=20)
         # it started as the cycle ended: the cycle's line is logged, the lock let go
         assert app.sync.mode == "none"
@@ -352,13 +386,17 @@ async def test_M_during_a_cycle_is_queued_said_so_and_starts_when_the_cycle_ends
 async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
     secrets: None, make_service: Callable[..., Service]
 ) -> None:
-    service = make_service(latency=0.15)
+    service = make_service()
+    transport = delayed(service)
     app = RailfiestaApp(service)
     queued = "M: the migration starts when this sync ends"
     async with app.run_test(size=(200, 40), notifications=True) as pilot:
         await migrated(pilot, app)
         first = app._migration
         bar = header(app)
+        # a cycle long enough for a look at the state directory (once a second) to see it
+        # syncing, and to press M during it
+        transport.delay = 0.3
         await pilot.press("s")
         await wait_for(pilot, lambda: "syncing…" in bar.sync_text, timeout=10)
         assert app.sync.cycle_in_flight
@@ -366,6 +404,7 @@ async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
         await wait_for(pilot, lambda: app.sync.migration_queued, timeout=2)
         assert bar.sync_text == f"● on · syncing… · {queued} · 0 open conflicts"
         assert app._migration is first
+        transport.delay = 0.0  # the rest of the cycle and the migration at full speed
         await wait_for(pilot, lambda: app._migration is not first, timeout=20)
         assert app.sync.mode == "none"
         await wait_for(pilot, lambda: app._migration is not None and app._migration.is_finished)
@@ -375,3 +414,40 @@ async def test_M_during_the_own_watchs_cycle_waits_for_its_end(
         # not stopped part-way: the cycle ended on its own
         assert "stopping after the operation in flight" not in text
         await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+
+
+async def test_sync_switched_on_during_a_migration_waits_for_it_and_says_so(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    """``s`` while a migration runs: sync is on, but the console's watch does not start
+    (one engine at a time); the header says it waits for the migration, and once the
+    migration ends the watch starts and the header shows its next poll instead."""
+    service = make_service()
+    transport = delayed(service)
+    app = RailfiestaApp(service)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await loaded(pilot, app)
+        bar = header(app)
+        transport.delay = 0.15  # a migration long enough to press s during it
+        await pilot.press("M")
+        await wait_for(pilot, lambda: app.migrating)
+        s_waits = "S waits for the migration"  # why S is unavailable, on or off
+        await wait_for(pilot, lambda: s_waits in bar.sync_text, timeout=5)
+        assert bar.sync_text == f"○ off · 0 open conflicts · {s_waits}"  # off: no watch waits
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bar.sync_text.startswith("● on"), timeout=5)
+        assert bar.sync_text == f"● on · waiting for the migration · 0 open conflicts · {s_waits}"
+        assert app.migrating
+        assert app.sync.mode == "none"
+        transport.delay = 0.0
+        await wait_for(pilot, lambda: not app.migrating, timeout=20)
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+        await wait_for(pilot, lambda: "next poll in 4:" in bar.sync_text, timeout=10)
+        assert bar.sync_text.startswith("● on · next poll in 4:")
+        assert "waiting for the migration" not in bar.sync_text
+        assert s_waits not in bar.sync_text
+        text = log_text(app)
+        # the watch started after the migration had ended, not during it
+        assert text.index("migrated: Webshop -> WEB") < text.index(
+            "sync is on: this console syncs every 5:00"
+        )

@@ -8,6 +8,9 @@ Every title and text the tests assert is in this file: the TestRail project come
 from __future__ import annotations
 
 import asyncio
+import copy
+import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from tests.tui.pilot import log_text, screen_text, wait_for
 from tui.app import RailfiestaApp
 from tui.screens.conflicts import ConflictsScreen, EditValue
 from tui.screens.modals import Confirm
+from tui.sync_control import CHOICE_SECONDS
 from tui.widgets.diff import change_text, word_pieces
 
 PROJECT = "Checkout"
@@ -185,11 +189,40 @@ def build_world(tmp_path: Path) -> World:
     )
 
 
-@pytest.fixture
-async def world(tmp_path: Path, secrets: None) -> World:
-    made = build_world(tmp_path)
-    await make_conflicts(made)
+def copy_world(source: World, directory: Path) -> World:
+    """A private copy of ``source`` in ``directory``: both emulators' states, the config
+    file and the state directory."""
+    with source.state.lock:
+        state = copy.deepcopy(source.state, {id(source.state.lock): threading.RLock()})
+    tf_state = copy.deepcopy(source.testfiesta.state.testfiesta)
+    config = directory / source.config_path.name
+    shutil.copyfile(source.config_path, config)
+    shutil.copytree(source.state_dir, directory / "state")
+    return World(
+        testrail_emulator.create_app(state, user=TESTRAIL_USER, api_key=TESTRAIL_KEY),
+        testfiesta_emulator.create_app(tf_state, handle=TESTFIESTA_HANDLE, token=TESTFIESTA_TOKEN),
+        state,
+        config,
+        directory / "state",
+    )
+
+
+@pytest.fixture(scope="module")
+def conflicted(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The world of :func:`make_conflicts`, made once per module; tests get a copy."""
+    made = build_world(tmp_path_factory.mktemp("conflicts"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        patch.setenv("RF_TEST_TESTRAIL_KEY", TESTRAIL_KEY)
+        patch.setenv("RF_TEST_TESTFIESTA_TOKEN", TESTFIESTA_TOKEN)
+        asyncio.run(make_conflicts(made))
     return made
+
+
+@pytest.fixture
+def world(conflicted: World, tmp_path: Path, secrets: None) -> World:
+    """A private copy of :func:`conflicted`: migrated, three conflicts open."""
+    return copy_world(conflicted, tmp_path)
 
 
 async def open_conflicts(pilot: Pilot[Any], app: RailfiestaApp) -> ConflictsScreen:
@@ -285,6 +318,57 @@ async def test_with_sync_on_the_console_s_own_watch_applies_a_choice_at_once(
         assert screen.title_text == "Conflicts: 2 open"
         assert app.sync.mode == "own"
         assert "1 conflict choice waiting: syncing now to apply them" in log_text(app)
+
+
+async def test_u_within_the_choice_window_keeps_the_own_watch_from_applying_it(
+    world: World,
+) -> None:
+    """Sync on, the console's own watch waiting: ``>`` then ``u`` within
+    :data:`CHOICE_SECONDS` of it. When the window ends nothing is chosen any more, so the
+    watch is not asked for a cycle: no cycle runs, both sides keep their own title and the
+    conflict stays open."""
+    with world.config_path.open("a", encoding="utf-8") as config:
+        config.write("\n[sync]\nenabled = true\n")
+    case = world.tr_case_id("Pay with a saved Visa card")
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=10)
+        bar = app.main_screen.header
+        await wait_for(pilot, lambda: "next poll in 4:" in bar.sync_text, timeout=10)
+        last_cycle = app.service.last_poll()
+        assert last_cycle is not None
+        waiting = app.service.monitor()["watch"]
+        assert waiting["state"] == "waiting"
+        screen = await open_conflicts(pilot, app)
+        first = screen.current
+        loop = asyncio.get_running_loop()
+        chosen_at = loop.time()
+        await pilot.press("greater_than_sign")
+        assert app.service.conflict_counts() == (2, 1)
+        await pilot.press("u")
+        assert loop.time() - chosen_at < CHOICE_SECONDS  # within the window
+        assert screen.current == first
+        assert app.service.conflict_counts() == (3, 0)
+        # the window ends (the timer fired, its look at the choices done)
+        await wait_for(pilot, lambda: app.sync._choice_timer is None, timeout=CHOICE_SECONDS + 5)
+        await wait_for(
+            pilot,
+            lambda: all(w.is_finished for w in app.workers if w.group == "sync-now"),
+            timeout=5,
+        )
+        # a cycle asked for would start within WATCH_TICK (0.2 s): give it 1.5 s
+        await pilot.pause(1.5)
+        assert "syncing now to apply them" not in log_text(app)
+        assert "sync now: asked for by a console" not in log_text(app)
+        watch = app.service.monitor()["watch"]
+        # no cycle ran or runs: still waiting for the same poll, the last cycle the same
+        assert (watch["state"], watch["next_poll"]) == ("waiting", waiting["next_poll"])
+        assert app.service.last_poll() == last_cycle
+        assert app.sync.mode == "own"
+        assert world.tr_title(case) == "Pay with a saved Visa card"
+        assert world.tf_title(case) == "Pay with a stored card"
+        assert app.service.conflict_counts() == (3, 0)
+        assert screen.title_text == "Conflicts: 3 open"
 
 
 async def test_less_than_lands_the_testfiesta_title_on_testrail(world: World) -> None:

@@ -3,8 +3,9 @@
 plans) and the config it writes (:func:`tui.demo.write_demo_config`), wired in-process through
 ``httpx.ASGITransport`` instead of the demo's threads.
 
-The migration of the demo project takes seconds, so it runs once per module
-(:func:`migrated`, headless through the facade); each test gets its own copy of both
+The migration of the demo project takes seconds, so it runs once per session
+(``migrated_demo`` of ``tests/conftest.py``, headless through the facade; these tests are in
+its xdist group, so one worker runs them all); each test gets its own copy of both
 emulators' states, the state directory and the config (:func:`demo`), so no test sees what
 another did. Only :func:`test_M_migrates_the_demo_project_and_the_panes_show_its_folders`
 migrates in the console itself. The last test holds a sync cycle midway (:class:`HeldCases`)
@@ -14,11 +15,6 @@ to see its new records in the TestFiesta pane before the cycle ends.
 from __future__ import annotations
 
 import asyncio
-import copy
-import shutil
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,21 +25,18 @@ from textual.widgets import Static
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.config import load_config
-from core.service import Service
-from emulators import testfiesta as testfiesta_emulator
-from emulators import testrail as testrail_emulator
 from emulators.testrail import ops
-from emulators.testrail.store import TestRailState
+from tests.demo import DEMO_GROUP, Demo, MigratedDemo, build_demo, copy_demo, secrets_of
 from tests.tui.pilot import child, loaded, log_text, names, open_node, wait_for
 from tui import demo as demo_module
 from tui.app import RailfiestaApp
-from tui.demo import DEMO_HANDLE, DEMO_PROJECT, DEMO_USER, DemoServers
+from tui.demo import DEMO_HANDLE, DEMO_PROJECT
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.details import RecordDetails
 from tui.widgets.project_tree import PaneItem, ProjectTree
 
-TESTRAIL_URL = "http://testrail.test"
-TESTFIESTA_URL = "http://testfiesta.test"
+pytestmark = pytest.mark.xdist_group(DEMO_GROUP)
+
 #: The TestFiesta project key the migration makes of "Acme Web Shop".
 KEY = "ACMEWEBSHOP"
 #: The top-level sections the generator makes (seed 7), as TestFiesta folders.
@@ -64,102 +57,11 @@ TR_TITLE = "Verify that 'Remember me' keeps the user logged in for 30 days"
 TF_TITLE = "Verify that the user stays signed in with 'Remember me'"
 
 
-@dataclass
-class Demo:
-    """The demo's emulators (in-process), its config file and its state directory."""
-
-    servers: DemoServers
-    config_path: Path
-    state_dir: Path
-    #: the TestFiesta transport of the next service (None: a plain ASGITransport)
-    testfiesta_transport: httpx.AsyncBaseTransport | None = None
-
-    @property
-    def state(self) -> TestRailState:
-        return self.servers.testrail_state
-
-    @property
-    def tf(self) -> Any:
-        return self.servers.testfiesta_app.state.testfiesta
-
-    def service(self) -> Service:
-        """A fresh unopened service over the demo, as ``run_demo`` makes it."""
-        return Service(
-            load_config(self.config_path),
-            state_dir=self.state_dir,
-            testrail_transport=httpx.ASGITransport(app=self.servers.testrail_app),
-            testfiesta_transport=self.testfiesta_transport
-            or httpx.ASGITransport(app=self.servers.testfiesta_app),
-        )
-
-    def app(self) -> RailfiestaApp:
-        return RailfiestaApp(self.service())
-
-    def tf_row(self, case_id: int) -> dict[str, Any]:
-        """The TestFiesta copy of TestRail case ``case_id``."""
-        return next(
-            row
-            for row in self.tf.db.cases.values()
-            if str(row.get("externalId", "")).endswith(f"/case/{case_id}") and not row["deletedAt"]
-        )
-
-    def tr_title(self, case_id: int) -> str:
-        with self.state.lock:
-            return str(self.state.cases[case_id]["title"])
-
-
-def build_demo(directory: Path, servers: DemoServers) -> Demo:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = demo_module.write_demo_config(directory, TESTRAIL_URL, TESTFIESTA_URL, servers.project)
-    return Demo(servers, path, directory / "state")
-
-
-def secrets_of(servers: DemoServers, patch: pytest.MonkeyPatch) -> None:
-    """The demo's secrets in the environment (as ``demo_environment`` sets them); the
-    keyring is the null backend."""
-    patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    patch.setenv(demo_module.TESTRAIL_KEY_ENV, servers.api_key)
-    patch.setenv(demo_module.TESTFIESTA_TOKEN_ENV, servers.token)
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """The demo project migrated once (headless, through the facade) for the module."""
-    made = build_demo(tmp_path_factory.mktemp("demo"), demo_module.demo_servers())
-
-    async def migrate() -> None:
-        async with made.service() as service:
-            [report] = await service.migrate()
-        assert report.complete
-
-    with pytest.MonkeyPatch.context() as patch:
-        secrets_of(made.servers, patch)
-        asyncio.run(migrate())
-    return made
-
-
 @pytest.fixture
-def demo(migrated: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
-    """A private copy of :func:`migrated`: both emulators' states, the state directory and
-    the config file."""
-    source = migrated.servers
-    with source.testrail_state.lock:
-        state = copy.deepcopy(
-            source.testrail_state, {id(source.testrail_state.lock): threading.RLock()}
-        )
-    tf_state = copy.deepcopy(source.testfiesta_app.state.testfiesta)
-    servers = DemoServers(
-        state,
-        testrail_emulator.create_app(state, user=DEMO_USER, api_key=source.api_key),
-        testfiesta_emulator.create_app(tf_state, handle=DEMO_HANDLE, token=source.token),
-        source.project,
-        source.api_key,
-        source.token,
-    )
-    made = build_demo(tmp_path, servers)
-    shutil.copytree(migrated.state_dir, made.state_dir)
-    secrets_of(servers, monkeypatch)
-    yield made
+def demo(migrated_demo: MigratedDemo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Demo:
+    """A private copy of the session's migrated demo: both emulators' states, the state
+    directory and the config file."""
+    return copy_demo(migrated_demo.demo, tmp_path, monkeypatch)
 
 
 def trees(app: RailfiestaApp) -> tuple[ProjectTree, ProjectTree]:
