@@ -126,6 +126,12 @@ class SyncControl:
         self.migration_queued = False
 
     @property
+    def waits_for_migration(self) -> bool:
+        """Sync is on, and this console's watch waits for its migration to end before it
+        starts (the header says so, which also says why S cannot run now)."""
+        return self.mode not in (OWN, ATTACHED) and self.enabled and self._busy()
+
+    @property
     def holder_label(self) -> str:
         """The attached process as the log and header name it: ``"sync --watch (pid
         4242)"`` ("" when not attached)."""
@@ -456,7 +462,7 @@ class SyncControl:
                 parts.append(f"next {left}" if short else f"next poll in {left}")
         elif self.mode == OWN:
             parts.append("starting…")
-        elif self.enabled and self._busy():
+        elif self.waits_for_migration:
             parts.append("waits for M" if short else "waiting for the migration")
         elif self.enabled and self._gave_up:
             parts.append(

@@ -1,7 +1,9 @@
-"""The panes' badges on the demo's data (``tests/tui/test_demo_keys.py`` makes the demo and
-migrates it once per module, headless): what a migration wrote reads as synced at once, a
-container shows the conflicts and pending records below it, the details show both sides as
-they are now, and the conflict list marks an open conflict with the trees' conflict badge.
+"""The panes' badges on the demo's data (migrated once per session, headless: the
+``migrated_demo`` fixture of ``tests/conftest.py``; each test gets its own copy, the
+``demo`` fixture of ``tests/tui/test_demo_keys.py``): what a migration wrote reads as
+synced at once, a container shows the conflicts and pending records below it, the details
+show both sides as they are now, and the conflict list marks an open conflict with the
+trees' conflict badge.
 
 Sync is off throughout (the demo's config): nothing is polled unless ``S`` is pressed.
 """
@@ -12,11 +14,12 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from rich.style import Style
 from textual.widgets.tree import TreeNode as UiNode
 
 from core.sync_state import CONFLICT, PENDING, SYNCED
-from tests.tui import test_demo_keys
+from tests.demo import DEMO_GROUP
 from tests.tui.pilot import child, loaded, names, wait_for
 from tests.tui.test_demo_keys import (
     MODULES,
@@ -24,6 +27,7 @@ from tests.tui.test_demo_keys import (
     REMEMBER_ME_ID,
     TF_TITLE,
     Demo,
+    demo,
     make_conflict,
     open_path,
     trees,
@@ -34,9 +38,8 @@ from tui.screens.details import RecordDetails
 from tui.screens.help import BADGES, key_row
 from tui.widgets.project_tree import CONFLICT_BADGE, PENDING_BADGE, SYNCED_BADGE, PaneItem
 
-#: The demo migrated once for this module, and each test's private copy of it.
-migrated = test_demo_keys.migrated
-demo = test_demo_keys.demo
+pytestmark = pytest.mark.xdist_group(DEMO_GROUP)  # one worker migrates the demo once
+__all__ = ["demo"]  # the fixture: each test's private copy of the migrated demo
 
 
 def label(tree: Any, node: UiNode[PaneItem]) -> str:

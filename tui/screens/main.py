@@ -278,9 +278,11 @@ class MainScreen(Screen[None]):
                 f"S, M need both: {down}" if short else f"S and M need both servers ({down})"
             ]
         else:
+            # a sync that waits for the migration says why S waits too
+            keys = ("migrate",) if control.waits_for_migration else ("sync_now", "migrate")
             reasons = [
                 self.app.unavailable(action, short=short)  # type: ignore[attr-defined]
-                for action in ("sync_now", "migrate")
+                for action in keys
             ]
         text = " · ".join([text, *[r for r in reasons if r]])
         self.header.show_sync(text, on=control.enabled)
