@@ -465,7 +465,7 @@ class Engine:
             report.plan.notices.extend(part_plan.notices)
             records = list(part.testrail.records.values())
             unplanned.subtract(r.kind for r in records)
-            # a part's records are written in that part (not kept for the later ones)
+            # a part's records (a chunked kind's) are linked and written in that part only
             part_written = written | written_records(part_plan.operations)
             planned.update(progress_totals(part_plan.operations, part_written))
             for op in part_plan.operations:
