@@ -950,7 +950,7 @@ def add_plans(
                     }
                 ],
             }
-        plan = runs.add_plan(state, project_id, body, None)
+        plan = runs.add_plan(state, project_id, body, None, atomic=False)
         made.append(int(plan["id"]))
     nightly = runs.add_run(
         state,
@@ -1275,6 +1275,7 @@ def generate_shape(
                         ],
                     },
                     None,
+                    atomic=False,
                 )
                 plan_ids.append(int(plan["id"]))
                 run_ids += [r for e in plan["_entries"] for r in e["_run_ids"]]
