@@ -192,7 +192,7 @@ class SyncControl:
             self.mode, self.holder = NONE, None
             self._follow(snapshot)
         self._stop_for_migration()
-        idle = self.mode == NONE and self.enabled and not self._gave_up
+        idle = self.mode == NONE and self.enabled and not self._gave_up and not self._in_flight
         if idle and not self._down() and not self._busy():
             self._start(self._own_watch())
         self._changed()
@@ -279,7 +279,7 @@ class SyncControl:
         self._gave_up = False
         if self.mode in (OWN, ATTACHED):
             self.app.run_worker(self._ask_now(), group="sync-now", description="sync now")
-        elif self.mode == ONCE:
+        elif self.mode == ONCE or self._in_flight:
             self.app.notify("A sync is already running.", severity="warning")
         else:
             self._start(self._once())
@@ -358,7 +358,21 @@ class SyncControl:
 
     # ------------------------------------------------------------------ workers
 
+    @property
+    def _in_flight(self) -> bool:
+        """A sync worker (the own watch or a one-off) was started and has not ended: its
+        mode is set only once it holds the state lock, in a thread, so until then the mode
+        alone does not show it."""
+        return self._worker is not None and not self._worker.is_finished
+
     def _start(self, work: Any) -> None:
+        """Run ``work`` (:meth:`_own_watch` or :meth:`_once`), unless a sync worker is in
+        flight: a second start while the first takes the lock would take it from under it
+        (an exclusive worker cancels the one before, whose thread still took the lock, never
+        to let it go: the console then never synced again)."""
+        if self._in_flight:
+            work.close()  # never awaited
+            return
         self._worker = self.app.run_worker(
             work, group="sync", exclusive=True, exit_on_error=False, description="sync"
         )

@@ -16,6 +16,7 @@ from textual.widgets import Label
 
 from core.config_edit import set_sync_enabled
 from core.http import RequestStats
+from core.lock import StateLock
 from core.monitor import MONITOR_KEY
 from core.service import Budget, Service
 from emulators.testrail import ops
@@ -462,3 +463,36 @@ async def test_sync_switched_on_during_a_migration_waits_for_it_and_says_so(
         assert text.index("migrated: Webshop -> WEB") < text.index(
             "sync is on: this console syncs every 5:00"
         )
+
+
+async def test_a_look_while_the_watch_takes_the_lock_starts_no_second_watch(
+    secrets: None, make_service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state lock is taken in a thread, and the mode says "own" only once it is held:
+    a look at the state directory meanwhile (once a second, or after any change) must not
+    start a second watch, which cancelled the first after its thread took the lock (never
+    let go: every later start found it held, and the console never synced)."""
+    taken: list[StateLock] = []
+    acquire = StateLock.acquire
+
+    def slow_acquire(lock: StateLock) -> str | None:
+        time.sleep(0.6)
+        taken.append(lock)
+        return acquire(lock)
+
+    monkeypatch.setattr(StateLock, "acquire", slow_acquire)
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await migrated(pilot, app)
+        before = len(taken)
+        syncing = [w for w in app.workers if w.group == "sync"]
+        await pilot.press("s")
+        await wait_for(
+            pilot, lambda: any(w.group == "sync" and w not in syncing for w in app.workers), 5
+        )
+        for _ in range(3):  # looks while the lock is being taken
+            app.sync.poll()
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: app.sync.mode == "own", timeout=6)
+        assert len(taken) == before + 1
+        assert log_text(app).count("sync is on: this console syncs every 5:00") == 1
