@@ -863,9 +863,14 @@ def close_plan(call: Call) -> Any:
 # shared steps (§5.8)
 
 
-def _render_shared(call: Call, row: Row) -> Row:
+def _render_shared(call: Call, row: Row, uses: dict[int, list[int]] | None = None) -> Row:
+    """A shared step set as the API answers it; ``uses``: :func:`ops.shared_step_uses`,
+    computed once for a page."""
     out = {k: row[k] for k in ("id", "title", "project_id")}
-    out["case_ids"] = ops.shared_step_case_ids(call.state, row["id"])
+    if uses is None:
+        out["case_ids"] = ops.shared_step_case_ids(call.state, row["id"])
+    else:
+        out["case_ids"] = list(uses.get(row["id"], []))
     for key in ("created_by", "created_on", "updated_by", "updated_on", "custom_steps_separated"):
         out[key] = row[key]
     return out
@@ -897,7 +902,8 @@ def get_shared_steps(call: Call) -> Any:
             ("updated_before", "updated_on"),
         )
     ]
-    return call.paged(rows, "shared_steps", lambda s: _render_shared(call, s))
+    uses = ops.shared_step_uses(call.state)
+    return call.paged(rows, "shared_steps", lambda s: _render_shared(call, s, uses))
 
 
 @endpoint("get_shared_step", "GET", "shared_step_id")

@@ -1224,12 +1224,22 @@ def delete_shared_step(state: TestRailState, shared_id: int, *, keep_in_cases: A
 
 def shared_step_case_ids(state: TestRailState, shared_id: int) -> list[int]:
     """Ids of cases whose steps use shared step set ``shared_id``."""
-    out = []
+    return shared_step_uses(state).get(shared_id, [])
+
+
+def shared_step_uses(state: TestRailState) -> dict[int, list[int]]:
+    """Per shared step set id, the ids of the cases whose steps use it: one pass over the
+    cases (a page of 250 sets over 100,000 cases looked at each case per set, minutes)."""
+    uses: dict[int, list[int]] = {}
     for case in state.cases.values():
+        found: set[int] = set()
         for value in case["custom"].values():
-            if isinstance(value, list) and any(
-                isinstance(s, dict) and s.get("shared_step_id") == shared_id for s in value
-            ):
-                out.append(case["id"])
-                break
-    return out
+            if isinstance(value, list):
+                found.update(
+                    s["shared_step_id"]
+                    for s in value
+                    if isinstance(s, dict) and isinstance(s.get("shared_step_id"), int)
+                )
+        for shared_id in found:
+            uses.setdefault(shared_id, []).append(case["id"])
+    return uses
