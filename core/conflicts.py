@@ -296,6 +296,37 @@ def edited_value(values: Mapping[str, Any], texts: Mapping[str, str]) -> Any:
     return typed_value(values, texts.get("", ""))
 
 
+#: Case fields that hold one line (the TestRail and TestFiesta forms edit them in a single
+#: line): a chosen value with a line break is refused, not written to both sides.
+ONE_LINE = frozenset({"title", "name", "refs", "estimate"})
+#: Case fields whose value is one of a named set (the pair space holds TestRail's names),
+#: with the ``[mapping]`` table that names more of them (None: no table).
+NAMED: Mapping[str, str | None] = {"priority": "priority", "type": "types", "template": None}
+
+
+def check_chosen_value(
+    field: str, value: Any, values: Mapping[str, Any], named: Sequence[str] = ()
+) -> None:
+    """Refuse a typed or edited value (``conflicts resolve --value``, the console's ``e``)
+    that the field cannot hold, before it is recorded: a line break in a one-line field
+    (:data:`ONE_LINE`), or for a named field (:data:`NAMED`) a name that neither side, the
+    base nor ``named`` (the config's ``[mapping]`` table for it: TestRail names) holds, so
+    a sync would find no counterpart and bring the conflict back. Raises ValueError saying
+    what the field takes."""
+    if field in ONE_LINE and isinstance(value, str) and ("\n" in value or "\r" in value):
+        raise ValueError(f"{field} is one line: join the lines, or keep the one you want")
+    if field in NAMED and value is not None:
+        known = [v for v in (values.get(k) for k in ("testrail", "base", "testfiesta")) if v] + [
+            name for name in named if name
+        ]
+        choices = list(dict.fromkeys(str(v) for v in known))
+        if str(value) not in choices:
+            raise ValueError(
+                f"{field} {value!r} is not one TestRail and TestFiesta both know: take one "
+                f"of {', '.join(repr(c) for c in choices)}, or > or < for a side's"
+            )
+
+
 def typed_value(values: Mapping[str, Any], text: str) -> Any:
     """A typed value for this conflict (``conflicts resolve --value TEXT``): the text itself
     when the value is text on either side (or absent everywhere); JSON otherwise (a step, a

@@ -27,15 +27,17 @@ import httpx
 from core.addresses import record_web_page, testrail_case_ref
 from core.config import Config, connection_warnings, load_config, resolve_secret
 from core.config_edit import apply_edits, set_sync_enabled
-from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
-from core.conflicts import EditPart as EditPart
-from core.conflicts import ResolutionHistory as ResolutionHistory
 from core.conflicts import (
+    NAMED,
+    check_chosen_value,
     conflict_rows,
     edit_parts,
     edited_value,
     field_label,
 )
+from core.conflicts import ConflictRow as ConflictRow  # re-exported: the console's types
+from core.conflicts import EditPart as EditPart
+from core.conflicts import ResolutionHistory as ResolutionHistory
 from core.details import RecordSides, compare_records
 from core.engine.cycle import (
     Engine,
@@ -61,6 +63,7 @@ from core.mapping import (
     STEP_FIELD_KINDS,
     MetaItem,
     Vocabulary,
+    configured_table,
     mapping_edits,
 )
 from core.migrate import (
@@ -932,7 +935,18 @@ class Service:
         """Choose for a conflict (``testrail``, ``testfiesta`` or ``value``); the next cycle
         applies it. See :func:`core.engine.cycle.resolve_conflict`."""
         store = self._state()
+        if winner == "value":
+            self._check_value(find_conflict(store, conflict_id), value)
         return resolve_conflict(store, conflict_id, winner, value, by=self._who())
+
+    def _check_value(self, entry: Mapping[str, Any], value: Any) -> None:
+        """:func:`core.conflicts.check_chosen_value` for ``entry``'s field, with the names
+        the config's ``[mapping]`` table for it holds; ValueError when it cannot hold
+        ``value``."""
+        conflict = entry["conflict"]
+        vocabulary = NAMED.get(str(conflict["field"]))
+        named = list(configured_table(self.config.mapping, vocabulary)) if vocabulary else []
+        check_chosen_value(str(conflict["field"]), value, conflict["values"], named)
 
     def unresolve(self, conflict_id: str) -> bool:
         """Take back a choice the engine has not applied yet."""
@@ -1008,6 +1022,7 @@ class Service:
         store = self._state()
         entry = find_conflict(store, conflict_id)
         value = edited_value(entry["conflict"]["values"], texts)
+        self._check_value(entry, value)
         return resolve_conflict(store, entry["conflict"]["id"], "value", value, by=self._who())
 
     # ------------------------------------------------------------------ status

@@ -652,7 +652,12 @@ def _resolve(args: argparse.Namespace, service: Service) -> int:
                 rest.extend(service.resolve_rest(entry["conflict"]["id"], args.take))
             return chosen
         value = _typed_value(entry, args.value)
-        return service.resolve(entry["conflict"]["id"], "value", value)
+        try:
+            return service.resolve(entry["conflict"]["id"], "value", value)
+        except ValueError as error:
+            raise _Fatal(
+                str(error), hint="`railfiesta conflicts show ID` prints both sides' values"
+            ) from None
 
     entry = _with_state(service, record)
     conflict = entry["conflict"]

@@ -9,6 +9,7 @@ from core.conflicts import (
     ConflictRow,
     EditPart,
     ResolutionHistory,
+    check_chosen_value,
     conflict_rows,
     edit_parts,
     edited_value,
@@ -134,3 +135,28 @@ def test_resolution_history_takes_back_the_newest_choice_first() -> None:
     assert history.undo(unresolve) == (["c1"], 1)
     assert history.undo(unresolve) == ([], 0)
     assert len(history) == 0 and history.last_choice is None
+
+
+def test_a_chosen_title_with_a_line_break_is_refused() -> None:
+    values = {"testrail": "Sign in", "base": "Log in", "testfiesta": "Log on"}
+    with pytest.raises(ValueError, match=r"^title is one line: join the lines"):
+        check_chosen_value("title", "Merged title\nsecond line", values)
+    with pytest.raises(ValueError, match=r"^refs is one line"):
+        check_chosen_value("refs", "JIRA-1\r\nJIRA-2", {"testrail": "JIRA-1", "testfiesta": ""})
+    check_chosen_value("title", "Merged title – Größe L", values)  # one line: taken
+    # a text field of many lines keeps its line breaks
+    check_chosen_value("field:custom_preconds", "Line 1\nLine 2", {"testrail": "a\nb"})
+
+
+def test_a_chosen_priority_must_be_a_name_a_side_the_base_or_the_mapping_holds() -> None:
+    values = {"testrail": "Critical", "base": "Medium", "testfiesta": "High"}
+    with pytest.raises(ValueError) as refused:
+        check_chosen_value("priority", "Bogus", values, ["Must test"])
+    assert str(refused.value) == (
+        "priority 'Bogus' is not one TestRail and TestFiesta both know: take one of "
+        "'Critical', 'Medium', 'High', 'Must test', or > or < for a side's"
+    )
+    for name in ("Critical", "Medium", "High", "Must test"):
+        check_chosen_value("priority", name, values, ["Must test"])
+    with pytest.raises(ValueError, match=r"^type 'Smoke' is not one"):
+        check_chosen_value("type", "Smoke", {"testrail": "Functional", "testfiesta": "Other"})

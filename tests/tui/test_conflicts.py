@@ -573,6 +573,30 @@ async def test_e_keeps_a_clash_for_the_person_and_lands_the_edited_value(world: 
     assert world.tf_title(case) == "Pay with a gift voucher and points"
 
 
+async def test_e_refuses_a_title_of_two_lines_and_names_the_fix(world: World) -> None:
+    case = world.tr_case_id("Pay with a saved Visa card")
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_conflicts(pilot, app)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditValue))
+        editor = app.screen
+        assert isinstance(editor, EditValue)
+        [area] = editor.areas()
+        area.load_text("Merged title\nsecond line")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, EditValue)  # refused: the editor stays open
+        assert "title is one line: join the lines, or keep the one you want" in screen_text(app)
+        assert app.service.conflict_counts() == (3, 0)  # nothing chosen
+        area.load_text("Merged title")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
+        await sync_and_reload(app, screen)
+    assert world.tr_title(case) == "Merged title"
+    assert world.tf_title(case) == "Merged title"
+
+
 async def test_e_on_a_step_edits_its_columns_merged(world: World) -> None:
     refund = world.tr_case_id("Refund a cancelled order")
     app = world.app()
