@@ -227,3 +227,33 @@ async def test_at_80x24_toasts_on_the_conflicts_screen_leave_the_title_and_the_d
         lines = lines_of(app)
         assert lines[2][42:].rstrip() == "Copied id: tr:case:3"
         assert not any("▌" in line for line in lines[diff.y : diff.bottom])
+
+
+async def test_a_resize_while_another_screen_shows_reaches_the_main_screen(
+    secrets: None, make_service: Callable[..., Service]
+) -> None:
+    app = RailfiestaApp(make_service())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot, app)
+        bar = app.main_screen.header
+        assert bar.row("testrail").target_text == "http://testrail.test as qa@example.com"
+        await pilot.press("question_mark")  # the keys: another screen over the main one
+        await wait_for(pilot, lambda: app.screen is not app.main_screen, timeout=5)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main_screen, timeout=5)
+        await pilot.pause()
+        assert app.main_screen.has_class("-narrow") and app.main_screen.has_class("-short")
+        assert bar.row("testrail").target_text == "testrail.test as qa@example.com"
+        assert bar.sync_text.startswith("○ off · 0 conflicts")
+        # and back to wide while another screen shows
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: app.screen is not app.main_screen, timeout=5)
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main_screen, timeout=5)
+        await pilot.pause()
+        assert app.main_screen.has_class("-wide") and app.main_screen.has_class("-tall")
+        assert bar.row("testrail").target_text == "http://testrail.test as qa@example.com"

@@ -177,6 +177,11 @@ class MainScreen(Screen[None]):
         self.header.set_narrow(self.has_class("-narrow"))
         self.refresh_sync()
 
+    def on_screen_resume(self) -> None:
+        """Back from another screen: the terminal may have been resized meanwhile, which
+        moved the breakpoints (``-narrow``) but sent this screen no resize."""
+        self.on_resize()
+
     def on_mount(self) -> None:
         """Start the budget refresher; focus the TestRail tree; say what is going on."""
         self.set_interval(BUDGET_INTERVAL, self.refresh_budgets)
