@@ -57,18 +57,18 @@ async def test_the_console_s_own_run_shows_each_kind_with_the_time_left(
         emit(Progress(PROJECT, "folders", 3, 3))
         emit(Progress(PROJECT, "cases", 100, 400))  # 100 in 12 s: 300 more take 36 s
         await wait_for(
-            pilot, lambda: kinds.text == "folders 3/3 ✓   cases 100/400 · 0:36 left", timeout=5
+            pilot, lambda: kinds.text == "cases 100/400 · 0:36 left   folders 3/3 ✓", timeout=5
         )
 
         clock.now = START + 20  # nothing new for 8 s: the tick slows the pace, 1:00 left
         await wait_for(
-            pilot, lambda: kinds.text == "folders 3/3 ✓   cases 100/400 · 1:00 left", timeout=3
+            pilot, lambda: kinds.text == "cases 100/400 · 1:00 left   folders 3/3 ✓", timeout=3
         )
 
         clock.now = START + 1000
         emit(Progress(PROJECT, "cases", 250, 400))  # 250 in 1000 s: 150 more take 600 s
         await wait_for(
-            pilot, lambda: kinds.text == "folders 3/3 ✓   cases 250/400 · 10:00 left", timeout=5
+            pilot, lambda: kinds.text == "cases 250/400 · 10:00 left   folders 3/3 ✓", timeout=5
         )
         emit(Progress(PROJECT, "cases", 400, 400))
         await wait_for(pilot, lambda: kinds.text == "folders 3/3 ✓   cases 400/400 ✓", timeout=5)
@@ -128,7 +128,7 @@ async def test_an_attached_console_shows_the_watch_s_kind_in_progress_with_the_t
             await wait_for(pilot, lambda: app.sync.mode == "attached", timeout=10)
             # the setup stage is left out; 30 cases in 60 s: 90 more take 3:00
             await wait_for(
-                pilot, lambda: kinds.text == "reading 40/40 ✓   cases 30/120 · 3:00 left", 5
+                pilot, lambda: kinds.text == "cases 30/120 · 3:00 left   reading 40/40 ✓", 5
             )
             assert kinds.display
             header = app.main_screen.header.sync_text
@@ -138,7 +138,7 @@ async def test_an_attached_console_shows_the_watch_s_kind_in_progress_with_the_t
 
             clock.now = START + 80  # no news from the watch: at its pace so far, 4:00 left
             await wait_for(
-                pilot, lambda: kinds.text == "reading 40/40 ✓   cases 30/120 · 4:00 left", 3
+                pilot, lambda: kinds.text == "cases 30/120 · 4:00 left   reading 40/40 ✓", 3
             )
     finally:
         if watch.stdin is not None:

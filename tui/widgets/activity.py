@@ -274,7 +274,9 @@ class KindProgress(Static):
     def _render_kinds(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
         several = len({project for project, _ in self._kinds}) > 1
-        parts = []
+        # the kinds under way first, with their time left, then those done: the row is one
+        # line, cut at the right edge (the kinds done are the ones the log also names)
+        parts, finished = [], []
         for (project, stage), (done, total, started) in self._kinds.items():
             name = f"{project} {stage}" if several else stage
             if total is None:
@@ -282,11 +284,12 @@ class KindProgress(Static):
                 continue
             left = eta_seconds(done, total, started, now)
             if left == 0:
-                parts.append(f"{name} {done}/{total} ✓")
+                finished.append(f"{name} {done}/{total} ✓")
             elif left is None:
                 parts.append(f"{name} {done}/{total}")
             else:
                 parts.append(f"{name} {done}/{total} · {elapsed_text(left)} left")
+        parts += finished
         text = "   ".join(parts)
         if text != str(self.content):
             self.update(text)
