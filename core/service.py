@@ -253,6 +253,17 @@ def case_leaves(
     ]
 
 
+def all_nodes(nodes: Iterable[TreeNode]) -> list[TreeNode]:
+    """``nodes`` and every node below them (any depth, no order promised)."""
+    every: list[TreeNode] = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        every.append(node)
+        stack.extend(node.children)
+    return every
+
+
 class Service:
     """Connections, state and operations for one config.
 
@@ -1699,12 +1710,7 @@ class Service:
         store = self._state()
         attention = attention_from_store(store, self._pair_ids())
         pair = self._pair_id.get(pair_index)
-        every: list[TreeNode] = []
-        stack = list(nodes)
-        while stack:
-            node = stack.pop()
-            every.append(node)
-            stack.extend(node.children)
+        every = all_nodes(nodes)
         links = store.linked_many(node.key for node in every)  # one query, not one per node
         found: dict[str, tuple[str, str | None]] = {}
         for node in every:
@@ -1744,12 +1750,7 @@ class Service:
         store = self._state()
         attention = attention_from_store(store, self._pair_ids())
         pair = self._pair_id.get(pair_index)
-        every: list[TreeNode] = []
-        stack = list(nodes)
-        while stack:
-            node = stack.pop()
-            every.append(node)
-            stack.extend(node.children)
+        every = all_nodes(nodes)
         known = states or {}
         unknown = [node.key for node in every if node.key not in known]
         links = store.linked_many(unknown) if unknown else {}
